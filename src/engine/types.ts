@@ -1,0 +1,157 @@
+/**
+ * The engine's public types: typed Wasm values, execution requests and results, trap codes.
+ * These are the contract between the engine and every other room (binding, server, host, CLI).
+ */
+
+/** The original API's execution modes, mapped to V8 tiers (see docs/engine.md). */
+export type ExecutionMode = 'interp' | 'singlepass' | 'multipass';
+// interp     = WASMVM_MODE_INTERP_UNSPECIFIED: V8's default tiering (lazy Liftoff, dynamic tier-up to TurboFan)
+// singlepass = WASMVM_MODE_SINGLEPASS: Liftoff only (--liftoff-only)
+// multipass  = WASMVM_MODE_MULTIPASS: TurboFan only (--no-liftoff)
+
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64';
+
+/**
+ * A typed Wasm value with its exact bits.
+ * - i32: `value` is the signed 32-bit integer.
+ * - i64: `value` is the signed 64-bit integer as a bigint.
+ * - f32: `bits` is the raw IEEE-754 bit pattern as an unsigned 32-bit number (NaN payloads kept).
+ * - f64: `bits` is the raw IEEE-754 bit pattern as an unsigned 64-bit bigint (NaN payloads kept).
+ */
+export type WasmValue =
+  | { readonly type: 'i32'; readonly value: number }
+  | { readonly type: 'i64'; readonly value: bigint }
+  | { readonly type: 'f32'; readonly bits: number }
+  | { readonly type: 'f64'; readonly bits: bigint };
+
+/** Arguments: typed values, or the legacy string form parsed by the export's parameter types. */
+export type Args = readonly WasmValue[] | { readonly legacy: readonly string[] };
+
+export interface Limits {
+  /** Maximum bytecode size in bytes. */
+  maxBytecodeBytes: number;
+  /** Maximum linear memory in 64 KiB pages (declared minimum above it → rejected; growth capped). */
+  maxMemoryPages: number;
+  /** Wall-clock deadline of one execution, ms (the worker is terminated past it). */
+  timeoutMs: number;
+  /** Maximum table elements. */
+  maxTableElements: number;
+  /** Maximum number of arguments and of results. */
+  maxArgs: number;
+  maxResults: number;
+  /** Maximum size of outputs (results + captured stdout/stderr), bytes. */
+  maxOutputBytes: number;
+  /** Maximum call-stack height, in stack-limiter units (see docs/metering.md). */
+  maxStackHeight: number;
+}
+
+export interface ExecuteRequest {
+  bytecode: Uint8Array;
+  fn: string;
+  args: Args;
+  mode?: ExecutionMode;
+  /** Gas limit; undefined = unmetered (no gas instrumentation unless `meter` is true). */
+  gasLimit?: bigint;
+  /** Force metering (gas counted, no limit) even without gasLimit. Defaults to gasLimit !== undefined. */
+  meter?: boolean;
+  /** Canonicalize NaNs (deterministic mode). Defaults to true for metered executions. */
+  canonicalizeNaN?: boolean;
+  limits?: Partial<Limits>;
+  /** Host import modules to offer the guest, by name (e.g. 'wasi_snapshot_preview1', 'wasmtime_attestation'). */
+  hostModules?: readonly string[];
+  /** Options passed through to host modules (WASI args/env, attestation data ...), JSON-serializable. */
+  hostOptions?: Record<string, unknown>;
+  /** Abort (e.g. client deadline): the execution is stopped and reported as 'cancelled'. */
+  signal?: AbortSignal;
+}
+
+/** Stable result codes. `ok` is success; every other value is a trap or an engine-side stop. */
+export type ExecutionStatus =
+  | 'ok'
+  | 'unreachable'
+  | 'out_of_bounds_memory'
+  | 'out_of_bounds_table'
+  | 'integer_divide_by_zero'
+  | 'integer_overflow'
+  | 'invalid_conversion'
+  | 'indirect_call_mismatch'
+  | 'null_reference'
+  | 'stack_overflow'
+  | 'out_of_gas'
+  | 'deadline_exceeded'
+  | 'memory_limit'
+  | 'output_limit'
+  | 'host_trap'
+  | 'exit'
+  | 'cancelled';
+
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'ok',
+  'unreachable',
+  'out_of_bounds_memory',
+  'out_of_bounds_table',
+  'integer_divide_by_zero',
+  'integer_overflow',
+  'invalid_conversion',
+  'indirect_call_mismatch',
+  'null_reference',
+  'stack_overflow',
+  'out_of_gas',
+  'deadline_exceeded',
+  'memory_limit',
+  'output_limit',
+  'host_trap',
+  'exit',
+  'cancelled',
+];
+
+export interface ExecuteResult {
+  status: ExecutionStatus;
+  /** Results when status is 'ok' (and for 'exit' with code 0 when the entry has results: none). */
+  outputs: WasmValue[];
+  /** The trap's message (engine's words) when status is not 'ok'. */
+  message?: string;
+  /** WASI exit code when the guest called proc_exit. */
+  exitCode?: number;
+  /** Gas consumed (metered executions only); gas charged before a trap stays charged. */
+  gasUsed?: bigint;
+  /** Version of the cost table used (metered executions only). */
+  costTableVersion?: string;
+  /** SHA-256 of the original (uninstrumented) bytecode, hex. */
+  bytecodeSha256: string;
+  mode: ExecutionMode;
+  /** Captured guest stdout/stderr (bounded), when host modules produced any. */
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  durationMs: number;
+  /** Whether the compiled module came from the compile cache. */
+  cacheHit: boolean;
+}
+
+/**
+ * Errors before execution (bad request) are thrown as EngineError with a stable code;
+ * traps during execution are results, never thrown.
+ */
+export type EngineErrorCode =
+  | 'INVALID_BYTECODE'
+  | 'BYTECODE_TOO_LARGE'
+  | 'UNSUPPORTED_FEATURE'
+  | 'FUNCTION_NOT_FOUND'
+  | 'NOT_A_FUNCTION'
+  | 'INVALID_ARGUMENT'
+  | 'ARITY_MISMATCH'
+  | 'UNKNOWN_IMPORT'
+  | 'MEMORY_LIMIT'
+  | 'TABLE_LIMIT'
+  | 'LIMIT_EXCEEDED'
+  | 'ENGINE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+  }
+}
