@@ -1,0 +1,75 @@
+/**
+ * NVIDIA GPU evidence: the wire format shared by the NVML provider, the NRAS client, the attestation
+ * envelope (`gpu` array) and the verifier. Field names follow NVIDIA's `nvattest` / NRAS evidence
+ * objects (`arch`, `certificate`, `evidence`, `nonce`) so a file written by `nvattest
+ * --gpu-evidence-source file` or an NRAS request's `evidence_list` entry is accepted as is.
+ *
+ * This file holds types and constants only (no runtime code): the verifier imports it with
+ * `import type` and stays usable offline without any provider code.
+ */
+
+/** Confidential-computing state of the system as NVML reports it. */
+export interface GpuCcSettings {
+  /** NVML_CC_SYSTEM_ENVIRONMENT_*: 'unavailable' | 'sim' | 'prod' (a number when unknown). */
+  environment: 'unavailable' | 'sim' | 'prod' | number;
+  /** NVML_CC_SYSTEM_FEATURE_ENABLED. */
+  ccFeature: boolean;
+  /** NVML_CC_SYSTEM_DEVTOOLS_MODE_ON: debug/dev-tools mode (not production-safe). */
+  devToolsMode: boolean;
+  /** NVML_CC_SYSTEM_MULTIGPU_*: 'none' | 'protected-pcie' | 'nvle' (number when unknown); absent on old drivers. */
+  multiGpuMode?: 'none' | 'protected-pcie' | 'nvle' | number;
+}
+
+export interface GpuEvidence {
+  /** 'HOPPER', 'BLACKWELL' (NRAS `arch` values). */
+  arch: string;
+  /** base64 of the PEM certificate chain (leaf first), exactly as NRAS v3/v4 expects it. */
+  certificate: string;
+  /** base64 of the SPDM GET_MEASUREMENTS request ‖ response (signed), as NRAS expects it. */
+  evidence: string;
+  /** hex (64 chars): the 32-byte nonce the evidence was requested with. */
+  nonce: string;
+  /** NVML device index, when collected through NVML. */
+  index?: number;
+  /** GPU UUID (NVML), e.g. 'GPU-6e6b...'. */
+  uuid?: string;
+  /** Driver version as NVML reports it (the signed copy is in the SPDM opaque data). */
+  driverVersion?: string;
+  /** VBIOS version as NVML reports it (the signed copy is in the SPDM opaque data). */
+  vbiosVersion?: string;
+  /** CC settings read through NVML at collection time (unsigned, informative). */
+  cc?: GpuCcSettings;
+  /** Who produced it: 'nvml' or 'file'. */
+  source?: string;
+}
+
+/** Stable error codes of the NVIDIA evidence provider. */
+export type NvidiaErrorCode =
+  | 'NVIDIA_NVML_UNAVAILABLE' // koffi missing or libnvidia-ml.so.1 cannot be loaded / initialised
+  | 'NVIDIA_NO_GPU' // NVML works but reports no GPU
+  | 'NVIDIA_BAD_INDEX' // the requested GPU index does not exist
+  | 'NVIDIA_CC_DISABLED' // confidential computing is not enabled on this system
+  | 'NVIDIA_NVML_CALL_FAILED' // an NVML call returned an error (nvmlReturn code in the message)
+  | 'NVIDIA_BAD_NONCE' // nonce is not exactly 32 bytes
+  | 'NVIDIA_BAD_EVIDENCE' // NVML returned sizes that do not fit the structure
+  | 'NVIDIA_NRAS_FAILED'; // the NRAS service answered with an error / could not be reached
+
+export class NvidiaError extends Error {
+  readonly code: NvidiaErrorCode;
+  constructor(code: NvidiaErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'NvidiaError';
+    this.code = code;
+  }
+}
+
+/** Result of `probeGpus()`: never throws; says why there is no usable GPU. */
+export interface GpuProbe {
+  available: boolean;
+  /** Set when not available. */
+  code?: NvidiaErrorCode;
+  reason?: string;
+  driverVersion?: string;
+  cc?: GpuCcSettings;
+  gpus: { index: number; uuid?: string; arch: string; name?: string }[];
+}

@@ -1,0 +1,241 @@
+/**
+ * Local verification of one GPU's evidence (nvattest / NVML form): SPDM parsing, certificate chain
+ * to the pinned NVIDIA Device Identity CA, FWID binding, the P-384 signature, the nonce, and the
+ * measurements against reference values. Offline: revocation (OCSP) is recorded as 'skip'.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { GpuEvidence } from '../../tee/nvidia/types.ts';
+import type { Check } from '../types.ts';
+import { verdict, type Verdict } from '../types.ts';
+import { commonName, leafFwids, parseCertChain, verifyChainToPinnedRoot, verifyP384RawSignature } from './certs.ts';
+import { compareHexNonce, toNonceBytes } from './hex.ts';
+import { describeOpaque, opaqueField, parseSpdmEvidence, type SpdmEvidence } from './spdm.ts';
+
+/**
+ * Reference values for the measurement comparison (what NVIDIA's RIMs hold, in a plain JSON form):
+ * `measurements` maps a measurement index to the accepted hex digest(s); versions are optional.
+ */
+export interface GpuReferenceValues {
+  measurements?: Record<string, string | string[]>;
+  driverVersions?: string[];
+  vbiosVersions?: string[];
+  /** Measurement indices allowed to be absent from the reference values without failing. Default: none listed → every block must be covered. */
+  allowUnlistedIndices?: boolean;
+}
+
+export interface VerifyGpuEvidenceOptions {
+  /** The nonce this evidence must answer (hex or bytes). Without it freshness is recorded as 'skip'. */
+  nonce?: Uint8Array | string;
+  /** Clock for certificate validity. Default: now. */
+  now?: Date;
+  referenceValues?: GpuReferenceValues;
+  /** Revocation check hook (OCSP). Without one, revocation is 'skip' (offline). */
+  ocsp?: (chain: X509Certificate[]) => Promise<{ ok: boolean; detail: string }>;
+  /** Reject evidence whose arch field disagrees with the certificate (default true). */
+  checkArch?: boolean;
+}
+
+const ARCH_BY_CHIP: Record<string, string> = { GH100: 'HOPPER', GB100: 'BLACKWELL', GB102: 'BLACKWELL', GB202: 'BLACKWELL' };
+
+function pass(id: string, detail: string): Check {
+  return { id, outcome: 'pass', detail };
+}
+function fail(id: string, detail: string): Check {
+  return { id, outcome: 'fail', detail };
+}
+function skip(id: string, detail: string): Check {
+  return { id, outcome: 'skip', detail };
+}
+
+function decodeB64(s: unknown, what: string): Uint8Array {
+  if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s)) throw new Error(`${what} is not base64 text`);
+  return new Uint8Array(Buffer.from(s, 'base64'));
+}
+
+export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEvidenceOptions = {}): Promise<Verdict> {
+  const checks: Check[] = [];
+  const fields: Record<string, unknown> = {};
+  const now = opts.now ?? new Date();
+  if (evidence.index !== undefined) fields.index = evidence.index;
+  if (evidence.uuid) fields.uuid = evidence.uuid;
+
+  // 1. Decode
+  let spdm: SpdmEvidence | undefined;
+  let certs: X509Certificate[] = [];
+  try {
+    const raw = decodeB64(evidence?.evidence, 'evidence');
+    spdm = parseSpdmEvidence(raw);
+    checks.push(
+      pass(
+        'nvidia.spdm.parse',
+        `SPDM 1.${spdm.request.version & 0xf} GET_MEASUREMENTS request (${spdm.request.bytes.length} B) + MEASUREMENTS response with ${spdm.response.blocks.length} blocks, ${spdm.response.opaque.length} B opaque data`,
+      ),
+    );
+  } catch (e) {
+    checks.push(fail('nvidia.spdm.parse', `cannot parse the SPDM evidence: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  try {
+    const pem = Buffer.from(decodeB64(evidence?.certificate, 'certificate')).toString('latin1');
+    certs = parseCertChain(pem);
+    if (certs.length === 0) throw new Error('no PEM certificate found');
+    checks.push(pass('nvidia.chain.parse', `${certs.length} certificates`));
+  } catch (e) {
+    checks.push(fail('nvidia.chain.parse', `cannot parse the certificate chain: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  // 2. Chain to the pinned root
+  const leaf = certs[0];
+  if (certs.length > 0) {
+    const r = verifyChainToPinnedRoot(certs, now);
+    checks.push(r.rootPinned.ok ? pass('nvidia.chain.root-pinned', r.rootPinned.detail) : fail('nvidia.chain.root-pinned', r.rootPinned.detail));
+    checks.push(r.signatures.ok ? pass('nvidia.chain.signatures', r.signatures.detail) : fail('nvidia.chain.signatures', r.signatures.detail));
+    checks.push(r.caFlags.ok ? pass('nvidia.chain.ca-flags', r.caFlags.detail) : fail('nvidia.chain.ca-flags', r.caFlags.detail));
+    checks.push(r.validity.ok ? pass('nvidia.chain.validity', r.validity.detail) : fail('nvidia.chain.validity', r.validity.detail));
+    if (opts.ocsp) {
+      try {
+        const o = await opts.ocsp(r.chain);
+        checks.push(o.ok ? pass('nvidia.chain.revocation', o.detail) : fail('nvidia.chain.revocation', o.detail));
+      } catch (e) {
+        checks.push(fail('nvidia.chain.revocation', `OCSP check failed: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    } else {
+      checks.push(skip('nvidia.chain.revocation', 'offline: OCSP revocation status of the device chain not checked'));
+    }
+    fields.hwmodel = r.chain[1] ? commonName(r.chain[1]) : undefined;
+    fields.ueid = leaf ? BigInt(`0x${leaf.serialNumber}`).toString(10) : undefined;
+    fields.leafSubject = leaf ? commonName(leaf) : undefined;
+    // arch vs chip in the certificate
+    if (opts.checkArch !== false && fields.hwmodel) {
+      const chip = String(fields.hwmodel).split(' ')[0]!;
+      const arch = ARCH_BY_CHIP[chip];
+      if (!arch) checks.push(skip('nvidia.arch', `unknown chip '${chip}' in the certificate; arch '${evidence.arch}' not cross-checked`));
+      else if (arch === String(evidence.arch).toUpperCase()) checks.push(pass('nvidia.arch', `arch ${arch} matches the certificate (${chip})`));
+      else checks.push(fail('nvidia.arch', `evidence says arch '${evidence.arch}' but the certificate is a ${chip} (${arch})`));
+    }
+  }
+
+  if (spdm) {
+    const resp = spdm.response;
+    const opaque = describeOpaque(resp);
+    fields.driverVersion = opaque.DRIVER_VERSION;
+    fields.vbiosVersion = opaque.VBIOS_VERSION;
+    fields.project = opaque.PROJECT;
+    fields.chipSku = opaque.CHIP_SKU;
+    fields.opaque = opaque;
+    fields.requestNonce = Buffer.from(spdm.request.nonce).toString('hex');
+    fields.measurements = Object.fromEntries(resp.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]));
+
+    // 3. FWID binding: leaf certificate ↔ signed opaque data
+    const fwid = opaqueField(resp, 'FWID');
+    if (leaf) {
+      const fwids = leafFwids(new Uint8Array(leaf.raw));
+      if (!fwid) checks.push(fail('nvidia.chain.fwid', 'the report has no FWID opaque field'));
+      else if (fwids.length === 0) checks.push(fail('nvidia.chain.fwid', 'the leaf certificate has no TCG DICE FWID'));
+      else if (fwids.some((f) => Buffer.from(f).equals(Buffer.from(fwid))))
+        checks.push(pass('nvidia.chain.fwid', `leaf TCG DICE FWID equals the report's FWID ${Buffer.from(fwid).toString('hex').slice(0, 16)}…`));
+      else
+        checks.push(
+          fail(
+            'nvidia.chain.fwid',
+            `report FWID ${Buffer.from(fwid).toString('hex')} differs from the leaf's ${fwids.map((f) => Buffer.from(f).toString('hex')).join(', ')}`,
+          ),
+        );
+    }
+
+    // 4. Signature
+    if (!spdm.request.signatureRequested) checks.push(fail('nvidia.spdm.signature', 'the request did not ask for a signed response'));
+    else if (spdm.request.version !== 0x11)
+      checks.push(fail('nvidia.spdm.signature', `SPDM version 1.${spdm.request.version & 0xf} signing scheme not supported (only 1.1)`));
+    else if (!leaf) checks.push(fail('nvidia.spdm.signature', 'no leaf certificate to verify with'));
+    else if (verifyP384RawSignature(leaf, spdm.signedData, resp.signature))
+      checks.push(pass('nvidia.spdm.signature', `ECDSA P-384/SHA-384 over request ‖ response (${spdm.signedData.length} B) verifies with the leaf key`));
+    else checks.push(fail('nvidia.spdm.signature', 'ECDSA P-384 signature over request ‖ response does not verify with the leaf key'));
+
+    // 5. Nonce
+    const reqNonce = spdm.request.nonce;
+    if (typeof evidence.nonce === 'string' && evidence.nonce.length > 0) {
+      const c = compareHexNonce(evidence.nonce, reqNonce);
+      checks.push(
+        c.ok
+          ? pass('nvidia.nonce.consistent', 'the evidence nonce field equals the signed SPDM request nonce')
+          : fail('nvidia.nonce.consistent', `evidence nonce field vs signed request nonce: ${c.detail}`),
+      );
+    }
+    if (opts.nonce !== undefined) {
+      let expected: Uint8Array | undefined;
+      try {
+        expected = toNonceBytes(opts.nonce);
+      } catch (e) {
+        checks.push(fail('nvidia.nonce', `expected nonce: ${e instanceof Error ? e.message : String(e)}`));
+      }
+      if (expected) {
+        const ok = Buffer.from(expected).equals(Buffer.from(reqNonce));
+        checks.push(
+          ok
+            ? pass('nvidia.nonce', `signed request nonce equals the expected ${Buffer.from(expected).toString('hex')}`)
+            : fail('nvidia.nonce', `signed request nonce ${Buffer.from(reqNonce).toString('hex')} != expected ${Buffer.from(expected).toString('hex')}`),
+        );
+      }
+    } else {
+      checks.push(skip('nvidia.nonce', 'no expected nonce given: freshness not established'));
+    }
+
+    // 6. Measurements against reference values
+    checks.push(...compareReferenceValues(spdm, opaque, opts.referenceValues));
+  }
+
+  return verdict('nvidia-local', checks, { fields });
+}
+
+function compareReferenceValues(spdm: SpdmEvidence, opaque: Record<string, unknown>, ref: GpuReferenceValues | undefined): Check[] {
+  if (!ref) return [skip('nvidia.measurements', 'no reference values (RIMs) given: the measurements were not appraised')];
+  const out: Check[] = [];
+  if (ref.measurements) {
+    const bad: string[] = [];
+    let matched = 0;
+    const byIndex = new Map(spdm.response.blocks.map((b) => [b.index, Buffer.from(b.value).toString('hex')]));
+    for (const [idx, want] of Object.entries(ref.measurements)) {
+      const got = byIndex.get(Number(idx));
+      const accepted = (Array.isArray(want) ? want : [want]).map((w) => w.toLowerCase());
+      if (got === undefined) bad.push(`index ${idx}: missing from the report`);
+      else if (!accepted.includes(got)) bad.push(`index ${idx}: ${got} not in [${accepted.join(', ')}]`);
+      else matched++;
+    }
+    if (!ref.allowUnlistedIndices) {
+      for (const idx of byIndex.keys()) if (!(String(idx) in ref.measurements)) bad.push(`index ${idx}: no reference value`);
+    }
+    out.push(
+      bad.length === 0
+        ? pass('nvidia.measurements', `${matched} measurement(s) equal the reference values`)
+        : fail('nvidia.measurements', `${bad.length} mismatch(es): ${bad.slice(0, 8).join('; ')}${bad.length > 8 ? '; …' : ''}`),
+    );
+  } else {
+    out.push(skip('nvidia.measurements', 'reference values hold no measurements'));
+  }
+  if (ref.driverVersions) {
+    const v = String(opaque.DRIVER_VERSION ?? '');
+    out.push(
+      ref.driverVersions.includes(v)
+        ? pass('nvidia.driver-version', `driver ${v} is allowed`)
+        : fail('nvidia.driver-version', `driver ${v} not in [${ref.driverVersions.join(', ')}]`),
+    );
+  }
+  if (ref.vbiosVersions) {
+    const v = String(opaque.VBIOS_VERSION ?? '');
+    const allowed = ref.vbiosVersions.map((x) => x.toUpperCase());
+    out.push(
+      allowed.includes(v.toUpperCase())
+        ? pass('nvidia.vbios-version', `VBIOS ${v} is allowed`)
+        : fail('nvidia.vbios-version', `VBIOS ${v} not in [${ref.vbiosVersions.join(', ')}]`),
+    );
+  }
+  return out;
+}
+
+/** Verify a list of GPU evidence (composite: every GPU with the same nonce). */
+export async function verifyGpuEvidenceList(list: GpuEvidence[], opts: VerifyGpuEvidenceOptions = {}): Promise<Verdict> {
+  const parts = [];
+  for (const e of list) parts.push(await verifyGpuEvidence(e, opts));
+  const checks: Check[] = [list.length > 0 ? pass('nvidia.gpu-count', `${list.length} GPU(s)`) : fail('nvidia.gpu-count', 'no GPU evidence')];
+  return verdict('nvidia-local-list', checks, { parts });
+}
