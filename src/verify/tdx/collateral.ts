@@ -1,0 +1,468 @@
+/**
+ * TDX collateral: TCB Info, TD QE identity, CRLs and their issuer chains.
+ *
+ * Sources:
+ *   - a directory bundle: tcb-info-<fmspc>.json, td-qe-identity.json (Intel PCS response bodies),
+ *     tcb-signing-chain.pem, pck-crl-platform.der / pck-crl-processor.der, root-ca-crl.der,
+ *     optionally pck-crl-issuer-chain.pem;
+ *   - a PCCS-style `QuoteCollateralV3` JSON file (`*.collateral.json`: tcb_info, tcb_info_signature,
+ *     tcb_info_issuer_chain, qe_identity, qe_identity_signature, qe_identity_issuer_chain, pck_crl,
+ *     pck_crl_issuer_chain, root_ca_crl; CRLs hex or PEM/base64);
+ *   - Intel PCS over HTTPS (injectable fetch), cached on disk in the directory-bundle layout;
+ *     offline mode reads the cache only.
+ *
+ * Signed JSON is kept as the exact raw text of the signed value (never re-serialized).
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TdxError } from './errors.ts';
+import { pemToDerList } from './quote.ts';
+
+export interface SignedJson<T> {
+  /** The exact text of the signed JSON value (e.g. the `tcbInfo` object), as it appeared. */
+  raw: string;
+  /** Signature: hex r‖s (P-256/SHA-256) over the UTF-8 bytes of `raw`. */
+  signatureHex: string;
+  parsed: T;
+}
+
+export interface TcbComponent {
+  svn: number;
+  category?: string;
+  type?: string;
+}
+
+export type TcbStatus =
+  | 'UpToDate'
+  | 'SWHardeningNeeded'
+  | 'ConfigurationNeeded'
+  | 'ConfigurationAndSWHardeningNeeded'
+  | 'OutOfDate'
+  | 'OutOfDateConfigurationNeeded'
+  | 'Revoked';
+
+export const TCB_STATUSES: readonly TcbStatus[] = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+];
+
+export interface TcbInfoLevel {
+  tcb: { sgxtcbcomponents: TcbComponent[]; pcesvn: number; tdxtcbcomponents?: TcbComponent[] };
+  tcbDate: string;
+  tcbStatus: TcbStatus;
+  advisoryIDs?: string[];
+}
+
+export interface TdxModuleIdentity {
+  id: string;
+  mrsigner: string;
+  attributes: string;
+  attributesMask: string;
+  tcbLevels: { tcb: { isvsvn: number }; tcbDate: string; tcbStatus: TcbStatus; advisoryIDs?: string[] }[];
+}
+
+export interface TcbInfo {
+  id: string;
+  version: number;
+  issueDate: string;
+  nextUpdate: string;
+  fmspc: string;
+  pceId: string;
+  tcbType: number;
+  tcbEvaluationDataNumber: number;
+  tdxModule?: { mrsigner: string; attributes: string; attributesMask: string };
+  tdxModuleIdentities?: TdxModuleIdentity[];
+  tcbLevels: TcbInfoLevel[];
+}
+
+export interface EnclaveIdentity {
+  id: string;
+  version: number;
+  issueDate: string;
+  nextUpdate: string;
+  tcbEvaluationDataNumber: number;
+  miscselect: string;
+  miscselectMask: string;
+  attributes: string;
+  attributesMask: string;
+  mrsigner: string;
+  isvprodid: number;
+  tcbLevels: { tcb: { isvsvn: number }; tcbDate: string; tcbStatus: TcbStatus; advisoryIDs?: string[] }[];
+}
+
+export interface TdxCollateral {
+  /** TCB Info documents, by lower-case FMSPC (a bundle may hold several). */
+  tcbInfos: Record<string, SignedJson<TcbInfo>>;
+  qeIdentity?: SignedJson<EnclaveIdentity>;
+  /** TCB Signing cert chain (DER, leaf first) for TCB Info; the root, if present, is only matched. */
+  tcbInfoIssuerChain?: Uint8Array[];
+  qeIdentityIssuerChain?: Uint8Array[];
+  /** PCK CRLs (DER) by CA: 'platform' | 'processor' (from the CRL issuer CN when unknown). */
+  pckCrls: Uint8Array[];
+  pckCrlIssuerChain?: Uint8Array[];
+  rootCaCrl?: Uint8Array;
+  /** Where it came from (for messages). */
+  sources: string[];
+}
+
+export function emptyCollateral(): TdxCollateral {
+  return { tcbInfos: {}, pckCrls: [], sources: [] };
+}
+
+/**
+ * Return the exact raw text of each value of the top-level object in `text` (a JSON document),
+ * with a small JSON scanner. Throws TDX_COLLATERAL on malformed JSON.
+ */
+export function topLevelRawValues(text: string): Map<string, string> {
+  let i = 0;
+  const err = (m: string): never => {
+    throw new TdxError('TDX_COLLATERAL', `JSON: ${m} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const str = (): string => {
+    if (text[i] !== '"') err('expected a string');
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) err('unterminated string');
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const skipValue = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '"') {
+      str();
+      return;
+    }
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          str();
+          ws();
+          if (text[i] !== ':') err("expected ':'");
+          i++;
+        }
+        skipValue();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === close) {
+          i++;
+          return;
+        }
+        err(`expected ',' or '${close}'`);
+      }
+    }
+    const m = /^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
+    if (!m) err('unexpected character');
+    i += m![0].length;
+  };
+  const out = new Map<string, string>();
+  ws();
+  if (text[i] !== '{') err('expected an object');
+  i++;
+  ws();
+  if (text[i] === '}') return out;
+  for (;;) {
+    ws();
+    const key = str();
+    ws();
+    if (text[i] !== ':') err("expected ':'");
+    i++;
+    ws();
+    const start = i;
+    skipValue();
+    out.set(key, text.slice(start, i));
+    ws();
+    if (text[i] === ',') {
+      i++;
+      continue;
+    }
+    if (text[i] === '}') {
+      i++;
+      break;
+    }
+    err("expected ',' or '}'");
+  }
+  ws();
+  if (i !== text.length) err('trailing characters');
+  return out;
+}
+
+function parseJson<T>(raw: string, what: string): T {
+  try {
+    return JSON.parse(raw) as T;
+  } catch (e) {
+    throw new TdxError(
+      'TDX_COLLATERAL',
+      `${what}: invalid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+}
+
+/** Split a PCS response body `{"tcbInfo":{...},"signature":"..."}` keeping the raw signed text. */
+export function signedFromPcsBody<T>(body: string, key: 'tcbInfo' | 'enclaveIdentity'): SignedJson<T> {
+  const vals = topLevelRawValues(body);
+  const raw = vals.get(key);
+  const sig = vals.get('signature');
+  if (raw === undefined || sig === undefined)
+    throw new TdxError('TDX_COLLATERAL', `PCS response: '${key}' or 'signature' missing`);
+  return { raw, signatureHex: parseJson<string>(sig, 'signature'), parsed: parseJson<T>(raw, key) };
+}
+
+function signedFromRaw<T>(raw: string, signatureHex: string, what: string): SignedJson<T> {
+  // Validate that raw is one JSON value (and nothing around it).
+  topLevelRawValues(`{"v":${raw}}`);
+  return { raw, signatureHex, parsed: parseJson<T>(raw, what) };
+}
+
+/** A CRL given as DER, hex text, PEM or base64 → DER. */
+export function crlBytes(x: Uint8Array | string): Uint8Array {
+  if (typeof x !== 'string') {
+    if (x[0] === 0x30) return x;
+    return crlBytes(Buffer.from(x).toString('latin1'));
+  }
+  const s = x.trim();
+  if (/^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) return new Uint8Array(Buffer.from(s, 'hex'));
+  const pem = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(s);
+  const b64 = (pem ? pem[1]! : s).replace(/\s+/g, '');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return new Uint8Array(Buffer.from(b64, 'base64'));
+  throw new TdxError('TDX_COLLATERAL', 'CRL: not DER, hex, PEM or base64');
+}
+
+function addTcbInfo(c: TdxCollateral, s: SignedJson<TcbInfo>): void {
+  if (typeof s.parsed?.fmspc !== 'string') throw new TdxError('TDX_COLLATERAL', 'TCB Info: fmspc missing');
+  c.tcbInfos[s.parsed.fmspc.toLowerCase()] = s;
+}
+
+/** Load a `QuoteCollateralV3` JSON document (PCCS / dcap-qvl shape). */
+export function collateralFromJson(text: string, source = 'collateral.json'): TdxCollateral {
+  const o = parseJson<Record<string, unknown>>(text, source);
+  const str = (k: string): string | undefined => {
+    const v = o[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new TdxError('TDX_COLLATERAL', `${source}: '${k}' must be a string`);
+    return v;
+  };
+  const c = emptyCollateral();
+  c.sources.push(source);
+  const ti = str('tcb_info');
+  const tis = str('tcb_info_signature');
+  if (ti !== undefined) {
+    if (tis === undefined) throw new TdxError('TDX_COLLATERAL', `${source}: tcb_info_signature missing`);
+    addTcbInfo(c, signedFromRaw<TcbInfo>(ti, tis, 'tcb_info'));
+  }
+  const qi = str('qe_identity');
+  const qis = str('qe_identity_signature');
+  if (qi !== undefined) {
+    if (qis === undefined) throw new TdxError('TDX_COLLATERAL', `${source}: qe_identity_signature missing`);
+    c.qeIdentity = signedFromRaw<EnclaveIdentity>(qi, qis, 'qe_identity');
+  }
+  const chain = (k: string) => {
+    const v = str(k);
+    return v === undefined ? undefined : pemToDerList(v);
+  };
+  const a = chain('tcb_info_issuer_chain');
+  if (a) c.tcbInfoIssuerChain = a;
+  const b = chain('qe_identity_issuer_chain');
+  if (b) c.qeIdentityIssuerChain = b;
+  const d = chain('pck_crl_issuer_chain');
+  if (d) c.pckCrlIssuerChain = d;
+  const pck = str('pck_crl');
+  if (pck !== undefined) c.pckCrls.push(crlBytes(pck));
+  const root = str('root_ca_crl');
+  if (root !== undefined) c.rootCaCrl = crlBytes(root);
+  return c;
+}
+
+/** Load a directory bundle (see the module comment for the file names). */
+export function collateralFromDir(dir: string): TdxCollateral {
+  const c = emptyCollateral();
+  c.sources.push(dir);
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
+    throw new TdxError('TDX_COLLATERAL', `cannot read collateral directory ${dir}: ${(e as Error).message}`);
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (/^tcb-info-[0-9a-fA-F]{12}\.json$/.test(name)) {
+      addTcbInfo(c, signedFromPcsBody<TcbInfo>(readFileSync(p, 'utf8'), 'tcbInfo'));
+    } else if (name === 'td-qe-identity.json' || name === 'qe-identity.json') {
+      c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(readFileSync(p, 'utf8'), 'enclaveIdentity');
+    } else if (name === 'tcb-signing-chain.pem' || name === 'tcb-info-issuer-chain.pem') {
+      const ch = pemToDerList(readFileSync(p, 'latin1'));
+      c.tcbInfoIssuerChain = ch;
+      c.qeIdentityIssuerChain ??= ch;
+    } else if (name === 'qe-identity-issuer-chain.pem') {
+      c.qeIdentityIssuerChain = pemToDerList(readFileSync(p, 'latin1'));
+    } else if (/^pck-crl(-(platform|processor))?\.(der|crl|pem|hex)$/.test(name)) {
+      c.pckCrls.push(crlBytes(new Uint8Array(readFileSync(p))));
+    } else if (name === 'pck-crl-issuer-chain.pem') {
+      c.pckCrlIssuerChain = pemToDerList(readFileSync(p, 'latin1'));
+    } else if (/^root-ca-crl\.(der|crl|pem|hex)$/.test(name)) {
+      c.rootCaCrl = crlBytes(new Uint8Array(readFileSync(p)));
+    }
+  }
+  return c;
+}
+
+/** Merge bundles: later ones fill in what earlier ones lack (TCB Infos are added per FMSPC). */
+export function mergeCollateral(...parts: TdxCollateral[]): TdxCollateral {
+  const c = emptyCollateral();
+  for (const p of parts) {
+    for (const [k, v] of Object.entries(p.tcbInfos)) c.tcbInfos[k] ??= v;
+    c.qeIdentity ??= p.qeIdentity;
+    c.tcbInfoIssuerChain ??= p.tcbInfoIssuerChain;
+    c.qeIdentityIssuerChain ??= p.qeIdentityIssuerChain;
+    c.pckCrlIssuerChain ??= p.pckCrlIssuerChain;
+    c.rootCaCrl ??= p.rootCaCrl;
+    c.pckCrls.push(...p.pckCrls);
+    c.sources.push(...p.sources);
+  }
+  for (const k of Object.keys(c) as (keyof TdxCollateral)[]) if (c[k] === undefined) delete c[k];
+  return c;
+}
+
+/** Load collateral from a path: a directory bundle or a `*.json` QuoteCollateralV3 file. */
+export function loadCollateral(path: string): TdxCollateral {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new TdxError('TDX_COLLATERAL', `cannot read collateral ${path}: ${(e as Error).message}`);
+  }
+  if (st.isDirectory()) return collateralFromDir(path);
+  const text = readFileSync(path, 'utf8');
+  const keys = topLevelRawValues(text);
+  if (keys.has('tcbInfo')) {
+    const c = emptyCollateral();
+    c.sources.push(path);
+    addTcbInfo(c, signedFromPcsBody<TcbInfo>(text, 'tcbInfo'));
+    return c;
+  }
+  if (keys.has('enclaveIdentity')) {
+    const c = emptyCollateral();
+    c.sources.push(path);
+    c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(text, 'enclaveIdentity');
+    return c;
+  }
+  return collateralFromJson(text, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intel PCS fetch with a disk cache.
+
+export const INTEL_PCS_BASE = 'https://api.trustedservices.intel.com';
+
+export type FetchFn = (url: string) => Promise<{
+  ok: boolean;
+  status: number;
+  headers: { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}>;
+
+export interface FetchCollateralOptions {
+  fmspc: string;
+  /** 'platform' or 'processor': the PCK CA that issued the PCK certificate. */
+  ca: 'platform' | 'processor';
+  /** Directory for the cache (directory-bundle layout); none → no cache. */
+  cacheDir?: string;
+  /** Only read the cache; never fetch. */
+  offline?: boolean;
+  /** Injected fetch (defaults to globalThis.fetch). */
+  fetch?: FetchFn;
+  baseUrl?: string;
+  now?: Date;
+}
+
+function cacheFresh(c: TdxCollateral, fmspc: string, now: Date): boolean {
+  const ti = c.tcbInfos[fmspc];
+  if (!ti || !c.qeIdentity || !c.tcbInfoIssuerChain || c.pckCrls.length === 0 || !c.rootCaCrl) return false;
+  return new Date(ti.parsed.nextUpdate) > now && new Date(c.qeIdentity.parsed.nextUpdate) > now;
+}
+
+/** Collateral for one FMSPC from Intel PCS (v4 API), through an optional disk cache. */
+export async function fetchCollateral(o: FetchCollateralOptions): Promise<TdxCollateral> {
+  const fmspc = o.fmspc.toLowerCase();
+  if (!/^[0-9a-f]{12}$/.test(fmspc)) throw new TdxError('TDX_COLLATERAL_FETCH', `bad FMSPC '${o.fmspc}'`);
+  const now = o.now ?? new Date();
+  if (o.cacheDir) {
+    let cached: TdxCollateral | undefined;
+    try {
+      cached = collateralFromDir(o.cacheDir);
+    } catch {
+      cached = undefined;
+    }
+    if (cached && (o.offline ? cached.tcbInfos[fmspc] !== undefined : cacheFresh(cached, fmspc, now)))
+      return cached;
+  }
+  if (o.offline)
+    throw new TdxError(
+      'TDX_COLLATERAL_FETCH',
+      `offline: no cached collateral for FMSPC ${fmspc}${o.cacheDir ? ` in ${o.cacheDir}` : ' (no cache directory)'}`,
+    );
+  const f: FetchFn = o.fetch ?? (globalThis.fetch as unknown as FetchFn);
+  const base = o.baseUrl ?? INTEL_PCS_BASE;
+  const get = async (url: string, chainHeader?: string): Promise<{ body: Uint8Array; chain?: string }> => {
+    let r: Awaited<ReturnType<FetchFn>>;
+    try {
+      r = await f(url);
+    } catch (e) {
+      throw new TdxError('TDX_COLLATERAL_FETCH', `GET ${url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!r.ok) throw new TdxError('TDX_COLLATERAL_FETCH', `GET ${url}: HTTP ${r.status}`);
+    const body = new Uint8Array(await r.arrayBuffer());
+    if (!chainHeader) return { body };
+    const h = r.headers.get(chainHeader);
+    if (!h) throw new TdxError('TDX_COLLATERAL_FETCH', `GET ${url}: header ${chainHeader} missing`);
+    return { body, chain: decodeURIComponent(h) };
+  };
+  const tcb = await get(`${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`, 'TCB-Info-Issuer-Chain');
+  const qe = await get(`${base}/tdx/certification/v4/qe/identity`, 'SGX-Enclave-Identity-Issuer-Chain');
+  const crl = await get(
+    `${base}/sgx/certification/v4/pckcrl?ca=${o.ca}&encoding=der`,
+    'SGX-PCK-CRL-Issuer-Chain',
+  );
+  const root = await get(`${base}/sgx/certification/v4/rootcacrl`);
+  const c = emptyCollateral();
+  c.sources.push(base);
+  const tcbText = Buffer.from(tcb.body).toString('utf8');
+  const qeText = Buffer.from(qe.body).toString('utf8');
+  addTcbInfo(c, signedFromPcsBody<TcbInfo>(tcbText, 'tcbInfo'));
+  c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(qeText, 'enclaveIdentity');
+  c.tcbInfoIssuerChain = pemToDerList(tcb.chain!);
+  c.qeIdentityIssuerChain = pemToDerList(qe.chain!);
+  c.pckCrlIssuerChain = pemToDerList(crl.chain!);
+  c.pckCrls.push(crlBytes(crl.body));
+  c.rootCaCrl = crlBytes(root.body);
+  if (o.cacheDir) {
+    mkdirSync(o.cacheDir, { recursive: true });
+    writeFileSync(join(o.cacheDir, `tcb-info-${fmspc}.json`), tcbText);
+    writeFileSync(join(o.cacheDir, 'td-qe-identity.json'), qeText);
+    writeFileSync(join(o.cacheDir, 'tcb-signing-chain.pem'), tcb.chain!);
+    writeFileSync(join(o.cacheDir, 'qe-identity-issuer-chain.pem'), qe.chain!);
+    writeFileSync(join(o.cacheDir, 'pck-crl-issuer-chain.pem'), crl.chain!);
+    writeFileSync(join(o.cacheDir, `pck-crl-${o.ca}.der`), c.pckCrls[0]!);
+    writeFileSync(join(o.cacheDir, 'root-ca-crl.der'), c.rootCaCrl);
+  }
+  return c;
+}

@@ -1,0 +1,19 @@
+/** Errors of the TDX verifier, each with a stable code. */
+export type TdxErrorCode =
+  | 'TDX_QUOTE_FORMAT'
+  | 'TDX_DER'
+  | 'TDX_CERT'
+  | 'TDX_CRL'
+  | 'TDX_COLLATERAL'
+  | 'TDX_COLLATERAL_FETCH'
+  | 'TDX_POLICY'
+  | 'TDX_TCB';
+
+export class TdxError extends Error {
+  readonly code: TdxErrorCode;
+  constructor(code: TdxErrorCode, message: string) {
+    super(message);
+    this.name = 'TdxError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,43 @@
+/** Intel TDX: quote parse/serialize, collateral, verification, policy. */
+export {
+  collateralFromDir,
+  collateralFromJson,
+  type EnclaveIdentity,
+  emptyCollateral,
+  type FetchCollateralOptions,
+  type FetchFn,
+  fetchCollateral,
+  INTEL_PCS_BASE,
+  loadCollateral,
+  mergeCollateral,
+  type SignedJson,
+  TCB_STATUSES,
+  type TcbInfo,
+  type TcbStatus,
+  type TdxCollateral,
+  topLevelRawValues,
+} from './collateral.ts';
+export { TdxError, type TdxErrorCode } from './errors.ts';
+export {
+  INTEL_SGX_ROOT_CA_PEM,
+  INTEL_SGX_ROOT_CA_SHA256,
+  type PckExtensions,
+  parseCrl,
+  parsePckExtensions,
+} from './pki.ts';
+export { DEFAULT_ACCEPTED_TCB_STATUSES, parseTdxPolicy, type TdxPolicy } from './policy.ts';
+export {
+  isDebugTd,
+  parseSgxReportBody,
+  parseTdxQuote,
+  pemToDerList,
+  type QuoteHeader,
+  type SgxReportBody,
+  serializeSgxReportBody,
+  serializeTdxQuote,
+  signedBytes,
+  type TdReport,
+  type TdxQuote,
+} from './quote.ts';
+export { converge, evaluateTdxTcb, type TcbResult } from './tcb.ts';
+export { tdReportFields, type VerifyTdxOptions, verifyTdxQuote } from './verify.ts';
