@@ -1,0 +1,43 @@
+/**
+ * What the service needs from other rooms, as narrow interfaces (so tests can pass their own and the
+ * server can be wired to the real engine and TEE in one place: `createDefaultBackend`).
+ */
+import type {
+  AttestationEnvelope,
+  AttestationMode,
+  ExecutionClaim,
+  SessionKeyJson,
+} from '../binding/index.ts';
+import type { ExecuteRequest, ExecuteResult } from '../engine/types.ts';
+
+export interface ExecutionEngine {
+  execute(req: ExecuteRequest): Promise<ExecuteResult>;
+  close?(): Promise<void> | void;
+}
+
+export interface TeeInfo {
+  kind: string;
+  simulated: boolean;
+  description: string;
+}
+
+export interface ExecutionAttester {
+  readonly tee: TeeInfo;
+  /** The envelope for a claim, per-request (fresh CPU evidence) or session-key (signature). */
+  attestExecution(
+    claim: ExecutionClaim,
+    mode: AttestationMode,
+    options: { includeGpuEvidence: boolean; signal?: AbortSignal },
+  ): Promise<AttestationEnvelope>;
+  /** The session key with evidence bound to `nonce`. */
+  sessionEvidence(nonce: Uint8Array, options: { includeGpuEvidence: boolean }): Promise<SessionKeyJson>;
+  /** The current session public key, SPKI DER (undefined before the first use / when not created). */
+  sessionPublicKey?(): Uint8Array | undefined;
+  close?(): Promise<void> | void;
+}
+
+export interface Backend {
+  engine: ExecutionEngine;
+  attester: ExecutionAttester;
+  costTableVersion?: string;
+}

@@ -1,0 +1,114 @@
+/**
+ * Every error the service returns: a gRPC code plus a stable detail code (docs/server.md, "Errors").
+ *
+ * The detail code travels three ways, so every client can read it:
+ * - a `wasm.ErrorDetail { code, request_id }` message in the error details (grpc-status-details-bin,
+ *   Connect JSON "details");
+ * - the `wasmvm-error-code` response trailer (gRPC) / header (Connect unary, gRPC-Web);
+ * - the message, prefixed with `[CODE]`.
+ */
+
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { ErrorDetailSchema } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+
+/** Stable error codes and the gRPC code each maps to. */
+export const ERROR_CODES = {
+  // request shape (server)
+  MISSING_EXECUTION: Code.InvalidArgument,
+  MISSING_FUNCTION: Code.InvalidArgument,
+  INVALID_BASE64: Code.InvalidArgument,
+  MISSING_BYTECODE: Code.InvalidArgument,
+  BYTECODE_CONFLICT: Code.InvalidArgument,
+  INPUTS_CONFLICT: Code.InvalidArgument,
+  INVALID_VALUE: Code.InvalidArgument,
+  INVALID_GAS_LIMIT: Code.InvalidArgument,
+  INVALID_NONCE: Code.InvalidArgument,
+  INVALID_MODE: Code.InvalidArgument,
+  UNSUPPORTED_ATTESTATION: Code.FailedPrecondition,
+  // engine (EngineError codes, passed through)
+  INVALID_BYTECODE: Code.InvalidArgument,
+  UNSUPPORTED_FEATURE: Code.InvalidArgument,
+  FUNCTION_NOT_FOUND: Code.NotFound,
+  NOT_A_FUNCTION: Code.InvalidArgument,
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  ARITY_MISMATCH: Code.InvalidArgument,
+  UNKNOWN_IMPORT: Code.InvalidArgument,
+  BYTECODE_TOO_LARGE: Code.ResourceExhausted,
+  MEMORY_LIMIT: Code.ResourceExhausted,
+  TABLE_LIMIT: Code.ResourceExhausted,
+  LIMIT_EXCEEDED: Code.ResourceExhausted,
+  ENGINE_UNAVAILABLE: Code.Unavailable,
+  // server limits and lifecycle
+  TOO_BUSY: Code.ResourceExhausted,
+  MESSAGE_TOO_LARGE: Code.ResourceExhausted,
+  DEADLINE_EXCEEDED: Code.DeadlineExceeded,
+  CANCELLED: Code.Canceled,
+  SHUTTING_DOWN: Code.Unavailable,
+  // attestation
+  ATTESTATION_FAILED: Code.Internal,
+  GPU_UNAVAILABLE: Code.FailedPrecondition,
+  // anything else
+  INTERNAL: Code.Internal,
+} as const satisfies Record<string, Code>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const ERROR_CODE_HEADER = 'wasmvm-error-code';
+export const REQUEST_ID_HEADER = 'wasmvm-request-id';
+
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ServiceError';
+    this.code = code;
+  }
+}
+
+export function isErrorCode(c: unknown): c is ErrorCode {
+  return typeof c === 'string' && Object.hasOwn(ERROR_CODES, c);
+}
+
+/** Build the ConnectError for a stable code. */
+export function connectError(code: ErrorCode, message: string, requestId = ''): ConnectError {
+  const err = new ConnectError(`[${code}] ${message}`, ERROR_CODES[code], undefined, [
+    { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { code, requestId }) },
+  ]);
+  err.metadata.set(ERROR_CODE_HEADER, code);
+  if (requestId) err.metadata.set(REQUEST_ID_HEADER, requestId);
+  return err;
+}
+
+/** Map any thrown value to (stable code, ConnectError). Messages of unknown errors are not leaked. */
+export function toConnectError(e: unknown, requestId = ''): { code: ErrorCode; error: ConnectError } {
+  if (e instanceof ConnectError) {
+    const existing = e.metadata.get(ERROR_CODE_HEADER);
+    if (isErrorCode(existing)) return { code: existing, error: e };
+    const code: ErrorCode =
+      e.code === Code.DeadlineExceeded
+        ? 'DEADLINE_EXCEEDED'
+        : e.code === Code.Canceled
+          ? 'CANCELLED'
+          : e.code === Code.ResourceExhausted
+            ? 'MESSAGE_TOO_LARGE'
+            : e.code === Code.InvalidArgument
+              ? 'INVALID_ARGUMENT'
+              : 'INTERNAL';
+    return { code, error: connectError(code, e.rawMessage, requestId) };
+  }
+  const coded = e as { code?: unknown; message?: unknown; name?: unknown };
+  if (e instanceof Error && isErrorCode(coded.code)) {
+    return { code: coded.code, error: connectError(coded.code, e.message, requestId) };
+  }
+  if (e instanceof Error && coded.name === 'BindingError') {
+    return { code: 'ATTESTATION_FAILED', error: connectError('ATTESTATION_FAILED', e.message, requestId) };
+  }
+  return { code: 'INTERNAL', error: connectError('INTERNAL', 'internal error (see server log)', requestId) };
+}
+
+/** The gRPC code name, as logged and used as a metrics label ("OK", "INVALID_ARGUMENT", ...). */
+export function codeName(code: Code | undefined): string {
+  if (code === undefined) return 'OK';
+  return (Code[code] ?? 'UNKNOWN').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+}

@@ -1,0 +1,310 @@
+/**
+ * The server: ONE port serving gRPC (HTTP/2, h2c or TLS), gRPC-Web and Connect (HTTP/1.1 or HTTP/2),
+ * plus `GET /metrics` (Prometheus) and `GET /healthz` on the same port.
+ *
+ * Plain-text: Node's h2c server cannot fall back to HTTP/1.1, so a TCP listener sniffs the first
+ * bytes of each connection: the HTTP/2 preface ("PRI * HTTP/2.0") goes to the HTTP/2 server,
+ * anything else to an HTTP/1.1 server; both use the same request handler.
+ * TLS: `http2.createSecureServer({ allowHTTP1: true })` negotiates h2 or http/1.1 by ALPN.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as http from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import * as http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Duplex } from 'node:stream';
+import type { DescService } from '@bufbuild/protobuf';
+import { type ConnectRouter, createContextValues, type Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { AttestationMode } from '../binding/index.ts';
+import { Health } from '../gen/grpc/health/v1/health_pb.ts';
+import { WASMVMTeeService } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import type { Backend } from './backend.ts';
+import { codeName, toConnectError } from './errors.ts';
+import { HealthState, registerHealth, ServingStatus } from './health.ts';
+import { Limiter } from './limiter.ts';
+import { createLogger, type Logger, type LogLevel } from './log.ts';
+import { ServerMetrics } from './metrics.ts';
+import { registerReflection } from './reflection.ts';
+import { type RequestInfo, registerWasmvmService, requestInfoKey, type ServiceConfig } from './service.ts';
+
+export interface ServerOptions {
+  backend: Backend;
+  /** TCP port; 0 = ephemeral. Default 50051. */
+  port?: number;
+  /** Bind address. Default '0.0.0.0'. */
+  host?: string;
+  /** TLS certificate and key (PEM). Without them the server speaks plain text (h2c + HTTP/1.1). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Maximum request message size, bytes (default 32 MiB). */
+  maxMessageBytes?: number;
+  /** Maximum bytecode size, bytes (default 16 MiB). */
+  maxBytecodeBytes?: number;
+  /** Executions at once (default 2 × CPUs, at least 4) and waiting (default 256). */
+  maxConcurrency?: number;
+  maxQueue?: number;
+  /** Server-side execution deadline, ms (default 10 000). Clients can set shorter deadlines. */
+  timeoutMs?: number;
+  /** Maximum guest linear memory, 64 KiB pages (default: the engine's). */
+  maxMemoryPages?: number;
+  /** Default attestation mode (default 'session-key'). */
+  attestationMode?: AttestationMode;
+  /** Drain time on shutdown before remaining calls are cut, ms (default 30 000). */
+  shutdownTimeoutMs?: number;
+  logLevel?: LogLevel;
+  logger?: Logger;
+  /** Log (debug level) guest data? Never by default. */
+  metricsPath?: string;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly host: string;
+  /** e.g. http://127.0.0.1:50051 (https with TLS). */
+  readonly url: string;
+  readonly metrics: ServerMetrics;
+  readonly health: HealthState;
+  readonly logger: Logger;
+  readonly config: ServiceConfig;
+  /** Graceful: stop accepting, drain in-flight calls (up to shutdownTimeoutMs), close the engine. */
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  port: 50051,
+  host: '0.0.0.0',
+  maxMessageBytes: 32 * 1024 * 1024,
+  maxBytecodeBytes: 16 * 1024 * 1024,
+  maxConcurrency: Math.max(4, 2 * (os.availableParallelism?.() ?? os.cpus().length)),
+  maxQueue: 256,
+  timeoutMs: 10_000,
+  attestationMode: 'session-key' as AttestationMode,
+  shutdownTimeoutMs: 30_000,
+  metricsPath: '/metrics',
+  maxNonceBytes: 64,
+};
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** A Duplex over `sock` that first yields `head` (bytes already read from it). */
+function replaySocket(sock: Socket, head: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      sock.resume();
+    },
+    write(chunk, encoding, cb) {
+      sock.write(chunk, encoding, cb);
+    },
+    final(cb) {
+      sock.end(cb);
+    },
+    destroy(err, cb) {
+      sock.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  d.push(head);
+  sock.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) sock.pause();
+  });
+  sock.on('end', () => d.push(null));
+  sock.on('close', () => d.destroy());
+  sock.on('error', (e) => d.destroy(e));
+  return d;
+}
+
+type NodeReq = IncomingMessage | Http2ServerRequest;
+type NodeRes = ServerResponse | Http2ServerResponse;
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
+  const metrics = new ServerMetrics();
+  const config: ServiceConfig = {
+    maxBytecodeBytes: opts.maxBytecodeBytes ?? DEFAULTS.maxBytecodeBytes,
+    maxMessageBytes: opts.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
+    defaultAttestationMode: opts.attestationMode ?? DEFAULTS.attestationMode,
+    maxNonceBytes: DEFAULTS.maxNonceBytes,
+  };
+  if (opts.maxMemoryPages !== undefined) config.maxMemoryPages = opts.maxMemoryPages;
+  const limiter = new Limiter(
+    opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
+    opts.maxQueue ?? DEFAULTS.maxQueue,
+  );
+  const services: DescService[] = [WASMVMTeeService, Health];
+  const health = new HealthState(services.map((s) => s.typeName));
+  const shutdown = new AbortController();
+  let draining = false;
+
+  const logInterceptor: Interceptor = (next) => async (req) => {
+    const start = performance.now();
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const info = req.contextValues.get(requestInfoKey);
+    metrics.inFlight.inc();
+    let code = 'OK';
+    let errorCode: string | undefined;
+    try {
+      return await next(req);
+    } catch (e) {
+      const mapped = toConnectError(e, info?.requestId ?? '');
+      code = codeName(mapped.error.code);
+      errorCode = mapped.code;
+      if (mapped.code === 'INTERNAL')
+        logger.log('error', 'internal error', {
+          requestId: info?.requestId,
+          method,
+          error: String((e as Error)?.stack ?? e),
+        });
+      throw mapped.error;
+    } finally {
+      metrics.inFlight.dec();
+      const seconds = (performance.now() - start) / 1000;
+      metrics.requests.inc({ method, code });
+      metrics.latency.observe(seconds, { method });
+      const line: Record<string, unknown> = { method, code, durationMs: Math.round(seconds * 1e6) / 1000 };
+      if (info?.requestId) line.requestId = info.requestId;
+      if (errorCode) line.errorCode = errorCode;
+      if (info?.status) line.status = info.status;
+      if (info?.gasUsed !== undefined) line.gasUsed = info.gasUsed;
+      if (info?.cacheHit !== undefined) line.cacheHit = info.cacheHit;
+      if (info?.attestationMode) line.attestation = info.attestationMode;
+      // Health checks and reflection are frequent and boring: debug level.
+      const quiet = req.service.typeName.startsWith('grpc.');
+      logger.log(quiet && code === 'OK' ? 'debug' : 'info', 'rpc', line);
+    }
+  };
+
+  const routes = (router: ConnectRouter) => {
+    registerWasmvmService(router, {
+      backend: opts.backend,
+      config,
+      limiter,
+      metrics,
+      isDraining: () => draining,
+    });
+    registerHealth(router, health);
+    registerReflection(router, services);
+  };
+
+  const connectHandler = connectNodeAdapter({
+    routes,
+    readMaxBytes: config.maxMessageBytes,
+    interceptors: [logInterceptor],
+    shutdownSignal: shutdown.signal,
+    contextValues: () => createContextValues().set(requestInfoKey, {} satisfies RequestInfo),
+  });
+
+  const metricsPath = opts.metricsPath ?? DEFAULTS.metricsPath;
+  const handler = (req: NodeReq, res: NodeRes): void => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === metricsPath) {
+      const body = metrics.render();
+      (res as ServerResponse).writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(body);
+      return;
+    }
+    if (req.method === 'GET' && path === '/healthz') {
+      const ok = health.get('') === ServingStatus.SERVING;
+      (res as ServerResponse).writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
+      return;
+    }
+    connectHandler(req as never, res as never);
+  };
+
+  // Track connections so that shutdown can close them once drained.
+  const sockets = new Set<Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  let listener: net.Server;
+  if (opts.tls) {
+    const secure = http2.createSecureServer(
+      { cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true },
+      handler,
+    );
+    secure.on('session', (s: http2.ServerHttp2Session) => {
+      sessions.add(s);
+      s.on('close', () => sessions.delete(s));
+    });
+    secure.on('secureConnection', (sock: Socket) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+    });
+    listener = secure;
+  } else {
+    const h2 = http2.createServer({}, handler);
+    const h1 = http.createServer(handler);
+    h1.keepAliveTimeout = 5_000;
+    h2.on('session', (s: http2.ServerHttp2Session) => {
+      sessions.add(s);
+      s.on('close', () => sessions.delete(s));
+    });
+    listener = net.createServer((sock: Socket) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      sock.on('error', () => sock.destroy());
+      let buf = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        const n = Math.min(buf.length, H2_PREFACE.length);
+        const isH2 = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (isH2 && buf.length < H2_PREFACE.length) return; // need more bytes to decide
+        sock.removeListener('data', onData);
+        if (isH2) {
+          // Node's HTTP/2 reads the socket's native handle directly, so bytes already read would be
+          // lost: give it a stream that replays them, then forwards the socket.
+          h2.emit('connection', replaySocket(sock, buf));
+        } else {
+          sock.pause();
+          sock.unshift(buf);
+          h1.emit('connection', sock);
+          sock.resume();
+        }
+      };
+      sock.on('data', onData);
+    });
+  }
+
+  const host = opts.host ?? DEFAULTS.host;
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(opts.port ?? DEFAULTS.port, host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (listener.address() as AddressInfo).port;
+  const displayHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `${opts.tls ? 'https' : 'http'}://${displayHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      health.setAll(ServingStatus.NOT_SERVING);
+      logger.log('info', 'shutting down: draining in-flight calls', { inFlight: metrics.inFlight.get() });
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // Ask HTTP/2 clients to stop sending new streams (GOAWAY); in-flight streams continue.
+      for (const s of sessions) if (!s.closed) s.close();
+      const deadline = Date.now() + (opts.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
+      // Streams (Watch) end now; unary calls drain.
+      shutdown.abort();
+      while (metrics.inFlight.get() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (metrics.inFlight.get() > 0)
+        logger.log('warn', 'drain timeout: cutting remaining calls', { inFlight: metrics.inFlight.get() });
+      for (const s of sessions) s.destroy();
+      for (const sock of sockets) sock.destroy();
+      await closed;
+      await opts.backend.engine.close?.();
+      await opts.backend.attester.close?.();
+      logger.log('info', 'server stopped');
+    })();
+    return closing;
+  };
+
+  return { port, host, url, metrics, health, logger, config, close };
+}
