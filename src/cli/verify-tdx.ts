@@ -75,13 +75,13 @@ function parseArgs(argv: string[]): Record<string, string[]> {
     }
     if (flags.has(a)) {
       if (v !== undefined) throw new Error(`${a} takes no value`);
-      (out[a] ??= []).push('true');
+      out[a] = [...(out[a] ?? []), 'true'];
     } else if (valued.has(a)) {
       if (v === undefined) {
         v = argv[++i];
         if (v === undefined) throw new Error(`${a} needs a value`);
       }
-      (out[a] ??= []).push(v);
+      out[a] = [...(out[a] ?? []), v];
     } else {
       throw new Error(`unknown option '${a}'`);
     }
