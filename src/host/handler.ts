@@ -1,0 +1,460 @@
+/**
+ * The parent-side HostHandler: answers the guest's `wasmtime_attestation` calls (forwarded by the
+ * engine's synchronous bridge). Providers are injected, so a host without a GPU (or without a TEE)
+ * simply answers `success: false` with the reason.
+ *
+ * attest_vm: fresh 32-byte nonce → REPORT_DATA = guestReportData(nonce, data) → TEE evidence →
+ *   verifier (C) + host policy → only then an ES384 JWT from the attested session key (C's Attester).
+ * attest_gpu: fresh nonce → GPU nonce = guestGpuNonce(nonce, data) → GPU evidence (G) → GPU verifier
+ *   + policy → JWT. Without a GPU provider: `no NVIDIA GPU / NVML not available`.
+ * verify_token: real signature verification (tokens.ts). clear_cache: empties the result cache.
+ * Every call is appended to the hash-chained audit log (audit.ts) with hashes only, no secrets.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { CpuEvidence, TeeProvider } from '../tee/types.ts';
+import type { Check, Verdict } from '../verify/types.ts';
+import { TEE_CODE } from './attestation.ts';
+import { AuditLog, type AuditOptions } from './audit.ts';
+import { cacheKey, TtlCache } from './cache.ts';
+import { evidenceFields } from './evidence-fields.ts';
+import {
+  DEFAULT_POLICY,
+  evaluateCpuPolicy,
+  evaluateGpuPolicy,
+  type HostPolicy,
+  parsePolicy,
+} from './policy.ts';
+import { guestGpuNonce, guestReportData } from './report-data.ts';
+import { type IssuerConfig, TokenVerifier } from './tokens.ts';
+import type { AttestationResult, HostHandler } from './types.ts';
+
+/** C's Attester satisfies this (issuer, signJwt ES384 with the attested session key, jwks). */
+export interface TokenSigner {
+  readonly issuer: string;
+  signJwt(claims: Record<string, unknown>, opts?: { expiresInSeconds?: number }): Promise<string>;
+  jwks(): Promise<{ keys: import('jose').JWK[] }>;
+}
+
+/** GPU evidence source + verifier (G's NVML provider and local verifier, or a simulated one). */
+export interface GpuAttestationProvider {
+  readonly description: string;
+  /** Evidence of GPU `index` for a 32-byte nonce; JSON-serializable (NRAS evidence object form). */
+  collect(
+    index: number,
+    nonce: Uint8Array,
+  ): Promise<{ evidence: Record<string, unknown>; simulated: boolean; arch?: string }>;
+  /** Verify that evidence (signature, chain, nonce, RIM measurements). */
+  verify?(evidence: Record<string, unknown>, nonce: Uint8Array): Promise<Verdict>;
+}
+
+export interface HostHandlerDeps {
+  /** CPU TEE provider (C's detectTee()); absent → attest_vm answers 'no TEE available'. */
+  tee?: TeeProvider;
+  /** Signs the tokens (C's Attester); absent → attestations succeed without a token (token omitted). */
+  signer?: TokenSigner;
+  /** GPU provider; absent → attest_gpu answers 'no NVIDIA GPU / NVML not available'. */
+  gpu?: GpuAttestationProvider;
+  /** Why there is no GPU provider (e.g. NVML's error), appended to the error message. */
+  gpuUnavailableReason?: string;
+  /** CPU evidence verifier (C's verifySnpReport / F's verifyTdxQuote adapted). */
+  verifyCpu?: (
+    ev: CpuEvidence,
+    expectedReportData: Uint8Array,
+    opts: { allowSimulated: boolean },
+  ) => Promise<Verdict>;
+  policy?: Partial<HostPolicy> | HostPolicy;
+  /** Result cache TTL, ms (default 60 000; 0 disables). */
+  cacheTtlMs?: number;
+  /** Lifetime of issued tokens, s (default 300). */
+  tokenTtlSeconds?: number;
+  /** Extra token issuers (NRAS, Azure, ITA...). Our own signer's issuer is always added. */
+  issuers?: IssuerConfig[];
+  clockToleranceSeconds?: number;
+  /** Append every call to this hash-chained audit log. */
+  auditLogPath?: string;
+  audit?: AuditOptions;
+  /** Include the raw evidence (base64) in results (default true). */
+  includeEvidence?: boolean;
+  now?: () => number;
+}
+
+const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function teeName(kind: 'sev-snp' | 'tdx'): string {
+  return kind === 'sev-snp' ? 'AMD SEV-SNP' : 'Intel TDX';
+}
+
+/** Parse the `data` param (hex string from the worker), bounded. */
+function dataParam(p: Record<string, unknown>): Uint8Array {
+  const d = p.data;
+  if (d === undefined) return new Uint8Array(0);
+  if (typeof d !== 'string' || !/^(?:[0-9a-f]{2})*$/i.test(d) || d.length > 2 * 64 * 1024) {
+    throw new Error('invalid guest data');
+  }
+  return new Uint8Array(Buffer.from(d, 'hex'));
+}
+
+function b64(b: Uint8Array | undefined): string | undefined {
+  return b ? Buffer.from(b).toString('base64') : undefined;
+}
+
+export interface HostHandlerInstance {
+  handler: HostHandler;
+  cache: TtlCache<AttestationResult>;
+  tokens: TokenVerifier;
+  policy: HostPolicy;
+  audit?: AuditLog;
+}
+
+export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandlerInstance {
+  const now = deps.now ?? Date.now;
+  const policy = parsePolicy({ ...DEFAULT_POLICY, ...(deps.policy ?? {}) });
+  const cache = new TtlCache<AttestationResult>(deps.cacheTtlMs ?? 60_000, now);
+  const tokens = new TokenVerifier(deps.issuers ?? [], {
+    clockToleranceSeconds: deps.clockToleranceSeconds ?? 60,
+    now,
+  });
+  if (deps.signer) {
+    const signer = deps.signer;
+    tokens.addIssuer({
+      name: 'self',
+      issuer: signer.issuer,
+      algorithms: ['ES384'],
+      jwksProvider: () => signer.jwks(),
+    });
+  }
+  const audit = deps.auditLogPath ? new AuditLog(deps.auditLogPath, { now, ...deps.audit }) : undefined;
+  const includeEvidence = deps.includeEvidence ?? true;
+  const ts = () => Math.floor(now() / 1000);
+
+  const fail = (
+    error: string,
+    tee_type: string | null,
+    extra: Partial<AttestationResult> = {},
+  ): AttestationResult => ({
+    success: false,
+    error,
+    timestamp: ts(),
+    tee_type,
+    ...extra,
+  });
+
+  const log = (event: Record<string, unknown>) => {
+    if (!audit) return;
+    try {
+      audit.append(event);
+    } catch (e) {
+      // An audit failure must be loud but must not crash the service.
+      process.emitWarning(`audit log ${deps.auditLogPath}: ${(e as Error).message}`);
+    }
+  };
+
+  const failedIds = (checks: Check[]) => checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
+
+  async function attestVm(data: Uint8Array): Promise<AttestationResult> {
+    const tee = deps.tee;
+    if (!tee)
+      return fail('no TEE available (not running in an AMD SEV-SNP or Intel TDX confidential VM)', null);
+    const nonce = new Uint8Array(randomBytes(32));
+    const reportData = guestReportData(nonce, data);
+    let ev: CpuEvidence;
+    try {
+      ev = await tee.getEvidence(reportData);
+    } catch (e) {
+      return fail(`${tee.description}: evidence failed: ${(e as Error).message}`, teeName(tee.kind));
+    }
+    const fields = evidenceFields(ev);
+    if (fields.reportData !== hex(reportData)) {
+      return fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
+    }
+    let verdict: Verdict | undefined;
+    if (deps.verifyCpu) {
+      try {
+        verdict = await deps.verifyCpu(ev, reportData, { allowSimulated: policy.allowSimulated });
+      } catch (e) {
+        verdict = {
+          ok: false,
+          kind: ev.kind,
+          checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
+        };
+      }
+    }
+    const checks = evaluateCpuPolicy(policy, {
+      kind: ev.kind,
+      simulated: ev.simulated,
+      debug: fields.debug,
+      measurement: fields.measurement,
+      ...(verdict ? { verdict } : {}),
+    });
+    const failed = failedIds(checks);
+    const evidenceJson = JSON.stringify({
+      kind: ev.kind,
+      simulated: ev.simulated,
+      provider: ev.provider,
+      report: b64(ev.report),
+      certs: ev.certs
+        ? Object.fromEntries(Object.entries(ev.certs).map(([k, v]) => [k, b64(v as Uint8Array)]))
+        : undefined,
+    });
+    const base = {
+      tee_type: teeName(ev.kind),
+      simulated: ev.simulated,
+      nonce: hex(nonce),
+      report_data: hex(reportData),
+    };
+    if (failed.length > 0) {
+      const why = checks
+        .filter((c) => c.outcome === 'fail')
+        .map((c) => `${c.id}: ${c.detail}`)
+        .join('; ');
+      return fail(`host policy rejected the evidence: ${why}`, base.tee_type, {
+        ...base,
+        policy_failed: failed,
+      });
+    }
+    let token: string | undefined;
+    if (deps.signer) {
+      token = await deps.signer.signJwt(
+        {
+          sub: 'wasmvm-tee/guest-attestation',
+          jti: hex(new Uint8Array(randomBytes(16))),
+          nbf: ts(),
+          kind: 'vm',
+          tee_type: ev.kind,
+          simulated: ev.simulated,
+          provider: ev.provider,
+          measurement: fields.measurement,
+          report_data: hex(reportData),
+          nonce: hex(nonce),
+          data_sha256: sha256hex(data),
+          debug: fields.debug,
+          evidence_sha256: sha256hex(ev.report),
+          verified: verdict?.ok ?? false,
+          policy: { ok: true, checks: checks.map((c) => c.id) },
+        },
+        { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
+      );
+    }
+    return {
+      success: true,
+      ...(token ? { token } : {}),
+      ...(includeEvidence ? { evidence: evidenceJson } : {}),
+      timestamp: ts(),
+      ...base,
+    };
+  }
+
+  async function attestGpu(index: number, data: Uint8Array): Promise<AttestationResult> {
+    const gpu = deps.gpu;
+    if (!gpu) {
+      return fail(
+        `no NVIDIA GPU / NVML not available${deps.gpuUnavailableReason ? ` (${deps.gpuUnavailableReason})` : ''}`,
+        'NVIDIA GPU',
+      );
+    }
+    const nonce = new Uint8Array(randomBytes(32));
+    const gpuNonce = guestGpuNonce(nonce, data);
+    let got: Awaited<ReturnType<GpuAttestationProvider['collect']>>;
+    try {
+      got = await gpu.collect(index, gpuNonce);
+    } catch (e) {
+      return fail(`GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
+    }
+    let verdict: Verdict | undefined;
+    if (gpu.verify) {
+      try {
+        verdict = await gpu.verify(got.evidence, gpuNonce);
+      } catch (e) {
+        verdict = {
+          ok: false,
+          kind: 'nvidia-local',
+          checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
+        };
+      }
+    }
+    const checks = evaluateGpuPolicy(policy, {
+      simulated: got.simulated,
+      ...(verdict ? { verdict } : {}),
+      ...(got.arch ? { architecture: got.arch } : {}),
+    });
+    const failed = failedIds(checks);
+    const base = {
+      tee_type: 'NVIDIA GPU',
+      simulated: got.simulated,
+      nonce: hex(nonce),
+      report_data: hex(gpuNonce),
+    };
+    if (failed.length > 0) {
+      const why = checks
+        .filter((c) => c.outcome === 'fail')
+        .map((c) => `${c.id}: ${c.detail}`)
+        .join('; ');
+      return fail(`host policy rejected the GPU evidence: ${why}`, 'NVIDIA GPU', {
+        ...base,
+        policy_failed: failed,
+      });
+    }
+    const evidenceJson = JSON.stringify(got.evidence);
+    let token: string | undefined;
+    if (deps.signer) {
+      token = await deps.signer.signJwt(
+        {
+          sub: 'wasmvm-tee/guest-attestation',
+          jti: hex(new Uint8Array(randomBytes(16))),
+          nbf: ts(),
+          kind: 'gpu',
+          gpu_index: index,
+          arch: got.arch,
+          simulated: got.simulated,
+          gpu_nonce: hex(gpuNonce),
+          nonce: hex(nonce),
+          data_sha256: sha256hex(data),
+          evidence_sha256: sha256hex(evidenceJson),
+          verified: verdict?.ok ?? false,
+          policy: { ok: true, checks: checks.map((c) => c.id) },
+        },
+        { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
+      );
+    }
+    return {
+      success: true,
+      ...(token ? { token } : {}),
+      ...(includeEvidence ? { evidence: evidenceJson } : {}),
+      timestamp: ts(),
+      ...base,
+    };
+  }
+
+  function detect(): Record<string, unknown> {
+    const tee = deps.tee;
+    if (!tee)
+      return {
+        tee_type: 'None',
+        supports_attestation: false,
+        simulated: false,
+        code: TEE_CODE.NONE,
+        gpu: !!deps.gpu,
+      };
+    const code =
+      (tee.kind === 'sev-snp' ? TEE_CODE.SEV_SNP : TEE_CODE.TDX) |
+      (tee.simulated ? TEE_CODE.SIMULATED_FLAG : 0);
+    return {
+      tee_type: teeName(tee.kind),
+      supports_attestation: true,
+      simulated: tee.simulated,
+      code,
+      provider: tee.description,
+      gpu: !!deps.gpu,
+    };
+  }
+
+  const withCache = async (
+    key: string,
+    run: () => Promise<AttestationResult>,
+  ): Promise<{ result: AttestationResult; cached: boolean }> => {
+    const hit = cache.get(key);
+    if (hit) return { result: { ...hit, cached: true }, cached: true };
+    const result = await run();
+    if (result.success) cache.set(key, result);
+    return { result, cached: false };
+  };
+
+  const auditResult = (event: string, r: AttestationResult, extra: Record<string, unknown>) => {
+    log({
+      event,
+      success: r.success,
+      ...(r.error ? { error: r.error } : {}),
+      tee_type: r.tee_type,
+      simulated: r.simulated,
+      nonce: r.nonce,
+      report_data: r.report_data,
+      token_sha256: r.token ? sha256hex(r.token) : undefined,
+      evidence_sha256: r.evidence ? sha256hex(r.evidence) : undefined,
+      policy_failed: r.policy_failed,
+      ...extra,
+    });
+  };
+
+  const handler: HostHandler = async (method, rawParams) => {
+    const params = (rawParams && typeof rawParams === 'object' ? rawParams : {}) as Record<string, unknown>;
+    const context = params.context;
+    const started = now();
+    switch (method) {
+      case 'attest_vm': {
+        let data: Uint8Array;
+        try {
+          data = dataParam(params);
+        } catch (e) {
+          return fail((e as Error).message, null);
+        }
+        const key = cacheKey('vm', sha256hex(data));
+        const { result, cached } = await withCache(key, () =>
+          attestVm(data).catch((e: unknown) => fail(`attest_vm: ${(e as Error).message}`, null)),
+        );
+        auditResult('attest_vm', result, {
+          cached,
+          data_sha256: sha256hex(data),
+          context,
+          ms: now() - started,
+        });
+        return result;
+      }
+      case 'attest_gpu': {
+        const index = Number(params.index);
+        if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
+          return fail('invalid GPU index', 'NVIDIA GPU');
+        let data: Uint8Array;
+        try {
+          data = dataParam(params);
+        } catch (e) {
+          return fail((e as Error).message, 'NVIDIA GPU');
+        }
+        const key = cacheKey('gpu', sha256hex(data), index);
+        const { result, cached } = await withCache(key, () =>
+          attestGpu(index, data).catch((e: unknown) =>
+            fail(`attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
+          ),
+        );
+        auditResult('attest_gpu', result, {
+          gpu_index: index,
+          cached,
+          data_sha256: sha256hex(data),
+          context,
+          ms: now() - started,
+        });
+        return result;
+      }
+      case 'verify_token': {
+        const token = typeof params.token === 'string' ? params.token : '';
+        const r = await tokens.verify(token);
+        log({
+          event: 'verify_token',
+          valid: r.valid,
+          issuer: r.issuer,
+          reason: r.reason,
+          token_sha256: sha256hex(token),
+          context,
+        });
+        return { valid: r.valid, issuer: r.issuer, reason: r.reason };
+      }
+      case 'clear_cache': {
+        const n = cache.size;
+        cache.clear();
+        log({ event: 'clear_cache', entries: n, context });
+        return { cleared: n };
+      }
+      case 'detect_tee':
+        return detect();
+      default:
+        throw new Error(`unknown host method '${method}'`);
+    }
+  };
+
+  return { handler, cache, tokens, policy, ...(audit ? { audit } : {}) };
+}
+
+/** The HostHandler for EngineOptions.hostHandler. */
+export function createHostHandler(deps: HostHandlerDeps = {}): HostHandler {
+  return createHostHandlerInstance(deps).handler;
+}

@@ -1,0 +1,120 @@
+/**
+ * Host imports given to guests: `wasmtime_attestation` and a WASI preview1 subset.
+ *
+ * Worker side (engine): `createHostModules(names, options, bridge)` builds the import object.
+ * Parent side (service, CLI): `createHostHandler(deps)` answers the bridge's calls.
+ * See docs/host.md.
+ */
+import { ATTESTATION_MODULE, AttestationModule, type AttestationModuleOptions } from './attestation.ts';
+import { GuestMemory } from './memory.ts';
+import type { HostBridge, HostModules } from './types.ts';
+import { Wasi, type WasiOptions } from './wasi/index.ts';
+import { isMemory, isModule, WA, type WasmImports, type WasmInstanceLike } from './wasm-types.ts';
+
+export type { AttestationModuleOptions } from './attestation.ts';
+export { ATTESTATION_MODULE, MAX_GUEST_DATA, MAX_TOKEN_BYTES, TEE_CODE } from './attestation.ts';
+export { AuditLog, type AuditOptions, type AuditVerification, verifyAuditLog } from './audit.ts';
+export { TtlCache } from './cache.ts';
+export { HostTrap, WasiExit } from './errors.ts';
+export {
+  createHostHandler,
+  createHostHandlerInstance,
+  type GpuAttestationProvider,
+  type HostHandlerDeps,
+  type HostHandlerInstance,
+  type TokenSigner,
+} from './handler.ts';
+export { DEFAULT_POLICY, type HostPolicy, loadPolicy, PolicyError, parsePolicy } from './policy.ts';
+export { GUEST_GPU_NONCE_TAG, GUEST_REPORT_DATA_TAG, guestGpuNonce, guestReportData } from './report-data.ts';
+export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
+export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
+export type { PreopenOption, WasiOptions } from './wasi/index.ts';
+export type { WasmImportDescriptor, WasmImports, WasmInstanceLike } from './wasm-types.ts';
+
+export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** Host modules this implementation provides. */
+export const HOST_MODULES: readonly string[] = [WASI_MODULE, ATTESTATION_MODULE];
+
+/** Options passed by the engine through ExecuteRequest.hostOptions (JSON-serializable). */
+export interface HostOptions {
+  wasi?: WasiOptions;
+  attestation?: AttestationModuleOptions;
+}
+
+export class UnknownHostModuleError extends Error {
+  readonly code = 'UNKNOWN_IMPORT';
+}
+
+/**
+ * Build the import object for a guest (called inside the engine's worker).
+ * `names`: the host modules to offer ('wasi_snapshot_preview1', 'wasmtime_attestation').
+ * `options`: ExecuteRequest.hostOptions ({ wasi?: WasiOptions, attestation?: { context } }).
+ * `bridge`: synchronous calls to the parent's HostHandler.
+ */
+export function createHostModules(
+  names: readonly string[],
+  options: Record<string, unknown>,
+  bridge: HostBridge,
+): HostModules {
+  const opts = (options ?? {}) as HostOptions;
+  const mem = new GuestMemory();
+  const imports: WasmImports = {};
+  let wasi: Wasi | undefined;
+  let att: AttestationModule | undefined;
+  for (const name of names) {
+    if (name === WASI_MODULE) {
+      wasi = new Wasi(mem, opts.wasi ?? {});
+      imports[name] = wasi.imports();
+    } else if (name === ATTESTATION_MODULE) {
+      att = new AttestationModule(mem, bridge, opts.attestation ?? {});
+      imports[name] = att.imports();
+    } else {
+      throw new UnknownHostModuleError(
+        `unknown host module '${name}' (available: ${HOST_MODULES.join(', ')})`,
+      );
+    }
+  }
+  return {
+    imports,
+    attach(instance: WasmInstanceLike) {
+      const m = instance.exports.memory;
+      mem.attach(isMemory(m) ? m : undefined);
+      att?.attach(instance.exports);
+    },
+    collect() {
+      if (!wasi) return { stdout: new Uint8Array(0), stderr: new Uint8Array(0) };
+      const out = wasi.collect();
+      wasi.dispose();
+      return out;
+    },
+  };
+}
+
+/** One import of a module, as WebAssembly.Module.imports() lists them. */
+export interface ImportEntry {
+  module: string;
+  name: string;
+  kind?: string;
+}
+
+/**
+ * Which host modules a guest needs, from its imports (for ExecuteRequest.hostModules):
+ * the supported modules it imports, in a stable order. Imports from other modules are left to the
+ * engine, which refuses them (UNKNOWN_IMPORT). Accepts a compiled module or its import list.
+ */
+export function hostModulesFor(imports: object | readonly ImportEntry[]): string[] {
+  const list: readonly ImportEntry[] = isModule(imports)
+    ? WA.Module.imports(imports)
+    : (imports as readonly ImportEntry[]);
+  const used = new Set(list.map((i) => i.module));
+  return HOST_MODULES.filter((m) => used.has(m));
+}
+
+/** Import modules a guest uses that no host module provides. */
+export function unsupportedImportModules(imports: object | readonly ImportEntry[]): string[] {
+  const list: readonly ImportEntry[] = isModule(imports)
+    ? WA.Module.imports(imports)
+    : (imports as readonly ImportEntry[]);
+  return [...new Set(list.map((i) => i.module))].filter((m) => !HOST_MODULES.includes(m));
+}

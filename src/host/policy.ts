@@ -1,0 +1,211 @@
+/**
+ * Host policy: rules applied to the evidence the host just produced, before a guest sees
+ * `success: true`. Loaded from JSON (`--policy p.json`); every field optional, defaults are strict.
+ */
+import { readFileSync } from 'node:fs';
+import type { Check, Verdict } from '../verify/types.ts';
+
+export interface HostPolicy {
+  /** Accept the simulated TEE / simulated GPU (default false). */
+  allowSimulated: boolean;
+  /** Accept debug-enabled guests (SEV-SNP policy DEBUG, TDX TD_ATTRIBUTES.DEBUG) (default false). */
+  allowDebug: boolean;
+  /** The verifier's verdict on the evidence must be ok (default true). */
+  requireVerifiedEvidence: boolean;
+  /** Accepted CPU TEE kinds (default: any). */
+  allowedTeeTypes?: ('sev-snp' | 'tdx')[];
+  /** Accepted launch measurements, hex (SEV-SNP MEASUREMENT / TDX MRTD) (default: any). */
+  allowedMeasurements?: string[];
+  gpu: {
+    /** The GPU verifier's verdict must be ok, which includes the RIM measurement match (default true). */
+    requireMeasurementMatch: boolean;
+    /** Accepted GPU models/architectures (default: any), matched against the verdict fields. */
+    allowedArchitectures?: string[];
+  };
+}
+
+export const DEFAULT_POLICY: HostPolicy = {
+  allowSimulated: false,
+  allowDebug: false,
+  requireVerifiedEvidence: true,
+  gpu: { requireMeasurementMatch: true },
+};
+
+export class PolicyError extends Error {
+  readonly code = 'INVALID_POLICY';
+}
+
+const KNOWN = new Set([
+  'allowSimulated',
+  'allowDebug',
+  'requireVerifiedEvidence',
+  'allowedTeeTypes',
+  'allowedMeasurements',
+  'gpu',
+]);
+
+/** Validate and complete a policy object (unknown keys are an error, so typos do not weaken it). */
+export function parsePolicy(input: unknown): HostPolicy {
+  if (input === undefined || input === null) return structuredClone(DEFAULT_POLICY);
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new PolicyError('policy must be a JSON object');
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PolicyError(`unknown policy key '${k}'`);
+  const bool = (k: string, d: boolean): boolean => {
+    if (o[k] === undefined) return d;
+    if (typeof o[k] !== 'boolean') throw new PolicyError(`policy.${k} must be a boolean`);
+    return o[k] as boolean;
+  };
+  const strList = (v: unknown, k: string): string[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new PolicyError(`policy.${k} must be strings`);
+    return v as string[];
+  };
+  const tee = strList(o.allowedTeeTypes, 'allowedTeeTypes');
+  if (tee?.some((t) => t !== 'sev-snp' && t !== 'tdx'))
+    throw new PolicyError("allowedTeeTypes: 'sev-snp' | 'tdx'");
+  const meas = strList(o.allowedMeasurements, 'allowedMeasurements')?.map((m) => m.toLowerCase());
+  if (meas?.some((m) => !/^[0-9a-f]{96}$/.test(m))) {
+    throw new PolicyError('allowedMeasurements: 48-byte hex strings (96 hex digits)');
+  }
+  const g = (o.gpu ?? {}) as Record<string, unknown>;
+  if (typeof g !== 'object' || Array.isArray(g)) throw new PolicyError('policy.gpu must be an object');
+  for (const k of Object.keys(g)) {
+    if (k !== 'requireMeasurementMatch' && k !== 'allowedArchitectures')
+      throw new PolicyError(`unknown key gpu.${k}`);
+  }
+  if (g.requireMeasurementMatch !== undefined && typeof g.requireMeasurementMatch !== 'boolean') {
+    throw new PolicyError('gpu.requireMeasurementMatch must be a boolean');
+  }
+  const policy: HostPolicy = {
+    allowSimulated: bool('allowSimulated', false),
+    allowDebug: bool('allowDebug', false),
+    requireVerifiedEvidence: bool('requireVerifiedEvidence', true),
+    gpu: { requireMeasurementMatch: (g.requireMeasurementMatch as boolean | undefined) ?? true },
+  };
+  if (tee) policy.allowedTeeTypes = tee as HostPolicy['allowedTeeTypes'];
+  if (meas) policy.allowedMeasurements = meas;
+  const arch = strList(g.allowedArchitectures, 'gpu.allowedArchitectures');
+  if (arch) policy.gpu.allowedArchitectures = arch;
+  return policy;
+}
+
+export function loadPolicy(path: string): HostPolicy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PolicyError(`cannot read policy ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return parsePolicy(JSON.parse(text));
+  } catch (e) {
+    if (e instanceof PolicyError) throw e;
+    throw new PolicyError(`policy ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const check = (id: string, ok: boolean, detail: string): Check => ({
+  id,
+  outcome: ok ? 'pass' : 'fail',
+  detail,
+});
+
+export interface CpuFacts {
+  kind: 'sev-snp' | 'tdx';
+  simulated: boolean;
+  debug: boolean;
+  measurement: string;
+  verdict?: Verdict;
+}
+
+export function evaluateCpuPolicy(p: HostPolicy, f: CpuFacts): Check[] {
+  const out: Check[] = [];
+  out.push(
+    check(
+      'policy.simulated',
+      !f.simulated || p.allowSimulated,
+      f.simulated
+        ? 'evidence is from the SIMULATED TEE' +
+            (p.allowSimulated ? ' (allowed by policy)' : ' (policy.allowSimulated is false)')
+        : 'hardware evidence',
+    ),
+  );
+  out.push(
+    check('policy.debug', !f.debug || p.allowDebug, f.debug ? 'guest is debug-enabled' : 'debug disabled'),
+  );
+  if (p.allowedTeeTypes) {
+    out.push(
+      check(
+        'policy.tee-type',
+        p.allowedTeeTypes.includes(f.kind),
+        `${f.kind} in [${p.allowedTeeTypes.join(', ')}]`,
+      ),
+    );
+  }
+  if (p.allowedMeasurements) {
+    out.push(
+      check(
+        'policy.measurement',
+        p.allowedMeasurements.includes(f.measurement.toLowerCase()),
+        `measurement ${f.measurement}`,
+      ),
+    );
+  }
+  if (p.requireVerifiedEvidence) {
+    if (!f.verdict)
+      out.push(check('policy.evidence-verified', false, 'no verifier available for this evidence'));
+    else {
+      const failed = f.verdict.checks.filter((c) => c.outcome === 'fail').map((c) => `${c.id}: ${c.detail}`);
+      out.push(
+        check(
+          'policy.evidence-verified',
+          f.verdict.ok,
+          f.verdict.ok ? `verifier: ${f.verdict.kind} ok` : `verifier failed: ${failed.join('; ')}`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+export interface GpuFacts {
+  simulated: boolean;
+  verdict?: Verdict;
+  architecture?: string;
+}
+
+export function evaluateGpuPolicy(p: HostPolicy, f: GpuFacts): Check[] {
+  const out: Check[] = [];
+  out.push(
+    check(
+      'policy.gpu.simulated',
+      !f.simulated || p.allowSimulated,
+      f.simulated ? 'GPU evidence is SIMULATED' : 'hardware GPU evidence',
+    ),
+  );
+  if (p.gpu.requireMeasurementMatch) {
+    if (!f.verdict) out.push(check('policy.gpu.measurements', false, 'no GPU verifier available'));
+    else {
+      const failed = f.verdict.checks.filter((c) => c.outcome === 'fail').map((c) => `${c.id}: ${c.detail}`);
+      out.push(
+        check(
+          'policy.gpu.measurements',
+          f.verdict.ok,
+          f.verdict.ok ? 'GPU evidence verified, measurements match' : failed.join('; '),
+        ),
+      );
+    }
+  }
+  if (p.gpu.allowedArchitectures) {
+    out.push(
+      check(
+        'policy.gpu.architecture',
+        f.architecture !== undefined && p.gpu.allowedArchitectures.includes(f.architecture),
+        `architecture ${f.architecture ?? 'unknown'}`,
+      ),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+/** Host-module contracts shared with the engine (worker side) and the service/CLI (parent side). */
+import type { WasmImports, WasmInstanceLike } from './wasm-types.ts';
+
+/** Synchronous call from the guest's worker to the HostHandler in the parent process (engine-provided). */
+export interface HostBridge {
+  call(method: string, params: unknown): unknown;
+}
+
+/** What the engine's worker gets from createHostModules(). */
+export interface HostModules {
+  /** The import object to instantiate the guest with. */
+  imports: WasmImports;
+  /** Called once the instance exists (memory and allocator exports are looked up here). */
+  attach(instance: WasmInstanceLike): void;
+  /** Captured stdout/stderr (bounded). Also closes host files the guest left open. */
+  collect(): { stdout: Uint8Array; stderr: Uint8Array; droppedBytes?: number };
+}
+
+/** The parent-side handler answering bridge calls (async). */
+export type HostHandler = (method: string, params: unknown) => Promise<unknown>;
+
+/** The JSON every attestation call returns to the guest (docs/host.md). */
+export interface AttestationResult {
+  success: boolean;
+  token?: string;
+  /** Evidence as a JSON string (base64 report, certificates...). */
+  evidence?: string;
+  error?: string;
+  /** Unix seconds. */
+  timestamp: number;
+  /** 'AMD SEV-SNP' | 'Intel TDX' | 'NVIDIA GPU' | null */
+  tee_type: string | null;
+  simulated?: boolean;
+  /** Hex: the fresh host nonce of this attestation. */
+  nonce?: string;
+  /** Hex: the 64-byte REPORT_DATA (VM) or the 32-byte GPU nonce that was bound. */
+  report_data?: string;
+  /** Whether this came from the host's cache. */
+  cached?: boolean;
+  /** Ids of the policy checks that failed (when success is false because of policy). */
+  policy_failed?: string[];
+}
