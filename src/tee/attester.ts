@@ -1,0 +1,195 @@
+/**
+ * The Attester turns execution claims into attestation envelopes (docs/binding.md):
+ * - per-request: fresh CPU evidence whose REPORT_DATA = reportDataFor(claim);
+ * - session-key: an ECDSA P-384 session key, attested once per key epoch (REPORT_DATA =
+ *   sessionKeyReportData(spki, epoch, nonce)), signs encodeClaim(claim) for every execution.
+ * It also issues ES384 JWTs from the attested session key (engineer E's `attest_vm` tokens).
+ */
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { type JWK, type JWTPayload, SignJWT } from 'jose';
+import {
+  type AttestationEnvelope,
+  type AttestationMode,
+  b64,
+  bytesToHex,
+  claimToJson,
+  ENVELOPE_FORMAT,
+  ENVELOPE_VERSION,
+  type ExecutionClaim,
+  encodeClaim,
+  evidenceToJson,
+  reportDataFor,
+  type SessionKeyJson,
+  sessionKeyReportData,
+} from '../binding/index.ts';
+import type { CpuEvidence, TeeProvider } from './types.ts';
+
+export interface AttesterOptions {
+  /** Session key lifetime in ms (default 1 hour). A new key (epoch + 1) is made and attested after it. */
+  sessionKeyLifetimeMs?: number;
+  /** JWT issuer (default 'wasmvm-tee'). */
+  issuer?: string;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export interface AttestResult {
+  envelope: AttestationEnvelope;
+  /** JSON.stringify(envelope): what goes into WASMVMExecutionResult.attestation. */
+  json: string;
+  /** The claim's REPORT_DATA (64 bytes); in session-key mode it is not in the CPU evidence. */
+  reportData: Uint8Array;
+}
+
+interface SessionKey {
+  epoch: number;
+  privateKey: KeyObject;
+  spki: Uint8Array;
+  jwk: SessionKeyJson['jwk'];
+  notBefore: number;
+  notAfter: number;
+  /** Evidence made at key creation (nonce ''). */
+  session: SessionKeyJson;
+}
+
+export class Attester {
+  readonly provider: TeeProvider;
+  readonly issuer: string;
+  private readonly lifetimeMs: number;
+  private readonly now: () => number;
+  private current?: Promise<SessionKey>;
+  private previous?: SessionKey;
+  private epoch = 0;
+
+  constructor(provider: TeeProvider, opts: AttesterOptions = {}) {
+    this.provider = provider;
+    this.issuer = opts.issuer ?? 'wasmvm-tee';
+    this.lifetimeMs = opts.sessionKeyLifetimeMs ?? 3600_000;
+    if (!(this.lifetimeMs > 0)) throw new Error('sessionKeyLifetimeMs must be > 0');
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Attest one execution. */
+  async attestExecution(claim: ExecutionClaim, mode: AttestationMode = 'per-request'): Promise<AttestResult> {
+    const reportData = reportDataFor(claim);
+    const base = {
+      format: ENVELOPE_FORMAT,
+      v: ENVELOPE_VERSION,
+      mode,
+      claim: claimToJson(claim),
+      reportData: bytesToHex(reportData),
+    } as const;
+    let envelope: AttestationEnvelope;
+    if (mode === 'per-request') {
+      const ev = await this.provider.getEvidence(reportData);
+      envelope = { ...base, evidence: evidenceToJson(ev) };
+    } else if (mode === 'session-key') {
+      const key = await this.sessionKey();
+      const sig = sign('sha384', encodeClaim(claim), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      envelope = { ...base, session: key.session, signature: b64(new Uint8Array(sig)) };
+    } else {
+      throw new Error(`unknown attestation mode '${String(mode)}'`);
+    }
+    return { envelope, json: JSON.stringify(envelope), reportData };
+  }
+
+  /**
+   * Fresh evidence for a client nonce (the GetAttestation RPC): REPORT_DATA =
+   * sessionKeyReportData(spki, epoch, nonce), so it binds both the current session key and the nonce.
+   */
+  async sessionEvidence(
+    nonce: Uint8Array,
+  ): Promise<{ session: SessionKeyJson; reportData: Uint8Array; evidence: CpuEvidence }> {
+    if (!(nonce instanceof Uint8Array) || nonce.length === 0 || nonce.length > 1024)
+      throw new Error('nonce must be 1 to 1024 bytes');
+    const key = await this.sessionKey();
+    const reportData = sessionKeyReportData(key.spki, key.epoch, nonce);
+    const evidence = await this.provider.getEvidence(reportData);
+    const session: SessionKeyJson = {
+      ...key.session,
+      nonce: bytesToHex(nonce),
+      evidence: evidenceToJson(evidence),
+    };
+    return { session, reportData, evidence };
+  }
+
+  /** The current session key (public part, its attestation), rotating it when expired. */
+  async currentSession(): Promise<SessionKeyJson> {
+    return (await this.sessionKey()).session;
+  }
+
+  /** Sign a JWT (ES384) with the current session key; `iss`, `iat` and `exp` (default 5 min) are set. */
+  async signJwt(claims: JWTPayload, opts: { expiresInSeconds?: number } = {}): Promise<string> {
+    const key = await this.sessionKey();
+    const now = Math.floor(this.now() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: key.jwk.kid! })
+      .setIssuer(this.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + (opts.expiresInSeconds ?? 300))
+      .sign(key.privateKey);
+  }
+
+  /** Public keys able to verify tokens (current and the previous epoch, until it expires), JWKS form. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const cur = await this.sessionKey();
+    const keys: JWK[] = [{ ...cur.jwk, alg: 'ES384', use: 'sig' }];
+    if (this.previous && this.previous.notAfter + 600_000 > this.now())
+      keys.push({ ...this.previous.jwk, alg: 'ES384', use: 'sig' });
+    return { keys };
+  }
+
+  private sessionKey(): Promise<SessionKey> {
+    const cur = this.current;
+    if (cur) {
+      return cur.then((k) => {
+        if (this.now() < k.notAfter) return k;
+        if (this.current === cur) {
+          this.previous = k;
+          this.current = this.newKey();
+          // A failed rotation must not poison later calls.
+          this.current.catch(() => {
+            if (this.current !== undefined) this.current = undefined;
+          });
+        }
+        return this.current!;
+      });
+    }
+    const p = this.newKey();
+    this.current = p;
+    p.catch(() => {
+      if (this.current === p) this.current = undefined;
+    });
+    return p;
+  }
+
+  private async newKey(): Promise<SessionKey> {
+    const epoch = ++this.epoch;
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    const j = publicKey.export({ format: 'jwk' });
+    const kid = createHash('sha256').update(spki).digest('base64url').slice(0, 22);
+    const jwk = { kty: 'EC' as const, crv: 'P-384' as const, x: j.x!, y: j.y!, kid };
+    const notBefore = this.now();
+    const notAfter = notBefore + this.lifetimeMs;
+    const evidence = await this.provider.getEvidence(sessionKeyReportData(spki, epoch));
+    const session: SessionKeyJson = {
+      jwk,
+      spki: b64(spki),
+      epoch,
+      notBefore: new Date(notBefore).toISOString(),
+      notAfter: new Date(notAfter).toISOString(),
+      nonce: '',
+      evidence: evidenceToJson(evidence),
+    };
+    return {
+      epoch,
+      privateKey: createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })),
+      spki,
+      jwk,
+      notBefore,
+      notAfter,
+      session,
+    };
+  }
+}

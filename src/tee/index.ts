@@ -1,0 +1,33 @@
+/** Evidence providers and the Attester (docs/attestation-formats-sev-snp.md, docs/binding.md). */
+export { Attester, type AttesterOptions, type AttestResult } from './attester.ts';
+export { type DetectOptions, detectTee, registerTeeDetector, type TeeDetector } from './detect.ts';
+export {
+  CONFIGFS_TSM_ROOT,
+  type ConfigfsOptions,
+  ConfigfsTsmProvider,
+  probeConfigfsProvider,
+  TeeError,
+  type TsmFs,
+} from './sev-snp/configfs.ts';
+export {
+  type IoctlOptions,
+  packExtReportReq,
+  packGuestRequest,
+  packReportReq,
+  SEV_GUEST_DEVICE,
+  SevGuestIoctlProvider,
+  SNP_GET_EXT_REPORT,
+  SNP_GET_REPORT,
+  unpackGuestRequest,
+  unpackReportResp,
+} from './sev-snp/ioctl.ts';
+export {
+  defaultStateDir,
+  loadOrCreateChain,
+  measureSourceTree,
+  SIMULATED_TCB,
+  type SimulatedChain,
+  type SimulatedOptions,
+  SimulatedSevSnpProvider,
+} from './simulated.ts';
+export type { CpuEvidence, TeeKind, TeeProvider } from './types.ts';
