@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTdxPolicy, TdxError, verifyTdxQuote } from '../../src/verify/tdx/index.ts';
 import type { Verdict } from '../../src/verify/types.ts';
