@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { HostTrap } from '../../src/host/index.ts';
 import { fakeBridge, instantiate, okResult, readResult } from './helpers.ts';

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ async function keys(alg: string, kid: string) {
 }
 
 function sign(
-  privateKey: CryptoKey,
+  privateKey: Parameters<SignJWT['sign']>[0],
   alg: string,
   kid: string,
   claims: Record<string, unknown> = {},
