@@ -1,0 +1,165 @@
+/**
+ * AMD Key Distribution Service (KDS): VCEK retrieval when the evidence carries none, and the ARK-signed CRL.
+ *   VCEK  https://kdsintf.amd.com/vcek/v1/{Milan|Genoa}/{hwid: 64-byte chip id hex}?blSPL=&teeSPL=&snpSPL=&ucodeSPL=
+ *   Turin https://kdsintf.amd.com/vcek/v1/Turin/{hwid: first 8 bytes of chip id hex}?fmcSPL=&blSPL=&teeSPL=&snpSPL=&ucodeSPL=
+ *   CRL   https://kdsintf.amd.com/{vcek|vlek}/v1/{product}/crl
+ * Responses are cached on disk (by URL); HTTP 429 is retried with backoff (Retry-After honoured, capped);
+ * `offline` never touches the network (cache only). `fetch` is injectable (tests; there is no network here).
+ */
+import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import type { SnpProduct, TcbParts } from './report.ts';
+
+export const KDS_BASE = 'https://kdsintf.amd.com';
+
+export type FetchLike = (
+  url: string,
+  init?: { headers?: Record<string, string>; signal?: AbortSignal },
+) => Promise<{
+  status: number;
+  headers: { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}>;
+
+export interface KdsOptions {
+  fetch?: FetchLike;
+  /** Cache directory (default `$WASMVM_TEE_KDS_CACHE` or ~/.cache/wasmvm-tee/kds); false = no cache. */
+  cacheDir?: string | false;
+  /** Never use the network: cache only. */
+  offline?: boolean;
+  baseUrl?: string;
+  /** Attempts on HTTP 429/5xx (default 4). */
+  attempts?: number;
+  /** Base backoff in ms (default 500); doubled per attempt, Retry-After (seconds) wins when larger, capped at 30 s. */
+  backoffMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class KdsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'KdsError';
+    this.code = code;
+  }
+}
+
+export function kdsVcekUrl(product: SnpProduct, chipId: Uint8Array, tcb: TcbParts, base = KDS_BASE): string {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  if (product === 'Turin') {
+    const q = `fmcSPL=${tcb.fmcSPL ?? 0}&blSPL=${tcb.blSPL}&teeSPL=${tcb.teeSPL}&snpSPL=${tcb.snpSPL}&ucodeSPL=${tcb.ucodeSPL}`;
+    return `${base}/vcek/v1/Turin/${hex(chipId.subarray(0, 8))}?${q}`;
+  }
+  const q = `blSPL=${tcb.blSPL}&teeSPL=${tcb.teeSPL}&snpSPL=${tcb.snpSPL}&ucodeSPL=${tcb.ucodeSPL}`;
+  return `${base}/vcek/v1/${product}/${hex(chipId)}?${q}`;
+}
+
+export function kdsCrlUrl(product: SnpProduct, key: 'vcek' | 'vlek' = 'vcek', base = KDS_BASE): string {
+  return `${base}/${key}/v1/${product}/crl`;
+}
+
+function defaultCacheDir(): string {
+  return process.env.WASMVM_TEE_KDS_CACHE || join(homedir(), '.cache', 'wasmvm-tee', 'kds');
+}
+
+/** GET a KDS URL (cache → network with backoff). */
+export async function kdsGet(url: string, opts: KdsOptions = {}): Promise<Uint8Array> {
+  const cacheDir = opts.cacheDir === false ? undefined : (opts.cacheDir ?? defaultCacheDir());
+  const file = cacheDir ? join(cacheDir, createHash('sha256').update(url).digest('hex')) : undefined;
+  if (file) {
+    try {
+      return new Uint8Array(await readFile(file));
+    } catch {
+      // not cached
+    }
+  }
+  if (opts.offline) throw new KdsError('KDS_OFFLINE', `offline mode and ${url} is not in the cache`);
+  const doFetch = opts.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
+  if (!doFetch) throw new KdsError('KDS_UNAVAILABLE', 'no fetch implementation');
+  const attempts = opts.attempts ?? 4;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let last = '';
+  for (let i = 0; i < attempts; i++) {
+    let res: Awaited<ReturnType<FetchLike>>;
+    try {
+      res = await doFetch(url, { headers: { accept: 'application/octet-stream' } });
+    } catch (e) {
+      throw new KdsError('KDS_NETWORK', `GET ${url}: ${(e as Error).message}`);
+    }
+    if (res.status === 200) {
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (file && cacheDir) {
+        await mkdir(cacheDir, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, body);
+        await rename(tmp, file);
+      }
+      return body;
+    }
+    last = `HTTP ${res.status}`;
+    if (res.status !== 429 && res.status < 500) break;
+    if (i + 1 < attempts) {
+      const ra = Number(res.headers.get('retry-after'));
+      const backoff = (opts.backoffMs ?? 500) * 2 ** i;
+      await sleep(Math.min(30_000, Math.max(backoff, Number.isFinite(ra) ? ra * 1000 : 0)));
+    }
+  }
+  throw new KdsError(last === 'HTTP 429' ? 'KDS_THROTTLED' : 'KDS_HTTP', `GET ${url}: ${last}`);
+}
+
+export async function fetchVcek(
+  product: SnpProduct,
+  chipId: Uint8Array,
+  tcb: TcbParts,
+  opts: KdsOptions = {},
+): Promise<Uint8Array> {
+  return kdsGet(kdsVcekUrl(product, chipId, tcb, opts.baseUrl), opts);
+}
+
+export interface CrlResult {
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * Check that `subject` (an ASK/ASVK) is not revoked by `crlDer`, after verifying the CRL's signature with the ARK
+ * (RSA-PSS SHA-384) and its validity at `now`.
+ */
+export async function checkCrl(
+  crlDer: Uint8Array,
+  ark: x509.X509Certificate,
+  subject: x509.X509Certificate,
+  now: Date,
+): Promise<CrlResult> {
+  let crl: x509.X509Crl;
+  try {
+    crl = new x509.X509Crl(Uint8Array.from(crlDer));
+  } catch (e) {
+    return { ok: false, detail: `cannot parse the CRL: ${(e as Error).message}` };
+  }
+  let sigOk = false;
+  try {
+    sigOk = await crl.verify({ publicKey: ark });
+  } catch (e) {
+    return { ok: false, detail: `CRL signature check failed: ${(e as Error).message}` };
+  }
+  if (!sigOk) return { ok: false, detail: 'the CRL is not signed by the ARK' };
+  if (crl.issuer !== ark.subject) return { ok: false, detail: `CRL issuer ${crl.issuer} is not the ARK` };
+  if (crl.thisUpdate.getTime() > now.getTime()) return { ok: false, detail: 'the CRL is not yet valid' };
+  const entry = crl.entries.find((e) => e.serialNumber.toLowerCase() === subject.serialNumber.toLowerCase());
+  if (entry)
+    return {
+      ok: false,
+      detail: `certificate serial ${subject.serialNumber} is REVOKED (${entry.revocationDate.toISOString()})`,
+    };
+  const stale =
+    crl.nextUpdate && crl.nextUpdate.getTime() < now.getTime() ? ' (CRL past its nextUpdate)' : '';
+  return {
+    ok: true,
+    detail: `not revoked (CRL of ${crl.thisUpdate.toISOString()}, ${crl.entries.length} entries)${stale}`,
+  };
+}
