@@ -167,6 +167,7 @@ export function parseCrl(der: Uint8Array): Crl {
     }
     const sigAlgOid = oidToString(children(expect(algN, TAG.SEQUENCE, 'signatureAlgorithm'))[0]!);
     const bits = content(expect(sigN, TAG.BIT_STRING, 'CRL signature'));
+    if (bits[0] !== 0) throw new TdxError('TDX_CRL', 'CRL: signature BIT STRING has unused bits');
     const crl: Crl = {
       issuer,
       thisUpdate,
@@ -280,7 +281,9 @@ export function checkChainToPinnedRoot(
 export function toX509(ders: Uint8Array[]): X509Certificate[] {
   return ders.map((d, i) => {
     try {
-      return new X509Certificate(d);
+      const c = new X509Certificate(d);
+      void c.publicKey; // throws on a malformed SubjectPublicKeyInfo
+      return c;
     } catch (e) {
       throw new TdxError(
         'TDX_CERT',

@@ -218,10 +218,28 @@ function crlCheck(
  * 'tdx.quote.format' check.
  */
 export async function verifyTdxQuote(quote: Uint8Array, opts: VerifyTdxOptions = {}): Promise<Verdict> {
-  const now = opts.now ?? new Date();
-  const policy = opts.policy ?? {};
   const checks: Check[] = [];
   const fields: Record<string, unknown> = {};
+  try {
+    return verifyInner(quote, opts, checks, fields);
+  } catch (e) {
+    checks.push({
+      id: 'tdx.error',
+      outcome: 'fail',
+      detail: `verification aborted: ${e instanceof TdxError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}`,
+    });
+    return verdict('tdx', checks, { fields });
+  }
+}
+
+function verifyInner(
+  quote: Uint8Array,
+  opts: VerifyTdxOptions,
+  checks: Check[],
+  fields: Record<string, unknown>,
+): Verdict {
+  const now = opts.now ?? new Date();
+  const policy = opts.policy ?? {};
   let q: TdxQuote;
   try {
     q = parseTdxQuote(quote);
@@ -481,13 +499,16 @@ export async function verifyTdxQuote(quote: Uint8Array, opts: VerifyTdxOptions =
     );
     const t = tcbDoc.parsed;
     const problems: string[] = [];
-    if (t.id !== 'TDX') problems.push(`id '${t.id}' (expected TDX)`);
-    if (t.version !== 3) problems.push(`version ${t.version} (expected 3)`);
-    if (ext && t.fmspc.toLowerCase() !== hex(ext.fmspc))
-      problems.push(`FMSPC ${t.fmspc} ≠ PCK ${hex(ext.fmspc)}`);
-    if (ext && t.pceId.toLowerCase() !== hex(ext.pceId))
-      problems.push(`PCE-ID ${t.pceId} ≠ PCK ${hex(ext.pceId)}`);
-    if (!Array.isArray(t.tcbLevels)) problems.push('tcbLevels missing');
+    if (typeof t.fmspc !== 'string' || typeof t.pceId !== 'string' || !Array.isArray(t.tcbLevels))
+      problems.push('malformed TCB Info (fmspc, pceId or tcbLevels missing)');
+    else {
+      if (t.id !== 'TDX') problems.push(`id '${t.id}' (expected TDX)`);
+      if (t.version !== 3) problems.push(`version ${t.version} (expected 3)`);
+      if (ext && t.fmspc.toLowerCase() !== hex(ext.fmspc))
+        problems.push(`FMSPC ${t.fmspc} ≠ PCK ${hex(ext.fmspc)}`);
+      if (ext && t.pceId.toLowerCase() !== hex(ext.pceId))
+        problems.push(`PCE-ID ${t.pceId} ≠ PCK ${hex(ext.pceId)}`);
+    }
     checks.push({
       id: 'tdx.collateral.tcb-info.match',
       outcome: problems.length ? 'fail' : 'pass',
@@ -520,17 +541,28 @@ export async function verifyTdxQuote(quote: Uint8Array, opts: VerifyTdxOptions =
     const e = qeDoc.parsed;
     const r = qc.qeReport;
     const problems: string[] = [];
-    if (e.id !== 'TD_QE') problems.push(`id '${e.id}' (expected TD_QE)`);
-    const ms = Number.parseInt(e.miscselect, 16);
-    const mm = Number.parseInt(e.miscselectMask, 16);
-    if ((r.miscSelect & mm) >>> 0 !== ms >>> 0) problems.push('MISCSELECT does not match');
-    const attr = Buffer.from(e.attributes, 'hex');
-    const am = Buffer.from(e.attributesMask, 'hex');
-    if (attr.length !== 16 || am.length !== 16 || r.attributes.some((x, i) => (x & am[i]!) !== attr[i]))
-      problems.push('ATTRIBUTES do not match');
-    if (hex(r.mrSigner) !== e.mrsigner.toLowerCase())
-      problems.push(`MRSIGNER ${hex(r.mrSigner)} ≠ ${e.mrsigner}`);
-    if (r.isvProdId !== e.isvprodid) problems.push(`ISVPRODID ${r.isvProdId} ≠ ${e.isvprodid}`);
+    const shapeOk =
+      typeof e === 'object' &&
+      e !== null &&
+      [e.miscselect, e.miscselectMask, e.attributes, e.attributesMask, e.mrsigner].every(
+        (x) => typeof x === 'string' && /^[0-9a-fA-F]*$/.test(x),
+      ) &&
+      typeof e.isvprodid === 'number' &&
+      Array.isArray(e.tcbLevels);
+    if (!shapeOk) problems.push('malformed QE identity (fields missing or not hex)');
+    else {
+      if (e.id !== 'TD_QE') problems.push(`id '${e.id}' (expected TD_QE)`);
+      const ms = Number.parseInt(e.miscselect, 16);
+      const mm = Number.parseInt(e.miscselectMask, 16);
+      if ((r.miscSelect & mm) >>> 0 !== ms >>> 0) problems.push('MISCSELECT does not match');
+      const attr = Buffer.from(e.attributes, 'hex');
+      const am = Buffer.from(e.attributesMask, 'hex');
+      if (attr.length !== 16 || am.length !== 16 || r.attributes.some((x, i) => (x & am[i]!) !== attr[i]))
+        problems.push('ATTRIBUTES do not match');
+      if (hex(r.mrSigner) !== e.mrsigner.toLowerCase())
+        problems.push(`MRSIGNER ${hex(r.mrSigner)} ≠ ${e.mrsigner}`);
+      if (r.isvProdId !== e.isvprodid) problems.push(`ISVPRODID ${r.isvProdId} ≠ ${e.isvprodid}`);
+    }
     checks.push({
       id: 'tdx.qe.identity',
       outcome: problems.length ? 'fail' : 'pass',
