@@ -1,0 +1,15 @@
+/**
+ * Verifiers (library; no server or provider code): SEV-SNP, TDX, NVIDIA, and whole executions.
+ * Other rooms may add export lines for their own modules here.
+ */
+export {
+  attestationFromResponse,
+  claimInputFromRequest,
+  protoJsonValue,
+  type VerifyExecutionOptions,
+  verifyExecution,
+} from './execution.ts';
+export * from './sev-snp/index.ts';
+export { type VerifyTdxOptions, verifyTdxQuote } from './tdx/index.ts';
+export type { Check, CheckOutcome, Verdict } from './types.ts';
+export { verdict } from './types.ts';
