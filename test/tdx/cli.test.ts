@@ -1,0 +1,199 @@
+/** `wasmvm-tee verify --tdx-quote` (src/cli/verify-tdx.ts) and PCS fetch through an injected fetch. */
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { main } from '../../src/cli/verify-tdx.ts';
+import { type FetchFn, fetchCollateral, TdxError } from '../../src/verify/tdx/index.ts';
+import { DATA } from './helpers.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tdx-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(args: string[], fetch?: FetchFn) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    out: (s: string) => out.push(s),
+    err: (s: string) => err.push(s),
+    ...(fetch ? { fetch } : {}),
+  };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const C26 = join(DATA, 'collateral-2026-03');
+/** An Intel PCS look-alike serving the 2026-03 bundle; records the URLs it was asked for. */
+function fakePcs(log: string[]): FetchFn {
+  const chain = readFileSync(join(C26, 'tcb-signing-chain.pem'), 'latin1');
+  const quotePck = readFileSync(join(DATA, 'quote-v4-phala-b0c06f.collateral.json'), 'utf8');
+  const pckChain = (JSON.parse(quotePck) as { pck_crl_issuer_chain: string }).pck_crl_issuer_chain;
+  return async (url: string) => {
+    log.push(url);
+    const u = new URL(url);
+    let body: Uint8Array | undefined;
+    const headers: Record<string, string> = {};
+    if (u.pathname === '/tdx/certification/v4/tcb') {
+      body = readFileSync(join(C26, `tcb-info-${u.searchParams.get('fmspc')}.json`));
+      headers['tcb-info-issuer-chain'] = encodeURIComponent(chain);
+    } else if (u.pathname === '/tdx/certification/v4/qe/identity') {
+      body = readFileSync(join(C26, 'td-qe-identity.json'));
+      headers['sgx-enclave-identity-issuer-chain'] = encodeURIComponent(chain);
+    } else if (u.pathname === '/sgx/certification/v4/pckcrl') {
+      body = readFileSync(join(C26, 'pck-crl-platform.der'));
+      headers['sgx-pck-crl-issuer-chain'] = encodeURIComponent(pckChain);
+    } else if (u.pathname === '/sgx/certification/v4/rootcacrl') {
+      body = new Uint8Array(Buffer.from(readFileSync(join(C26, 'root-ca-crl.der')).toString('hex')));
+    }
+    return {
+      ok: body !== undefined,
+      status: body ? 200 : 404,
+      headers: { get: (n: string) => headers[n.toLowerCase()] ?? null },
+      arrayBuffer: async () => {
+        const b = body ?? new Uint8Array();
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      },
+    };
+  };
+}
+
+describe('verify --tdx-quote CLI', () => {
+  it('passing quote → exit 0; text lists every check', async () => {
+    const r = await run([
+      '--tdx-quote',
+      join(DATA, 'quote-v4-phala-b0c06f.dat'),
+      '--collateral',
+      join(DATA, 'quote-v4-phala-b0c06f.collateral.json'),
+      '--now',
+      '2025-07-01T00:00:00Z',
+    ]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /VERIFIED/);
+    assert.match(r.out, /\[pass\] tdx\.tcb\.status/);
+  });
+
+  it('--json has the TD report fields, TCB status with advisories, and every check', async () => {
+    const r = await run([
+      '--tdx-quote',
+      join(DATA, 'quote-v4-debugtd.dat'),
+      '--collateral',
+      C26,
+      '--now=2026-04-01T00:00:00Z',
+      '--json',
+      '--allow-debug',
+      '--accept-tcb',
+      'UpToDate,OutOfDate',
+    ]);
+    assert.equal(r.code, 0, r.out + r.err);
+    const j = JSON.parse(r.out) as {
+      ok: boolean;
+      checks: { id: string }[];
+      fields: { td: Record<string, string>; tcb: { status: string; advisoryIds: string[] } };
+    };
+    assert.equal(j.ok, true);
+    assert.equal(j.fields.td.mrTd?.length, 96);
+    assert.equal(j.fields.td.tdAttributes, '0100001000000000');
+    assert.equal(j.fields.tcb.status, 'OutOfDate');
+    assert.equal(j.fields.tcb.advisoryIds.length, 11);
+    assert.ok(j.checks.length >= 20);
+  });
+
+  it('debug TD → exit 1 by default; policy file is applied; usage errors → exit 2', async () => {
+    const base = [
+      '--tdx-quote',
+      join(DATA, 'quote-v4-debugtd.dat'),
+      '--collateral',
+      C26,
+      '--now',
+      '2026-04-01T00:00:00Z',
+    ];
+    const r = await run(base);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /\[fail\] tdx\.td\.debug/);
+    const pol = join(tmp, 'p.json');
+    writeFileSync(
+      pol,
+      JSON.stringify({
+        tdx: { allowDebug: true, acceptedTcbStatuses: ['OutOfDate'], mrTd: ['00'.repeat(48)] },
+      }),
+    );
+    const r2 = await run([...base, '--policy', pol]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.out, /\[fail\] tdx\.policy\.mrTd/);
+    assert.match(r2.out, /\[pass\] tdx\.td\.debug/);
+    assert.equal((await run([])).code, 2);
+    assert.equal((await run(['--tdx-quote'])).code, 2);
+    assert.equal((await run([...base, '--bogus'])).code, 2);
+    assert.equal((await run([...base, '--now', 'yesterday'])).code, 2);
+    assert.equal((await run([...base, '--report-data', 'abcd'])).code, 2);
+    writeFileSync(pol, JSON.stringify({ tdx: { allowDebug: 'yes' } }));
+    assert.equal((await run([...base, '--policy', pol])).code, 2);
+  });
+
+  it('fetches from PCS when no collateral is given, caches, then works --offline from the cache', async () => {
+    const cache = join(tmp, 'cache');
+    const log: string[] = [];
+    const args = [
+      '--tdx-quote',
+      join(DATA, 'quote-v5-gotdxguest.dat'),
+      '--pcs-cache',
+      cache,
+      '--now',
+      '2026-04-01T00:00:00Z',
+    ];
+    const r = await run(args, fakePcs(log));
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.deepEqual(log, [
+      'https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=90c06f000000',
+      'https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity',
+      'https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der',
+      'https://api.trustedservices.intel.com/sgx/certification/v4/rootcacrl',
+    ]);
+    assert.ok(readdirSync(cache).includes('tcb-info-90c06f000000.json'));
+    // Fresh cache: no second fetch.
+    const r2 = await run(args, fakePcs(log));
+    assert.equal(r2.code, 0);
+    assert.equal(log.length, 4);
+    // Offline with the cache.
+    const r3 = await run([...args, '--offline'], async () => {
+      throw new Error('network used in offline mode');
+    });
+    assert.equal(r3.code, 0, r3.out + r3.err);
+    // Offline without a cache: rejected (collateral missing).
+    const r4 = await run([
+      '--tdx-quote',
+      join(DATA, 'quote-v5-gotdxguest.dat'),
+      '--pcs-cache',
+      join(tmp, 'none'),
+      '--offline',
+    ]);
+    assert.equal(r4.code, 1);
+    assert.match(r4.err, /offline: no cached collateral/);
+  });
+
+  it('fetchCollateral: HTTP errors and a missing issuer-chain header are TDX_COLLATERAL_FETCH', async () => {
+    const notFound: FetchFn = async () => ({
+      ok: false,
+      status: 404,
+      headers: { get: () => null },
+      arrayBuffer: async () => new ArrayBuffer(0),
+    });
+    await assert.rejects(
+      fetchCollateral({ fmspc: '90c06f000000', ca: 'platform', fetch: notFound }),
+      (e: unknown) =>
+        e instanceof TdxError && e.code === 'TDX_COLLATERAL_FETCH' && /HTTP 404/.test(e.message),
+    );
+    const noHeader: FetchFn = async () => ({
+      ok: true,
+      status: 200,
+      headers: { get: () => null },
+      arrayBuffer: async () => new ArrayBuffer(0),
+    });
+    await assert.rejects(
+      fetchCollateral({ fmspc: '90c06f000000', ca: 'platform', fetch: noHeader }),
+      (e: unknown) => e instanceof TdxError && /TCB-Info-Issuer-Chain/.test(e.message),
+    );
+    await assert.rejects(fetchCollateral({ fmspc: 'zz', ca: 'platform' }), /bad FMSPC/);
+  });
+});
