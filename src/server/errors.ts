@@ -81,21 +81,22 @@ export function connectError(code: ErrorCode, message: string, requestId = ''): 
 }
 
 /** Map any thrown value to (stable code, ConnectError). Messages of unknown errors are not leaked. */
-export function toConnectError(e: unknown, requestId = ''): { code: ErrorCode; error: ConnectError } {
+export function toConnectError(e: unknown, requestId = ''): { code: string; error: ConnectError } {
   if (e instanceof ConnectError) {
     const existing = e.metadata.get(ERROR_CODE_HEADER);
     if (isErrorCode(existing)) return { code: existing, error: e };
-    const code: ErrorCode =
+    // Raised by the RPC layer (deadline, cancel, message size) or by health/reflection: keep the gRPC
+    // code, add the detail code where one is documented.
+    const mapped: ErrorCode | undefined =
       e.code === Code.DeadlineExceeded
         ? 'DEADLINE_EXCEEDED'
         : e.code === Code.Canceled
           ? 'CANCELLED'
-          : e.code === Code.ResourceExhausted
+          : e.code === Code.ResourceExhausted && /readMaxBytes|message size/i.test(e.rawMessage)
             ? 'MESSAGE_TOO_LARGE'
-            : e.code === Code.InvalidArgument
-              ? 'INVALID_ARGUMENT'
-              : 'INTERNAL';
-    return { code, error: connectError(code, e.rawMessage, requestId) };
+            : undefined;
+    if (mapped) return { code: mapped, error: connectError(mapped, e.rawMessage, requestId) };
+    return { code: codeName(e.code), error: e };
   }
   const coded = e as { code?: unknown; message?: unknown; name?: unknown };
   if (e instanceof Error && isErrorCode(coded.code)) {

@@ -39,6 +39,13 @@ export class HealthState {
     for (const w of this.watchers) w();
   }
 
+  /** Shutdown: everything NOT_SERVING, then Watch streams end (after sending it). */
+  end(): void {
+    this.ended = true;
+    this.setAll(Status.NOT_SERVING);
+  }
+  ended = false;
+
   subscribe(fn: () => void): () => void {
     this.watchers.add(fn);
     return () => this.watchers.delete(fn);
@@ -65,6 +72,7 @@ export function registerHealth(router: ConnectRouter, state: HealthState): void 
             last = now;
             yield create(HealthCheckResponseSchema, { status: now });
           }
+          if (state.ended) return;
           await new Promise<void>((resolve) => {
             wake = resolve;
           });

@@ -40,8 +40,10 @@ export class DescriptorIndex {
   }
 
   private addFile(file: DescFile): void {
-    if (this.files.has(file.name)) return;
-    this.files.set(file.name, file);
+    // DescFile.name has no '.proto' suffix; the descriptor's name is the file name clients ask for.
+    const name = file.proto.name;
+    if (this.files.has(name)) return;
+    this.files.set(name, file);
     for (const dep of file.dependencies) this.addFile(dep);
     const addMessage = (m: DescMessage): void => {
       this.symbols.set(m.typeName, file);
@@ -77,8 +79,8 @@ export class DescriptorIndex {
     const out: Uint8Array[] = [];
     const seen = new Set<string>();
     const visit = (f: DescFile): void => {
-      if (seen.has(f.name)) return;
-      seen.add(f.name);
+      if (seen.has(f.proto.name)) return;
+      seen.add(f.proto.name);
       out.push(toBinary(FileDescriptorProtoSchema, f.proto));
       for (const d of f.dependencies) visit(d);
     };

@@ -118,6 +118,72 @@ function replaySocket(sock: Socket, head: Buffer): Duplex {
 }
 
 type NodeReq = IncomingMessage | Http2ServerRequest;
+
+/**
+ * HTTP/1.1: when the RPC layer stops reading a body early (message too large), its async iterator
+ * would destroy the request, i.e. reset the connection while the client is still uploading, and the
+ * client would see a reset instead of the error. Iterate without destroying, and discard the rest of
+ * the body once the response is sent (up to 16× the limit; bigger uploads are cut).
+ */
+function drainInsteadOfReset(req: IncomingMessage, res: ServerResponse, max: number): void {
+  (req as unknown as { [Symbol.asyncIterator]: () => AsyncIterator<Buffer> })[Symbol.asyncIterator] = () =>
+    req.iterator({ destroyOnReturn: false });
+  res.once('finish', () => {
+    if (req.complete) return;
+    let seen = 0;
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > 16 * max) req.destroy();
+    });
+    req.resume();
+  });
+}
+
+/** A Connect unary call (not gRPC/gRPC-Web) over HTTP/1.1 whose declared body exceeds the limit. */
+function tooLargeConnectUnary(req: NodeReq, max: number): boolean {
+  const len = Number(req.headers['content-length'] ?? Number.NaN);
+  const ct = String(req.headers['content-type'] ?? '');
+  return req.method === 'POST' && len > max && !ct.startsWith('application/grpc');
+}
+
+/**
+ * Answer an oversized Connect unary request over HTTP/1.1 with RESOURCE_EXHAUSTED after discarding its
+ * body (up to 16× the limit): answering before the upload ends makes HTTP/1.1 clients see a reset
+ * connection instead of the error. Bigger uploads are cut.
+ */
+function rejectTooLarge(
+  req: NodeReq,
+  res: ServerResponse,
+  max: number,
+  metrics: ServerMetrics,
+  logger: Logger,
+): void {
+  const start = performance.now();
+  const path = (req.url ?? '').split('?')[0]!.replace(/^\//, '');
+  let seen = 0;
+  const respond = () => {
+    const body = JSON.stringify({
+      code: 'resource_exhausted',
+      message: `[MESSAGE_TOO_LARGE] request message is ${req.headers['content-length']} bytes, the limit is ${max}`,
+      details: [],
+    });
+    res.writeHead(429, { 'content-type': 'application/json', 'wasmvm-error-code': 'MESSAGE_TOO_LARGE' });
+    res.end(body);
+    metrics.requests.inc({ method: path, code: 'RESOURCE_EXHAUSTED' });
+    metrics.rejected.inc({ reason: 'message_size' });
+    logger.log('info', 'rpc', {
+      method: path,
+      code: 'RESOURCE_EXHAUSTED',
+      errorCode: 'MESSAGE_TOO_LARGE',
+      durationMs: Math.round((performance.now() - start) * 1000) / 1000,
+    });
+  };
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > 16 * max) req.destroy();
+  });
+  req.on('end', respond);
+}
 type NodeRes = ServerResponse | Http2ServerResponse;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -213,6 +279,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
       return;
     }
+    if (req.httpVersionMajor === 1) {
+      if (tooLargeConnectUnary(req, config.maxMessageBytes)) {
+        rejectTooLarge(req, res as ServerResponse, config.maxMessageBytes, metrics, logger);
+        return;
+      }
+      drainInsteadOfReset(req as IncomingMessage, res as ServerResponse, config.maxMessageBytes);
+    }
     connectHandler(req as never, res as never);
   };
 
@@ -285,17 +358,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
-      health.setAll(ServingStatus.NOT_SERVING);
       logger.log('info', 'shutting down: draining in-flight calls', { inFlight: metrics.inFlight.get() });
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       // Ask HTTP/2 clients to stop sending new streams (GOAWAY); in-flight streams continue.
       for (const s of sessions) if (!s.closed) s.close();
       const deadline = Date.now() + (opts.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
-      // Streams (Watch) end now; unary calls drain.
-      shutdown.abort();
+      // Health Watch streams end after sending NOT_SERVING; unary calls drain.
+      health.end();
       while (metrics.inFlight.get() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      if (metrics.inFlight.get() > 0)
+      if (metrics.inFlight.get() > 0) {
         logger.log('warn', 'drain timeout: cutting remaining calls', { inFlight: metrics.inFlight.get() });
+        shutdown.abort(); // aborts every handler's signal: executions are stopped
+        await new Promise((r) => setTimeout(r, 100));
+      }
       for (const s of sessions) s.destroy();
       for (const sock of sockets) sock.destroy();
       await closed;

@@ -1,0 +1,209 @@
+/**
+ * `wasmvm-tee exec --server host:port ...`: run a function on a remote wasmvm-tee server and verify
+ * the response (engineer A's exec.ts delegates here when --server is given).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { AttestationMode } from '../binding/index.ts';
+import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import {
+  createWasmvmClient,
+  executeAndVerify,
+  PROTOCOLS,
+  type Protocol,
+  type VerifyOptions,
+} from '../server/client.ts';
+import { valueToString } from '../server/values.ts';
+import type { Verdict } from '../verify/types.ts';
+
+export const help = `Usage: wasmvm-tee exec --server HOST:PORT --wasm FILE --fn NAME [--arg V ...] [options]
+
+Runs an exported function on a remote wasmvm-tee server, with a fresh random nonce, and verifies the
+response against the request it sent (claim ↔ request, REPORT_DATA, outputs, evidence with pinned roots).
+Exits 0 when the call succeeded and verification passed; 1 when verification failed or the call
+trapped; 2 on usage errors; 3 when the server returned an error.
+
+Options:
+  --server HOST:PORT       server address (or a URL: http://..., https://...)
+  --wasm FILE              WebAssembly module (binary)
+  --fn NAME                exported function
+  --arg V                  argument (repeat); strings parsed by the function's parameter types
+  --gas N                  gas limit
+  --mode MODE              interp (default) | singlepass | multipass
+  --attestation MODE       session-key | per-request (default: the server's)
+  --gpu                    ask for GPU evidence too
+  --protocol P             grpc (default) | grpc-web | connect
+  --tls                    use TLS (https); --ca FILE to trust a CA, --insecure to skip verification
+  --ca FILE                extra CA certificate (PEM) for TLS
+  --insecure               do not verify the server's TLS certificate (testing only)
+  --timeout-ms N           client deadline
+  --trust-simulated-root F trust this simulated TEE root certificate (testing)
+  --allow-simulated        accept evidence from the simulated TEE (testing)
+  --no-verify              skip evidence verification (binding checks still run)
+  --json                   print the result as JSON
+  -h, --help               this help`;
+
+function toUrl(server: string, tls: boolean): string {
+  if (/^https?:\/\//.test(server)) return server.replace(/\/+$/, '');
+  return `${tls ? 'https' : 'http'}://${server}`;
+}
+
+function printVerdict(v: Verdict, indent = ''): string[] {
+  const lines: string[] = [];
+  for (const c of v.checks) {
+    if (c.outcome === 'pass' && !process.env.WASMVM_VERBOSE) continue;
+    lines.push(`${indent}  [${c.outcome}] ${c.id}: ${c.detail}`);
+  }
+  for (const p of v.parts ?? []) {
+    lines.push(`${indent}  ${p.kind}: ${p.ok ? 'OK' : 'FAILED'}`);
+    lines.push(...printVerdict(p, `${indent}  `));
+  }
+  return lines;
+}
+
+function jsonReplacer(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return v;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        server: { type: 'string' },
+        wasm: { type: 'string' },
+        fn: { type: 'string' },
+        arg: { type: 'string', multiple: true },
+        gas: { type: 'string' },
+        mode: { type: 'string' },
+        attestation: { type: 'string' },
+        gpu: { type: 'boolean' },
+        protocol: { type: 'string' },
+        tls: { type: 'boolean' },
+        ca: { type: 'string' },
+        insecure: { type: 'boolean' },
+        'timeout-ms': { type: 'string' },
+        'trust-simulated-root': { type: 'string' },
+        'allow-simulated': { type: 'boolean' },
+        'no-verify': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    console.error(`wasmvm-tee exec: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  const usage = (m: string) => {
+    console.error(`wasmvm-tee exec: ${m}`);
+    return 2;
+  };
+  const server = values.server as string | undefined;
+  const wasm = values.wasm as string | undefined;
+  const fn = values.fn as string | undefined;
+  if (!server) return usage('--server is required');
+  if (!wasm) return usage('--wasm is required');
+  if (!fn) return usage('--fn is required');
+  const protocol = (values.protocol as string | undefined) ?? 'grpc';
+  if (!PROTOCOLS.includes(protocol as Protocol)) return usage(`--protocol: one of ${PROTOCOLS.join(', ')}`);
+  const mode = (values.mode as string | undefined) ?? 'interp';
+  if (!['interp', 'singlepass', 'multipass'].includes(mode))
+    return usage('--mode: interp, singlepass or multipass');
+  const attestation = values.attestation as string | undefined;
+  if (attestation !== undefined && attestation !== 'session-key' && attestation !== 'per-request')
+    return usage('--attestation: session-key or per-request');
+  let gasLimit: bigint | undefined;
+  if (values.gas !== undefined) {
+    if (!/^[0-9]+$/.test(values.gas as string) || BigInt(values.gas as string) <= 0n)
+      return usage('--gas: a positive integer');
+    gasLimit = BigInt(values.gas as string);
+  }
+  let timeoutMs: number | undefined;
+  if (values['timeout-ms'] !== undefined) {
+    if (!/^[0-9]+$/.test(values['timeout-ms'] as string)) return usage('--timeout-ms: an integer');
+    timeoutMs = Number(values['timeout-ms']);
+  }
+  const bytecode = new Uint8Array(readFileSync(wasm));
+  const tls = Boolean(values.tls) || String(server).startsWith('https://');
+  const client = createWasmvmClient({
+    baseUrl: toUrl(server, tls),
+    protocol: protocol as Protocol,
+    ...(values.ca ? { ca: readFileSync(values.ca as string) } : {}),
+    ...(values.insecure ? { insecureSkipVerify: true } : {}),
+  });
+  const verify: VerifyOptions = {};
+  if (values['allow-simulated']) verify.allowSimulated = true;
+  if (values['trust-simulated-root'])
+    verify.trustSimulatedRoot = new Uint8Array(readFileSync(values['trust-simulated-root'] as string));
+  if (values['no-verify']) verify.skipEvidence = true;
+
+  let result: Awaited<ReturnType<typeof executeAndVerify>>;
+  try {
+    result = await executeAndVerify(
+      client,
+      {
+        bytecode,
+        fn,
+        args: (values.arg as string[] | undefined) ?? [],
+        mode: mode as ExecutionMode,
+        ...(gasLimit !== undefined ? { gasLimit } : {}),
+        ...(attestation ? { attestationMode: attestation as AttestationMode } : {}),
+        ...(values.gpu ? { includeGpuEvidence: true } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      },
+      verify,
+    );
+  } catch (e) {
+    const err = e as { code?: number; rawMessage?: string; message?: string; metadata?: Headers };
+    const code = err.metadata?.get?.('wasmvm-error-code') ?? undefined;
+    if (values.json) console.log(JSON.stringify({ error: { message: err.rawMessage ?? err.message, code } }));
+    else
+      console.error(
+        `wasmvm-tee exec: server error${code ? ` ${code}` : ''}: ${err.rawMessage ?? err.message}`,
+      );
+    return 3;
+  }
+  const r = result.response.result!;
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          requestId: result.response.requestId,
+          status: result.status,
+          trapMessage: r.trapMessage || undefined,
+          outputs: result.outputs,
+          gasUsed: result.gasUsed,
+          reportData: r.reportData,
+          attestationMode: result.envelope?.mode,
+          simulated: r.simulated,
+          verified: result.verdict.ok,
+          verdict: result.verdict,
+        },
+        jsonReplacer,
+        2,
+      ),
+    );
+  } else {
+    const show = (v: WasmValue) => `${v.type}:${valueToString(v)}`;
+    console.log(
+      `request ${result.response.requestId}: status ${result.status}${r.trapMessage ? ` (${r.trapMessage})` : ''}`,
+    );
+    console.log(`outputs: ${result.outputs.map(show).join(' ') || '(none)'}`);
+    if (result.gasUsed !== undefined) console.log(`gas used: ${result.gasUsed}`);
+    console.log(`report_data: ${r.reportData}`);
+    console.log(
+      `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${result.verdict.ok ? 'OK' : 'FAILED'}`,
+    );
+    for (const l of printVerdict(result.verdict)) console.log(l);
+  }
+  if (!result.verdict.ok) return 1;
+  return result.status === 'ok' ? 0 : 1;
+}

@@ -1,0 +1,157 @@
+/**
+ * `wasmvm-tee serve`: the gRPC / gRPC-Web / Connect server (docs/server.md).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createDefaultBackend } from '../server/default-backend.ts';
+import { isLogLevel } from '../server/log.ts';
+import { DEFAULTS, startServer } from '../server/server.ts';
+
+export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
+
+export const help = `Usage: wasmvm-tee serve [options]
+
+Serves wasm.WASMVMTeeService (Execute, GetAttestation, GetServerInfo, Echo), grpc.health.v1 and
+gRPC server reflection (v1, v1alpha) on ONE port: gRPC over HTTP/2 (h2c, or TLS), gRPC-Web and
+Connect (JSON or binary) over HTTP/1.1 or HTTP/2; Prometheus metrics at GET /metrics.
+
+Options:
+  --port N                 TCP port (default ${DEFAULTS.port}; 0 = any free port)
+  --host ADDR              bind address (default ${DEFAULTS.host})
+  --tls-cert FILE          TLS certificate chain (PEM); with --tls-key, serve TLS (h2 and http/1.1 by ALPN)
+  --tls-key FILE           TLS private key (PEM)
+  --attestation MODE       default attestation mode: session-key (default) | per-request
+                           (clients can choose per request: runtime_config.attestation_mode)
+  --tee PROVIDER           auto (default) | simulated | configfs-tsm | sev-guest | tdx
+  --require-hardware       refuse to start on the simulated TEE
+  --max-concurrency N      executions at once (default ${DEFAULTS.maxConcurrency})
+  --max-queue N            executions waiting for a slot before RESOURCE_EXHAUSTED (default ${DEFAULTS.maxQueue})
+  --max-message-bytes N    largest request message (default ${DEFAULTS.maxMessageBytes})
+  --max-bytecode-bytes N   largest bytecode (default ${DEFAULTS.maxBytecodeBytes})
+  --timeout-ms N           server-side execution deadline (default ${DEFAULTS.timeoutMs})
+  --max-memory-pages N     guest linear memory limit, 64 KiB pages (default: the engine's)
+  --session-key-lifetime S session key lifetime, seconds (default 3600)
+  --shutdown-timeout-ms N  drain time on SIGTERM before in-flight calls are cut (default ${DEFAULTS.shutdownTimeoutMs})
+  --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
+  -h, --help               this help
+
+Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
+local key chain that verifiers reject unless told to trust it) and says so loudly.
+SIGTERM/SIGINT: stop accepting, health NOT_SERVING, drain in-flight calls, close the engine.`;
+
+function int(v: string | undefined, name: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min)
+    throw new Error(`--${name}: expected an integer >= ${min}, got '${v}'`);
+  return Number(v);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      attestation: { type: 'string' },
+      tee: { type: 'string' },
+      'require-hardware': { type: 'boolean' },
+      'max-concurrency': { type: 'string' },
+      'max-queue': { type: 'string' },
+      'max-message-bytes': { type: 'string' },
+      'max-bytecode-bytes': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'max-memory-pages': { type: 'string' },
+      'session-key-lifetime': { type: 'string' },
+      'shutdown-timeout-ms': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  const attestation = values.attestation ?? DEFAULTS.attestationMode;
+  if (attestation !== 'session-key' && attestation !== 'per-request')
+    throw new Error(`--attestation: expected session-key or per-request, got '${attestation}'`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level: unknown level '${logLevel}'`);
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
+    throw new Error('--tls-cert and --tls-key go together');
+  const tee = values.tee ?? 'auto';
+  const lifetime = int(values['session-key-lifetime'], 'session-key-lifetime', 1);
+
+  const backend = await createDefaultBackend({
+    ...(tee === 'auto' ? {} : { teeProvider: tee }),
+    allowSimulated: !values['require-hardware'],
+    ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
+  });
+  const tlsCert = values['tls-cert'];
+  const tlsKey = values['tls-key'];
+  const opts: Parameters<typeof startServer>[0] = { backend, logLevel, attestationMode: attestation };
+  const port = int(values.port, 'port');
+  if (port !== undefined) opts.port = port;
+  if (values.host) opts.host = values.host;
+  if (tlsCert && tlsKey) opts.tls = { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) };
+  const n = (k: string, min = 0) => int((values as Record<string, string | undefined>)[k], k, min);
+  const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K] | undefined) => {
+    if (v !== undefined) opts[k] = v;
+  };
+  set('maxConcurrency', n('max-concurrency', 1));
+  set('maxQueue', n('max-queue'));
+  set('maxMessageBytes', n('max-message-bytes', 1024));
+  set('maxBytecodeBytes', n('max-bytecode-bytes', 8));
+  set('timeoutMs', n('timeout-ms', 1));
+  set('maxMemoryPages', n('max-memory-pages', 1));
+  set('shutdownTimeoutMs', n('shutdown-timeout-ms'));
+
+  const server = await startServer(opts);
+  const tee_ = backend.attester.tee;
+  if (tee_.simulated) {
+    const bar = '!'.repeat(78);
+    process.stderr.write(
+      `${bar}\n!! SIMULATED TEE: no hardware TEE (SEV-SNP / TDX) was found on this machine.\n` +
+        '!! Attestations are produced by a LOCAL simulated key chain, not by AMD/Intel hardware.\n' +
+        '!! Verifiers reject them unless explicitly told to trust the simulated root.\n' +
+        `!! Do not use this server for anything that needs confidentiality or integrity.\n${bar}\n`,
+    );
+  }
+  server.logger.log('info', 'listening', {
+    url: server.url,
+    tls: Boolean(opts.tls),
+    tee: tee_.kind,
+    teeDescription: tee_.description,
+    simulated: tee_.simulated,
+    attestation,
+    maxConcurrency: opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
+    maxMessageBytes: server.config.maxMessageBytes,
+  });
+  process.stderr.write(
+    `wasmvm-tee serving on ${server.url} (gRPC, gRPC-Web, Connect; metrics ${server.url}/metrics)` +
+      `${tee_.simulated ? ' [SIMULATED TEE]' : ''}\n`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        server.logger.log('warn', `second ${sig}: exiting now`);
+        process.exit(130);
+      }
+      server.logger.log('info', `${sig}: graceful shutdown`);
+      server.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          server.logger.log('error', 'shutdown failed', { error: String(e) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

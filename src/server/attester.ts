@@ -1,0 +1,97 @@
+/**
+ * Adapter from src/tee's Attester (and, on request, NVIDIA GPU evidence from src/tee/nvidia) to the
+ * service's ExecutionAttester interface.
+ */
+import type {
+  AttestationEnvelope,
+  AttestationMode,
+  ExecutionClaim,
+  SessionKeyJson,
+} from '../binding/index.ts';
+import { Attester, type AttesterOptions, type TeeProvider } from '../tee/index.ts';
+import type { ExecutionAttester, TeeInfo } from './backend.ts';
+import { ServiceError } from './errors.ts';
+
+type GpuCollector = (reportData: Uint8Array) => Promise<unknown[]>;
+
+/** NVIDIA evidence via NVML, nonce = gpuNonceFor(REPORT_DATA of the CPU evidence). Loaded on first use. */
+async function nvmlCollector(): Promise<GpuCollector> {
+  const nv = await import('../tee/nvidia/index.ts');
+  const probe = await nv.probeGpus();
+  if (!probe.available)
+    throw new ServiceError(
+      'GPU_UNAVAILABLE',
+      `no GPU evidence on this server: ${probe.reason ?? probe.code ?? 'no GPU'}`,
+    );
+  return async (reportData) => nv.collectGpuEvidence(nv.gpuNonceFor(reportData));
+}
+
+export class TeeAttester implements ExecutionAttester {
+  readonly tee: TeeInfo;
+  readonly attester: Attester;
+  private gpu?: Promise<GpuCollector>;
+  private spki?: Uint8Array;
+
+  constructor(
+    readonly provider: TeeProvider,
+    opts: AttesterOptions & { gpuCollector?: GpuCollector } = {},
+  ) {
+    this.tee = { kind: provider.kind, simulated: provider.simulated, description: provider.description };
+    this.attester = new Attester(provider, opts);
+    if (opts.gpuCollector) this.gpu = Promise.resolve(opts.gpuCollector);
+  }
+
+  private gpuCollector(): Promise<GpuCollector> {
+    if (!this.gpu) {
+      const p = nvmlCollector();
+      this.gpu = p;
+      // A missing GPU stays missing; other failures (driver hiccup) are retried next time.
+      p.catch((e: unknown) => {
+        if (!(e instanceof ServiceError) && this.gpu === p) this.gpu = undefined;
+      });
+    }
+    return this.gpu;
+  }
+
+  async attestExecution(
+    claim: ExecutionClaim,
+    mode: AttestationMode,
+    options: { includeGpuEvidence: boolean },
+  ): Promise<AttestationEnvelope> {
+    const gpu = options.includeGpuEvidence ? await this.gpuCollector() : undefined;
+    const { envelope, reportData } = await this.attester.attestExecution(claim, mode);
+    if (envelope.session) this.spki = new Uint8Array(Buffer.from(envelope.session.spki, 'base64'));
+    if (gpu) {
+      // The GPU nonce derives from the REPORT_DATA the CPU evidence signs: the claim's (per-request)
+      // or the session key's (session-key).
+      const cpuReportData = mode === 'per-request' ? reportData : sessionReportData(envelope.session!);
+      envelope.gpu = await gpu(cpuReportData);
+    }
+    return envelope;
+  }
+
+  async sessionEvidence(
+    nonce: Uint8Array,
+    options: { includeGpuEvidence: boolean },
+  ): Promise<SessionKeyJson> {
+    const gpu = options.includeGpuEvidence ? await this.gpuCollector() : undefined;
+    const { session, reportData } = await this.attester.sessionEvidence(nonce);
+    this.spki = new Uint8Array(Buffer.from(session.spki, 'base64'));
+    if (gpu) return { ...session, gpu: await gpu(reportData) } as SessionKeyJson;
+    return session;
+  }
+
+  sessionPublicKey(): Uint8Array | undefined {
+    return this.spki;
+  }
+}
+
+import { sessionKeyReportData } from '../binding/index.ts';
+
+function sessionReportData(s: SessionKeyJson): Uint8Array {
+  return sessionKeyReportData(
+    new Uint8Array(Buffer.from(s.spki, 'base64')),
+    s.epoch,
+    new Uint8Array(Buffer.from(s.nonce, 'hex')),
+  );
+}

@@ -1,0 +1,356 @@
+/**
+ * Typed client for wasmvm-tee (package export `wasmvm-tee/client`).
+ *
+ *   const client = createWasmvmClient({ baseUrl: 'http://127.0.0.1:50051', protocol: 'grpc' });
+ *   const { outputs, verdict } = await executeAndVerify(client, { bytecode, fn: 'add', args: ['1', '2'] },
+ *     { allowSimulated: true });
+ *
+ * executeAndVerify sends a fresh random nonce, then verifies the response against the request it
+ * sent: the claim's input side is rebuilt from the request (bytecode hash, function, inputs, mode, gas
+ * limit, nonce), REPORT_DATA is recomputed, the response's outputs must equal the claim's, and the
+ * evidence is checked by src/verify's verifyExecution (pinned roots; simulated evidence rejected
+ * unless allowed).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { create, toJson } from '@bufbuild/protobuf';
+import { type Client, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from '@connectrpc/connect-node';
+import {
+  type AttestationEnvelope,
+  type AttestationMode,
+  type ClaimInputs,
+  claimFromJson,
+  type ExecutionClaim,
+  parseEnvelope,
+  reportDataFor,
+} from '../binding/index.ts';
+import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import {
+  AttestationMode as ProtoAttestationMode,
+  type WASMVMExecutionRequest,
+  WASMVMExecutionRequestSchema,
+  type WASMVMExecutionResponse,
+  WASMVMExecutionResponseSchema,
+  WASMVMTeeService,
+} from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import {
+  type Check,
+  type Verdict,
+  type VerifyExecutionOptions,
+  verdict,
+  verifyExecution,
+} from '../verify/index.ts';
+import { fromProtoValue, modeToProto, toProtoValue } from './values.ts';
+
+export type Protocol = 'grpc' | 'grpc-web' | 'connect';
+export const PROTOCOLS: readonly Protocol[] = ['grpc', 'grpc-web', 'connect'];
+
+export interface WasmvmClientOptions {
+  /** http://host:port or https://host:port */
+  baseUrl: string;
+  /** Default 'grpc'. */
+  protocol?: Protocol;
+  /** HTTP version for grpc-web / connect (gRPC is always HTTP/2). Default '1.1'. */
+  httpVersion?: '1.1' | '2';
+  /** Connect only: binary protobuf instead of JSON (default JSON). */
+  useBinaryFormat?: boolean;
+  /** TLS: extra trusted CA (PEM), e.g. for a self-signed server certificate. */
+  ca?: string | Buffer;
+  /** TLS: skip certificate verification (testing only). */
+  insecureSkipVerify?: boolean;
+  interceptors?: Interceptor[];
+  /** Largest response accepted, bytes (default 64 MiB). */
+  readMaxBytes?: number;
+}
+
+export type WasmvmClient = Client<typeof WASMVMTeeService>;
+
+export function createWasmvmTransport(opts: WasmvmClientOptions): Transport {
+  const protocol = opts.protocol ?? 'grpc';
+  const tls = opts.baseUrl.startsWith('https:');
+  const nodeOptions = tls
+    ? {
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+      }
+    : undefined;
+  const common = {
+    baseUrl: opts.baseUrl,
+    interceptors: opts.interceptors ?? [],
+    readMaxBytes: opts.readMaxBytes ?? 64 * 1024 * 1024,
+    ...(nodeOptions ? { nodeOptions } : {}),
+  };
+  switch (protocol) {
+    case 'grpc':
+      return createGrpcTransport(common);
+    case 'grpc-web':
+      return createGrpcWebTransport({ ...common, httpVersion: opts.httpVersion ?? '1.1' });
+    case 'connect':
+      return createConnectTransport({
+        ...common,
+        httpVersion: opts.httpVersion ?? '1.1',
+        useBinaryFormat: opts.useBinaryFormat ?? false,
+      });
+    default:
+      throw new Error(`unknown protocol '${String(protocol)}' (grpc, grpc-web, connect)`);
+  }
+}
+
+export function createWasmvmClient(opts: WasmvmClientOptions): WasmvmClient {
+  return createClient(WASMVMTeeService, createWasmvmTransport(opts));
+}
+
+export interface ExecuteInput {
+  bytecode: Uint8Array;
+  fn: string;
+  /** Legacy strings (parsed by the export's types) or typed values. */
+  args?: readonly string[] | readonly WasmValue[];
+  mode?: ExecutionMode;
+  gasLimit?: bigint;
+  /** Count gas without a limit. */
+  meter?: boolean;
+  attestationMode?: AttestationMode;
+  includeGpuEvidence?: boolean;
+  /** Client nonce; default: 32 fresh random bytes. */
+  nonce?: Uint8Array;
+  requestId?: string;
+  /** Send bytecode as the original base64 string (default) or as raw bytes. */
+  bytecodeEncoding?: 'base64' | 'raw';
+  /** Client deadline, ms. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+function isTyped(args: ExecuteInput['args']): args is readonly WasmValue[] {
+  return Array.isArray(args) && args.length > 0 && typeof args[0] === 'object';
+}
+
+/** Build the protobuf request (exactly what is sent). */
+export function buildExecuteRequest(input: ExecuteInput & { nonce: Uint8Array }): WASMVMExecutionRequest {
+  const args = input.args ?? [];
+  const typed = isTyped(args);
+  const raw = input.bytecodeEncoding === 'raw';
+  return create(WASMVMExecutionRequestSchema, {
+    execution: {
+      version: '1',
+      requestId: input.requestId ?? '',
+      bytecode: raw ? '' : Buffer.from(input.bytecode).toString('base64'),
+      bytecodeRaw: raw ? input.bytecode : new Uint8Array(0),
+      fnName: input.fn,
+      inputs: typed ? [] : (args as readonly string[]).map(String),
+      typedInputs: typed ? args.map(toProtoValue) : [],
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      nonce: input.nonce,
+    },
+    runtimeConfig: {
+      mode: modeToProto(input.mode ?? 'interp'),
+      gasLimit: input.gasLimit !== undefined ? { useGasLimit: true, limit: input.gasLimit } : undefined,
+      meter: input.meter ?? false,
+      attestationMode:
+        input.attestationMode === 'per-request'
+          ? ProtoAttestationMode.PER_REQUEST
+          : input.attestationMode === 'session-key'
+            ? ProtoAttestationMode.SESSION_KEY
+            : ProtoAttestationMode.UNSPECIFIED,
+      includeGpuEvidence: input.includeGpuEvidence ?? false,
+    },
+  });
+}
+
+/** What the client expects in the claim's input side, from the request it sent. */
+export interface ExpectedInputs {
+  bytecodeSha256: string;
+  fn: string;
+  inputs: ClaimInputs;
+  mode: ExecutionMode;
+  gasLimit?: bigint;
+  nonce?: Uint8Array;
+}
+
+export function expectedInputs(input: ExecuteInput & { nonce: Uint8Array }): ExpectedInputs {
+  const args = input.args ?? [];
+  const e: ExpectedInputs = {
+    bytecodeSha256: createHash('sha256').update(input.bytecode).digest('hex'),
+    fn: input.fn,
+    inputs: isTyped(args) ? [...args] : { legacy: (args as readonly string[]).map(String) },
+    mode: input.mode ?? 'interp',
+    nonce: input.nonce,
+  };
+  if (input.gasLimit !== undefined) e.gasLimit = input.gasLimit;
+  return e;
+}
+
+function eqBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+function valueKey(v: WasmValue): string {
+  return `${v.type}:${v.type === 'i32' || v.type === 'i64' ? String(v.value) : String(v.bits)}`;
+}
+
+function inputsKey(i: ClaimInputs): string {
+  return 'legacy' in i
+    ? JSON.stringify({ legacy: i.legacy })
+    : JSON.stringify((i as WasmValue[]).map(valueKey));
+}
+
+/**
+ * The binding checks a client can make with the request it sent and the response alone:
+ * the claim's input side matches the request, REPORT_DATA matches the claim, outputs match the claim.
+ */
+export function checkBinding(
+  expected: ExpectedInputs,
+  res: WASMVMExecutionResponse,
+): { checks: Check[]; envelope?: AttestationEnvelope; claim?: ExecutionClaim } {
+  const checks: Check[] = [];
+  const r = res.result;
+  if (!r) return { checks: [{ id: 'response.result', outcome: 'fail', detail: 'response has no result' }] };
+  let envelope: AttestationEnvelope;
+  let claim: ExecutionClaim;
+  try {
+    envelope = parseEnvelope(r.attestation);
+    claim = claimFromJson(envelope.claim);
+  } catch (e) {
+    return { checks: [{ id: 'response.envelope', outcome: 'fail', detail: (e as Error).message }] };
+  }
+  const cmp = (id: string, ok: boolean, what: string, want: unknown, got: unknown) =>
+    checks.push({
+      id,
+      outcome: ok ? 'pass' : 'fail',
+      detail: ok ? `${what} matches the request` : `${what}: sent ${String(want)}, claim has ${String(got)}`,
+    });
+  cmp(
+    'binding.request.bytecode',
+    claim.bytecodeSha256 === expected.bytecodeSha256,
+    'bytecode SHA-256',
+    expected.bytecodeSha256,
+    claim.bytecodeSha256,
+  );
+  cmp('binding.request.fn', claim.fn === expected.fn, 'function', expected.fn, claim.fn);
+  cmp(
+    'binding.request.inputs',
+    inputsKey(claim.inputs) === inputsKey(expected.inputs),
+    'inputs',
+    inputsKey(expected.inputs),
+    inputsKey(claim.inputs),
+  );
+  cmp('binding.request.mode', claim.mode === expected.mode, 'mode', expected.mode, claim.mode);
+  cmp(
+    'binding.request.gas-limit',
+    claim.gasLimit === expected.gasLimit,
+    'gas limit',
+    expected.gasLimit,
+    claim.gasLimit,
+  );
+  cmp(
+    'binding.request.nonce',
+    eqBytes(claim.nonce, expected.nonce),
+    'nonce',
+    expected.nonce && Buffer.from(expected.nonce).toString('hex'),
+    claim.nonce && Buffer.from(claim.nonce).toString('hex'),
+  );
+  const rd = Buffer.from(reportDataFor(claim)).toString('hex');
+  cmp(
+    'binding.report-data.response',
+    rd === r.reportData.toLowerCase(),
+    'report_data recomputed from the claim',
+    rd,
+    r.reportData,
+  );
+  let outs: WasmValue[] = [];
+  try {
+    outs = r.outputValues.map((v, i) => fromProtoValue(v, i));
+  } catch (e) {
+    checks.push({ id: 'binding.outputs', outcome: 'fail', detail: (e as Error).message });
+  }
+  const a = outs.map(valueKey).join(',');
+  const b = claim.outputs.map(valueKey).join(',');
+  checks.push({
+    id: 'binding.outputs',
+    outcome: a === b ? 'pass' : 'fail',
+    detail:
+      a === b ? 'output_values equal the claim outputs' : `output_values [${a}] differ from the claim [${b}]`,
+  });
+  checks.push({
+    id: 'binding.status',
+    outcome: claim.status === r.status ? 'pass' : 'fail',
+    detail: `claim status '${claim.status}', response status '${r.status}'`,
+  });
+  return { checks, envelope, claim };
+}
+
+/** Options for the evidence verification (passed to src/verify's verifyExecution). */
+export interface VerifyOptions {
+  /** Accept evidence signed by the simulated TEE's root (testing only). */
+  allowSimulated?: boolean;
+  /** PEM/DER of a simulated root to trust (instead of allowSimulated). */
+  trustSimulatedRoot?: Uint8Array | string;
+  /** Skip evidence verification (binding checks still run). */
+  skipEvidence?: boolean;
+  /** Anything else verifyExecution accepts. */
+  extra?: Record<string, unknown>;
+}
+
+export interface ExecuteAndVerifyResult {
+  request: WASMVMExecutionRequest;
+  response: WASMVMExecutionResponse;
+  outputs: WasmValue[];
+  status: string;
+  gasUsed?: bigint;
+  verdict: Verdict;
+  claim?: ExecutionClaim;
+  envelope?: AttestationEnvelope;
+}
+
+/** Send a request with a fresh nonce and verify the response against it. */
+export async function executeAndVerify(
+  client: WasmvmClient,
+  input: ExecuteInput,
+  verify: VerifyOptions = {},
+): Promise<ExecuteAndVerifyResult> {
+  const withNonce = { ...input, nonce: input.nonce ?? new Uint8Array(randomBytes(32)) };
+  const request = buildExecuteRequest(withNonce);
+  const callOpts: { timeoutMs?: number; signal?: AbortSignal } = {};
+  if (input.timeoutMs !== undefined) callOpts.timeoutMs = input.timeoutMs;
+  if (input.signal) callOpts.signal = input.signal;
+  const response = await client.execute(request, callOpts);
+  const expected = expectedInputs(withNonce);
+  const { checks, envelope, claim } = checkBinding(expected, response);
+  const parts: Verdict[] = [];
+  if (envelope && !verify.skipEvidence) {
+    const o: VerifyExecutionOptions = {
+      request: toJson(WASMVMExecutionRequestSchema, request),
+      response: toJson(WASMVMExecutionResponseSchema, response),
+      nonce: withNonce.nonce,
+      ...(verify.extra ?? {}),
+    };
+    if (verify.allowSimulated) o.allowSimulated = true;
+    if (verify.trustSimulatedRoot !== undefined) o.trustSimulatedRoot = verify.trustSimulatedRoot;
+    parts.push(await verifyExecution(envelope, o));
+  } else if (verify.skipEvidence) {
+    checks.push({ id: 'evidence', outcome: 'skip', detail: 'evidence verification skipped (--no-verify)' });
+  }
+  const r = response.result!;
+  const outputs: WasmValue[] = [];
+  try {
+    for (const [i, v] of (r?.outputValues ?? []).entries()) outputs.push(fromProtoValue(v, i));
+  } catch {
+    // reported by checkBinding
+  }
+  const out: ExecuteAndVerifyResult = {
+    request,
+    response,
+    outputs,
+    status: r?.status ?? '',
+    verdict: verdict('execution-response', checks, { parts }),
+  };
+  if (r?.gasUsed !== undefined) out.gasUsed = r.gasUsed;
+  if (claim) out.claim = claim;
+  if (envelope) out.envelope = envelope;
+  return out;
+}
