@@ -13,3 +13,14 @@ export * from './sev-snp/index.ts';
 export { type VerifyTdxOptions, verifyTdxQuote } from './tdx/index.ts';
 export type { Check, CheckOutcome, Verdict } from './types.ts';
 export { verdict } from './types.ts';
+export {
+  type GpuReferenceValues,
+  gpuNonceFor,
+  type NvidiaPolicy,
+  parseNvidiaPolicy,
+  type VerifyGpuEvidenceOptions,
+  type VerifyNrasOptions,
+  verifyGpuEvidence,
+  verifyGpuEvidenceList,
+  verifyNrasResponse,
+} from './nvidia/index.ts';

@@ -28,7 +28,8 @@ export interface VerifyGpuEvidenceOptions {
   nonce?: Uint8Array | string;
   /** Clock for certificate validity. Default: now. */
   now?: Date;
-  referenceValues?: GpuReferenceValues;
+  /** Reference values, or a policy `nvidia` section with a `referenceValues` member. */
+  referenceValues?: GpuReferenceValues | Record<string, unknown>;
   /** Revocation check hook (OCSP). Without one, revocation is 'skip' (offline). */
   ocsp?: (chain: X509Certificate[]) => Promise<{ ok: boolean; detail: string }>;
   /** Reject evidence whose arch field disagrees with the certificate (default true). */
@@ -181,10 +182,23 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
     }
 
     // 6. Measurements against reference values
-    checks.push(...compareReferenceValues(spdm, opaque, opts.referenceValues));
+    checks.push(...compareReferenceValues(spdm, opaque, normalizeReferenceValues(opts.referenceValues)));
   }
 
   return verdict('nvidia-local', checks, { fields });
+}
+
+/**
+ * Accept the reference values themselves, or a policy file's `nvidia` section holding them under
+ * `referenceValues` (the section may also hold NRAS claim rules, which do not apply here).
+ */
+export function normalizeReferenceValues(x: unknown): GpuReferenceValues | undefined {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
+  const o = x as Record<string, unknown>;
+  if ('referenceValues' in o) return normalizeReferenceValues(o.referenceValues);
+  if ('nvidia' in o) return normalizeReferenceValues(o.nvidia);
+  if ('measurements' in o || 'driverVersions' in o || 'vbiosVersions' in o) return o as GpuReferenceValues;
+  return undefined;
 }
 
 function compareReferenceValues(spdm: SpdmEvidence, opaque: Record<string, unknown>, ref: GpuReferenceValues | undefined): Check[] {
