@@ -22,6 +22,9 @@ export {
   unpackReportResp,
 } from './sev-snp/ioctl.ts';
 export {
+  type AmdShapedChain,
+  type AmdShapedChainOptions,
+  createAmdShapedChain,
   defaultStateDir,
   loadOrCreateChain,
   measureSourceTree,

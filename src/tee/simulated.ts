@@ -128,7 +128,30 @@ function ext(oid: string, value: Uint8Array): x509.Extension {
   return new x509.Extension(oid, false, value);
 }
 
-async function generateChain(dir: string, rsaBits: number): Promise<void> {
+export interface AmdShapedChainOptions {
+  rsaBits: number;
+  /** Distinguished names; default: the SIMULATED names. */
+  arkName?: string;
+  askName?: string;
+  vcekName?: string;
+  chipId?: Uint8Array;
+  tcb?: TcbParts;
+  productName?: string;
+}
+
+export interface AmdShapedChain {
+  ark: x509.X509Certificate;
+  ask: x509.X509Certificate;
+  vcek: x509.X509Certificate;
+  arkKeys: CryptoKeyPair;
+  askKeys: CryptoKeyPair;
+  vcekKeys: CryptoKeyPair;
+  chipId: Uint8Array;
+}
+
+/** Make a key chain shaped like AMD's (used by the simulated TEE, and by tests to forge AMD-named chains). */
+export async function createAmdShapedChain(o: AmdShapedChainOptions): Promise<AmdShapedChain> {
+  const rsaBits = o.rsaBits;
   const pss = {
     name: 'RSA-PSS',
     hash: 'SHA-384',
@@ -142,11 +165,11 @@ async function generateChain(dir: string, rsaBits: number): Promise<void> {
     'sign',
     'verify',
   ])) as CryptoKeyPair;
-  const chipId = new Uint8Array(randomBytes(64));
+  const chipId = o.chipId ?? new Uint8Array(randomBytes(64));
   const now = Date.now();
   const notBefore = new Date(now - 24 * 3600 * 1000);
-  const arkName = name('ARK-Milan');
-  const askName = name('SEV-Milan');
+  const arkName = o.arkName ?? name('ARK-Milan');
+  const askName = o.askName ?? name('SEV-Milan');
   const caExts = (keys: CryptoKeyPair) => [
     new x509.BasicConstraintsExtension(true, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -178,11 +201,11 @@ async function generateChain(dir: string, rsaBits: number): Promise<void> {
     },
     cryptoImpl,
   );
-  const t = SIMULATED_TCB;
+  const t = o.tcb ?? SIMULATED_TCB;
   const vcek = await x509.X509CertificateGenerator.create(
     {
       serialNumber: '01',
-      subject: name('SEV-VCEK'),
+      subject: o.vcekName ?? name('SEV-VCEK'),
       issuer: askName,
       notBefore,
       notAfter: new Date(now + 7 * 365 * 24 * 3600 * 1000),
@@ -191,7 +214,7 @@ async function generateChain(dir: string, rsaBits: number): Promise<void> {
       signingAlgorithm: signAlg,
       extensions: [
         ext(AMD_OID.structVersion, encodeInteger(0)),
-        ext(AMD_OID.productName, encodeIa5('Milan-B0')),
+        ext(AMD_OID.productName, encodeIa5(o.productName ?? 'Milan-B0')),
         ext(AMD_OID.blSPL, encodeInteger(t.blSPL)),
         ext(AMD_OID.teeSPL, encodeInteger(t.teeSPL)),
         ext(AMD_OID.snpSPL, encodeInteger(t.snpSPL)),
@@ -205,6 +228,11 @@ async function generateChain(dir: string, rsaBits: number): Promise<void> {
     },
     cryptoImpl,
   );
+  return { ark, ask, vcek, arkKeys, askKeys, vcekKeys, chipId };
+}
+
+async function generateChain(dir: string, rsaBits: number): Promise<void> {
+  const { ark, ask, vcek, arkKeys, askKeys, vcekKeys, chipId } = await createAmdShapedChain({ rsaBits });
   await writeFile(join(dir, 'ark.pem'), ark.toString('pem'));
   await writeFile(join(dir, 'ask.pem'), ask.toString('pem'));
   await writeFile(join(dir, 'vcek.pem'), vcek.toString('pem'));
