@@ -1,0 +1,587 @@
+/**
+ * The Engine: validates a request, instruments the bytecode (gas, stack height, NaN canonicalization,
+ * memory cap), and runs it in the executor process of the requested mode. Traps are results; bad requests
+ * throw EngineError.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { childExecArgv, siblingModule } from '../util/runtime.ts';
+import { inspectWith, loadWasmLib, type ModuleInfo } from './inspect.ts';
+import { DEFAULT_LIMITS, resolveLimits } from './limits.ts';
+import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from './protocol.ts';
+import { capMemoryMax } from './sections.ts';
+import {
+  EngineError,
+  type ExecuteRequest,
+  type ExecuteResult,
+  type ExecutionMode,
+  type ExecutionStatus,
+  type Limits,
+  type ValueType,
+  type WasmValue,
+} from './types.ts';
+import { checkValue, isValueType, parseValue } from './values.ts';
+import { WA } from './wasm-api.ts';
+
+export const EXECUTION_MODES: readonly ExecutionMode[] = ['interp', 'singlepass', 'multipass'];
+
+/**
+ * V8 flags per mode (valid for Node 20 / V8 11.3 and Node 24 / V8 13.6; see docs/engine.md).
+ * - interp: V8 defaults (lazy Liftoff + dynamic tier-up to TurboFan). Node has no Wasm interpreter.
+ * - singlepass: Liftoff only (`--liftoff-only`; `--liftoff --no-wasm-tier-up` does NOT stop dynamic
+ *   tier-up in V8 11.3), compiled eagerly at compile time.
+ * - multipass: TurboFan only, compiled eagerly.
+ */
+export const MODE_V8_FLAGS: Readonly<Record<ExecutionMode, readonly string[]>> = {
+  interp: [],
+  singlepass: ['--liftoff-only', '--no-wasm-lazy-compilation'],
+  multipass: ['--no-liftoff', '--no-wasm-lazy-compilation'],
+};
+
+/** Handles host calls from guests (runs in the process that created the Engine). */
+export type HostHandler = (method: string, params: unknown) => Promise<unknown>;
+
+export interface EngineOptions {
+  /** Default limits for requests (each request may override within MAX_LIMITS). */
+  limits?: Partial<Limits>;
+  /** Worker threads per executor process (per mode). Default min(4, CPUs). */
+  workers?: number | Partial<Record<ExecutionMode, number>>;
+  /** Compile cache size per executor, bytes of bytecode (default 256 MiB). */
+  compileCacheBytes?: number;
+  /** Host call handler for the guests' host modules. */
+  hostHandler?: HostHandler;
+  /** Module exporting createHostModules (default src/host/index). For tests. */
+  hostModuleUrl?: string;
+  /** Extra V8 flags for every executor (e.g. --allow-natives-syntax for the tier probe in tests). */
+  extraV8Flags?: readonly string[];
+  /** JS heap limit of each worker, MiB (default 128). */
+  workerHeapMb?: number;
+}
+
+export interface EngineStats {
+  executions: number;
+  byStatus: Partial<Record<ExecutionStatus, number>>;
+  cache: { hits: number; misses: number; entries: number; bytes: number };
+  executors: Partial<
+    Record<
+      ExecutionMode,
+      { pid: number | undefined; running: boolean; inFlight: number; restarts: number; execArgv: string[] }
+    >
+  >;
+}
+
+interface Pending {
+  resolve(r: JobResult & { cacheHit: boolean }): void;
+  reject(e: Error): void;
+  msg: Extract<ParentToExecutor, { type: 'exec' }>;
+  bytes: Uint8Array;
+}
+
+class Executor {
+  child?: ChildProcess;
+  ready?: Promise<ExecutorToParent & { type: 'ready' }>;
+  execArgv: string[] = [];
+  pending = new Map<number, Pending>();
+  known = new Set<string>();
+  restarts = 0;
+  /** Requests waiting for the executor to start (keeps the child referenced). */
+  waiting = 0;
+  cacheEntries = 0;
+  cacheBytes = 0;
+
+  constructor(
+    readonly mode: ExecutionMode,
+    readonly engine: Engine,
+  ) {}
+
+  start(): Promise<ExecutorToParent & { type: 'ready' }> {
+    if (this.ready && this.child && this.child.exitCode === null && this.child.connected) return this.ready;
+    const o = this.engine.options;
+    const flags = [...MODE_V8_FLAGS[this.mode], ...(o.extraV8Flags ?? [])];
+    const url = siblingModule(import.meta.url, 'executor');
+    const w = typeof o.workers === 'number' ? o.workers : o.workers?.[this.mode];
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (w) env.WASMVM_ENGINE_WORKERS = String(w);
+    if (o.compileCacheBytes !== undefined) env.WASMVM_ENGINE_CACHE_BYTES = String(o.compileCacheBytes || 1);
+    if (o.workerHeapMb) env.WASMVM_ENGINE_WORKER_HEAP_MB = String(o.workerHeapMb);
+    const child = fork(url, [], {
+      execArgv: childExecArgv(import.meta.url, flags),
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env,
+    });
+    this.child = child;
+    this.known.clear();
+    this.ready = new Promise((resolve, reject) => {
+      child.once('error', reject);
+      const onMsg = (m: ExecutorToParent) => {
+        if (m.type === 'ready') {
+          this.execArgv = m.execArgv;
+          resolve(m);
+        }
+      };
+      child.on('message', onMsg);
+      child.once('exit', (code, signal) =>
+        reject(new EngineError('ENGINE_UNAVAILABLE', `executor (${this.mode}) exited: ${code ?? signal}`)),
+      );
+    });
+    this.ready.catch(() => {});
+    child.on('message', (m: ExecutorToParent) => this.onMessage(m));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) {
+        this.child = undefined;
+        this.ready = undefined;
+        this.restarts++;
+      }
+      const err = new EngineError('ENGINE_UNAVAILABLE', `executor (${this.mode}) exited: ${code ?? signal}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+    this.refresh();
+    return this.ready;
+  }
+
+  refresh(): void {
+    const c = this.child;
+    if (!c) return;
+    const ch = c.channel as { ref?(): void; unref?(): void } | undefined;
+    if (this.pending.size > 0 || this.waiting > 0) {
+      c.ref();
+      ch?.ref?.();
+    } else {
+      c.unref();
+      ch?.unref?.();
+    }
+  }
+
+  post(m: ParentToExecutor): void {
+    try {
+      this.child?.send(m);
+    } catch {
+      /* exit handler fails the pending requests */
+    }
+  }
+
+  onMessage(m: ExecutorToParent): void {
+    if (m.type === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    switch (m.type) {
+      case 'need-bytes':
+        p.msg.bytes = p.bytes;
+        this.post(p.msg);
+        return;
+      case 'result':
+        this.pending.delete(m.id);
+        this.cacheEntries = m.cacheEntries;
+        this.cacheBytes = m.cacheBytes;
+        p.resolve({ ...m.result, cacheHit: m.cacheHit });
+        break;
+      case 'error':
+        this.pending.delete(m.id);
+        p.reject(new EngineError(m.code as EngineError['code'], m.message));
+        break;
+      case 'host': {
+        const h = this.engine.options.hostHandler;
+        const reply = (ok: boolean, value?: unknown, error?: string) =>
+          this.post({ type: 'host-reply', id: m.id, callId: m.callId, ok, value, error });
+        if (!h) reply(false, undefined, 'no host handler configured');
+        else
+          h(m.method, m.params).then(
+            (v) => reply(true, v),
+            (e: unknown) => reply(false, undefined, e instanceof Error ? e.message : String(e)),
+          );
+        return;
+      }
+    }
+    this.refresh();
+  }
+
+  async run(id: number, key: string, bytes: Uint8Array, job: Job, signal?: AbortSignal) {
+    this.waiting++;
+    try {
+      const p = this.start();
+      this.refresh();
+      await p;
+    } finally {
+      this.waiting--;
+    }
+    return new Promise<JobResult & { cacheHit: boolean }>((resolve, reject) => {
+      const msg: Extract<ParentToExecutor, { type: 'exec' }> = { type: 'exec', id, key, job };
+      if (!this.known.has(key)) {
+        msg.bytes = bytes;
+        this.known.add(key);
+        if (this.known.size > 100_000) this.known.clear();
+      }
+      let onAbort: (() => void) | undefined;
+      const done = () => {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+        msg,
+        bytes,
+      });
+      if (signal) {
+        onAbort = () => {
+          if (!this.pending.delete(id)) return;
+          this.post({ type: 'cancel', id });
+          this.refresh();
+          resolve({ status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0, cacheHit: false });
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.refresh();
+      this.post(msg);
+    });
+  }
+
+  close(): void {
+    const c = this.child;
+    this.child = undefined;
+    this.ready = undefined;
+    if (c && c.exitCode === null) {
+      this.post({ type: 'shutdown' });
+      c.kill();
+    }
+  }
+}
+
+interface Prepared {
+  info: ModuleInfo;
+  bytes: Uint8Array;
+  key: string;
+  costTableVersion?: string;
+  size: number;
+}
+
+interface InstrumentLib {
+  instrument(
+    bytes: Uint8Array,
+    options: {
+      gas?: { costTable?: unknown } | false;
+      stackLimit?: number | false;
+      canonicalizeNaN?: boolean;
+      maxMemoryPages?: number;
+    },
+  ): { bytes: Uint8Array; info: unknown };
+  COST_TABLE_VERSION: string;
+}
+
+let instrumentLib: Promise<InstrumentLib | undefined> | undefined;
+/** B1's instrumentation (src/engine/instrument), or undefined while it is not available. */
+function loadInstrument(): Promise<InstrumentLib | undefined> {
+  instrumentLib ??= (async () => {
+    const url = new URL(
+      `./instrument/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+      import.meta.url,
+    ).href;
+    try {
+      const m = (await import(url)) as Partial<InstrumentLib>;
+      return typeof m.instrument === 'function' ? (m as InstrumentLib) : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  return instrumentLib;
+}
+
+export const UNLIMITED_GAS = (1n << 63n) - 1n;
+
+export class Engine {
+  readonly options: EngineOptions;
+  readonly limits: Limits;
+  private readonly executors = new Map<ExecutionMode, Executor>();
+  private nextId = 1;
+  private readonly prepared = new Map<string, Prepared>();
+  private preparedBytes = 0;
+  private closed = false;
+  private readonly counters = { executions: 0, hits: 0, misses: 0, byStatus: {} as EngineStats['byStatus'] };
+
+  constructor(options: EngineOptions = {}) {
+    this.options = options;
+    this.limits = resolveLimits(DEFAULT_LIMITS, options.limits);
+  }
+
+  private executor(mode: ExecutionMode): Executor {
+    let e = this.executors.get(mode);
+    if (!e) {
+      e = new Executor(mode, this);
+      this.executors.set(mode, e);
+    }
+    return e;
+  }
+
+  /** Validate + instrument (cached by the original bytes' hash and the instrumentation options). */
+  private async prepare(
+    bytes: Uint8Array,
+    sha: string,
+    metered: boolean,
+    canonicalizeNaN: boolean,
+    limits: Limits,
+  ): Promise<Prepared> {
+    const ck = `${sha}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${limits.maxMemoryPages}:${metered ? limits.maxStackHeight : 0}`;
+    const hit = this.prepared.get(ck);
+    if (hit) {
+      this.prepared.delete(ck);
+      this.prepared.set(ck, hit);
+      return hit;
+    }
+    if (!WA.validate(bytes)) {
+      let why = 'validation failed';
+      try {
+        new WA.Module(bytes);
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      throw new EngineError('INVALID_BYTECODE', `invalid Wasm bytecode: ${why}`);
+    }
+    const info = inspectWith(await loadWasmLib(), bytes);
+    for (const mem of info.memories) {
+      if (mem.index64) throw new EngineError('UNSUPPORTED_FEATURE', 'memory64 is not supported');
+      if (mem.min > limits.maxMemoryPages) {
+        throw new EngineError(
+          'MEMORY_LIMIT',
+          `memory declares ${mem.min} initial pages, above the limit of ${limits.maxMemoryPages} pages`,
+        );
+      }
+    }
+    for (const t of info.tables) {
+      if (t.min > limits.maxTableElements) {
+        throw new EngineError(
+          'TABLE_LIMIT',
+          `table declares ${t.min} initial elements, above the limit of ${limits.maxTableElements}`,
+        );
+      }
+    }
+    const lib = await loadInstrument();
+    let out: Uint8Array;
+    try {
+      if (!lib) {
+        if (metered || canonicalizeNaN) {
+          throw new EngineError(
+            'UNSUPPORTED_FEATURE',
+            'metering/NaN canonicalization unavailable (no instrumentation)',
+          );
+        }
+        out = capMemoryMax(bytes, limits.maxMemoryPages);
+      } else
+        out = lib.instrument(bytes, {
+          gas: metered ? {} : false,
+          stackLimit: metered ? limits.maxStackHeight : false,
+          canonicalizeNaN,
+          maxMemoryPages: limits.maxMemoryPages,
+        }).bytes;
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      const code = (e as { code?: string }).code;
+      throw new EngineError(
+        code === 'INVALID_BYTECODE' || code === 'UNSUPPORTED_FEATURE' ? code : 'INVALID_BYTECODE',
+        `instrumentation failed: ${(e as Error).message}`,
+      );
+    }
+    const p: Prepared = {
+      info,
+      bytes: out,
+      key: createHash('sha256').update(out).digest('hex'),
+      size: out.length + bytes.length,
+    };
+    if (metered && lib) p.costTableVersion = lib.COST_TABLE_VERSION;
+    const budget = this.options.compileCacheBytes ?? 256 * 1024 * 1024;
+    if (p.size <= budget) {
+      this.prepared.set(ck, p);
+      this.preparedBytes += p.size;
+      for (const [k, v] of this.prepared) {
+        if (this.preparedBytes <= budget) break;
+        this.prepared.delete(k);
+        this.preparedBytes -= v.size;
+      }
+    }
+    return p;
+  }
+
+  /** Run one execution. Traps are results; bad requests throw EngineError. */
+  async execute(req: ExecuteRequest): Promise<ExecuteResult> {
+    if (this.closed) throw new EngineError('ENGINE_UNAVAILABLE', 'engine is closed');
+    const t0 = performance.now();
+    const mode = req.mode ?? 'interp';
+    if (!EXECUTION_MODES.includes(mode))
+      throw new EngineError('INVALID_ARGUMENT', `unknown mode ${String(mode)}`);
+    const limits = resolveLimits(this.limits, req.limits);
+    const bytecode = req.bytecode;
+    if (!(bytecode instanceof Uint8Array))
+      throw new EngineError('INVALID_ARGUMENT', 'bytecode must be a Uint8Array');
+    if (bytecode.length > limits.maxBytecodeBytes) {
+      throw new EngineError(
+        'BYTECODE_TOO_LARGE',
+        `bytecode is ${bytecode.length} bytes, above the limit of ${limits.maxBytecodeBytes}`,
+      );
+    }
+    if (
+      req.gasLimit !== undefined &&
+      (typeof req.gasLimit !== 'bigint' || req.gasLimit < 0n || req.gasLimit > UNLIMITED_GAS)
+    ) {
+      throw new EngineError('INVALID_ARGUMENT', 'gasLimit must be a bigint in 0..2^63-1');
+    }
+    const metered = req.meter ?? req.gasLimit !== undefined;
+    const gas = metered ? (req.gasLimit ?? UNLIMITED_GAS) : undefined;
+    const canonicalizeNaN = req.canonicalizeNaN ?? metered;
+    const sha = createHash('sha256').update(bytecode).digest('hex');
+    const prep = await this.prepare(bytecode, sha, metered, canonicalizeNaN, limits);
+
+    const exp = prep.info.exports.get(req.fn);
+    if (!exp) throw new EngineError('FUNCTION_NOT_FOUND', `no export named ${JSON.stringify(req.fn)}`);
+    if (exp.kind !== 'func')
+      throw new EngineError('NOT_A_FUNCTION', `export ${JSON.stringify(req.fn)} is a ${exp.kind}`);
+    const params = exp.params ?? [];
+    const results = exp.results ?? [];
+    for (const t of [...params, ...results]) {
+      if (!isValueType(t)) {
+        throw new EngineError(
+          'UNSUPPORTED_FEATURE',
+          `export ${req.fn} uses value type ${t} (only i32/i64/f32/f64)`,
+        );
+      }
+    }
+    if (params.length > limits.maxArgs)
+      throw new EngineError('LIMIT_EXCEEDED', `export takes ${params.length} arguments, above maxArgs`);
+    if (results.length > limits.maxResults) {
+      throw new EngineError('LIMIT_EXCEEDED', `export returns ${results.length} results, above maxResults`);
+    }
+    const args = checkArgs(req.args, params as ValueType[], req.fn);
+    const hostModules = [...(req.hostModules ?? [])];
+    for (const imp of prep.info.imports) {
+      if (imp.kind !== 'func' || !hostModules.includes(imp.module)) {
+        throw new EngineError('UNKNOWN_IMPORT', `unknown import ${imp.module}.${imp.name} (${imp.kind})`);
+      }
+    }
+    const signal = req.signal;
+    const base = { bytecodeSha256: sha, mode };
+    if (signal?.aborted) {
+      return this.count({
+        status: 'cancelled',
+        outputs: [],
+        message: 'cancelled',
+        ...base,
+        durationMs: 0,
+        cacheHit: false,
+      });
+    }
+    const job: Job = {
+      fn: req.fn,
+      params: params as ValueType[],
+      results: results as ValueType[],
+      args,
+      hostModules,
+      hostOptions: req.hostOptions ?? {},
+      maxOutputBytes: limits.maxOutputBytes,
+      timeoutMs: limits.timeoutMs,
+    };
+    if (gas !== undefined) job.gas = gas;
+    if (this.options.hostModuleUrl) job.hostModuleUrl = this.options.hostModuleUrl;
+    if ((this.options.extraV8Flags ?? []).includes('--allow-natives-syntax')) job.probeTier = true;
+    const r = await this.executor(mode).run(this.nextId++, prep.key, prep.bytes, job, signal);
+    const result: ExecuteResult & { tier?: JobResult['tier'] } = {
+      status: r.status,
+      outputs: r.outputs,
+      ...base,
+      durationMs: performance.now() - t0,
+      cacheHit: r.cacheHit,
+    };
+    if (r.message !== undefined) result.message = r.message;
+    if (r.exitCode !== undefined) result.exitCode = r.exitCode;
+    if (metered) {
+      result.gasUsed =
+        r.gasUsed ?? (r.status === 'deadline_exceeded' || r.status === 'cancelled' ? undefined : 0n);
+      if (result.gasUsed === undefined) delete result.gasUsed;
+      if (prep.costTableVersion !== undefined) result.costTableVersion = prep.costTableVersion;
+    }
+    if (r.stdout) result.stdout = r.stdout;
+    if (r.stderr) result.stderr = r.stderr;
+    if (r.tier) result.tier = r.tier;
+    return this.count(result);
+  }
+
+  private count(r: ExecuteResult): ExecuteResult {
+    this.counters.executions++;
+    this.counters.byStatus[r.status] = (this.counters.byStatus[r.status] ?? 0) + 1;
+    if (r.status !== 'cancelled') {
+      if (r.cacheHit) this.counters.hits++;
+      else if (r.status !== 'deadline_exceeded') this.counters.misses++;
+    }
+    return r;
+  }
+
+  /** Start the executor of a mode now (otherwise lazily on first use); resolves with its V8 argv. */
+  async warmup(mode: ExecutionMode = 'interp'): Promise<{ pid: number; execArgv: string[]; v8: string }> {
+    const r = await this.executor(mode).start();
+    this.executor(mode).refresh();
+    return { pid: r.pid, execArgv: r.execArgv, v8: r.v8 };
+  }
+
+  stats(): EngineStats {
+    let entries = 0;
+    let bytes = 0;
+    const executors: EngineStats['executors'] = {};
+    for (const [mode, e] of this.executors) {
+      entries += e.cacheEntries;
+      bytes += e.cacheBytes;
+      executors[mode] = {
+        pid: e.child?.pid,
+        running: !!e.child && e.child.exitCode === null,
+        inFlight: e.pending.size,
+        restarts: e.restarts,
+        execArgv: e.execArgv,
+      };
+    }
+    return {
+      executions: this.counters.executions,
+      byStatus: { ...this.counters.byStatus },
+      cache: { hits: this.counters.hits, misses: this.counters.misses, entries, bytes },
+      executors,
+    };
+  }
+
+  /** For tests: kill a mode's executor process as a crash would. */
+  killExecutor(mode: ExecutionMode): boolean {
+    return this.executors.get(mode)?.child?.kill('SIGKILL') ?? false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const e of this.executors.values()) e.close();
+    this.executors.clear();
+  }
+}
+
+function checkArgs(args: ExecuteRequest['args'], params: ValueType[], fn: string): WasmValue[] {
+  if (args === undefined || args === null) args = [];
+  if (!Array.isArray(args) && typeof args === 'object' && 'legacy' in args) {
+    const legacy = args.legacy;
+    if (!Array.isArray(legacy))
+      throw new EngineError('INVALID_ARGUMENT', 'legacy args must be an array of strings');
+    if (legacy.length !== params.length) {
+      throw new EngineError(
+        'ARITY_MISMATCH',
+        `${fn} expects ${params.length} argument(s) (${params.join(', ') || 'none'}), got ${legacy.length}`,
+      );
+    }
+    return legacy.map((s, i) => parseValue(params[i]!, s, i));
+  }
+  if (!Array.isArray(args))
+    throw new EngineError('INVALID_ARGUMENT', 'args must be an array of typed values or {legacy}');
+  if (args.length !== params.length) {
+    throw new EngineError(
+      'ARITY_MISMATCH',
+      `${fn} expects ${params.length} argument(s) (${params.join(', ') || 'none'}), got ${args.length}`,
+    );
+  }
+  return args.map((a, i) => checkValue(a, params[i]!, i));
+}

@@ -1,0 +1,227 @@
+/**
+ * Worker thread of an executor: instantiates a compiled module (fresh instance per execution), wires host
+ * imports through the synchronous bridge, calls the export through the exact-value trampoline and reports
+ * the result or the classified trap. Internal to the engine.
+ */
+import { deserialize } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
+import {
+  type ExecutorToWorker,
+  HOST_STATE_ERROR,
+  HOST_STATE_WAITING,
+  type Job,
+  type JobResult,
+  type WorkerToExecutor,
+} from './protocol.ts';
+import { callExact } from './trampoline.ts';
+import { classifyTrapMessage, TRAP_GLOBAL_OUT_OF_GAS, TRAP_GLOBAL_STACK } from './traps.ts';
+import type { WasmValue } from './types.ts';
+import { WA, type WasmGlobal, type WasmImportObject, type WasmInstance } from './wasm-api.ts';
+
+const port = parentPort!;
+const send = (m: WorkerToExecutor) => port.postMessage(m);
+
+interface HostApi {
+  createHostModules(
+    names: readonly string[],
+    options: Record<string, unknown>,
+    bridge: { call(method: string, params: unknown): unknown },
+  ): {
+    imports: WasmImportObject;
+    attach(instance: WasmInstance): void;
+    collect(): { stdout: Uint8Array; stderr: Uint8Array };
+  };
+  WasiExit?: new (...a: never[]) => Error & { code: number };
+  HostTrap?: new (message: string) => Error;
+}
+
+const hostApis = new Map<string, Promise<HostApi>>();
+function loadHost(url: string | undefined): Promise<HostApi> {
+  const u =
+    url ?? new URL(`../host/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  let p = hostApis.get(u);
+  if (!p) {
+    p = import(u) as Promise<HostApi>;
+    hostApis.set(u, p);
+  }
+  return p;
+}
+
+class BridgeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostTrap';
+  }
+}
+
+function makeBridge(ctrlBuf: SharedArrayBuffer, dataBuf: SharedArrayBuffer, api: HostApi) {
+  const ctrl = new Int32Array(ctrlBuf);
+  const data = new Uint8Array(dataBuf);
+  return {
+    call(method: string, params: unknown): unknown {
+      Atomics.store(ctrl, 0, HOST_STATE_WAITING);
+      send({ type: 'host', method, params });
+      Atomics.wait(ctrl, 0, HOST_STATE_WAITING);
+      const state = Atomics.load(ctrl, 0);
+      const total = ctrl[1]!;
+      const buf = new Uint8Array(total);
+      let got = 0;
+      for (;;) {
+        const n = ctrl[2]!;
+        buf.set(data.subarray(0, n), got);
+        got += n;
+        if (got >= total) break;
+        Atomics.store(ctrl, 0, HOST_STATE_WAITING);
+        send({ type: 'host-more' });
+        Atomics.wait(ctrl, 0, HOST_STATE_WAITING);
+      }
+      const value = deserialize(buf);
+      if (state === HOST_STATE_ERROR) {
+        const Trap = api.HostTrap ?? BridgeError;
+        throw new Trap(`host call ${method} failed: ${String(value)}`);
+      }
+      return value;
+    },
+  };
+}
+
+function tierOf(fn: unknown): { liftoff: boolean; turbofan: boolean } | undefined {
+  try {
+    const q = new Function('f', 'return [%IsLiftoffFunction(f), %IsTurboFanFunction(f)]') as (
+      f: unknown,
+    ) => boolean[];
+    const [liftoff, turbofan] = q(fn);
+    return { liftoff: !!liftoff, turbofan: !!turbofan };
+  } catch {
+    return undefined;
+  }
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function run(msg: ExecutorToWorker): Promise<JobResult> {
+  const { job, module } = msg;
+  const t0 = performance.now();
+  let host: ReturnType<HostApi['createHostModules']> | undefined;
+  let api: HostApi | undefined;
+  let imports: WasmImportObject = {};
+  if (job.hostModules.length > 0) {
+    api = await loadHost(job.hostModuleUrl);
+    host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(msg.ctrl, msg.data, api));
+    imports = host.imports;
+  }
+  for (const imp of WA.Module.imports(module)) {
+    const m = imports[imp.module] as Record<string, unknown> | undefined;
+    if (!m || !(imp.name in m)) {
+      throw new RequestError('UNKNOWN_IMPORT', `unknown import ${imp.module}.${imp.name} (${imp.kind})`);
+    }
+  }
+  let instance: WasmInstance | undefined;
+  let status: JobResult['status'] = 'ok';
+  let outputs: WasmValue[] = [];
+  let message: string | undefined;
+  let exitCode: number | undefined;
+  let tier: JobResult['tier'];
+  try {
+    instance = new WA.Instance(module, imports);
+    const gasGlobal = instance.exports.__wasmvm_gas as WasmGlobal | undefined;
+    if (job.gas !== undefined && gasGlobal) gasGlobal.value = job.gas;
+    host?.attach(instance);
+    const fn = instance.exports[job.fn];
+    if (typeof fn !== 'function')
+      throw new RequestError('NOT_A_FUNCTION', `export ${job.fn} is not a function`);
+    outputs = callExact(fn, job.params, job.results, job.args);
+    if (job.probeTier) tier = tierOf(fn);
+  } catch (e) {
+    if (e instanceof RequestError) throw e;
+    ({ status, message, exitCode } = classify(e, instance, api));
+  }
+  const result: JobResult = { status, outputs, durationMs: performance.now() - t0 };
+  if (message !== undefined) result.message = message;
+  if (exitCode !== undefined) result.exitCode = exitCode;
+  if (tier) result.tier = tier;
+  if (job.gas !== undefined && instance) {
+    const g = instance.exports.__wasmvm_gas as WasmGlobal | undefined;
+    if (g) {
+      const remaining = BigInt(g.value as bigint);
+      let used = job.gas - remaining;
+      if (used < 0n) used = 0n;
+      if (used > job.gas || status === 'out_of_gas') used = job.gas;
+      result.gasUsed = used;
+    }
+  }
+  if (host) {
+    const { stdout, stderr } = host.collect();
+    let room = job.maxOutputBytes - outputs.length * 8;
+    const cut = (b: Uint8Array): Uint8Array => {
+      const keep = Math.max(0, Math.min(b.length, room));
+      room -= keep;
+      return keep < b.length ? b.slice(0, keep) : b;
+    };
+    const out = cut(stdout);
+    const err = cut(stderr);
+    if (out.length < stdout.length || err.length < stderr.length) {
+      if (result.status === 'ok') {
+        result.status = 'output_limit';
+        result.message = `captured output exceeds ${job.maxOutputBytes} bytes (truncated)`;
+        result.outputs = [];
+      }
+    }
+    if (out.length) result.stdout = out;
+    if (err.length) result.stderr = err;
+  }
+  return result;
+}
+
+function classify(
+  e: unknown,
+  instance: WasmInstance | undefined,
+  api: HostApi | undefined,
+): { status: JobResult['status']; message: string; exitCode?: number } {
+  const err = e as { name?: string; message?: string; code?: unknown };
+  const msg = String(err?.message ?? e);
+  if ((api?.WasiExit && e instanceof api.WasiExit) || err?.name === 'WasiExit') {
+    const code = Number(err.code ?? 0);
+    return { status: 'exit', message: `guest exited with code ${code}`, exitCode: code };
+  }
+  if ((api?.HostTrap && e instanceof api.HostTrap) || err?.name === 'HostTrap') {
+    return { status: 'host_trap', message: msg };
+  }
+  if (e instanceof WA.RuntimeError) {
+    const t = instance?.exports.__wasmvm_trap as WasmGlobal | undefined;
+    const flag = t ? Number(t.value) : 0;
+    if (flag === TRAP_GLOBAL_OUT_OF_GAS) return { status: 'out_of_gas', message: 'out of gas' };
+    if (flag === TRAP_GLOBAL_STACK)
+      return { status: 'stack_overflow', message: 'stack height limit exhausted' };
+    return { status: classifyTrapMessage(msg) ?? 'unreachable', message: msg };
+  }
+  if (e instanceof RangeError) {
+    if (/Maximum call stack size exceeded/i.test(msg)) return { status: 'stack_overflow', message: msg };
+    if (/out of memory|Cannot allocate Wasm memory|could not allocate memory/i.test(msg)) {
+      return { status: 'memory_limit', message: msg };
+    }
+  }
+  if (e instanceof WA.LinkError) throw new RequestError('UNKNOWN_IMPORT', msg);
+  // Anything else thrown from host code (e.g. a TypeError at the JS boundary) is the host's trap.
+  return { status: 'host_trap', message: `${err?.name ?? 'Error'}: ${msg}` };
+}
+
+port.on('message', (msg: ExecutorToWorker) => {
+  run(msg).then(
+    (result) => send({ type: 'done', result }),
+    (e: unknown) => {
+      if (e instanceof RequestError) send({ type: 'error', code: e.code, message: e.message });
+      else send({ type: 'error', code: 'INTERNAL', message: String((e as Error)?.stack ?? e) });
+    },
+  );
+});
+send({ type: 'ready' });
+
+export type { Job };
