@@ -1,0 +1,183 @@
+/**
+ * `wasmvm-tee verify --nras-response r.json --nonce HEX ...`: verify an NVIDIA NRAS detached EAT.
+ * `wasmvm-tee verify --gpu-evidence evidence.json [--nonce HEX] ...`: verify GPU evidence locally
+ * (nvattest file, NRAS request body, or a list of GpuEvidence objects) against the pinned NVIDIA root.
+ * Exit 0 only when every check and the policy pass.
+ */
+import { readFileSync } from 'node:fs';
+import type { GpuEvidence } from '../tee/nvidia/types.ts';
+import { fetchedJwks, isJwks, pinnedJwks } from '../verify/nvidia/jwks.ts';
+import { normalizeReferenceValues, verifyGpuEvidence } from '../verify/nvidia/local.ts';
+import { verifyNrasResponse } from '../verify/nvidia/nras.ts';
+import { type NvidiaPolicy, parseNvidiaPolicy } from '../verify/nvidia/policy.ts';
+import { type Verdict, verdict } from '../verify/types.ts';
+
+export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
+
+export const help = `Usage:
+  wasmvm-tee verify --nras-response r.json --nonce HEX [--jwks jwks.json] [--now ISO-8601]
+                    [--policy p.json] [--issuer URL] [--json]
+  wasmvm-tee verify --gpu-evidence evidence.json [--nonce HEX] [--now ISO-8601] [--policy p.json] [--json]
+
+--nras-response: an NRAS v3/v4 answer [["JWT", overall], {"GPU-0": token, ...}]. Checks every token's
+  ES384 signature against the NRAS JWKS (--jwks file, else fetched from
+  https://nras.attestation.nvidia.com/.well-known/jwks.json, refetched once on an unknown kid),
+  issuer, exp/nbf at --now, each submod digest, eat_nonce == --nonce (bytes), per-GPU error claims,
+  and the policy (default: NVIDIA's remote GPU policy for the token's claims version; --policy takes
+  a JSON file with an "nvidia" section {"overall-claims", "detached-claims", "gpuCount"} or NVIDIA's
+  own policy file).
+--gpu-evidence: nvattest evidence ([{arch, certificate, evidence, nonce}]), an NRAS request body
+  ({nonce, evidence_list}) or one evidence object. Checks the SPDM signature, the certificate chain
+  to the PINNED NVIDIA Device Identity CA, the FWID binding, the nonce (--nonce; else only that the
+  file's nonce equals the signed one) and, with --policy {"nvidia": {"referenceValues": {...}}}, the
+  measurements. OCSP is not checked offline (reported as skip).
+
+Options:
+  --nonce HEX      expected nonce (64 hex digits)
+  --jwks FILE      pinned NRAS JWKS (offline)
+  --now ISO-8601   verification clock (recorded tokens need one)
+  --policy FILE    policy JSON (see docs/nvidia.md)
+  --issuer URL     accepted NRAS issuer (default https://nras.attestation.nvidia.com)
+  --json           print the verdict as JSON
+Exit status: 0 verified, 1 rejected, 2 usage error.`;
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  fetch?: typeof fetch;
+}
+
+const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Record<string, string | true> {
+  const valued = new Set(['--nras-response', '--gpu-evidence', '--nonce', '--jwks', '--now', '--policy', '--issuer']);
+  const flags = new Set(['--json']);
+  const out: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [k, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flags.has(k)) out[k] = true;
+    else if (valued.has(k)) {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${k} needs a value`);
+      out[k] = v;
+    } else throw new UsageError(`unknown option '${a}'`);
+  }
+  return out;
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${what} ${path} is not JSON`);
+  }
+}
+
+function parseNow(s: string | true | undefined): Date | undefined {
+  if (s === undefined) return undefined;
+  const d = new Date(String(s));
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--now '${String(s)}' is not an ISO-8601 time`);
+  return d;
+}
+
+function parseNonce(s: string | true | undefined, required: boolean): string | undefined {
+  if (s === undefined) {
+    if (required) throw new UsageError('--nonce HEX is required');
+    return undefined;
+  }
+  const v = String(s);
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v)) throw new UsageError('--nonce must be 64 hex digits (32 bytes)');
+  return v.replace(/^0x/, '');
+}
+
+/** Evidence list from an nvattest file, an NRAS request body or a single object. */
+export function evidenceFromJson(j: unknown): GpuEvidence[] {
+  const isEv = (x: unknown): x is GpuEvidence =>
+    typeof x === 'object' && x !== null && typeof (x as GpuEvidence).evidence === 'string' && typeof (x as GpuEvidence).certificate === 'string';
+  if (Array.isArray(j) && j.every(isEv)) return j;
+  if (isEv(j)) return [j];
+  if (typeof j === 'object' && j !== null && Array.isArray((j as { evidence_list?: unknown }).evidence_list)) {
+    const body = j as { nonce?: string; arch?: string; evidence_list: unknown[] };
+    if (!body.evidence_list.every(isEv)) throw new UsageError('evidence_list entries need "evidence" and "certificate"');
+    return (body.evidence_list as GpuEvidence[]).map((e) => ({ ...e, arch: e.arch ?? body.arch ?? 'HOPPER', nonce: e.nonce ?? body.nonce ?? '' }));
+  }
+  if (typeof j === 'object' && j !== null && Array.isArray((j as { gpu?: unknown }).gpu)) return evidenceFromJson((j as { gpu: unknown }).gpu);
+  throw new UsageError('no GPU evidence found (expected [{arch, certificate, evidence, nonce}], {evidence_list}, or {gpu: [...]})');
+}
+
+export function formatVerdict(v: Verdict, indent = ''): string[] {
+  const lines = [`${indent}${v.ok ? 'VERIFIED' : 'REJECTED'} ${v.kind}${v.fields?.name ? ` ${String(v.fields.name)}` : ''}`];
+  for (const c of v.checks) lines.push(`${indent}  ${c.outcome.toUpperCase().padEnd(4)} ${c.id}: ${c.detail}`);
+  for (const p of v.parts ?? []) lines.push(...formatVerdict(p, `${indent}  `));
+  return lines;
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let verdictOut: Verdict;
+  let json = false;
+  try {
+    const a = parseArgs(argv);
+    json = a['--json'] === true;
+    const now = parseNow(a['--now']);
+    let policyJson: unknown;
+    if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
+    if (typeof a['--nras-response'] === 'string') {
+      if (a['--gpu-evidence'] !== undefined) throw new UsageError('give either --nras-response or --gpu-evidence');
+      const nonce = parseNonce(a['--nonce'], true)!;
+      const response = readJson(a['--nras-response'], 'NRAS response');
+      let jwks;
+      if (typeof a['--jwks'] === 'string') {
+        const set = readJson(a['--jwks'], 'JWKS');
+        if (!isJwks(set)) throw new UsageError(`${a['--jwks']} is not a JWKS ({"keys": [...]})`);
+        jwks = pinnedJwks(set, `pinned ${a['--jwks']}`);
+      } else jwks = fetchedJwks(io.fetch ? { fetch: io.fetch } : {});
+      let policy: NvidiaPolicy | undefined;
+      if (policyJson !== undefined) {
+        try {
+          policy = parseNvidiaPolicy(policyJson);
+        } catch (e) {
+          throw new UsageError(`policy: ${(e as Error).message}`);
+        }
+      }
+      const opts: Parameters<typeof verifyNrasResponse>[1] = { nonce, jwks };
+      if (now) opts.now = now;
+      if (policy) opts.policy = policy;
+      if (typeof a['--issuer'] === 'string') opts.issuer = a['--issuer'];
+      verdictOut = await verifyNrasResponse(response, opts);
+    } else if (typeof a['--gpu-evidence'] === 'string') {
+      const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));
+      const nonce = parseNonce(a['--nonce'], false);
+      const ref = policyJson === undefined ? undefined : normalizeReferenceValues(policyJson);
+      if (policyJson !== undefined && !ref) throw new UsageError('policy has no nvidia.referenceValues for local verification');
+      const parts: Verdict[] = [];
+      for (const e of list) {
+        const o: Parameters<typeof verifyGpuEvidence>[1] = {};
+        if (nonce) o.nonce = nonce;
+        if (now) o.now = now;
+        if (ref) o.referenceValues = ref;
+        parts.push(await verifyGpuEvidence(e, o));
+      }
+      verdictOut = verdict('nvidia-local-list', [{ id: 'nvidia.gpu-count', outcome: list.length > 0 ? 'pass' : 'fail', detail: `${list.length} GPU(s)` }], { parts });
+    } else {
+      throw new UsageError('give --nras-response FILE or --gpu-evidence FILE');
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`wasmvm-tee verify: ${e.message}\n\n${help}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (json) io.out(JSON.stringify(verdictOut, null, 2));
+  else io.out(formatVerdict(verdictOut).join('\n'));
+  return verdictOut.ok ? 0 : 1;
+}
