@@ -33,4 +33,12 @@ export {
   type SimulatedOptions,
   SimulatedSevSnpProvider,
 } from './simulated.ts';
+export {
+  probeTdx,
+  TDX_CONFIGFS_ROOT,
+  TdxProvider,
+  type TdxProviderOptions,
+  TdxTeeError,
+  type TdxTsmFs,
+} from './tdx/index.ts';
 export type { CpuEvidence, TeeKind, TeeProvider } from './types.ts';

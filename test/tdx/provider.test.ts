@@ -150,3 +150,13 @@ describe('TdxProvider (configfs-tsm, tdx_guest)', () => {
     assert.equal(await probeTdx('/definitely/not/a/configfs/root'), false);
   });
 });
+
+describe('detectTee integration (src/tee/index.ts)', () => {
+  it('WASMVM_TEE_PROVIDER-style force: simulated-tdx gives the SIMULATED TDX provider; tdx without hardware fails', async () => {
+    const { detectTee } = await import('../../src/tee/index.ts');
+    const p = await detectTee({ force: 'simulated-tdx', configfsRoot: '/nonexistent/tsm' });
+    assert.equal(p.kind, 'tdx');
+    assert.equal(p.simulated, true);
+    await assert.rejects(detectTee({ force: 'tdx', configfsRoot: '/nonexistent/tsm' }), /not available/);
+  });
+});

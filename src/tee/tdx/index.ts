@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTdxQuote } from '../../verify/tdx/index.ts';
+import { registerTeeDetector } from '../detect.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
 export const TDX_CONFIGFS_ROOT = '/sys/kernel/config/tsm/report';
@@ -168,3 +169,17 @@ export class TdxProvider implements TeeProvider {
     }
   }
 }
+
+// detectTee(): a configfs-tsm entry whose provider reads `tdx_guest` selects TdxProvider
+// (force with WASMVM_TEE_PROVIDER=tdx). WASMVM_TEE_PROVIDER=simulated-tdx forces the SIMULATED TDX provider.
+registerTeeDetector('tdx', async (opts) => {
+  const root = opts.configfsRoot ?? TDX_CONFIGFS_ROOT;
+  const isTdx =
+    opts.configfsProvider !== undefined ? opts.configfsProvider === TDX_PROVIDER_NAME : await probeTdx(root);
+  return isTdx ? new TdxProvider({ root }) : undefined;
+});
+registerTeeDetector('simulated-tdx', async (opts) => {
+  if (opts.force !== 'simulated-tdx' && process.env.WASMVM_TEE_PROVIDER !== 'simulated-tdx') return undefined;
+  const { SimulatedTdxProvider } = await import('./simulated.ts');
+  return new SimulatedTdxProvider();
+});

@@ -4,7 +4,13 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto';
 import { type Check, type Verdict, verdict } from '../types.ts';
-import type { EnclaveIdentity, SignedJson, TcbInfo, TdxCollateral } from './collateral.ts';
+import {
+  type EnclaveIdentity,
+  loadCollateral,
+  type SignedJson,
+  type TcbInfo,
+  type TdxCollateral,
+} from './collateral.ts';
 import { TdxError } from './errors.ts';
 import {
   type Crl,
@@ -25,6 +31,7 @@ import {
   DEFAULT_ACCEPTED_TCB_STATUSES,
   MEASUREMENT_FIELDS,
   type MeasurementField,
+  parseTdxPolicy,
   type TdxPolicy,
 } from './policy.ts';
 import { isDebugTd, parseTdxQuote, pemToDerList, type TdReport, type TdxQuote } from './quote.ts';
@@ -33,7 +40,8 @@ import { evaluateTdxTcb, type TcbResult } from './tcb.ts';
 export interface VerifyTdxOptions {
   /** Verification time (certificate, CRL and collateral validity). Default: now. */
   now?: Date;
-  collateral?: TdxCollateral;
+  /** Collateral (TCB Info, QE identity, CRLs, issuer chains), or a path to a bundle/file to load. */
+  collateral?: TdxCollateral | string;
   policy?: TdxPolicy;
   /** When given, REPORT_DATA must equal it exactly (64 bytes). */
   expectedReportData?: Uint8Array;
@@ -239,7 +247,16 @@ function verifyInner(
   fields: Record<string, unknown>,
 ): Verdict {
   const now = opts.now ?? new Date();
-  const policy = opts.policy ?? {};
+  let policy: TdxPolicy = {};
+  if (opts.policy !== undefined) {
+    // Callers may hand over an unvalidated JSON section: validate it here.
+    try {
+      policy = parseTdxPolicy(opts.policy);
+    } catch (e) {
+      checks.push({ id: 'tdx.policy', outcome: 'fail', detail: (e as Error).message });
+      return verdict('tdx', checks, { fields });
+    }
+  }
   let q: TdxQuote;
   try {
     q = parseTdxQuote(quote);
@@ -414,7 +431,8 @@ function verifyInner(
   }
 
   // 4. Collateral: CRLs, TCB Info, QE identity, TCB status.
-  const col = opts.collateral;
+  // A path (string) is accepted for callers that pass the CLI value through.
+  const col = typeof opts.collateral === 'string' ? loadCollateral(opts.collateral) : opts.collateral;
   const requireCollateral = policy.requireCollateral ?? true;
   if (!col) {
     checks.push({
