@@ -10,7 +10,19 @@ export {
   verifyExecution,
 } from './execution.ts';
 export * from './sev-snp/index.ts';
-export { type VerifyTdxOptions, verifyTdxQuote } from './tdx/index.ts';
+export {
+  fetchCollateral as fetchTdxCollateral,
+  loadCollateral as loadTdxCollateral,
+  parseTdxPolicy,
+  parseTdxQuote,
+  serializeTdxQuote,
+  type TdxCollateral,
+  TdxError,
+  type TdxPolicy,
+  type TdxQuote,
+  type VerifyTdxOptions,
+  verifyTdxQuote,
+} from './tdx/index.ts';
 export type { Check, CheckOutcome, Verdict } from './types.ts';
 export { verdict } from './types.ts';
 export {
