@@ -1,0 +1,267 @@
+/**
+ * `wasmvm-tee verify`: offline verification of SEV-SNP reports and of saved Execute responses
+ * (TDX quotes → verify-tdx.ts, NVIDIA → verify-nras.ts). Exit 0 only when everything passes.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type VerifyExecutionOptions, verifyExecution } from '../verify/execution.ts';
+import type { KdsOptions } from '../verify/sev-snp/kds.ts';
+import { parseSnpPolicy, type SnpPolicy } from '../verify/sev-snp/policy.ts';
+import { type VerifySnpOptions, verifySnpReport } from '../verify/sev-snp/verify.ts';
+import type { Verdict } from '../verify/types.ts';
+
+export const summary = 'verify attestation evidence or a saved Execute response offline';
+
+export const help = `Usage:
+  wasmvm-tee verify --snp-report report.bin [--vcek cert.der|pem] [--certs auxblob.bin] [options]
+  wasmvm-tee verify --response resp.json [--request req.json] [--nonce HEX] [options]
+  wasmvm-tee verify --envelope attestation.json [--request req.json] [--nonce HEX] [options]
+  wasmvm-tee verify --tdx-quote quote.dat ...        (Intel TDX; see 'wasmvm-tee verify --tdx-quote --help')
+  wasmvm-tee verify --nras-response resp.json ...    (NVIDIA; see 'wasmvm-tee verify --nras-response --help')
+
+Verifies against PINNED vendor roots (AMD ARK-Milan/Genoa/Turin). Roots that come with the evidence are
+only compared with the pinned ones. SIMULATED evidence (wasmvm-tee's local TEE) is rejected unless you
+trust its root explicitly. Exit status: 0 verified, 1 verification failed, 2 usage or input error.
+
+SEV-SNP report:
+  --snp-report FILE         ATTESTATION_REPORT, 1184 bytes (binary or hex text)
+  --vcek FILE               VCEK or VLEK certificate (DER or PEM)
+  --certs FILE              extended-report certificate table (auxblob)
+  --product NAME            Milan | Genoa | Turin, for version 2 reports without a certificate
+  --report-data HEX         require this REPORT_DATA (64 bytes)
+  --kds                     fetch a missing VCEK from AMD KDS (cached in ~/.cache/wasmvm-tee/kds)
+  --offline                 with --kds: use only the cache, never the network
+  --crl FILE|fetch          check the ASK/ASVK against an ARK-signed CRL (file, or fetched from KDS)
+
+Execute response:
+  --response FILE           a saved response: Connect/proto JSON of WASMVMExecutionResponse, or the output
+                            of 'wasmvm-tee exec --server --json' (must contain the attestation string)
+  --envelope FILE           the attestation envelope JSON alone
+  --request FILE            the request sent (proto JSON of WASMVMExecutionRequest): its input side is
+                            recomputed and compared
+  --nonce HEX               the nonce you sent: the attested claim must carry it
+  --trust-simulated-root F  trust this simulated root (PEM, from 'wasmvm-tee attest --print-simulated-root')
+  --allow-simulated         accept ANY simulated root (testing only; marked in the output)
+
+Common:
+  --now ISO-8601            verification time (default: now)
+  --policy FILE             policy JSON: { "snp": { ... }, "tdx": { ... }, "nvidia": { ... } }
+                            (docs/attestation-formats-sev-snp.md lists the snp keys)
+  --allow-debug             accept guests whose policy allows debugging
+  --measurement HEX         require this MEASUREMENT (repeatable)
+  --vmpl N                  require this VMPL
+  --min-tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]
+  --host-data HEX           require this HOST_DATA
+  --require-signing-key VCEK|VLEK
+  --json                    print the verdict as JSON
+`;
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+class UsageError extends Error {}
+
+function readBytes(file: string): Uint8Array {
+  return new Uint8Array(readFileSync(file));
+}
+
+/** A report file: raw 1184 bytes, or hex text. */
+export function readReportFile(file: string): Uint8Array {
+  const b = readBytes(file);
+  if (b.length === 1184) return b;
+  const t = Buffer.from(b).toString('latin1').replace(/\s+/g, '');
+  if (/^[0-9a-fA-F]+$/.test(t) && t.length === 2368) return new Uint8Array(Buffer.from(t, 'hex'));
+  return b; // the verifier reports the size problem
+}
+
+function parseHex(s: string, bytes: number | undefined, what: string): string {
+  if (!/^([0-9a-fA-F]{2})+$/.test(s) || (bytes !== undefined && s.length !== bytes * 2))
+    throw new UsageError(`${what}: expected ${bytes ?? 'some'} bytes of hex`);
+  return s.toLowerCase();
+}
+
+function buildPolicy(values: Record<string, unknown>): { snp: SnpPolicy; tdx?: unknown; nvidia?: unknown } {
+  let file: Record<string, unknown> = {};
+  if (typeof values.policy === 'string') {
+    try {
+      file = JSON.parse(readFileSync(values.policy, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new UsageError(`--policy: ${(e as Error).message}`);
+    }
+  }
+  const snp: Record<string, unknown> = { ...((file.snp as Record<string, unknown>) ?? {}) };
+  if (values['allow-debug']) snp.allowDebug = true;
+  if (Array.isArray(values.measurement))
+    snp.measurements = (values.measurement as string[]).map((m) => parseHex(m, 48, '--measurement'));
+  if (typeof values.vmpl === 'string') {
+    if (!/^[0-3]$/.test(values.vmpl)) throw new UsageError('--vmpl: 0 to 3');
+    snp.vmpl = Number(values.vmpl);
+  }
+  if (typeof values['host-data'] === 'string')
+    snp.hostData = parseHex(values['host-data'], 32, '--host-data');
+  if (typeof values['require-signing-key'] === 'string')
+    snp.requireSigningKey = values['require-signing-key'];
+  if (typeof values['min-tcb'] === 'string') {
+    const t: Record<string, number> = {};
+    for (const part of values['min-tcb'].split(',')) {
+      const m = /^(bl|tee|snp|ucode|fmc)=(\d+)$/.exec(part.trim());
+      if (!m) throw new UsageError(`--min-tcb: bad component '${part}'`);
+      t[`${m[1]}SPL`] = Number(m[2]);
+    }
+    snp.minTcb = t;
+  }
+  let parsed: SnpPolicy;
+  try {
+    parsed = parseSnpPolicy(snp);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const out: { snp: SnpPolicy; tdx?: unknown; nvidia?: unknown } = { snp: parsed };
+  if (file.tdx !== undefined) out.tdx = file.tdx;
+  if (file.nvidia !== undefined) out.nvidia = file.nvidia;
+  return out;
+}
+
+function render(v: Verdict, indent = ''): string[] {
+  const lines: string[] = [];
+  lines.push(`${indent}${v.ok ? 'VERIFIED' : 'FAILED'}: ${v.kind}`);
+  for (const c of v.checks)
+    lines.push(`${indent}  ${c.outcome.toUpperCase().padEnd(4)} ${c.id}: ${c.detail}`);
+  for (const p of v.parts ?? []) lines.push(...render(p, `${indent}  `));
+  return lines;
+}
+
+function isSimulated(v: Verdict): boolean {
+  return v.fields?.simulated === true || (v.parts ?? []).some(isSimulated);
+}
+
+function jsonReplacer(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return v;
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  if (argv.includes('--tdx-quote')) return (await import('./verify-tdx.ts')).main(argv);
+  if (argv.includes('--nras-response') || argv.includes('--gpu-evidence'))
+    return (await import('./verify-nras.ts')).main(argv);
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        'snp-report': { type: 'string' },
+        vcek: { type: 'string' },
+        certs: { type: 'string' },
+        product: { type: 'string' },
+        'report-data': { type: 'string' },
+        kds: { type: 'boolean' },
+        offline: { type: 'boolean' },
+        crl: { type: 'string' },
+        response: { type: 'string' },
+        envelope: { type: 'string' },
+        request: { type: 'string' },
+        nonce: { type: 'string' },
+        'trust-simulated-root': { type: 'string', multiple: true },
+        'allow-simulated': { type: 'boolean' },
+        now: { type: 'string' },
+        policy: { type: 'string' },
+        'allow-debug': { type: 'boolean' },
+        measurement: { type: 'string', multiple: true },
+        vmpl: { type: 'string' },
+        'min-tcb': { type: 'string' },
+        'host-data': { type: 'string' },
+        'require-signing-key': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, unknown>;
+  } catch (e) {
+    io.err(`wasmvm-tee verify: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  try {
+    let now: Date | undefined;
+    if (typeof values.now === 'string') {
+      now = new Date(values.now);
+      if (Number.isNaN(now.getTime())) throw new UsageError(`--now: not an ISO-8601 time: ${values.now}`);
+    }
+    const policy = buildPolicy(values);
+    let kds: KdsOptions | undefined;
+    if (values.kds) kds = values.offline ? { offline: true } : {};
+    let crl: Uint8Array | 'fetch' | undefined;
+    if (typeof values.crl === 'string') crl = values.crl === 'fetch' ? 'fetch' : readBytes(values.crl);
+    const trust = ((values['trust-simulated-root'] as string[] | undefined) ?? []).map((f) =>
+      readFileSync(f, 'utf8'),
+    );
+    let v: Verdict;
+    if (typeof values['snp-report'] === 'string') {
+      const o: VerifySnpOptions = { policy: policy.snp, trustSimulatedRoots: trust };
+      if (typeof values.vcek === 'string') o.vek = readBytes(values.vcek);
+      if (typeof values.certs === 'string') o.auxblob = readBytes(values.certs);
+      if (typeof values.product === 'string') {
+        if (!['Milan', 'Genoa', 'Turin'].includes(values.product))
+          throw new UsageError('--product: Milan, Genoa or Turin');
+        o.product = values.product as 'Milan';
+      }
+      if (typeof values['report-data'] === 'string')
+        o.expectedReportData = new Uint8Array(
+          Buffer.from(parseHex(values['report-data'], 64, '--report-data'), 'hex'),
+        );
+      if (now) o.now = now;
+      if (kds) o.kds = kds;
+      if (crl) o.crl = crl;
+      if (values['allow-simulated']) o.allowSimulated = true;
+      v = await verifySnpReport(readReportFile(values['snp-report']), o);
+    } else if (typeof values.response === 'string' || typeof values.envelope === 'string') {
+      const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
+      let envelope: unknown;
+      if (typeof values.response === 'string') {
+        try {
+          o.response = JSON.parse(readFileSync(values.response, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`--response: ${(e as Error).message}`);
+        }
+      } else {
+        envelope = readFileSync(values.envelope as string, 'utf8');
+      }
+      if (typeof values.request === 'string') {
+        try {
+          o.request = JSON.parse(readFileSync(values.request, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`--request: ${(e as Error).message}`);
+        }
+      }
+      if (typeof values.nonce === 'string') o.nonce = parseHex(values.nonce, undefined, '--nonce');
+      if (now) o.now = now;
+      if (kds) o.kds = kds;
+      if (crl) o.crl = crl;
+      if (values['allow-simulated']) o.allowSimulated = true;
+      v = await verifyExecution(envelope, o);
+    } else {
+      throw new UsageError('give --snp-report, --response, --envelope, --tdx-quote or --nras-response');
+    }
+    const sim = isSimulated(v);
+    if (values.json) io.out(JSON.stringify(v, jsonReplacer, 2));
+    else {
+      if (sim)
+        io.out(
+          '*** SIMULATED evidence: signed by a local wasmvm-tee key chain, NOT by AMD hardware. It proves nothing about a TEE. ***',
+        );
+      io.out(render(v).join('\n'));
+    }
+    return v.ok ? 0 : 1;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`wasmvm-tee verify: ${e.message}`);
+      return 2;
+    }
+    const code = (e as { code?: string }).code;
+    io.err(`wasmvm-tee verify: ${code ? `${code}: ` : ''}${(e as Error).message}`);
+    return 2;
+  }
+}
