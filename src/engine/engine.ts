@@ -521,8 +521,17 @@ export class Engine {
 
   /** Start the executor of a mode now (otherwise lazily on first use); resolves with its V8 argv. */
   async warmup(mode: ExecutionMode = 'interp'): Promise<{ pid: number; execArgv: string[]; v8: string }> {
-    const r = await this.executor(mode).start();
-    this.executor(mode).refresh();
+    const ex = this.executor(mode);
+    ex.waiting++;
+    let r: Awaited<ReturnType<Executor['start']>>;
+    try {
+      const p = ex.start();
+      ex.refresh();
+      r = await p;
+    } finally {
+      ex.waiting--;
+      ex.refresh();
+    }
     return { pid: r.pid, execArgv: r.execArgv, v8: r.v8 };
   }
 
