@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { after, test } from 'node:test';
 import { Engine, EngineError, i32 } from '../../src/engine/index.ts';
 import { wat } from './helpers.ts';
