@@ -48,6 +48,8 @@ export interface VerifyTdxOptions {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** The Intel DCAP Quoting Enclave's vendor id (quote header). */
+export const INTEL_QE_VENDOR_ID = '939a7233f79c4ca9940a0db3957f0607';
 const cn = (c: X509Certificate) =>
   c.subject
     .split('\n')
@@ -275,6 +277,15 @@ function verifyInner(
     detail: `quote v${q.header.version}, TD report ${q.body.teeTcbSvn2 ? 'TDX 1.5 (648 bytes)' : 'TDX 1.0 (584 bytes)'}, certification data type ${q.certificationType}${q.qeCert ? `/${q.qeCert.inner.type}` : ''}`,
   });
   Object.assign(fields, { td: tdReportFields(q) });
+  const vendor = hex(q.header.qeVendorId);
+  checks.push({
+    id: 'tdx.quote.qe-vendor',
+    outcome: vendor === INTEL_QE_VENDOR_ID ? 'pass' : 'fail',
+    detail:
+      vendor === INTEL_QE_VENDOR_ID
+        ? 'QE vendor id is Intel (939a7233f79c4ca9940a0db3957f0607)'
+        : `QE vendor id ${vendor} is not Intel's ${INTEL_QE_VENDOR_ID}`,
+  });
 
   // 1. Quote signature over header ‖ body with the attestation key.
   let attKeyOk = true;
