@@ -5,7 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadInstrument } from './instrumenter.ts';
-import { compareFile, type FileComparison, instrumentedVariant, markdownTable, specFiles, totals } from './suite.ts';
+import {
+  compareFile,
+  type FileComparison,
+  instrumentedVariant,
+  markdownTable,
+  specFiles,
+  totals,
+} from './suite.ts';
 
 const { instrument, real } = await loadInstrument();
 const variant = instrumentedVariant(instrument);
@@ -16,12 +23,15 @@ const secs = ((performance.now() - t0) / 1000).toFixed(1);
 const t = totals(rows);
 const table = markdownTable(rows);
 console.log(table);
-console.log(`\n${JSON.stringify(t)}\n(${secs} s, instrumenter: ${real ? 'src/engine/instrument' : 'IDENTITY (not present)'})`);
+console.log(
+  `\n${JSON.stringify(t)}\n(${secs} s, instrumenter: ${real ? 'src/engine/instrument' : 'IDENTITY (not present)'})`,
+);
 const details: string[] = [];
 for (const r of rows) {
   for (const d of r.nanDiffs) details.push(`- NaN payload: ${r.file}:${d.line} ${d.detail}`);
   for (const d of r.regressions) details.push(`- DIFF: ${r.file}:${d.line} ${d.command}: ${d.detail}`);
-  for (const d of r.plainFailures) details.push(`- plain failure: ${r.file}:${d.line} ${d.command}: ${d.detail}`);
+  for (const d of r.plainFailures)
+    details.push(`- plain failure: ${r.file}:${d.line} ${d.command}: ${d.detail}`);
 }
 if (details.length) console.log(details.slice(0, 200).join('\n'));
 if (process.argv.includes('--write')) {

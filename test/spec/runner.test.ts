@@ -1,5 +1,5 @@
-import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -40,9 +40,29 @@ const SCRIPT = String.raw`
 // expected outcome per command, in order
 const EXPECTED = [
   // module register add add nan nan nan:arith(signalling) nan:arith nan:canon div v v v get
-  'pass', 'pass', 'pass', 'fail', 'pass', 'fail', 'fail', 'pass', 'fail', 'pass', 'pass', 'pass', 'fail', 'pass',
+  'pass',
+  'pass',
+  'pass',
+  'fail',
+  'pass',
+  'fail',
+  'fail',
+  'pass',
+  'fail',
+  'pass',
+  'pass',
+  'pass',
+  'fail',
+  'pass',
   // trap trap exhaustion invalid invalid malformed unlinkable uninstantiable
-  'pass', 'fail', 'pass', 'pass', 'fail', 'pass', 'pass', 'pass',
+  'pass',
+  'fail',
+  'pass',
+  'pass',
+  'fail',
+  'pass',
+  'pass',
+  'pass',
 ];
 
 function runText(text: string, variant: Variant) {

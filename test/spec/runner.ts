@@ -102,7 +102,9 @@ function nanOk(bytes: Uint8Array, type: 'f32' | 'f64', pattern: 'canonical' | 'a
     return pattern === 'canonical' ? b === 0x7fc00000 : (b & 0x7fc00000) === 0x7fc00000;
   }
   const b = dv.getBigUint64(0, true) & 0x7fffffffffffffffn;
-  return pattern === 'canonical' ? b === 0x7ff8000000000000n : (b & 0x7ff8000000000000n) === 0x7ff8000000000000n;
+  return pattern === 'canonical'
+    ? b === 0x7ff8000000000000n
+    : (b & 0x7ff8000000000000n) === 0x7ff8000000000000n;
 }
 
 function isNanBytes(bytes: Uint8Array, type: ValType): boolean {
@@ -294,7 +296,7 @@ export class ScriptRunner {
       this.src = `(module ${this.src}\n)`;
       this.exprs = parseSExprs(this.src);
     } else this.exprs = exprs;
-    for (let i = 0, p = 0; p >= 0; i++) {
+    for (let p = 0; p >= 0; ) {
       this.lineStarts.push(p);
       const n = this.src.indexOf('\n', p);
       p = n < 0 ? -1 : n + 1;
@@ -325,7 +327,8 @@ export class ScriptRunner {
       const { shape, lanes } = v128Lanes(l);
       if (lanes.some((x) => x.startsWith('nan:canonical') || x.startsWith('nan:arithmetic'))) {
         const lt = shape.slice(0, 3);
-        for (const x of lanes) if (!x.startsWith('nan:c') && !x.startsWith('nan:a')) out.add(`(${lt}.const ${x})`);
+        for (const x of lanes)
+          if (!x.startsWith('nan:c') && !x.startsWith('nan:a')) out.add(`(${lt}.const ${x})`);
         return;
       }
     } else {
@@ -389,7 +392,8 @@ export class ScriptRunner {
 
   private expected(l: SList): Expected {
     const h = head(l)!;
-    if (h === 'ref.null') return { kind: 'ref.null', type: atom(l.items[1]) === 'func' ? 'funcref' : 'externref' };
+    if (h === 'ref.null')
+      return { kind: 'ref.null', type: atom(l.items[1]) === 'func' ? 'funcref' : 'externref' };
     if (h === 'ref.extern') {
       const n = atom(l.items[1]);
       return { kind: 'ref.extern', n: n === undefined ? undefined : Number(n) };
@@ -413,7 +417,11 @@ export class ScriptRunner {
     }
     const v = atom(l.items[1]);
     if (v === 'nan:canonical' || v === 'nan:arithmetic')
-      return { kind: 'nan', type: type as 'f32' | 'f64', pattern: v === 'nan:canonical' ? 'canonical' : 'arithmetic' };
+      return {
+        kind: 'nan',
+        type: type as 'f32' | 'f64',
+        pattern: v === 'nan:canonical' ? 'canonical' : 'arithmetic',
+      };
     return { kind: 'bytes', type, bytes: this.constBytes(this.text(l), type) };
   }
 
@@ -521,7 +529,9 @@ export class ScriptRunner {
       const g = inst.exports[name] as WebAssembly.Global;
       const gt = inst.types.globals.get(name);
       if (!gt) throw new Error(`no global export ${name}`);
-      const w = this.wrapper(`g:${gt.type}:${gt.mutable}`, () => globalWrapperWat(gt.type, gt.mutable), g, { g });
+      const w = this.wrapper(`g:${gt.type}:${gt.mutable}`, () => globalWrapperWat(gt.type, gt.mutable), g, {
+        g,
+      });
       return {
         inst,
         run: () => {
@@ -651,11 +661,13 @@ export class ScriptRunner {
         } catch (x) {
           err = x;
         }
-        if (err === undefined) throw new Error(`expected ${command === 'assert_trap' ? 'a trap' : 'exhaustion'}`);
+        if (err === undefined)
+          throw new Error(`expected ${command === 'assert_trap' ? 'a trap' : 'exhaustion'}`);
         const code = this.variant.trapCode?.(a.inst.exports) ?? 0;
         this.trapped(a.inst, err);
         if (command === 'assert_trap') {
-          if (!(err instanceof WebAssembly.RuntimeError)) throw new Error(`expected a trap, got ${String(err)}`);
+          if (!(err instanceof WebAssembly.RuntimeError))
+            throw new Error(`expected a trap, got ${String(err)}`);
           if (code !== 0) throw new Error(`trap reported as instrumentation trap ${code}: ${String(err)}`);
           return;
         }
@@ -686,7 +698,9 @@ export class ScriptRunner {
         } catch {
           return;
         }
-        throw new Error(`module accepted, expected ${command === 'assert_invalid' ? 'invalid' : 'malformed'}`);
+        throw new Error(
+          `module accepted, expected ${command === 'assert_invalid' ? 'invalid' : 'malformed'}`,
+        );
       }
       case 'assert_unlinkable':
         this.expectInstantiationError(e.items[1] as SList, 'link');

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadInstrument } from './instrumenter.ts';
 import { compareFile, instrumentedVariant, specFiles } from './suite.ts';

@@ -16,13 +16,13 @@ export interface ExportTypes {
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const VT: Record<number, ValType> = {
-  0x7f: 'i32',
-  0x7e: 'i64',
-  0x7d: 'f32',
-  0x7c: 'f64',
-  0x7b: 'v128',
-  0x70: 'funcref',
-  0x6f: 'externref',
+  127: 'i32',
+  126: 'i64',
+  125: 'f32',
+  124: 'f64',
+  123: 'v128',
+  112: 'funcref',
+  111: 'externref',
 };
 
 export function exportTypes(bytes: Uint8Array): ExportTypes {
