@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { GpuEvidence } from '../tee/nvidia/types.ts';
-import { fetchedJwks, isJwks, pinnedJwks } from '../verify/nvidia/jwks.ts';
+import { fetchedJwks, isJwks, type JwksSource, pinnedJwks } from '../verify/nvidia/jwks.ts';
 import { normalizeReferenceValues, verifyGpuEvidence } from '../verify/nvidia/local.ts';
 import { verifyNrasResponse } from '../verify/nvidia/nras.ts';
 import { type NvidiaPolicy, parseNvidiaPolicy } from '../verify/nvidia/policy.ts';
@@ -52,12 +52,22 @@ const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Record<string, string | true> {
-  const valued = new Set(['--nras-response', '--gpu-evidence', '--nonce', '--jwks', '--now', '--policy', '--issuer']);
+  const valued = new Set([
+    '--nras-response',
+    '--gpu-evidence',
+    '--nonce',
+    '--jwks',
+    '--now',
+    '--policy',
+    '--issuer',
+  ]);
   const flags = new Set(['--json']);
   const out: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [k, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [k, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
     if (flags.has(k)) out[k] = true;
     else if (valued.has(k)) {
       const v = inline ?? argv[++i];
@@ -102,21 +112,39 @@ function parseNonce(s: string | true | undefined, required: boolean): string | u
 /** Evidence list from an nvattest file, an NRAS request body or a single object. */
 export function evidenceFromJson(j: unknown): GpuEvidence[] {
   const isEv = (x: unknown): x is GpuEvidence =>
-    typeof x === 'object' && x !== null && typeof (x as GpuEvidence).evidence === 'string' && typeof (x as GpuEvidence).certificate === 'string';
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as GpuEvidence).evidence === 'string' &&
+    typeof (x as GpuEvidence).certificate === 'string';
   if (Array.isArray(j) && j.every(isEv)) return j;
   if (isEv(j)) return [j];
-  if (typeof j === 'object' && j !== null && Array.isArray((j as { evidence_list?: unknown }).evidence_list)) {
+  if (
+    typeof j === 'object' &&
+    j !== null &&
+    Array.isArray((j as { evidence_list?: unknown }).evidence_list)
+  ) {
     const body = j as { nonce?: string; arch?: string; evidence_list: unknown[] };
-    if (!body.evidence_list.every(isEv)) throw new UsageError('evidence_list entries need "evidence" and "certificate"');
-    return (body.evidence_list as GpuEvidence[]).map((e) => ({ ...e, arch: e.arch ?? body.arch ?? 'HOPPER', nonce: e.nonce ?? body.nonce ?? '' }));
+    if (!body.evidence_list.every(isEv))
+      throw new UsageError('evidence_list entries need "evidence" and "certificate"');
+    return (body.evidence_list as GpuEvidence[]).map((e) => ({
+      ...e,
+      arch: e.arch ?? body.arch ?? 'HOPPER',
+      nonce: e.nonce ?? body.nonce ?? '',
+    }));
   }
-  if (typeof j === 'object' && j !== null && Array.isArray((j as { gpu?: unknown }).gpu)) return evidenceFromJson((j as { gpu: unknown }).gpu);
-  throw new UsageError('no GPU evidence found (expected [{arch, certificate, evidence, nonce}], {evidence_list}, or {gpu: [...]})');
+  if (typeof j === 'object' && j !== null && Array.isArray((j as { gpu?: unknown }).gpu))
+    return evidenceFromJson((j as { gpu: unknown }).gpu);
+  throw new UsageError(
+    'no GPU evidence found (expected [{arch, certificate, evidence, nonce}], {evidence_list}, or {gpu: [...]})',
+  );
 }
 
 export function formatVerdict(v: Verdict, indent = ''): string[] {
-  const lines = [`${indent}${v.ok ? 'VERIFIED' : 'REJECTED'} ${v.kind}${v.fields?.name ? ` ${String(v.fields.name)}` : ''}`];
-  for (const c of v.checks) lines.push(`${indent}  ${c.outcome.toUpperCase().padEnd(4)} ${c.id}: ${c.detail}`);
+  const lines = [
+    `${indent}${v.ok ? 'VERIFIED' : 'REJECTED'} ${v.kind}${v.fields?.name ? ` ${String(v.fields.name)}` : ''}`,
+  ];
+  for (const c of v.checks)
+    lines.push(`${indent}  ${c.outcome.toUpperCase().padEnd(4)} ${c.id}: ${c.detail}`);
   for (const p of v.parts ?? []) lines.push(...formatVerdict(p, `${indent}  `));
   return lines;
 }
@@ -131,10 +159,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
     if (typeof a['--nras-response'] === 'string') {
-      if (a['--gpu-evidence'] !== undefined) throw new UsageError('give either --nras-response or --gpu-evidence');
+      if (a['--gpu-evidence'] !== undefined)
+        throw new UsageError('give either --nras-response or --gpu-evidence');
       const nonce = parseNonce(a['--nonce'], true)!;
       const response = readJson(a['--nras-response'], 'NRAS response');
-      let jwks;
+      let jwks: JwksSource;
       if (typeof a['--jwks'] === 'string') {
         const set = readJson(a['--jwks'], 'JWKS');
         if (!isJwks(set)) throw new UsageError(`${a['--jwks']} is not a JWKS ({"keys": [...]})`);
@@ -157,7 +186,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));
       const nonce = parseNonce(a['--nonce'], false);
       const ref = policyJson === undefined ? undefined : normalizeReferenceValues(policyJson);
-      if (policyJson !== undefined && !ref) throw new UsageError('policy has no nvidia.referenceValues for local verification');
+      if (policyJson !== undefined && !ref)
+        throw new UsageError('policy has no nvidia.referenceValues for local verification');
       const parts: Verdict[] = [];
       for (const e of list) {
         const o: Parameters<typeof verifyGpuEvidence>[1] = {};
@@ -166,7 +196,17 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         if (ref) o.referenceValues = ref;
         parts.push(await verifyGpuEvidence(e, o));
       }
-      verdictOut = verdict('nvidia-local-list', [{ id: 'nvidia.gpu-count', outcome: list.length > 0 ? 'pass' : 'fail', detail: `${list.length} GPU(s)` }], { parts });
+      verdictOut = verdict(
+        'nvidia-local-list',
+        [
+          {
+            id: 'nvidia.gpu-count',
+            outcome: list.length > 0 ? 'pass' : 'fail',
+            detail: `${list.length} GPU(s)`,
+          },
+        ],
+        { parts },
+      );
     } else {
       throw new UsageError('give --nras-response FILE or --gpu-evidence FILE');
     }

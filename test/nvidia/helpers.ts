@@ -32,7 +32,9 @@ export function hopperEvidence(): GpuEvidence {
 export function blackwellEvidence(): GpuEvidence {
   return {
     arch: 'BLACKWELL',
-    evidence: Buffer.from(dataText('nvat-blackwell-attestation-report.hex.txt').trim(), 'hex').toString('base64'),
+    evidence: Buffer.from(dataText('nvat-blackwell-attestation-report.hex.txt').trim(), 'hex').toString(
+      'base64',
+    ),
     certificate: Buffer.from(dataText('nvat-blackwell-cert-chain.pem')).toString('base64'),
     nonce: NONCE_BLACKWELL,
   };

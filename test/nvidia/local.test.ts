@@ -1,10 +1,14 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
+import { createHash, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { leafFwids, parseCertChain } from '../../src/verify/nvidia/certs.ts';
 import { verifyGpuEvidence, verifyGpuEvidenceList } from '../../src/verify/nvidia/local.ts';
-import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_SHA256 } from '../../src/verify/nvidia/roots.ts';
+import {
+  NVIDIA_DEVICE_IDENTITY_ROOT_PEM,
+  NVIDIA_DEVICE_IDENTITY_ROOT_SHA256,
+} from '../../src/verify/nvidia/roots.ts';
 import { describeOpaque, parseSpdmEvidence, SpdmError } from '../../src/verify/nvidia/spdm.ts';
 import {
   blackwellEvidence,
@@ -17,7 +21,6 @@ import {
   NONCE_BLACKWELL,
   nrasRequestEvidence,
 } from './helpers.ts';
-import { createHash, X509Certificate } from 'node:crypto';
 
 const NOW = new Date('2026-06-29T02:10:00Z');
 
@@ -28,7 +31,9 @@ function mutateEvidence(e: GpuEvidence, f: (b: Uint8Array) => void): GpuEvidence
 }
 
 function pemBlocks(e: GpuEvidence): string[] {
-  return Buffer.from(e.certificate, 'base64').toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!;
+  return Buffer.from(e.certificate, 'base64')
+    .toString('latin1')
+    .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!;
 }
 function withChain(e: GpuEvidence, blocks: string[]): GpuEvidence {
   return { ...e, certificate: Buffer.from(`${blocks.join('\n')}\n`).toString('base64') };
@@ -70,7 +75,8 @@ describe('SPDM parsing', () => {
 
   it('rejects truncations and bad codes with SpdmError', () => {
     const raw = new Uint8Array(Buffer.from(hopperEvidence().evidence, 'base64'));
-    for (const n of [0, 3, 20, 37, 40, 100, raw.length - 1]) assert.throws(() => parseSpdmEvidence(raw.subarray(0, n)), SpdmError);
+    for (const n of [0, 3, 20, 37, 40, 100, raw.length - 1])
+      assert.throws(() => parseSpdmEvidence(raw.subarray(0, n)), SpdmError);
     const bad = raw.slice();
     bad[1] = 0xe1;
     assert.throws(() => parseSpdmEvidence(bad), /not GET_MEASUREMENTS/);
@@ -88,7 +94,14 @@ describe('local verification of recorded evidence', () => {
     const e = hopperEvidence();
     const v = await verifyGpuEvidence(e, { nonce: e.nonce, now: NOW });
     assert.equal(v.ok, true, JSON.stringify(v.checks, null, 1));
-    for (const id of ['nvidia.spdm.signature', 'nvidia.chain.root-pinned', 'nvidia.chain.signatures', 'nvidia.chain.fwid', 'nvidia.nonce', 'nvidia.arch'])
+    for (const id of [
+      'nvidia.spdm.signature',
+      'nvidia.chain.root-pinned',
+      'nvidia.chain.signatures',
+      'nvidia.chain.fwid',
+      'nvidia.nonce',
+      'nvidia.arch',
+    ])
       assert.equal(checkOf(v, id).outcome, 'pass', id);
     assert.equal(checkOf(v, 'nvidia.chain.revocation').outcome, 'skip');
     assert.equal(checkOf(v, 'nvidia.measurements').outcome, 'skip');
@@ -195,13 +208,17 @@ describe('SPDM response mutations', () => {
   it('any single-byte change in the signed range is rejected (property)', async () => {
     const signedLen = parsed.signedData.length;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: signedLen - 1 }), fc.integer({ min: 1, max: 255 }), async (pos, x) => {
-        const m = mutateEvidence(e, (b) => {
-          b[pos] = b[pos]! ^ x;
-        });
-        const v = await verifyGpuEvidence(m, { nonce: e.nonce, now: NOW });
-        return v.ok === false;
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: signedLen - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (pos, x) => {
+          const m = mutateEvidence(e, (b) => {
+            b[pos] = b[pos]! ^ x;
+          });
+          const v = await verifyGpuEvidence(m, { nonce: e.nonce, now: NOW });
+          return v.ok === false;
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -218,14 +235,20 @@ describe('certificate chain mutations', () => {
   });
 
   it('a missing intermediate breaks the chain', async () => {
-    const v = await verifyGpuEvidence(withChain(e, [blocks[0]!, blocks[2]!, blocks[3]!, blocks[4]!]), { nonce: e.nonce, now: NOW });
+    const v = await verifyGpuEvidence(withChain(e, [blocks[0]!, blocks[2]!, blocks[3]!, blocks[4]!]), {
+      nonce: e.nonce,
+      now: NOW,
+    });
     assert.equal(checkOf(v, 'nvidia.chain.signatures').outcome, 'fail');
   });
 
   it("another GPU's leaf certificate fails the signature and the FWID", async () => {
     const other = nrasRequestEvidence('nras-v3-h100-8gpu.request.json')[1]!;
     const otherLeaf = pemBlocks(other)[0]!;
-    const v = await verifyGpuEvidence(withChain(e, [otherLeaf, ...blocks.slice(1)]), { nonce: e.nonce, now: NOW });
+    const v = await verifyGpuEvidence(withChain(e, [otherLeaf, ...blocks.slice(1)]), {
+      nonce: e.nonce,
+      now: NOW,
+    });
     assert.equal(checkOf(v, 'nvidia.spdm.signature').outcome, 'fail');
     assert.equal(checkOf(v, 'nvidia.chain.fwid').outcome, 'fail');
     assert.equal(checkOf(v, 'nvidia.chain.signatures').outcome, 'fail');
@@ -233,10 +256,13 @@ describe('certificate chain mutations', () => {
 
   it('a self-signed root that is not the pinned one is rejected (the shipped root is only matched)', async () => {
     // the shipped root replaced by another self-signed NVIDIA root (the CoRIM signing root)
-    const v = await verifyGpuEvidence(withChain(e, blocks.slice(0, 4).concat([dataText('nvidia-corim-signing-root-ca.pem')])), {
-      nonce: e.nonce,
-      now: NOW,
-    });
+    const v = await verifyGpuEvidence(
+      withChain(e, blocks.slice(0, 4).concat([dataText('nvidia-corim-signing-root-ca.pem')])),
+      {
+        nonce: e.nonce,
+        now: NOW,
+      },
+    );
     assert.equal(checkOf(v, 'nvidia.chain.root-pinned').outcome, 'fail');
     assert.equal(v.ok, false);
   });
@@ -245,7 +271,10 @@ describe('certificate chain mutations', () => {
     const der = Buffer.from(new X509Certificate(blocks[1]!).raw);
     der[der.length - 5] = der[der.length - 5]! ^ 1;
     const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----`;
-    const v = await verifyGpuEvidence(withChain(e, [blocks[0]!, pem, ...blocks.slice(2)]), { nonce: e.nonce, now: NOW });
+    const v = await verifyGpuEvidence(withChain(e, [blocks[0]!, pem, ...blocks.slice(2)]), {
+      nonce: e.nonce,
+      now: NOW,
+    });
     assert.equal(checkOf(v, 'nvidia.chain.signatures').outcome, 'fail');
   });
 
@@ -255,7 +284,10 @@ describe('certificate chain mutations', () => {
   });
 
   it('an empty or non-PEM certificate field fails to parse', async () => {
-    const v = await verifyGpuEvidence({ ...e, certificate: Buffer.from('nothing').toString('base64') }, { now: NOW });
+    const v = await verifyGpuEvidence(
+      { ...e, certificate: Buffer.from('nothing').toString('base64') },
+      { now: NOW },
+    );
     assert.equal(checkOf(v, 'nvidia.chain.parse').outcome, 'fail');
     assert.equal(v.ok, false);
   });
@@ -273,17 +305,31 @@ describe('certificate chain mutations', () => {
 describe('reference values', () => {
   const e = hopperEvidence();
   const s = parseSpdmEvidence(Buffer.from(e.evidence, 'base64'));
-  const all = Object.fromEntries(s.response.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]));
+  const all = Object.fromEntries(
+    s.response.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]),
+  );
 
   it('equal measurements pass; one changed or missing fails', async () => {
-    const ok = await verifyGpuEvidence(e, { nonce: e.nonce, now: NOW, referenceValues: { measurements: all } });
+    const ok = await verifyGpuEvidence(e, {
+      nonce: e.nonce,
+      now: NOW,
+      referenceValues: { measurements: all },
+    });
     assert.equal(checkOf(ok, 'nvidia.measurements').outcome, 'pass');
     const changed = { ...all, '5': 'ab'.repeat(48) };
-    const bad = await verifyGpuEvidence(e, { nonce: e.nonce, now: NOW, referenceValues: { measurements: changed } });
+    const bad = await verifyGpuEvidence(e, {
+      nonce: e.nonce,
+      now: NOW,
+      referenceValues: { measurements: changed },
+    });
     assert.equal(checkOf(bad, 'nvidia.measurements').outcome, 'fail');
     assert.match(checkOf(bad, 'nvidia.measurements').detail, /index 5/);
     const partial = { '1': all['1']! };
-    const miss = await verifyGpuEvidence(e, { nonce: e.nonce, now: NOW, referenceValues: { measurements: partial } });
+    const miss = await verifyGpuEvidence(e, {
+      nonce: e.nonce,
+      now: NOW,
+      referenceValues: { measurements: partial },
+    });
     assert.equal(checkOf(miss, 'nvidia.measurements').outcome, 'fail');
     const allowed = await verifyGpuEvidence(e, {
       nonce: e.nonce,
@@ -297,11 +343,17 @@ describe('reference values', () => {
     const v = await verifyGpuEvidence(e, {
       nonce: e.nonce,
       now: NOW,
-      referenceValues: { nvidia: { referenceValues: { driverVersions: ['590.12'], vbiosVersions: ['96.00.a5.00.01'] } } },
+      referenceValues: {
+        nvidia: { referenceValues: { driverVersions: ['590.12'], vbiosVersions: ['96.00.a5.00.01'] } },
+      },
     });
     assert.equal(checkOf(v, 'nvidia.driver-version').outcome, 'pass');
     assert.equal(checkOf(v, 'nvidia.vbios-version').outcome, 'pass');
-    const w = await verifyGpuEvidence(e, { nonce: e.nonce, now: NOW, referenceValues: { driverVersions: ['550.90.07'] } });
+    const w = await verifyGpuEvidence(e, {
+      nonce: e.nonce,
+      now: NOW,
+      referenceValues: { driverVersions: ['550.90.07'] },
+    });
     assert.equal(checkOf(w, 'nvidia.driver-version').outcome, 'fail');
   });
 });

@@ -1,11 +1,20 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { fetchedJwks } from '../../src/verify/nvidia/jwks.ts';
 import { verifyNrasResponse } from '../../src/verify/nvidia/nras.ts';
-import { DEFAULT_POLICY_CLAIMS_3, parseNvidiaPolicy, PolicyError } from '../../src/verify/nvidia/policy.ts';
-import { checkOf, dataJson, dataText, jwks, NONCE_1GPU, NONCE_8GPU, NONCE_BLACKWELL, NRAS_CLOCK } from './helpers.ts';
+import { DEFAULT_POLICY_CLAIMS_3, PolicyError, parseNvidiaPolicy } from '../../src/verify/nvidia/policy.ts';
+import {
+  checkOf,
+  dataJson,
+  dataText,
+  jwks,
+  NONCE_1GPU,
+  NONCE_8GPU,
+  NONCE_BLACKWELL,
+  NRAS_CLOCK,
+} from './helpers.ts';
 
 type Detached = [[string, string], Record<string, string>];
 const r1 = () => dataJson<Detached>('nras-v3-h100-1gpu.response.json');
@@ -31,7 +40,11 @@ describe('real NRAS v3 responses', () => {
   });
 
   it('8 GPUs: all eight device tokens verify and their submod digests bind', async () => {
-    const v = await verifyNrasResponse(JSON.stringify(r8()), { nonce: NONCE_8GPU, jwks: jwks(), now: NRAS_CLOCK });
+    const v = await verifyNrasResponse(JSON.stringify(r8()), {
+      nonce: NONCE_8GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(v.ok, true);
     assert.deepEqual(
       v.parts?.map((p) => p.fields?.name),
@@ -39,36 +52,61 @@ describe('real NRAS v3 responses', () => {
     );
     const overall = decodePayload(r8()[0][1]);
     for (const [name, tok] of Object.entries(r8()[1])) {
-      const want = ((overall.submods as Record<string, [string, [string, string]]>)[name]!)[1][1];
+      const want = (overall.submods as Record<string, [string, [string, string]]>)[name]![1][1];
       assert.equal(createHash('sha256').update(tok).digest('hex'), want);
     }
   });
 
   it('the nonce is compared as bytes: upper-case hex passes, a changed or shorter nonce fails', async () => {
-    const up = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU.toUpperCase(), jwks: jwks(), now: NRAS_CLOCK });
+    const up = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU.toUpperCase(),
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(up.ok, true);
     const changed = `${NONCE_1GPU.slice(0, 63)}f`;
     const v = await verifyNrasResponse(r1(), { nonce: changed, jwks: jwks(), now: NRAS_CLOCK });
     assert.equal(v.ok, false);
     assert.equal(checkOf(v, 'nvidia.nras.nonce').outcome, 'fail');
     assert.equal(checkOf(v.parts![0]!, 'nvidia.nras.gpu.nonce').outcome, 'fail');
-    const short = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU.slice(0, 62), jwks: jwks(), now: NRAS_CLOCK });
+    const short = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU.slice(0, 62),
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(checkOf(short, 'nvidia.nras.nonce').outcome, 'fail');
-    const bytes = await verifyNrasResponse(r1(), { nonce: new Uint8Array(Buffer.from(NONCE_1GPU, 'hex')), jwks: jwks(), now: NRAS_CLOCK });
+    const bytes = await verifyNrasResponse(r1(), {
+      nonce: new Uint8Array(Buffer.from(NONCE_1GPU, 'hex')),
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(bytes.ok, true);
   });
 
   it('clock: after exp and before nbf are rejected', async () => {
-    const late = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: new Date((1782702483 + 1) * 1000) });
+    const late = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: new Date((1782702483 + 1) * 1000),
+    });
     assert.equal(checkOf(late, 'nvidia.nras.time').outcome, 'fail');
     assert.equal(checkOf(late, 'nvidia.nras.signature').outcome, 'pass');
-    const early = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: new Date((1782698883 - 10) * 1000) });
+    const early = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: new Date((1782698883 - 10) * 1000),
+    });
     assert.equal(checkOf(early, 'nvidia.nras.time').outcome, 'fail');
     assert.equal(early.ok, false);
   });
 
   it('issuer is enforced', async () => {
-    const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK, issuer: 'https://nras.attestation-stg.nvidia.com' });
+    const v = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+      issuer: 'https://nras.attestation-stg.nvidia.com',
+    });
     assert.equal(checkOf(v, 'nvidia.nras.issuer').outcome, 'fail');
     assert.equal(v.ok, false);
   });
@@ -96,7 +134,11 @@ describe('real NRAS v3 responses', () => {
     const devForged = await new SignJWT(decodePayload(r1()[1]['GPU-0']!) as JWTPayload)
       .setProtectedHeader({ alg: 'ES384', kid: KID })
       .sign(privateKey);
-    const v2 = await verifyNrasResponse([r1()[0], { 'GPU-0': devForged }], { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
+    const v2 = await verifyNrasResponse([r1()[0], { 'GPU-0': devForged }], {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(checkOf(v2.parts![0]!, 'nvidia.nras.gpu.signature').outcome, 'fail');
     assert.equal(checkOf(v2.parts![0]!, 'nvidia.nras.gpu.digest').outcome, 'fail');
   });
@@ -104,9 +146,15 @@ describe('real NRAS v3 responses', () => {
   it('alg none and HS256 are rejected before any key lookup', async () => {
     const payload = decodePayload(r1()[0][1]);
     const none = `${b64u({ alg: 'none', kid: KID })}.${b64u(payload)}.`;
-    const hs = await new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: 'HS256', kid: KID }).sign(new Uint8Array(32).fill(7));
+    const hs = await new SignJWT(payload as JWTPayload)
+      .setProtectedHeader({ alg: 'HS256', kid: KID })
+      .sign(new Uint8Array(32).fill(7));
     for (const tok of [none, hs]) {
-      const v = await verifyNrasResponse([['JWT', tok], r1()[1]], { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
+      const v = await verifyNrasResponse([['JWT', tok], r1()[1]], {
+        nonce: NONCE_1GPU,
+        jwks: jwks(),
+        now: NRAS_CLOCK,
+      });
       assert.equal(v.ok, false);
       assert.match(checkOf(v, 'nvidia.nras.signature').detail, /not allowed \(ES384 only\)/);
     }
@@ -126,12 +174,23 @@ describe('real NRAS v3 responses', () => {
     const x = await verifyNrasResponse([head, extra], { nonce: NONCE_8GPU, jwks: jwks(), now: NRAS_CLOCK });
     assert.equal(checkOf(x, 'nvidia.nras.submods').outcome, 'fail');
     // the 1-GPU overall token with an 8-GPU device token
-    const mix = await verifyNrasResponse([r1()[0], { 'GPU-0': devs['GPU-0']! }], { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
+    const mix = await verifyNrasResponse([r1()[0], { 'GPU-0': devs['GPU-0']! }], {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+    });
     assert.equal(mix.ok, false);
   });
 
   it('malformed responses fail the format check', async () => {
-    for (const bad of ['not json', '{}', '[]', '[["JWS","a.b.c"],{}]', JSON.stringify([r1()[0], {}]), JSON.stringify([r1()[0], { 'GPU-0': 5 }])]) {
+    for (const bad of [
+      'not json',
+      '{}',
+      '[]',
+      '[["JWS","a.b.c"],{}]',
+      JSON.stringify([r1()[0], {}]),
+      JSON.stringify([r1()[0], { 'GPU-0': 5 }]),
+    ]) {
       const v = await verifyNrasResponse(bad, { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
       assert.equal(v.ok, false);
       assert.equal(checkOf(v, 'nvidia.nras.format').outcome, 'fail');
@@ -139,7 +198,9 @@ describe('real NRAS v3 responses', () => {
   });
 
   it('policy gpuCount', async () => {
-    const policy = parseNvidiaPolicy({ nvidia: { 'overall-claims': { 'x-nvidia-overall-att-result': true }, gpuCount: 8 } });
+    const policy = parseNvidiaPolicy({
+      nvidia: { 'overall-claims': { 'x-nvidia-overall-att-result': true }, gpuCount: 8 },
+    });
     const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK, policy });
     assert.equal(checkOf(v, 'nvidia.nras.gpu-count').outcome, 'fail');
     const v8 = await verifyNrasResponse(r8(), { nonce: NONCE_8GPU, jwks: jwks(), now: NRAS_CLOCK, policy });
@@ -152,7 +213,8 @@ describe('JWKS fetched with a cache and one refetch', () => {
   const stale = { keys: real.keys.filter((k) => k.kid !== KID) };
   function fakeFetch(seq: unknown[]) {
     let i = 0;
-    const f = (async () => new Response(JSON.stringify(seq[Math.min(i++, seq.length - 1)]), { status: 200 })) as typeof fetch;
+    const f = (async () =>
+      new Response(JSON.stringify(seq[Math.min(i++, seq.length - 1)]), { status: 200 })) as typeof fetch;
     return f;
   }
 
@@ -193,7 +255,9 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
   const ISS = 'https://nras.attestation.nvidia.com';
 
   async function build(devClaims: Record<string, unknown>, overallPatch: Record<string, unknown> = {}) {
-    const dev = await new SignJWT({ ...devClaims, iss: ISS } as JWTPayload).setProtectedHeader({ alg: 'ES384', kid }).sign(privateKey);
+    const dev = await new SignJWT({ ...devClaims, iss: ISS } as JWTPayload)
+      .setProtectedHeader({ alg: 'ES384', kid })
+      .sign(privateKey);
     const digest = createHash('sha256').update(dev).digest('hex');
     const overall = await new SignJWT({
       ...overallBase,
@@ -214,32 +278,51 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
     const v = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now });
     assert.equal(v.ok, true, JSON.stringify(v, null, 1));
     assert.equal(v.fields?.policy, DEFAULT_POLICY_CLAIMS_3.name);
-    assert.match(checkOf(v.parts![0]!, 'nvidia.nras.gpu.errors').detail, /warning: THE CERTIFICATE HCC RIM L4 Signer IS REVOKED/);
+    assert.match(
+      checkOf(v.parts![0]!, 'nvidia.nras.gpu.errors').detail,
+      /warning: THE CERTIFICATE HCC RIM L4 Signer IS REVOKED/,
+    );
   });
 
   it('measres failure, debug GPU, revoked chain and a non-ok overall result are rejected by the default policy', async () => {
     for (const patch of [
       { measres: 'fail', 'x-nvidia-mismatch-measurement-records': [{ index: 9 }] },
       { dbgstat: 'enabled' },
-      { 'x-nvidia-gpu-attestation-report-cert-chain': { 'x-nvidia-cert-status': 'valid', 'x-nvidia-cert-ocsp-status': 'revoked' } },
+      {
+        'x-nvidia-gpu-attestation-report-cert-chain': {
+          'x-nvidia-cert-status': 'valid',
+          'x-nvidia-cert-ocsp-status': 'revoked',
+        },
+      },
       { 'x-nvidia-gpu-attestation-report-signature-verified': false },
     ]) {
       const v = await verifyNrasResponse(await build({ ...detached, ...patch }), { nonce, jwks: set, now });
       assert.equal(v.ok, false, JSON.stringify(patch));
       assert.equal(checkOf(v.parts![0]!, 'nvidia.nras.gpu.policy').outcome, 'fail');
     }
-    const o = await verifyNrasResponse(await build(detached, { 'x-nvidia-overall-att-result': false }), { nonce, jwks: set, now });
-    assert.equal(checkOf(o, 'nvidia.nras.policy').outcome, 'fail');
-    const u = await verifyNrasResponse(await build(detached, { 'x-nvidia-ver': '9.9' }), { nonce, jwks: set, now });
-    assert.match(checkOf(u, 'nvidia.nras.policy').detail, /no default policy/);
-  });
-
-  it('per-GPU error codes are surfaced', async () => {
-    const v = await verifyNrasResponse(await build({ ...detached, 'x-nvidia-gpu-error-code': 'GPU_EVIDENCE_NONCE_MISMATCH' }), {
+    const o = await verifyNrasResponse(await build(detached, { 'x-nvidia-overall-att-result': false }), {
       nonce,
       jwks: set,
       now,
     });
+    assert.equal(checkOf(o, 'nvidia.nras.policy').outcome, 'fail');
+    const u = await verifyNrasResponse(await build(detached, { 'x-nvidia-ver': '9.9' }), {
+      nonce,
+      jwks: set,
+      now,
+    });
+    assert.match(checkOf(u, 'nvidia.nras.policy').detail, /no default policy/);
+  });
+
+  it('per-GPU error codes are surfaced', async () => {
+    const v = await verifyNrasResponse(
+      await build({ ...detached, 'x-nvidia-gpu-error-code': 'GPU_EVIDENCE_NONCE_MISMATCH' }),
+      {
+        nonce,
+        jwks: set,
+        now,
+      },
+    );
     assert.equal(v.ok, false);
     assert.match(checkOf(v.parts![0]!, 'nvidia.nras.gpu.errors').detail, /GPU_EVIDENCE_NONCE_MISMATCH/);
   });
@@ -248,7 +331,9 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
     const policy = parseNvidiaPolicy(dataJson('nvtrust-gpu-remote-policy-v4.json'));
     const v = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now, policy });
     assert.equal(v.ok, true);
-    const strict = parseNvidiaPolicy({ nvidia: { 'detached-claims': { 'x-nvidia-gpu-driver-version': '999.0' } } });
+    const strict = parseNvidiaPolicy({
+      nvidia: { 'detached-claims': { 'x-nvidia-gpu-driver-version': '999.0' } },
+    });
     const s = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now, policy: strict });
     assert.equal(s.ok, false);
   });
@@ -256,7 +341,15 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
 
 describe('policy parsing', () => {
   it('rejects unknown keys and non-objects with a stable code', () => {
-    for (const bad of [null, [], 'x', { nvidia: { foo: 1 } }, { nvidia: {} }, { nvidia: { 'detached-claims': [] } }, { nvidia: { gpuCount: 0, 'overall-claims': {} } }])
+    for (const bad of [
+      null,
+      [],
+      'x',
+      { nvidia: { foo: 1 } },
+      { nvidia: {} },
+      { nvidia: { 'detached-claims': [] } },
+      { nvidia: { gpuCount: 0, 'overall-claims': {} } },
+    ])
       assert.throws(
         () => parseNvidiaPolicy(bad),
         (e: unknown) => e instanceof PolicyError && e.code === 'NVIDIA_BAD_POLICY',

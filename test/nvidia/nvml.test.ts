@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { NvidiaError } from '../../src/tee/nvidia/index.ts';
 import { collectGpuEvidence, type NvmlBinding, probeGpus } from '../../src/tee/nvidia/nvml.ts';
@@ -19,14 +19,16 @@ import {
 } from '../../src/tee/nvidia/structs.ts';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { verifyGpuEvidence } from '../../src/verify/nvidia/local.ts';
-import { nrasRequestEvidence, NONCE_8GPU } from './helpers.ts';
+import { NONCE_8GPU, nrasRequestEvidence } from './helpers.ts';
 
 const NOW = new Date('2026-06-29T02:10:00Z');
 
 function u32s(...vals: number[]): Uint8Array {
   const b = new Uint8Array(vals.length * 4);
   const v = new DataView(b.buffer);
-  vals.forEach((x, i) => v.setUint32(i * 4, x, true));
+  vals.forEach((x, i) => {
+    v.setUint32(i * 4, x, true);
+  });
   return b;
 }
 
@@ -46,8 +48,16 @@ describe('NVML struct layouts (nvml.h) against hand-built buffers', () => {
   });
 
   it('nvmlConfComputeSystemState_t', () => {
-    assert.deepEqual(decodeCcState(u32s(2, 1, 0)), { environment: 'prod', ccFeature: true, devToolsMode: false });
-    assert.deepEqual(decodeCcState(u32s(1, 0, 1)), { environment: 'sim', ccFeature: false, devToolsMode: true });
+    assert.deepEqual(decodeCcState(u32s(2, 1, 0)), {
+      environment: 'prod',
+      ccFeature: true,
+      devToolsMode: false,
+    });
+    assert.deepEqual(decodeCcState(u32s(1, 0, 1)), {
+      environment: 'sim',
+      ccFeature: false,
+      devToolsMode: true,
+    });
     assert.throws(() => decodeCcState(new Uint8Array(8)), /need 12/);
   });
 
@@ -80,15 +90,18 @@ describe('NVML struct layouts (nvml.h) against hand-built buffers', () => {
     assert.deepEqual(d.nonce, nonce);
     dv.setUint32(4, 0x2001, true);
     assert.throws(() => decodeAttestationReport(b), /attestationReportSize/);
-    assert.throws(() => newAttestationReportBuffer(new Uint8Array(31)), (e) => codeOf(e) === 'NVIDIA_BAD_NONCE');
+    assert.throws(
+      () => newAttestationReportBuffer(new Uint8Array(31)),
+      (e: unknown) => codeOf(e) === 'NVIDIA_BAD_NONCE',
+    );
   });
 
   it('nvmlConfComputeGpuCertificate_t and DER/PEM chains', () => {
     const [ev] = nrasRequestEvidence('nras-v3-h100-1gpu.request.json');
     const pem = Buffer.from(ev!.certificate, 'base64').toString('latin1');
-    const ders = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!.map((p) =>
-      Buffer.from(p.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'),
-    );
+    const ders = pem
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!
+      .map((p) => Buffer.from(p.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
     const concat = Buffer.concat(ders);
     assert.equal(splitDerCertificates(concat).length, 5);
     const b = new Uint8Array(GPU_CERTIFICATE_SIZE);
@@ -117,7 +130,10 @@ describe('without NVML (this machine has no GPU)', () => {
     }
     await assert.rejects(collectGpuEvidence(new Uint8Array(32)), (e) => {
       assert.ok(e instanceof NvidiaError);
-      assert.ok(['NVIDIA_NVML_UNAVAILABLE', 'NVIDIA_NO_GPU', 'NVIDIA_CC_DISABLED'].includes(e.code), e.message);
+      assert.ok(
+        ['NVIDIA_NVML_UNAVAILABLE', 'NVIDIA_NO_GPU', 'NVIDIA_CC_DISABLED'].includes(e.code),
+        e.message,
+      );
       return true;
     });
     assert.equal(probe.available, false);
@@ -125,29 +141,69 @@ describe('without NVML (this machine has no GPU)', () => {
   });
 
   it('a wrong nonce length is rejected before NVML is touched', async () => {
-    await assert.rejects(collectGpuEvidence(new Uint8Array(16)), (e) => codeOf(e) === 'NVIDIA_BAD_NONCE');
+    await assert.rejects(
+      collectGpuEvidence(new Uint8Array(16)),
+      (e: unknown) => codeOf(e) === 'NVIDIA_BAD_NONCE',
+    );
   });
 });
 
 /** A fake NVML that answers with recorded GPU evidence (the 8-GPU NRAS request). */
-function recordedNvml(evidence: GpuEvidence[], opts: { cc?: number[]; settingsRet?: number; failReport?: boolean; der?: boolean } = {}) {
+function recordedNvml(
+  evidence: GpuEvidence[],
+  opts: { cc?: number[]; settingsRet?: number; failReport?: boolean; der?: boolean } = {},
+) {
   const calls: string[] = [];
   const ok = 0;
   const b: NvmlBinding = {
-    init: () => (calls.push('init'), ok),
-    shutdown: () => (calls.push('shutdown'), ok),
+    init: () => {
+      calls.push('init');
+      return ok;
+    },
+    shutdown: () => {
+      calls.push('shutdown');
+      return ok;
+    },
     errorString: (r) => `err${r}`,
-    deviceCount: (out) => ((out[0] = evidence.length), ok),
-    deviceHandle: (i, out) => ((out[0] = BigInt(0x1000 + i)), ok),
-    deviceUuid: (d, out) => ((out[0] = `GPU-fake-${Number(d) - 0x1000}`), ok),
-    deviceName: (_d, out) => ((out[0] = 'NVIDIA H100'), ok),
-    deviceArchitecture: (_d, out) => ((out[0] = 9), ok),
-    deviceVbiosVersion: (_d, out) => ((out[0] = '96.00.D9.00.02'), ok),
-    driverVersion: (out) => ((out[0] = '595.71.05'), ok),
-    ccState: (buf) => (buf.set(u32s(...(opts.cc ?? [2, 1, 0]))), ok),
+    deviceCount: (out) => {
+      out[0] = evidence.length;
+      return ok;
+    },
+    deviceHandle: (i, out) => {
+      out[0] = BigInt(0x1000 + i);
+      return ok;
+    },
+    deviceUuid: (d, out) => {
+      out[0] = `GPU-fake-${Number(d) - 0x1000}`;
+      return ok;
+    },
+    deviceName: (_d, out) => {
+      out[0] = 'NVIDIA H100';
+      return ok;
+    },
+    deviceArchitecture: (_d, out) => {
+      out[0] = 9;
+      return ok;
+    },
+    deviceVbiosVersion: (_d, out) => {
+      out[0] = '96.00.D9.00.02';
+      return ok;
+    },
+    driverVersion: (out) => {
+      out[0] = '595.71.05';
+      return ok;
+    },
+    ccState: (buf) => {
+      buf.set(u32s(...(opts.cc ?? [2, 1, 0])));
+      return ok;
+    },
     ccSettings: (buf) => {
       if (opts.settingsRet !== undefined) return opts.settingsRet;
-      assert.equal(new DataView(buf.buffer, buf.byteOffset).getUint32(0, true), 0x01000014, 'version set by caller');
+      assert.equal(
+        new DataView(buf.buffer, buf.byteOffset).getUint32(0, true),
+        0x01000014,
+        'version set by caller',
+      );
       buf.set(u32s(0x01000014, ...(opts.cc ?? [2, 1, 0]), 1));
       return ok;
     },
@@ -197,7 +253,12 @@ describe('collection path on recorded data (fake NVML binding)', () => {
         assert.equal(e.index, i);
         assert.equal(e.nonce, NONCE_8GPU);
         assert.equal(e.source, 'nvml');
-        assert.deepEqual(e.cc, { environment: 'prod', ccFeature: true, devToolsMode: false, multiGpuMode: 'protected-pcie' });
+        assert.deepEqual(e.cc, {
+          environment: 'prod',
+          ccFeature: true,
+          devToolsMode: false,
+          multiGpuMode: 'protected-pcie',
+        });
         const v = await verifyGpuEvidence(e, { nonce, now: NOW });
         assert.equal(v.ok, true, JSON.stringify(v.checks.filter((c) => c.outcome === 'fail')));
       }
@@ -208,22 +269,34 @@ describe('collection path on recorded data (fake NVML binding)', () => {
     const one = await collectGpuEvidence(nonce, { binding: recordedNvml(recorded).binding, index: 3 });
     assert.equal(one.length, 1);
     assert.equal(one[0]!.index, 3);
-    await assert.rejects(collectGpuEvidence(nonce, { binding: recordedNvml(recorded).binding, index: 8 }), (e) => codeOf(e) === 'NVIDIA_BAD_INDEX');
-    await assert.rejects(collectGpuEvidence(nonce, { binding: recordedNvml([]).binding }), (e) => codeOf(e) === 'NVIDIA_NO_GPU');
+    await assert.rejects(
+      collectGpuEvidence(nonce, { binding: recordedNvml(recorded).binding, index: 8 }),
+      (e: unknown) => codeOf(e) === 'NVIDIA_BAD_INDEX',
+    );
+    await assert.rejects(
+      collectGpuEvidence(nonce, { binding: recordedNvml([]).binding }),
+      (e: unknown) => codeOf(e) === 'NVIDIA_NO_GPU',
+    );
     await assert.rejects(
       collectGpuEvidence(nonce, { binding: recordedNvml(recorded, { cc: [2, 0, 0] }).binding }),
-      (e) => codeOf(e) === 'NVIDIA_CC_DISABLED',
+      (e: unknown) => codeOf(e) === 'NVIDIA_CC_DISABLED',
     );
     await assert.rejects(
       collectGpuEvidence(nonce, { binding: recordedNvml(recorded, { failReport: true }).binding }),
-      (e) => codeOf(e) === 'NVIDIA_NVML_CALL_FAILED' && /err999/.test((e as Error).message),
+      (e: unknown) => codeOf(e) === 'NVIDIA_NVML_CALL_FAILED' && /err999/.test((e as Error).message),
     );
     const initFails = { ...recordedNvml(recorded).binding, init: () => 9 };
-    await assert.rejects(collectGpuEvidence(nonce, { binding: initFails }), (e) => codeOf(e) === 'NVIDIA_NVML_UNAVAILABLE');
+    await assert.rejects(
+      collectGpuEvidence(nonce, { binding: initFails }),
+      (e: unknown) => codeOf(e) === 'NVIDIA_NVML_UNAVAILABLE',
+    );
   });
 
   it('old drivers without the settings call fall back to the state call', async () => {
-    const list = await collectGpuEvidence(nonce, { binding: recordedNvml(recorded, { settingsRet: 3 }).binding, index: 0 });
+    const list = await collectGpuEvidence(nonce, {
+      binding: recordedNvml(recorded, { settingsRet: 3 }).binding,
+      index: 0,
+    });
     assert.deepEqual(list[0]!.cc, { environment: 'prod', ccFeature: true, devToolsMode: false });
   });
 

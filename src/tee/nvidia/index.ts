@@ -1,7 +1,8 @@
 /** NVIDIA GPU evidence providers (NVML over FFI) and the NRAS client. */
+
+export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export type { NrasClientOptions, NrasRequestBody, NrasVersion } from './nras.ts';
 export { attestWithNras, buildNrasRequest, NRAS_BASE_URL, nrasUrl } from './nras.ts';
-export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export type { NvmlBinding, NvmlOptions } from './nvml.ts';
 export { collectGpuEvidence, loadNvml, NVML_LIBRARY, probeGpus } from './nvml.ts';
 export * as nvmlStructs from './structs.ts';

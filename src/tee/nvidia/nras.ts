@@ -31,14 +31,18 @@ export function buildNrasRequest(evidence: GpuEvidence[], version: NrasVersion =
   const nonce = evidence[0]!.nonce.toLowerCase();
   const arch = evidence[0]!.arch;
   for (const e of evidence) {
-    if (e.nonce.toLowerCase() !== nonce) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', 'GPU evidence items carry different nonces');
-    if (e.arch !== arch) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `mixed GPU architectures (${arch}, ${e.arch})`);
+    if (e.nonce.toLowerCase() !== nonce)
+      throw new NvidiaError('NVIDIA_BAD_EVIDENCE', 'GPU evidence items carry different nonces');
+    if (e.arch !== arch)
+      throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `mixed GPU architectures (${arch}, ${e.arch})`);
   }
   const body: NrasRequestBody = {
     nonce,
     arch,
     evidence_list: evidence.map((e) =>
-      version === 'v3' ? { arch: e.arch, certificate: e.certificate, evidence: e.evidence } : { certificate: e.certificate, evidence: e.evidence },
+      version === 'v3'
+        ? { arch: e.arch, certificate: e.certificate, evidence: e.evidence }
+        : { certificate: e.certificate, evidence: e.evidence },
     ),
   };
   if (version === 'v4') body.claims_version = '3.0';
@@ -55,7 +59,10 @@ export interface NrasClientOptions {
 }
 
 /** POST evidence to NRAS and return the parsed JSON response (unverified). */
-export async function attestWithNras(evidence: GpuEvidence[], opts: NrasClientOptions = {}): Promise<unknown> {
+export async function attestWithNras(
+  evidence: GpuEvidence[],
+  opts: NrasClientOptions = {},
+): Promise<unknown> {
   const version = opts.version ?? 'v3';
   const body = buildNrasRequest(evidence, version);
   const f = opts.fetch ?? fetch;
@@ -70,10 +77,14 @@ export async function attestWithNras(evidence: GpuEvidence[], opts: NrasClientOp
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     });
   } catch (e) {
-    throw new NvidiaError('NVIDIA_NRAS_FAILED', `cannot reach NRAS: ${e instanceof Error ? e.message : String(e)}`);
+    throw new NvidiaError(
+      'NVIDIA_NRAS_FAILED',
+      `cannot reach NRAS: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const text = await res.text();
-  if (!res.ok) throw new NvidiaError('NVIDIA_NRAS_FAILED', `NRAS answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+  if (!res.ok)
+    throw new NvidiaError('NVIDIA_NRAS_FAILED', `NRAS answered HTTP ${res.status}: ${text.slice(0, 300)}`);
   try {
     return JSON.parse(text);
   } catch {

@@ -94,11 +94,15 @@ export function loadNvml(path: string = NVML_LIBRARY): Promise<NvmlBinding> {
     const uuid = fn('int nvmlDeviceGetUUID(void *device, _Out_ uint8_t *uuid, unsigned int length)');
     const name = fn('int nvmlDeviceGetName(void *device, _Out_ uint8_t *name, unsigned int length)');
     const arch = fn('int nvmlDeviceGetArchitecture(void *device, _Out_ unsigned int *arch)');
-    const vbios = fn('int nvmlDeviceGetVbiosVersion(void *device, _Out_ uint8_t *version, unsigned int length)');
+    const vbios = fn(
+      'int nvmlDeviceGetVbiosVersion(void *device, _Out_ uint8_t *version, unsigned int length)',
+    );
     const drv = fn('int nvmlSystemGetDriverVersion(_Out_ uint8_t *version, unsigned int length)');
     const ccState = fn('int nvmlSystemGetConfComputeState(_Inout_ uint8_t *state)');
     const ccSettings = fn('int nvmlSystemGetConfComputeSettings(_Inout_ uint8_t *settings)');
-    const report = fn('int nvmlDeviceGetConfComputeGpuAttestationReport(void *device, _Inout_ uint8_t *report)');
+    const report = fn(
+      'int nvmlDeviceGetConfComputeGpuAttestationReport(void *device, _Inout_ uint8_t *report)',
+    );
     const cert = fn('int nvmlDeviceGetConfComputeGpuCertificate(void *device, _Inout_ uint8_t *cert)');
     return {
       init: () => init() as number,
@@ -136,7 +140,8 @@ export interface NvmlOptions {
 }
 
 function check(nvml: NvmlBinding, r: number, what: string): void {
-  if (r !== NVML_SUCCESS) throw new NvidiaError('NVIDIA_NVML_CALL_FAILED', `${what} returned ${r} (${nvml.errorString(r)})`);
+  if (r !== NVML_SUCCESS)
+    throw new NvidiaError('NVIDIA_NVML_CALL_FAILED', `${what} returned ${r} (${nvml.errorString(r)})`);
 }
 
 function readCc(nvml: NvmlBinding): GpuCcSettings {
@@ -154,7 +159,10 @@ async function withNvml<T>(opts: NvmlOptions, f: (nvml: NvmlBinding) => T): Prom
   const nvml = opts.binding ?? (await loadNvml());
   const r = nvml.init();
   if (r !== NVML_SUCCESS)
-    throw new NvidiaError('NVIDIA_NVML_UNAVAILABLE', `nvmlInit_v2 returned ${r} (${nvml.errorString(r)}): is the NVIDIA driver loaded?`);
+    throw new NvidiaError(
+      'NVIDIA_NVML_UNAVAILABLE',
+      `nvmlInit_v2 returned ${r} (${nvml.errorString(r)}): is the NVIDIA driver loaded?`,
+    );
   try {
     return f(nvml);
   } finally {
@@ -169,7 +177,10 @@ function listIndices(nvml: NvmlBinding, index: number | undefined): number[] {
   if (count === 0) throw new NvidiaError('NVIDIA_NO_GPU', 'NVML reports no GPU');
   if (index === undefined) return Array.from({ length: count }, (_, i) => i);
   if (!Number.isInteger(index) || index < 0 || index >= count)
-    throw new NvidiaError('NVIDIA_BAD_INDEX', `GPU index ${index} does not exist (NVML reports ${count} GPU(s))`);
+    throw new NvidiaError(
+      'NVIDIA_BAD_INDEX',
+      `GPU index ${index} does not exist (NVML reports ${count} GPU(s))`,
+    );
   return [index];
 }
 
@@ -182,7 +193,8 @@ function deviceInfo(nvml: NvmlBinding, index: number) {
   const nm: string[] = [];
   const name = nvml.deviceName(dev, nm) === NVML_SUCCESS ? nm[0] : undefined;
   const a = [0];
-  const arch = nvml.deviceArchitecture(dev, a) === NVML_SUCCESS ? (NVML_ARCH[a[0]!] ?? `ARCH_${a[0]}`) : 'UNKNOWN';
+  const arch =
+    nvml.deviceArchitecture(dev, a) === NVML_SUCCESS ? (NVML_ARCH[a[0]!] ?? `ARCH_${a[0]}`) : 'UNKNOWN';
   return { dev, uuid, name, arch };
 }
 
@@ -235,7 +247,10 @@ export async function collectGpuEvidence(nonce: Uint8Array, opts: NvmlOptions = 
     const indices = listIndices(nvml, opts.index);
     const cc = readCc(nvml);
     if (!cc.ccFeature && !opts.allowCcOff)
-      throw new NvidiaError('NVIDIA_CC_DISABLED', 'confidential computing is not enabled on this system (ccFeature off)');
+      throw new NvidiaError(
+        'NVIDIA_CC_DISABLED',
+        'confidential computing is not enabled on this system (ccFeature off)',
+      );
     const d: string[] = [];
     const driverVersion = nvml.driverVersion(d) === NVML_SUCCESS ? d[0] : undefined;
     const nonceHex = Buffer.from(nonce).toString('hex');

@@ -35,7 +35,10 @@ export const CC_SETTINGS_V1_SIZE = 20;
 export const CC_SETTINGS_V1_VERSION = (CC_SETTINGS_V1_SIZE | (1 << 24)) >>> 0; // 0x01000014
 export const GPU_CERTIFICATE_SIZE = 8 + NVML_GPU_CERT_CHAIN_SIZE + NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE; // 9224
 export const GPU_ATTESTATION_REPORT_SIZE =
-  12 + NVML_CC_GPU_CEC_NONCE_SIZE + NVML_CC_GPU_ATTESTATION_REPORT_SIZE + NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE; // 12332
+  12 +
+  NVML_CC_GPU_CEC_NONCE_SIZE +
+  NVML_CC_GPU_ATTESTATION_REPORT_SIZE +
+  NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE; // 12332
 
 /** Offsets inside nvmlConfComputeGpuAttestationReport_t. */
 export const REPORT_OFFSETS = {
@@ -73,17 +76,26 @@ function view(buf: Uint8Array): DataView {
 }
 
 function need(buf: Uint8Array, size: number, what: string): void {
-  if (buf.length < size) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `${what}: buffer is ${buf.length} bytes, need ${size}`);
+  if (buf.length < size)
+    throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `${what}: buffer is ${buf.length} bytes, need ${size}`);
 }
 
 const ENV: Record<number, GpuCcSettings['environment']> = { 0: 'unavailable', 1: 'sim', 2: 'prod' };
-const MULTI: Record<number, NonNullable<GpuCcSettings['multiGpuMode']>> = { 0: 'none', 1: 'protected-pcie', 2: 'nvle' };
+const MULTI: Record<number, NonNullable<GpuCcSettings['multiGpuMode']>> = {
+  0: 'none',
+  1: 'protected-pcie',
+  2: 'nvle',
+};
 
 export function decodeCcState(buf: Uint8Array): GpuCcSettings {
   need(buf, CC_STATE_SIZE, 'nvmlConfComputeSystemState_t');
   const v = view(buf);
   const env = v.getUint32(0, true);
-  return { environment: ENV[env] ?? env, ccFeature: v.getUint32(4, true) === 1, devToolsMode: v.getUint32(8, true) === 1 };
+  return {
+    environment: ENV[env] ?? env,
+    ccFeature: v.getUint32(4, true) === 1,
+    devToolsMode: v.getUint32(8, true) === 1,
+  };
 }
 
 /** A settings buffer ready for nvmlSystemGetConfComputeSettings (version field set). */
@@ -129,7 +141,10 @@ export function decodeAttestationReport(buf: Uint8Array): DecodedAttestationRepo
   const size = v.getUint32(REPORT_OFFSETS.attestationReportSize, true);
   const cecSize = v.getUint32(REPORT_OFFSETS.cecAttestationReportSize, true);
   if (size === 0 || size > NVML_CC_GPU_ATTESTATION_REPORT_SIZE)
-    throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `attestationReportSize ${size} outside 1..${NVML_CC_GPU_ATTESTATION_REPORT_SIZE}`);
+    throw new NvidiaError(
+      'NVIDIA_BAD_EVIDENCE',
+      `attestationReportSize ${size} outside 1..${NVML_CC_GPU_ATTESTATION_REPORT_SIZE}`,
+    );
   if (present && cecSize > NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE)
     throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `cecAttestationReportSize ${cecSize} too large`);
   const out: DecodedAttestationReport = {
@@ -137,7 +152,10 @@ export function decodeAttestationReport(buf: Uint8Array): DecodedAttestationRepo
     attestationReport: buf.slice(REPORT_OFFSETS.attestationReport, REPORT_OFFSETS.attestationReport + size),
   };
   if (present && cecSize > 0)
-    out.cecAttestationReport = buf.slice(REPORT_OFFSETS.cecAttestationReport, REPORT_OFFSETS.cecAttestationReport + cecSize);
+    out.cecAttestationReport = buf.slice(
+      REPORT_OFFSETS.cecAttestationReport,
+      REPORT_OFFSETS.cecAttestationReport + cecSize,
+    );
   return out;
 }
 
@@ -151,9 +169,13 @@ export function decodeGpuCertificate(buf: Uint8Array): DecodedGpuCertificate {
   const v = view(buf);
   const a = v.getUint32(CERT_OFFSETS.certChainSize, true);
   const b = v.getUint32(CERT_OFFSETS.attestationCertChainSize, true);
-  if (a > NVML_GPU_CERT_CHAIN_SIZE) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `certChainSize ${a} too large`);
+  if (a > NVML_GPU_CERT_CHAIN_SIZE)
+    throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `certChainSize ${a} too large`);
   if (b === 0 || b > NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE)
-    throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `attestationCertChainSize ${b} outside 1..${NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE}`);
+    throw new NvidiaError(
+      'NVIDIA_BAD_EVIDENCE',
+      `attestationCertChainSize ${b} outside 1..${NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE}`,
+    );
   return {
     certChain: buf.slice(CERT_OFFSETS.certChain, CERT_OFFSETS.certChain + a),
     attestationCertChain: buf.slice(CERT_OFFSETS.attestationCertChain, CERT_OFFSETS.attestationCertChain + b),
@@ -166,17 +188,20 @@ export function splitDerCertificates(bytes: Uint8Array): Uint8Array[] {
   let p = 0;
   while (p < bytes.length) {
     if (bytes[p] === 0) break; // zero padding after the last certificate
-    if (bytes[p] !== 0x30 || p + 2 > bytes.length) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `no DER certificate at offset ${p}`);
+    if (bytes[p] !== 0x30 || p + 2 > bytes.length)
+      throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `no DER certificate at offset ${p}`);
     let len = bytes[p + 1]!;
     let hdr = 2;
     if (len & 0x80) {
       const n = len & 0x7f;
-      if (n < 1 || n > 3 || p + 2 + n > bytes.length) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `bad DER length at ${p}`);
+      if (n < 1 || n > 3 || p + 2 + n > bytes.length)
+        throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `bad DER length at ${p}`);
       len = 0;
       for (let i = 0; i < n; i++) len = (len << 8) | bytes[p + 2 + i]!;
       hdr = 2 + n;
     }
-    if (p + hdr + len > bytes.length) throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `truncated DER certificate at ${p}`);
+    if (p + hdr + len > bytes.length)
+      throw new NvidiaError('NVIDIA_BAD_EVIDENCE', `truncated DER certificate at ${p}`);
     out.push(bytes.slice(p, p + hdr + len));
     p += hdr + len;
   }
@@ -195,7 +220,9 @@ export function certChainToPem(bytes: Uint8Array): string {
   }
   return splitDerCertificates(bytes)
     .map((der) => {
-      const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+      const b64 = Buffer.from(der)
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n');
       return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
     })
     .join('');

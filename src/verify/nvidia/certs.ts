@@ -3,7 +3,7 @@
  * Identity → NVIDIA Device Identity CA (pinned). The chain that comes with the evidence may or may
  * not repeat the root; if it does, it must equal the pinned root byte for byte.
  */
-import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
+import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { DerError, decodeOid, readDer, walkDer } from './der.ts';
 import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from './roots.ts';
 
@@ -39,14 +39,21 @@ export interface ChainResult {
 }
 
 /** Verify a leaf-first chain up to the pinned NVIDIA Device Identity CA at time `now`. */
-export function verifyChainToPinnedRoot(certs: X509Certificate[], now: Date, root = pinnedDeviceRoot()): ChainResult {
+export function verifyChainToPinnedRoot(
+  certs: X509Certificate[],
+  now: Date,
+  root = pinnedDeviceRoot(),
+): ChainResult {
   const chain = [...certs];
   let rootPinned: ChainResult['rootPinned'];
   const last = chain[chain.length - 1];
   if (!last) {
     rootPinned = { ok: false, detail: 'empty certificate chain' };
   } else if (last.raw.equals(root.raw)) {
-    rootPinned = { ok: true, detail: `chain ends at the pinned ${root.subject.replace(/\n/g, ', ')} (sha256 ${sha256Hex(root.raw)})` };
+    rootPinned = {
+      ok: true,
+      detail: `chain ends at the pinned ${root.subject.replace(/\n/g, ', ')} (sha256 ${sha256Hex(root.raw)})`,
+    };
   } else if (last.issuer === last.subject) {
     rootPinned = {
       ok: false,
@@ -54,9 +61,15 @@ export function verifyChainToPinnedRoot(certs: X509Certificate[], now: Date, roo
     };
   } else if (last.checkIssued(root) && last.verify(root.publicKey)) {
     chain.push(root);
-    rootPinned = { ok: true, detail: 'chain (without a root) is completed by the pinned NVIDIA Device Identity CA' };
+    rootPinned = {
+      ok: true,
+      detail: 'chain (without a root) is completed by the pinned NVIDIA Device Identity CA',
+    };
   } else {
-    rootPinned = { ok: false, detail: `last certificate '${last.subject.replace(/\n/g, ', ')}' is not issued by the pinned root` };
+    rootPinned = {
+      ok: false,
+      detail: `last certificate '${last.subject.replace(/\n/g, ', ')}' is not issued by the pinned root`,
+    };
   }
   const bad: string[] = [];
   for (let i = 0; i + 1 < chain.length; i++) {
@@ -64,9 +77,11 @@ export function verifyChainToPinnedRoot(certs: X509Certificate[], now: Date, roo
     const issuer = chain[i + 1]!;
     const name = c.subject.split('\n').find((l) => l.startsWith('CN=')) ?? c.subject;
     if (!c.checkIssued(issuer)) bad.push(`#${i} ${name}: issuer name does not match the next certificate`);
-    else if (!c.verify(issuer.publicKey)) bad.push(`#${i} ${name}: signature does not verify with the next certificate's key`);
+    else if (!c.verify(issuer.publicKey))
+      bad.push(`#${i} ${name}: signature does not verify with the next certificate's key`);
   }
-  if (chain.length > 0 && rootPinned.ok && !root.verify(root.publicKey)) bad.push('pinned root self-signature invalid');
+  if (chain.length > 0 && rootPinned.ok && !root.verify(root.publicKey))
+    bad.push('pinned root self-signature invalid');
   const signatures =
     chain.length < 2
       ? { ok: false, detail: 'chain has fewer than 2 certificates' }
@@ -115,7 +130,13 @@ export function certExtensions(der: Uint8Array): { oid: string; critical: boolea
 export function leafFwids(der: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const ext of certExtensions(der)) {
-    if (!(ext.oid === OID_TCG_DICE_TCBINFO || ext.oid.startsWith(`${OID_TCG_DICE_TCBINFO}.`) || ext.oid === OID_TCG_DICE_MULTI_TCBINFO))
+    if (
+      !(
+        ext.oid === OID_TCG_DICE_TCBINFO ||
+        ext.oid.startsWith(`${OID_TCG_DICE_TCBINFO}.`) ||
+        ext.oid === OID_TCG_DICE_MULTI_TCBINFO
+      )
+    )
       continue;
     let root: ReturnType<typeof readDer>['node'];
     try {
@@ -127,7 +148,12 @@ export function leafFwids(der: Uint8Array): Uint8Array[] {
     for (const n of walkDer(root)) {
       const kids = n.children ?? [];
       for (let i = 0; i + 1 < kids.length; i++) {
-        if (kids[i]!.tag === 0x06 && decodeOid(kids[i]!.value) === OID_SHA384 && kids[i + 1]!.tag === 0x04 && kids[i + 1]!.value.length === 48)
+        if (
+          kids[i]!.tag === 0x06 &&
+          decodeOid(kids[i]!.value) === OID_SHA384 &&
+          kids[i + 1]!.tag === 0x04 &&
+          kids[i + 1]!.value.length === 48
+        )
           out.push(kids[i + 1]!.value.slice());
       }
     }
@@ -136,7 +162,11 @@ export function leafFwids(der: Uint8Array): Uint8Array[] {
 }
 
 /** ECDSA P-384 / SHA-384 over `data`, signature as raw r ‖ s (96 bytes). */
-export function verifyP384RawSignature(cert: X509Certificate, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifyP384RawSignature(
+  cert: X509Certificate,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.length !== 96) return false;
   try {
     return cryptoVerify('sha384', data, { key: cert.publicKey, dsaEncoding: 'ieee-p1363' }, signature);

@@ -11,7 +11,11 @@ export interface DerNode {
 
 export class DerError extends Error {}
 
-export function readDer(bytes: Uint8Array, offset = 0, limit = bytes.length): { node: DerNode; next: number } {
+export function readDer(
+  bytes: Uint8Array,
+  offset = 0,
+  limit = bytes.length,
+): { node: DerNode; next: number } {
   if (offset + 2 > limit) throw new DerError(`DER: truncated header at ${offset}`);
   const tag = bytes[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError('DER: multi-byte tags are not supported');

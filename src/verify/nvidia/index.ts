@@ -1,7 +1,15 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
 export { commonName, leafFwids, parseCertChain, pinnedDeviceRoot, verifyChainToPinnedRoot } from './certs.ts';
 export { compareHexNonce, toNonceBytes } from './hex.ts';
-export { type FetchedJwksOptions, fetchedJwks, isJwks, JwksError, type JwksSource, NRAS_JWKS_URL, pinnedJwks } from './jwks.ts';
+export {
+  type FetchedJwksOptions,
+  fetchedJwks,
+  isJwks,
+  JwksError,
+  type JwksSource,
+  NRAS_JWKS_URL,
+  pinnedJwks,
+} from './jwks.ts';
 export {
   type GpuReferenceValues,
   normalizeReferenceValues,
@@ -10,7 +18,14 @@ export {
   verifyGpuEvidenceList,
 } from './local.ts';
 export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
-export { NRAS_ISSUER, NrasFormatError, type ParsedNrasResponse, parseNrasResponse, type VerifyNrasOptions, verifyNrasResponse } from './nras.ts';
+export {
+  NRAS_ISSUER,
+  NrasFormatError,
+  type ParsedNrasResponse,
+  parseNrasResponse,
+  type VerifyNrasOptions,
+  verifyNrasResponse,
+} from './nras.ts';
 export {
   DEFAULT_POLICY_CLAIMS_2,
   DEFAULT_POLICY_CLAIMS_3,
@@ -20,6 +35,15 @@ export {
   PolicyError,
   parseNvidiaPolicy,
 } from './policy.ts';
-export { NVIDIA_DEVICE_IDENTITY_ROOT_PEM, NVIDIA_DEVICE_IDENTITY_ROOT_SHA256, NVIDIA_RIM_ROOT_PEM } from './roots.ts';
-export { describeOpaque, parseSpdmEvidence, type SpdmEvidence, SpdmError } from './spdm.ts';
-export { type AttestedJwtSigner, issueLocalGpuToken, LOCAL_GPU_TOKEN_ISSUER, localGpuClaims } from './token.ts';
+export {
+  NVIDIA_DEVICE_IDENTITY_ROOT_PEM,
+  NVIDIA_DEVICE_IDENTITY_ROOT_SHA256,
+  NVIDIA_RIM_ROOT_PEM,
+} from './roots.ts';
+export { describeOpaque, parseSpdmEvidence, SpdmError, type SpdmEvidence } from './spdm.ts';
+export {
+  type AttestedJwtSigner,
+  issueLocalGpuToken,
+  LOCAL_GPU_TOKEN_ISSUER,
+  localGpuClaims,
+} from './token.ts';

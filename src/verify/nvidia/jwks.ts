@@ -50,7 +50,10 @@ export function fetchedJwks(opts: FetchedJwksOptions = {}): JwksSource & { fetch
       src.fetches++;
       let res: Response;
       try {
-        res = await (opts.fetch ?? fetch)(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+        res = await (opts.fetch ?? fetch)(url, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(15_000),
+        });
       } catch (e) {
         throw new JwksError(`cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`);
       }

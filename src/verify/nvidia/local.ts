@@ -6,8 +6,14 @@
 import type { X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../tee/nvidia/types.ts';
 import type { Check } from '../types.ts';
-import { verdict, type Verdict } from '../types.ts';
-import { commonName, leafFwids, parseCertChain, verifyChainToPinnedRoot, verifyP384RawSignature } from './certs.ts';
+import { type Verdict, verdict } from '../types.ts';
+import {
+  commonName,
+  leafFwids,
+  parseCertChain,
+  verifyChainToPinnedRoot,
+  verifyP384RawSignature,
+} from './certs.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { describeOpaque, opaqueField, parseSpdmEvidence, type SpdmEvidence } from './spdm.ts';
 
@@ -36,7 +42,12 @@ export interface VerifyGpuEvidenceOptions {
   checkArch?: boolean;
 }
 
-const ARCH_BY_CHIP: Record<string, string> = { GH100: 'HOPPER', GB100: 'BLACKWELL', GB102: 'BLACKWELL', GB202: 'BLACKWELL' };
+const ARCH_BY_CHIP: Record<string, string> = {
+  GH100: 'HOPPER',
+  GB100: 'BLACKWELL',
+  GB102: 'BLACKWELL',
+  GB202: 'BLACKWELL',
+};
 
 function pass(id: string, detail: string): Check {
   return { id, outcome: 'pass', detail };
@@ -49,11 +60,15 @@ function skip(id: string, detail: string): Check {
 }
 
 function decodeB64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s)) throw new Error(`${what} is not base64 text`);
+  if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s))
+    throw new Error(`${what} is not base64 text`);
   return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
-export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEvidenceOptions = {}): Promise<Verdict> {
+export async function verifyGpuEvidence(
+  evidence: GpuEvidence,
+  opts: VerifyGpuEvidenceOptions = {},
+): Promise<Verdict> {
   const checks: Check[] = [];
   const fields: Record<string, unknown> = {};
   const now = opts.now ?? new Date();
@@ -73,7 +88,12 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
       ),
     );
   } catch (e) {
-    checks.push(fail('nvidia.spdm.parse', `cannot parse the SPDM evidence: ${e instanceof Error ? e.message : String(e)}`));
+    checks.push(
+      fail(
+        'nvidia.spdm.parse',
+        `cannot parse the SPDM evidence: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    );
   }
   try {
     const pem = Buffer.from(decodeB64(evidence?.certificate, 'certificate')).toString('latin1');
@@ -81,26 +101,53 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
     if (certs.length === 0) throw new Error('no PEM certificate found');
     checks.push(pass('nvidia.chain.parse', `${certs.length} certificates`));
   } catch (e) {
-    checks.push(fail('nvidia.chain.parse', `cannot parse the certificate chain: ${e instanceof Error ? e.message : String(e)}`));
+    checks.push(
+      fail(
+        'nvidia.chain.parse',
+        `cannot parse the certificate chain: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    );
   }
 
   // 2. Chain to the pinned root
   const leaf = certs[0];
   if (certs.length > 0) {
     const r = verifyChainToPinnedRoot(certs, now);
-    checks.push(r.rootPinned.ok ? pass('nvidia.chain.root-pinned', r.rootPinned.detail) : fail('nvidia.chain.root-pinned', r.rootPinned.detail));
-    checks.push(r.signatures.ok ? pass('nvidia.chain.signatures', r.signatures.detail) : fail('nvidia.chain.signatures', r.signatures.detail));
-    checks.push(r.caFlags.ok ? pass('nvidia.chain.ca-flags', r.caFlags.detail) : fail('nvidia.chain.ca-flags', r.caFlags.detail));
-    checks.push(r.validity.ok ? pass('nvidia.chain.validity', r.validity.detail) : fail('nvidia.chain.validity', r.validity.detail));
+    checks.push(
+      r.rootPinned.ok
+        ? pass('nvidia.chain.root-pinned', r.rootPinned.detail)
+        : fail('nvidia.chain.root-pinned', r.rootPinned.detail),
+    );
+    checks.push(
+      r.signatures.ok
+        ? pass('nvidia.chain.signatures', r.signatures.detail)
+        : fail('nvidia.chain.signatures', r.signatures.detail),
+    );
+    checks.push(
+      r.caFlags.ok
+        ? pass('nvidia.chain.ca-flags', r.caFlags.detail)
+        : fail('nvidia.chain.ca-flags', r.caFlags.detail),
+    );
+    checks.push(
+      r.validity.ok
+        ? pass('nvidia.chain.validity', r.validity.detail)
+        : fail('nvidia.chain.validity', r.validity.detail),
+    );
     if (opts.ocsp) {
       try {
         const o = await opts.ocsp(r.chain);
-        checks.push(o.ok ? pass('nvidia.chain.revocation', o.detail) : fail('nvidia.chain.revocation', o.detail));
+        checks.push(
+          o.ok ? pass('nvidia.chain.revocation', o.detail) : fail('nvidia.chain.revocation', o.detail),
+        );
       } catch (e) {
-        checks.push(fail('nvidia.chain.revocation', `OCSP check failed: ${e instanceof Error ? e.message : String(e)}`));
+        checks.push(
+          fail('nvidia.chain.revocation', `OCSP check failed: ${e instanceof Error ? e.message : String(e)}`),
+        );
       }
     } else {
-      checks.push(skip('nvidia.chain.revocation', 'offline: OCSP revocation status of the device chain not checked'));
+      checks.push(
+        skip('nvidia.chain.revocation', 'offline: OCSP revocation status of the device chain not checked'),
+      );
     }
     fields.hwmodel = r.chain[1] ? commonName(r.chain[1]) : undefined;
     fields.ueid = leaf ? BigInt(`0x${leaf.serialNumber}`).toString(10) : undefined;
@@ -109,9 +156,22 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
     if (opts.checkArch !== false && fields.hwmodel) {
       const chip = String(fields.hwmodel).split(' ')[0]!;
       const arch = ARCH_BY_CHIP[chip];
-      if (!arch) checks.push(skip('nvidia.arch', `unknown chip '${chip}' in the certificate; arch '${evidence.arch}' not cross-checked`));
-      else if (arch === String(evidence.arch).toUpperCase()) checks.push(pass('nvidia.arch', `arch ${arch} matches the certificate (${chip})`));
-      else checks.push(fail('nvidia.arch', `evidence says arch '${evidence.arch}' but the certificate is a ${chip} (${arch})`));
+      if (!arch)
+        checks.push(
+          skip(
+            'nvidia.arch',
+            `unknown chip '${chip}' in the certificate; arch '${evidence.arch}' not cross-checked`,
+          ),
+        );
+      else if (arch === String(evidence.arch).toUpperCase())
+        checks.push(pass('nvidia.arch', `arch ${arch} matches the certificate (${chip})`));
+      else
+        checks.push(
+          fail(
+            'nvidia.arch',
+            `evidence says arch '${evidence.arch}' but the certificate is a ${chip} (${arch})`,
+          ),
+        );
     }
   }
 
@@ -124,16 +184,24 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
     fields.chipSku = opaque.CHIP_SKU;
     fields.opaque = opaque;
     fields.requestNonce = Buffer.from(spdm.request.nonce).toString('hex');
-    fields.measurements = Object.fromEntries(resp.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]));
+    fields.measurements = Object.fromEntries(
+      resp.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]),
+    );
 
     // 3. FWID binding: leaf certificate ↔ signed opaque data
     const fwid = opaqueField(resp, 'FWID');
     if (leaf) {
       const fwids = leafFwids(new Uint8Array(leaf.raw));
       if (!fwid) checks.push(fail('nvidia.chain.fwid', 'the report has no FWID opaque field'));
-      else if (fwids.length === 0) checks.push(fail('nvidia.chain.fwid', 'the leaf certificate has no TCG DICE FWID'));
+      else if (fwids.length === 0)
+        checks.push(fail('nvidia.chain.fwid', 'the leaf certificate has no TCG DICE FWID'));
       else if (fwids.some((f) => Buffer.from(f).equals(Buffer.from(fwid))))
-        checks.push(pass('nvidia.chain.fwid', `leaf TCG DICE FWID equals the report's FWID ${Buffer.from(fwid).toString('hex').slice(0, 16)}…`));
+        checks.push(
+          pass(
+            'nvidia.chain.fwid',
+            `leaf TCG DICE FWID equals the report's FWID ${Buffer.from(fwid).toString('hex').slice(0, 16)}…`,
+          ),
+        );
       else
         checks.push(
           fail(
@@ -144,13 +212,30 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
     }
 
     // 4. Signature
-    if (!spdm.request.signatureRequested) checks.push(fail('nvidia.spdm.signature', 'the request did not ask for a signed response'));
+    if (!spdm.request.signatureRequested)
+      checks.push(fail('nvidia.spdm.signature', 'the request did not ask for a signed response'));
     else if (spdm.request.version !== 0x11)
-      checks.push(fail('nvidia.spdm.signature', `SPDM version 1.${spdm.request.version & 0xf} signing scheme not supported (only 1.1)`));
+      checks.push(
+        fail(
+          'nvidia.spdm.signature',
+          `SPDM version 1.${spdm.request.version & 0xf} signing scheme not supported (only 1.1)`,
+        ),
+      );
     else if (!leaf) checks.push(fail('nvidia.spdm.signature', 'no leaf certificate to verify with'));
     else if (verifyP384RawSignature(leaf, spdm.signedData, resp.signature))
-      checks.push(pass('nvidia.spdm.signature', `ECDSA P-384/SHA-384 over request ‖ response (${spdm.signedData.length} B) verifies with the leaf key`));
-    else checks.push(fail('nvidia.spdm.signature', 'ECDSA P-384 signature over request ‖ response does not verify with the leaf key'));
+      checks.push(
+        pass(
+          'nvidia.spdm.signature',
+          `ECDSA P-384/SHA-384 over request ‖ response (${spdm.signedData.length} B) verifies with the leaf key`,
+        ),
+      );
+    else
+      checks.push(
+        fail(
+          'nvidia.spdm.signature',
+          'ECDSA P-384 signature over request ‖ response does not verify with the leaf key',
+        ),
+      );
 
     // 5. Nonce
     const reqNonce = spdm.request.nonce;
@@ -173,8 +258,14 @@ export async function verifyGpuEvidence(evidence: GpuEvidence, opts: VerifyGpuEv
         const ok = Buffer.from(expected).equals(Buffer.from(reqNonce));
         checks.push(
           ok
-            ? pass('nvidia.nonce', `signed request nonce equals the expected ${Buffer.from(expected).toString('hex')}`)
-            : fail('nvidia.nonce', `signed request nonce ${Buffer.from(reqNonce).toString('hex')} != expected ${Buffer.from(expected).toString('hex')}`),
+            ? pass(
+                'nvidia.nonce',
+                `signed request nonce equals the expected ${Buffer.from(expected).toString('hex')}`,
+              )
+            : fail(
+                'nvidia.nonce',
+                `signed request nonce ${Buffer.from(reqNonce).toString('hex')} != expected ${Buffer.from(expected).toString('hex')}`,
+              ),
         );
       }
     } else {
@@ -201,8 +292,15 @@ export function normalizeReferenceValues(x: unknown): GpuReferenceValues | undef
   return undefined;
 }
 
-function compareReferenceValues(spdm: SpdmEvidence, opaque: Record<string, unknown>, ref: GpuReferenceValues | undefined): Check[] {
-  if (!ref) return [skip('nvidia.measurements', 'no reference values (RIMs) given: the measurements were not appraised')];
+function compareReferenceValues(
+  spdm: SpdmEvidence,
+  opaque: Record<string, unknown>,
+  ref: GpuReferenceValues | undefined,
+): Check[] {
+  if (!ref)
+    return [
+      skip('nvidia.measurements', 'no reference values (RIMs) given: the measurements were not appraised'),
+    ];
   const out: Check[] = [];
   if (ref.measurements) {
     const bad: string[] = [];
@@ -216,12 +314,16 @@ function compareReferenceValues(spdm: SpdmEvidence, opaque: Record<string, unkno
       else matched++;
     }
     if (!ref.allowUnlistedIndices) {
-      for (const idx of byIndex.keys()) if (!(String(idx) in ref.measurements)) bad.push(`index ${idx}: no reference value`);
+      for (const idx of byIndex.keys())
+        if (!(String(idx) in ref.measurements)) bad.push(`index ${idx}: no reference value`);
     }
     out.push(
       bad.length === 0
         ? pass('nvidia.measurements', `${matched} measurement(s) equal the reference values`)
-        : fail('nvidia.measurements', `${bad.length} mismatch(es): ${bad.slice(0, 8).join('; ')}${bad.length > 8 ? '; …' : ''}`),
+        : fail(
+            'nvidia.measurements',
+            `${bad.length} mismatch(es): ${bad.slice(0, 8).join('; ')}${bad.length > 8 ? '; …' : ''}`,
+          ),
     );
   } else {
     out.push(skip('nvidia.measurements', 'reference values hold no measurements'));
@@ -247,9 +349,16 @@ function compareReferenceValues(spdm: SpdmEvidence, opaque: Record<string, unkno
 }
 
 /** Verify a list of GPU evidence (composite: every GPU with the same nonce). */
-export async function verifyGpuEvidenceList(list: GpuEvidence[], opts: VerifyGpuEvidenceOptions = {}): Promise<Verdict> {
+export async function verifyGpuEvidenceList(
+  list: GpuEvidence[],
+  opts: VerifyGpuEvidenceOptions = {},
+): Promise<Verdict> {
   const parts = [];
   for (const e of list) parts.push(await verifyGpuEvidence(e, opts));
-  const checks: Check[] = [list.length > 0 ? pass('nvidia.gpu-count', `${list.length} GPU(s)`) : fail('nvidia.gpu-count', 'no GPU evidence')];
+  const checks: Check[] = [
+    list.length > 0
+      ? pass('nvidia.gpu-count', `${list.length} GPU(s)`)
+      : fail('nvidia.gpu-count', 'no GPU evidence'),
+  ];
   return verdict('nvidia-local-list', checks, { parts });
 }

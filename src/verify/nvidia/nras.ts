@@ -11,9 +11,16 @@
  * (default: NVIDIA's remote policy for the token's claims version).
  */
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose';
 import type { Check } from '../types.ts';
-import { verdict, type Verdict } from '../types.ts';
+import { type Verdict, verdict } from '../types.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { isJwks, type JwksSource, pinnedJwks } from './jwks.ts';
 import { defaultPolicyFor, evaluateRules, type NvidiaPolicy } from './policy.ts';
@@ -61,12 +68,20 @@ export function parseNrasResponse(response: unknown): ParsedNrasResponse {
       `NRAS response must be [["JWT", overall], {"GPU-0": token, ...}]; got ${Array.isArray(r) ? `an array of ${r.length}` : JSON.stringify(r)?.slice(0, 200)}`,
     );
   const [head, devs] = r as [unknown, unknown];
-  if (!Array.isArray(head) || head.length !== 2 || head[0] !== 'JWT' || typeof head[1] !== 'string' || !JWT_RE.test(head[1]))
+  if (
+    !Array.isArray(head) ||
+    head.length !== 2 ||
+    head[0] !== 'JWT' ||
+    typeof head[1] !== 'string' ||
+    !JWT_RE.test(head[1])
+  )
     throw new NrasFormatError('first element must be ["JWT", "<compact JWT>"]');
-  if (typeof devs !== 'object' || devs === null || Array.isArray(devs)) throw new NrasFormatError('second element must be an object of device tokens');
+  if (typeof devs !== 'object' || devs === null || Array.isArray(devs))
+    throw new NrasFormatError('second element must be an object of device tokens');
   const devices: Record<string, string> = {};
   for (const [k, v] of Object.entries(devs as Record<string, unknown>)) {
-    if (typeof v !== 'string' || !JWT_RE.test(v)) throw new NrasFormatError(`device token '${k}' is not a compact JWT`);
+    if (typeof v !== 'string' || !JWT_RE.test(v))
+      throw new NrasFormatError(`device token '${k}' is not a compact JWT`);
     devices[k] = v;
   }
   if (Object.keys(devices).length === 0) throw new NrasFormatError('no device tokens');
@@ -99,15 +114,25 @@ async function verifyToken(
   try {
     header = decodeProtectedHeader(token);
   } catch (e) {
-    return { signature: c(sig, 'fail', `bad JWS header: ${(e as Error).message}`), ...notReached('token not verified') };
+    return {
+      signature: c(sig, 'fail', `bad JWS header: ${(e as Error).message}`),
+      ...notReached('token not verified'),
+    };
   }
   if (header.alg !== 'ES384')
-    return { signature: c(sig, 'fail', `alg '${String(header.alg)}' not allowed (ES384 only)`), ...notReached('token not verified') };
+    return {
+      signature: c(sig, 'fail', `alg '${String(header.alg)}' not allowed (ES384 only)`),
+      ...notReached('token not verified'),
+    };
   if (typeof header.kid !== 'string' || header.kid.length === 0)
     return { signature: c(sig, 'fail', 'no kid in the JWS header'), ...notReached('token not verified') };
-  if (!keys) return { signature: c(sig, 'fail', `no NRAS keys: ${keyError}`), ...notReached('token not verified') };
+  if (!keys)
+    return { signature: c(sig, 'fail', `no NRAS keys: ${keyError}`), ...notReached('token not verified') };
   if (!opts.knownKids.has(header.kid))
-    return { signature: c(sig, 'fail', `unknown kid '${header.kid}': not in the NRAS JWKS`), ...notReached('token not verified') };
+    return {
+      signature: c(sig, 'fail', `unknown kid '${header.kid}': not in the NRAS JWKS`),
+      ...notReached('token not verified'),
+    };
   try {
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ['ES384'],
@@ -120,7 +145,11 @@ async function verifyToken(
       payload,
       signature: c(sig, 'pass', `ES384 signature verifies with kid ${header.kid}`),
       issuer: c(iss, 'pass', `iss ${String(payload.iss)}`),
-      time: c(time, 'pass', `valid at ${opts.now.toISOString()} (nbf ${payload.nbf ?? '-'}, exp ${payload.exp})`),
+      time: c(
+        time,
+        'pass',
+        `valid at ${opts.now.toISOString()} (nbf ${payload.nbf ?? '-'}, exp ${payload.exp})`,
+      ),
     };
   } catch (e) {
     const okSig = c(sig, 'pass', `ES384 signature verifies with kid ${header.kid}`);
@@ -128,8 +157,16 @@ async function verifyToken(
       return {
         payload: e.payload,
         signature: okSig,
-        issuer: c(iss, opts.issuers.includes(String(e.payload.iss)) ? 'pass' : 'fail', `iss ${String(e.payload.iss)}`),
-        time: c(time, 'fail', `expired: exp ${e.payload.exp} <= ${Math.floor(opts.now.getTime() / 1000)} (${opts.now.toISOString()})`),
+        issuer: c(
+          iss,
+          opts.issuers.includes(String(e.payload.iss)) ? 'pass' : 'fail',
+          `iss ${String(e.payload.iss)}`,
+        ),
+        time: c(
+          time,
+          'fail',
+          `expired: exp ${e.payload.exp} <= ${Math.floor(opts.now.getTime() / 1000)} (${opts.now.toISOString()})`,
+        ),
       };
     if (e instanceof errors.JWTClaimValidationFailed) {
       const p = e.payload;
@@ -145,13 +182,28 @@ async function verifyToken(
           payload: p,
           signature: okSig,
           issuer: c(iss, 'pass', `iss ${String(p.iss)}`),
-          time: c(time, 'fail', `not yet valid: nbf ${p.nbf} > ${Math.floor(opts.now.getTime() / 1000)} (${opts.now.toISOString()})`),
+          time: c(
+            time,
+            'fail',
+            `not yet valid: nbf ${p.nbf} > ${Math.floor(opts.now.getTime() / 1000)} (${opts.now.toISOString()})`,
+          ),
         };
-      return { payload: p, signature: okSig, issuer: c(iss, 'skip', 'not evaluated'), time: c(time, 'fail', `claim '${e.claim}': ${e.message}`) };
+      return {
+        payload: p,
+        signature: okSig,
+        issuer: c(iss, 'skip', 'not evaluated'),
+        time: c(time, 'fail', `claim '${e.claim}': ${e.message}`),
+      };
     }
     if (e instanceof errors.JWSSignatureVerificationFailed)
-      return { signature: c(sig, 'fail', `ES384 signature does not verify with kid ${header.kid}`), ...notReached('token not verified') };
-    return { signature: c(sig, 'fail', `${(e as Error).name}: ${(e as Error).message}`), ...notReached('token not verified') };
+      return {
+        signature: c(sig, 'fail', `ES384 signature does not verify with kid ${header.kid}`),
+        ...notReached('token not verified'),
+      };
+    return {
+      signature: c(sig, 'fail', `${(e as Error).name}: ${(e as Error).message}`),
+      ...notReached('token not verified'),
+    };
   }
 }
 
@@ -170,11 +222,18 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   const checks: Check[] = [];
   const parts: Verdict[] = [];
   const now = opts.now ?? new Date();
-  const issuers = opts.issuer === undefined ? [NRAS_ISSUER] : Array.isArray(opts.issuer) ? opts.issuer : [opts.issuer];
+  const issuers =
+    opts.issuer === undefined ? [NRAS_ISSUER] : Array.isArray(opts.issuer) ? opts.issuer : [opts.issuer];
   let parsed: ParsedNrasResponse;
   try {
     parsed = parseNrasResponse(response);
-    checks.push(c('nvidia.nras.format', 'pass', `overall token + ${Object.keys(parsed.devices).length} device token(s)`));
+    checks.push(
+      c(
+        'nvidia.nras.format',
+        'pass',
+        `overall token + ${Object.keys(parsed.devices).length} device token(s)`,
+      ),
+    );
   } catch (e) {
     checks.push(c('nvidia.nras.format', 'fail', (e as Error).message));
     return verdict('nvidia-nras', checks);
@@ -193,8 +252,11 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   const knownKids = new Set<string>();
   try {
     let set = await source.get();
-    const kids = [parsed.overall, ...Object.values(parsed.devices)].map(kidOf).filter((k): k is string => !!k);
-    const has = (s: JSONWebKeySet) => new Set(s.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
+    const kids = [parsed.overall, ...Object.values(parsed.devices)]
+      .map(kidOf)
+      .filter((k): k is string => !!k);
+    const has = (s: JSONWebKeySet) =>
+      new Set(s.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
     if (kids.some((k) => !has(set).has(k)) && source.refresh) set = await source.refresh();
     for (const k of has(set)) knownKids.add(k);
     keys = createLocalJWKSet(set);
@@ -209,7 +271,16 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   const op = overall.payload as Record<string, unknown> | undefined;
   const fields: Record<string, unknown> = {};
   if (op) {
-    for (const k of ['x-nvidia-ver', 'x-nvidia-overall-att-result', 'iat', 'nbf', 'exp', 'iss', 'jti', 'eat_nonce'] as const)
+    for (const k of [
+      'x-nvidia-ver',
+      'x-nvidia-overall-att-result',
+      'iat',
+      'nbf',
+      'exp',
+      'iss',
+      'jti',
+      'eat_nonce',
+    ] as const)
       if (op[k] !== undefined) fields[k] = op[k];
   }
   if (expected) {
@@ -224,7 +295,8 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   if (op) {
     const sub = op.submods;
     const problems: string[] = [];
-    if (typeof sub !== 'object' || sub === null || Array.isArray(sub)) problems.push('no submods object in the overall token');
+    if (typeof sub !== 'object' || sub === null || Array.isArray(sub))
+      problems.push('no submods object in the overall token');
     else {
       for (const [name, v] of Object.entries(sub as Record<string, unknown>)) {
         const ok =
@@ -237,8 +309,10 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
         if (!ok) problems.push(`${name}: not ["DIGEST", ["SHA-256", <64 hex>]]`);
         else submodDigests.set(name, (v[1][1] as string).toLowerCase());
       }
-      for (const name of submodDigests.keys()) if (!(name in parsed.devices)) problems.push(`${name}: listed in submods but no token`);
-      for (const name of Object.keys(parsed.devices)) if (!submodDigests.has(name)) problems.push(`${name}: token not listed in submods`);
+      for (const name of submodDigests.keys())
+        if (!(name in parsed.devices)) problems.push(`${name}: listed in submods but no token`);
+      for (const name of Object.keys(parsed.devices))
+        if (!submodDigests.has(name)) problems.push(`${name}: token not listed in submods`);
     }
     checks.push(
       problems.length === 0
@@ -251,7 +325,10 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   const policy = opts.policy ?? defaultPolicyFor(op?.['x-nvidia-ver']);
   fields.policy = policy?.name ?? null;
   if (!op) checks.push(c('nvidia.nras.policy', 'skip', 'overall token not verified'));
-  else if (!policy) checks.push(c('nvidia.nras.policy', 'fail', `no default policy for claims version '${String(op['x-nvidia-ver'])}'`));
+  else if (!policy)
+    checks.push(
+      c('nvidia.nras.policy', 'fail', `no default policy for claims version '${String(op['x-nvidia-ver'])}'`),
+    );
   else {
     const m = evaluateRules(op, policy['overall-claims'] ?? {});
     checks.push(
@@ -278,13 +355,16 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
     dc.push(r.signature, r.issuer, r.time);
     const want = submodDigests.get(name);
     const got = createHash('sha256').update(token, 'ascii').digest('hex');
-    if (want === undefined) dc.push(c('nvidia.nras.gpu.digest', 'fail', `${name}: no submod digest in a verified overall token`));
+    if (want === undefined)
+      dc.push(c('nvidia.nras.gpu.digest', 'fail', `${name}: no submod digest in a verified overall token`));
     else
       dc.push(
         c(
           'nvidia.nras.gpu.digest',
           want === got ? 'pass' : 'fail',
-          want === got ? `${name}: SHA-256 of the token equals the overall submod digest` : `${name}: SHA-256 ${got} != submod digest ${want}`,
+          want === got
+            ? `${name}: SHA-256 of the token equals the overall submod digest`
+            : `${name}: SHA-256 ${got} != submod digest ${want}`,
         ),
       );
     const p = r.payload as Record<string, unknown> | undefined;
@@ -307,14 +387,32 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
         const n = compareHexNonce(p.eat_nonce, expected);
         dc.push(c('nvidia.nras.gpu.nonce', n.ok ? 'pass' : 'fail', `${name}: eat_nonce ${n.detail}`));
       }
-      const errs = Object.entries(p).filter(([k, v]) => ERROR_CLAIM.test(k) && v !== null && v !== undefined && v !== false && v !== '');
+      const errs = Object.entries(p).filter(
+        ([k, v]) => ERROR_CLAIM.test(k) && v !== null && v !== undefined && v !== false && v !== '',
+      );
       const warn = p['x-nvidia-attestation-warning'];
-      if (errs.length > 0) dc.push(c('nvidia.nras.gpu.errors', 'fail', `${name}: ${errs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('; ')}`));
-      else dc.push(c('nvidia.nras.gpu.errors', 'pass', `${name}: no error claims${warn ? `; warning: ${String(warn)}` : ''}`));
+      if (errs.length > 0)
+        dc.push(
+          c(
+            'nvidia.nras.gpu.errors',
+            'fail',
+            `${name}: ${errs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('; ')}`,
+          ),
+        );
+      else
+        dc.push(
+          c(
+            'nvidia.nras.gpu.errors',
+            'pass',
+            `${name}: no error claims${warn ? `; warning: ${String(warn)}` : ''}`,
+          ),
+        );
       if (policy) {
         const m = evaluateRules(p, policy['detached-claims'] ?? {});
         if (p.measres !== undefined && p.measres !== 'success' && p['x-nvidia-mismatch-measurement-records'])
-          m.push(`mismatching measurements: ${JSON.stringify(p['x-nvidia-mismatch-measurement-records']).slice(0, 300)}`);
+          m.push(
+            `mismatching measurements: ${JSON.stringify(p['x-nvidia-mismatch-measurement-records']).slice(0, 300)}`,
+          );
         dc.push(
           m.length === 0
             ? c('nvidia.nras.gpu.policy', 'pass', `${name}: claims meet '${policy.name}'`)

@@ -94,28 +94,34 @@ export class PolicyError extends Error {
 
 /** Accept `{nvidia: {...}}`, NVIDIA's `{authorization-rules: {...}}`, or the rules object itself. */
 export function parseNvidiaPolicy(json: unknown): NvidiaPolicy {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new PolicyError('policy must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new PolicyError('policy must be a JSON object');
   const o = json as Record<string, unknown>;
   let p: Record<string, unknown> = o;
   if ('nvidia' in o) p = o.nvidia as Record<string, unknown>;
   else if ('authorization-rules' in o) p = o['authorization-rules'] as Record<string, unknown>;
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new PolicyError('policy section must be an object');
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new PolicyError('policy section must be an object');
   const allowed = new Set(['overall-claims', 'detached-claims', 'gpuCount', 'name', 'type']);
   for (const k of Object.keys(p)) if (!allowed.has(k)) throw new PolicyError(`unknown policy key '${k}'`);
-  if (p.type !== undefined && p.type !== 'JWT') throw new PolicyError(`policy type '${String(p.type)}' is not supported (only JWT)`);
+  if (p.type !== undefined && p.type !== 'JWT')
+    throw new PolicyError(`policy type '${String(p.type)}' is not supported (only JWT)`);
   const out: NvidiaPolicy = {};
   for (const k of ['overall-claims', 'detached-claims'] as const) {
     const v = p[k];
     if (v === undefined) continue;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new PolicyError(`'${k}' must be an object`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new PolicyError(`'${k}' must be an object`);
     out[k] = v as ClaimRules;
   }
   if (p.gpuCount !== undefined) {
-    if (!Number.isInteger(p.gpuCount) || (p.gpuCount as number) < 1) throw new PolicyError('gpuCount must be a positive integer');
+    if (!Number.isInteger(p.gpuCount) || (p.gpuCount as number) < 1)
+      throw new PolicyError('gpuCount must be a positive integer');
     out.gpuCount = p.gpuCount as number;
   }
   out.name = typeof p.name === 'string' ? p.name : 'custom';
-  if (!out['overall-claims'] && !out['detached-claims']) throw new PolicyError('policy has neither overall-claims nor detached-claims');
+  if (!out['overall-claims'] && !out['detached-claims'])
+    throw new PolicyError('policy has neither overall-claims nor detached-claims');
   return out;
 }
 
@@ -130,7 +136,8 @@ export function evaluateRules(claims: Record<string, unknown>, rules: ClaimRules
     }
     const got = claims[k];
     if (want !== null && typeof want === 'object' && !Array.isArray(want)) {
-      if (got === null || typeof got !== 'object' || Array.isArray(got)) out.push(`${name}: ${JSON.stringify(got)} is not an object`);
+      if (got === null || typeof got !== 'object' || Array.isArray(got))
+        out.push(`${name}: ${JSON.stringify(got)} is not an object`);
       else out.push(...evaluateRules(got as Record<string, unknown>, want as ClaimRules, name));
     } else if (JSON.stringify(got) !== JSON.stringify(want)) {
       out.push(`${name}: ${JSON.stringify(got)} (want ${JSON.stringify(want)})`);

@@ -21,7 +21,8 @@ EY55WYoDBvs2wPAH1Gw4LbcwUN8QCff8bFmV4ZxjCRr4WXTLFHBKjbfneGSBWwA=
 `;
 
 /** SHA-256 of the Device Identity CA's DER (checked by a test against the PEM above). */
-export const NVIDIA_DEVICE_IDENTITY_ROOT_SHA256 = '102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48';
+export const NVIDIA_DEVICE_IDENTITY_ROOT_SHA256 =
+  '102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48';
 
 /** NVIDIA CoRIM/RIM signing root (verifier_RIM_root.pem): roots the signatures of reference-integrity manifests. */
 export const NVIDIA_RIM_ROOT_PEM = `-----BEGIN CERTIFICATE-----

@@ -112,13 +112,15 @@ function u24(b: Uint8Array, p: number): number {
 }
 
 function need(b: Uint8Array, p: number, n: number, what: string): void {
-  if (p + n > b.length) throw new SpdmError(`SPDM: truncated ${what} at offset ${p} (need ${n} bytes, have ${b.length - p})`);
+  if (p + n > b.length)
+    throw new SpdmError(`SPDM: truncated ${what} at offset ${p} (need ${n} bytes, have ${b.length - p})`);
 }
 
 export function parseSpdmRequest(b: Uint8Array): SpdmRequest {
   need(b, 0, 4, 'GET_MEASUREMENTS header');
   const version = b[0]!;
-  if (version < 0x10 || version > 0x13) throw new SpdmError(`SPDM: unknown version byte 0x${version.toString(16)}`);
+  if (version < 0x10 || version > 0x13)
+    throw new SpdmError(`SPDM: unknown version byte 0x${version.toString(16)}`);
   if (b[1] !== SPDM_GET_MEASUREMENTS)
     throw new SpdmError(`SPDM: request code 0x${b[1]!.toString(16)} is not GET_MEASUREMENTS (0xe0)`);
   const param1 = b[2]!;
@@ -152,7 +154,11 @@ export function parseOpaqueData(b: Uint8Array): OpaqueField[] {
     const type = u16(b, p);
     const size = u16(b, p + 2);
     need(b, p + 4, size, `opaque field ${type}`);
-    out.push({ type, name: OPAQUE_FIELD_NAMES[type] ?? `UNKNOWN_${type}`, value: b.slice(p + 4, p + 4 + size) });
+    out.push({
+      type,
+      name: OPAQUE_FIELD_NAMES[type] ?? `UNKNOWN_${type}`,
+      value: b.slice(p + 4, p + 4 + size),
+    });
     p += 4 + size;
   }
   return out;
@@ -167,11 +173,14 @@ export function parseMeasurementRecord(record: Uint8Array, count: number): Measu
     const spec = record[p + 1]!;
     const size = u16(record, p + 2);
     need(record, p + 4, size, `measurement block ${index}`);
-    if (size < 3) throw new SpdmError(`SPDM: measurement block ${index} is ${size} bytes, too short for a DMTF header`);
+    if (size < 3)
+      throw new SpdmError(`SPDM: measurement block ${index} is ${size} bytes, too short for a DMTF header`);
     const valueType = record[p + 4]!;
     const valueSize = u16(record, p + 5);
     if (valueSize !== size - 3)
-      throw new SpdmError(`SPDM: measurement block ${index}: DMTF value size ${valueSize} does not match block size ${size} - 3`);
+      throw new SpdmError(
+        `SPDM: measurement block ${index}: DMTF value size ${valueSize} does not match block size ${size} - 3`,
+      );
     blocks.push({ index, spec, valueType, value: record.slice(p + 7, p + 7 + valueSize) });
     p += 4 + size;
   }
@@ -183,7 +192,8 @@ export function parseMeasurementRecord(record: Uint8Array, count: number): Measu
 export function parseSpdmResponse(b: Uint8Array, signatureSize = P384_SIGNATURE_SIZE): SpdmResponse {
   need(b, 0, 8, 'MEASUREMENTS header');
   const version = b[0]!;
-  if (b[1] !== SPDM_MEASUREMENTS) throw new SpdmError(`SPDM: response code 0x${b[1]!.toString(16)} is not MEASUREMENTS (0x60)`);
+  if (b[1] !== SPDM_MEASUREMENTS)
+    throw new SpdmError(`SPDM: response code 0x${b[1]!.toString(16)} is not MEASUREMENTS (0x60)`);
   const numberOfBlocks = b[4]!;
   const recLen = u24(b, 5);
   let p = 8;
@@ -204,7 +214,9 @@ export function parseSpdmResponse(b: Uint8Array, signatureSize = P384_SIGNATURE_
     p += 8;
   }
   if (b.length - p !== signatureSize)
-    throw new SpdmError(`SPDM: ${b.length - p} bytes left for the signature, expected ${signatureSize} (ECDSA P-384 r‖s)`);
+    throw new SpdmError(
+      `SPDM: ${b.length - p} bytes left for the signature, expected ${signatureSize} (ECDSA P-384 r‖s)`,
+    );
   return {
     version,
     param1: b[2]!,
@@ -225,7 +237,9 @@ export function parseSpdmEvidence(bytes: Uint8Array): SpdmEvidence {
   const request = parseSpdmRequest(bytes);
   const response = parseSpdmResponse(bytes.subarray(request.bytes.length));
   if (response.version !== request.version)
-    throw new SpdmError(`SPDM: response version 0x${response.version.toString(16)} differs from request 0x${request.version.toString(16)}`);
+    throw new SpdmError(
+      `SPDM: response version 0x${response.version.toString(16)} differs from request 0x${request.version.toString(16)}`,
+    );
   const signedData = new Uint8Array(request.bytes.length + response.signed.length);
   signedData.set(request.bytes, 0);
   signedData.set(response.signed, request.bytes.length);

@@ -14,22 +14,34 @@ export interface AttestedJwtSigner {
 export const LOCAL_GPU_TOKEN_ISSUER = 'wasmvm-tee/nvidia-local-verifier';
 
 /** Claims describing local GPU verdicts (one submod per GPU), for `signer.signJwt`. */
-export function localGpuClaims(verdicts: Verdict[], nonceHex: string, now: Date = new Date()): Record<string, unknown> {
+export function localGpuClaims(
+  verdicts: Verdict[],
+  nonceHex: string,
+  now: Date = new Date(),
+): Record<string, unknown> {
   const submods: Record<string, unknown> = {};
   verdicts.forEach((v, i) => {
     const f = v.fields ?? {};
     const name = `GPU-${typeof f.index === 'number' ? f.index : i}`;
     const outcome = (id: string) => v.checks.find((c) => c.id === id)?.outcome ?? 'skip';
     submods[name] = {
-      measres: outcome('nvidia.measurements') === 'pass' ? 'success' : outcome('nvidia.measurements') === 'fail' ? 'fail' : 'not-appraised',
+      measres:
+        outcome('nvidia.measurements') === 'pass'
+          ? 'success'
+          : outcome('nvidia.measurements') === 'fail'
+            ? 'fail'
+            : 'not-appraised',
       hwmodel: f.hwmodel,
       ueid: f.ueid,
       'x-nvidia-gpu-driver-version': f.driverVersion,
       'x-nvidia-gpu-vbios-version': f.vbiosVersion,
       'x-nvidia-gpu-attestation-report-signature-verified': outcome('nvidia.spdm.signature') === 'pass',
       'x-nvidia-gpu-attestation-report-nonce-match': outcome('nvidia.nonce') === 'pass',
-      'x-nvidia-gpu-attestation-report-cert-chain-validated':
-        ['nvidia.chain.root-pinned', 'nvidia.chain.signatures', 'nvidia.chain.validity'].every((id) => outcome(id) === 'pass'),
+      'x-nvidia-gpu-attestation-report-cert-chain-validated': [
+        'nvidia.chain.root-pinned',
+        'nvidia.chain.signatures',
+        'nvidia.chain.validity',
+      ].every((id) => outcome(id) === 'pass'),
       'x-nvidia-gpu-attestation-report-cert-chain-fwid-match': outcome('nvidia.chain.fwid') === 'pass',
       'x-wasmvm-revocation-checked': outcome('nvidia.chain.revocation') === 'pass',
       'x-wasmvm-checks': v.checks.map((c) => `${c.id}:${c.outcome}`),
@@ -56,7 +68,10 @@ export async function issueLocalGpuToken(
   now?: Date,
 ): Promise<string> {
   const jwt = await signer.signJwt(localGpuClaims(verdicts, nonceHex, now));
-  const header = JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: string };
-  if (header.alg !== 'ES384') throw new Error(`attested signer produced alg '${String(header.alg)}', expected ES384`);
+  const header = JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+    alg?: string;
+  };
+  if (header.alg !== 'ES384')
+    throw new Error(`attested signer produced alg '${String(header.alg)}', expected ES384`);
   return jwt;
 }

@@ -1,0 +1,135 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { help, main } from '../../src/cli/verify-nras.ts';
+import { DATA, NONCE_1GPU, NONCE_8GPU } from './helpers.ts';
+
+const d = (n: string) => fileURLToPath(new URL(n, DATA));
+
+async function run(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const fetch = (async () => {
+    throw new Error('no network in tests');
+  }) as typeof globalThis.fetch;
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), fetch });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const NRAS = ['--jwks', d('nras-jwks-2026-06-29.json'), '--now', '2026-06-29T02:10:00Z'];
+
+describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
+  it('exit 0 for the real 1- and 8-GPU responses; --json prints the verdict', async () => {
+    const r = await run([
+      '--nras-response',
+      d('nras-v3-h100-1gpu.response.json'),
+      '--nonce',
+      NONCE_1GPU,
+      ...NRAS,
+    ]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /VERIFIED nvidia-nras/);
+    const j = await run([
+      '--nras-response',
+      d('nras-v3-h100-8gpu.response.json'),
+      '--nonce',
+      NONCE_8GPU,
+      ...NRAS,
+      '--json',
+    ]);
+    assert.equal(j.code, 0);
+    const v = JSON.parse(j.out);
+    assert.equal(v.ok, true);
+    assert.equal(v.parts.length, 8);
+  });
+
+  it('exit 1 for a wrong nonce, a late clock, a failing policy; exit 2 for usage errors', async () => {
+    assert.equal(
+      (await run(['--nras-response', d('nras-v3-h100-1gpu.response.json'), '--nonce', NONCE_8GPU, ...NRAS]))
+        .code,
+      1,
+    );
+    assert.equal(
+      (
+        await run([
+          '--nras-response',
+          d('nras-v3-h100-1gpu.response.json'),
+          '--nonce',
+          NONCE_1GPU,
+          '--jwks',
+          d('nras-jwks-2026-06-29.json'),
+        ])
+      ).code,
+      1,
+      'real clock: the recorded tokens have expired',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'nv-cli-'));
+    const pol = join(dir, 'p.json');
+    writeFileSync(
+      pol,
+      JSON.stringify({ nvidia: { 'overall-claims': { 'x-nvidia-overall-att-result': true }, gpuCount: 2 } }),
+    );
+    assert.equal(
+      (
+        await run([
+          '--nras-response',
+          d('nras-v3-h100-1gpu.response.json'),
+          '--nonce',
+          NONCE_1GPU,
+          ...NRAS,
+          '--policy',
+          pol,
+        ])
+      ).code,
+      1,
+    );
+    assert.equal((await run(['--nras-response', d('nras-v3-h100-1gpu.response.json')])).code, 2);
+    assert.equal(
+      (await run(['--nras-response', d('nras-v3-h100-1gpu.response.json'), '--nonce', 'abcd', ...NRAS])).code,
+      2,
+    );
+    assert.equal((await run(['--bogus'])).code, 2);
+    assert.equal((await run([])).code, 2);
+    assert.equal((await run(['--nras-response', '/nonexistent.json', '--nonce', NONCE_1GPU])).code, 2);
+    // no --jwks: fetched from NRAS; without network it is a rejection with the reason
+    const net = await run([
+      '--nras-response',
+      d('nras-v3-h100-1gpu.response.json'),
+      '--nonce',
+      NONCE_1GPU,
+      '--now',
+      '2026-06-29T02:10:00Z',
+    ]);
+    assert.equal(net.code, 1);
+    assert.match(net.out, /cannot fetch/);
+    assert.match(help, /--gpu-evidence/);
+  });
+
+  it('--gpu-evidence: nvattest file and NRAS request body, with and without --nonce', async () => {
+    const r = await run([
+      '--gpu-evidence',
+      d('nvat-multi-gpu-hopper-evidence.json'),
+      '--now',
+      '2026-06-29T02:10:00Z',
+    ]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SKIP nvidia.nonce/);
+    const b = await run([
+      '--gpu-evidence',
+      d('nras-v3-h100-8gpu.request.json'),
+      '--nonce',
+      NONCE_8GPU,
+      '--json',
+    ]);
+    assert.equal(b.code, 0);
+    assert.equal(JSON.parse(b.out).parts.length, 8);
+    assert.equal(
+      (await run(['--gpu-evidence', d('nras-v3-h100-8gpu.request.json'), '--nonce', NONCE_1GPU])).code,
+      1,
+    );
+    assert.equal((await run(['--gpu-evidence', d('nras-jwks-2026-06-29.json')])).code, 2);
+  });
+});
