@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { childExecArgv, siblingModule } from '../util/runtime.ts';
-import { inspectWith, loadWasmLib, type ModuleInfo } from './inspect.ts';
+import { capTableMax, inspectWith, loadWasmLib, type ModuleInfo } from './inspect.ts';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.ts';
 import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from './protocol.ts';
 import { capMemoryMax } from './sections.ts';
@@ -327,7 +327,7 @@ export class Engine {
     canonicalizeNaN: boolean,
     limits: Limits,
   ): Promise<Prepared> {
-    const ck = `${sha}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${limits.maxMemoryPages}:${metered ? limits.maxStackHeight : 0}`;
+    const ck = `${sha}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${limits.maxMemoryPages}:${limits.maxTableElements}:${metered ? limits.maxStackHeight : 0}`;
     const hit = this.prepared.get(ck);
     if (hit) {
       this.prepared.delete(ck);
@@ -387,6 +387,7 @@ export class Engine {
         `instrumentation failed: ${(e as Error).message}`,
       );
     }
+    out = await capTableMax(out, limits.maxTableElements);
     const p: Prepared = {
       info,
       bytes: out,
@@ -410,7 +411,6 @@ export class Engine {
   /** Run one execution. Traps are results; bad requests throw EngineError. */
   async execute(req: ExecuteRequest): Promise<ExecuteResult> {
     if (this.closed) throw new EngineError('ENGINE_UNAVAILABLE', 'engine is closed');
-    const t0 = performance.now();
     const mode = req.mode ?? 'interp';
     if (!EXECUTION_MODES.includes(mode))
       throw new EngineError('INVALID_ARGUMENT', `unknown mode ${String(mode)}`);
@@ -492,7 +492,7 @@ export class Engine {
       status: r.status,
       outputs: r.outputs,
       ...base,
-      durationMs: performance.now() - t0,
+      durationMs: r.durationMs,
       cacheHit: r.cacheHit,
     };
     if (r.message !== undefined) result.message = r.message;

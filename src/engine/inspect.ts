@@ -25,6 +25,22 @@ interface WasmLib {
     start?: number;
   };
   funcTypeOf(m: unknown, funcIndex: number): { params: string[]; results: string[] };
+  writeModule?(m: unknown): Uint8Array;
+}
+
+/**
+ * Lower every defined table's maximum to `cap` (table.grow beyond it then returns -1, as spec'd).
+ * Needs B1's writer; returns the bytes unchanged when no table needs it.
+ */
+export async function capTableMax(bytes: Uint8Array, cap: number): Promise<Uint8Array> {
+  const lib = await loadWasmLib();
+  if (!lib.writeModule) return bytes;
+  const m = lib.readModule(bytes) as unknown as { tables: { limits?: { min: number; max?: number } }[] };
+  if (m.tables.every((t) => !t.limits || (t.limits.max !== undefined && t.limits.max <= cap))) return bytes;
+  for (const t of m.tables) {
+    if (t.limits) t.limits = { min: t.limits.min, max: Math.min(t.limits.max ?? cap, cap) };
+  }
+  return lib.writeModule(m);
 }
 
 let lib: Promise<WasmLib> | undefined;

@@ -292,3 +292,21 @@ test('without the host module offered, host imports are unknown', async () => {
     code('UNKNOWN_IMPORT'),
   );
 });
+
+test('table cap: initial size above the limit is rejected; table.grow beyond it returns -1', async () => {
+  const t = wat(`(module (table 10 funcref)
+    (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))`);
+  await assert.rejects(
+    engine.execute({ bytecode: t, fn: 'grow', args: [i32(0)], limits: { maxTableElements: 5 } }),
+    code('TABLE_LIMIT'),
+  );
+  const lim = { maxTableElements: 20 };
+  assert.deepEqual(
+    (await engine.execute({ bytecode: t, fn: 'grow', args: [i32(11)], limits: lim })).outputs,
+    [i32(-1)],
+  );
+  assert.deepEqual(
+    (await engine.execute({ bytecode: t, fn: 'grow', args: [i32(10)], limits: lim })).outputs,
+    [i32(10)],
+  );
+});

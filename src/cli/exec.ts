@@ -1,0 +1,194 @@
+/**
+ * `wasmvm-tee exec`: run one export of a Wasm module locally through the engine (or remotely with --server,
+ * handled by exec-remote.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  bitsHex,
+  closeDefaultEngine,
+  EngineError,
+  type ExecuteRequest,
+  type ExecutionMode,
+  encodeJsonValue,
+  execute,
+  formatValue,
+  parseTypedArg,
+  type WasmValue,
+} from '../engine/index.ts';
+
+export const summary = 'run a Wasm export locally (or on a server with --server)';
+
+export const help = `Usage: wasmvm-tee exec --wasm FILE --fn NAME [--arg [TYPE:]VALUE ...] [options]
+
+Runs one exported function and prints its results, the status, gas used and duration.
+
+Options:
+  --wasm FILE          the module (binary .wasm)
+  --fn NAME            the exported function to call
+  --arg [TYPE:]VALUE   an argument, in order; TYPE is i32|i64|f32|f64 (e.g. i32:5, f64:-1.5, f32:nan:0x1,
+                       i64:0xffffffffffffffff). Without TYPE the value is parsed by the export's parameter type.
+  --mode MODE          interp (default: V8 default tiering) | singlepass (Liftoff only) | multipass (TurboFan only)
+  --gas N              gas limit (metered execution; out_of_gas past it)
+  --meter              count gas without a limit
+  --timeout-ms N       wall-clock deadline (default 10000)
+  --max-memory-pages N linear memory cap in 64 KiB pages (default 4096)
+  --json               print one JSON object (i64 as decimal strings, floats with their bits)
+  --server URL         run on a wasmvm-tee server instead (see 'wasmvm-tee exec --server URL --help')
+
+Exit status: 0 ok, 1 trap (any non-ok status), 2 usage or bad request.`;
+
+class Usage extends Error {}
+
+interface Parsed {
+  wasm?: string;
+  fn?: string;
+  args: string[];
+  mode: ExecutionMode;
+  gas?: bigint;
+  meter: boolean;
+  timeoutMs?: number;
+  maxMemoryPages?: number;
+  json: boolean;
+}
+
+function parseArgv(argv: string[]): Parsed {
+  const p: Parsed = { args: [], mode: 'interp', meter: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    let v: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const val = () => {
+      if (v !== undefined) return v;
+      const n = argv[++i];
+      if (n === undefined) throw new Usage(`${a} needs a value`);
+      return n;
+    };
+    const int = (s: string) => {
+      if (!/^[0-9]+$/.test(s)) throw new Usage(`${a} must be a non-negative integer`);
+      return Number(s);
+    };
+    switch (a) {
+      case '--wasm':
+        p.wasm = val();
+        break;
+      case '--fn':
+        p.fn = val();
+        break;
+      case '--arg':
+        p.args.push(val());
+        break;
+      case '--mode': {
+        const m = val();
+        if (m !== 'interp' && m !== 'singlepass' && m !== 'multipass') throw new Usage(`unknown mode ${m}`);
+        p.mode = m;
+        break;
+      }
+      case '--gas': {
+        const g = val();
+        if (!/^[0-9]+$/.test(g)) throw new Usage('--gas must be a non-negative integer');
+        p.gas = BigInt(g);
+        break;
+      }
+      case '--meter':
+        p.meter = true;
+        break;
+      case '--timeout-ms':
+        p.timeoutMs = int(val());
+        break;
+      case '--max-memory-pages':
+        p.maxMemoryPages = int(val());
+        break;
+      case '--json':
+        p.json = true;
+        break;
+      default:
+        throw new Usage(`unknown option ${a}`);
+    }
+  }
+  if (!p.wasm) throw new Usage('--wasm is required');
+  if (!p.fn) throw new Usage('--fn is required');
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--server' || a.startsWith('--server='))) {
+    return (await import('./exec-remote.ts')).main(argv);
+  }
+  let p: Parsed;
+  try {
+    p = parseArgv(argv);
+  } catch (e) {
+    if (e instanceof Usage) {
+      console.error(`wasmvm-tee exec: ${e.message}\n\n${help}`);
+      return 2;
+    }
+    throw e;
+  }
+  let bytecode: Uint8Array;
+  try {
+    bytecode = new Uint8Array(await readFile(p.wasm!));
+  } catch (e) {
+    console.error(`wasmvm-tee exec: cannot read ${p.wasm}: ${(e as Error).message}`);
+    return 2;
+  }
+  try {
+    // Typed args (TYPE:VALUE) are parsed here; if any arg is untyped, all go as legacy strings except
+    // that typed ones keep their text after the prefix (the engine checks types against the export).
+    const typed = p.args.every((a) => /^(i32|i64|f32|f64):/.test(a));
+    const req: ExecuteRequest = {
+      bytecode,
+      fn: p.fn!,
+      args: typed ? p.args.map((a, i) => parseTypedArg(a, undefined, i)) : { legacy: p.args.map(stripType) },
+      mode: p.mode,
+    };
+    if (p.gas !== undefined) req.gasLimit = p.gas;
+    if (p.meter) req.meter = true;
+    const limits: ExecuteRequest['limits'] = {};
+    if (p.timeoutMs !== undefined) limits.timeoutMs = p.timeoutMs;
+    if (p.maxMemoryPages !== undefined) limits.maxMemoryPages = p.maxMemoryPages;
+    req.limits = limits;
+    const r = await execute(req);
+    if (p.json) {
+      const out: Record<string, unknown> = {
+        status: r.status,
+        outputs: r.outputs.map(encodeJsonValue),
+        mode: r.mode,
+        bytecodeSha256: r.bytecodeSha256,
+        durationMs: Number(r.durationMs.toFixed(3)),
+        cacheHit: r.cacheHit,
+      };
+      if (r.message !== undefined) out.message = r.message;
+      if (r.exitCode !== undefined) out.exitCode = r.exitCode;
+      if (r.gasUsed !== undefined) out.gasUsed = r.gasUsed.toString();
+      if (r.costTableVersion !== undefined) out.costTableVersion = r.costTableVersion;
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      for (const v of r.outputs) console.log(`${v.type} ${formatValue(v)}${floatBits(v)}`);
+      const gas = r.gasUsed !== undefined ? `  gas ${r.gasUsed}` : '';
+      const msg = r.status !== 'ok' && r.message ? `: ${r.message}` : '';
+      console.error(`status ${r.status}${msg}  mode ${r.mode}${gas}  ${r.durationMs.toFixed(2)} ms`);
+    }
+    return r.status === 'ok' ? 0 : 1;
+  } catch (e) {
+    if (e instanceof EngineError) {
+      if (p.json) console.log(JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2));
+      console.error(`wasmvm-tee exec: ${e.code}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    await closeDefaultEngine();
+  }
+}
+
+function stripType(a: string): string {
+  return a.replace(/^(i32|i64|f32|f64):/, '');
+}
+
+function floatBits(v: WasmValue): string {
+  return v.type === 'f32' || v.type === 'f64' ? ` (${bitsHex(v)})` : '';
+}
