@@ -33,11 +33,19 @@ export function pinnedChains(): PinnedChain[] {
 }
 
 export function fingerprint(der: Uint8Array | X509Certificate): string {
-  const raw = der instanceof X509Certificate ? der.raw : der;
-  return createHash('sha256').update(raw).digest('hex');
+  if (der instanceof X509Certificate) {
+    let f = fpCache.get(der);
+    if (f === undefined) {
+      f = createHash('sha256').update(der.raw).digest('hex');
+      fpCache.set(der, f);
+    }
+    return f;
+  }
+  return createHash('sha256').update(der).digest('hex');
 }
 
 const verifyCache = new Map<string, boolean>();
+const fpCache = new WeakMap<X509Certificate, string>();
 
 /** issuer.publicKey verifies cert's signature (cached by both fingerprints). */
 export function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {

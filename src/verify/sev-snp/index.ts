@@ -14,4 +14,4 @@ export {
 } from './kds.ts';
 export { checkSnpPolicy, PolicyError, parseSnpPolicy, type SnpPolicy } from './policy.ts';
 export { PINNED_AMD_ROOTS, type PinnedProductRoots } from './roots.ts';
-export { type SnpCerts, type VerifySnpOptions, verifySnpReport } from './verify.ts';
+export { clearVekCache, type SnpCerts, type VerifySnpOptions, verifySnpReport } from './verify.ts';

@@ -136,8 +136,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   let vek: X509Certificate;
   let info: AmdCertInfo;
   try {
-    vek = toX509(vekDer);
-    info = parseAmdCert(new x509.X509Certificate(vek.raw));
+    ({ vek, info } = parseVek(vekDer));
     checks.push(
       pass('snp.vek.present', `${cn(vek.subject)} from ${vekSource}, product ${info.productName ?? '?'}`),
     );
@@ -415,9 +414,38 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   return verdict('sev-snp', checks, { fields });
 }
 
+const vekCache = new Map<string, { vek: X509Certificate; info: AmdCertInfo }>();
+
+/** Parse a VCEK/VLEK (node X509Certificate + AMD extensions), cached by the SHA-256 of its bytes. */
+function parseVek(der: Uint8Array | string): { vek: X509Certificate; info: AmdCertInfo } {
+  const key = createHash('sha256').update(der).digest('hex');
+  const hit = vekCache.get(key);
+  if (hit) return hit;
+  const vek = toX509(der);
+  const parsed = { vek, info: parseAmdCert(new x509.X509Certificate(vek.raw)) };
+  if (vekCache.size >= 256) vekCache.delete(vekCache.keys().next().value!);
+  vekCache.set(key, parsed);
+  return parsed;
+}
+
+/** Clear the parsed-certificate caches (benchmarks compare cold and warm). */
+export function clearVekCache(): void {
+  vekCache.clear();
+  x509Cache.clear();
+}
+
+const x509Cache = new Map<string, X509Certificate>();
+
+/** Parse a certificate (DER or PEM), cached by the SHA-256 of its bytes; undefined when unparseable. */
 function safeX509(d: Uint8Array | string): X509Certificate | undefined {
+  const key = createHash('sha256').update(d).digest('hex');
+  const hit = x509Cache.get(key);
+  if (hit) return hit;
   try {
-    return toX509(d);
+    const c = toX509(d);
+    if (x509Cache.size >= 256) x509Cache.delete(x509Cache.keys().next().value!);
+    x509Cache.set(key, c);
+    return c;
   } catch {
     return undefined;
   }
