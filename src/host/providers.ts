@@ -6,10 +6,7 @@
 import { Attester, detectTee } from '../tee/index.ts';
 import { collectGpuEvidence, type GpuEvidence, probeGpus } from '../tee/nvidia/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/types.ts';
-import { verifyGpuEvidence } from '../verify/nvidia/local.ts';
-import { verifySnpReport } from '../verify/sev-snp/index.ts';
-import { verifyTdxQuote } from '../verify/tdx/index.ts';
-import type { Verdict } from '../verify/types.ts';
+import { type Verdict, verifyGpuEvidence, verifySnpReport, verifyTdxQuote } from '../verify/index.ts';
 import type { GpuAttestationProvider, HostHandlerDeps } from './handler.ts';
 
 /** CPU verifier for the handler: SEV-SNP against pinned AMD roots (or the local simulated root), TDX. */
