@@ -9,6 +9,17 @@ export {
   type VerifyExecutionOptions,
   verifyExecution,
 } from './execution.ts';
+export {
+  type GpuReferenceValues,
+  gpuNonceFor,
+  type NvidiaPolicy,
+  parseNvidiaPolicy,
+  type VerifyGpuEvidenceOptions,
+  type VerifyNrasOptions,
+  verifyGpuEvidence,
+  verifyGpuEvidenceList,
+  verifyNrasResponse,
+} from './nvidia/index.ts';
 export * from './sev-snp/index.ts';
 export {
   fetchCollateral as fetchTdxCollateral,
@@ -25,14 +36,3 @@ export {
 } from './tdx/index.ts';
 export type { Check, CheckOutcome, Verdict } from './types.ts';
 export { verdict } from './types.ts';
-export {
-  type GpuReferenceValues,
-  gpuNonceFor,
-  type NvidiaPolicy,
-  parseNvidiaPolicy,
-  type VerifyGpuEvidenceOptions,
-  type VerifyNrasOptions,
-  verifyGpuEvidence,
-  verifyGpuEvidenceList,
-  verifyNrasResponse,
-} from './nvidia/index.ts';
