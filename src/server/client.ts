@@ -72,17 +72,18 @@ export type WasmvmClient = Client<typeof WASMVMTeeService>;
 export function createWasmvmTransport(opts: WasmvmClientOptions): Transport {
   const protocol = opts.protocol ?? 'grpc';
   const tls = opts.baseUrl.startsWith('https:');
-  const nodeOptions = tls
-    ? {
-        ...(opts.ca ? { ca: opts.ca } : {}),
-        ...(opts.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-      }
-    : undefined;
+  // HTTP/2 session memory (MiB): with Node's default (10) a session that sends one large request
+  // fails with ENHANCE_YOUR_CALM.
+  const nodeOptions = {
+    maxSessionMemory: 128,
+    ...(tls && opts.ca ? { ca: opts.ca } : {}),
+    ...(tls && opts.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+  };
   const common = {
     baseUrl: opts.baseUrl,
     interceptors: opts.interceptors ?? [],
     readMaxBytes: opts.readMaxBytes ?? 64 * 1024 * 1024,
-    ...(nodeOptions ? { nodeOptions } : {}),
+    nodeOptions,
   };
   switch (protocol) {
     case 'grpc':

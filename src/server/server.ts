@@ -8,6 +8,7 @@
  * TLS: `http2.createSecureServer({ allowHTTP1: true })` negotiates h2 or http/1.1 by ALPN.
  */
 
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -120,12 +121,12 @@ function replaySocket(sock: Socket, head: Buffer): Duplex {
 type NodeReq = IncomingMessage | Http2ServerRequest;
 
 /**
- * HTTP/1.1: when the RPC layer stops reading a body early (message too large), its async iterator
- * would destroy the request, i.e. reset the connection while the client is still uploading, and the
- * client would see a reset instead of the error. Iterate without destroying, and discard the rest of
+ * When the RPC layer stops reading a body early (message too large), its async iterator would destroy
+ * the request, i.e. reset the connection (HTTP/1.1) or the stream (HTTP/2) while the client is still
+ * uploading, and the client would see a reset instead of the error. Iterate without destroying, and discard the rest of
  * the body once the response is sent (up to 16× the limit; bigger uploads are cut).
  */
-function drainInsteadOfReset(req: IncomingMessage, res: ServerResponse, max: number): void {
+function drainInsteadOfReset(req: NodeReq, res: NodeRes, max: number): void {
   (req as unknown as { [Symbol.asyncIterator]: () => AsyncIterator<Buffer> })[Symbol.asyncIterator] = () =>
     req.iterator({ destroyOnReturn: false });
   res.once('finish', () => {
@@ -204,6 +205,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const services: DescService[] = [WASMVMTeeService, Health];
   const health = new HealthState(services.map((s) => s.typeName));
   const shutdown = new AbortController();
+  // Every in-flight call links its signal to this one: no listener limit.
+  setMaxListeners(0, shutdown.signal);
   let draining = false;
 
   const logInterceptor: Interceptor = (next) => async (req) => {
@@ -279,23 +282,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
       return;
     }
-    if (req.httpVersionMajor === 1) {
-      if (tooLargeConnectUnary(req, config.maxMessageBytes)) {
-        rejectTooLarge(req, res as ServerResponse, config.maxMessageBytes, metrics, logger);
-        return;
-      }
-      drainInsteadOfReset(req as IncomingMessage, res as ServerResponse, config.maxMessageBytes);
+    if (req.httpVersionMajor === 1 && tooLargeConnectUnary(req, config.maxMessageBytes)) {
+      rejectTooLarge(req, res as ServerResponse, config.maxMessageBytes, metrics, logger);
+      return;
     }
+    drainInsteadOfReset(req, res, config.maxMessageBytes);
     connectHandler(req as never, res as never);
   };
 
+  // HTTP/2 session memory (MiB): Node's default (10) kills a session (ENHANCE_YOUR_CALM) that holds
+  // one large message in flight; allow a few maximum-size messages at once.
+  const h2Options: http2.ServerOptions = {
+    maxSessionMemory: Math.max(32, Math.ceil((4 * config.maxMessageBytes) / (1024 * 1024))),
+  };
   // Track connections so that shutdown can close them once drained.
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.Http2Session>();
   let listener: net.Server;
   if (opts.tls) {
     const secure = http2.createSecureServer(
-      { cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true },
+      { cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true, ...h2Options },
       handler,
     );
     secure.on('session', (s: http2.ServerHttp2Session) => {
@@ -308,7 +314,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     listener = secure;
   } else {
-    const h2 = http2.createServer({}, handler);
+    const h2 = http2.createServer(h2Options, handler);
     const h1 = http.createServer(handler);
     h1.keepAliveTimeout = 5_000;
     h2.on('session', (s: http2.ServerHttp2Session) => {
