@@ -259,6 +259,8 @@ interface Prepared {
   bytes: Uint8Array;
   key: string;
   costTableVersion?: string;
+  /** Metered modules: the original start function, to call after loading the gas (docs/metering.md). */
+  startExport?: string;
   size: number;
 }
 
@@ -271,7 +273,7 @@ interface InstrumentLib {
       canonicalizeNaN?: boolean;
       maxMemoryPages?: number;
     },
-  ): { bytes: Uint8Array; info: unknown };
+  ): { bytes: Uint8Array; info: { startExport?: string } };
   COST_TABLE_VERSION: string;
 }
 
@@ -363,6 +365,7 @@ export class Engine {
     }
     const lib = await loadInstrument();
     let out: Uint8Array;
+    let startExport: string | undefined;
     try {
       if (!lib) {
         if (metered || canonicalizeNaN) {
@@ -372,13 +375,16 @@ export class Engine {
           );
         }
         out = capMemoryMax(bytes, limits.maxMemoryPages);
-      } else
-        out = lib.instrument(bytes, {
+      } else {
+        const r = lib.instrument(bytes, {
           gas: metered ? {} : false,
           stackLimit: metered ? limits.maxStackHeight : false,
           canonicalizeNaN,
           maxMemoryPages: limits.maxMemoryPages,
-        }).bytes;
+        });
+        out = r.bytes;
+        startExport = r.info.startExport;
+      }
     } catch (e) {
       if (e instanceof EngineError) throw e;
       const code = (e as { code?: string }).code;
@@ -395,6 +401,7 @@ export class Engine {
       size: out.length + bytes.length,
     };
     if (metered && lib) p.costTableVersion = lib.COST_TABLE_VERSION;
+    if (startExport) p.startExport = startExport;
     const budget = this.options.compileCacheBytes ?? 256 * 1024 * 1024;
     if (p.size <= budget) {
       this.prepared.set(ck, p);
@@ -485,6 +492,7 @@ export class Engine {
       timeoutMs: limits.timeoutMs,
     };
     if (gas !== undefined) job.gas = gas;
+    if (prep.startExport) job.startExport = prep.startExport;
     if (this.options.hostModuleUrl) job.hostModuleUrl = this.options.hostModuleUrl;
     if ((this.options.extraV8Flags ?? []).includes('--allow-natives-syntax')) job.probeTier = true;
     const r = await this.executor(mode).run(this.nextId++, prep.key, prep.bytes, job, signal);

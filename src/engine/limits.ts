@@ -9,7 +9,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgs: 1000,
   maxResults: 1000,
   maxOutputBytes: 1024 * 1024,
-  maxStackHeight: 16_384,
+  maxStackHeight: 40_000, // = instrument's DEFAULT_STACK_LIMIT (docs/metering.md)
 });
 
 /** Hard ceilings a request cannot raise its limits above. */

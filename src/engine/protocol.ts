@@ -10,6 +10,8 @@ export interface Job {
   args: WasmValue[];
   /** Gas to load into `__wasmvm_gas` before the call (metered runs). */
   gas?: bigint;
+  /** Export to call (no params/results) after loading the gas, before `fn`: the moved start function. */
+  startExport?: string;
   hostModules: string[];
   hostOptions: Record<string, unknown>;
   /** URL of the module exporting createHostModules (default src/host/index). */

@@ -134,6 +134,7 @@ async function run(msg: ExecutorToWorker): Promise<JobResult> {
     const gasGlobal = instance.exports.__wasmvm_gas as WasmGlobal | undefined;
     if (job.gas !== undefined && gasGlobal) gasGlobal.value = job.gas;
     host?.attach(instance);
+    if (job.startExport) (instance.exports[job.startExport] as () => void)();
     const fn = instance.exports[job.fn];
     if (typeof fn !== 'function')
       throw new RequestError('NOT_A_FUNCTION', `export ${job.fn} is not a function`);
