@@ -50,7 +50,9 @@ test('metered recursion stops at the deterministic stack limit', async () => {
 });
 
 test('NaN canonicalization: on by default for metered runs, off for unmetered', async () => {
-  const m = wat('(module (func (export "add") (param f64 f64) (result f64) local.get 0 local.get 1 f64.add))');
+  const m = wat(
+    '(module (func (export "add") (param f64 f64) (result f64) local.get 0 local.get 1 f64.add))',
+  );
   const args = [f64Bits(0x7ff4000000000001n), f64Bits(0x3ff0000000000000n)];
   const det = await engine.execute({ bytecode: m, fn: 'add', args, gasLimit: 1000n });
   assert.deepEqual(det.outputs, [f64Bits(0x7ff8000000000000n)]);
