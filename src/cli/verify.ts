@@ -83,7 +83,9 @@ function parseHex(s: string, bytes: number | undefined, what: string): string {
   return s.toLowerCase();
 }
 
-function buildPolicy(values: Record<string, unknown>): { snp: SnpPolicy; tdx?: unknown; nvidia?: unknown } {
+function buildPolicy(
+  values: Record<string, unknown>,
+): NonNullable<VerifyExecutionOptions['policy']> & { snp: SnpPolicy } {
   let file: Record<string, unknown> = {};
   if (typeof values.policy === 'string') {
     try {
@@ -119,9 +121,13 @@ function buildPolicy(values: Record<string, unknown>): { snp: SnpPolicy; tdx?: u
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const out: { snp: SnpPolicy; tdx?: unknown; nvidia?: unknown } = { snp: parsed };
+  const out: NonNullable<VerifyExecutionOptions['policy']> & { snp: SnpPolicy } = { snp: parsed };
   if (file.tdx !== undefined) out.tdx = file.tdx;
   if (file.nvidia !== undefined) out.nvidia = file.nvidia;
+  if (file.gpuReferenceValues !== undefined)
+    out.gpuReferenceValues = file.gpuReferenceValues as NonNullable<
+      VerifyExecutionOptions['policy']
+    >['gpuReferenceValues'];
   return out;
 }
 

@@ -20,11 +20,17 @@ import {
   sessionKeyReportData,
 } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/types.ts';
-import { siblingModule } from '../util/runtime.ts';
+import {
+  type GpuReferenceValues,
+  gpuNonceFor,
+  type VerifyGpuEvidenceOptions,
+  verifyGpuEvidenceList,
+} from './nvidia/index.ts';
 import type { KdsOptions } from './sev-snp/kds.ts';
 import type { SnpPolicy } from './sev-snp/policy.ts';
 import { parseReport } from './sev-snp/report.ts';
 import { verifySnpReport } from './sev-snp/verify.ts';
+import { parseTdxPolicy, type TdxCollateral, type VerifyTdxOptions, verifyTdxQuote } from './tdx/index.ts';
 import type { Check, Verdict } from './types.ts';
 import { verdict } from './types.ts';
 
@@ -41,13 +47,13 @@ export interface VerifyExecutionOptions {
   trustSimulatedRoot?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** Accept any simulated root (testing only; loudly marked in the verdict). */
   allowSimulated?: boolean;
-  /** Policy file contents: `{ snp?: SnpPolicy, tdx?: ..., nvidia?: ... }`. */
-  policy?: { snp?: SnpPolicy; tdx?: unknown; nvidia?: unknown };
+  /** Policy file contents: `{ snp?: SnpPolicy, tdx?: (parseTdxPolicy input), gpuReferenceValues?: ... }`. */
+  policy?: { snp?: SnpPolicy; tdx?: unknown; gpuReferenceValues?: GpuReferenceValues; nvidia?: unknown };
   now?: Date;
   kds?: KdsOptions;
   crl?: Uint8Array | 'fetch';
   /** TDX collateral (passed through to verifyTdxQuote). */
-  tdxCollateral?: unknown;
+  tdxCollateral?: TdxCollateral;
   /** Reject session-key envelopes whose key is past notAfter (default true). */
   checkSessionKeyValidity?: boolean;
 }
@@ -78,21 +84,19 @@ async function verifyCpu(
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
-    let mod: { verifyTdxQuote?: (q: Uint8Array, o: Record<string, unknown>) => Promise<Verdict> };
-    try {
-      mod = (await import(siblingModule(import.meta.url, 'tdx/index').href)) as typeof mod;
-    } catch {
-      mod = {};
-    }
-    if (!mod.verifyTdxQuote)
-      return verdict('tdx', [
-        fail('tdx.verifier', 'TDX verifier unavailable in this build (src/verify/tdx)'),
-      ]);
-    const o: Record<string, unknown> = { expectedReportData };
+    const o: VerifyTdxOptions = { expectedReportData };
     if (opts.now) o.now = opts.now;
-    if (opts.policy?.tdx) o.policy = opts.policy.tdx;
     if (opts.tdxCollateral) o.collateral = opts.tdxCollateral;
-    return mod.verifyTdxQuote(cpu.report, o);
+    if (opts.policy?.tdx !== undefined) {
+      try {
+        o.policy = parseTdxPolicy(opts.policy.tdx);
+      } catch (e) {
+        return verdict('tdx', [fail('tdx.policy', `bad TDX policy: ${(e as Error).message}`)]);
+      }
+    }
+    const v = await verifyTdxQuote(cpu.report, o);
+    if (cpu.simulated) return { ...v, fields: { ...(v.fields ?? {}), simulated: true } };
+    return v;
   }
   return verdict('unknown', [
     fail('cpu.kind', `unknown evidence kind '${String((cpu as { kind: unknown }).kind)}'`),
@@ -118,23 +122,11 @@ async function verifyGpu(
   cpuReportData: Uint8Array,
   opts: VerifyExecutionOptions,
 ): Promise<Verdict> {
-  let mod: {
-    verifyGpuEvidenceList?: (l: unknown[], o: Record<string, unknown>) => Promise<Verdict>;
-    gpuNonceFor?: (rd: Uint8Array) => Uint8Array;
-  };
-  try {
-    mod = (await import(siblingModule(import.meta.url, 'nvidia/index').href)) as typeof mod;
-  } catch {
-    mod = {};
-  }
-  if (!mod.verifyGpuEvidenceList || !mod.gpuNonceFor)
-    return verdict('nvidia', [
-      fail('gpu.verifier', 'GPU evidence verifier unavailable in this build (src/verify/nvidia)'),
-    ]);
-  const o: Record<string, unknown> = { nonce: mod.gpuNonceFor(cpuReportData) };
+  // One GPU nonce per request, derived from the REPORT_DATA the CPU evidence signs (src/verify/nvidia/nonce.ts).
+  const o: VerifyGpuEvidenceOptions = { nonce: gpuNonceFor(cpuReportData) };
   if (opts.now) o.now = opts.now;
-  if (opts.policy?.nvidia) o.referenceValues = opts.policy.nvidia;
-  return mod.verifyGpuEvidenceList(gpu, o);
+  if (opts.policy?.gpuReferenceValues) o.referenceValues = opts.policy.gpuReferenceValues;
+  return verifyGpuEvidenceList(gpu as Parameters<typeof verifyGpuEvidenceList>[0], o);
 }
 
 // ---------------------------------------------------------------- request / response JSON
