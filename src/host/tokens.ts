@@ -49,6 +49,10 @@ export interface IssuerConfig {
   jwksProvider?: () => Promise<JSONWebKeySet>;
   /** Expected `aud`, when the issuer sets one. */
   audience?: string;
+  /** jwksUrl: minimum time between two fetches (a kid miss refetches once per cooldown). Default 30 s. */
+  jwksCooldownMs?: number;
+  /** jwksUrl: cache lifetime. Default 10 min. */
+  jwksCacheMaxAgeMs?: number;
 }
 
 /** Well-known issuers; override `issuer`/`jwksUrl` for your tenant, or set `jwksFile` to work offline. */
@@ -161,8 +165,8 @@ export class TokenVerifier {
       } else {
         cached = Promise.resolve(
           createRemoteJWKSet(new URL(cfg.jwksUrl!), {
-            cacheMaxAge: 10 * 60_000,
-            cooldownDuration: 30_000,
+            cacheMaxAge: cfg.jwksCacheMaxAgeMs ?? 10 * 60_000,
+            cooldownDuration: cfg.jwksCooldownMs ?? 30_000,
             timeoutDuration: 5_000,
           }) as KeyGetter,
         );

@@ -143,3 +143,42 @@ describe('verify_token: real signature verification', async () => {
     assert.deepEqual(n!.algorithms, ['ES384']);
   });
 });
+
+describe('JWKS fetched from a URL', () => {
+  test('cached, and refetched once on an unknown kid (key rotation)', async () => {
+    const { createServer } = await import('node:http');
+    const a = await keys('ES384', 'a');
+    const b = await keys('ES384', 'b');
+    let served = { keys: [a.jwk] };
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(served));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const v = new TokenVerifier([
+        {
+          name: 'nras',
+          issuer: ISS,
+          algorithms: ['ES384'],
+          jwksUrl: `http://127.0.0.1:${port}/jwks`,
+          jwksCooldownMs: 0,
+        },
+      ]);
+      assert.equal((await v.verify(await sign(a.privateKey, 'ES384', 'a'))).valid, true);
+      assert.equal((await v.verify(await sign(a.privateKey, 'ES384', 'a'))).valid, true);
+      assert.equal(fetches, 1, 'second verification served from the cache');
+      served = { keys: [a.jwk, b.jwk] };
+      const r = await v.verify(await sign(b.privateKey, 'ES384', 'b'));
+      assert.equal(r.valid, true, r.reason);
+      assert.equal(fetches, 2, 'one refetch on the kid miss');
+      const c = await keys('ES384', 'c');
+      assert.equal((await v.verify(await sign(c.privateKey, 'ES384', 'c'))).valid, false);
+    } finally {
+      server.close();
+    }
+  });
+});
