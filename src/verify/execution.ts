@@ -17,6 +17,7 @@ import {
   inputSide,
   parseEnvelope,
   reportDataFor,
+  type SessionKeyJson,
   sessionKeyReportData,
 } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/types.ts';
@@ -506,4 +507,68 @@ export async function verifyExecution(
 
 export function isBindingError(e: unknown): e is BindingError {
   return e instanceof BindingError;
+}
+
+/**
+ * Verify a session key's attestation (the `GetAttestation` answer: `SessionKeyJson` or its JSON string):
+ * its evidence REPORT_DATA must be sessionKeyReportData(spki, epoch, nonce) with the client's nonce, and the
+ * evidence must verify. On success the key (`fields.jwk`) may be used to check session-key envelopes and
+ * ES384 tokens (attest_vm) signed by it.
+ */
+export async function verifySessionAttestation(
+  sessionIn: unknown,
+  opts: Omit<VerifyExecutionOptions, 'claim' | 'response' | 'request'> & { nonce: Uint8Array | string },
+): Promise<Verdict> {
+  const checks: Check[] = [];
+  const fields: Record<string, unknown> = {};
+  let s: SessionKeyJson;
+  try {
+    s = (typeof sessionIn === 'string' ? JSON.parse(sessionIn) : sessionIn) as SessionKeyJson;
+    if (!s || typeof s !== 'object' || typeof s.spki !== 'string' || !s.evidence || !s.jwk)
+      throw new Error('expected { jwk, spki, epoch, nonce, evidence }');
+  } catch (e) {
+    return verdict('session-key', [fail('session.parse', (e as Error).message)]);
+  }
+  const want = typeof opts.nonce === 'string' ? Buffer.from(opts.nonce, 'hex') : Buffer.from(opts.nonce);
+  const nonceOk = want.length > 0 && s.nonce === want.toString('hex');
+  checks.push(
+    (nonceOk ? pass : fail)(
+      'binding.nonce',
+      nonceOk ? 'evidence made for our nonce' : `session nonce '${s.nonce}' ≠ ${want.toString('hex')}`,
+    ),
+  );
+  let expected: Uint8Array;
+  let cpu: Cpu;
+  try {
+    const spki = fromB64(s.spki, 'session.spki');
+    const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
+    const same = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), spki);
+    checks.push(
+      (same ? pass : fail)(
+        'binding.session-jwk',
+        same ? 'jwk = spki' : 'session.jwk and session.spki are different keys',
+      ),
+    );
+    expected = sessionKeyReportData(spki, s.epoch, want);
+    cpu = evidenceFromJson(s.evidence);
+  } catch (e) {
+    checks.push(fail('binding.session-key', (e as Error).message));
+    return verdict('session-key', checks, { fields });
+  }
+  const inEvidence = evidenceReportData(cpu);
+  checks.push(
+    inEvidence && eq(inEvidence, expected)
+      ? pass('binding.session-key', 'evidence REPORT_DATA = SHA-512(domain ‖ session key ‖ epoch ‖ nonce)')
+      : fail('binding.session-key', 'the evidence does not bind this session key and nonce'),
+  );
+  Object.assign(fields, {
+    jwk: s.jwk,
+    epoch: s.epoch,
+    notBefore: s.notBefore,
+    notAfter: s.notAfter,
+    simulated: cpu.simulated,
+  });
+  const part = await verifyCpu(cpu, expected, opts);
+  if (part.fields?.simulated) fields.simulated = true;
+  return verdict('session-key', checks, { fields, parts: [part] });
 }

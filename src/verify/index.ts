@@ -8,6 +8,7 @@ export {
   protoJsonValue,
   type VerifyExecutionOptions,
   verifyExecution,
+  verifySessionAttestation,
 } from './execution.ts';
 export {
   type GpuReferenceValues,

@@ -189,3 +189,21 @@ describe('session key', () => {
     assert.equal(payload.nonce, 'abc');
   });
 });
+
+describe('GetAttestation (session evidence)', () => {
+  it('verifies for the right nonce with the trusted root, fails for another nonce or without the root', async () => {
+    const { verifySessionAttestation } = await import('../../src/verify/index.ts');
+    const a = new Attester(provider);
+    const { session } = await a.sessionEvidence(Uint8Array.of(0xaa, 0xbb));
+    const ok = await verifySessionAttestation(JSON.stringify(session), {
+      nonce: 'aabb',
+      trustSimulatedRoot: root,
+    });
+    assert.equal(ok.ok, true, JSON.stringify(ok.checks));
+    const bad = await verifySessionAttestation(session, { nonce: 'aabc', trustSimulatedRoot: root });
+    assert.ok(failedIds(bad).includes('binding.nonce'));
+    assert.ok(failedIds(bad).includes('binding.session-key'));
+    const noRoot = await verifySessionAttestation(session, { nonce: 'aabb' });
+    assert.equal(noRoot.ok, false);
+  });
+});
