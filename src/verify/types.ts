@@ -24,7 +24,11 @@ export interface Verdict {
 }
 
 /** Build a verdict: ok only when no check failed and every part is ok. */
-export function verdict(kind: string, checks: Check[], extra: Partial<Omit<Verdict, 'ok' | 'kind' | 'checks'>> = {}): Verdict {
+export function verdict(
+  kind: string,
+  checks: Check[],
+  extra: Partial<Omit<Verdict, 'ok' | 'kind' | 'checks'>> = {},
+): Verdict {
   const ok = checks.every((c) => c.outcome !== 'fail') && (extra.parts ?? []).every((p) => p.ok);
   return { ok, kind, checks, ...extra };
 }
