@@ -385,3 +385,38 @@ export class SimulatedTdxProvider implements TeeProvider {
     };
   }
 }
+
+function utcTime(d: Date): Uint8Array {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const s = `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  return tlv(0x17, new Uint8Array(Buffer.from(s, 'latin1')));
+}
+
+/** Subject Name (DER) of a certificate. */
+function subjectOf(certDer: Uint8Array): Uint8Array {
+  return new Uint8Array(new x509.X509Certificate(certDer).subjectName.toArrayBuffer());
+}
+
+/**
+ * An X.509 CRL (v2, ECDSA-SHA256) issued by `issuerCertDer` with `issuerKey`, listing `revokedSerialsHex`.
+ * For tests of revocation with a simulated chain.
+ */
+export function buildCrl(
+  issuerCertDer: Uint8Array,
+  issuerKey: KO,
+  revokedSerialsHex: string[],
+  thisUpdate: Date,
+  nextUpdate: Date,
+): Uint8Array {
+  const alg = seq(oid('1.2.840.10045.4.3.2'));
+  const entries = revokedSerialsHex.map((h) => {
+    const b = Buffer.from(h.length % 2 ? `0${h}` : h, 'hex');
+    const v = b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
+    return seq(tlv(0x02, v), utcTime(thisUpdate));
+  });
+  const parts = [derInt(1), alg, subjectOf(issuerCertDer), utcTime(thisUpdate), utcTime(nextUpdate)];
+  if (entries.length > 0) parts.push(seq(...entries));
+  const tbs = seq(...parts);
+  const sig = new Uint8Array(sign('sha256', tbs, issuerKey));
+  return seq(tbs, alg, tlv(0x03, Uint8Array.from([0, ...sig])));
+}

@@ -45,7 +45,17 @@ export interface VerifyTdxOptions {
   policy?: TdxPolicy;
   /** When given, REPORT_DATA must equal it exactly (64 bytes). */
   expectedReportData?: Uint8Array;
+  /**
+   * Trust these SIMULATED roots (PEM or DER; the subject must contain 'SIMULATED'), e.g. the root of
+   * src/tee/tdx/simulated.ts. Evidence chaining to one gets a loud 'tdx.simulated' check. Intel's pinned
+   * root is always tried; a root with Intel's names can never be trusted this way.
+   */
+  trustSimulatedRoots?: ReadonlyArray<string | Uint8Array>;
+  /** Accept any self-signed SIMULATED-named root that comes with the quote (testing only; loudly marked). */
+  allowSimulated?: boolean;
 }
+
+export const SIMULATED_MARK = 'SIMULATED';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** The Intel DCAP Quoting Enclave's vendor id (quote header). */
@@ -141,6 +151,7 @@ function checkSignedJson(
   root: X509Certificate,
   now: Date,
   revokedByRoot: Set<string> | undefined,
+  simulated: boolean,
 ): boolean {
   let ok = true;
   if (!chainDer || chainDer.length === 0) {
@@ -163,7 +174,8 @@ function checkSignedJson(
   const cr = checkChainToPinnedRoot(chain, now, root);
   let chainOk = cr.ok;
   let chainDetail = cr.detail;
-  if (chainOk && cn(signer) !== 'Intel SGX TCB Signing') {
+  const signerCn = simulated ? cn(signer).replace(/^SIMULATED /, '') : cn(signer);
+  if (chainOk && signerCn !== 'Intel SGX TCB Signing') {
     chainOk = false;
     chainDetail = `${what} signer is '${cn(signer)}', expected 'Intel SGX TCB Signing'`;
   }
@@ -270,7 +282,7 @@ function verifyInner(
     });
     return verdict('tdx', checks, { fields });
   }
-  const root = pinnedRoot();
+  let root = pinnedRoot();
   checks.push({
     id: 'tdx.quote.format',
     outcome: 'pass',
@@ -336,6 +348,39 @@ function verifyInner(
   const pck = pckChain[0]!;
   const pckIssuer = pckChain[1]!;
 
+  // SIMULATED roots: only when explicitly trusted (or allowSimulated), never with Intel's names.
+  let simulated = false;
+  const last = pckChain[pckChain.length - 1]!;
+  const looksSimulated = pckChain.some((c) => c.subject.includes(SIMULATED_MARK));
+  if (last.subject.includes(SIMULATED_MARK) && last.subject === last.issuer) {
+    const trusted = (opts.trustSimulatedRoots ?? []).map(
+      (r) => toX509(typeof r === 'string' ? pemToDerList(r) : [r])[0],
+    );
+    const explicitly = trusted.some(
+      (t) => t && t.subject.includes(SIMULATED_MARK) && sameBytes(t.raw, last.raw),
+    );
+    if (explicitly || (opts.allowSimulated && last.verify(last.publicKey))) {
+      root = last;
+      simulated = true;
+      fields.simulated = true;
+      checks.push({
+        id: 'tdx.simulated',
+        outcome: 'pass',
+        detail: `SIMULATED evidence accepted (${explicitly ? 'explicitly trusted simulated root' : 'allowSimulated: ANY simulated root'}): proves NOTHING about Intel hardware`,
+      });
+    }
+  }
+  if (!simulated && looksSimulated) {
+    fields.simulated = true;
+    checks.push({
+      id: 'tdx.simulated',
+      outcome: 'fail',
+      detail: 'SIMULATED evidence is rejected unless its root is explicitly trusted (trustSimulatedRoots)',
+    });
+  }
+  /** CN without the 'SIMULATED ' prefix when (and only when) a simulated root is in use. */
+  const name = (c: X509Certificate) => (simulated ? cn(c).replace(/^SIMULATED /, '') : cn(c));
+
   // QE report signature with the PCK key.
   const qeSigOk = verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, pck.publicKey);
   checks.push({
@@ -359,7 +404,7 @@ function verifyInner(
   // PCK chain to the pinned root.
   const chainRes = checkChainToPinnedRoot(pckChain, now, root);
   checks.push({ id: 'tdx.pck.chain', outcome: chainRes.ok ? 'pass' : 'fail', detail: chainRes.detail });
-  const issuerCn = cn(pckIssuer);
+  const issuerCn = name(pckIssuer);
   const caKind =
     issuerCn === 'Intel SGX PCK Platform CA'
       ? 'platform'
@@ -372,7 +417,7 @@ function verifyInner(
       outcome: 'fail',
       detail: `PCK issuer '${issuerCn}' is not an Intel PCK CA`,
     });
-  else if (cn(pck) !== 'Intel SGX PCK Certificate')
+  else if (name(pck) !== 'Intel SGX PCK Certificate')
     checks.push({ id: 'tdx.pck.issuer', outcome: 'fail', detail: `PCK leaf CN is '${cn(pck)}'` });
   else
     checks.push({ id: 'tdx.pck.issuer', outcome: 'pass', detail: `PCK issued by ${issuerCn} (${caKind})` });
@@ -525,6 +570,7 @@ function verifyInner(
       root,
       now,
       rootRevoked,
+      simulated,
     );
     const t = tcbDoc.parsed;
     const problems: string[] = [];
@@ -566,6 +612,7 @@ function verifyInner(
       root,
       now,
       rootRevoked,
+      simulated,
     );
     const e = qeDoc.parsed;
     const r = qc.qeReport;
