@@ -209,7 +209,9 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
   const allowSimulated = a.allowSimulated || policy?.allowSimulated === true;
   const detected = depsOverride ? {} : await defaultHostDeps({ allowSimulated, noGpu: a.noGpu });
   if (!depsOverride && 'teeError' in detected && detected.teeError) {
-    process.stderr.write(`wasmvm-tee run: no TEE: ${detected.teeError}\n`);
+    process.stderr.write(
+      `wasmvm-tee run: note: attest_vm will answer "no TEE available": ${detected.teeError}\n`,
+    );
   }
   const { teeError: _t, ...deps } = detected as HostHandlerDeps & { teeError?: string };
   const instance = createHostHandlerInstance({
