@@ -138,13 +138,14 @@ function onWorkerGone(slot: Slot, why: string): void {
   const task = slot.task;
   replace(slot);
   if (task) {
-    const heap = /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(why);
-    finish(task, {
-      status: heap ? 'memory_limit' : 'host_trap',
-      outputs: [],
-      message: heap ? 'worker heap limit reached' : why,
-      durationMs: 0,
-    });
+    if (/ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(why)) {
+      finish(task, {
+        status: 'memory_limit',
+        outputs: [],
+        message: 'worker heap limit reached',
+        durationMs: 0,
+      });
+    } else finish(task, { code: 'INTERNAL', message: why });
   }
   pump();
 }
@@ -315,5 +316,9 @@ process.on('message', (m: ParentToExecutor) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-spawn();
-send({ type: 'ready', pid: process.pid, execArgv: process.execArgv, v8: process.versions.v8 });
+// Ready once the first worker has loaded (so a warmed-up executor runs its first request at once).
+const first = spawn();
+const announce = () =>
+  send({ type: 'ready', pid: process.pid, execArgv: process.execArgv, v8: process.versions.v8 });
+first.worker.once('message', announce);
+first.worker.once('exit', announce);

@@ -158,6 +158,11 @@ async function run(msg: ExecutorToWorker): Promise<JobResult> {
       result.gasUsed = used;
     }
   }
+  if (outputs.length * 8 > job.maxOutputBytes) {
+    result.status = 'output_limit';
+    result.message = `results exceed ${job.maxOutputBytes} bytes`;
+    result.outputs = [];
+  }
   if (host) {
     const { stdout, stderr } = host.collect();
     let room = job.maxOutputBytes - outputs.length * 8;

@@ -20,6 +20,7 @@ const engine = new Engine({
     const p = params as { x?: number; n?: number };
     if (method === 'double') return (p.x ?? 0) * 2;
     if (method === 'big') return 'y'.repeat(p.n ?? 0);
+    if (method === 'hang') return new Promise(() => {});
     throw new Error(`no method ${method}`);
   },
 });
@@ -250,6 +251,8 @@ const hostMod = wat(`(module
   (import "test" "trap" (func $trap))
   (import "test" "fail" (func $fail (result i32)))
   (import "test" "print" (func $print (param i32)))
+  (import "test" "hang" (func $hang (result i32)))
+  (func (export "hang") (result i32) call $hang)
   (func (export "double") (param i32) (result i32) local.get 0 call $double)
   (func (export "biglen") (result i32) call $biglen)
   (func (export "exit") (param i32) local.get 0 call $exit)
@@ -309,4 +312,16 @@ test('table cap: initial size above the limit is rejected; table.grow beyond it 
     (await engine.execute({ bytecode: t, fn: 'grow', args: [i32(10)], limits: lim })).outputs,
     [i32(10)],
   );
+});
+
+test('deadline while the guest is blocked in a host call', async () => {
+  const r = await host('hang', [], { limits: { timeoutMs: 300 } });
+  assert.equal(r.status, 'deadline_exceeded');
+  assert.deepEqual((await host('double', [i32(5)])).outputs, [i32(10)]);
+});
+
+test('results larger than maxOutputBytes → output_limit', async () => {
+  const r = await one('swap', [i64(1n), f64(1)], { limits: { maxOutputBytes: 8 } });
+  assert.equal(r.status, 'output_limit');
+  assert.deepEqual(r.outputs, []);
 });

@@ -1,0 +1,120 @@
+/**
+ * Engine benchmark (node --import tsx bench/engine/index.ts [--quick]):
+ * 1. per-call overhead of execute() on a cached module vs raw `new WebAssembly.Instance` + call in-process;
+ * 2. modes: compile time (cold minus warm execution of a generated many-function module) and run time
+ *    (worker-measured) of a compute kernel (test/fixtures/c/kernels.wasm `kernel`) under each mode.
+ * Prints medians and ratios measured side by side in one run.
+ */
+import { readFileSync } from 'node:fs';
+import wabtInit from 'wabt';
+import { Engine, EXECUTION_MODES, i32 } from '../../src/engine/index.ts';
+
+const quick = process.argv.includes('--quick');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
+
+const wabt = await wabtInit();
+const watBytes = (text: string) => new Uint8Array(wabt.parseWat('b.wat', text).toBinary({}).buffer);
+const WA = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (b: Uint8Array) => object;
+      Instance: new (m: object) => { exports: Record<string, (...a: number[]) => number> };
+    };
+  }
+).WebAssembly;
+
+const add = watBytes(
+  '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))',
+);
+
+// ---- 1. per-call overhead ----
+const N = quick ? 100 : 400;
+const engine = new Engine({ workers: 1 });
+await engine.execute({ bytecode: add, fn: 'add', args: [i32(1), i32(2)] }); // start executor, compile
+const viaEngine: number[] = [];
+for (let k = 0; k < N; k++) {
+  const t = performance.now();
+  await engine.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)] });
+  viaEngine.push(performance.now() - t);
+}
+const mod = new WA.Module(add);
+const raw: number[] = [];
+for (let k = 0; k < N; k++) {
+  const t = performance.now();
+  new WA.Instance(mod).exports.add!(k, 1);
+  raw.push(performance.now() - t);
+}
+// throughput with concurrency (pool of workers)
+const conc = new Engine({ workers: 2 });
+await Promise.all([0, 1].map(() => conc.execute({ bytecode: add, fn: 'add', args: [i32(1), i32(2)] })));
+const C = quick ? 100 : 400;
+const tc = performance.now();
+await Promise.all(
+  Array.from({ length: C }, (_, k) => conc.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)] })),
+);
+const concMs = performance.now() - tc;
+await conc.close();
+
+console.log('== per-call overhead (cached module, i32 add)');
+console.log(`execute() median        ${fmt(median(viaEngine))}  (n=${N}, sequential, workers=1)`);
+console.log(`raw Instance+call median ${fmt(median(raw))}`);
+console.log(`ratio execute/raw        ${(median(viaEngine) / median(raw)).toFixed(0)}x`);
+console.log(
+  `concurrent: ${C} executions in ${fmt(concMs)} with 2 workers = ${((C / concMs) * 1000).toFixed(0)} exec/s`,
+);
+
+// ---- 2. modes ----
+const kernels = new Uint8Array(readFileSync(new URL('../../test/fixtures/c/kernels.wasm', import.meta.url)));
+const F = quick ? 300 : 1500;
+let funcs = '';
+for (let f = 0; f < F; f++) {
+  funcs += `(func (export "f${f}") (param i32) (result i32) (local i32)
+    (block (loop (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.xor (i32.mul (local.get 1) (i32.const ${f + 31})) (local.get 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br 0))) (local.get 1))\n`;
+}
+const bigBase = watBytes(`(module ${funcs})`);
+const rounds = quick ? 3000 : 10000;
+const R = quick ? 3 : 5;
+console.log(
+  `\n== modes (compile: ${F}-function module, ${bigBase.length} bytes; run: kernel(${rounds}) from kernels.wasm)`,
+);
+console.log('mode          compile(cold-warm)  first-call   run median   run/multipass');
+const rows: { mode: string; compile: number; run: number; first: number }[] = [];
+for (const mode of EXECUTION_MODES) {
+  const e = new Engine({ workers: 1 });
+  await e.warmup(mode);
+  // a distinct module per mode so no cache is shared (custom section makes the bytes differ)
+  const tag = new TextEncoder().encode(mode);
+  const big = new Uint8Array([...bigBase, 0, tag.length + 1, tag.length, ...tag]);
+  let t = performance.now();
+  const cold = await e.execute({ bytecode: big, fn: 'f0', args: [i32(10)], mode });
+  const coldMs = performance.now() - t;
+  t = performance.now();
+  await e.execute({ bytecode: big, fn: 'f1', args: [i32(10)], mode });
+  const warmMs = performance.now() - t;
+  if (cold.cacheHit) throw new Error('expected a cold compile');
+  const first = await e.execute({ bytecode: kernels, fn: 'kernel', args: [i32(rounds)], mode });
+  const runs: number[] = [];
+  for (let k = 0; k < R; k++) {
+    const r = await e.execute({ bytecode: kernels, fn: 'kernel', args: [i32(rounds)], mode });
+    if (r.status !== 'ok' || r.outputs[0]!.type !== 'i32') throw new Error(`kernel failed: ${r.message}`);
+    runs.push(r.durationMs);
+  }
+  rows.push({ mode, compile: coldMs - warmMs, run: median(runs), first: first.durationMs });
+  await e.close();
+}
+const mp = rows.find((r) => r.mode === 'multipass')!;
+for (const r of rows) {
+  console.log(
+    `${r.mode.padEnd(11)} ${fmt(r.compile).padStart(18)}  ${fmt(r.first).padStart(10)}  ${fmt(r.run).padStart(11)}   ${(r.run / mp.run).toFixed(2)}x`,
+  );
+}
+console.log(
+  '(interp compiles lazily: its compile cost moves into first calls; singlepass/multipass compile eagerly.)',
+);
+await engine.close();
