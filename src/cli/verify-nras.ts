@@ -9,6 +9,7 @@ import type { GpuEvidence } from '../tee/nvidia/types.ts';
 import { fetchedJwks, isJwks, type JwksSource, pinnedJwks } from '../verify/nvidia/jwks.ts';
 import { normalizeReferenceValues, verifyGpuEvidence } from '../verify/nvidia/local.ts';
 import { verifyNrasResponse } from '../verify/nvidia/nras.ts';
+import { createOcspChecker } from '../verify/nvidia/ocsp.ts';
 import { type NvidiaPolicy, parseNvidiaPolicy } from '../verify/nvidia/policy.ts';
 import { type Verdict, verdict } from '../verify/types.ts';
 
@@ -30,7 +31,7 @@ export const help = `Usage:
   ({nonce, evidence_list}) or one evidence object. Checks the SPDM signature, the certificate chain
   to the PINNED NVIDIA Device Identity CA, the FWID binding, the nonce (--nonce; else only that the
   file's nonce equals the signed one) and, with --policy {"nvidia": {"referenceValues": {...}}}, the
-  measurements. OCSP is not checked offline (reported as skip).
+  measurements. Revocation: --ocsp asks NVIDIA's OCSP responder (online); without it: skip.
 
 Options:
   --nonce HEX      expected nonce (64 hex digits)
@@ -38,6 +39,7 @@ Options:
   --now ISO-8601   verification clock (recorded tokens need one)
   --policy FILE    policy JSON (see docs/nvidia.md)
   --issuer URL     accepted NRAS issuer (default https://nras.attestation.nvidia.com)
+  --ocsp           (--gpu-evidence) check revocation online (OCSP); default offline: skip
   --json           print the verdict as JSON
 Exit status: 0 verified, 1 rejected, 2 usage error.`;
 
@@ -61,7 +63,7 @@ function parseArgs(argv: string[]): Record<string, string | true> {
     '--policy',
     '--issuer',
   ]);
-  const flags = new Set(['--json']);
+  const flags = new Set(['--json', '--ocsp']);
   const out: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -194,6 +196,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         if (nonce) o.nonce = nonce;
         if (now) o.now = now;
         if (ref) o.referenceValues = ref;
+        if (a['--ocsp'] === true)
+          o.ocsp = createOcspChecker({ ...(io.fetch ? { fetch: io.fetch } : {}), ...(now ? { now } : {}) });
         parts.push(await verifyGpuEvidence(e, o));
       }
       verdictOut = verdict(

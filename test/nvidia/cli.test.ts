@@ -131,5 +131,8 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
       1,
     );
     assert.equal((await run(['--gpu-evidence', d('nras-jwks-2026-06-29.json')])).code, 2);
+    const o = await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp']);
+    assert.equal(o.code, 1, 'no network: OCSP cannot succeed, revocation fails instead of passing');
+    assert.match(o.out, /FAIL nvidia.chain.revocation/);
   });
 });

@@ -27,6 +27,13 @@ export {
   verifyNrasResponse,
 } from './nras.ts';
 export {
+  buildOcspRequest,
+  checkOcspResponse,
+  createOcspChecker,
+  NVIDIA_OCSP_URL,
+  type OcspCheckerOptions,
+} from './ocsp.ts';
+export {
   DEFAULT_POLICY_CLAIMS_2,
   DEFAULT_POLICY_CLAIMS_3,
   defaultPolicyFor,

@@ -1,0 +1,213 @@
+/**
+ * OCSP (RFC 6960) for the GPU certificate chain, when online. Every certificate except the DICE leaf
+ * (generated on the GPU, not revocable) and the root is checked against its issuer at the
+ * certificate's AIA OCSP URL or NVIDIA's responder (https://ocsp.ndis.nvidia.com). The response must
+ * be `successful`, signed by the issuer or by a responder certificate the issuer signed (with the
+ * OCSPSigning EKU), name the same CertID, be current (thisUpdate ≤ now ≤ nextUpdate) and say `good`.
+ * Offline (no checker given) the verdict records revocation as 'skip'.
+ */
+import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { certExtensions } from './certs.ts';
+import { type DerNode, decodeOid, readDer } from './der.ts';
+
+export const NVIDIA_OCSP_URL = 'https://ocsp.ndis.nvidia.com/';
+const OID_SHA1 = '1.3.14.3.2.26';
+const OID_BASIC_OCSP = '1.3.6.1.5.5.7.48.1.1';
+const OID_AIA = '1.3.6.1.5.5.7.1.1';
+const OID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
+const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
+
+const SIG_HASH: Record<string, string> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+};
+
+// ---- minimal DER writer
+function len(n: number): number[] {
+  if (n < 0x80) return [n];
+  const b: number[] = [];
+  for (let x = n; x > 0; x = Math.floor(x / 256)) b.unshift(x & 0xff);
+  return [0x80 | b.length, ...b];
+}
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const body = Buffer.concat(parts);
+  return new Uint8Array(Buffer.concat([Buffer.from([tag, ...len(body.length)]), body]));
+}
+export function oidDer(oid: string): Uint8Array {
+  const p = oid.split('.').map(Number);
+  const out = [40 * p[0]! + p[1]!];
+  for (const n of p.slice(2)) {
+    const b = [n & 0x7f];
+    for (let x = Math.floor(n / 128); x > 0; x = Math.floor(x / 128)) b.unshift((x & 0x7f) | 0x80);
+    out.push(...b);
+  }
+  return tlv(0x06, new Uint8Array(out));
+}
+
+function tbsParts(cert: X509Certificate) {
+  const root = readDer(new Uint8Array(cert.raw)).node;
+  const tbs = root.children![0]!;
+  const k = tbs.children!;
+  const i = k[0]!.tag === 0xa0 ? 1 : 0; // [0] version
+  // serial, sigAlg, issuer, validity, subject, spki
+  return { serial: k[i]!, subject: k[i + 4]!, spki: k[i + 5]!, der: new Uint8Array(cert.raw) };
+}
+
+function rawDer(der: Uint8Array, n: DerNode): Uint8Array {
+  // header starts before n.start: recompute by re-reading from the enclosing bytes is awkward; rebuild instead
+  return tlv(n.tag, der.subarray(n.start, n.end));
+}
+
+/** CertID (SHA-1, as every OCSP responder supports) of `cert` issued by `issuer`. */
+export function certId(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
+  const c = tbsParts(cert);
+  const is = tbsParts(issuer);
+  const nameHash = createHash('sha1').update(rawDer(is.der, is.subject)).digest();
+  const spkiBits = is.spki.children![1]!.value.subarray(1); // BIT STRING without the unused-bits byte
+  const keyHash = createHash('sha1').update(spkiBits).digest();
+  return tlv(
+    0x30,
+    tlv(0x30, oidDer(OID_SHA1), new Uint8Array([0x05, 0x00])),
+    tlv(0x04, nameHash),
+    tlv(0x04, keyHash),
+    rawDer(c.der, c.serial),
+  );
+}
+
+export function buildOcspRequest(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
+  return tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x30, certId(cert, issuer)))));
+}
+
+export function ocspUrlOf(cert: X509Certificate): string | undefined {
+  const aia = certExtensions(new Uint8Array(cert.raw)).find((e) => e.oid === OID_AIA);
+  if (!aia) return undefined;
+  for (const ad of readDer(aia.value).node.children ?? []) {
+    const [m, loc] = ad.children ?? [];
+    if (m && loc && decodeOid(m.value) === OID_AD_OCSP && loc.tag === 0x86)
+      return Buffer.from(loc.value).toString('latin1');
+  }
+  return undefined;
+}
+
+function genTime(n: DerNode): Date {
+  const s = Buffer.from(n.value).toString('latin1'); // YYYYMMDDHHMMSS[.fff]Z
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
+  if (!m) throw new Error(`bad GeneralizedTime '${s}'`);
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+}
+
+export interface OcspResult {
+  status: 'good' | 'revoked' | 'unknown' | 'error';
+  detail: string;
+}
+
+/** Parse and check one OCSP response for (cert, issuer) at `now`. */
+export function checkOcspResponse(
+  resp: Uint8Array,
+  cert: X509Certificate,
+  issuer: X509Certificate,
+  now: Date,
+): OcspResult {
+  try {
+    const top = readDer(resp).node;
+    const status = top.children?.[0];
+    if (status?.tag !== 0x0a) return { status: 'error', detail: 'not an OCSPResponse' };
+    if (status.value[0] !== 0)
+      return { status: 'error', detail: `responseStatus ${status.value[0]} (not successful)` };
+    const rb = top.children?.[1]?.children?.[0];
+    if (!rb || decodeOid(rb.children![0]!.value) !== OID_BASIC_OCSP)
+      return { status: 'error', detail: 'not a BasicOCSPResponse' };
+    const basicDer = rb.children![1]!.value;
+    const basic = readDer(basicDer).node;
+    const [tbs, sigAlg, sig, certsCtx] = basic.children!;
+    const tbsDer = rawDer(basicDer, tbs!);
+    const hash = SIG_HASH[decodeOid(sigAlg!.children![0]!.value)];
+    if (!hash) return { status: 'error', detail: 'unsupported OCSP signature algorithm' };
+    const signature = sig!.value.subarray(1);
+    // signer: the issuer itself, or a delegated responder issued by it with the OCSPSigning EKU
+    const candidates = [issuer];
+    for (const c of certsCtx?.children?.[0]?.children ?? [])
+      candidates.push(new X509Certificate(Buffer.from(rawDer(basicDer, c))));
+    let signer: X509Certificate | undefined;
+    for (const c of candidates) {
+      const isIssuer = c.raw.equals(issuer.raw);
+      if (!isIssuer) {
+        if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) continue;
+        if (!(c.keyUsage ?? []).includes(OID_KP_OCSP_SIGNING)) continue;
+        if (now < new Date(c.validFrom) || now > new Date(c.validTo)) continue;
+      }
+      if (cryptoVerify(hash, tbsDer, c.publicKey, signature)) {
+        signer = c;
+        break;
+      }
+    }
+    if (!signer)
+      return { status: 'error', detail: 'OCSP response not signed by the issuer or an authorised responder' };
+    const want = Buffer.from(certId(cert, issuer));
+    const k = tbs!.children!;
+    const i = k[0]!.tag === 0xa0 ? 1 : 0;
+    const responses = k[i + 2]!.children ?? [];
+    for (const r of responses) {
+      const [id, st, thisUpd, ...rest] = r.children!;
+      if (!Buffer.from(rawDer(basicDer, id!)).equals(want)) continue;
+      const thisUpdate = genTime(thisUpd!);
+      const next = rest.find((n) => n.tag === 0xa0);
+      const nextUpdate = next ? genTime(next.children![0]!) : undefined;
+      if (thisUpdate.getTime() > now.getTime() + 300_000)
+        return { status: 'error', detail: `thisUpdate ${thisUpdate.toISOString()} is in the future` };
+      if (nextUpdate && nextUpdate < now)
+        return { status: 'error', detail: `stale response (nextUpdate ${nextUpdate.toISOString()})` };
+      if (st!.tag === 0x80)
+        return { status: 'good', detail: `good (thisUpdate ${thisUpdate.toISOString()})` };
+      if (st!.tag === 0xa1)
+        return { status: 'revoked', detail: `revoked at ${genTime(st!.children![0]!).toISOString()}` };
+      return { status: 'unknown', detail: 'responder does not know the certificate' };
+    }
+    return { status: 'error', detail: 'the response does not cover this certificate' };
+  } catch (e) {
+    return { status: 'error', detail: `malformed OCSP response: ${(e as Error).message}` };
+  }
+}
+
+export interface OcspCheckerOptions {
+  fetch?: typeof fetch;
+  /** Responder for certificates without an AIA OCSP URL (default NVIDIA's). */
+  defaultUrl?: string;
+  now?: Date;
+  timeoutMs?: number;
+}
+
+/** The `ocsp` hook of `verifyGpuEvidence`: online revocation checks of the chain. */
+export function createOcspChecker(opts: OcspCheckerOptions = {}) {
+  return async (chain: X509Certificate[]): Promise<{ ok: boolean; detail: string }> => {
+    const now = opts.now ?? new Date();
+    const results: string[] = [];
+    let ok = true;
+    for (let i = 1; i + 1 < chain.length; i++) {
+      const cert = chain[i]!;
+      const issuer = chain[i + 1]!;
+      const url = ocspUrlOf(cert) ?? opts.defaultUrl ?? NVIDIA_OCSP_URL;
+      const cn = (cert.subject.split('\n').find((l) => l.startsWith('CN=')) ?? cert.subject).slice(3);
+      let r: OcspResult;
+      try {
+        const res = await (opts.fetch ?? fetch)(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
+          body: Buffer.from(buildOcspRequest(cert, issuer)),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+        });
+        if (!res.ok) r = { status: 'error', detail: `HTTP ${res.status} from ${url}` };
+        else r = checkOcspResponse(new Uint8Array(await res.arrayBuffer()), cert, issuer, now);
+      } catch (e) {
+        r = { status: 'error', detail: `${url}: ${(e as Error).message}` };
+      }
+      if (r.status !== 'good') ok = false;
+      results.push(`${cn}: ${r.status === 'good' ? '' : `${r.status}: `}${r.detail}`);
+    }
+    return { ok, detail: `OCSP: ${results.join('; ')}` };
+  };
+}
