@@ -114,7 +114,11 @@ async function run(msg: ExecutorToWorker): Promise<JobResult> {
   let imports: WasmImportObject = {};
   if (job.hostModules.length > 0) {
     api = await loadHost(job.hostModuleUrl);
-    host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(msg.ctrl, msg.data, api));
+    try {
+      host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(msg.ctrl, msg.data, api));
+    } catch (e) {
+      throw new RequestError('INVALID_ARGUMENT', `host modules: ${(e as Error).message}`);
+    }
     imports = host.imports;
   }
   for (const imp of WA.Module.imports(module)) {
