@@ -1,0 +1,70 @@
+// Composite attestation through C's verifyExecution: the envelope's `gpu` evidence is verified by
+// verifyGpuEvidenceList with nonce = gpuNonceFor(REPORT_DATA of the CPU report). Recorded GPU
+// evidence answers a recorded nonce, so here it must be REJECTED for freshness while every other
+// GPU check passes: that is the binding between the CPU report and the GPUs.
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { claimFromExecution, reportDataFor } from '../../src/binding/index.ts';
+import type { ExecuteResult } from '../../src/engine/types.ts';
+import { Attester, SimulatedSevSnpProvider } from '../../src/tee/index.ts';
+import { gpuNonceFor, type Verdict, verifyExecution } from '../../src/verify/index.ts';
+import { nrasRequestEvidence } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-nv-exec-'));
+const provider = new SimulatedSevSnpProvider({ stateDir: join(dir, 'sim'), rsaBits: 2048, warn: false });
+let root = '';
+before(async () => {
+  root = await provider.rootPem();
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const bytecode = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+const result: ExecuteResult = {
+  status: 'ok',
+  outputs: [{ type: 'i32', value: 1 }],
+  gasUsed: 1n,
+  costTableVersion: 'test-v1',
+  bytecodeSha256: createHash('sha256').update(bytecode).digest('hex'),
+  mode: 'singlepass',
+  stdout: new Uint8Array(),
+  durationMs: 1,
+  cacheHit: false,
+};
+const claim = claimFromExecution(
+  { bytecode, fn: 'f', inputs: [], mode: 'singlepass', nonce: Uint8Array.of(1, 2, 3), requestId: 'nv-1' },
+  result,
+);
+
+function gpuPart(v: Verdict): Verdict | undefined {
+  return v.parts?.find((p) => p.kind.startsWith('nvidia'));
+}
+
+describe('composite CPU + GPU attestation (verifyExecution dispatch)', () => {
+  it('GPU evidence is verified against gpuNonceFor(REPORT_DATA): recorded evidence fails only on the nonce', async () => {
+    const { envelope } = await new Attester(provider).attestExecution(claim, 'per-request');
+    envelope.gpu = nrasRequestEvidence('nras-v3-h100-1gpu.request.json');
+    const v = await verifyExecution(JSON.stringify(envelope), { trustSimulatedRoot: root });
+    assert.equal(v.ok, false);
+    const g = gpuPart(v);
+    assert.ok(g, `no GPU part in ${v.parts?.map((p) => p.kind).join(', ')}`);
+    const local = g!.parts![0]!;
+    const fails = local.checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
+    assert.deepEqual(fails, ['nvidia.nonce']);
+    const expected = Buffer.from(gpuNonceFor(reportDataFor(claim))).toString('hex');
+    assert.match(local.checks.find((c) => c.id === 'nvidia.nonce')!.detail, new RegExp(expected));
+    // the CPU side itself is fine
+    const cpu = v.parts!.find((p) => !p.kind.startsWith('nvidia'))!;
+    assert.equal(cpu.ok, true);
+  });
+
+  it('without GPU evidence there is no GPU part', async () => {
+    const { json } = await new Attester(provider).attestExecution(claim, 'per-request');
+    const v = await verifyExecution(json, { trustSimulatedRoot: root });
+    assert.equal(v.ok, true);
+    assert.equal(gpuPart(v), undefined);
+  });
+});
