@@ -44,7 +44,11 @@ export interface GpuAttestationProvider {
     nonce: Uint8Array,
   ): Promise<{ evidence: Record<string, unknown>; simulated: boolean; arch?: string }>;
   /** Verify that evidence (signature, chain, nonce, RIM measurements). */
-  verify?(evidence: Record<string, unknown>, nonce: Uint8Array): Promise<Verdict>;
+  verify?(
+    evidence: Record<string, unknown>,
+    nonce: Uint8Array,
+    opts: { referenceValues?: Record<string, unknown> },
+  ): Promise<Verdict>;
 }
 
 export interface HostHandlerDeps {
@@ -264,7 +268,9 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     let verdict: Verdict | undefined;
     if (gpu.verify) {
       try {
-        verdict = await gpu.verify(got.evidence, gpuNonce);
+        verdict = await gpu.verify(got.evidence, gpuNonce, {
+          ...(policy.gpu.referenceValues ? { referenceValues: policy.gpu.referenceValues } : {}),
+        });
       } catch (e) {
         verdict = {
           ok: false,

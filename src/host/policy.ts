@@ -21,6 +21,12 @@ export interface HostPolicy {
     requireMeasurementMatch: boolean;
     /** Accepted GPU models/architectures (default: any), matched against the verdict fields. */
     allowedArchitectures?: string[];
+    /**
+     * Reference values (RIM digests) handed to the GPU verifier: `{ measurements: { "<index>": "<hex>" |
+     * ["<hex>", ...] }, driverVersions?, vbiosVersions?, allowUnlistedIndices? }`. Without them the
+     * measurements are not appraised and requireMeasurementMatch refuses the GPU.
+     */
+    referenceValues?: Record<string, unknown>;
   };
 }
 
@@ -72,7 +78,7 @@ export function parsePolicy(input: unknown): HostPolicy {
   const g = (o.gpu ?? {}) as Record<string, unknown>;
   if (typeof g !== 'object' || Array.isArray(g)) throw new PolicyError('policy.gpu must be an object');
   for (const k of Object.keys(g)) {
-    if (k !== 'requireMeasurementMatch' && k !== 'allowedArchitectures')
+    if (k !== 'requireMeasurementMatch' && k !== 'allowedArchitectures' && k !== 'referenceValues')
       throw new PolicyError(`unknown key gpu.${k}`);
   }
   if (g.requireMeasurementMatch !== undefined && typeof g.requireMeasurementMatch !== 'boolean') {
@@ -88,6 +94,16 @@ export function parsePolicy(input: unknown): HostPolicy {
   if (meas) policy.allowedMeasurements = meas;
   const arch = strList(g.allowedArchitectures, 'gpu.allowedArchitectures');
   if (arch) policy.gpu.allowedArchitectures = arch;
+  if (g.referenceValues !== undefined) {
+    if (
+      typeof g.referenceValues !== 'object' ||
+      g.referenceValues === null ||
+      Array.isArray(g.referenceValues)
+    ) {
+      throw new PolicyError('gpu.referenceValues must be an object');
+    }
+    policy.gpu.referenceValues = g.referenceValues as Record<string, unknown>;
+  }
   return policy;
 }
 
@@ -189,11 +205,16 @@ export function evaluateGpuPolicy(p: HostPolicy, f: GpuFacts): Check[] {
     if (!f.verdict) out.push(check('policy.gpu.measurements', false, 'no GPU verifier available'));
     else {
       const failed = f.verdict.checks.filter((c) => c.outcome === 'fail').map((c) => `${c.id}: ${c.detail}`);
+      const appraised = f.verdict.checks.some((c) => /measurement/.test(c.id) && c.outcome === 'pass');
       out.push(
         check(
           'policy.gpu.measurements',
-          f.verdict.ok,
-          f.verdict.ok ? 'GPU evidence verified, measurements match' : failed.join('; '),
+          f.verdict.ok && appraised,
+          !f.verdict.ok
+            ? failed.join('; ')
+            : appraised
+              ? 'GPU evidence verified, measurements match the reference values'
+              : 'GPU measurements were not appraised (no reference values: set policy.gpu.referenceValues)',
         ),
       );
     }

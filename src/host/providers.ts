@@ -49,8 +49,11 @@ export async function nvidiaGpuProvider(): Promise<{ gpu?: GpuAttestationProvide
         if (!ev) throw new Error(`no evidence for GPU ${index}`);
         return { evidence: ev as unknown as Record<string, unknown>, simulated: false, arch: ev.arch };
       },
-      async verify(evidence, nonce) {
-        return verifyGpuEvidence(evidence as unknown as GpuEvidence, { nonce });
+      async verify(evidence, nonce, opts) {
+        return verifyGpuEvidence(evidence as unknown as GpuEvidence, {
+          nonce,
+          ...(opts.referenceValues ? { referenceValues: opts.referenceValues } : {}),
+        });
       },
     },
   };

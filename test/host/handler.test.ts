@@ -172,20 +172,39 @@ describe('host handler', () => {
           arch: 'HOPPER',
         };
       },
-      async verify(ev: Record<string, unknown>, nonce: Uint8Array): Promise<Verdict> {
+      async verify(
+        ev: Record<string, unknown>,
+        nonce: Uint8Array,
+        opts: { referenceValues?: Record<string, unknown> },
+      ): Promise<Verdict> {
         const ok = ev.nonce === Buffer.from(nonce).toString('hex');
+        const appraised = opts.referenceValues !== undefined;
         return {
           ok,
           kind: 'nvidia-local',
-          checks: [{ id: 'gpu.nonce', outcome: ok ? 'pass' : 'fail', detail: '' }],
+          checks: [
+            { id: 'gpu.nonce', outcome: ok ? 'pass' : 'fail', detail: '' },
+            { id: 'nvidia.measurements', outcome: appraised ? 'pass' : 'skip', detail: '' },
+          ],
         };
       },
     };
-    const { handler } = make({ gpu });
+    const rv = { measurements: { '1': 'aa' } };
+    const { handler } = make({
+      gpu,
+      policy: { allowSimulated: true, gpu: { requireMeasurementMatch: true, referenceValues: rv } },
+    });
     const r = (await handler('attest_gpu', { index: 0 })) as AttestationResult;
     assert.equal(r.success, true, r.error);
+    const noRef = (await make({ gpu }).handler('attest_gpu', { index: 0 })) as AttestationResult;
+    assert.deepEqual(
+      noRef.policy_failed,
+      ['policy.gpu.measurements'],
+      'measurements not appraised → refused',
+    );
+    assert.match(noRef.error!, /not appraised/);
     assert.equal(decodeJwt(r.token!).kind, 'gpu');
-    const strict = make({ gpu, policy: {} });
+    const strict = make({ gpu, policy: { gpu: { requireMeasurementMatch: true, referenceValues: rv } } });
     const s = (await strict.handler('attest_gpu', { index: 0 })) as AttestationResult;
     assert.deepEqual(s.policy_failed, ['policy.gpu.simulated']);
   });
