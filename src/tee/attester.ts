@@ -146,10 +146,11 @@ export class Attester {
         if (this.now() < k.notAfter) return k;
         if (this.current === cur) {
           this.previous = k;
-          this.current = this.newKey();
+          const next = this.newKey();
+          this.current = next;
           // A failed rotation must not poison later calls.
-          this.current.catch(() => {
-            if (this.current !== undefined) this.current = undefined;
+          next.catch(() => {
+            if (this.current === next) this.current = undefined;
           });
         }
         return this.current!;

@@ -137,6 +137,10 @@ export interface AmdShapedChainOptions {
   chipId?: Uint8Array;
   tcb?: TcbParts;
   productName?: string;
+  /** hwID extension value (default: the 64-byte chip id; Turin VCEKs carry 8 bytes). */
+  hwId?: Uint8Array;
+  /** Include the fmcSPL extension (Turin). */
+  fmcSPL?: number;
 }
 
 export interface AmdShapedChain {
@@ -223,7 +227,8 @@ export async function createAmdShapedChain(o: AmdShapedChainOptions): Promise<Am
         ext(AMD_OID.spl6, encodeInteger(0)),
         ext(AMD_OID.spl7, encodeInteger(0)),
         ext(AMD_OID.ucodeSPL, encodeInteger(t.ucodeSPL)),
-        ext(AMD_OID.hwID, chipId),
+        ...(o.fmcSPL !== undefined ? [ext(AMD_OID.fmcSPL, encodeInteger(o.fmcSPL))] : []),
+        ext(AMD_OID.hwID, o.hwId ?? chipId),
       ],
     },
     cryptoImpl,

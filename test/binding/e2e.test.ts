@@ -207,3 +207,23 @@ describe('GetAttestation (session evidence)', () => {
     assert.equal(noRoot.ok, false);
   });
 });
+
+describe('dispatch by evidence kind', () => {
+  it('TDX evidence goes to the TDX verifier (and a claim it does not bind fails the binding)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const quote = readFileSync(new URL('../data/tdx/quote-v4-phala-b0c06f.dat', import.meta.url));
+    const { claimToJson, reportDataFor: rdf } = await import('../../src/binding/index.ts');
+    const env = {
+      format: 'wasmvm-tee/attestation',
+      v: 1,
+      mode: 'per-request',
+      claim: claimToJson(claim),
+      reportData: Buffer.from(rdf(claim)).toString('hex'),
+      evidence: { kind: 'tdx', simulated: false, provider: 'configfs-tsm', report: quote.toString('base64') },
+    };
+    const v = await verifyExecution(JSON.stringify(env), { now: new Date('2025-07-01T00:00:00Z') });
+    assert.equal(v.ok, false);
+    assert.ok(failedIds(v).includes('binding.evidence-report-data'));
+    assert.equal(v.parts?.[0]?.kind, 'tdx');
+  });
+});

@@ -215,3 +215,43 @@ describe('certificate table (auxblob)', () => {
     assert.throws(() => parseCertTable(bad), { code: 'SNP_CERT_TABLE' });
   });
 });
+
+describe('simulated provider', () => {
+  it('version 3 and 5 reports round-trip and verify against the simulated root only', async () => {
+    const { verifySnpReport } = await import('../../src/verify/sev-snp/index.ts');
+    const { serializeReport } = await import('../../src/verify/sev-snp/index.ts');
+    const root = await sim.rootPem();
+    for (const reportVersion of [3, 5] as const) {
+      const p = new SimulatedSevSnpProvider({
+        stateDir: join(dir, 'sim'),
+        rsaBits: 2048,
+        warn: false,
+        reportVersion,
+      });
+      const ev = await p.getEvidence(new Uint8Array(64).fill(reportVersion));
+      const r = parseReport(ev.report);
+      assert.equal(r.version, reportVersion);
+      assert.deepEqual(serializeReport(r), ev.report);
+      assert.equal(r.measurement.length, 48);
+      assert.ok(r.measurement.some((b) => b !== 0));
+      const v = await verifySnpReport(ev.report, { certs: ev.certs!, trustSimulatedRoots: [root] });
+      assert.equal(v.ok, true, JSON.stringify(v.checks.filter((c) => c.outcome === 'fail')));
+      assert.equal(v.fields?.simulated, true);
+      assert.equal((await verifySnpReport(ev.report, { certs: ev.certs! })).ok, false);
+    }
+  });
+
+  it('keeps its chain across instances (same root, same chip id) and keys are 0600', async () => {
+    const { statSync } = await import('node:fs');
+    const a = await new SimulatedSevSnpProvider({ stateDir: join(dir, 'sim'), warn: false }).getChain();
+    const b = await sim.getChain();
+    assert.equal(a.arkPem, b.arkPem);
+    assert.deepEqual(a.chipId, b.chipId);
+    for (const f of ['ark.key', 'ask.key', 'vcek.key'])
+      assert.equal(statSync(join(dir, 'sim', f)).mode & 0o777, 0o600);
+  });
+
+  it('rejects REPORT_DATA that is not 64 bytes', async () => {
+    await assert.rejects(sim.getEvidence(new Uint8Array(32)));
+  });
+});
