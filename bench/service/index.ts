@@ -1,0 +1,171 @@
+/**
+ * Service benchmark: Execute throughput and p50/p99 latency at several client concurrencies, for a
+ * small cached module, in session-key and per-request attestation modes, each as a ratio to the bare
+ * Echo RPC measured on the same server in the same run.
+ *
+ * The server runs in a child process (`wasmvm-tee serve`, simulated TEE), the load generator here,
+ * over gRPC (HTTP/2, h2c) with the generated client.
+ *
+ *   node --import tsx bench/service/index.ts [--seconds S] [--concurrency 1,8,32] [--protocol grpc]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AttestationMode } from '../../src/gen/wasmvm/v1/wasmvm_pb.ts';
+import { createWasmvmClient, type Protocol, type WasmvmClient } from '../../src/server/client.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '1,8,32' },
+    protocol: { type: 'string', default: 'grpc' },
+    'max-concurrency': { type: 'string', default: '64' },
+  },
+});
+const seconds = Number(values.seconds);
+const levels = values.concurrency!.split(',').map(Number);
+const protocol = values.protocol as Protocol;
+
+function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'bin/wasmvm-tee.js'),
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--tee',
+      'simulated',
+      '--log-level',
+      'warn',
+      '--max-concurrency',
+      values['max-concurrency']!,
+      '--max-queue',
+      '4096',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, WASMVM_TEE_STATE_DIR: join(tmpdir(), 'wasmvm-tee-bench-simulated') },
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 180_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving on (http:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}):\n${err}`)));
+  });
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  n: number;
+  errors: number;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function load(conc: number, call: () => Promise<unknown>, secs: number): Promise<Result> {
+  const lat: number[] = [];
+  let errors = 0;
+  const end = performance.now() + secs * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        try {
+          await call();
+          lat.push(performance.now() - s);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rps: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, errors };
+}
+
+async function main(): Promise<void> {
+  const { child, url } = await startServer();
+  try {
+    const client: WasmvmClient = createWasmvmClient({ baseUrl: url, protocol });
+    const bytecode = Buffer.from(readFileSync(join(root, 'test/server/fixtures/arith.wasm'))).toString(
+      'base64',
+    );
+    const payload = new Uint8Array(256);
+    const exec = (mode: AttestationMode) => () =>
+      client
+        .execute({
+          execution: { bytecode, fnName: 'add', inputs: ['20', '22'] },
+          runtimeConfig: { attestationMode: mode },
+        })
+        .then((r) => {
+          if (r.result?.outputValues[0]?.value.value !== 42) throw new Error('wrong result');
+        });
+    const workloads: Array<[string, () => Promise<unknown>]> = [
+      ['echo', () => client.echo({ payload })],
+      ['execute session-key', exec(AttestationMode.SESSION_KEY)],
+      ['execute per-request', exec(AttestationMode.PER_REQUEST)],
+    ];
+    // warm up: JIT, compile cache, session key
+    for (const [, call] of workloads) await load(4, call, 0.5);
+    const info = await client.getServerInfo({});
+    console.log(
+      `wasmvm-tee service bench: ${protocol} on ${url}, TEE ${info.teeKind}${info.simulated ? ' (SIMULATED)' : ''}, ` +
+        `${seconds}s per cell, module arith.wasm add(20,22) (cached)`,
+    );
+    console.log(
+      `${'concurrency'.padEnd(12)}${'workload'.padEnd(22)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'× echo'.padStart(9)}`,
+    );
+    const summary: Record<string, number> = {};
+    for (const conc of levels) {
+      let echoRps = Number.NaN;
+      for (const [name, call] of workloads) {
+        const r = await load(conc, call, seconds);
+        if (name === 'echo') echoRps = r.rps;
+        const ratio = r.rps / echoRps;
+        summary[`${name}@${conc}`] = ratio;
+        console.log(
+          `${String(conc).padEnd(12)}${name.padEnd(22)}${r.rps.toFixed(0).padStart(9)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}${String(r.errors).padStart(8)}${ratio.toFixed(2).padStart(9)}`,
+        );
+      }
+    }
+    const sk = levels.map((c) => summary[`execute session-key@${c}`]!);
+    const target = 0.5;
+    console.log(
+      `\nsession-key Execute / Echo throughput: ${sk.map((x) => x.toFixed(2)).join(', ')} (at ${levels.join(', ')}); ` +
+        `target >= ${target}: ${sk.every((x) => x >= target) ? 'met' : 'NOT met'} `,
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
