@@ -105,7 +105,8 @@ class Executor {
     if (o.compileCacheBytes !== undefined) env.WASMVM_ENGINE_CACHE_BYTES = String(o.compileCacheBytes || 1);
     if (o.workerHeapMb) env.WASMVM_ENGINE_WORKER_HEAP_MB = String(o.workerHeapMb);
     const child = fork(url, [], {
-      execArgv: childExecArgv(import.meta.url, flags),
+      // the caller's debugger / test-runner / watch flags must not leak into the executor
+      execArgv: childExecArgv(import.meta.url, flags).filter((a) => !/^--(inspect|debug|test|watch)/.test(a)),
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env,

@@ -325,3 +325,11 @@ test('results larger than maxOutputBytes → output_limit', async () => {
   assert.equal(r.status, 'output_limit');
   assert.deepEqual(r.outputs, []);
 });
+
+test('an unknown host module name is a bad request', async () => {
+  const m = wat('(module (func (export "f")))');
+  await assert.rejects(
+    engine.execute({ bytecode: m, fn: 'f', args: [], hostModules: ['nope'] }),
+    code('INVALID_ARGUMENT'),
+  );
+});
