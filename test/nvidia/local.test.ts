@@ -153,6 +153,34 @@ describe('local verification of recorded evidence', () => {
     assert.equal(checkOf(v4, 'nvidia.nonce').outcome, 'fail');
   });
 
+  it('CC settings reported with the evidence: debug / CC-off / simulated rejected, absent = skip', async () => {
+    const e = hopperEvidence();
+    const base = {
+      environment: 'prod' as const,
+      ccFeature: true,
+      devToolsMode: false,
+      multiGpuMode: 'none' as const,
+    };
+    const ok = await verifyGpuEvidence({ ...e, cc: base }, { nonce: e.nonce, now: NOW });
+    assert.equal(checkOf(ok, 'nvidia.cc-settings').outcome, 'pass');
+    for (const cc of [
+      { ...base, devToolsMode: true },
+      { ...base, ccFeature: false },
+      { ...base, environment: 'sim' as const },
+    ]) {
+      const v = await verifyGpuEvidence({ ...e, cc }, { nonce: e.nonce, now: NOW });
+      assert.equal(checkOf(v, 'nvidia.cc-settings').outcome, 'fail', JSON.stringify(cc));
+    }
+    const dev = await verifyGpuEvidence(
+      { ...e, cc: { ...base, devToolsMode: true } },
+      { nonce: e.nonce, now: NOW, allowDevTools: true },
+    );
+    assert.equal(checkOf(dev, 'nvidia.cc-settings').outcome, 'pass');
+    assert.equal(checkOf(await verifyGpuEvidence(e, { now: NOW }), 'nvidia.cc-settings').outcome, 'skip');
+    const junk = await verifyGpuEvidence(null as unknown as GpuEvidence, {});
+    assert.equal(junk.ok, false);
+  });
+
   it('wrong arch is rejected', async () => {
     const v = await verifyGpuEvidence({ ...hopperEvidence(), arch: 'BLACKWELL' }, { now: NOW });
     assert.equal(checkOf(v, 'nvidia.arch').outcome, 'fail');

@@ -219,7 +219,7 @@ describe('JWKS fetched with a cache and one refetch', () => {
   }
 
   it('an unknown kid triggers exactly one refetch, which finds the rotated key', async () => {
-    const src = fetchedJwks({ fetch: fakeFetch([stale, real]) });
+    const src = fetchedJwks({ fetch: fakeFetch([stale, real]), minRefreshIntervalMs: 0 });
     const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
     assert.equal(v.ok, true);
     assert.equal(src.fetches, 2);
@@ -229,11 +229,23 @@ describe('JWKS fetched with a cache and one refetch', () => {
   });
 
   it('a kid that never appears: one refetch, then rejected', async () => {
-    const src = fetchedJwks({ fetch: fakeFetch([stale, stale, stale]) });
+    const src = fetchedJwks({ fetch: fakeFetch([stale, stale, stale]), minRefreshIntervalMs: 0 });
     const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
     assert.equal(v.ok, false);
     assert.equal(src.fetches, 2);
     assert.match(checkOf(v, 'nvidia.nras.signature').detail, /unknown kid/);
+  });
+
+  it('refetches on unknown kids are rate-limited (made-up kids cannot drive fetches)', async () => {
+    let t = 0;
+    const src = fetchedJwks({ fetch: fakeFetch([stale, real]), clock: () => t });
+    const v1 = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    assert.equal(v1.ok, false, 'the fresh set is younger than the interval: no refetch yet');
+    assert.equal(src.fetches, 1);
+    t = 61_000;
+    const v2 = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    assert.equal(v2.ok, true);
+    assert.equal(src.fetches, 2);
   });
 
   it('a JWKS endpoint failure fails the signature checks with the reason', async () => {

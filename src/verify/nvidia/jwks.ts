@@ -35,6 +35,9 @@ export interface FetchedJwksOptions {
   ttlMs?: number;
   /** Clock for the cache (tests). */
   clock?: () => number;
+  /** Minimum time between two refetches triggered by unknown kids (default 60 s): bounds the fetches a
+   * stream of tokens with made-up kids can cause. */
+  minRefreshIntervalMs?: number;
 }
 
 /** JWKS fetched over HTTPS with an in-memory cache. */
@@ -42,30 +45,36 @@ export function fetchedJwks(opts: FetchedJwksOptions = {}): JwksSource & { fetch
   const url = opts.url ?? NRAS_JWKS_URL;
   const ttl = opts.ttlMs ?? 3_600_000;
   const clock = opts.clock ?? Date.now;
+  const minInterval = opts.minRefreshIntervalMs ?? 60_000;
   let cache: { set: JSONWebKeySet; at: number } | undefined;
+  const fetchNow = async (): Promise<JSONWebKeySet> => {
+    src.fetches++;
+    let res: Response;
+    try {
+      res = await (opts.fetch ?? fetch)(url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (e) {
+      throw new JwksError(`cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!res.ok) throw new JwksError(`${url} answered HTTP ${res.status}`);
+    const set = (await res.json()) as unknown;
+    if (!isJwks(set)) throw new JwksError(`${url} did not return a JWKS`);
+    cache = { set, at: clock() };
+    return set;
+  };
   const src = {
     fetches: 0,
     description: `JWKS from ${url}`,
+    /** Refetch on an unknown kid, unless the cached set is younger than minRefreshIntervalMs. */
     async refresh(): Promise<JSONWebKeySet> {
-      src.fetches++;
-      let res: Response;
-      try {
-        res = await (opts.fetch ?? fetch)(url, {
-          headers: { accept: 'application/json' },
-          signal: AbortSignal.timeout(15_000),
-        });
-      } catch (e) {
-        throw new JwksError(`cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      if (!res.ok) throw new JwksError(`${url} answered HTTP ${res.status}`);
-      const set = (await res.json()) as unknown;
-      if (!isJwks(set)) throw new JwksError(`${url} did not return a JWKS`);
-      cache = { set, at: clock() };
-      return set;
+      if (cache && clock() - cache.at < minInterval) return cache.set;
+      return fetchNow();
     },
     async get(): Promise<JSONWebKeySet> {
       if (cache && clock() - cache.at < ttl) return cache.set;
-      return src.refresh();
+      return fetchNow();
     },
   };
   return src;

@@ -40,6 +40,8 @@ export interface VerifyGpuEvidenceOptions {
   ocsp?: (chain: X509Certificate[]) => Promise<{ ok: boolean; detail: string }>;
   /** Reject evidence whose arch field disagrees with the certificate (default true). */
   checkArch?: boolean;
+  /** Accept a host that reports CC dev-tools (debug) mode or a simulated CC environment (default false). */
+  allowDevTools?: boolean;
 }
 
 const ARCH_BY_CHIP: Record<string, string> = {
@@ -72,6 +74,10 @@ export async function verifyGpuEvidence(
   const checks: Check[] = [];
   const fields: Record<string, unknown> = {};
   const now = opts.now ?? new Date();
+  if (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence))
+    return verdict('nvidia-local', [
+      fail('nvidia.evidence', 'GPU evidence must be an object {arch, certificate, evidence, nonce}'),
+    ]);
   if (evidence.index !== undefined) fields.index = evidence.index;
   if (evidence.uuid) fields.uuid = evidence.uuid;
 
@@ -274,6 +280,25 @@ export async function verifyGpuEvidence(
 
     // 6. Measurements against reference values
     checks.push(...compareReferenceValues(spdm, opaque, normalizeReferenceValues(opts.referenceValues)));
+  }
+
+  // 7. CC settings the host reported with the evidence (NVML; not signed by the GPU, informative)
+  const cc = evidence.cc;
+  if (!cc) checks.push(skip('nvidia.cc-settings', 'no CC settings reported with the evidence'));
+  else {
+    const bad: string[] = [];
+    if (!cc.ccFeature) bad.push('CC feature off');
+    if (cc.devToolsMode && !opts.allowDevTools) bad.push('dev-tools (debug) mode on');
+    if (cc.environment === 'sim' && !opts.allowDevTools) bad.push('simulated CC environment');
+    fields.cc = cc;
+    checks.push(
+      bad.length === 0
+        ? pass(
+            'nvidia.cc-settings',
+            `host reports CC on, environment ${String(cc.environment)}, multi-GPU ${String(cc.multiGpuMode ?? 'n/a')} (unsigned)`,
+          )
+        : fail('nvidia.cc-settings', `host reports ${bad.join(', ')} (unsigned NVML data)`),
+    );
   }
 
   return verdict('nvidia-local', checks, { fields });
