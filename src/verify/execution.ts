@@ -570,5 +570,8 @@ export async function verifySessionAttestation(
   });
   const part = await verifyCpu(cpu, expected, opts);
   if (part.fields?.simulated) fields.simulated = true;
-  return verdict('session-key', checks, { fields, parts: [part] });
+  const parts = [part];
+  const gpu = (s as { gpu?: unknown }).gpu;
+  if (Array.isArray(gpu) && gpu.length > 0) parts.push(await verifyGpu(gpu, expected, opts));
+  return verdict('session-key', checks, { fields, parts });
 }
