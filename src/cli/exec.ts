@@ -12,7 +12,6 @@ import {
   encodeJsonValue,
   execute,
   formatValue,
-  parseTypedArg,
   type WasmValue,
 } from '../engine/index.ts';
 
@@ -136,15 +135,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    // Typed args (TYPE:VALUE) are parsed here; if any arg is untyped, all go as legacy strings except
-    // that typed ones keep their text after the prefix (the engine checks types against the export).
-    const typed = p.args.every((a) => /^(i32|i64|f32|f64):/.test(a));
-    const req: ExecuteRequest = {
-      bytecode,
-      fn: p.fn!,
-      args: typed ? p.args.map((a, i) => parseTypedArg(a, undefined, i)) : { legacy: p.args.map(stripType) },
-      mode: p.mode,
-    };
+    // Args go as legacy strings: the engine parses each by the export's parameter type, and checks an
+    // explicit TYPE: prefix against it.
+    const req: ExecuteRequest = { bytecode, fn: p.fn!, args: { legacy: p.args }, mode: p.mode };
     if (p.gas !== undefined) req.gasLimit = p.gas;
     if (p.meter) req.meter = true;
     const limits: ExecuteRequest['limits'] = {};
@@ -183,10 +176,6 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await closeDefaultEngine();
   }
-}
-
-function stripType(a: string): string {
-  return a.replace(/^(i32|i64|f32|f64):/, '');
 }
 
 function floatBits(v: WasmValue): string {

@@ -591,7 +591,14 @@ function checkArgs(args: ExecuteRequest['args'], params: ValueType[], fn: string
         `${fn} expects ${params.length} argument(s) (${params.join(', ') || 'none'}), got ${legacy.length}`,
       );
     }
-    return legacy.map((s, i) => parseValue(params[i]!, s, i));
+    return legacy.map((s, i) => {
+      // an optional TYPE: prefix (CLI style) must match the parameter's type
+      const m = typeof s === 'string' ? /^(i32|i64|f32|f64):(.*)$/s.exec(s) : null;
+      if (m && m[1] !== params[i]) {
+        throw new EngineError('INVALID_ARGUMENT', `argument ${i}: expected ${params[i]}, got ${m[1]}`);
+      }
+      return parseValue(params[i]!, m ? m[2]! : s, i);
+    });
   }
   if (!Array.isArray(args))
     throw new EngineError('INVALID_ARGUMENT', 'args must be an array of typed values or {legacy}');

@@ -93,6 +93,9 @@ test('legacy strings are parsed by the export parameter types', async () => {
     i64(7n),
   ]);
   await assert.rejects(one('id_i32', { legacy: ['x'] }), /argument 0 \(i32\)/);
+  // an explicit TYPE: prefix is checked against the parameter type
+  assert.deepEqual((await one('add64', { legacy: ['i64:5', '6'] })).outputs, [i64(11n)]);
+  await assert.rejects(one('add64', { legacy: ['i32:5', '6'] }), /argument 0: expected i64, got i32/);
 });
 
 test('arity and type errors name the parameter', async () => {
