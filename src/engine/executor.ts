@@ -201,16 +201,6 @@ function pump(): void {
     const task = queue.shift()!;
     slot.task = task;
     task.slot = slot;
-    task.timer = setTimeout(() => {
-      replace(slot);
-      finish(task, {
-        status: 'deadline_exceeded',
-        outputs: [],
-        message: `deadline of ${task.job.timeoutMs} ms exceeded`,
-        durationMs: task.job.timeoutMs,
-      });
-      pump();
-    }, task.job.timeoutMs);
     const msg: ExecutorToWorker = {
       type: 'run',
       module: task.module,
@@ -270,6 +260,19 @@ async function onExec(m: Extract<ParentToExecutor, { type: 'exec' }>): Promise<v
   const task: Task = { id: m.id, module, job: m.job, cacheHit, nextCallId: 0 };
   if (tasks.has(m.id) || cancelled.delete(m.id)) return;
   tasks.set(m.id, task);
+  // The deadline runs from here (after compilation): time spent queued for a free worker counts.
+  task.timer = setTimeout(() => {
+    const qi = queue.indexOf(task);
+    if (qi >= 0) queue.splice(qi, 1);
+    if (task.slot) replace(task.slot);
+    finish(task, {
+      status: 'deadline_exceeded',
+      outputs: [],
+      message: `deadline of ${task.job.timeoutMs} ms exceeded`,
+      durationMs: task.job.timeoutMs,
+    });
+    pump();
+  }, task.job.timeoutMs);
   queue.push(task);
   pump();
 }
