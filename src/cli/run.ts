@@ -3,7 +3,7 @@
  * the `wasmtime_attestation` imports, on the engine, with the host's TEE (or the simulated one when
  * allowed); the guest's exit status becomes the process exit status.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Engine, EngineError, type ExecutionMode } from '../engine/index.ts';
 import {
@@ -201,6 +201,15 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     bytecode = new Uint8Array(readFileSync(a.module));
   } catch (e) {
     throw new UsageError(`cannot read ${a.module}: ${(e as Error).message}`);
+  }
+  for (const p of a.preopens) {
+    let ok = false;
+    try {
+      ok = statSync(p.host).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError(`--dir/--map: '${p.host}' is not a directory`);
   }
   const policy = a.policy ? loadPolicy(a.policy) : undefined;
   const issuers: IssuerConfig[] = a.issuers

@@ -92,6 +92,9 @@ describe('wasmvm-tee run', async () => {
 
   test('bad usage exits 2; a trap exits 134 with the reason', async () => {
     assert.equal(run(['--gas']).status, 2);
+    const missing = run([mod, '--dir=/nonexistent/dir', '--no-gpu']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /not a directory/);
     const trap = join(dir, 'trap.wasm');
     writeFileSync(
       trap,
