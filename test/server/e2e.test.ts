@@ -189,6 +189,39 @@ describe('server end to end (real engine, simulated TEE)', () => {
     assert.ok(d.response.result?.trapMessage);
   });
 
+  it('gas: metered execution reports gas used (attested); a low limit → out_of_gas', async () => {
+    const r = await executeAndVerify(
+      client,
+      { bytecode: arith, fn: 'fib', args: ['20'], gasLimit: 1_000_000n },
+      { allowSimulated: true },
+    );
+    assert.equal(r.status, 'ok');
+    assert.deepEqual(r.outputs, [{ type: 'i64', value: 6765n }]);
+    assert.ok(r.gasUsed !== undefined && r.gasUsed > 0n);
+    assert.equal(r.claim?.gasUsed, r.gasUsed);
+    assert.ok(r.response.result?.costTableVersion);
+    assert.ok(r.verdict.ok);
+    const low = await executeAndVerify(
+      client,
+      { bytecode: arith, fn: 'fib', args: ['20'], gasLimit: 10n },
+      { allowSimulated: true },
+    );
+    assert.equal(low.status, 'out_of_gas');
+    assert.ok(low.verdict.ok);
+  });
+
+  it('GPU evidence: attached when the server has a GPU, else FAILED_PRECONDITION GPU_UNAVAILABLE', async () => {
+    try {
+      const r = await client.execute({
+        execution: { bytecode: ARITH_B64, fnName: 'add', inputs: ['1', '2'] },
+        runtimeConfig: { includeGpuEvidence: true },
+      });
+      assert.ok(r.result?.evidence?.gpuEvidence, 'GPU evidence attached');
+    } catch (e) {
+      assert.deepEqual(detail(e), { code: Code.FailedPrecondition, detail: 'GPU_UNAVAILABLE' });
+    }
+  });
+
   it('GetAttestation: session key evidence bound to the client nonce', async () => {
     const nonce = new Uint8Array(randomBytes(32));
     const r = await client.getAttestation({ nonce });
