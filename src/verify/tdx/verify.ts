@@ -356,9 +356,7 @@ function verifyInner(
     const trusted = (opts.trustSimulatedRoots ?? []).map(
       (r) => toX509(typeof r === 'string' ? pemToDerList(r) : [r])[0],
     );
-    const explicitly = trusted.some(
-      (t) => t && t.subject.includes(SIMULATED_MARK) && sameBytes(t.raw, last.raw),
-    );
+    const explicitly = trusted.some((t) => t?.subject.includes(SIMULATED_MARK) && sameBytes(t.raw, last.raw));
     if (explicitly || (opts.allowSimulated && last.verify(last.publicKey))) {
       root = last;
       simulated = true;
