@@ -39,6 +39,7 @@ Options:
   --now ISO-8601   verification clock (recorded tokens need one)
   --policy FILE    policy JSON (see docs/nvidia.md)
   --issuer URL     accepted NRAS issuer (default https://nras.attestation.nvidia.com)
+  --pin-nras-ca H  SHA-256 of an NRAS CA's SubjectPublicKeyInfo the signing key's x5c must contain
   --ocsp           (--gpu-evidence) check revocation online (OCSP); default offline: skip
   --json           print the verdict as JSON
 Exit status: 0 verified, 1 rejected, 2 usage error.`;
@@ -183,6 +184,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (now) opts.now = now;
       if (policy) opts.policy = policy;
       if (typeof a['--issuer'] === 'string') opts.issuer = a['--issuer'];
+      if (typeof a['--pin-nras-ca'] === 'string') {
+        const pins = a['--pin-nras-ca'].split(',').map((x) => x.trim().toLowerCase());
+        if (!pins.every((x) => /^[0-9a-f]{64}$/.test(x)))
+          throw new UsageError('--pin-nras-ca takes SHA-256 hex values, comma-separated');
+        opts.pinnedNrasCaSpkiSha256 = pins;
+      }
       verdictOut = await verifyNrasResponse(response, opts);
     } else if (typeof a['--gpu-evidence'] === 'string') {
       const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));

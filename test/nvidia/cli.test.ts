@@ -92,6 +92,11 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
       2,
     );
     assert.equal((await run(['--bogus'])).code, 2);
+    const pin = 'fd32837f954e2c45db073105166dfe6985ae0480bb113fba63b091a75affe896';
+    const args1 = ['--nras-response', d('nras-v3-h100-1gpu.response.json'), '--nonce', NONCE_1GPU, ...NRAS];
+    assert.equal((await run([...args1, '--pin-nras-ca', pin])).code, 0);
+    assert.equal((await run([...args1, '--pin-nras-ca', '11'.repeat(32)])).code, 1);
+    assert.equal((await run([...args1, '--pin-nras-ca', 'xyz'])).code, 2);
     assert.equal((await run([])).code, 2);
     assert.equal((await run(['--nras-response', '/nonexistent.json', '--nonce', NONCE_1GPU])).code, 2);
     // no --jwks: fetched from NRAS; without network it is a rejection with the reason

@@ -33,6 +33,7 @@ describe('real NRAS v3 responses', () => {
     const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
     assert.equal(v.ok, true, JSON.stringify(v, null, 1));
     assert.ok(v.checks.every((c) => c.outcome === 'pass'));
+    assert.equal(checkOf(v, 'nvidia.nras.signing-cert').outcome, 'pass');
     assert.equal(v.parts?.length, 1);
     assert.equal(v.parts?.[0]?.fields?.hwmodel, 'GH100');
     assert.equal(v.fields?.['x-nvidia-ver'], '2.0');
@@ -98,6 +99,33 @@ describe('real NRAS v3 responses', () => {
     });
     assert.equal(checkOf(early, 'nvidia.nras.time').outcome, 'fail');
     assert.equal(early.ok, false);
+  });
+
+  it('the signing key x5c: consistent with the JWK, valid at the clock, optional CA pin', async () => {
+    const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
+    assert.match(checkOf(v, 'nvidia.nras.signing-cert').detail, /Intermediate 004.*not anchored/);
+    const pin = 'fd32837f954e2c45db073105166dfe6985ae0480bb113fba63b091a75affe896';
+    const p = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+      pinnedNrasCaSpkiSha256: [pin],
+    });
+    assert.equal(checkOf(p, 'nvidia.nras.signing-cert').outcome, 'pass');
+    const wrong = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+      pinnedNrasCaSpkiSha256: ['00'.repeat(32)],
+    });
+    assert.equal(checkOf(wrong, 'nvidia.nras.signing-cert').outcome, 'fail');
+    assert.equal(wrong.ok, false);
+    // a JWKS whose x5c does not hold the JWK's key
+    const set = jwks();
+    const other = set.keys.find((k) => k.kid !== KID)!;
+    const mixed = { keys: set.keys.map((k) => (k.kid === KID ? { ...k, x5c: other.x5c } : k)) };
+    const m = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: mixed, now: NRAS_CLOCK });
+    assert.match(checkOf(m, 'nvidia.nras.signing-cert').detail, /different public key/);
   });
 
   it('issuer is enforced', async () => {

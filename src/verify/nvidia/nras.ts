@@ -10,7 +10,7 @@
  * every token is compared as bytes with the nonce we sent. Claims are appraised by a policy
  * (default: NVIDIA's remote policy for the token's claims version).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -40,6 +40,61 @@ export interface VerifyNrasOptions {
   issuer?: string | string[];
   /** Seconds of clock skew tolerated for exp/nbf (default 0). */
   clockToleranceSec?: number;
+  /**
+   * SHA-256 (hex) of SubjectPublicKeyInfo of NRAS issuing CAs to pin: when given, the signing key's
+   * `x5c` chain must contain one of them (e.g. 'NVIDIA Attestation Service GPU Intermediate 004').
+   */
+  pinnedNrasCaSpkiSha256?: string[];
+}
+
+/**
+ * The `x5c` certificate chain of a JWKS key: x5c[0] must hold the same public key as the JWK, each
+ * certificate must be signed by the next, and x5c[0] must be valid at `now`. Without a pinned CA the
+ * chain is not anchored (NVIDIA publishes no NRAS root with the service); with `pinned` one of its
+ * CAs' SPKI SHA-256 must be listed.
+ */
+export function checkJwkX5c(
+  jwk: Record<string, unknown>,
+  now: Date,
+  pinned?: string[],
+): { outcome: Check['outcome']; detail: string } {
+  const x5c = jwk.x5c;
+  if (!Array.isArray(x5c) || x5c.length === 0)
+    return pinned
+      ? { outcome: 'fail', detail: 'key has no x5c chain but NRAS CAs are pinned' }
+      : { outcome: 'skip', detail: 'key has no x5c chain' };
+  let certs: X509Certificate[];
+  try {
+    certs = x5c.map((c) => new X509Certificate(Buffer.from(String(c), 'base64')));
+  } catch (e) {
+    return { outcome: 'fail', detail: `x5c does not parse: ${(e as Error).message}` };
+  }
+  const leaf = certs[0]!;
+  const jwkKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+  if (!spki(leaf.publicKey).equals(spki(jwkKey)))
+    return { outcome: 'fail', detail: 'x5c[0] holds a different public key than the JWK' };
+  for (let i = 0; i + 1 < certs.length; i++)
+    if (!certs[i]!.checkIssued(certs[i + 1]!) || !certs[i]!.verify(certs[i + 1]!.publicKey))
+      return { outcome: 'fail', detail: `x5c[${i}] is not signed by x5c[${i + 1}]` };
+  if (now < new Date(leaf.validFrom) || now > new Date(leaf.validTo))
+    return {
+      outcome: 'fail',
+      detail: `signing certificate not valid at ${now.toISOString()} (${leaf.validFrom} .. ${leaf.validTo})`,
+    };
+  const cn = (c: X509Certificate) =>
+    (c.subject.split('\n').find((l) => l.startsWith('CN=')) ?? c.subject).slice(3);
+  const hashes = certs.slice(1).map((c) => createHash('sha256').update(spki(c.publicKey)).digest('hex'));
+  if (pinned) {
+    const want = pinned.map((h) => h.toLowerCase());
+    const hit = hashes.findIndex((h) => want.includes(h));
+    if (hit < 0) return { outcome: 'fail', detail: `no pinned NRAS CA in x5c (${hashes.join(', ')})` };
+    return { outcome: 'pass', detail: `'${cn(leaf)}' chains to the pinned '${cn(certs[hit + 1]!)}'` };
+  }
+  return {
+    outcome: 'pass',
+    detail: `'${cn(leaf)}' valid now, signed by '${certs[1] ? cn(certs[1]) : '-'}' (chain not anchored: no NRAS CA pinned)`,
+  };
 }
 
 export interface ParsedNrasResponse {
@@ -250,6 +305,7 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   let keyError: string | undefined;
   const knownKids = new Set<string>();
+  let keySet: JSONWebKeySet | undefined;
   try {
     let set = await source.get();
     const kids = [parsed.overall, ...Object.values(parsed.devices)]
@@ -260,6 +316,7 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
     if (kids.some((k) => !has(set).has(k)) && source.refresh) set = await source.refresh();
     for (const k of has(set)) knownKids.add(k);
     keys = createLocalJWKSet(set);
+    keySet = set;
   } catch (e) {
     keyError = (e as Error).message;
   }
@@ -268,6 +325,14 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
   // Overall token
   const overall = await verifyToken('nvidia.nras', parsed.overall, keys, keyError, tokOpts);
   checks.push(overall.signature, overall.issuer, overall.time);
+  if (overall.signature.outcome === 'pass' && keySet) {
+    const kid = kidOf(parsed.overall);
+    const jwk = keySet.keys.find((k) => k.kid === kid) as Record<string, unknown> | undefined;
+    const x = jwk
+      ? checkJwkX5c(jwk, now, opts.pinnedNrasCaSpkiSha256)
+      : { outcome: 'fail' as const, detail: 'key not found' };
+    checks.push(c('nvidia.nras.signing-cert', x.outcome, x.detail));
+  } else checks.push(c('nvidia.nras.signing-cert', 'skip', 'overall token not verified'));
   const op = overall.payload as Record<string, unknown> | undefined;
   const fields: Record<string, unknown> = {};
   if (op) {
