@@ -76,7 +76,12 @@ export function inspectWith(lib: WasmLib, bytes: Uint8Array): ModuleInfo {
   try {
     m = lib.readModule(bytes);
   } catch (e) {
-    throw new EngineError('INVALID_BYTECODE', `invalid Wasm bytecode: ${(e as Error).message}`);
+    if (e instanceof EngineError) throw e;
+    const unsupported = (e as { code?: string }).code === 'UNSUPPORTED_FEATURE';
+    throw new EngineError(
+      unsupported ? 'UNSUPPORTED_FEATURE' : 'INVALID_BYTECODE',
+      `${unsupported ? 'unsupported' : 'invalid'} Wasm bytecode: ${(e as Error).message}`,
+    );
   }
   const exports: ModuleInfo['exports'] = new Map();
   for (const e of m.exports) {

@@ -336,3 +336,8 @@ test('an unknown host module name is a bad request', async () => {
     code('INVALID_ARGUMENT'),
   );
 });
+
+test('v128 parameters are an unsupported feature', async () => {
+  const m = wat('(module (func (export "f") (param v128)))');
+  await assert.rejects(engine.execute({ bytecode: m, fn: 'f', args: [] }), code('UNSUPPORTED_FEATURE'));
+});
