@@ -118,3 +118,42 @@ export function unsupportedImportModules(imports: object | readonly ImportEntry[
     : (imports as readonly ImportEntry[]);
   return [...new Set(list.map((i) => i.module))].filter((m) => !HOST_MODULES.includes(m));
 }
+
+export interface ServiceHostOptions {
+  /** Bound of each captured stream, bytes (default 64 KiB). */
+  maxOutputBytes?: number;
+  /** Virtual clock + seeded random (reproducible attested runs). Default false. */
+  deterministic?: boolean;
+  /** Seed for deterministic random (e.g. the request id). */
+  seed?: string;
+  /** argv[0] and further args of the guest (default ['main.wasm']). */
+  args?: string[];
+  /** Logged by the handler with every attestation call (request id, bytecode hash…). */
+  context?: Record<string, unknown>;
+}
+
+/**
+ * What the service passes to the engine for one module: the host modules it imports and their options
+ * (WASI without any filesystem, no stdin, stdout/stderr captured and bounded).
+ * `imports`: a compiled module or its import list.
+ */
+export function serviceHostSetup(
+  imports: object | readonly ImportEntry[],
+  o: ServiceHostOptions = {},
+): { hostModules: string[]; hostOptions: Record<string, unknown> } {
+  const hostModules = hostModulesFor(imports);
+  const hostOptions: HostOptions = {
+    wasi: {
+      args: o.args ?? ['main.wasm'],
+      env: {},
+      preopens: [],
+      stdio: 'capture',
+      stdin: 'empty',
+      maxOutputBytes: o.maxOutputBytes ?? 64 * 1024,
+      deterministic: o.deterministic ?? false,
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    },
+    attestation: o.context ? { context: o.context } : {},
+  };
+  return { hostModules, hostOptions: hostOptions as Record<string, unknown> };
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs } from '../../src/cli/run.ts';
-import { hostModulesFor, unsupportedImportModules } from '../../src/host/index.ts';
+import { hostModulesFor, serviceHostSetup, unsupportedImportModules } from '../../src/host/index.ts';
 import { wat } from './helpers.ts';
 
 const bin = fileURLToPath(new URL('../../bin/wasmvm-tee.js', import.meta.url));
@@ -114,5 +114,18 @@ describe('wasmvm-tee run', async () => {
     assert.deepEqual(hostModulesFor(list), ['wasi_snapshot_preview1', 'wasmtime_attestation']);
     assert.deepEqual(unsupportedImportModules(list), ['env']);
     assert.deepEqual(hostModulesFor([]), []);
+    const s = serviceHostSetup(list, { deterministic: true, seed: 'req-1' });
+    assert.deepEqual(s.hostModules, ['wasi_snapshot_preview1', 'wasmtime_attestation']);
+    const wasi = (s.hostOptions as { wasi: { preopens: unknown[]; stdio: string; deterministic: boolean } })
+      .wasi;
+    assert.deepEqual(wasi.preopens, [], 'no filesystem in the service');
+    assert.equal(wasi.stdio, 'capture');
+    assert.equal(wasi.deterministic, true);
+    const compiled = new (
+      globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+    ).WebAssembly.Module(
+      await wat('(module (import "wasmtime_attestation" "attest_vm" (func (result i32))))'),
+    );
+    assert.deepEqual(hostModulesFor(compiled), ['wasmtime_attestation']);
   });
 });
