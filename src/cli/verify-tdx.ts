@@ -40,6 +40,8 @@ Options:
   --accept-tcb LIST       comma-separated acceptable TCB statuses (default UpToDate,SWHardeningNeeded)
   --report-data HEX       expected REPORT_DATA (128 hex digits)
   --json                  print the verdict as JSON (TD report fields, TCB status, every check)
+  --trust-simulated-root FILE   trust this SIMULATED root (PEM/DER; subject must say SIMULATED). Repeatable.
+  --allow-simulated       accept ANY simulated root that comes with the quote (testing only)
 
 Without --collateral and without --offline, collateral is fetched from
 https://api.trustedservices.intel.com (tdx/certification/v4) and cached.
@@ -54,7 +56,7 @@ export interface VerifyTdxIo {
 const defaultIo: VerifyTdxIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
 function parseArgs(argv: string[]): Record<string, string[]> {
-  const flags = new Set(['--offline', '--allow-debug', '--json']);
+  const flags = new Set(['--offline', '--allow-debug', '--json', '--allow-simulated']);
   const valued = new Set([
     '--tdx-quote',
     '--collateral',
@@ -63,6 +65,7 @@ function parseArgs(argv: string[]): Record<string, string[]> {
     '--policy',
     '--accept-tcb',
     '--report-data',
+    '--trust-simulated-root',
   ]);
   const out: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -162,6 +165,15 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
     return 2;
   }
   const opts: Parameters<typeof verifyTdxQuote>[1] = { now, policy };
+  if (args['--allow-simulated']) opts.allowSimulated = true;
+  if (args['--trust-simulated-root']) {
+    try {
+      opts.trustSimulatedRoots = args['--trust-simulated-root'].map((f) => new Uint8Array(readFileSync(f)));
+    } catch (e) {
+      io.err(`verify: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   if (collateral) opts.collateral = collateral;
   if (expectedReportData) opts.expectedReportData = expectedReportData;
   const v = await verifyTdxQuote(quote, opts);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/verify-tdx.ts';
+import { buildSimulatedTdxQuote, createTdxPki } from '../../src/tee/tdx/simulated.ts';
 import { type FetchFn, fetchCollateral, TdxError } from '../../src/verify/tdx/index.ts';
 import { DATA } from './helpers.ts';
 
@@ -195,5 +196,25 @@ describe('verify --tdx-quote CLI', () => {
       (e: unknown) => e instanceof TdxError && /TCB-Info-Issuer-Chain/.test(e.message),
     );
     await assert.rejects(fetchCollateral({ fmspc: 'zz', ca: 'platform' }), /bad FMSPC/);
+  });
+
+  it('SIMULATED quotes: rejected by default, accepted with --trust-simulated-root (marked)', async () => {
+    const pki = await createTdxPki();
+    const qf = join(tmp, 'sim.dat');
+    const rootf = join(tmp, 'sim-root.der');
+    const pol = join(tmp, 'nocol.json');
+    writeFileSync(qf, buildSimulatedTdxQuote(pki, new Uint8Array(64)));
+    writeFileSync(rootf, pki.rootDer);
+    writeFileSync(pol, JSON.stringify({ tdx: { requireCollateral: false } }));
+    const base = ['--tdx-quote', qf, '--policy', pol, '--offline', '--pcs-cache', join(tmp, 'none')];
+    const r = await run(base);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /\[fail\] tdx\.simulated/);
+    const r2 = await run([...base, '--trust-simulated-root', rootf]);
+    assert.equal(r2.code, 0, r2.out + r2.err);
+    assert.match(r2.out, /\[pass\] tdx\.simulated: SIMULATED evidence accepted/);
+    const r3 = await run([...base, '--allow-simulated', '--json']);
+    assert.equal(r3.code, 0);
+    assert.equal((JSON.parse(r3.out) as { fields: { simulated: boolean } }).fields.simulated, true);
   });
 });

@@ -353,9 +353,12 @@ function verifyInner(
   const last = pckChain[pckChain.length - 1]!;
   const looksSimulated = pckChain.some((c) => c.subject.includes(SIMULATED_MARK));
   if (last.subject.includes(SIMULATED_MARK) && last.subject === last.issuer) {
-    const trusted = (opts.trustSimulatedRoots ?? []).map(
-      (r) => toX509(typeof r === 'string' ? pemToDerList(r) : [r])[0],
-    );
+    const trusted = (opts.trustSimulatedRoots ?? []).map((r) => {
+      // PEM (string or bytes) or DER.
+      const pemText =
+        typeof r === 'string' ? r : r[0] === 0x30 ? undefined : Buffer.from(r).toString('latin1');
+      return toX509(pemText !== undefined ? pemToDerList(pemText) : [r as Uint8Array])[0];
+    });
     const explicitly = trusted.some((t) => t?.subject.includes(SIMULATED_MARK) && sameBytes(t.raw, last.raw));
     if (explicitly || (opts.allowSimulated && last.verify(last.publicKey))) {
       root = last;
