@@ -63,6 +63,7 @@ function parseArgs(argv: string[]): Record<string, string | true> {
     '--now',
     '--policy',
     '--issuer',
+    '--pin-nras-ca',
   ]);
   const flags = new Set(['--json', '--ocsp']);
   const out: Record<string, string | true> = {};

@@ -10,7 +10,7 @@
  * every token is compared as bytes with the nonce we sent. Claims are appraised by a policy
  * (default: NVIDIA's remote policy for the token's claims version).
  */
-import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject, X509Certificate } from 'node:crypto';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
