@@ -198,6 +198,18 @@ describe('readModule / writeModule', () => {
     ]);
   });
 
+  test('names keep a leading byte-order mark and other odd code points', async () => {
+    const bin = await wat(
+      '(module (func (export "\\ef\\bb\\bf")) (func (export "")) (func (export "\\f0\\9f\\98\\80")))',
+    );
+    const m = readModule(bin);
+    assert.deepEqual(
+      m.exports.map((e) => e.name),
+      ['\uFEFF', '', '\u{1F600}'],
+    );
+    assert.deepEqual(Buffer.from(writeModule(m)), Buffer.from(bin));
+  });
+
   test('custom sections keep their position', async () => {
     const bin = await wat('(module (func (export "f")))');
     const m = readModule(bin);
