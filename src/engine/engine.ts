@@ -215,7 +215,14 @@ class Executor {
         if (this.known.size > 100_000) this.known.clear();
       }
       let onAbort: (() => void) | undefined;
+      // Watchdog: the executor answers every request by its deadline (it kills the worker); if it does
+      // not within a grace period (compilation included), it is wedged: kill it, which fails its requests.
+      const watchdog = setTimeout(() => {
+        if (this.pending.has(id)) this.child?.kill('SIGKILL');
+      }, job.timeoutMs + WATCHDOG_GRACE_MS);
+      watchdog.unref();
       const done = () => {
+        clearTimeout(watchdog);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
       };
       this.pending.set(id, {
@@ -233,6 +240,7 @@ class Executor {
       if (signal) {
         onAbort = () => {
           if (!this.pending.delete(id)) return;
+          clearTimeout(watchdog);
           this.post({ type: 'cancel', id });
           this.refresh();
           resolve({ status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0, cacheHit: false });
@@ -297,6 +305,8 @@ function loadInstrument(): Promise<InstrumentLib | undefined> {
 }
 
 export const UNLIMITED_GAS = (1n << 63n) - 1n;
+/** Time past a request's deadline after which an unresponsive executor is killed. */
+const WATCHDOG_GRACE_MS = 60_000;
 
 export class Engine {
   readonly options: EngineOptions;
