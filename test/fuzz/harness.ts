@@ -34,6 +34,7 @@ export function runCall(
   if (gas) gas.value = gasLimit;
   const out: CallOutcome = { status: 'ok' };
   try {
+    if (typeof exports.__wasmvm_start === 'function') (exports.__wasmvm_start as () => void)();
     const v = (exports[call.probe] as (...a: unknown[]) => number | bigint)(...call.args);
     out.value = String(v);
   } catch (err) {

@@ -49,6 +49,13 @@ export interface Variant {
   transform?: (bytes: Uint8Array) => Uint8Array;
   /** Called on every instance right after instantiation and before each invoke on it. */
   arm?: (exports: WebAssembly.Exports) => void;
+  /**
+   * For assert_invalid/assert_malformed modules: whether the transform ALONE (without the engine's
+   * validation step in front of it) turns the rejected module into one that compiles.
+   */
+  transformAcceptsInvalid?: (bytes: Uint8Array) => boolean;
+  /** Runs what the transform moved out of instantiation (e.g. the start function), after `arm`. */
+  start?: (exports: WebAssembly.Exports) => void;
   /** After a trap: the instrumenter's trap code read from the instance (0 none, 1 gas, 2 stack). */
   trapCode?: (exports: WebAssembly.Exports) => number;
   /** Called after any trap, to reset instrumentation state (e.g. the stack-height counter). */
@@ -64,6 +71,8 @@ export interface CommandResult {
   detail?: string;
   /** assert_return whose expected values include a NaN with a specific payload. */
   expectsNanPayload?: boolean;
+  /** assert_invalid/malformed module that the transform alone turned into a valid module. */
+  transformAcceptsInvalid?: boolean;
   /** For assert_exhaustion under a stack limiter: how the exhaustion was reported. */
   exhaustion?: 'range-error' | 'stack-limiter' | 'other-trap';
 }
@@ -472,6 +481,7 @@ export class ScriptRunner {
     const instance = new WebAssembly.Instance(c.module, this.imports());
     const inst = { exports: instance.exports, types: exportTypes(c.bytes) };
     this.variant.arm?.(inst.exports);
+    this.variant.start?.(inst.exports);
     return inst;
   }
 
@@ -693,6 +703,7 @@ export class ScriptRunner {
           if (command === 'assert_malformed') return;
           throw new Skip('rejected by the text parser (wabt) before reaching the engine');
         }
+        if (this.variant.transformAcceptsInvalid?.(bytes)) r.transformAcceptsInvalid = true;
         try {
           this.compile(bytes);
         } catch {
@@ -719,6 +730,7 @@ export class ScriptRunner {
     try {
       const instance = new WebAssembly.Instance(c.module, this.imports());
       this.variant.arm?.(instance.exports);
+      this.variant.start?.(instance.exports);
     } catch (err) {
       if (kind === 'link' && (err instanceof WebAssembly.LinkError || err instanceof TypeError)) return;
       if (kind === 'trap' && err instanceof WebAssembly.RuntimeError) return;

@@ -18,7 +18,11 @@ export const UNLIMITED_GAS = (1n << 63n) - 1n;
 
 export type InstrumentFn = (bytes: Uint8Array) => Uint8Array;
 
-/** A variant running every module through `instrument` with unlimited gas armed on each instance. */
+/**
+ * A variant running every module through the engine's pipeline: validate the original (as
+ * src/engine does before instrumenting), `instrument`, compile; unlimited gas is armed on each
+ * instance and the moved start function (`__wasmvm_start`) is run after that.
+ */
 export function instrumentedVariant(instrument: InstrumentFn, name = 'instrumented'): Variant {
   const global = (e: WebAssembly.Exports, n: string) => {
     const g = e[n];
@@ -26,10 +30,24 @@ export function instrumentedVariant(instrument: InstrumentFn, name = 'instrument
   };
   return {
     name,
-    transform: instrument,
+    transform: (bytes) => {
+      if (!WebAssembly.validate(bytes)) throw new Error('invalid module (rejected before instrumentation)');
+      return instrument(bytes);
+    },
+    transformAcceptsInvalid: (bytes) => {
+      try {
+        return WebAssembly.validate(instrument(bytes));
+      } catch {
+        return false;
+      }
+    },
     arm: (e) => {
       const g = global(e, '__wasmvm_gas');
       if (g) g.value = UNLIMITED_GAS;
+    },
+    start: (e) => {
+      const f = e.__wasmvm_start;
+      if (typeof f === 'function') f();
     },
     trapCode: (e) => Number(global(e, '__wasmvm_trap')?.value ?? 0),
     reset: (e) => {
@@ -61,6 +79,8 @@ export interface FileComparison {
   exhaustionByLimiter: number;
   exhaustionByRangeError: number;
   plainFailures: CommandResult[];
+  /** Invalid/malformed modules that instrument() alone (no validation in front) turned valid. */
+  invalidAccepted: CommandResult[];
 }
 
 export async function compareFile(file: string, variant: Variant): Promise<FileComparison> {
@@ -78,6 +98,7 @@ export async function compareFile(file: string, variant: Variant): Promise<FileC
     exhaustionByLimiter: 0,
     exhaustionByRangeError: 0,
     plainFailures: p.results.filter((r) => r.outcome === 'fail'),
+    invalidAccepted: i.results.filter((r) => r.transformAcceptsInvalid),
   };
   p.results.forEach((pr, k) => {
     const ir = i.results[k]!;
@@ -100,6 +121,7 @@ export interface Totals {
   fixed: number;
   exhaustionByLimiter: number;
   exhaustionByRangeError: number;
+  invalidAccepted: number;
 }
 
 export function totals(rows: FileComparison[]): Totals {
@@ -112,6 +134,7 @@ export function totals(rows: FileComparison[]): Totals {
     fixed: 0,
     exhaustionByLimiter: 0,
     exhaustionByRangeError: 0,
+    invalidAccepted: 0,
   };
   for (const r of rows) {
     for (const k of ['pass', 'fail', 'skip'] as const) {
@@ -123,6 +146,7 @@ export function totals(rows: FileComparison[]): Totals {
     t.fixed += r.fixed.length;
     t.exhaustionByLimiter += r.exhaustionByLimiter;
     t.exhaustionByRangeError += r.exhaustionByRangeError;
+    t.invalidAccepted += r.invalidAccepted.length;
   }
   return t;
 }

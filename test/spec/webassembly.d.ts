@@ -38,6 +38,9 @@ declare namespace WebAssembly {
   class RuntimeError extends Error {}
   function validate(bytes: BufferSource): boolean;
   function compile(bytes: BufferSource): Promise<Module>;
-  function instantiate(bytes: BufferSource, imports?: Imports): Promise<{ module: Module; instance: Instance }>;
+  function instantiate(
+    bytes: BufferSource,
+    imports?: Imports,
+  ): Promise<{ module: Module; instance: Instance }>;
 }
 type BufferSource = ArrayBufferView | ArrayBuffer;
