@@ -40,4 +40,12 @@ export interface Backend {
   engine: ExecutionEngine;
   attester: ExecutionAttester;
   costTableVersion?: string;
+  /**
+   * Host modules for a guest that imports `modules` (src/host serviceHostSetup: WASI without a
+   * filesystem, captured bounded stdout/stderr, wasmtime_attestation). Absent: no host imports offered.
+   */
+  hostSetup?(
+    modules: readonly string[],
+    context: { requestId: string },
+  ): { hostModules: string[]; hostOptions: Record<string, unknown> } | undefined;
 }

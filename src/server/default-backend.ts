@@ -1,7 +1,12 @@
 /**
- * The production wiring: the engine (src/engine) and the Attester over the detected TEE (src/tee).
+ * The production wiring: the engine (src/engine) with the host imports (src/host: WASI subset and
+ * wasmtime_attestation, answered by a host handler in this process), and the Attester over the
+ * detected TEE (src/tee). The host handler signs guest attestation tokens with the same Attester, so
+ * `attest_vm` tokens and execution signatures come from one attested session key.
  */
 import { Engine } from '../engine/index.ts';
+import { createHostHandler, type HostHandlerDeps, serviceHostSetup } from '../host/index.ts';
+import { cpuVerifier, nvidiaGpuProvider } from '../host/providers.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
 import { TeeAttester } from './attester.ts';
 import type { Backend } from './backend.ts';
@@ -14,8 +19,12 @@ export interface DefaultBackendOptions {
   /** Simulated TEE state directory. */
   stateDir?: string;
   sessionKeyLifetimeMs?: number;
-  /** Options passed to `new Engine()`. */
+  /** Options passed to `new Engine()` (hostHandler is set here). */
   engineOptions?: ConstructorParameters<typeof Engine>[0];
+  /** Do not probe NVIDIA GPUs for the guests' attest_gpu (default: probe). */
+  noGpu?: boolean;
+  /** Bound of each captured guest output stream, bytes (default: src/host's, 64 KiB). */
+  maxOutputBytes?: number;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -27,6 +36,25 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
     provider,
     opts.sessionKeyLifetimeMs !== undefined ? { sessionKeyLifetimeMs: opts.sessionKeyLifetimeMs } : {},
   );
-  const engine = new Engine(opts.engineOptions);
-  return { engine, attester };
+  const deps: HostHandlerDeps = {
+    tee: provider,
+    signer: attester.attester,
+    verifyCpu: cpuVerifier(provider),
+  };
+  if (!opts.noGpu) {
+    const g = await nvidiaGpuProvider();
+    if (g.gpu) deps.gpu = g.gpu;
+    if (g.reason) deps.gpuUnavailableReason = g.reason;
+  }
+  const engine = new Engine({ ...(opts.engineOptions ?? {}), hostHandler: createHostHandler(deps) });
+  return {
+    engine,
+    attester,
+    hostSetup(modules, context) {
+      return serviceHostSetup(
+        modules.map((module) => ({ module, name: '' })),
+        { context, ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}) },
+      );
+    },
+  };
 }

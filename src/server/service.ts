@@ -42,6 +42,7 @@ import {
 import { VERSION } from '../version.ts';
 import type { Backend } from './backend.ts';
 import { REQUEST_ID_HEADER, ServiceError } from './errors.ts';
+import { importModules } from './imports.ts';
 import type { Limiter } from './limiter.ts';
 import type { ServerMetrics } from './metrics.ts';
 import {
@@ -262,6 +263,14 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
         if (config.maxMemoryPages !== undefined)
           ereq.limits = { ...ereq.limits, maxMemoryPages: config.maxMemoryPages };
         if (p.gasLimit !== undefined) ereq.gasLimit = p.gasLimit;
+        const modules = backend.hostSetup ? importModules(p.bytecode) : [];
+        if (modules.length > 0) {
+          const host = backend.hostSetup?.(modules, { requestId: p.requestId });
+          if (host && host.hostModules.length > 0) {
+            ereq.hostModules = host.hostModules;
+            ereq.hostOptions = host.hostOptions;
+          }
+        }
         result = await backend.engine.execute(ereq);
       } finally {
         release();
