@@ -140,6 +140,26 @@ describe('without NVML (this machine has no GPU)', () => {
     assert.ok(probe.code && probe.reason, JSON.stringify(probe));
   });
 
+  it('real FFI load of a library without NVML symbols: every entry point is stubbed, init fails cleanly', async (t) => {
+    const { loadNvml } = await import('../../src/tee/nvidia/nvml.ts');
+    let binding: NvmlBinding;
+    try {
+      binding = await loadNvml('libc.so.6');
+    } catch (e) {
+      t.skip(`no koffi or no libc.so.6 here: ${(e as Error).message}`);
+      return;
+    }
+    assert.equal(binding.init(), 13); // NVML_ERROR_FUNCTION_NOT_FOUND from the stub
+    await assert.rejects(
+      collectGpuEvidence(new Uint8Array(32), { binding }),
+      (e: unknown) => codeOf(e) === 'NVIDIA_NVML_UNAVAILABLE',
+    );
+    await assert.rejects(
+      loadNvml('/nonexistent/libnvidia-ml.so.1'),
+      (e: unknown) => codeOf(e) === 'NVIDIA_NVML_UNAVAILABLE',
+    );
+  });
+
   it('a wrong nonce length is rejected before NVML is touched', async () => {
     await assert.rejects(
       collectGpuEvidence(new Uint8Array(16)),
@@ -232,7 +252,7 @@ function recordedNvml(
         : pem;
       new DataView(buf.buffer, buf.byteOffset).setUint32(4, chain.length, true);
       buf.set(chain, 8 + 0x1000);
-      return ok;
+      return opts.der ? Promise.resolve(ok) : ok; // the real binding answers from a worker thread
     },
   };
   return { binding: b, calls };

@@ -42,10 +42,13 @@ export interface NvmlBinding {
   ccState(buf: Uint8Array): number;
   /** nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_t*); NOT_SUPPORTED on old drivers. */
   ccSettings(buf: Uint8Array): number;
-  /** nvmlDeviceGetConfComputeGpuAttestationReport(dev, nvmlConfComputeGpuAttestationReport_t*) */
-  attestationReport(dev: unknown, buf: Uint8Array): number;
+  /**
+   * nvmlDeviceGetConfComputeGpuAttestationReport(dev, nvmlConfComputeGpuAttestationReport_t*). The
+   * GPU signs here (slow): the koffi binding runs it on a worker thread (koffi `.async`).
+   */
+  attestationReport(dev: unknown, buf: Uint8Array): number | Promise<number>;
   /** nvmlDeviceGetConfComputeGpuCertificate(dev, nvmlConfComputeGpuCertificate_t*) */
-  gpuCertificate(dev: unknown, buf: Uint8Array): number;
+  gpuCertificate(dev: unknown, buf: Uint8Array): number | Promise<number>;
 }
 
 let cached: Promise<NvmlBinding> | undefined;
@@ -73,13 +76,21 @@ export function loadNvml(path: string = NVML_LIBRARY): Promise<NvmlBinding> {
         `cannot load ${path} (no NVIDIA driver on this machine?): ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    const fn = (proto: string) => {
+    type Fn = ((...args: unknown[]) => unknown) & { async?: (...args: unknown[]) => void };
+    const fn = (proto: string): Fn => {
       try {
-        return lib.func(proto) as (...args: unknown[]) => unknown;
+        return lib.func(proto) as Fn;
       } catch {
         return () => NVML_ERROR_FUNCTION_NOT_FOUND; // older driver without this symbol
       }
     };
+    /** Run an NVML call on koffi's worker thread so the event loop keeps going while the GPU signs. */
+    const inWorker = (f: Fn, ...args: unknown[]): Promise<number> =>
+      f.async
+        ? new Promise((resolve, reject) => {
+            f.async!(...args, (err: unknown, r: unknown) => (err ? reject(err) : resolve(r as number)));
+          })
+        : Promise.resolve(f(...args) as number);
     const strCall = (f: (...a: unknown[]) => unknown, pre: unknown[], out: string[], size = 96): number => {
       const buf = Buffer.alloc(size);
       const r = f(...pre, buf, size) as number;
@@ -117,8 +128,8 @@ export function loadNvml(path: string = NVML_LIBRARY): Promise<NvmlBinding> {
       driverVersion: (out) => strCall(drv, [], out),
       ccState: (b) => ccState(b) as number,
       ccSettings: (b) => ccSettings(b) as number,
-      attestationReport: (d, b) => report(d, b) as number,
-      gpuCertificate: (d, b) => cert(d, b) as number,
+      attestationReport: (d, b) => inWorker(report, d, b),
+      gpuCertificate: (d, b) => inWorker(cert, d, b),
     };
   })();
   if (path === NVML_LIBRARY) {
@@ -155,7 +166,7 @@ function readCc(nvml: NvmlBinding): GpuCcSettings {
   return decodeCcState(state);
 }
 
-async function withNvml<T>(opts: NvmlOptions, f: (nvml: NvmlBinding) => T): Promise<T> {
+async function withNvml<T>(opts: NvmlOptions, f: (nvml: NvmlBinding) => T | Promise<T>): Promise<T> {
   const nvml = opts.binding ?? (await loadNvml());
   const r = nvml.init();
   if (r !== NVML_SUCCESS)
@@ -164,7 +175,7 @@ async function withNvml<T>(opts: NvmlOptions, f: (nvml: NvmlBinding) => T): Prom
       `nvmlInit_v2 returned ${r} (${nvml.errorString(r)}): is the NVIDIA driver loaded?`,
     );
   try {
-    return f(nvml);
+    return await f(nvml);
   } finally {
     nvml.shutdown();
   }
@@ -243,7 +254,7 @@ export async function probeGpus(opts: Omit<NvmlOptions, 'index'> = {}): Promise<
 export async function collectGpuEvidence(nonce: Uint8Array, opts: NvmlOptions = {}): Promise<GpuEvidence[]> {
   if (!(nonce instanceof Uint8Array) || nonce.length !== 32)
     throw new NvidiaError('NVIDIA_BAD_NONCE', `GPU nonce must be 32 bytes, got ${nonce?.length}`);
-  return withNvml(opts, (nvml) => {
+  return withNvml(opts, async (nvml) => {
     const indices = listIndices(nvml, opts.index);
     const cc = readCc(nvml);
     if (!cc.ccFeature && !opts.allowCcOff)
@@ -258,10 +269,18 @@ export async function collectGpuEvidence(nonce: Uint8Array, opts: NvmlOptions = 
     for (const index of indices) {
       const { dev, uuid, arch } = deviceInfo(nvml, index);
       const rep = newAttestationReportBuffer(nonce);
-      check(nvml, nvml.attestationReport(dev, rep), `nvmlDeviceGetConfComputeGpuAttestationReport(${index})`);
+      check(
+        nvml,
+        await nvml.attestationReport(dev, rep),
+        `nvmlDeviceGetConfComputeGpuAttestationReport(${index})`,
+      );
       const report = decodeAttestationReport(rep);
       const certBuf = new Uint8Array(GPU_CERTIFICATE_SIZE);
-      check(nvml, nvml.gpuCertificate(dev, certBuf), `nvmlDeviceGetConfComputeGpuCertificate(${index})`);
+      check(
+        nvml,
+        await nvml.gpuCertificate(dev, certBuf),
+        `nvmlDeviceGetConfComputeGpuCertificate(${index})`,
+      );
       const certs = decodeGpuCertificate(certBuf);
       const v: string[] = [];
       const vbios = nvml.deviceVbiosVersion(dev, v) === NVML_SUCCESS ? v[0] : undefined;
