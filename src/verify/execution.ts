@@ -85,7 +85,10 @@ async function verifyCpu(
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
-    const o: VerifyTdxOptions = { expectedReportData };
+    const roots = opts.trustSimulatedRoot;
+    const list = roots === undefined ? [] : Array.isArray(roots) ? roots : [roots as string | Uint8Array];
+    const o: VerifyTdxOptions = { expectedReportData, trustSimulatedRoots: list };
+    if (opts.allowSimulated) o.allowSimulated = true;
     if (opts.now) o.now = opts.now;
     if (opts.tdxCollateral) o.collateral = opts.tdxCollateral;
     if (opts.policy?.tdx !== undefined) {

@@ -227,3 +227,18 @@ describe('dispatch by evidence kind', () => {
     assert.equal(v.parts?.[0]?.kind, 'tdx');
   });
 });
+
+describe('simulated TDX through the same Attester and verifier', () => {
+  it('verifies with --allow-simulated, fails without', async () => {
+    const { detectTee } = await import('../../src/tee/index.ts');
+    const tdx = await detectTee({ force: 'simulated-tdx' });
+    assert.equal(tdx.kind, 'tdx');
+    for (const mode of ['per-request', 'session-key'] as const) {
+      const { json } = await new Attester(tdx).attestExecution(claim, mode);
+      const ok = await verifyExecution(json, { allowSimulated: true });
+      assert.deepEqual(failedIds(ok), [], mode);
+      assert.equal(ok.parts?.[0]?.kind, 'tdx');
+      assert.equal((await verifyExecution(json, {})).ok, false, mode);
+    }
+  });
+});
