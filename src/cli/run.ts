@@ -57,6 +57,8 @@ export interface RunArgs {
   deterministic: boolean;
   seed?: string;
   noGpu: boolean;
+  /** Write guest output to the terminal as it is produced (main); else only captured (tests). */
+  stream?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -230,6 +232,12 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     issuers,
     ...(a.auditLog ? { auditLogPath: a.auditLog } : {}),
     ...(a.cacheTtlMs !== undefined ? { cacheTtlMs: a.cacheTtlMs } : {}),
+    ...(a.stream
+      ? {
+          stdio: (fd: 1 | 2, data: Uint8Array) =>
+            void (fd === 1 ? process.stdout : process.stderr).write(data),
+        }
+      : {}),
   });
   const hostOptions: HostOptions = {
     wasi: {
@@ -238,7 +246,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       preopens: a.preopens,
       deterministic: a.deterministic,
       ...(a.seed ? { seed: a.seed } : {}),
-      stdio: 'capture',
+      stdio: a.stream ? 'bridge' : 'capture',
       maxOutputBytes: 16 * 1024 * 1024,
     },
     attestation: { context: { runner: 'wasmvm-tee run', module: basename(a.module) } },
@@ -278,7 +286,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let r: RunOutcome;
   try {
-    r = await runModule(a);
+    r = await runModule({ ...a, stream: true });
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`wasmvm-tee run: ${e.message}\n`);
@@ -290,8 +298,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (r.stdout.length) process.stdout.write(r.stdout);
-  if (r.stderr.length) process.stderr.write(r.stderr);
+  // the output was streamed as the guest wrote it (WASI stdio 'bridge')
   if (r.status !== 'ok' && r.status !== 'exit') {
     process.stderr.write(`wasmvm-tee run: guest stopped: ${r.status}${r.message ? `: ${r.message}` : ''}\n`);
   }

@@ -79,6 +79,11 @@ export interface HostHandlerDeps {
   audit?: AuditOptions;
   /** Include the raw evidence (base64) in results (default true). */
   includeEvidence?: boolean;
+  /**
+   * Live guest output (WASI stdio: 'bridge'): the local runner writes it to the terminal. Absent (the
+   * service) → 'stdio' calls are refused and the output is only captured.
+   */
+  stdio?: (fd: 1 | 2, data: Uint8Array) => void;
   now?: () => number;
 }
 
@@ -452,6 +457,13 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       }
       case 'detect_tee':
         return detect();
+      case 'stdio': {
+        if (!deps.stdio) throw new Error('stdio passthrough is not enabled');
+        const fd = params.fd === 2 ? 2 : 1;
+        const data = typeof params.data === 'string' ? Buffer.from(params.data, 'base64') : Buffer.alloc(0);
+        deps.stdio(fd, new Uint8Array(data));
+        return { ok: true };
+      }
       default:
         throw new Error(`unknown host method '${method}'`);
     }

@@ -64,7 +64,9 @@ export function createHostModules(
   let att: AttestationModule | undefined;
   for (const name of names) {
     if (name === WASI_MODULE) {
-      wasi = new Wasi(mem, opts.wasi ?? {});
+      wasi = new Wasi(mem, opts.wasi ?? {}, (fd, data) => {
+        bridge.call('stdio', { fd, data: Buffer.from(data).toString('base64') });
+      });
       imports[name] = wasi.imports();
     } else if (name === ATTESTATION_MODULE) {
       att = new AttestationModule(mem, bridge, opts.attestation ?? {});

@@ -224,4 +224,12 @@ describe('host handler', () => {
     assert.ok(!text.includes(r.token!.split('.')[2]!), 'signature never logged');
     assert.match(text, /"token_sha256":"[0-9a-f]{64}"/);
   });
+
+  test("'stdio' passthrough only with a sink (the runner); refused otherwise (the service)", async () => {
+    await assert.rejects(make().handler('stdio', { fd: 1, data: 'aGk=' }), /not enabled/);
+    const got: [number, string][] = [];
+    const { handler } = make({ stdio: (fd, d) => got.push([fd, Buffer.from(d).toString()]) });
+    await handler('stdio', { fd: 2, data: Buffer.from('hi').toString('base64') });
+    assert.deepEqual(got, [[2, 'hi']]);
+  });
 });

@@ -66,8 +66,12 @@ export interface WasiOptions {
   clockStepNs?: number;
   /** Seed for random_get in deterministic mode (any string). Default 'wasmvm-tee'. */
   seed?: string;
-  /** 'capture' (default): stdout/stderr kept (bounded) for collect(); 'inherit': also written to the terminal. */
-  stdio?: 'capture' | 'inherit';
+  /**
+   * 'capture' (default): stdout/stderr kept (bounded) for collect(). Also, as they are written:
+   * 'inherit': to this process's fds 1/2; 'bridge': to the parent through the host bridge (method
+   * 'stdio', answered only when the handler was created with a `stdio` sink: the local runner).
+   */
+  stdio?: 'capture' | 'inherit' | 'bridge';
   /** 'empty' (default): stdin is at EOF; 'inherit': read from the host's stdin. */
   stdin?: 'empty' | 'inherit';
   /** Bound of each captured stream, bytes (default 1 MiB). Bytes past it are dropped and counted. */
@@ -95,21 +99,23 @@ type FdEntry =
       writable: boolean;
     };
 
+/** Where written output also goes, as it is written. */
+export type StdioForward = (fd: 1 | 2, data: Uint8Array) => void;
+
 class Capture {
   private chunks: Uint8Array[] = [];
   size = 0;
   dropped = 0;
   constructor(
     private readonly max: number,
-    private readonly passthroughFd: number | undefined,
+    private readonly forward: ((data: Uint8Array) => void) | undefined,
   ) {}
   push(data: Uint8Array): void {
-    if (this.passthroughFd !== undefined) {
+    if (this.forward) {
       try {
-        let off = 0;
-        while (off < data.length) off += writeSync(this.passthroughFd, data, off, data.length - off);
+        this.forward(data);
       } catch {
-        // terminal gone: the capture still holds the output
+        // terminal or parent gone: the capture still holds the output
       }
     }
     const room = this.max - this.size;
@@ -160,13 +166,22 @@ export class Wasi {
   constructor(
     private readonly mem: GuestMemory,
     options: WasiOptions = {},
+    bridgeForward?: StdioForward,
   ) {
     this.args = (options.args ?? ['main.wasm']).map((a) => enc.encode(`${a}\0`));
     this.env = Object.entries(options.env ?? {}).map(([k, v]) => enc.encode(`${k}=${v}\0`));
     const max = options.maxOutputBytes ?? 1 << 20;
-    const inherit = options.stdio === 'inherit';
-    this.stdout = new Capture(max, inherit ? 1 : undefined);
-    this.stderr = new Capture(max, inherit ? 2 : undefined);
+    const toFd = (fd: 1 | 2) => (data: Uint8Array) => {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    };
+    const fwd = (fd: 1 | 2): ((data: Uint8Array) => void) | undefined => {
+      if (options.stdio === 'inherit') return toFd(fd);
+      if (options.stdio === 'bridge' && bridgeForward) return (data) => bridgeForward(fd, data);
+      return undefined;
+    };
+    this.stdout = new Capture(max, fwd(1));
+    this.stderr = new Capture(max, fwd(2));
     this.stdinMode = options.stdin ?? 'empty';
     this.deterministic = options.deterministic === true;
     this.virtualStart = BigInt(options.clockStartNs ?? '1704067200000000000');
