@@ -248,7 +248,19 @@ class Executor {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       this.refresh();
-      this.post(msg);
+      try {
+        this.child?.send(msg);
+      } catch (e) {
+        const p = this.pending.get(id);
+        this.pending.delete(id);
+        this.refresh();
+        p?.reject(
+          new EngineError(
+            'INVALID_ARGUMENT',
+            `request cannot be sent to the executor: ${(e as Error).message}`,
+          ),
+        );
+      }
     });
   }
 

@@ -208,7 +208,14 @@ function pump(): void {
       ctrl: slot.ctrl,
       data: slot.data,
     };
-    slot.worker.postMessage(msg);
+    try {
+      slot.worker.postMessage(msg);
+    } catch (e) {
+      finish(task, {
+        code: 'INVALID_ARGUMENT',
+        message: `request cannot be passed to a worker: ${(e as Error).message}`,
+      });
+    }
   }
   while (slots.length < Math.min(workerCount, 1)) spawn();
 }

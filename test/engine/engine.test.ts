@@ -341,3 +341,11 @@ test('v128 parameters are an unsupported feature', async () => {
   const m = wat('(module (func (export "f") (param v128)))');
   await assert.rejects(engine.execute({ bytecode: m, fn: 'f', args: [] }), code('UNSUPPORTED_FEATURE'));
 });
+
+test('non-cloneable host options are a bad request, not a hang', async () => {
+  await assert.rejects(
+    host('double', [i32(1)], { hostOptions: { f: () => 1 } as unknown as Record<string, unknown> }),
+    code('INVALID_ARGUMENT'),
+  );
+  assert.deepEqual((await host('double', [i32(2)])).outputs, [i32(4)]);
+});
