@@ -108,7 +108,11 @@ export async function main(argv: string[]): Promise<number> {
   set('maxMemoryPages', n('max-memory-pages', 1));
   set('shutdownTimeoutMs', n('shutdown-timeout-ms'));
 
+  // Make the session key and its evidence now, not on the first request.
+  const t0 = Date.now();
+  await backend.attester.warmUp?.();
   const server = await startServer(opts);
+  server.logger.log('info', 'session key ready', { ms: Date.now() - t0 });
   const tee_ = backend.attester.tee;
   if (tee_.simulated) {
     const bar = '!'.repeat(78);

@@ -81,6 +81,11 @@ export class TeeAttester implements ExecutionAttester {
     return session;
   }
 
+  async warmUp(): Promise<void> {
+    const s = await this.attester.currentSession();
+    this.spki = new Uint8Array(Buffer.from(s.spki, 'base64'));
+  }
+
   sessionPublicKey(): Uint8Array | undefined {
     return this.spki;
   }

@@ -31,6 +31,8 @@ export interface ExecutionAttester {
   ): Promise<AttestationEnvelope>;
   /** The session key with evidence bound to `nonce`. */
   sessionEvidence(nonce: Uint8Array, options: { includeGpuEvidence: boolean }): Promise<SessionKeyJson>;
+  /** Create the session key (and its evidence) ahead of the first request. */
+  warmUp?(): Promise<void>;
   /** The current session public key, SPKI DER (undefined before the first use / when not created). */
   sessionPublicKey?(): Uint8Array | undefined;
   close?(): Promise<void> | void;

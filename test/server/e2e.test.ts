@@ -24,6 +24,7 @@ import {
   PROTOCOLS,
   type WasmvmClient,
 } from '../../src/server/client.ts';
+import { verifySessionAttestation } from '../../src/verify/index.ts';
 import { fixture, simulatedAttester, startTestServer, type TestServer } from './helpers.ts';
 
 const arith = fixture('arith.wasm');
@@ -237,6 +238,13 @@ describe('server end to end (real engine, simulated TEE)', () => {
     assert.equal(report.length, 1184);
     assert.deepEqual([...report.subarray(0x50, 0x90)], [...want]);
     assert.equal(r.simulated, true);
+    const ok = await verifySessionAttestation(r.attestation, { nonce, allowSimulated: true });
+    assert.ok(ok.ok, JSON.stringify(ok));
+    const wrongNonce = await verifySessionAttestation(r.attestation, {
+      nonce: new Uint8Array(32),
+      allowSimulated: true,
+    });
+    assert.equal(wrongNonce.ok, false);
     const e = detail(await rejects(client.getAttestation({ nonce: new Uint8Array(0) })));
     assert.equal(e.detail, 'INVALID_NONCE');
     const info = await client.getServerInfo({});
