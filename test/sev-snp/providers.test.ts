@@ -255,3 +255,29 @@ describe('simulated provider', () => {
     await assert.rejects(sim.getEvidence(new Uint8Array(32)));
   });
 });
+
+describe('/dev/sev-guest through koffi (no SEV-SNP here)', () => {
+  it('runs the FFI path: a missing device and a non-SNP device give clear errors', async (t) => {
+    try {
+      await import('koffi');
+    } catch {
+      t.skip('koffi (optional dependency) not installed');
+      return;
+    }
+    const { SevGuestIoctlProvider } = await import('../../src/tee/index.ts');
+    await assert.rejects(
+      new SevGuestIoctlProvider({ device: join(dir, 'no-such-device') }).getEvidence(new Uint8Array(64)),
+      {
+        code: 'TEE_UNAVAILABLE',
+      },
+    );
+    // /dev/null accepts open() but not the SNP ioctl: ENOTTY (25), reported with fw/vmm errors.
+    await assert.rejects(
+      new SevGuestIoctlProvider({ device: '/dev/null', retries: 0 }).getEvidence(new Uint8Array(64)),
+      {
+        code: 'TEE_IOCTL_FAILED',
+        message: /errno 25/,
+      },
+    );
+  });
+});
