@@ -117,6 +117,7 @@ interface Ctx {
   gasChecks: number;
   nanSites: number;
   charges: Float64Array;
+  ctrl: Int32Array;
   w: Writer;
 }
 
@@ -203,6 +204,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     gasChecks: 0,
     nanSites: 0,
     charges: new Float64Array(1024),
+    ctrl: new Int32Array(768),
     w: new Writer(4096),
   };
   const info: InstrumentInfo = {
@@ -463,11 +465,15 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
 
   // ---- pass 1: metered blocks, operand stack height, index checks, needed temporaries
   const maxDepth = d.maxDepth + 2;
-  const cBase = new Int32Array(maxDepth);
-  const cRes = new Int32Array(maxDepth);
-  const cPar = new Int32Array(maxDepth);
+  if (ctx.ctrl.length < maxDepth * 3) ctx.ctrl = new Int32Array(maxDepth * 6);
+  const ctrl = ctx.ctrl;
+  const cBase = ctrl.subarray(0, maxDepth);
+  const cRes = ctrl.subarray(maxDepth, maxDepth * 2);
+  const cPar = ctrl.subarray(maxDepth * 2, maxDepth * 3);
   let sp = 0;
   cRes[0] = ft.results.length;
+  cBase[0] = 0;
+  cPar[0] = 0;
   let h = 0;
   let maxH = 0;
   let cur = 0;
@@ -584,6 +590,12 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     if (needNan & F_NAN_F64) tF64 = add('f64');
     if (needNan & (F_NAN_F32X4 | F_NAN_F64X2)) tV128 = add('v128');
   }
+
+  if (next > 50_000)
+    throw new EngineError(
+      'LIMIT_EXCEEDED',
+      `function ${funcIndex} has too many locals to instrument (${nLocals})`,
+    );
 
   // ---- pass 2: emit
   const w = ctx.w;
