@@ -93,6 +93,10 @@ function parseArgs(argv: string[]): Record<string, string[]> {
 }
 
 export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(help);
+    return 0;
+  }
   let args: Record<string, string[]>;
   try {
     args = parseArgs(argv);
