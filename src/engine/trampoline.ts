@@ -160,6 +160,15 @@ export function callExact(
   results: readonly ValueType[],
   args: readonly WasmValue[],
 ): WasmValue[] {
+  const intOnly = (t: ValueType) => t === 'i32' || t === 'i64';
+  if (results.length <= 1 && params.every(intOnly) && results.every(intOnly)) {
+    // integers cross the JS boundary exactly (number / BigInt): no trampoline needed
+    const r = (fn as (...a: (number | bigint)[]) => unknown)(...toCallArgs(args));
+    if (results.length === 0) return [];
+    return results[0] === 'i32'
+      ? [{ type: 'i32', value: Number(r) | 0 }]
+      : [{ type: 'i64', value: BigInt.asIntN(64, r as bigint) }];
+  }
   const inst = new WA.Instance(trampolineModule(params, results), { t: { f: fn as () => void } });
   const call = inst.exports.call as (...a: (number | bigint)[]) => void;
   call(...toCallArgs(args));

@@ -51,5 +51,6 @@ test('the flags take effect: singlepass stays on Liftoff when hot, multipass is 
     args: [i32(1)],
     mode: 'interp',
   })) as Tiered;
-  assert.ok(interpFirst.tier, 'tier probe available');
+  // interp = V8 default: lazily compiled by Liftoff on first call (tier-up to TurboFan only when hot)
+  assert.deepEqual(interpFirst.tier, { liftoff: true, turbofan: false });
 });
