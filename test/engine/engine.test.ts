@@ -349,3 +349,8 @@ test('non-cloneable host options are a bad request, not a hang', async () => {
   );
   assert.deepEqual((await host('double', [i32(2)])).outputs, [i32(4)]);
 });
+
+test('concurrent executions making host calls each get their own answers', async () => {
+  const rs = await Promise.all(Array.from({ length: 40 }, (_, k) => host('double', [i32(k)])));
+  rs.forEach((r, k) => assert.deepEqual(r.outputs, [i32(2 * k)]));
+});
