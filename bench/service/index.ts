@@ -6,7 +6,7 @@
  * The server runs in a child process (`wasmvm-tee serve`, simulated TEE), the load generator here,
  * over gRPC (HTTP/2, h2c) with the generated client.
  *
- *   node --import tsx bench/service/index.ts [--seconds S] [--concurrency 1,8,32] [--protocol grpc]
+ *   node --import tsx bench/service/index.ts [--seconds S] [--rounds R] [--concurrency 1,8,32] [--protocol grpc]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,11 +25,13 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1,8,32' },
     protocol: { type: 'string', default: 'grpc' },
     'max-concurrency': { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const seconds = Number(values.seconds);
 const levels = values.concurrency!.split(',').map(Number);
 const protocol = values.protocol as Protocol;
+const rounds = Math.max(1, Number(values.rounds));
 
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
@@ -136,16 +138,29 @@ async function main(): Promise<void> {
     const info = await client.getServerInfo({});
     console.log(
       `wasmvm-tee service bench: ${protocol} on ${url}, TEE ${info.teeKind}${info.simulated ? ' (SIMULATED)' : ''}, ` +
-        `${seconds}s per cell, module arith.wasm add(20,22) (cached)`,
+        `${seconds}s per cell (median of ${rounds} interleaved rounds), module arith.wasm add(20,22) (cached)`,
     );
     console.log(
       `${'concurrency'.padEnd(12)}${'workload'.padEnd(22)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'× echo'.padStart(9)}`,
     );
     const summary: Record<string, number> = {};
     for (const conc of levels) {
+      // Interleave: `rounds` rounds of every workload, the median round per workload, so that load
+      // from elsewhere on the machine hits all workloads alike.
+      const per = new Map<string, Result[]>();
+      for (let i = 0; i < rounds; i++)
+        for (const [name, call] of workloads) {
+          const list = per.get(name) ?? [];
+          list.push(await load(conc, call, seconds / rounds));
+          per.set(name, list);
+        }
+      const median = (name: string): Result => {
+        const list = [...per.get(name)!].sort((a, b) => a.rps - b.rps);
+        return list[Math.floor(list.length / 2)]!;
+      };
       let echoRps = Number.NaN;
-      for (const [name, call] of workloads) {
-        const r = await load(conc, call, seconds);
+      for (const [name] of workloads) {
+        const r = median(name);
         if (name === 'echo') echoRps = r.rps;
         const ratio = r.rps / echoRps;
         summary[`${name}@${conc}`] = ratio;
