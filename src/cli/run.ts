@@ -38,6 +38,7 @@ Options:
   --cache-ttl MS          attestation cache TTL (default 60000; 0 disables)
   --deterministic         virtual clock and seeded random (WASI)
   --seed S                seed for --deterministic random (default 'wasmvm-tee')
+  --tdx-collateral FILE   Intel TDX collateral JSON for verifying this host's TDX quotes (docs/tdx.md)
   --no-gpu                do not probe NVIDIA GPUs
   -h, --help              this text`;
 
@@ -57,6 +58,7 @@ export interface RunArgs {
   deterministic: boolean;
   seed?: string;
   noGpu: boolean;
+  tdxCollateral?: string;
   /** Write guest output to the terminal as it is produced (main); else only captured (tests). */
   stream?: boolean;
 }
@@ -162,6 +164,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       case '--seed':
         out.seed = value(name, inline);
         break;
+      case '--tdx-collateral':
+        out.tdxCollateral = value(name, inline);
+        break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
         if (out.module === undefined) out.module = a;
@@ -185,6 +190,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     deterministic: out.deterministic ?? false,
     ...(out.seed ? { seed: out.seed } : {}),
     noGpu: out.noGpu ?? false,
+    ...(out.tdxCollateral ? { tdxCollateral: out.tdxCollateral } : {}),
   };
 }
 
@@ -218,7 +224,13 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     ? normalizeIssuers(JSON.parse(readFileSync(a.issuers, 'utf8')) as IssuerConfig[])
     : [];
   const allowSimulated = a.allowSimulated || policy?.allowSimulated === true;
-  const detected = depsOverride ? {} : await defaultHostDeps({ allowSimulated, noGpu: a.noGpu });
+  const detected = depsOverride
+    ? {}
+    : await defaultHostDeps({
+        allowSimulated,
+        noGpu: a.noGpu,
+        ...(a.tdxCollateral ? { tdxCollateral: a.tdxCollateral } : {}),
+      });
   if (!depsOverride && 'teeError' in detected && detected.teeError) {
     process.stderr.write(
       `wasmvm-tee run: note: attest_vm will answer "no TEE available": ${detected.teeError}\n`,

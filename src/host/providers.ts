@@ -6,21 +6,26 @@
 import { Attester, detectTee } from '../tee/index.ts';
 import { collectGpuEvidence, type GpuEvidence, probeGpus } from '../tee/nvidia/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/types.ts';
-import { type Verdict, verifyGpuEvidence, verifySnpReport, verifyTdxQuote } from '../verify/index.ts';
+import {
+  type VerifyTdxOptions,
+  verifyGpuEvidence,
+  verifySnpReport,
+  verifyTdxQuote,
+} from '../verify/index.ts';
 import type { GpuAttestationProvider, HostHandlerDeps } from './handler.ts';
 
 /** CPU verifier for the handler: SEV-SNP against pinned AMD roots (or the local simulated root), TDX. */
-export function cpuVerifier(tee?: TeeProvider): NonNullable<HostHandlerDeps['verifyCpu']> {
-  return async (
-    ev: CpuEvidence,
-    expectedReportData: Uint8Array,
-    opts: { allowSimulated: boolean },
-  ): Promise<Verdict> => {
+export function cpuVerifier(
+  tee?: TeeProvider,
+  o: { tdxCollateral?: VerifyTdxOptions['collateral'] } = {},
+): NonNullable<HostHandlerDeps['verifyCpu']> {
+  return async (ev: CpuEvidence, expectedReportData: Uint8Array, opts: { allowSimulated: boolean }) => {
+    // A simulated root is trusted only when the policy allows simulation AND it is our own provider's
+    // (duck-typed: a provider exposing rootPem(); for TDX also collateral(), when the provider has one).
+    const t = tee as { rootPem?: () => Promise<string>; collateral?: () => Promise<unknown> } | undefined;
+    const trust: string[] = [];
+    if (ev.simulated && opts.allowSimulated && t?.rootPem) trust.push(await t.rootPem.call(tee));
     if (ev.kind === 'sev-snp') {
-      const trust: string[] = [];
-      // The simulated root is trusted only when the policy allows simulation AND it is our own provider's.
-      const rootPem = (tee as { rootPem?: () => Promise<string> } | undefined)?.rootPem;
-      if (ev.simulated && opts.allowSimulated && rootPem) trust.push(await rootPem.call(tee));
       return verifySnpReport(ev.report, {
         ...(ev.certs ? { certs: ev.certs } : {}),
         ...(ev.auxblob ? { auxblob: ev.auxblob } : {}),
@@ -28,7 +33,13 @@ export function cpuVerifier(tee?: TeeProvider): NonNullable<HostHandlerDeps['ver
         ...(trust.length ? { trustSimulatedRoots: trust } : {}),
       });
     }
-    return verifyTdxQuote(ev.report, { expectedReportData });
+    const vo: VerifyTdxOptions = { expectedReportData };
+    if (trust.length) vo.trustSimulatedRoots = trust;
+    if (o.tdxCollateral) vo.collateral = o.tdxCollateral;
+    else if (ev.simulated && opts.allowSimulated && t?.collateral) {
+      vo.collateral = (await t.collateral.call(tee)) as NonNullable<VerifyTdxOptions['collateral']>;
+    }
+    return verifyTdxQuote(ev.report, vo);
   };
 }
 
@@ -63,6 +74,8 @@ export interface DefaultDepsOptions {
   allowSimulated: boolean;
   /** Skip GPU probing (tests, no NVML). */
   noGpu?: boolean;
+  /** Intel TDX collateral (TCB Info, QE identity, CRLs): a JSON file path or the object (docs/tdx.md). */
+  tdxCollateral?: VerifyTdxOptions['collateral'];
 }
 
 /** Detect the TEE and GPUs and build handler deps: tee, signer (Attester), verifiers, GPU provider. */
@@ -74,7 +87,7 @@ export async function defaultHostDeps(
     const tee = await detectTee({ allowSimulated: o.allowSimulated });
     deps.tee = tee;
     deps.signer = new Attester(tee, { issuer: 'wasmvm-tee' });
-    deps.verifyCpu = cpuVerifier(tee);
+    deps.verifyCpu = cpuVerifier(tee, o.tdxCollateral ? { tdxCollateral: o.tdxCollateral } : {});
   } catch (e) {
     deps.teeError = (e as Error).message;
   }
