@@ -80,3 +80,30 @@ describe('default backend with host imports', () => {
     );
   });
 });
+
+describe('default backend on the simulated TDX provider', () => {
+  it('Execute verified in both attestation modes with TDX evidence', async () => {
+    const backend = await createDefaultBackend({
+      teeProvider: 'simulated-tdx',
+      noGpu: true,
+      engineOptions: { workers: 1 },
+    });
+    const ts = await startTestServer(backend);
+    try {
+      const c = createWasmvmClient({ baseUrl: ts.server.url });
+      assert.equal((await c.getServerInfo({})).teeKind, 'tdx');
+      for (const attestationMode of ['session-key', 'per-request'] as const) {
+        const r = await executeAndVerify(
+          c,
+          { bytecode: fixture('arith.wasm'), fn: 'add', args: ['2', '40'], attestationMode },
+          { allowSimulated: true },
+        );
+        assert.deepEqual(r.outputs, [{ type: 'i32', value: 42 }]);
+        assert.ok(r.verdict.ok, JSON.stringify(r.verdict));
+        assert.equal(r.response.result?.evidence?.teeKind, 'tdx');
+      }
+    } finally {
+      await ts.close();
+    }
+  });
+});
