@@ -52,7 +52,7 @@ export function verifyChainToPinnedRoot(
   } else if (last.raw.equals(root.raw)) {
     rootPinned = {
       ok: true,
-      detail: `chain ends at the pinned ${root.subject.replace(/\n/g, ', ')} (sha256 ${sha256Hex(root.raw)})`,
+      detail: `chain ends at the ${root === pinnedDeviceRoot() ? 'pinned' : 'explicitly trusted'} ${root.subject.replace(/\n/g, ', ')} (sha256 ${sha256Hex(root.raw)})`,
     };
   } else if (last.issuer === last.subject) {
     rootPinned = {
