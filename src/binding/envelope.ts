@@ -115,14 +115,21 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
   return env;
 }
 
-export function evidenceToJson(e: {
-  kind: 'sev-snp' | 'tdx';
-  simulated: boolean;
-  provider: string;
-  report: Uint8Array;
-  certs?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array };
-  auxblob?: Uint8Array;
-}): EvidenceJson {
+/**
+ * Evidence → JSON. The raw certificate table (auxblob) is included only when no certificate could be split
+ * out of it (`certs` empty), unless `includeAuxblob` — it would otherwise double the envelope's size.
+ */
+export function evidenceToJson(
+  e: {
+    kind: 'sev-snp' | 'tdx';
+    simulated: boolean;
+    provider: string;
+    report: Uint8Array;
+    certs?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array };
+    auxblob?: Uint8Array;
+  },
+  opts: { includeAuxblob?: boolean } = {},
+): EvidenceJson {
   const j: EvidenceJson = {
     kind: e.kind,
     simulated: e.simulated,
@@ -137,7 +144,8 @@ export function evidenceToJson(e: {
     }
     j.certs = c;
   }
-  if (e.auxblob) j.auxblob = b64(e.auxblob);
+  if (e.auxblob && (opts.includeAuxblob || !j.certs || Object.keys(j.certs).length === 0))
+    j.auxblob = b64(e.auxblob);
   return j;
 }
 

@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         {
           provider: provider.description,
           reportData: Buffer.from(rd).toString('hex'),
-          evidence: evidenceToJson(ev),
+          evidence: evidenceToJson(ev, { includeAuxblob: true }),
         },
         null,
         2,

@@ -326,6 +326,8 @@ export class SimulatedSevSnpProvider implements TeeProvider {
   constructor(opts: SimulatedOptions = {}) {
     this.opts = opts;
     this.stateDir = opts.stateDir ?? defaultStateDir();
+    // MEASUREMENT is the code as installed at startup: start hashing now.
+    if (!opts.measurement) measureSourceTree().catch(() => undefined);
     if (opts.warn !== false && !warned) {
       warned = true;
       process.stderr.write(
