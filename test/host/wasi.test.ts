@@ -143,6 +143,12 @@ describe('WASI sandbox', () => {
     assert.equal(f.path_remove_directory!(3, 900, str(900, 'newdir')), ERRNO.SUCCESS);
     assert.equal(f.path_unlink_file!(3, 900, str(900, 'moved.txt')), ERRNO.SUCCESS);
     assert.equal(f.path_create_directory!(3, 900, str(900, '../evil')), ERRNO.NOTCAPABLE);
+    // huge offsets are EINVAL, not a host exception
+    const [e2, fd2] = open(3, 'in.txt', 0, READ);
+    assert.equal(e2, ERRNO.SUCCESS);
+    assert.equal(f.fd_seek!(fd2, 1n << 60n, 0, 320), ERRNO.INVAL);
+    assert.equal(f.fd_seek!(fd2, -1n, 0, 320), ERRNO.INVAL);
+    assert.equal(f.fd_pread!(fd2, 300, 1, 1n << 62n, 308), ERRNO.INVAL);
     // readdir lists entries
     assert.equal(f.fd_readdir!(3, 2000, 4096, 0n, 1900), ERRNO.SUCCESS);
     const used = dv().getUint32(1900, true);

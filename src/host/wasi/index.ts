@@ -140,6 +140,8 @@ class Capture {
 }
 
 const enc = new TextEncoder();
+/** Largest file offset handled (Node takes offsets as JS numbers). */
+const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
 function filetypeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): number {
   if (st.isFile()) return FILETYPE.REGULAR_FILE;
@@ -491,7 +493,9 @@ export class Wasi {
         const e = this.entry(fd as number);
         if (e.kind !== 'file') return e.kind === 'dir' ? ERRNO.ISDIR : ERRNO.SPIPE;
         if (!e.writable) return ERRNO.BADF;
-        let pos = Number(offset as bigint);
+        const off = BigInt.asUintN(64, offset as bigint);
+        if (off > MAX_OFFSET) return ERRNO.INVAL;
+        let pos = Number(off);
         let total = 0;
         for (const v of iovecs(iovs as number, iovsLen as number, what)) {
           const data = m.read(v.ptr, v.len, what);
@@ -546,7 +550,9 @@ export class Wasi {
         const e = this.entry(fd as number);
         if (e.kind !== 'file') return e.kind === 'dir' ? ERRNO.ISDIR : ERRNO.SPIPE;
         if (!e.readable) return ERRNO.BADF;
-        let pos = Number(offset as bigint);
+        const off = BigInt.asUintN(64, offset as bigint);
+        if (off > MAX_OFFSET) return ERRNO.INVAL;
+        let pos = Number(off);
         let total = 0;
         for (const v of iovecs(iovs as number, iovsLen as number, what)) {
           const tmp = new Uint8Array(v.len);
@@ -580,7 +586,7 @@ export class Wasi {
             return ERRNO.INVAL;
         }
         const next = base + off;
-        if (next < 0n) return ERRNO.INVAL;
+        if (next < 0n || next > MAX_OFFSET) return ERRNO.INVAL;
         e.pos = next;
         m.u64(newOffsetPtr as number, next, 'fd_seek');
         return ERRNO.SUCCESS;
@@ -689,7 +695,9 @@ export class Wasi {
         const e = this.entry(fd as number);
         if (e.kind !== 'file') return ERRNO.BADF;
         if (!e.writable) return ERRNO.BADF;
-        ftruncateSync(e.fd, Number(size as bigint));
+        const n = BigInt.asUintN(64, size as bigint);
+        if (n > MAX_OFFSET) return ERRNO.INVAL;
+        ftruncateSync(e.fd, Number(n));
         return ERRNO.SUCCESS;
       },
       fd_readdir: (fd, buf, bufLen, cookie, bufUsedPtr) => {
@@ -717,7 +725,6 @@ export class Wasi {
           e.listing = list;
         }
         const out = new Uint8Array(cap);
-        const dv = new DataView(out.buffer);
         let used = 0;
         for (let i = start; i < e.listing.length && used < cap; i++) {
           const d = e.listing[i]!;
@@ -733,7 +740,6 @@ export class Wasi {
           out.set(rec.subarray(0, n), used);
           used += n;
         }
-        void dv;
         m.write(buf as number, out.subarray(0, used), what);
         m.u32(bufUsedPtr as number, used, what);
         return ERRNO.SUCCESS;
