@@ -150,6 +150,29 @@ describe('golden gas', () => {
     assert.equal(short.trap, TRAP_OUT_OF_GAS);
   });
 
+  test('a block no branch targets, and the end of a loop, do not split metered blocks', async () => {
+    const l = await load(`(module (global $g (export "g") (mut i32) (i32.const 0))
+      (func (export "merged") (result i32)
+        block global.get $g i32.const 1 i32.add global.set $g end
+        i32.const 5)
+      (func (export "split") (param i32) (result i32)
+        block global.get $g i32.const 1 i32.add global.set $g local.get 0 br_if 0 end
+        i32.const 5))`);
+    const g = l.exports.g as WebAssembly.Global;
+    // merged: one block of 5 charged up front; with 4 gas nothing runs
+    let r = l.run('merged', [], 4n);
+    assert.equal(r.trap, TRAP_OUT_OF_GAS);
+    assert.equal(g.value, 0);
+    assert.equal(l.run('merged', [], 5n).value, 5);
+    assert.equal(g.value, 1);
+    g.value = 0;
+    // split: the branch target after `end` is a separate block (6 | 1)
+    r = l.run('split', [0], 6n);
+    assert.equal(r.trap, TRAP_OUT_OF_GAS);
+    assert.equal(g.value, 1, 'the first block ran');
+    assert.equal(l.run('split', [0], 7n).gasUsed, 7n);
+  });
+
   test('without gas set the instance traps at the first charge (fail safe)', async () => {
     const { bytes } = instrument(await wat('(module (func (export "f") (result i32) i32.const 1))'));
     const { instance } = await WebAssembly.instantiate(bytes);

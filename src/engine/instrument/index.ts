@@ -19,6 +19,7 @@ import {
   OP_FLAGS,
   OP_POP,
   OP_PUSH,
+  Reader,
   readModule,
   VALTYPE_BYTE,
   type ValType,
@@ -465,11 +466,15 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
 
   // ---- pass 1: metered blocks, operand stack height, index checks, needed temporaries
   const maxDepth = d.maxDepth + 2;
-  if (ctx.ctrl.length < maxDepth * 3) ctx.ctrl = new Int32Array(maxDepth * 6);
+  if (ctx.ctrl.length < maxDepth * 5) ctx.ctrl = new Int32Array(maxDepth * 10);
   const ctrl = ctx.ctrl;
   const cBase = ctrl.subarray(0, maxDepth);
   const cRes = ctrl.subarray(maxDepth, maxDepth * 2);
   const cPar = ctrl.subarray(maxDepth * 2, maxDepth * 3);
+  // opener opcode of each open block, and whether any branch targets its label
+  const cKind = ctrl.subarray(maxDepth * 3, maxDepth * 4);
+  const cTgt = ctrl.subarray(maxDepth * 4, maxDepth * 5);
+  let brReader: Reader | null = null;
   let sp = 0;
   cRes[0] = ft.results.length;
   cBase[0] = 0;
@@ -490,6 +495,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
       if (fl & F_NAN) needNan |= fl & F_NAN;
       else needDyn = true;
     }
+    let boundary = BOUNDARY[k]!;
     const pops = OP_POP[k]!;
     if (pops >= 0) {
       h -= pops;
@@ -522,6 +528,8 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
           cBase[sp] = h;
           cPar[sp] = np;
           cRes[sp] = nr;
+          cKind[sp] = k;
+          cTgt[sp] = 0;
           h += np;
           if (h > maxH) maxH = h;
           break;
@@ -532,14 +540,34 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
         case 0x0b:
           h = cBase[sp]! + cRes[sp]!;
           if (h > maxH) maxH = h;
-          if (sp > 0) sp--;
+          if (sp > 0) {
+            // The code after the `end` of a loop, or of a block no branch targets, is only reached by
+            // falling through the end: it stays in the same metered block.
+            if (cKind[sp] === 0x03 || (cKind[sp] === 0x02 && cTgt[sp] === 0)) boundary = 0;
+            sp--;
+          }
           break;
         case 0x0d:
-          h--;
-          if (h < cBase[sp]!) h = cBase[sp]!;
+        case 0x0c: {
+          const t = sp - (imm[i]! >>> 0);
+          if (t > 0) cTgt[t] = 1;
+          if (k === 0x0d) {
+            h--;
+            if (h < cBase[sp]!) h = cBase[sp]!;
+          } else h = cBase[sp]!;
           break;
-        case 0x0c:
-        case 0x0e:
+        }
+        case 0x0e: {
+          brReader ??= new Reader(body);
+          brReader.pos = pos[i]! + 1;
+          const n = brReader.u32();
+          for (let j = 0; j <= n; j++) {
+            const t = sp - brReader.u32();
+            if (t > 0) cTgt[t] = 1;
+          }
+          h = cBase[sp]!;
+          break;
+        }
         case 0x0f:
           h = cBase[sp]!;
           break;
@@ -563,7 +591,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
         }
       }
     }
-    if (BOUNDARY[k]) {
+    if (boundary) {
       if (cur > 0) charges[insAt] = cur;
       cur = 0;
       insAt = i + 1;
