@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { claimFromExecution, reportDataFor } from '../../src/binding/index.ts';
 import type { ExecuteResult } from '../../src/engine/types.ts';
 import { Attester, SimulatedSevSnpProvider } from '../../src/tee/index.ts';
-import { gpuNonceFor, type Verdict, verifyExecution } from '../../src/verify/index.ts';
+import { createSimulatedGpu, type GpuEvidence } from '../../src/tee/nvidia/index.ts';
+import { gpuNonceFor, type Verdict, verifyExecution, verifyGpuEvidenceList } from '../../src/verify/index.ts';
 import { nrasRequestEvidence } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-nv-exec-'));
@@ -59,6 +60,25 @@ describe('composite CPU + GPU attestation (verifyExecution dispatch)', () => {
     // the CPU side itself is fine
     const cpu = v.parts!.find((p) => !p.kind.startsWith('nvidia'))!;
     assert.equal(cpu.ok, true);
+  });
+
+  it('simulated GPUs collected for gpuNonceFor(REPORT_DATA): the nonce binds; only the simulated root / sim CC environment are refused', async () => {
+    const sim = await createSimulatedGpu({ count: 2 });
+    const { envelope } = await new Attester(provider).attestExecution(claim, 'per-request');
+    envelope.gpu = await sim.collect(gpuNonceFor(reportDataFor(claim)));
+    const v = await verifyExecution(JSON.stringify(envelope), { trustSimulatedRoot: root });
+    const g = gpuPart(v)!;
+    for (const part of g.parts!) {
+      const fails = part.checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
+      assert.deepEqual(fails.sort(), ['nvidia.cc-settings', 'nvidia.chain.root-pinned', 'nvidia.simulated']);
+      assert.equal(part.checks.find((c) => c.id === 'nvidia.nonce')!.outcome, 'pass');
+    }
+    // the same GPU evidence, checked directly with its root trusted, passes completely
+    const direct = await verifyGpuEvidenceList(envelope.gpu as GpuEvidence[], {
+      nonce: gpuNonceFor(reportDataFor(claim)),
+      trustSimulatedRoot: sim.rootPem(),
+    });
+    assert.equal(direct.ok, true);
   });
 
   it('without GPU evidence there is no GPU part', async () => {
