@@ -2,7 +2,8 @@
  * An independent gRPC implementation (Debian python3-grpcio + python3-protobuf) calls the server
  * exactly as the original API describes (base64 bytecode, string inputs, mode, gas limit), with
  * message classes built from a descriptor set that `buf build` compiles from proto/, and recomputes
- * REPORT_DATA in Python from docs/binding.md: it must equal the server's.
+ * REPORT_DATA in Python from docs/binding.md: it must equal the server's. It also walks server
+ * reflection (v1 and v1alpha) like grpcurl and builds a request from the descriptors it got.
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawnSync } from 'node:child_process';
@@ -72,5 +73,19 @@ describe('independent Python gRPC client', { skip: !available && !process.env.CI
     assert.deepEqual(out.inputs, ['20', '22']);
     assert.deepEqual(out.error, { code: 'NOT_FOUND', detail: 'FUNCTION_NOT_FOUND' });
     assert.equal(out.health, 1);
+    for (const v of ['reflection_v1', 'reflection_v1alpha']) {
+      assert.deepEqual(out[v], {
+        services: [
+          'grpc.health.v1.Health',
+          'grpc.reflection.v1.ServerReflection',
+          'grpc.reflection.v1alpha.ServerReflection',
+          'wasm.WASMVMTeeService',
+        ],
+        file: 'wasmvm/v1/wasmvm.proto',
+        methods: ['Execute', 'GetAttestation', 'GetServerInfo', 'Echo'],
+        input: 'wasm.WASMVMExecutionRequest',
+        roundtrip_fn: 'add',
+      });
+    }
   });
 });

@@ -149,6 +149,35 @@ def main():
         response_deserializer=HealthRes.FromString,
     )
     out["health"] = check(HealthReq(), timeout=10).status
+
+    # Reflection (v1 and v1alpha), as grpcurl does it: list services, fetch the file that declares
+    # WASMVMTeeService, load it into a fresh pool and build a request from it.
+    RefReq = cls("grpc.reflection.v1.ServerReflectionRequest")
+    RefRes = cls("grpc.reflection.v1.ServerReflectionResponse")
+    for version in ("v1", "v1alpha"):
+        stream = channel.stream_stream(
+            "/grpc.reflection.%s.ServerReflection/ServerReflectionInfo" % version,
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=RefRes.FromString,
+        )
+        reqs = [RefReq(list_services="*"), RefReq(file_containing_symbol="wasm.WASMVMTeeService")]
+        answers = list(stream(iter(reqs), timeout=30))
+        services = sorted(s.name for s in answers[0].list_services_response.service)
+        fresh = descriptor_pool.DescriptorPool()
+        protos = [descriptor_pb2.FileDescriptorProto.FromString(b) for b in answers[1].file_descriptor_response.file_descriptor_proto]
+        for fdp in reversed(protos):  # dependencies after the file: add them first
+            fresh.Add(fdp)
+        svc = fresh.FindServiceByName("wasm.WASMVMTeeService")
+        method = svc.FindMethodByName("Execute")
+        ReqFromReflection = message_factory.MessageFactory(fresh).GetPrototype(method.input_type)
+        rebuilt = ReqFromReflection.FromString(req.SerializeToString())
+        out["reflection_" + version] = {
+            "services": services,
+            "file": protos[0].name,
+            "methods": [m.name for m in svc.methods],
+            "input": method.input_type.full_name,
+            "roundtrip_fn": rebuilt.execution.fn_name,
+        }
     print(json.dumps(out))
     ok = (
         recomputed == r.report_data
