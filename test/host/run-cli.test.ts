@@ -105,6 +105,20 @@ describe('wasmvm-tee run', async () => {
     assert.match(r.stderr, /guest stopped: unreachable/);
   });
 
+  test('--gas: an endless guest stops out of gas (exit 134); a short one finishes', async () => {
+    const loop = join(dir, 'loop.wasm');
+    writeFileSync(
+      loop,
+      await wat('(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))'),
+    );
+    const r = run([loop, '--no-gpu', '--gas', '100000']);
+    assert.equal(r.status, 134);
+    assert.match(r.stderr, /out_of_gas/);
+    const ok = join(dir, 'ok.wasm');
+    writeFileSync(ok, await wat('(module (memory (export "memory") 1) (func (export "_start") (nop)))'));
+    assert.equal(run([ok, '--no-gpu', '--gas', '100000']).status, 0);
+  });
+
   test('hostModulesFor picks the host modules a guest imports', async () => {
     const list = [
       { module: 'wasmtime_attestation', name: 'attest_vm', kind: 'function' },
