@@ -93,6 +93,22 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       : fail('snp.report.signature-algo', `unsupported SIGNATURE_ALGO ${r.signatureAlgo}`),
   );
   const signer = decodeSignerInfo(r.signerInfo);
+  // Reserved (must-be-zero) bytes of the signed region; CPUID bytes are reserved before version 3.
+  const mbz: Array<[string, Uint8Array]> = [
+    ['0x04C', r.reserved0],
+    ['0x18B', r.reserved1],
+    ['0x1EB', r.reserved2],
+    ['0x1EF', r.reserved3],
+    ['0x208', r.reserved4],
+  ];
+  if (r.version < 3)
+    mbz.push(['0x188 (CPUID, version 2)', Uint8Array.of(r.cpuidFamId, r.cpuidModId, r.cpuidStep)]);
+  const nonZero = mbz.filter(([, b]) => b.some((x) => x !== 0)).map(([at]) => at);
+  checks.push(
+    nonZero.length === 0
+      ? pass('snp.report.reserved', 'reserved fields of the signed region are zero')
+      : fail('snp.report.reserved', `reserved bytes are not zero at ${nonZero.join(', ')}`),
+  );
 
   // ---- certificates from the evidence
   let evCerts: SnpCerts = { ...(opts.certs ?? {}) };
