@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MAX_LIMITS } from '../engine/index.ts';
 import { createDefaultBackend } from '../server/default-backend.ts';
 import { isLogLevel } from '../server/log.ts';
 import { DEFAULTS, startServer } from '../server/server.ts';
@@ -84,14 +85,9 @@ export async function main(argv: string[]): Promise<number> {
   const tee = values.tee ?? 'auto';
   const lifetime = int(values['session-key-lifetime'], 'session-key-lifetime', 1);
 
-  const backend = await createDefaultBackend({
-    ...(tee === 'auto' ? {} : { teeProvider: tee }),
-    allowSimulated: !values['require-hardware'],
-    ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
-  });
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
-  const opts: Parameters<typeof startServer>[0] = { backend, logLevel, attestationMode: attestation };
+  const opts: Omit<Parameters<typeof startServer>[0], 'backend'> = { logLevel, attestationMode: attestation };
   const port = int(values.port, 'port');
   if (port !== undefined) opts.port = port;
   if (values.host) opts.host = values.host;
@@ -108,10 +104,23 @@ export async function main(argv: string[]): Promise<number> {
   set('maxMemoryPages', n('max-memory-pages', 1));
   set('shutdownTimeoutMs', n('shutdown-timeout-ms'));
 
+  // The engine refuses per-request limits above its ceilings: refuse them here, at startup.
+  for (const [flag, v, max] of [
+    ['--max-bytecode-bytes', opts.maxBytecodeBytes, MAX_LIMITS.maxBytecodeBytes],
+    ['--timeout-ms', opts.timeoutMs, MAX_LIMITS.timeoutMs],
+    ['--max-memory-pages', opts.maxMemoryPages, MAX_LIMITS.maxMemoryPages],
+  ] as const) {
+    if (v !== undefined && v > max) throw new Error(`${flag}: ${v} is above the engine's ceiling ${max}`);
+  }
+  const backend = await createDefaultBackend({
+    ...(tee === 'auto' ? {} : { teeProvider: tee }),
+    allowSimulated: !values['require-hardware'],
+    ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
+  });
   // Make the session key and its evidence now, not on the first request.
   const t0 = Date.now();
   await backend.attester.warmUp?.();
-  const server = await startServer(opts);
+  const server = await startServer({ ...opts, backend });
   server.logger.log('info', 'session key ready', { ms: Date.now() - t0 });
   const tee_ = backend.attester.tee;
   if (tee_.simulated) {
