@@ -46,6 +46,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const QUICK = process.argv.includes('--quick');
+/** --breakdown: also time gas only, stack limiter only and NaN canonicalization only. */
+const BREAKDOWN = process.argv.includes('--breakdown');
 const ROUNDS = Number(arg('--rounds') ?? (QUICK ? 5 : 9));
 const ONLY = arg('--kernels')?.split(',');
 const kernels = KERNELS.filter((k) => !ONLY || ONLY.includes(k.name));
@@ -76,6 +78,7 @@ interface KernelResult {
   /** fastest runs (less sensitive to a loaded machine) */
   plainMin: number;
   meteredMin: number;
+  breakdown: { name: string; ms: number }[];
   gas: string;
   result: string;
 }
@@ -91,6 +94,16 @@ function runChild(): void {
       { name: 'plain', bytes },
       { name: 'metered', bytes: instrument(bytes, { gas: {} }).bytes },
       { name: 'det', bytes: instrument(bytes, { gas: {}, canonicalizeNaN: true }).bytes },
+      ...(BREAKDOWN
+        ? [
+            { name: 'gas only', bytes: instrument(bytes, { gas: {}, stackLimit: false }).bytes },
+            { name: 'stack only', bytes: instrument(bytes, { gas: false }).bytes },
+            {
+              name: 'NaN only',
+              bytes: instrument(bytes, { gas: false, stackLimit: false, canonicalizeNaN: true }).bytes,
+            },
+          ]
+        : []),
     ].map((v) => {
       const e = new WebAssembly.Instance(new WebAssembly.Module(v.bytes), {}).exports;
       const gas = e.__wasmvm_gas instanceof WebAssembly.Global ? e.__wasmvm_gas : undefined;
@@ -129,6 +142,7 @@ function runChild(): void {
       detMs: median(variants[2]!.times),
       plainMin: Math.min(...variants[0]!.times),
       meteredMin: Math.min(...variants[1]!.times),
+      breakdown: variants.slice(3).map((v) => ({ name: v.name, ms: median(v.times) })),
       gas: String(variants[1]!.gas()),
       result: r0,
     });
@@ -208,6 +222,10 @@ async function main(): Promise<void> {
     '| kernel | mode | unmetered ms | metered ms | metered ÷ unmetered | (min ÷ min) | +NaN canon. ms | +NaN ÷ unmetered | gas/run |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const breakdownRows: string[] = [
+    '| kernel | mode | gas only | stack limiter only | NaN canon. only |',
+    '|---|---|---:|---:|---:|',
+  ];
   const ratios: Record<string, number[]> = {};
   const detRatios: Record<string, number[]> = {};
   for (const mode of Object.keys(MODES) as Mode[]) {
@@ -226,6 +244,10 @@ async function main(): Promise<void> {
       const ratio = r.meteredMs / r.plainMs;
       const det = r.detMs / r.plainMs;
       (ratios[mode] ??= []).push(ratio);
+      if (r.breakdown.length)
+        breakdownRows.push(
+          `| ${r.kernel} | ${mode} | ${r.breakdown.map((b) => (b.ms / r.plainMs).toFixed(3)).join(' | ')} |`,
+        );
       (detRatios[mode] ??= []).push(det);
       rows.push(
         `| ${r.kernel} | ${mode} | ${r.plainMs.toFixed(2)} | ${r.meteredMs.toFixed(2)} | ${ratio.toFixed(3)} | ${(r.meteredMin / r.plainMin).toFixed(3)} | ${r.detMs.toFixed(2)} | ${det.toFixed(3)} | ${r.gas} |`,
@@ -233,6 +255,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(rows.join('\n'));
+  if (breakdownRows.length > 2) console.log(`\nbreakdown (each ÷ unmetered):\n${breakdownRows.join('\n')}`);
   console.log('\nmedian metered ÷ unmetered per mode (target ≤ 1.10):');
   for (const m of Object.keys(ratios))
     console.log(
