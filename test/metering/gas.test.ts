@@ -273,6 +273,13 @@ describe('module checks', () => {
     const p2 = bin2.slice();
     p2[p2.lastIndexOf(0x20) + 1] = 1;
     assert.throws(() => instrument(p2), isInvalid);
+    // an export of a global index that only the instrumentation would add (the gas global)
+    const exp = Buffer.from(
+      '0061736d01000000010e0360017f027f7f6000017f600000030403000102070501016203010801020a14030700200020000f0b0700410110006a0b02000b',
+      'hex',
+    );
+    assert.equal(WebAssembly.validate(exp), false);
+    assert.throws(() => instrument(new Uint8Array(exp)), isInvalid);
     // type mismatch (only the validator sees it)
     const bad = await wat('(module (func (result i32) i64.const 1))');
     assert.throws(() => instrument(bad), isInvalid);

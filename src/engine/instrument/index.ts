@@ -187,6 +187,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
   }
   const nGlobals = importCount(m, 'global') + m.globals.length;
   checkConstExprs(m, nGlobals, nFuncs);
+  checkIndices(m, nFuncs, nGlobals);
 
   const ctx: Ctx = {
     m,
@@ -297,6 +298,27 @@ function capMemory(m: WasmModule, cap: number | undefined): number | undefined {
     fail('MEMORY_LIMIT', `module declares a minimum of ${mem.min} memory pages, above the limit of ${cap}`);
   mem.max = mem.max === undefined ? cap : Math.min(mem.max, cap);
   return mem.max;
+}
+
+/** Index-space references outside code (the instrumentation appends globals/types: they must not be reachable). */
+function checkIndices(m: WasmModule, nFuncs: number, nGlobals: number): void {
+  const count = {
+    func: nFuncs,
+    global: nGlobals,
+    table: importCount(m, 'table') + m.tables.length,
+    memory: importCount(m, 'memory') + m.memories.length,
+  };
+  for (const e of m.exports)
+    if (e.index >= count[e.kind])
+      fail('INVALID_BYTECODE', `export '${e.name}' refers to unknown ${e.kind} ${e.index}`);
+  if (m.start !== undefined && m.start >= nFuncs)
+    fail('INVALID_BYTECODE', `unknown start function ${m.start}`);
+  for (const el of m.elements) {
+    if (el.mode === 'active' && el.table >= count.table)
+      fail('INVALID_BYTECODE', `unknown table ${el.table}`);
+    if (el.funcs)
+      for (const f of el.funcs) if (f >= nFuncs) fail('INVALID_BYTECODE', `unknown function ${f} in element`);
+  }
 }
 
 function checkConstExprs(m: WasmModule, nGlobals: number, nFuncs: number): void {
