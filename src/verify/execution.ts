@@ -31,7 +31,13 @@ import type { KdsOptions } from './sev-snp/kds.ts';
 import type { SnpPolicy } from './sev-snp/policy.ts';
 import { parseReport } from './sev-snp/report.ts';
 import { verifySnpReport } from './sev-snp/verify.ts';
-import { parseTdxPolicy, type TdxCollateral, type VerifyTdxOptions, verifyTdxQuote } from './tdx/index.ts';
+import {
+  parseTdxPolicy,
+  parseTdxQuote,
+  type TdxCollateral,
+  type VerifyTdxOptions,
+  verifyTdxQuote,
+} from './tdx/index.ts';
 import type { Check, Verdict } from './types.ts';
 import { verdict } from './types.ts';
 
@@ -111,11 +117,7 @@ async function verifyCpu(
 function evidenceReportData(cpu: Cpu): Uint8Array | undefined {
   try {
     if (cpu.kind === 'sev-snp') return parseReport(cpu.report).reportData;
-    // TDX quote v4/v5: TD report body REPORT_DATA at header(48) + body offset 520 (v4 body) / 6 bytes later in v5
-    const q = cpu.report;
-    const version = q[0]! | (q[1]! << 8);
-    const body = version === 5 ? 48 + 6 : 48;
-    return q.slice(body + 520, body + 584);
+    return parseTdxQuote(cpu.report).body.reportData;
   } catch {
     return undefined;
   }
