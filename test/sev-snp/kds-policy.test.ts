@@ -170,6 +170,7 @@ describe('SNP policy', () => {
       [{ trustedIdKeyDigests: ['11'.repeat(48)] }, 'snp.policy.id-key'],
       [{ requireAuthorKey: true }, 'snp.policy.author-key'],
       [{ cspIds: ['CN=other'] }, 'snp.policy.csp-id'],
+      [{ guestPolicyBits: { memAes256Xts: true } }, 'snp.policy.bits.memAes256Xts'],
     ];
     for (const [p, id] of cases) assert.deepEqual(failed(await run(p)), [id], JSON.stringify(p));
   });

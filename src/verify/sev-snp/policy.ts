@@ -25,6 +25,12 @@ export interface SnpPolicy {
   allowSmt?: boolean;
   /** Require POLICY.SINGLE_SOCKET. */
   requireSingleSocket?: boolean;
+  /** Accept guests whose POLICY allows CXL memory (default true). */
+  allowCxl?: boolean;
+  /** Exact values required for guest POLICY bits (true = must be set, false = must be clear). */
+  guestPolicyBits?: Partial<
+    Record<'memAes256Xts' | 'raplDis' | 'ciphertextHiding' | 'pageSwapDisable', boolean>
+  >;
   /** Minimum ABI major/minor in the guest POLICY. */
   minAbiMajor?: number;
   minAbiMinor?: number;
@@ -78,6 +84,7 @@ const BOOL_KEYS = [
   'requireSingleSocket',
   'permitProvisionalFirmware',
   'requireAuthorKey',
+  'allowCxl',
 ] as const;
 const NUM_KEYS = ['minAbiMajor', 'minAbiMinor', 'minGuestSvn', 'minBuild', 'vmpl'] as const;
 const HEX_KEYS: Record<string, number> = {
@@ -94,6 +101,7 @@ const HEX_LIST_KEYS: Record<string, number> = {
   trustedAuthorKeyDigests: 48,
 };
 const TCB_KEYS = ['blSPL', 'teeSPL', 'snpSPL', 'ucodeSPL', 'fmcSPL'];
+const GP_KEYS = ['memAes256Xts', 'raplDis', 'ciphertextHiding', 'pageSwapDisable'];
 const PI_KEYS = [
   'smtEnabled',
   'tsmeEnabled',
@@ -149,6 +157,14 @@ export function parseSnpPolicy(o: unknown): SnpPolicy {
         if (!PI_KEYS.includes(pk))
           throw new PolicyError(`snp.platformInfo.${pk}: unknown bit (${PI_KEYS.join(', ')})`);
         if (typeof pv !== 'boolean') throw new PolicyError(`snp.platformInfo.${pk}: expected a boolean`);
+      }
+      p[k] = v;
+    } else if (k === 'guestPolicyBits') {
+      if (!v || typeof v !== 'object') throw new PolicyError('snp.guestPolicyBits: expected an object');
+      for (const [pk, pv] of Object.entries(v)) {
+        if (!GP_KEYS.includes(pk))
+          throw new PolicyError(`snp.guestPolicyBits.${pk}: unknown bit (${GP_KEYS.join(', ')})`);
+        if (typeof pv !== 'boolean') throw new PolicyError(`snp.guestPolicyBits.${pk}: expected a boolean`);
       }
       p[k] = v;
     } else if (k === 'requireSigningKey') {
@@ -208,6 +224,16 @@ export function checkSnpPolicy(
         ? pass(id('single-socket'), 'POLICY.SINGLE_SOCKET = 1')
         : fail(id('single-socket'), 'POLICY.SINGLE_SOCKET = 0, required'),
     );
+  if (policy.allowCxl === false)
+    checks.push(
+      gp.cxlAllow
+        ? fail(id('cxl'), 'POLICY.CXL_ALLOW = 1 but policy disallows CXL')
+        : pass(id('cxl'), 'POLICY.CXL_ALLOW = 0'),
+    );
+  for (const [k, want] of Object.entries(policy.guestPolicyBits ?? {})) {
+    const got = gp[k as keyof typeof gp] as boolean;
+    checks.push((got === want ? pass : fail)(id(`bits.${k}`), `POLICY.${k} = ${got}, required ${want}`));
+  }
   if (policy.minAbiMajor !== undefined || policy.minAbiMinor !== undefined) {
     const want = [policy.minAbiMajor ?? 0, policy.minAbiMinor ?? 0] as const;
     const ok = gp.abiMajor > want[0] || (gp.abiMajor === want[0] && gp.abiMinor >= want[1]);
