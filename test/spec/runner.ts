@@ -71,6 +71,8 @@ export interface CommandResult {
   detail?: string;
   /** assert_return whose expected values include a NaN with a specific payload. */
   expectsNanPayload?: boolean;
+  /** assert_return whose expected values include nan:canonical / nan:arithmetic. */
+  expectsNanPattern?: boolean;
   /** assert_invalid/malformed module that the transform alone turned into a valid module. */
   transformAcceptsInvalid?: boolean;
   /** For assert_exhaustion under a stack limiter: how the exhaustion was reported. */
@@ -643,6 +645,9 @@ export class ScriptRunner {
         const a = this.action(e.items[1] as SList);
         const exp = e.items.slice(2).map((x) => this.expected(x as SList));
         r.expectsNanPayload = exp.some((x) => expectsPayload(x));
+        r.expectsNanPattern = exp.some(
+          (x) => x.kind === 'nan' || (x.kind === 'lanes' && x.lanes.some((l) => l.kind === 'nan')),
+        );
         let got: Actual[];
         try {
           got = a.run();

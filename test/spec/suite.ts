@@ -79,6 +79,9 @@ export interface FileComparison {
   exhaustionByLimiter: number;
   exhaustionByRangeError: number;
   plainFailures: CommandResult[];
+  /** assert_return commands expecting a specific NaN payload / a nan:canonical|arithmetic pattern. */
+  nanPayloadAsserts: number;
+  nanPatternAsserts: number;
   /** Invalid/malformed modules that instrument() alone (no validation in front) turned valid. */
   invalidAccepted: CommandResult[];
 }
@@ -99,6 +102,8 @@ export async function compareFile(file: string, variant: Variant): Promise<FileC
     exhaustionByRangeError: 0,
     plainFailures: p.results.filter((r) => r.outcome === 'fail'),
     invalidAccepted: i.results.filter((r) => r.transformAcceptsInvalid),
+    nanPayloadAsserts: p.results.filter((r) => r.expectsNanPayload).length,
+    nanPatternAsserts: p.results.filter((r) => r.expectsNanPattern).length,
   };
   p.results.forEach((pr, k) => {
     const ir = i.results[k]!;
@@ -122,6 +127,8 @@ export interface Totals {
   exhaustionByLimiter: number;
   exhaustionByRangeError: number;
   invalidAccepted: number;
+  nanPayloadAsserts: number;
+  nanPatternAsserts: number;
 }
 
 export function totals(rows: FileComparison[]): Totals {
@@ -135,6 +142,8 @@ export function totals(rows: FileComparison[]): Totals {
     exhaustionByLimiter: 0,
     exhaustionByRangeError: 0,
     invalidAccepted: 0,
+    nanPayloadAsserts: 0,
+    nanPatternAsserts: 0,
   };
   for (const r of rows) {
     for (const k of ['pass', 'fail', 'skip'] as const) {
@@ -147,6 +156,8 @@ export function totals(rows: FileComparison[]): Totals {
     t.exhaustionByLimiter += r.exhaustionByLimiter;
     t.exhaustionByRangeError += r.exhaustionByRangeError;
     t.invalidAccepted += r.invalidAccepted.length;
+    t.nanPayloadAsserts += r.nanPayloadAsserts;
+    t.nanPatternAsserts += r.nanPatternAsserts;
   }
   return t;
 }
