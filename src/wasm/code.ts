@@ -229,44 +229,130 @@ export function decodeBody(body: Uint8Array, base = 0, fresh = false): DecodedBo
   let depth = 0;
   let maxDepth = 0;
   const len = body.length;
-  while (r.pos < len) {
-    const at = r.pos;
+  let p = 0;
+  while (p < len) {
+    const at = p;
     const b = body[at]!;
-    let key: number;
-    // Fast path for the most common immediate-free single-byte opcodes.
-    if (b < 0xfc && OP_VALID[b] && OP_IMM[b] === Imm.None) {
-      r.pos = at + 1;
-      key = b;
-      imm[n] = 0;
-      if (b === 0x0b) {
-        if (depth === 0) {
-          op[n] = key;
-          pos[n] = at;
-          n++;
-          if (r.pos !== len) r.fail('operators remaining after end of function', r.pos);
-          break;
+    let key = b;
+    let v = 0;
+    switch (FAST[b]) {
+      case 1: // no immediate
+        p++;
+        if (b === 0x0b) {
+          if (depth === 0) {
+            op[n] = key;
+            pos[n] = at;
+            imm[n] = 0;
+            n++;
+            if (p !== len) r.fail('operators remaining after end of function', p);
+            p = len + 1; // done
+            continue;
+          }
+          depth--;
         }
-        depth--;
+        break;
+      case 2: {
+        // one u32 (local, global, call, br, br_if, ref.func)
+        const x = body[p + 1]!;
+        if (x < 0x80) {
+          v = x;
+          p += 2;
+        } else {
+          r.pos = p + 1;
+          v = r.u32() | 0;
+          p = r.pos;
+        }
+        break;
       }
-    } else {
-      key = readOpcode(r);
-      imm[n] = readImmediates(r, key);
-      if (key === 0x02 || key === 0x03 || key === 0x04) {
+      case 3: {
+        // memarg: align flags (single byte, no memory index), then the offset
+        const a = body[p + 1]!;
+        if (a < 0x40) {
+          p += 2;
+          let c = 0;
+          while (p < len && body[p]! & 0x80 && c < 9) {
+            p++;
+            c++;
+          }
+          if (p >= len) r.fail('unexpected end in LEB128', p);
+          p++;
+        } else {
+          r.pos = p + 1;
+          v = readImmediates(r, key);
+          p = r.pos;
+        }
+        break;
+      }
+      case 4: {
+        // i32.const
+        r.pos = p + 1;
+        v = r.s32();
+        p = r.pos;
+        break;
+      }
+      case 5: {
+        // block/loop/if with an empty or single-value block type
+        const x = body[p + 1]!;
+        if (x === 0x40 || (x >= 0x7b && x <= 0x7f) || x === 0x70 || x === 0x6f) {
+          v = x - 0x80;
+          p += 2;
+        } else {
+          r.pos = p + 1;
+          v = readImmediates(r, key);
+          p = r.pos;
+        }
         depth++;
         if (depth > maxDepth) maxDepth = depth;
+        break;
       }
+      default:
+        r.pos = p;
+        key = readOpcode(r);
+        v = readImmediates(r, key);
+        p = r.pos;
+        if (key === 0x02 || key === 0x03 || key === 0x04) {
+          depth++;
+          if (depth > maxDepth) maxDepth = depth;
+        }
     }
     op[n] = key;
     pos[n] = at;
+    imm[n] = v;
     n++;
   }
-  if (n === 0 || op[n - 1] !== 0x0b || depth !== 0)
+  if (n === 0 || op[n - 1] !== 0x0b || depth !== 0 || p !== len + 1)
     r.fail('unexpected end of function body (missing end)', len);
   pos[n] = len;
   d.count = n;
   d.maxDepth = maxDepth;
   if (!fresh) scratch = d;
   return d;
+}
+
+/** Fast-path class of single-byte opcodes in decodeBody (0 = generic path). */
+const FAST = new Uint8Array(256);
+for (let b = 0; b < 0xfc; b++) {
+  if (!OP_VALID[b]) continue;
+  switch (OP_IMM[b]) {
+    case Imm.None:
+      FAST[b] = 1;
+      break;
+    case Imm.Label:
+    case Imm.Func:
+    case Imm.Local:
+    case Imm.Global:
+      FAST[b] = 2;
+      break;
+    case Imm.MemArg:
+      FAST[b] = 3;
+      break;
+    case Imm.I32:
+      FAST[b] = 4;
+      break;
+    case Imm.BlockType:
+      FAST[b] = 5;
+      break;
+  }
 }
 
 /** Reads a constant expression at r.pos (up to and including its `end`), returning its bytes. */
