@@ -166,7 +166,7 @@ export class SevGuestIoctlProvider implements TeeProvider {
             const need = new DataView(reqOut.buffer).getUint32(104, true);
             if (need <= certsLen || attempt > 3)
               throw new TeeError('TEE_FIRMWARE_ERROR', 'certificate buffer size loop');
-            certsLen = need;
+            certsLen = Math.ceil(need / 4096) * 4096; // the kernel wants a page multiple
             continue;
           }
           const busy = errno === EAGAIN || ioOut.vmmError === SNP_GUEST_VMM_ERR_BUSY;
