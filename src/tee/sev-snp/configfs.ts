@@ -135,7 +135,15 @@ export class ConfigfsTsmProvider implements TeeProvider {
       await fs.writeFile(join(dir, 'inblob'), reportData);
       writes++;
       const gen1 = text(await fs.readFile(join(dir, 'generation')));
-      const outblob = await fs.readFile(join(dir, 'outblob'));
+      let outblob: Uint8Array;
+      try {
+        outblob = await fs.readFile(join(dir, 'outblob'));
+      } catch (e) {
+        throw new TeeError(
+          'TEE_FIRMWARE_ERROR',
+          `reading the report (outblob) failed: ${(e as Error).message}`,
+        );
+      }
       let auxblob: Uint8Array | undefined;
       try {
         auxblob = await fs.readFile(join(dir, 'auxblob'));
