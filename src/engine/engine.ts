@@ -5,11 +5,13 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { childExecArgv, siblingModule } from '../util/runtime.ts';
-import { capTableMax, inspectWith, loadWasmLib, type ModuleInfo } from './inspect.ts';
+import { capTableMax, inspect, type ModuleInfo } from './inspect.ts';
+import { COST_TABLE_VERSION, instrument } from './instrument/index.ts';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.ts';
+import { Pool } from './pool.ts';
 import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from './protocol.ts';
-import { capMemoryMax } from './sections.ts';
 import {
   EngineError,
   type ExecuteRequest,
@@ -56,6 +58,13 @@ export interface EngineOptions {
   extraV8Flags?: readonly string[];
   /** JS heap limit of each worker, MiB (default 128). */
   workerHeapMb?: number;
+  /**
+   * Run the `interp` worker pool in this process (worker threads of the caller) instead of a forked
+   * executor: one IPC hop less each way. Default true; it applies only when neither this process's flags
+   * (execArgv, NODE_OPTIONS) nor `extraV8Flags` touch Wasm compilation, i.e. when this process's V8 flags
+   * are the mode's flags.
+   */
+  interpInProcess?: boolean;
 }
 
 export interface EngineStats {
@@ -65,7 +74,15 @@ export interface EngineStats {
   executors: Partial<
     Record<
       ExecutionMode,
-      { pid: number | undefined; running: boolean; inFlight: number; restarts: number; execArgv: string[] }
+      {
+        pid: number | undefined;
+        running: boolean;
+        inFlight: number;
+        restarts: number;
+        execArgv: string[];
+        /** The mode's worker pool runs in the Engine's own process (no executor process). */
+        inProcess: boolean;
+      }
     >
   >;
 }
@@ -77,7 +94,200 @@ interface Pending {
   bytes: Uint8Array;
 }
 
-class Executor {
+/** Where a mode's executions run: a forked executor process, or a worker pool in this process. */
+interface ModeExecutor {
+  readonly restarts: number;
+  readonly cacheEntries: number;
+  readonly cacheBytes: number;
+  run(
+    id: number,
+    key: string,
+    bytes: Uint8Array,
+    job: Job,
+    signal?: AbortSignal,
+  ): Promise<JobResult & { cacheHit: boolean }>;
+  warmup(): Promise<{ pid: number; execArgv: string[]; v8: string }>;
+  info(): NonNullable<EngineStats['executors'][ExecutionMode]>;
+  /** As a crash would: in-flight executions fail with ENGINE_UNAVAILABLE; false when nothing runs. */
+  kill(): boolean;
+  close(): void;
+}
+
+const CANCELLED: JobResult & { cacheHit: boolean } = {
+  status: 'cancelled',
+  outputs: [],
+  message: 'cancelled',
+  durationMs: 0,
+  cacheHit: false,
+};
+
+function poolOptions(mode: ExecutionMode, o: EngineOptions) {
+  const w = typeof o.workers === 'number' ? o.workers : o.workers?.[mode];
+  return {
+    workers: Math.max(1, w || Math.min(4, availableParallelism())),
+    cacheBytes: Math.max(0, o.compileCacheBytes ?? 256 * 1024 * 1024),
+    heapMb: Math.max(16, o.workerHeapMb || 128),
+  };
+}
+
+/** V8 flags that change how Wasm is compiled or run (also spelled with underscores). */
+const WASM_FLAG = /^--(no-?)?(liftoff|wasm|turbo|jitless|experimental-wasm|max-lazy|sparkplug|maglev)/;
+
+/** Whether this process runs with V8's default Wasm tiering (so the `interp` pool may run here). */
+export function callerHasDefaultWasmFlags(): boolean {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return !args.some((a) => WASM_FLAG.test(a.replace(/_/g, '-')));
+}
+
+/**
+ * The worker pool of a mode whose V8 flags are this process's own (interp, when the caller runs with
+ * default flags): the Engine talks to the worker threads directly, without an executor process.
+ */
+class LocalExecutor implements ModeExecutor {
+  private pool?: Pool;
+  private poolReady = false;
+  private readonly pending = new Map<
+    number,
+    { resolve(r: JobResult & { cacheHit: boolean }): void; reject(e: Error): void }
+  >();
+  restarts = 0;
+
+  constructor(
+    readonly mode: ExecutionMode,
+    readonly engine: Engine,
+  ) {}
+
+  get cacheEntries(): number {
+    return this.pool?.cacheEntries ?? 0;
+  }
+  get cacheBytes(): number {
+    return this.pool?.cacheBytes ?? 0;
+  }
+
+  private getPool(): Pool {
+    if (this.pool) return this.pool;
+    const pool: Pool = new Pool(
+      poolOptions(this.mode, this.engine.options),
+      {
+        result: (id, result, cacheHit) => {
+          const p = this.pending.get(id);
+          if (!p) return;
+          this.pending.delete(id);
+          const r = result as JobResult & { cacheHit: boolean };
+          r.cacheHit = cacheHit;
+          p.resolve(r);
+        },
+        error: (id, code, message) => {
+          const p = this.pending.get(id);
+          if (!p) return;
+          this.pending.delete(id);
+          p.reject(new EngineError(code as EngineError['code'], message));
+        },
+        host: (id, _callId, method, params) => {
+          const h = this.engine.options.hostHandler;
+          if (!h) return pool.hostReply(id, false, undefined, 'no host handler configured');
+          h(method, params).then(
+            (v) => pool.hostReply(id, true, v),
+            (e: unknown) => pool.hostReply(id, false, undefined, e instanceof Error ? e.message : String(e)),
+          );
+        },
+        // bytes always come with exec(): never asked for
+        needBytes: (id) => this.pending.get(id)?.reject(new EngineError('INTERNAL', 'module lost')),
+      },
+      true,
+    );
+    this.pool = pool;
+    this.poolReady = false;
+    void pool.ready.then(() => {
+      if (this.pool === pool) this.poolReady = true;
+    });
+    return pool;
+  }
+
+  async run(id: number, key: string, bytes: Uint8Array, job: Job, signal?: AbortSignal) {
+    let pool = this.getPool();
+    // like a forked executor's start: the first worker is loaded before the deadline starts counting
+    if (!this.poolReady) {
+      pool.hold(1);
+      try {
+        await pool.ready;
+      } finally {
+        pool.hold(-1);
+      }
+      pool = this.getPool();
+    }
+    if (signal?.aborted) return { ...CANCELLED };
+    return new Promise<JobResult & { cacheHit: boolean }>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      if (signal) {
+        onAbort = () => {
+          if (!this.pending.delete(id)) return;
+          pool.cancel(id);
+          resolve({ ...CANCELLED });
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.pending.set(id, {
+        resolve: (r) => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      void pool.exec(id, key, bytes, job);
+    });
+  }
+
+  async warmup() {
+    const pool = this.getPool();
+    pool.hold(1);
+    try {
+      await pool.ready;
+    } finally {
+      pool.hold(-1);
+    }
+    return { pid: process.pid, execArgv: process.execArgv, v8: process.versions.v8 };
+  }
+
+  info() {
+    return {
+      pid: process.pid,
+      running: !!this.pool,
+      inFlight: this.pending.size,
+      restarts: this.restarts,
+      execArgv: process.execArgv,
+      inProcess: true,
+    };
+  }
+
+  kill(): boolean {
+    const pool = this.pool;
+    if (!pool) return false;
+    this.pool = undefined;
+    this.restarts++;
+    pool.close();
+    const err = new EngineError('ENGINE_UNAVAILABLE', `worker pool (${this.mode}) was stopped`);
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+    return true;
+  }
+
+  close(): void {
+    const pool = this.pool;
+    this.pool = undefined;
+    pool?.close();
+    const err = new EngineError('ENGINE_UNAVAILABLE', 'engine is closed');
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+}
+
+class ForkedExecutor implements ModeExecutor {
   child?: ChildProcess;
   ready?: Promise<ExecutorToParent & { type: 'ready' }>;
   execArgv: string[] = [];
@@ -264,6 +474,34 @@ class Executor {
     });
   }
 
+  async warmup() {
+    this.waiting++;
+    try {
+      const p = this.start();
+      this.refresh();
+      const r = await p;
+      return { pid: r.pid, execArgv: r.execArgv, v8: r.v8 };
+    } finally {
+      this.waiting--;
+      this.refresh();
+    }
+  }
+
+  info() {
+    return {
+      pid: this.child?.pid,
+      running: !!this.child && this.child.exitCode === null,
+      inFlight: this.pending.size,
+      restarts: this.restarts,
+      execArgv: this.execArgv,
+      inProcess: false,
+    };
+  }
+
+  kill(): boolean {
+    return this.child?.kill('SIGKILL') ?? false;
+  }
+
   close(): void {
     const c = this.child;
     this.child = undefined;
@@ -285,37 +523,6 @@ interface Prepared {
   size: number;
 }
 
-interface InstrumentLib {
-  instrument(
-    bytes: Uint8Array,
-    options: {
-      gas?: { costTable?: unknown } | false;
-      stackLimit?: number | false;
-      canonicalizeNaN?: boolean;
-      maxMemoryPages?: number;
-    },
-  ): { bytes: Uint8Array; info: { startExport?: string } };
-  COST_TABLE_VERSION: string;
-}
-
-let instrumentLib: Promise<InstrumentLib | undefined> | undefined;
-/** B1's instrumentation (src/engine/instrument), or undefined while it is not available. */
-function loadInstrument(): Promise<InstrumentLib | undefined> {
-  instrumentLib ??= (async () => {
-    const url = new URL(
-      `./instrument/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-      import.meta.url,
-    ).href;
-    try {
-      const m = (await import(url)) as Partial<InstrumentLib>;
-      return typeof m.instrument === 'function' ? (m as InstrumentLib) : undefined;
-    } catch {
-      return undefined;
-    }
-  })();
-  return instrumentLib;
-}
-
 export const UNLIMITED_GAS = (1n << 63n) - 1n;
 /** Time past a request's deadline after which an unresponsive executor is killed. */
 const WATCHDOG_GRACE_MS = 60_000;
@@ -323,7 +530,8 @@ const WATCHDOG_GRACE_MS = 60_000;
 export class Engine {
   readonly options: EngineOptions;
   readonly limits: Limits;
-  private readonly executors = new Map<ExecutionMode, Executor>();
+  private readonly executors = new Map<ExecutionMode, ModeExecutor>();
+  private readonly shas = new ShaCache();
   private nextId = 1;
   private readonly prepared = new Map<string, Prepared>();
   private preparedBytes = 0;
@@ -335,10 +543,15 @@ export class Engine {
     this.limits = resolveLimits(DEFAULT_LIMITS, options.limits);
   }
 
-  private executor(mode: ExecutionMode): Executor {
+  private executor(mode: ExecutionMode): ModeExecutor {
     let e = this.executors.get(mode);
     if (!e) {
-      e = new Executor(mode, this);
+      const local =
+        MODE_V8_FLAGS[mode].length === 0 &&
+        (this.options.interpInProcess ?? true) &&
+        (this.options.extraV8Flags ?? []).length === 0 &&
+        callerHasDefaultWasmFlags();
+      e = local ? new LocalExecutor(mode, this) : new ForkedExecutor(mode, this);
       this.executors.set(mode, e);
     }
     return e;
@@ -368,7 +581,7 @@ export class Engine {
       }
       throw new EngineError('INVALID_BYTECODE', `invalid Wasm bytecode: ${why}`);
     }
-    const info = inspectWith(await loadWasmLib(), bytes);
+    const info = inspect(bytes);
     for (const mem of info.memories) {
       if (mem.index64) throw new EngineError('UNSUPPORTED_FEATURE', 'memory64 is not supported');
       if (mem.min > limits.maxMemoryPages) {
@@ -386,28 +599,18 @@ export class Engine {
         );
       }
     }
-    const lib = await loadInstrument();
     let out: Uint8Array;
     let startExport: string | undefined;
     try {
-      if (!lib) {
-        if (metered || canonicalizeNaN) {
-          throw new EngineError(
-            'UNSUPPORTED_FEATURE',
-            'metering/NaN canonicalization unavailable (no instrumentation)',
-          );
-        }
-        out = capMemoryMax(bytes, limits.maxMemoryPages);
-      } else {
-        const r = lib.instrument(bytes, {
-          gas: metered ? {} : false,
-          stackLimit: metered ? limits.maxStackHeight : false,
-          canonicalizeNaN,
-          maxMemoryPages: limits.maxMemoryPages,
-        });
-        out = r.bytes;
-        startExport = r.info.startExport;
-      }
+      // every module goes through instrument(): at least the memory cap (maxMemoryPages)
+      const r = instrument(bytes, {
+        gas: metered ? {} : false,
+        stackLimit: metered ? limits.maxStackHeight : false,
+        canonicalizeNaN,
+        maxMemoryPages: limits.maxMemoryPages,
+      });
+      out = r.bytes;
+      startExport = r.info.startExport;
     } catch (e) {
       if (e instanceof EngineError) throw e;
       const code = (e as { code?: string }).code;
@@ -416,14 +619,14 @@ export class Engine {
         `instrumentation failed: ${(e as Error).message}`,
       );
     }
-    out = await capTableMax(out, limits.maxTableElements);
+    out = capTableMax(out, limits.maxTableElements);
     const p: Prepared = {
       info,
       bytes: out,
       key: createHash('sha256').update(out).digest('hex'),
       size: out.length + bytes.length,
     };
-    if (metered && lib) p.costTableVersion = lib.COST_TABLE_VERSION;
+    if (metered) p.costTableVersion = COST_TABLE_VERSION;
     if (startExport) p.startExport = startExport;
     const budget = this.options.compileCacheBytes ?? 256 * 1024 * 1024;
     if (p.size <= budget) {
@@ -463,7 +666,7 @@ export class Engine {
     const metered = req.meter ?? req.gasLimit !== undefined;
     const gas = metered ? (req.gasLimit ?? UNLIMITED_GAS) : undefined;
     const canonicalizeNaN = req.canonicalizeNaN ?? metered;
-    const sha = createHash('sha256').update(bytecode).digest('hex');
+    const sha = this.shas.sha256(bytecode);
     const prep = await this.prepare(bytecode, sha, metered, canonicalizeNaN, limits);
 
     const exp = prep.info.exports.get(req.fn);
@@ -552,18 +755,7 @@ export class Engine {
 
   /** Start the executor of a mode now (otherwise lazily on first use); resolves with its V8 argv. */
   async warmup(mode: ExecutionMode = 'interp'): Promise<{ pid: number; execArgv: string[]; v8: string }> {
-    const ex = this.executor(mode);
-    ex.waiting++;
-    let r: Awaited<ReturnType<Executor['start']>>;
-    try {
-      const p = ex.start();
-      ex.refresh();
-      r = await p;
-    } finally {
-      ex.waiting--;
-      ex.refresh();
-    }
-    return { pid: r.pid, execArgv: r.execArgv, v8: r.v8 };
+    return this.executor(mode).warmup();
   }
 
   stats(): EngineStats {
@@ -573,13 +765,7 @@ export class Engine {
     for (const [mode, e] of this.executors) {
       entries += e.cacheEntries;
       bytes += e.cacheBytes;
-      executors[mode] = {
-        pid: e.child?.pid,
-        running: !!e.child && e.child.exitCode === null,
-        inFlight: e.pending.size,
-        restarts: e.restarts,
-        execArgv: e.execArgv,
-      };
+      executors[mode] = e.info();
     }
     return {
       executions: this.counters.executions,
@@ -591,7 +777,7 @@ export class Engine {
 
   /** For tests: kill a mode's executor process as a crash would. */
   killExecutor(mode: ExecutionMode): boolean {
-    return this.executors.get(mode)?.child?.kill('SIGKILL') ?? false;
+    return this.executors.get(mode)?.kill() ?? false;
   }
 
   async close(): Promise<void> {
@@ -631,4 +817,50 @@ function checkArgs(args: ExecuteRequest['args'], params: ValueType[], fn: string
     );
   }
   return args.map((a, i) => checkValue(a, params[i]!, i));
+}
+
+/** Fingerprint of bytecode for the SHA cache: its length and an FNV-1a hash of up to ~96 sampled bytes. */
+function fingerprint(b: Uint8Array): string {
+  let h = 0x811c9dc5;
+  const step = Math.max(1, Math.floor(b.length / 64));
+  for (let i = 0; i < b.length; i += step) h = Math.imul(h ^ b[i]!, 0x01000193);
+  for (let i = Math.max(0, b.length - 32); i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return `${b.length}:${h >>> 0}`;
+}
+
+/**
+ * SHA-256 of recently seen bytecode. A hit is found by fingerprint and confirmed by comparing all bytes
+ * with a stored copy (memcmp, many times faster than hashing), so the digest is always that of the
+ * bytes given, even when the caller reuses and mutates a buffer. LRU, bounded by bytes.
+ */
+class ShaCache {
+  private readonly map = new Map<string, { copy: Buffer; sha: string }>();
+  private bytes = 0;
+  constructor(private readonly budget = 64 * 1024 * 1024) {}
+
+  sha256(b: Uint8Array): string {
+    const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const fp = fingerprint(b);
+    const e = this.map.get(fp);
+    if (e?.copy.equals(view)) {
+      this.map.delete(fp);
+      this.map.set(fp, e);
+      return e.sha;
+    }
+    const sha = createHash('sha256').update(view).digest('hex');
+    if (e) {
+      this.map.delete(fp);
+      this.bytes -= e.copy.length;
+    }
+    if (b.length <= this.budget / 4) {
+      this.map.set(fp, { copy: Buffer.from(view), sha });
+      this.bytes += b.length;
+      for (const [k, v] of this.map) {
+        if (this.bytes <= this.budget) break;
+        this.map.delete(k);
+        this.bytes -= v.copy.length;
+      }
+    }
+    return sha;
+  }
 }

@@ -1,8 +1,14 @@
 /**
- * Module inspection for the engine: export signatures, imports, memory and table limits.
- * Uses B1's reader (src/wasm) — see loadWasmLib(); validation of function bodies is left to V8's compiler.
+ * Module inspection for the engine: export signatures, imports, memory and table limits, read with the
+ * project's Wasm reader (src/wasm); validation of function bodies is left to V8's compiler.
  */
-import { type HeaderModule, headerFuncType, readHeader } from './sections.ts';
+import {
+  funcTypeOf,
+  readModule,
+  type Limits as WasmLimits,
+  type WasmModule,
+  writeModule,
+} from '../wasm/index.ts';
 import { EngineError, type ValueType } from './types.ts';
 
 export type AnyValType = ValueType | 'v128' | 'funcref' | 'externref' | string;
@@ -15,66 +21,9 @@ export interface ModuleInfo {
   hasStart: boolean;
 }
 
-// Minimal shape of B1's reader that the engine relies on (src/wasm/index.ts).
-interface WasmLib {
-  readModule(bytes: Uint8Array): {
-    imports: { module: string; name: string; kind: string; [k: string]: unknown }[];
-    tables: { min?: number; max?: number; limits?: { min: number; max?: number }; [k: string]: unknown }[];
-    memories: { min: number; max?: number; shared?: boolean; index64?: boolean }[];
-    exports: { name: string; kind: string; index: number }[];
-    start?: number;
-  };
-  funcTypeOf(m: unknown, funcIndex: number): { params: string[]; results: string[] };
-  writeModule?(m: unknown): Uint8Array;
-}
-
-/**
- * Lower every defined table's maximum to `cap` (table.grow beyond it then returns -1, as spec'd).
- * Needs B1's writer; returns the bytes unchanged when no table needs it.
- */
-export async function capTableMax(bytes: Uint8Array, cap: number): Promise<Uint8Array> {
-  const lib = await loadWasmLib();
-  if (!lib.writeModule) return bytes;
-  const m = lib.readModule(bytes) as unknown as { tables: { limits?: { min: number; max?: number } }[] };
-  if (m.tables.every((t) => !t.limits || (t.limits.max !== undefined && t.limits.max <= cap))) return bytes;
-  for (const t of m.tables) {
-    if (t.limits) t.limits = { min: t.limits.min, max: Math.min(t.limits.max ?? cap, cap) };
-  }
-  return lib.writeModule(m);
-}
-
-let lib: Promise<WasmLib> | undefined;
-
-/** B1's reader when present; otherwise the engine's small header reader (sections.ts). */
-export function loadWasmLib(): Promise<WasmLib> {
-  lib ??= (async () => {
-    const url = new URL(`../wasm/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
-      .href;
-    try {
-      const m = (await import(url)) as Partial<WasmLib>;
-      if (typeof m.readModule === 'function' && typeof m.funcTypeOf === 'function') return m as WasmLib;
-    } catch {
-      /* fall back */
-    }
-    return {
-      readModule: readHeader,
-      funcTypeOf: (m: unknown, i: number) => headerFuncType(m as HeaderModule, i),
-    } as unknown as WasmLib;
-  })();
-  return lib;
-}
-
-function limitsOf(t: Record<string, unknown>): { min: number; max?: number } {
-  const l = (t.limits as { min: number; max?: number } | undefined) ?? (t as { min: number; max?: number });
-  const out: { min: number; max?: number } = { min: Number(l.min) };
-  if (l.max !== undefined && l.max !== null) out.max = Number(l.max);
-  return out;
-}
-
-export function inspectWith(lib: WasmLib, bytes: Uint8Array): ModuleInfo {
-  let m: ReturnType<WasmLib['readModule']>;
+function read(bytes: Uint8Array): WasmModule {
   try {
-    m = lib.readModule(bytes);
+    return readModule(bytes);
   } catch (e) {
     if (e instanceof EngineError) throw e;
     const unsupported = (e as { code?: string }).code === 'UNSUPPORTED_FEATURE';
@@ -83,37 +32,55 @@ export function inspectWith(lib: WasmLib, bytes: Uint8Array): ModuleInfo {
       `${unsupported ? 'unsupported' : 'invalid'} Wasm bytecode: ${(e as Error).message}`,
     );
   }
+}
+
+/**
+ * Lower every defined table's maximum to `cap` (table.grow beyond it then returns -1, as spec'd).
+ * Returns the bytes unchanged when no table needs it.
+ */
+export function capTableMax(bytes: Uint8Array, cap: number): Uint8Array {
+  const m = read(bytes);
+  if (m.tables.every((t) => t.limits.max !== undefined && t.limits.max <= cap)) return bytes;
+  for (const t of m.tables) t.limits = { min: t.limits.min, max: Math.min(t.limits.max ?? cap, cap) };
+  return writeModule(m);
+}
+
+function limits(l: WasmLimits): { min: number; max?: number } {
+  const out: { min: number; max?: number } = { min: l.min };
+  if (l.max !== undefined) out.max = l.max;
+  return out;
+}
+
+export function inspect(bytes: Uint8Array): ModuleInfo {
+  const m = read(bytes);
   const exports: ModuleInfo['exports'] = new Map();
   for (const e of m.exports) {
     if (e.kind === 'func') {
-      const t = lib.funcTypeOf(m, e.index);
+      const t = funcTypeOf(m, e.index);
       exports.set(e.name, { kind: e.kind, params: [...t.params], results: [...t.results] });
     } else exports.set(e.name, { kind: e.kind });
   }
-  const importedMem = m.imports.filter((i) => i.kind === 'memory');
-  const importedTab = m.imports.filter((i) => i.kind === 'table');
+  const memories: ModuleInfo['memories'] = [];
+  const tables: ModuleInfo['tables'] = [];
+  for (const i of m.imports) {
+    if (i.kind === 'memory') {
+      memories.push({
+        ...limits(i.memory),
+        shared: !!i.memory.shared,
+        index64: !!i.memory.index64,
+        imported: true,
+      });
+    } else if (i.kind === 'table') tables.push({ ...limits(i.table.limits), imported: true });
+  }
+  for (const x of m.memories) {
+    memories.push({ ...limits(x), shared: !!x.shared, index64: !!x.index64, imported: false });
+  }
+  for (const t of m.tables) tables.push({ ...limits(t.limits), imported: false });
   return {
     exports,
     imports: m.imports.map((i) => ({ module: i.module, name: i.name, kind: i.kind })),
-    memories: [
-      ...importedMem.map((i) => ({
-        ...limitsOf((i.memory ?? i.type ?? i) as Record<string, unknown>),
-        imported: true,
-      })),
-      ...m.memories.map((x) => ({
-        ...limitsOf(x as Record<string, unknown>),
-        shared: !!x.shared,
-        index64: !!x.index64,
-        imported: false,
-      })),
-    ],
-    tables: [
-      ...importedTab.map((i) => ({
-        ...limitsOf((i.table ?? i.type ?? i) as Record<string, unknown>),
-        imported: true,
-      })),
-      ...m.tables.map((x) => ({ ...limitsOf(x as Record<string, unknown>), imported: false })),
-    ],
+    memories,
+    tables,
     hasStart: m.start !== undefined,
   };
 }

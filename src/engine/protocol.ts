@@ -55,12 +55,17 @@ export type ExecutorToParent =
   | { type: 'error'; id: number; code: string; message: string }
   | { type: 'host'; id: number; callId: number; method: string; params: unknown };
 
+/**
+ * One execution for a worker. `module` comes with the first execution of `key` on that worker (the worker
+ * keeps it by key); `evict` names a module the worker drops. The host-call buffers are the worker's
+ * `workerData` ({ctrl, data}), given once when it starts.
+ */
 export type ExecutorToWorker = {
   type: 'run';
-  module: WasmModuleObject;
+  key: string;
   job: Job;
-  ctrl: SharedArrayBuffer;
-  data: SharedArrayBuffer;
+  module?: WasmModuleObject;
+  evict?: string;
 };
 
 export type WorkerToExecutor =

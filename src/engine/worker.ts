@@ -4,7 +4,7 @@
  * the result or the classified trap. Internal to the engine.
  */
 import { deserialize } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import {
   type ExecutorToWorker,
   HOST_STATE_ERROR,
@@ -16,10 +16,21 @@ import {
 import { callExact } from './trampoline.ts';
 import { classifyTrapMessage, TRAP_GLOBAL_OUT_OF_GAS, TRAP_GLOBAL_STACK } from './traps.ts';
 import type { WasmValue } from './types.ts';
-import { WA, type WasmGlobal, type WasmImportObject, type WasmInstance } from './wasm-api.ts';
+import {
+  WA,
+  type WasmDescriptor,
+  type WasmGlobal,
+  type WasmImportObject,
+  type WasmInstance,
+  type WasmModuleObject,
+} from './wasm-api.ts';
 
 const port = parentPort!;
 const send = (m: WorkerToExecutor) => port.postMessage(m);
+const { ctrl: ctrlBuf, data: dataBuf } = workerData as { ctrl: SharedArrayBuffer; data: SharedArrayBuffer };
+
+/** Compiled modules by key (the pool sends a module once per worker and says when to drop one). */
+const modules = new Map<string, { module: WasmModuleObject; imports: WasmDescriptor[] }>();
 
 interface HostApi {
   createHostModules(
@@ -107,7 +118,15 @@ class RequestError extends Error {
 }
 
 async function run(msg: ExecutorToWorker): Promise<JobResult> {
-  const { job, module } = msg;
+  const { job } = msg;
+  if (msg.evict !== undefined) modules.delete(msg.evict);
+  let entry = modules.get(msg.key);
+  if (msg.module) {
+    entry = { module: msg.module, imports: WA.Module.imports(msg.module) };
+    modules.set(msg.key, entry);
+  }
+  if (!entry) throw new RequestError('INTERNAL', `module ${msg.key} not loaded in the worker`);
+  const { module } = entry;
   const t0 = performance.now();
   let host: ReturnType<HostApi['createHostModules']> | undefined;
   let api: HostApi | undefined;
@@ -115,13 +134,13 @@ async function run(msg: ExecutorToWorker): Promise<JobResult> {
   if (job.hostModules.length > 0) {
     api = await loadHost(job.hostModuleUrl);
     try {
-      host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(msg.ctrl, msg.data, api));
+      host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(ctrlBuf, dataBuf, api));
     } catch (e) {
       throw new RequestError('INVALID_ARGUMENT', `host modules: ${(e as Error).message}`);
     }
     imports = host.imports;
   }
-  for (const imp of WA.Module.imports(module)) {
+  for (const imp of entry.imports) {
     const m = imports[imp.module] as Record<string, unknown> | undefined;
     if (!m || !(imp.name in m)) {
       throw new RequestError('UNKNOWN_IMPORT', `unknown import ${imp.module}.${imp.name} (${imp.kind})`);

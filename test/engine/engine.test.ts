@@ -352,5 +352,5 @@ test('non-cloneable host options are a bad request, not a hang', async () => {
 
 test('concurrent executions making host calls each get their own answers', async () => {
   const rs = await Promise.all(Array.from({ length: 40 }, (_, k) => host('double', [i32(k)])));
-  rs.forEach((r, k) => assert.deepEqual(r.outputs, [i32(2 * k)]));
+  for (const [k, r] of rs.entries()) assert.deepEqual(r.outputs, [i32(2 * k)]);
 });

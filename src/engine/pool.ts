@@ -1,0 +1,402 @@
+/**
+ * Worker-thread pool of one execution mode: compile cache (LRU by bytes, keyed by the SHA-256 of the
+ * instrumented bytecode), worker threads that share the compiled WasmModuleObject, the wall-clock deadline
+ * (the worker is terminated and replaced), cancellation and the synchronous host-call bridge.
+ * It runs inside a forked executor process (executor.ts, per-mode V8 flags) or, for the mode whose flags
+ * are the caller's own, directly in the caller's process (engine.ts). Internal to the engine.
+ */
+import { serialize } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../util/runtime.ts';
+import {
+  type ExecutorToWorker,
+  HOST_DATA_BYTES,
+  HOST_STATE_ERROR,
+  HOST_STATE_OK,
+  type Job,
+  type JobResult,
+  type WorkerToExecutor,
+} from './protocol.ts';
+import { WA, type WasmModuleObject } from './wasm-api.ts';
+
+export interface PoolOptions {
+  workers: number;
+  cacheBytes: number;
+  heapMb: number;
+}
+
+/** Where a pool's answers go (IPC to the Engine, or the Engine itself when in-process). */
+export interface PoolEvents {
+  result(id: number, result: JobResult, cacheHit: boolean): void;
+  error(id: number, code: string, message: string): void;
+  host(id: number, callId: number, method: string, params: unknown): void;
+  /** The module of `exec(id, key)` is not cached: send it again with its bytes. */
+  needBytes(id: number): void;
+}
+
+/** Compiled modules a worker keeps by key, so a module is posted to a worker once, not per execution. */
+const WORKER_MODULES = 16;
+
+interface Task {
+  id: number;
+  key: string;
+  module: WasmModuleObject;
+  job: Job;
+  cacheHit: boolean;
+  slot?: Slot;
+  timer?: NodeJS.Timeout;
+  pendingHost?: Uint8Array;
+  pendingState?: number;
+  hostSent?: number;
+  nextCallId: number;
+}
+
+interface Slot {
+  worker: Worker;
+  task?: Task;
+  ready: boolean;
+  ctrl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  /** Keys of the modules this worker holds (mirrors the worker's map; LRU order). */
+  modules: Map<string, true>;
+}
+
+const workerUrl = siblingModule(import.meta.url, 'worker');
+
+export class Pool {
+  private readonly cache = new Map<string, { module: WasmModuleObject; size: number }>();
+  private cacheSize = 0;
+  private readonly compiling = new Map<string, Promise<WasmModuleObject>>();
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly tasks = new Map<number, Task>();
+  private readonly cancelled = new Set<number>();
+  private closed = false;
+  /** Whether idle workers may keep the process alive (in-process pools unref them when idle). */
+  private referenced = true;
+  /** Callers waiting on the pool (start, compilation): they keep it referenced too. */
+  private holds = 0;
+  /** Resolves when the first worker has loaded. */
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly options: PoolOptions,
+    private readonly events: PoolEvents,
+    private readonly unrefWhenIdle = false,
+  ) {
+    const first = this.spawn();
+    this.ready = new Promise((resolve) => {
+      first.worker.once('message', () => resolve());
+      first.worker.once('exit', () => resolve());
+    });
+    this.updateRef();
+  }
+
+  get cacheEntries(): number {
+    return this.cache.size;
+  }
+  get cacheBytes(): number {
+    return this.cacheSize;
+  }
+  get inFlight(): number {
+    return this.tasks.size;
+  }
+
+  private cacheGet(key: string): WasmModuleObject | undefined {
+    const e = this.cache.get(key);
+    if (!e) return undefined;
+    this.cache.delete(key);
+    this.cache.set(key, e);
+    return e.module;
+  }
+
+  private cachePut(key: string, module: WasmModuleObject, size: number): void {
+    if (size > this.options.cacheBytes) return;
+    this.cache.set(key, { module, size });
+    this.cacheSize += size;
+    for (const [k, e] of this.cache) {
+      if (this.cacheSize <= this.options.cacheBytes) break;
+      this.cache.delete(k);
+      this.cacheSize -= e.size;
+    }
+  }
+
+  private spawn(): Slot {
+    const ctrl = new SharedArrayBuffer(16);
+    const data = new SharedArrayBuffer(HOST_DATA_BYTES);
+    const workerOptions = {
+      execArgv: [] as string[],
+      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb, stackSizeMb: 4 },
+      stdout: false,
+      stderr: false,
+      workerData: { ctrl, data },
+    };
+    const worker = workerUrl.pathname.endsWith('.ts')
+      ? // Node 20 workers ignore `--import tsx` for their entry module: register tsx first, then import it.
+        new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(workerUrl.href)}))`,
+          { eval: true, ...workerOptions },
+        )
+      : new Worker(workerUrl, workerOptions);
+    const slot: Slot = { worker, ready: false, ctrl, data, modules: new Map() };
+    worker.on('message', (m: WorkerToExecutor) => this.onWorkerMessage(slot, m));
+    worker.on('error', (e) => this.onWorkerGone(slot, `worker error: ${e?.message ?? e}`));
+    worker.on('exit', (code) => this.onWorkerGone(slot, `worker exited with code ${code}`));
+    if (this.unrefWhenIdle && !this.referenced) worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Keep the pool referenced while awaiting something of it (+1 / -1). */
+  hold(delta: 1 | -1): void {
+    this.holds += delta;
+    this.updateRef();
+  }
+
+  /** In-process pools: workers keep the caller's process alive only while executions are in flight. */
+  private updateRef(): void {
+    if (!this.unrefWhenIdle) return;
+    const want = this.tasks.size > 0 || this.queue.length > 0 || this.holds > 0;
+    if (want === this.referenced) return;
+    this.referenced = want;
+    for (const s of this.slots) {
+      if (want) s.worker.ref();
+      else s.worker.unref();
+    }
+  }
+
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    slot.worker.removeAllListeners();
+    slot.worker.on('error', () => {});
+    void slot.worker.terminate();
+    if (!this.closed) this.spawn();
+  }
+
+  private finish(task: Task, result: JobResult | { code: string; message: string }): void {
+    if (!this.tasks.delete(task.id)) return;
+    if (task.timer) clearTimeout(task.timer);
+    if (task.slot) task.slot.task = undefined;
+    if ('status' in result) this.events.result(task.id, result, task.cacheHit);
+    else this.events.error(task.id, result.code, result.message);
+  }
+
+  private onWorkerGone(slot: Slot, why: string): void {
+    if (!this.slots.includes(slot)) return;
+    const task = slot.task;
+    this.replace(slot);
+    if (task) {
+      if (/ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(why)) {
+        this.finish(task, {
+          status: 'memory_limit',
+          outputs: [],
+          message: 'worker heap limit reached',
+          durationMs: 0,
+        });
+      } else this.finish(task, { code: 'INTERNAL', message: why });
+    }
+    this.pump();
+  }
+
+  private onWorkerMessage(slot: Slot, m: WorkerToExecutor): void {
+    if (m.type === 'ready') {
+      slot.ready = true;
+      this.pump();
+      return;
+    }
+    const task = slot.task;
+    if (!task) return;
+    switch (m.type) {
+      case 'done':
+        this.finish(task, m.result);
+        this.pump();
+        return;
+      case 'error':
+        this.finish(task, { code: m.code, message: m.message });
+        this.pump();
+        return;
+      case 'host':
+        this.events.host(task.id, task.nextCallId++, m.method, m.params);
+        return;
+      case 'host-more':
+        this.writeChunk(task);
+        return;
+    }
+  }
+
+  private writeChunk(task: Task): void {
+    const slot = task.slot!;
+    const bytes = task.pendingHost!;
+    const ctrl = new Int32Array(slot.ctrl);
+    const off = task.hostSent ?? 0;
+    const n = Math.min(bytes.length - off, slot.data.byteLength);
+    new Uint8Array(slot.data).set(bytes.subarray(off, off + n));
+    task.hostSent = off + n;
+    ctrl[1] = bytes.length;
+    ctrl[2] = n;
+    ctrl[3] = off;
+    Atomics.store(ctrl, 0, task.pendingState!);
+    Atomics.notify(ctrl, 0);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.ready && !s.task) {
+          slot = s;
+          break;
+        }
+      }
+      if (!slot) {
+        if (this.slots.length < this.options.workers && !this.closed) this.spawn();
+        break;
+      }
+      const task = this.queue.shift()!;
+      slot.task = task;
+      task.slot = slot;
+      const msg: ExecutorToWorker = { type: 'run', key: task.key, job: task.job };
+      if (slot.modules.has(task.key)) {
+        slot.modules.delete(task.key);
+        slot.modules.set(task.key, true);
+      } else {
+        msg.module = task.module;
+        slot.modules.set(task.key, true);
+        if (slot.modules.size > WORKER_MODULES) {
+          const oldest = slot.modules.keys().next().value as string;
+          slot.modules.delete(oldest);
+          msg.evict = oldest;
+        }
+      }
+      try {
+        slot.worker.postMessage(msg);
+      } catch (e) {
+        // the worker's module map did not change: forget what was recorded for it
+        slot.modules.clear();
+        this.replace(slot);
+        this.finish(task, {
+          code: 'INVALID_ARGUMENT',
+          message: `request cannot be passed to a worker: ${(e as Error).message}`,
+        });
+      }
+    }
+    if (this.slots.length === 0 && !this.closed) this.spawn();
+    this.updateRef();
+  }
+
+  private compile(key: string, bytes: Uint8Array): Promise<WasmModuleObject> {
+    const inflight = this.compiling.get(key);
+    if (inflight) return inflight;
+    const p = WA.compile(bytes);
+    this.compiling.set(key, p);
+    p.then(
+      (m) => {
+        this.compiling.delete(key);
+        this.cachePut(key, m, bytes.length);
+      },
+      () => this.compiling.delete(key),
+    );
+    return p;
+  }
+
+  /** Queue one execution; the answer comes through the events (needBytes when `bytes` are required). */
+  async exec(id: number, key: string, bytes: Uint8Array | undefined, job: Job): Promise<void> {
+    if (this.cache.has(key)) return this.enqueue(id, key, this.cacheGet(key)!, job, true);
+    this.hold(1);
+    try {
+      const module = await this.load(id, key, bytes);
+      if (module) this.enqueue(id, key, module, job, false);
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  private async load(
+    id: number,
+    key: string,
+    bytes: Uint8Array | undefined,
+  ): Promise<WasmModuleObject | undefined> {
+    let module = this.cacheGet(key);
+    if (!module) {
+      if (!bytes) {
+        const inflight = this.compiling.get(key);
+        module = inflight ? await inflight.catch(() => undefined) : undefined;
+        if (!module) this.events.needBytes(id);
+      } else {
+        try {
+          module = await this.compile(key, bytes);
+        } catch (e) {
+          this.events.error(id, 'INVALID_BYTECODE', `compile failed: ${(e as Error).message}`);
+        }
+      }
+    }
+    return module;
+  }
+
+  private enqueue(id: number, key: string, module: WasmModuleObject, job: Job, cacheHit: boolean): void {
+    if (this.closed || this.tasks.has(id) || this.cancelled.delete(id)) return;
+    const task: Task = { id, key, module, job, cacheHit, nextCallId: 0 };
+    this.tasks.set(id, task);
+    // The deadline runs from here (after compilation): time spent queued for a free worker counts.
+    task.timer = setTimeout(() => {
+      const qi = this.queue.indexOf(task);
+      if (qi >= 0) this.queue.splice(qi, 1);
+      if (task.slot) this.replace(task.slot);
+      this.finish(task, {
+        status: 'deadline_exceeded',
+        outputs: [],
+        message: `deadline of ${task.job.timeoutMs} ms exceeded`,
+        durationMs: task.job.timeoutMs,
+      });
+      this.pump();
+    }, job.timeoutMs);
+    this.queue.push(task);
+    this.pump();
+  }
+
+  /** Stop an execution (queued: dropped; running: its worker is terminated and replaced). */
+  cancel(id: number): void {
+    const task = this.tasks.get(id);
+    if (!task) {
+      this.cancelled.add(id);
+      if (this.cancelled.size > 10_000) this.cancelled.clear();
+      return;
+    }
+    const qi = this.queue.indexOf(task);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    if (task.slot) this.replace(task.slot);
+    this.finish(task, { status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0 });
+    this.pump();
+  }
+
+  /** The host handler's answer to a host call of execution `id`: written into its worker's buffer. */
+  hostReply(id: number, ok: boolean, value?: unknown, error?: string): void {
+    const task = this.tasks.get(id);
+    if (!task?.slot) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = serialize(ok ? value : (error ?? 'error'));
+    } catch (e) {
+      ok = false;
+      bytes = serialize(`host result not serializable: ${(e as Error).message}`);
+    }
+    task.pendingHost = bytes;
+    task.pendingState = ok ? HOST_STATE_OK : HOST_STATE_ERROR;
+    task.hostSent = 0;
+    this.writeChunk(task);
+  }
+
+  /** Terminate every worker; executions in flight are dropped without an answer (the caller fails them). */
+  close(): void {
+    this.closed = true;
+    for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
+    this.tasks.clear();
+    this.queue.length = 0;
+    for (const s of this.slots.splice(0)) {
+      s.worker.removeAllListeners();
+      s.worker.on('error', () => {});
+      void s.worker.terminate();
+    }
+  }
+}
