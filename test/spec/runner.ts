@@ -578,6 +578,47 @@ export class ScriptRunner {
     };
   }
 
+  // ---- introspection (cross-checked against wabt's wast2json in test-toolchains) -------------
+
+  /** The script's commands as this runner reads them: type, line, and argument/expected bits. */
+  describe(): { type: string; line: number; innerLine?: number; args?: string[]; expected?: string[] }[] {
+    this.collectAll();
+    const bits = (b: Uint8Array) => {
+      let v = 0n;
+      for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return v.toString();
+    };
+    const argStr = (a: Arg) => (a.kind === 'ref' ? 'ref' : `${a.type}:${bits(a.bytes)}`);
+    const expStr = (e: Expected): string => {
+      if (e.kind === 'bytes') return `${e.type}:${bits(e.bytes)}`;
+      if (e.kind === 'nan') return `${e.type}:nan:${e.pattern}`;
+      if (e.kind === 'lanes') return `v128:${e.lanes.map(expStr).join(',')}`;
+      return e.kind;
+    };
+    const out: { type: string; line: number; innerLine?: number; args?: string[]; expected?: string[] }[] =
+      [];
+    for (const e of this.exprs) {
+      if (e.kind !== 'list') continue;
+      const type = head(e) ?? '?';
+      const inner = e.items[1];
+      const d: { type: string; line: number; innerLine?: number; args?: string[]; expected?: string[] } = {
+        type,
+        line: this.lineOf(e.start),
+        innerLine: inner?.kind === 'list' ? this.lineOf(inner.start) : undefined,
+      };
+      const action = type === 'invoke' ? e : type.startsWith('assert_') ? e.items[1] : undefined;
+      if (action?.kind === 'list' && head(action) === 'invoke') {
+        const first = action.items[1];
+        const skip = first?.kind === 'atom' && first.text.startsWith('$') ? 3 : 2;
+        d.args = action.items.slice(skip).map((x) => argStr(this.arg(x as SList)));
+      }
+      if (type === 'assert_return')
+        d.expected = e.items.slice(2).map((x) => expStr(this.expected(x as SList)));
+      out.push(d);
+    }
+    return out;
+  }
+
   // ---- commands ---------------------------------------------------------------------------
 
   run(): ScriptResult {
