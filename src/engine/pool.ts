@@ -9,12 +9,15 @@ import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { siblingModule } from '../util/runtime.ts';
 import {
-  type ExecutorToWorker,
+  decodeDone,
+  encodeSig,
   HOST_DATA_BYTES,
   HOST_STATE_ERROR,
   HOST_STATE_OK,
   type Job,
   type JobResult,
+  type RunMessage,
+  rawValue,
   type WorkerToExecutor,
 } from './protocol.ts';
 import { WA, type WasmModuleObject } from './wasm-api.ts';
@@ -200,6 +203,13 @@ export class Pool {
   }
 
   private onWorkerMessage(slot: Slot, m: WorkerToExecutor): void {
+    if (Array.isArray(m)) {
+      const task = slot.task;
+      if (!task) return;
+      this.finish(task, decodeDone(m, task.job.results));
+      this.pump();
+      return;
+    }
     if (m.type === 'ready') {
       slot.ready = true;
       this.pump();
@@ -208,10 +218,6 @@ export class Pool {
     const task = slot.task;
     if (!task) return;
     switch (m.type) {
-      case 'done':
-        this.finish(task, m.result);
-        this.pump();
-        return;
       case 'error':
         this.finish(task, { code: m.code, message: m.message });
         this.pump();
@@ -256,17 +262,32 @@ export class Pool {
       const task = this.queue.shift()!;
       slot.task = task;
       task.slot = slot;
-      const msg: ExecutorToWorker = { type: 'run', key: task.key, job: task.job };
+      const job = task.job;
+      const msg: RunMessage = [
+        task.key,
+        job.fn,
+        encodeSig(job.params, job.results),
+        job.maxOutputBytes,
+        job.gas,
+        job.startExport,
+        job.probeTier,
+        job.hostModules.length > 0
+          ? { modules: job.hostModules, options: job.hostOptions, url: job.hostModuleUrl }
+          : undefined,
+        undefined,
+        undefined,
+      ];
+      for (const a of job.args) msg.push(rawValue(a));
       if (slot.modules.has(task.key)) {
         slot.modules.delete(task.key);
         slot.modules.set(task.key, true);
       } else {
-        msg.module = task.module;
+        msg[8] = task.module;
         slot.modules.set(task.key, true);
         if (slot.modules.size > WORKER_MODULES) {
           const oldest = slot.modules.keys().next().value as string;
           slot.modules.delete(oldest);
-          msg.evict = oldest;
+          msg[9] = oldest;
         }
       }
       try {

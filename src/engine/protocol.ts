@@ -56,21 +56,99 @@ export type ExecutorToParent =
   | { type: 'host'; id: number; callId: number; method: string; params: unknown };
 
 /**
- * One execution for a worker. `module` comes with the first execution of `key` on that worker (the worker
- * keeps it by key); `evict` names a module the worker drops. The host-call buffers are the worker's
- * `workerData` ({ctrl, data}), given once when it starts.
+ * One execution for a worker, as a flat array (structured clone of a flat array of primitives costs a
+ * fraction of the nested Job object): see RUN_* for the slots, then the arguments' raw values from
+ * RUN_ARGS on (i32: number, i64: bigint, f32: bits as number, f64: bits as bigint). `module` comes with
+ * the first execution of `key` on that worker (the worker keeps it by key); `evict` names a module the
+ * worker drops. The host-call buffers are the worker's `workerData` ({ctrl, data}), given once.
  */
-export type ExecutorToWorker = {
-  type: 'run';
-  key: string;
-  job: Job;
-  module?: WasmModuleObject;
-  evict?: string;
-};
+export type RunMessage = [
+  key: string,
+  fn: string,
+  /** encodeSig(params, results) */
+  sig: string,
+  maxOutputBytes: number,
+  gas: bigint | undefined,
+  startExport: string | undefined,
+  probeTier: boolean | undefined,
+  host: { modules: string[]; options: Record<string, unknown>; url?: string } | undefined,
+  module: WasmModuleObject | undefined,
+  evict: string | undefined,
+  ...args: (number | bigint)[],
+];
+export type ExecutorToWorker = RunMessage;
+export const RUN_ARGS = 10;
+
+/**
+ * A worker's answer, as a flat array: the JobResult's fields, then the outputs' raw values (their types
+ * are the job's result types).
+ */
+export type DoneMessage = [
+  status: ExecutionStatus,
+  durationMs: number,
+  message: string | undefined,
+  exitCode: number | undefined,
+  gasUsed: bigint | undefined,
+  stdout: Uint8Array | undefined,
+  stderr: Uint8Array | undefined,
+  tier: JobResult['tier'] | undefined,
+  ...outputs: (number | bigint)[],
+];
+export const DONE_OUTPUTS = 8;
+
+const TYPE_CHAR: Record<ValueType, string> = { i32: 'i', i64: 'I', f32: 'f', f64: 'F' };
+const CHAR_TYPE: Record<string, ValueType> = { i: 'i32', I: 'i64', f: 'f32', F: 'f64' };
+
+/** A signature as a short string ("ii:I" = (i32, i32) -> i64). */
+export function encodeSig(params: readonly ValueType[], results: readonly ValueType[]): string {
+  let s = '';
+  for (const t of params) s += TYPE_CHAR[t];
+  s += ':';
+  for (const t of results) s += TYPE_CHAR[t];
+  return s;
+}
+
+export function decodeSig(sig: string): { params: ValueType[]; results: ValueType[] } {
+  const [p = '', r = ''] = sig.split(':');
+  return { params: [...p].map((c) => CHAR_TYPE[c]!), results: [...r].map((c) => CHAR_TYPE[c]!) };
+}
+
+/** The raw value of a WasmValue (integer value or float bits). */
+export function rawValue(v: WasmValue): number | bigint {
+  return v.type === 'i32' || v.type === 'i64' ? v.value : v.bits;
+}
+
+export function fromRaw(type: ValueType, raw: number | bigint): WasmValue {
+  switch (type) {
+    case 'i32':
+      return { type, value: raw as number };
+    case 'i64':
+      return { type, value: raw as bigint };
+    case 'f32':
+      return { type, bits: raw as number };
+    case 'f64':
+      return { type, bits: raw as bigint };
+  }
+}
+
+/** Decode a worker's DoneMessage with the job's result types. */
+export function decodeDone(m: DoneMessage, results: readonly ValueType[]): JobResult {
+  const r: JobResult = { status: m[0], outputs: [], durationMs: m[1] };
+  for (let i = DONE_OUTPUTS; i < m.length; i++) {
+    r.outputs.push(fromRaw(results[i - DONE_OUTPUTS]!, m[i] as number | bigint));
+  }
+  if (m[2] !== undefined) r.message = m[2];
+  if (m[3] !== undefined) r.exitCode = m[3];
+  if (m[4] !== undefined) r.gasUsed = m[4];
+  if (m[5] !== undefined) r.stdout = m[5];
+  if (m[6] !== undefined) r.stderr = m[6];
+  if (m[7] !== undefined) r.tier = m[7];
+  return r;
+}
 
 export type WorkerToExecutor =
+  | DoneMessage
   | { type: 'ready' }
-  | { type: 'done'; result: JobResult }
   | { type: 'error'; code: string; message: string }
   | { type: 'host'; method: string; params: unknown }
   | { type: 'host-more' };

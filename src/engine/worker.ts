@@ -6,11 +6,16 @@
 import { deserialize } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  type ExecutorToWorker,
+  type DoneMessage,
+  decodeSig,
+  fromRaw,
   HOST_STATE_ERROR,
   HOST_STATE_WAITING,
   type Job,
   type JobResult,
+  RUN_ARGS,
+  type RunMessage,
+  rawValue,
   type WorkerToExecutor,
 } from './protocol.ts';
 import { callExact } from './trampoline.ts';
@@ -117,15 +122,62 @@ class RequestError extends Error {
   }
 }
 
-async function run(msg: ExecutorToWorker): Promise<JobResult> {
-  const { job } = msg;
-  if (msg.evict !== undefined) modules.delete(msg.evict);
-  let entry = modules.get(msg.key);
-  if (msg.module) {
-    entry = { module: msg.module, imports: WA.Module.imports(msg.module) };
-    modules.set(msg.key, entry);
+const sigs = new Map<string, ReturnType<typeof decodeSig>>();
+
+function toJob(m: RunMessage): Job {
+  let sig = sigs.get(m[2]);
+  if (!sig) {
+    if (sigs.size > 1000) sigs.clear();
+    sig = decodeSig(m[2]);
+    sigs.set(m[2], sig);
   }
-  if (!entry) throw new RequestError('INTERNAL', `module ${msg.key} not loaded in the worker`);
+  const args: WasmValue[] = [];
+  for (let i = RUN_ARGS; i < m.length; i++) {
+    args.push(fromRaw(sig.params[i - RUN_ARGS]!, m[i] as number | bigint));
+  }
+  const host = m[7];
+  const job: Job = {
+    fn: m[1],
+    params: sig.params,
+    results: sig.results,
+    args,
+    hostModules: host?.modules ?? [],
+    hostOptions: host?.options ?? {},
+    maxOutputBytes: m[3],
+    timeoutMs: 0, // the pool keeps the deadline
+  };
+  if (m[4] !== undefined) job.gas = m[4];
+  if (m[5] !== undefined) job.startExport = m[5];
+  if (m[6]) job.probeTier = true;
+  if (host?.url !== undefined) job.hostModuleUrl = host.url;
+  return job;
+}
+
+function toDone(r: JobResult): DoneMessage {
+  const m: DoneMessage = [
+    r.status,
+    r.durationMs,
+    r.message,
+    r.exitCode,
+    r.gasUsed,
+    r.stdout,
+    r.stderr,
+    r.tier,
+  ];
+  for (const v of r.outputs) m.push(rawValue(v));
+  return m;
+}
+
+async function run(msg: RunMessage): Promise<JobResult> {
+  const key = msg[0];
+  if (msg[9] !== undefined) modules.delete(msg[9]);
+  let entry = modules.get(key);
+  if (msg[8]) {
+    entry = { module: msg[8], imports: WA.Module.imports(msg[8]) };
+    modules.set(key, entry);
+  }
+  if (!entry) throw new RequestError('INTERNAL', `module ${key} not loaded in the worker`);
+  const job = toJob(msg);
   const { module } = entry;
   const t0 = performance.now();
   let host: ReturnType<HostApi['createHostModules']> | undefined;
@@ -242,9 +294,9 @@ function classify(
   return { status: 'host_trap', message: `${err?.name ?? 'Error'}: ${msg}` };
 }
 
-port.on('message', (msg: ExecutorToWorker) => {
+port.on('message', (msg: RunMessage) => {
   run(msg).then(
-    (result) => send({ type: 'done', result }),
+    (result) => send(toDone(result)),
     (e: unknown) => {
       if (e instanceof RequestError) send({ type: 'error', code: e.code, message: e.message });
       else send({ type: 'error', code: 'INTERNAL', message: String((e as Error)?.stack ?? e) });
