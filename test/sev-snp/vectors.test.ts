@@ -151,3 +151,39 @@ describe('sev-snp: real reports from the test vectors', () => {
     }
   });
 });
+
+describe('sev-snp: certificates that come with the evidence', () => {
+  it('a certificate table with the real VCEK verifies; a junk ASK in it is ignored; a foreign ARK fails', async () => {
+    const { buildCertTable, CERT_GUIDS } = await import('../../src/verify/sev-snp/index.ts');
+    const report = read('genoa-v5-report.bin');
+    const vcek = read('genoa-v5-vcek.der');
+    const now = new Date('2026-06-01T00:00:00Z');
+    const genoa = pinnedChains().find((c) => c.product === 'Genoa')!;
+    const milan = pinnedChains().find((c) => c.product === 'Milan')!;
+    const table = (ask: Uint8Array, ark: Uint8Array) =>
+      buildCertTable([
+        { guid: CERT_GUIDS.vcek, data: vcek },
+        { guid: CERT_GUIDS.ask, data: ask },
+        { guid: CERT_GUIDS.ark, data: ark },
+      ]);
+    const ok = await verifySnpReport(report, {
+      auxblob: table(new Uint8Array(genoa.ask!.raw), new Uint8Array(genoa.ark.raw)),
+      now,
+    });
+    assert.equal(ok.ok, true, JSON.stringify(ok.checks.filter((c) => c.outcome === 'fail')));
+    const junkAsk = await verifySnpReport(report, {
+      auxblob: table(Uint8Array.of(1, 2, 3), new Uint8Array(genoa.ark.raw)),
+      now,
+    });
+    assert.equal(junkAsk.ok, true);
+    const wrongArk = await verifySnpReport(report, {
+      auxblob: table(new Uint8Array(genoa.ask!.raw), new Uint8Array(milan.ark.raw)),
+      now,
+    });
+    assert.equal(wrongArk.ok, false);
+    assert.deepEqual(
+      wrongArk.checks.filter((c) => c.outcome === 'fail').map((c) => c.id),
+      ['snp.chain.evidence-ark'],
+    );
+  });
+});

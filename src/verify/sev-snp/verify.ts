@@ -221,16 +221,19 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
     }
   }
   if (evArk) {
-    const matches = pinnedChains().some((c) => fingerprint(c.ark) === fingerprint(evArk));
+    // It must be the root this report chains to (or, when the chain failed, at least a pinned AMD root).
+    const matches = chosen
+      ? fingerprint(chosen.ark) === fingerprint(evArk)
+      : pinnedChains().some((c) => fingerprint(c.ark) === fingerprint(evArk));
     checks.push(
-      matches || (chosen?.simulated && fingerprint(chosen.ark) === fingerprint(evArk))
+      matches
         ? pass(
             'snp.chain.evidence-ark',
             'the ARK in the evidence matches the trusted root (it is otherwise ignored)',
           )
         : fail(
             'snp.chain.evidence-ark',
-            `the ARK in the evidence (${cn(evArk.subject)}, sha256 ${fingerprint(evArk).slice(0, 16)}…) is not a pinned AMD root`,
+            `the ARK in the evidence (${cn(evArk.subject)}, sha256 ${fingerprint(evArk).slice(0, 16)}…) is not the ${chosen ? `trusted root ${cn(chosen.ark.subject)}` : 'pinned AMD root'}`,
           ),
     );
   }
