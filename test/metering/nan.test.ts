@@ -34,6 +34,11 @@ const MOD = `(module
     f64.const 0 f64x2.splat f64.const 0 f64x2.splat f64x2.div
     f64.const 9 f64x2.replace_lane 1 f64x2.sqrt local.set 0
     local.get 0 i64x2.extract_lane 0 local.get 0 i64x2.extract_lane 1)
+  (func (export "chain") (param f64 f64 f64) (result i64)
+    local.get 0 local.get 1 f64.mul local.get 2 f64.add f64.sqrt i64.reinterpret_f64)
+  (func (export "chain32") (param f64) (result i32)
+    local.get 0 local.get 0 f64.div f32.demote_f64 i32.reinterpret_f32)
+  (func (export "divneg") (result i32) f32.const 0 f32.const 0 f32.div f32.neg i32.reinterpret_f32)
   (func (export "pmin") (result i32)
     f32.const 0 f32x4.splat f32.const 0 f32x4.splat f32x4.div f32.const 1 f32x4.splat f32x4.pmin
     i32x4.extract_lane 0)
@@ -61,6 +66,20 @@ describe('NaN canonicalization', () => {
     assert.equal(u32(l.run('f32div', [1, 4]).value), 0x3e800000);
     assert.equal(u32(l.run('ceil', [0x3fc00000]).value), 0x40000000); // ceil(1.5) = 2
     assert.equal(u32(l.run('demote', [0x3ff8000000000000n]).value), 0x3fc00000); // 1.5
+  });
+
+  test('a NaN consumed at once by another canonicalized operation is canonicalized once', async () => {
+    const l = await load(
+      `(module (func (export "chain") (param f64 f64 f64) (result i64)
+        local.get 0 local.get 1 f64.mul local.get 2 f64.add f64.sqrt i64.reinterpret_f64))`,
+      { canonicalizeNaN: true },
+    );
+    assert.equal(l.info.nanSites, 1, 'mul → add → sqrt: only sqrt canonicalizes');
+    const m = await load(MOD, { canonicalizeNaN: true });
+    assert.equal(BigInt.asUintN(64, m.run('chain', [0, Infinity, 1]).value as bigint), F64_CANON);
+    assert.equal(BigInt.asUintN(64, m.run('chain', [2, 4, 1]).value as bigint), 0x4008000000000000n);
+    assert.equal(u32(m.run('chain32', [0]).value), F32_CANON);
+    assert.equal(u32(m.run('divneg').value), 0xffc00000, 'canonical NaN, then negated');
   });
 
   test('bit operations, loads and stores are not touched', async () => {

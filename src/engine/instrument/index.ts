@@ -17,6 +17,7 @@ import {
   type FuncType,
   importCount,
   OP_FLAGS,
+  OP_NAME,
   OP_POP,
   OP_PUSH,
   Reader,
@@ -96,6 +97,25 @@ const RESERVED_EXPORT = /^__wasmvm_|^__instrumented_use_gas$/;
 
 const BOUNDARY = new Uint8Array(0x300);
 for (const k of [0x00, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]) BOUNDARY[k] = 1;
+
+/**
+ * For each NaN-propagating operation, the lane shape of its float input (F_NAN_* class), else 0:
+ * f32 ops and f64.promote_f32 read f32; f64 ops and f32.demote_f64 read f64; likewise for SIMD.
+ */
+const NAN_INPUT = new Uint16Array(0x300);
+for (let k = 0; k < 0x300; k++) {
+  const f = OP_FLAGS[k]! & F_NAN;
+  if (!f) continue;
+  const name = OP_NAME[k]!;
+  if (name === 'f32.demote_f64') NAN_INPUT[k] = F_NAN_F64;
+  else if (name === 'f64.promote_f32') NAN_INPUT[k] = F_NAN_F32;
+  else if (name === 'f32x4.demote_f64x2_zero') NAN_INPUT[k] = F_NAN_F64X2;
+  else if (name === 'f64x2.promote_low_f32x4') NAN_INPUT[k] = F_NAN_F32X4;
+  else NAN_INPUT[k] = f;
+}
+/** Instructions that push one value and pop none (local.get, global.get, constants). */
+const PUSH_ONLY = new Uint8Array(0x300);
+for (const k of [0x20, 0x23, 0x41, 0x42, 0x43, 0x44, 0x20c]) PUSH_ONLY[k] = 1;
 
 // Canonical NaNs.
 const F32_NAN_BITS = 0x7fc00000;
@@ -713,6 +733,12 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
       }
     }
     if (fl & F_NAN && nanOn) {
+      // A NaN consumed right away by another NaN-producing operation on the same lane shape need not be
+      // canonicalized: that operation's result is a NaN whenever this one is, and is canonicalized itself.
+      const cls = fl & F_NAN;
+      const k1 = op[i + 1]!;
+      if (NAN_INPUT[k1] === cls) continue;
+      if (PUSH_ONLY[k1] && NAN_INPUT[op[i + 2]!] === cls && OP_POP[op[i + 2]!] === 2) continue;
       const end = pos[i + 1]!;
       w.bytes(body, copyFrom, end);
       copyFrom = end;
