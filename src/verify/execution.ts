@@ -61,6 +61,8 @@ export interface VerifyExecutionOptions {
   crl?: Uint8Array | 'fetch';
   /** TDX collateral (passed through to verifyTdxQuote). */
   tdxCollateral?: TdxCollateral;
+  /** Require GPU evidence (a host could strip it otherwise): fails `gpu.required` when absent. */
+  requireGpu?: boolean;
   /** Reject session-key envelopes whose key is past notAfter (default true). */
   checkSessionKeyValidity?: boolean;
 }
@@ -507,6 +509,8 @@ export async function verifyExecution(
 
   // ---- GPU evidence
   if (Array.isArray(env.gpu) && env.gpu.length > 0) parts.push(await verifyGpu(env.gpu, expected, opts));
+  else if (opts.requireGpu)
+    checks.push(fail('gpu.required', 'GPU evidence required but the envelope has none'));
   return verdict('execution', checks, { fields, parts });
 }
 

@@ -95,6 +95,11 @@ for (const mode of ['per-request', 'session-key'] as const) {
       assert.ok(f.includes('snp.simulated'), f.join());
     });
 
+    it('requireGpu fails when the envelope has no GPU evidence', async () => {
+      const v = await verifyExecution(json, { trustSimulatedRoot: root, requireGpu: true });
+      assert.deepEqual(failedIds(v), ['gpu.required']);
+    });
+
     it('--allow-simulated accepts it, loudly', async () => {
       const v = await verifyExecution(json, { allowSimulated: true });
       assert.equal(v.ok, true, failedIds(v).join());
