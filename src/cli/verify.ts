@@ -42,6 +42,7 @@ Execute response:
   --nonce HEX               the nonce you sent: the attested claim must carry it
   --trust-simulated-root F  trust this simulated root (PEM, from 'wasmvm-tee attest --print-simulated-root')
   --allow-simulated         accept ANY simulated root (testing only; marked in the output)
+  --require-gpu             fail when the envelope carries no GPU evidence
 
 Common:
   --now ISO-8601            verification time (default: now)
@@ -173,6 +174,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         nonce: { type: 'string' },
         'trust-simulated-root': { type: 'string', multiple: true },
         'allow-simulated': { type: 'boolean' },
+        'require-gpu': { type: 'boolean' },
         now: { type: 'string' },
         policy: { type: 'string' },
         'allow-debug': { type: 'boolean' },
@@ -247,6 +249,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (kds) o.kds = kds;
       if (crl) o.crl = crl;
       if (values['allow-simulated']) o.allowSimulated = true;
+      if (values['require-gpu']) o.requireGpu = true;
       v = await verifyExecution(envelope, o);
     } else {
       throw new UsageError('give --snp-report, --response, --envelope, --tdx-quote or --nras-response');
