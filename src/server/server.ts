@@ -379,6 +379,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         shutdown.abort(); // aborts every handler's signal: executions are stopped
         await new Promise((r) => setTimeout(r, 100));
       }
+      // The handlers are done, but their responses may still be on their way out: HTTP/2 sessions
+      // close by themselves once their streams end (GOAWAY above); HTTP/1.1 connections get a moment to
+      // flush. Whatever is left at the deadline is cut.
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+      const sessionsClosed = Promise.all(
+        [...sessions].map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r)))),
+      );
+      await Promise.race([sessionsClosed, sleep(deadline - Date.now())]);
+      await sleep(Math.min(200, deadline - Date.now()));
       for (const s of sessions) s.destroy();
       for (const sock of sockets) sock.destroy();
       await closed;
