@@ -196,7 +196,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
     .map((p) => safeX509(p))
     .filter((c): c is X509Certificate => !!c);
   let simulatedVia: 'trusted-root' | 'allow-simulated' | undefined;
-  if (evArk && evArk.subject.includes(SIMULATED_MARK)) {
+  if (evArk?.subject.includes(SIMULATED_MARK)) {
     if (trusted.some((t) => fingerprint(t) === fingerprint(evArk))) {
       chains.push(simulatedChainFrom(evArk, evAsk));
       simulatedVia = 'trusted-root';
