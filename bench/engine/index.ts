@@ -34,13 +34,19 @@ const add = watBytes(
 // ---- 1. per-call overhead ----
 const N = quick ? 100 : 400;
 const engine = new Engine({ workers: 1 });
-await engine.execute({ bytecode: add, fn: 'add', args: [i32(1), i32(2)] }); // start executor, compile
-const viaEngine: number[] = [];
-for (let k = 0; k < N; k++) {
-  const t = performance.now();
-  await engine.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)] });
-  viaEngine.push(performance.now() - t);
+/** Sequential execute() latencies of the cached `add` module in one mode. */
+async function perCall(mode: 'interp' | 'singlepass'): Promise<number[]> {
+  await engine.execute({ bytecode: add, fn: 'add', args: [i32(1), i32(2)], mode }); // start, compile
+  const xs: number[] = [];
+  for (let k = 0; k < N; k++) {
+    const t = performance.now();
+    await engine.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)], mode });
+    xs.push(performance.now() - t);
+  }
+  return xs;
 }
+const viaEngine = await perCall('interp');
+const viaForked = await perCall('singlepass');
 const mod = new WA.Module(add);
 const raw: number[] = [];
 for (let k = 0; k < N; k++) {
@@ -59,10 +65,15 @@ await Promise.all(
 const concMs = performance.now() - tc;
 await conc.close();
 
+const inProcess = engine.stats().executors.interp as { inProcess?: boolean } | undefined;
 console.log('== per-call overhead (cached module, i32 add)');
-console.log(`execute() median        ${fmt(median(viaEngine))}  (n=${N}, sequential, workers=1)`);
+console.log(
+  `execute() median        ${fmt(median(viaEngine))}  (n=${N}, sequential, workers=1, interp${inProcess?.inProcess ? ', in-process pool' : ''})`,
+);
+console.log(`execute() singlepass    ${fmt(median(viaForked))}  (forked executor process)`);
 console.log(`raw Instance+call median ${fmt(median(raw))}`);
 console.log(`ratio execute/raw        ${(median(viaEngine) / median(raw)).toFixed(0)}x`);
+console.log(`ratio singlepass/raw     ${(median(viaForked) / median(raw)).toFixed(0)}x`);
 console.log(
   `concurrent: ${C} executions in ${fmt(concMs)} with 2 workers = ${((C / concMs) * 1000).toFixed(0)} exec/s`,
 );

@@ -365,16 +365,59 @@ class ForkedExecutor implements ModeExecutor {
     }
   }
 
+  private outbox: ParentToExecutor[] = [];
+
+  /**
+   * Queue a message; the messages queued in one tick go to the executor as one IPC message (a batch),
+   * which saves system calls and wake-ups when many executions are in flight.
+   */
   post(m: ParentToExecutor): void {
+    this.outbox.push(m);
+    if (this.outbox.length === 1) process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    const c = this.child;
+    if (!c || batch.length === 0) return; // no executor: its exit handler fails the pending requests
     try {
-      this.child?.send(m);
-    } catch {
-      /* exit handler fails the pending requests */
+      c.send(batch.length === 1 ? batch[0]! : { type: 'batch', messages: batch });
+      return;
+    } catch (e) {
+      if (batch.length === 1) return this.unsendable(c, batch[0]!, e as Error);
+    }
+    for (const m of batch) {
+      try {
+        c.send(m);
+      } catch (e) {
+        this.unsendable(c, m, e as Error);
+      }
+    }
+  }
+
+  /** A message that cannot be serialized (e.g. a function in hostOptions or in a host result). */
+  private unsendable(c: ChildProcess, m: ParentToExecutor, e: Error): void {
+    if (m.type === 'exec') {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      this.refresh();
+      p?.reject(new EngineError('INVALID_ARGUMENT', `request cannot be sent to the executor: ${e.message}`));
+    } else if (m.type === 'host-reply' && m.ok) {
+      try {
+        c.send({ ...m, ok: false, value: undefined, error: `host result not serializable: ${e.message}` });
+      } catch {
+        /* the executor is gone: its exit handler fails the request */
+      }
     }
   }
 
   onMessage(m: ExecutorToParent): void {
     if (m.type === 'ready') return;
+    if (m.type === 'batch') {
+      for (const x of m.messages) this.onMessage(x);
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     switch (m.type) {
@@ -458,19 +501,7 @@ class ForkedExecutor implements ModeExecutor {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       this.refresh();
-      try {
-        this.child?.send(msg);
-      } catch (e) {
-        const p = this.pending.get(id);
-        this.pending.delete(id);
-        this.refresh();
-        p?.reject(
-          new EngineError(
-            'INVALID_ARGUMENT',
-            `request cannot be sent to the executor: ${(e as Error).message}`,
-          ),
-        );
-      }
+      this.post(msg);
     });
   }
 

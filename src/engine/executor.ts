@@ -6,7 +6,17 @@ import { availableParallelism } from 'node:os';
 import { Pool } from './pool.ts';
 import type { ExecutorToParent, ParentToExecutor } from './protocol.ts';
 
-const send = (m: ExecutorToParent) => process.send?.(m);
+// Messages produced in one event-loop turn go to the parent as one IPC message.
+let outbox: ExecutorToParent[] = [];
+const flush = () => {
+  const batch = outbox;
+  outbox = [];
+  process.send?.(batch.length === 1 ? batch[0] : { type: 'batch', messages: batch });
+};
+const send = (m: ExecutorToParent) => {
+  outbox.push(m);
+  if (outbox.length === 1) setImmediate(flush);
+};
 
 const pool = new Pool(
   {
@@ -30,8 +40,11 @@ const pool = new Pool(
   },
 );
 
-process.on('message', (m: ParentToExecutor) => {
+function onMessage(m: ParentToExecutor): void {
   switch (m.type) {
+    case 'batch':
+      for (const x of m.messages) onMessage(x);
+      return;
     case 'exec':
       void pool.exec(m.id, m.key, m.bytes, m.job);
       return;
@@ -45,10 +58,11 @@ process.on('message', (m: ParentToExecutor) => {
       pool.close();
       process.exit(0);
   }
-});
+}
+process.on('message', onMessage);
 process.on('disconnect', () => process.exit(0));
 
 // Ready once the first worker has loaded (so a warmed-up executor runs its first request at once).
 void pool.ready.then(() =>
-  send({ type: 'ready', pid: process.pid, execArgv: process.execArgv, v8: process.versions.v8 }),
+  process.send?.({ type: 'ready', pid: process.pid, execArgv: process.execArgv, v8: process.versions.v8 }),
 );

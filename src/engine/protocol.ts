@@ -39,7 +39,8 @@ export type ParentToExecutor =
   | { type: 'exec'; id: number; key: string; bytes?: Uint8Array; job: Job }
   | { type: 'cancel'; id: number }
   | { type: 'host-reply'; id: number; callId: number; ok: boolean; value?: unknown; error?: string }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  | { type: 'batch'; messages: ParentToExecutor[] };
 
 export type ExecutorToParent =
   | { type: 'ready'; pid: number; execArgv: string[]; v8: string }
@@ -53,7 +54,8 @@ export type ExecutorToParent =
       cacheBytes: number;
     }
   | { type: 'error'; id: number; code: string; message: string }
-  | { type: 'host'; id: number; callId: number; method: string; params: unknown };
+  | { type: 'host'; id: number; callId: number; method: string; params: unknown }
+  | { type: 'batch'; messages: ExecutorToParent[] };
 
 /**
  * One execution for a worker, as a flat array (structured clone of a flat array of primitives costs a
