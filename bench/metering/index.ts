@@ -243,12 +243,12 @@ async function main(): Promise<void> {
     for (const r of res) {
       const ratio = r.meteredMs / r.plainMs;
       const det = r.detMs / r.plainMs;
-      (ratios[mode] ??= []).push(ratio);
+      ratios[mode] = [...(ratios[mode] ?? []), ratio];
       if (r.breakdown.length)
         breakdownRows.push(
           `| ${r.kernel} | ${mode} | ${r.breakdown.map((b) => (b.ms / r.plainMs).toFixed(3)).join(' | ')} |`,
         );
-      (detRatios[mode] ??= []).push(det);
+      detRatios[mode] = [...(detRatios[mode] ?? []), det];
       rows.push(
         `| ${r.kernel} | ${mode} | ${r.plainMs.toFixed(2)} | ${r.meteredMs.toFixed(2)} | ${ratio.toFixed(3)} | ${(r.meteredMin / r.plainMin).toFixed(3)} | ${r.detMs.toFixed(2)} | ${det.toFixed(3)} | ${r.gas} |`,
       );
