@@ -151,13 +151,16 @@ describe('golden gas', () => {
   });
 
   test('a block no branch targets, and the end of a loop, do not split metered blocks', async () => {
-    const l = await load(`(module (global $g (export "g") (mut i32) (i32.const 0))
+    const l = await load(
+      `(module (global $g (export "g") (mut i32) (i32.const 0))
       (func (export "merged") (result i32)
         block global.get $g i32.const 1 i32.add global.set $g end
         i32.const 5)
       (func (export "split") (param i32) (result i32)
         block global.get $g i32.const 1 i32.add global.set $g local.get 0 br_if 0 end
-        i32.const 5))`);
+        i32.const 5))`,
+      { gas: { checkEveryBlock: true } },
+    );
     const g = l.exports.g as WebAssembly.Global;
     // merged: one block of 5 charged up front; with 4 gas nothing runs
     let r = l.run('merged', [], 4n);
@@ -171,6 +174,37 @@ describe('golden gas', () => {
     assert.equal(r.trap, TRAP_OUT_OF_GAS);
     assert.equal(g.value, 1, 'the first block ran');
     assert.equal(l.run('split', [0], 7n).gasUsed, 7n);
+  });
+
+  test('deferred checks: pure blocks only subtract; the outcome is the same as checking every block', async () => {
+    const text = `(module (memory 1) (global $g (mut i32) (i32.const 0))
+      (func $pure (export "pure") (param i32) (result i32)
+        local.get 0 i32.const 3 i32.mul local.get 0 i32.const 1 i32.add i32.xor)
+      (func (export "f") (param i32) (result i32) (local i32)
+        loop $l
+          local.get 1 call $pure local.set 1
+          local.get 1 i32.const 7 i32.and if local.get 1 i32.const 1 i32.add local.set 1 end
+          local.get 1 i32.const 100 i32.rem_u i32.const 0 i32.store
+          local.get 0 i32.const 1 i32.sub local.tee 0 br_if $l
+        end
+        local.get 1))`;
+    const lazy = await load(text);
+    const eager = await load(text, { gas: { checkEveryBlock: true } });
+    assert.ok(lazy.info.gasChecks < eager.info.gasChecks, `${lazy.info.gasChecks} < ${eager.info.gasChecks}`);
+    assert.equal(lazy.info.gasCharges, eager.info.gasCharges);
+    // `pure` has no check of its own: its export goes through a thunk that checks on return
+    let r = lazy.run('pure', [5], 3n);
+    assert.equal(r.trap, TRAP_OUT_OF_GAS);
+    assert.equal(r.gasUsed, 3n);
+    for (const n of [1, 2, 17, 300]) {
+      for (const limit of [1n, 5n, 50n, 123n, 1000n, 4321n, 100000n]) {
+        const a = lazy.run('f', [n], limit);
+        const b = eager.run('f', [n], limit);
+        assert.deepEqual([a.value, a.gasUsed, a.trap], [b.value, b.gasUsed, b.trap], `n=${n} limit=${limit}`);
+      }
+    }
+    r = lazy.run('pure', [5]);
+    assert.equal(r.gasUsed, 7n);
   });
 
   test('without gas set the instance traps at the first charge (fail safe)', async () => {

@@ -6,13 +6,17 @@
 import {
   decodeBody,
   decodeInstructions,
+  F_BULK_MEMORY,
+  F_CALL,
   F_DYNAMIC,
+  F_LOAD,
   F_MEMORY_GROW,
   F_NAN,
   F_NAN_F32,
   F_NAN_F32X4,
   F_NAN_F64,
   F_NAN_F64X2,
+  F_STORE,
   F_TABLE,
   type FuncType,
   importCount,
@@ -55,7 +59,7 @@ export const FRAME_OVERHEAD_UNITS = 8;
 
 export interface InstrumentOptions {
   /** Gas metering (default: on with the default cost table); false = no gas instrumentation. */
-  gas?: { costTable?: CostTable } | false;
+  gas?: { costTable?: CostTable; checkEveryBlock?: boolean } | false;
   /** Stack-height limit in units (default DEFAULT_STACK_LIMIT); false = no stack limiter. */
   stackLimit?: number | false;
   /** Canonicalize NaNs produced by float operations (default false). */
@@ -80,8 +84,10 @@ export interface InstrumentInfo {
   startExport?: string;
   /** Number of defined functions instrumented. */
   functions: number;
-  /** Gas charge points inserted (static + dynamic). */
+  /** Gas checks inserted (static + dynamic charges that compare and trap). */
   gasChecks: number;
+  /** Gas charges inserted (checked or not). */
+  gasCharges: number;
   /** NaN canonicalization sites inserted. */
   nanSites: number;
   /** Memory max after capping (pages), when the module has a memory. */
@@ -136,6 +142,9 @@ interface Ctx {
   typeResults: Int32Array;
   funcType: Int32Array;
   gasChecks: number;
+  gasCharges: number;
+  deferred: number;
+  lazy: boolean;
   nanSites: number;
   charges: Float64Array;
   ctrl: Int32Array;
@@ -224,6 +233,9 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     typeResults,
     funcType,
     gasChecks: 0,
+    gasCharges: 0,
+    deferred: 0,
+    lazy: costs !== null && gasOpt !== false && gasOpt.checkEveryBlock !== true,
     nanSites: 0,
     charges: new Float64Array(1024),
     ctrl: new Int32Array(768),
@@ -234,6 +246,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     canonicalizeNaN: nan,
     functions: m.codes.length,
     gasChecks: 0,
+    gasCharges: 0,
     nanSites: 0,
   };
   if (memoryMaxPages !== undefined) info.memoryMaxPages = memoryMaxPages;
@@ -275,7 +288,9 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
       }
     }
   }
+  if (ctx.deferred > 0) addExitThunks(m, ctx, nFuncs);
   info.gasChecks = ctx.gasChecks;
+  info.gasCharges = ctx.gasCharges;
   info.nanSites = ctx.nanSites;
   const out = writeModule(m);
   if (!WebAssembly.validate(out)) {
@@ -385,6 +400,56 @@ function blockTypeFor(m: WasmModule, results: readonly ValType[]): number {
   return m.types.length - 1;
 }
 
+/** Instructions that can trap or have effects outside the instance (their block's charge is checked at once). */
+const IMPURE = new Uint8Array(0x300);
+for (let k = 0; k < 0x300; k++) {
+  if (OP_FLAGS[k]! & (F_CALL | F_LOAD | F_STORE | F_TABLE | F_BULK_MEMORY | F_DYNAMIC)) IMPURE[k] = 1;
+}
+// unreachable, integer division/remainder, trapping float-to-int conversions
+for (const k of [
+  0x00, 0x6d, 0x6e, 0x6f, 0x70, 0x7f, 0x80, 0x81, 0x82, 0xa8, 0xa9, 0xaa, 0xab, 0xae, 0xaf, 0xb0, 0xb1,
+])
+  IMPURE[k] = 1;
+
+/**
+ * Deferred checks: exported functions are re-pointed to thunks that call them and check the gas on
+ * return, so a run never returns to the host with the gas overdrawn. The originals are kept declared
+ * (a declarative element segment) for `ref.func`.
+ */
+function addExitThunks(m: WasmModule, ctx: Ctx, nFuncs: number): void {
+  const thunkOf = new Map<number, number>();
+  const w = new Writer(64);
+  for (const e of m.exports) {
+    if (e.kind !== 'func') continue;
+    let t = thunkOf.get(e.index);
+    if (t === undefined) {
+      const typeIdx = e.index < nFuncs ? ctx.funcType[e.index]! : 0;
+      w.len = 0;
+      const np = ctx.typeParams[typeIdx]!;
+      for (let p = 0; p < np; p++) {
+        w.u8(0x20);
+        w.u32(p);
+      }
+      w.u8(0x10);
+      w.u32(e.index);
+      w.u8(0x23);
+      w.u32(ctx.gasG);
+      w.u8(0x42);
+      w.u8(0x00);
+      w.u8(0x53); // i64.lt_s
+      emitTrap(w, ctx.trapG, 1);
+      w.u8(0x0b);
+      t = nFuncs + thunkOf.size;
+      m.functions.push(typeIdx);
+      m.codes.push({ locals: [], body: w.finish() });
+      thunkOf.set(e.index, t);
+    }
+    e.index = t;
+  }
+  if (thunkOf.size > 0)
+    m.elements.push({ flags: 3, mode: 'declarative', table: 0, type: 'funcref', funcs: [...thunkOf.keys()] });
+}
+
 function emitTrap(w: Writer, trapG: number, code: number): void {
   // if ; i32.const code ; global.set trap ; unreachable ; end
   w.u8(0x04);
@@ -398,13 +463,20 @@ function emitTrap(w: Writer, trapG: number, code: number): void {
 }
 
 /** Static charge: gas -= cost; if gas < 0 { trap = 1; unreachable } */
-function emitCharge(w: Writer, ctx: Ctx, cost: number, tmp64: number): void {
+function emitCharge(w: Writer, ctx: Ctx, cost: number, tmp64: number, checked: boolean): void {
   w.u8(0x23);
   w.u32(ctx.gasG);
   w.u8(0x42);
   if (cost < 64) w.u8(cost);
   else w.s64(BigInt(cost));
   w.u8(0x7d); // i64.sub
+  if (!checked) {
+    // deferred check (see docs/metering.md, "Checks"): subtract only
+    w.u8(0x24);
+    w.u32(ctx.gasG);
+    ctx.gasCharges++;
+    return;
+  }
   w.u8(0x22);
   w.u32(tmp64);
   w.u8(0x24);
@@ -416,6 +488,7 @@ function emitCharge(w: Writer, ctx: Ctx, cost: number, tmp64: number): void {
   w.u8(0x53); // i64.lt_s
   emitTrap(w, ctx.trapG, 1);
   ctx.gasChecks++;
+  ctx.gasCharges++;
 }
 
 /** Dynamic charge from the i32 operand on top of the stack (kept on the stack). */
@@ -525,6 +598,9 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   let maxH = 0;
   let cur = 0;
   let insAt = 0;
+  let pure = 1;
+  let loopHead = 0;
+  const lazy = ctx.lazy;
   let needNan = 0;
   let needDyn = false;
   const nTypes = ctx.nTypes;
@@ -633,13 +709,17 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
         }
       }
     }
+    if (IMPURE[k]) pure = 0;
     if (boundary) {
-      if (cur > 0) charges[insAt] = cur;
+      // negative = the charge's check may be deferred (pure block that is not a loop header)
+      if (cur > 0) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
       cur = 0;
       insAt = i + 1;
+      pure = 1;
+      loopHead = k === 0x03 ? 1 : 0;
     }
   }
-  if (cur > 0 && insAt < count) charges[insAt] = cur;
+  if (cur > 0 && insAt < count) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
 
   // ---- temporaries (appended after the declared locals: no renumbering)
   const newLocals = code.locals.slice();
@@ -699,10 +779,11 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     const k = op[i]!;
     if (costOp) {
       const c = charges[i]!;
-      if (c > 0) {
+      if (c !== 0) {
         w.bytes(body, copyFrom, pos[i]!);
         copyFrom = pos[i]!;
-        emitCharge(w, ctx, c, tmp64);
+        if (c < 0) ctx.deferred++;
+        emitCharge(w, ctx, c > 0 ? c : -c, tmp64, c > 0);
       }
     }
     if (k < 0x10) {
