@@ -5,6 +5,7 @@
  * `attest_vm` tokens and execution signatures come from one attested session key.
  */
 import { Engine } from '../engine/index.ts';
+import { COST_TABLE_VERSION } from '../engine/instrument/index.ts';
 import { createHostHandler, type HostHandlerDeps, serviceHostSetup } from '../host/index.ts';
 import { cpuVerifier, nvidiaGpuProvider } from '../host/providers.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
@@ -50,6 +51,7 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
   return {
     engine,
     attester,
+    costTableVersion: COST_TABLE_VERSION,
     hostSetup(modules, context) {
       return serviceHostSetup(
         modules.map((module) => ({ module, name: '' })),

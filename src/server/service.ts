@@ -216,7 +216,8 @@ export interface ServiceDeps {
   isDraining: () => boolean;
 }
 
-function abortError(signal: AbortSignal): unknown {
+function abortError(signal: AbortSignal, draining = false): unknown {
+  if (draining) return new ServiceError('SHUTTING_DOWN', 'server shut down before the execution finished');
   const r = signal.reason as { code?: unknown } | undefined;
   // ConnectError from the handler's deadline (Code.DeadlineExceeded = 4) or client cancel.
   if (r && typeof r === 'object' && r.code === 4)
@@ -244,7 +245,7 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
           metrics.rejected.inc({ reason: 'concurrency' });
           throw e;
         }
-        throw abortError(ctx.signal);
+        throw abortError(ctx.signal, deps.isDraining());
       });
       metrics.executing.set(limiter.running);
       metrics.queued.set(limiter.queued);
@@ -278,7 +279,7 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
         metrics.queued.set(limiter.queued);
       }
       const executeMs = performance.now() - tExec;
-      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      if (ctx.signal.aborted) throw abortError(ctx.signal, deps.isDraining());
       metrics.executions.inc({ status: result.status });
       metrics.cache.inc({ result: result.cacheHit ? 'hit' : 'miss' });
       if (result.gasUsed !== undefined) {

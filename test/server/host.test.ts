@@ -51,6 +51,7 @@ describe('default backend with host imports', () => {
     );
     assert.equal(r.status, 'ok', r.response.result?.trapMessage);
     assert.deepEqual(r.outputs, [{ type: 'i32', value: 0x101 }]);
+    assert.match((await c.getServerInfo({})).costTableVersion, /\S/);
     assert.equal(r.claim?.stdoutSha256, createHash('sha256').update('hello\n').digest('hex'));
     assert.ok(r.verdict.ok, JSON.stringify(r.verdict));
   });

@@ -406,4 +406,29 @@ describe('server limits, deadlines and shutdown', () => {
     assert.ok(e instanceof ConnectError);
     assert.equal(e.code, Code.Unavailable);
   });
+
+  it('shutdown drain timeout: a stuck execution is aborted and the server still stops', async () => {
+    const engine = new GateEngine();
+    const sim = simulatedAttester();
+    const ts = await startTestServer(
+      { engine, attester: sim.attester },
+      { shutdownTimeoutMs: 300 },
+      sim.cleanup,
+    );
+    const c = createWasmvmClient({ baseUrl: ts.server.url });
+    const stuck = c.execute({ execution: { fnName: 'f', bytecode: WASM_B64 } }).then(
+      () => assert.fail('the stuck call cannot succeed'),
+      (e: unknown) => e,
+    );
+    const t0 = Date.now();
+    while (engine.waiting < 1 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    const t1 = Date.now();
+    await ts.close();
+    assert.ok(Date.now() - t1 < 3000, 'closed soon after the drain timeout');
+    assert.equal(engine.aborted.length, 1, 'the execution was aborted');
+    const e = await stuck;
+    assert.ok(e instanceof ConnectError);
+    assert.ok([Code.Unavailable, Code.Canceled].includes(e.code), `code ${e.code}`);
+    assert.ok(ts.logs.some((l) => l.msg === 'drain timeout: cutting remaining calls'));
+  });
 });
