@@ -385,7 +385,10 @@ class ForkedExecutor implements ModeExecutor {
       c.send(batch.length === 1 ? batch[0]! : { type: 'batch', messages: batch });
       return;
     } catch (e) {
-      if (batch.length === 1) return this.unsendable(c, batch[0]!, e as Error);
+      if (batch.length === 1) {
+        this.unsendable(c, batch[0]!, e as Error);
+        return;
+      }
     }
     for (const m of batch) {
       try {
