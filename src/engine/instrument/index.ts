@@ -136,6 +136,7 @@ interface Ctx {
   trapG: number;
   stackG: number;
   nGlobals: number;
+  nImportedGlobals: number;
   nTypes: number;
   nFuncs: number;
   typeParams: Int32Array;
@@ -227,6 +228,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     trapG: -1,
     stackG: -1,
     nGlobals,
+    nImportedGlobals: importCount(m, 'global'),
     nTypes,
     nFuncs,
     typeParams,
@@ -709,7 +711,8 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
         }
       }
     }
-    if (IMPURE[k]) pure = 0;
+    // (a global.set of an imported global is visible to the host: not pure)
+    if (IMPURE[k] || (k === 0x24 && imm[i]! >>> 0 < ctx.nImportedGlobals)) pure = 0;
     if (boundary) {
       // negative = the charge's check may be deferred (pure block that is not a loop header)
       if (cur > 0) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
