@@ -304,16 +304,14 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
 
 function checkFeatures(m: WasmModule): void {
   let memories = m.memories.length;
-  let tables = m.tables.length;
   for (const im of m.imports) {
     if (im.kind === 'memory') {
       memories++;
       checkMemory(im.memory);
-    } else if (im.kind === 'table') tables++;
+    }
   }
   for (const mem of m.memories) checkMemory(mem);
   if (memories > 1) fail('UNSUPPORTED_FEATURE', 'unsupported Wasm feature: multiple memories');
-  void tables;
   for (const e of m.exports)
     if (RESERVED_EXPORT.test(e.name))
       fail('UNSUPPORTED_FEATURE', `export name '${e.name}' is reserved for the metering instrumentation`);
