@@ -65,6 +65,21 @@ describe('stack limiter', () => {
     assert.equal((l.exports.depth as WebAssembly.Global).value, Math.floor(1000 / 37));
   });
 
+  test('small leaf functions are not counted, large ones are', async () => {
+    const many = Array.from({ length: 300 }, () => 'i64').join(' ');
+    const text = `(module
+      (func $small (result i32) i32.const 1)
+      (func $large (result i32) (local ${many}) i32.const 2)
+      (func (export "s") (result i32) call $small)
+      (func (export "l") (result i32) call $large))`;
+    // callers cost 8 + 1 (height) = 9; $large 8 + 300 + 1 = 309; $small is a leaf of 9 units: free
+    const at = async (limit: number) => load(text, { gas: false, stackLimit: limit });
+    assert.equal((await at(9)).run('s').value, 1);
+    assert.equal((await at(318)).run('l').value, 2);
+    const r = (await at(317)).run('l');
+    assert.equal(r.trap, TRAP_STACK_EXHAUSTED);
+  });
+
   test('the height returns to 0 after calls, returns and branches out of the function', async () => {
     const l = await load(
       `(module

@@ -56,6 +56,8 @@ export const TRAP_STACK_EXHAUSTED = 2;
 export const DEFAULT_STACK_LIMIT = 40_000;
 /** Units charged per frame on top of params + locals + max operand stack height. */
 export const FRAME_OVERHEAD_UNITS = 8;
+/** Leaf functions (no call instructions) whose frame costs at most this many units are not counted. */
+export const LEAF_MAX_UNITS = 256;
 
 export interface InstrumentOptions {
   /** Gas metering (default: on with the default cost table); false = no gas instrumentation. */
@@ -603,14 +605,16 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   const lazy = ctx.lazy;
   let needNan = 0;
   let needDyn = false;
+  let hasCall = false;
   const nTypes = ctx.nTypes;
   const nGlobals = ctx.nGlobals;
   for (let i = 0; i < count; i++) {
     const k = op[i]!;
     const fl = OP_FLAGS[k]!;
     if (costOp) cur += costOp[k]!;
-    if (fl & (F_NAN | F_DYNAMIC)) {
+    if (fl & (F_NAN | F_DYNAMIC | F_CALL)) {
       if (fl & F_NAN) needNan |= fl & F_NAN;
+      else if (fl & F_CALL) hasCall = true;
       else needDyn = true;
     }
     let boundary = BOUNDARY[k]!;
@@ -732,7 +736,11 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     return next++;
   };
   const tmp64 = costs ? add('i64') : -1;
-  const tmp32 = ctx.stackLimit || (costs && needDyn) ? add('i32') : -1;
+  // Small leaf functions (no calls) are not counted by the stack limiter: they add at most one bounded
+  // frame on top of the deepest counted one, which the limit's headroom covers.
+  const frameCost = FRAME_OVERHEAD_UNITS + slots + maxH;
+  const stackOn = ctx.stackLimit > 0 && (hasCall || frameCost > LEAF_MAX_UNITS);
+  const tmp32 = stackOn || (costs && needDyn) ? add('i32') : -1;
   let tF32 = -1;
   let tF64 = -1;
   let tV128 = -1;
@@ -751,8 +759,6 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   // ---- pass 2: emit
   const w = ctx.w;
   w.len = 0;
-  const stackOn = ctx.stackLimit > 0;
-  const frameCost = FRAME_OVERHEAD_UNITS + slots + maxH;
   if (stackOn) {
     w.u8(0x23);
     w.u32(ctx.stackG);
