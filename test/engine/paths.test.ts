@@ -99,3 +99,32 @@ for (const [name, engine, mode] of cases) {
     assert.deepEqual((await run('double', [i32(2)])).outputs, [i32(4)]);
   });
 }
+
+test('interp runs in process only when the caller has no Wasm-related V8 flags', async () => {
+  const { callerHasDefaultWasmFlags } = await import('../../src/engine/engine.ts');
+  assert.equal(callerHasDefaultWasmFlags(), true);
+  for (const flag of ['--liftoff-only', '--no-liftoff', '--wasm_lazy_compilation', '--jitless']) {
+    process.execArgv.push(flag);
+    try {
+      assert.equal(callerHasDefaultWasmFlags(), false, flag);
+    } finally {
+      process.execArgv.pop();
+    }
+  }
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --jitless`;
+  try {
+    assert.equal(callerHasDefaultWasmFlags(), false);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+  // extraV8Flags also send interp to a forked executor
+  const e = new Engine({ workers: 1, extraV8Flags: ['--stack-size=900'] });
+  try {
+    assert.notEqual((await e.warmup('interp')).pid, process.pid);
+    assert.equal(e.stats().executors.interp?.inProcess, false);
+  } finally {
+    await e.close();
+  }
+});
