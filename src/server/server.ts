@@ -382,12 +382,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // The handlers are done, but their responses may still be on their way out: HTTP/2 sessions
       // close by themselves once their streams end (GOAWAY above); HTTP/1.1 connections get a moment to
       // flush. Whatever is left at the deadline is cut.
-      const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
       const sessionsClosed = Promise.all(
         [...sessions].map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r)))),
       );
-      await Promise.race([sessionsClosed, sleep(deadline - Date.now())]);
-      await sleep(Math.min(200, deadline - Date.now()));
+      // The drain timer is cleared as soon as the sessions are closed: a pending timer would keep
+      // the process alive for the whole shutdown timeout.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        sessionsClosed,
+        new Promise((r) => {
+          timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(200, deadline - Date.now()))));
       for (const s of sessions) s.destroy();
       for (const sock of sockets) sock.destroy();
       await closed;

@@ -190,8 +190,11 @@ describe('wasmvm-tee serve / exec --server', () => {
   });
 
   it('SIGTERM: graceful shutdown, exit 0', async () => {
+    const t0 = Date.now();
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+    // nothing left in flight: it must not sit out the 30 s drain timeout
+    assert.ok(Date.now() - t0 < 10_000, `exited after ${Date.now() - t0} ms`);
     assert.match(stderr, /graceful shutdown/);
     assert.match(stderr, /server stopped/);
   });
