@@ -21,7 +21,9 @@ export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgs: 1000,
   maxResults: 1000,
   maxOutputBytes: 64 * 1024 * 1024,
-  maxStackHeight: 1_000_000,
+  // V8 overflowed first at ~508,000-559,000 units in Liftoff on the engine's 4 MiB worker stack
+  // (docs/metering.md): a cap of 250,000 keeps a 2x margin in every tier.
+  maxStackHeight: 250_000,
 });
 
 export function resolveLimits(base: Readonly<Limits>, over: Partial<Limits> | undefined): Limits {

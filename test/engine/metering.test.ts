@@ -1,6 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { after, test } from 'node:test';
-import { Engine, type ExecutionMode, f64Bits, i32 } from '../../src/engine/index.ts';
+import {
+  DEFAULT_LIMITS,
+  Engine,
+  type ExecutionMode,
+  f64Bits,
+  i32,
+  MAX_LIMITS,
+  resolveLimits,
+} from '../../src/engine/index.ts';
 import { wat } from './helpers.ts';
 
 const engine = new Engine({ workers: 1 });
@@ -59,4 +67,25 @@ test('NaN canonicalization: on by default for metered runs, off for unmetered', 
   const raw = await engine.execute({ bytecode: m, fn: 'add', args });
   // x86 quiets the signalling NaN and keeps the payload
   assert.deepEqual(raw.outputs, [f64Bits(0x7ffc000000000001n)]);
+});
+
+test('maxStackHeight: capped at 250,000 units (V8 overflows first near 508,000 in Liftoff)', async () => {
+  assert.equal(MAX_LIMITS.maxStackHeight, 250_000);
+  assert.equal(resolveLimits(DEFAULT_LIMITS, { maxStackHeight: 250_000 }).maxStackHeight, 250_000);
+  assert.throws(
+    () => resolveLimits(DEFAULT_LIMITS, { maxStackHeight: 250_001 }),
+    (e: { code?: string; message?: string }) =>
+      e.code === 'LIMIT_EXCEEDED' &&
+      /maxStackHeight=250001 is above the ceiling 250000/.test(e.message ?? ''),
+  );
+  await assert.rejects(
+    engine.execute({
+      bytecode: loop,
+      fn: 'count',
+      args: [i32(1)],
+      gasLimit: 1000n,
+      limits: { maxStackHeight: 1_000_000 },
+    }),
+    (e: { code?: string }) => e.code === 'LIMIT_EXCEEDED',
+  );
 });
