@@ -150,6 +150,8 @@ interface Ctx {
   lazy: boolean;
   nanSites: number;
   charges: Float64Array;
+  /** 1 where a metered block that can trap or leave the instance starts: the gas local is synced there. */
+  syncAt: Uint8Array;
   ctrl: Int32Array;
   w: Writer;
 }
@@ -242,6 +244,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     lazy: costs !== null && gasOpt !== false && gasOpt.checkEveryBlock !== true,
     nanSites: 0,
     charges: new Float64Array(1024),
+    syncAt: new Uint8Array(1024),
     ctrl: new Int32Array(768),
     w: new Writer(4096),
   };
@@ -464,41 +467,75 @@ function emitTrap(w: Writer, trapG: number, code: number): void {
   w.u8(0x0b);
 }
 
-/** Static charge: gas -= cost; if gas < 0 { trap = 1; unreachable } */
-function emitCharge(w: Writer, ctx: Ctx, cost: number, tmp64: number, checked: boolean): void {
+/** The gas local -> `__wasmvm_gas` (stack-neutral). */
+function emitSync(w: Writer, ctx: Ctx, gasL: number): void {
+  w.u8(0x20);
+  w.u32(gasL);
+  w.u8(0x24);
+  w.u32(ctx.gasG);
+}
+
+/** `__wasmvm_gas` -> the gas local (stack-neutral). */
+function emitReload(w: Writer, ctx: Ctx, gasL: number): void {
   w.u8(0x23);
   w.u32(ctx.gasG);
+  w.u8(0x21);
+  w.u32(gasL);
+}
+
+/** if gas < 0 { __wasmvm_gas = gas; trap = 1; unreachable }, gas (the local) on the stack. */
+function emitGasCheck(w: Writer, ctx: Ctx, gasL: number): void {
+  w.u8(0x42);
+  w.u8(0x00);
+  w.u8(0x53); // i64.lt_s
+  w.u8(0x04);
+  w.u8(0x40);
+  emitSync(w, ctx, gasL);
+  w.u8(0x41);
+  w.u8(TRAP_OUT_OF_GAS);
+  w.u8(0x24);
+  w.u32(ctx.trapG);
+  w.u8(0x00);
+  w.u8(0x0b);
+}
+
+/**
+ * Static charge on the function's gas local: gas -= cost; [__wasmvm_gas = gas]; [if gas < 0 trap].
+ * `sync` writes the local back to the global (the block can trap or leave the instance).
+ */
+function emitCharge(w: Writer, ctx: Ctx, cost: number, gasL: number, checked: boolean, sync: boolean): void {
+  w.u8(0x20);
+  w.u32(gasL);
   w.u8(0x42);
   if (cost < 64) w.u8(cost);
   else w.s64(BigInt(cost));
   w.u8(0x7d); // i64.sub
-  if (!checked) {
+  ctx.gasCharges++;
+  if (!checked && !sync) {
     // deferred check (see docs/metering.md, "Checks"): subtract only
-    w.u8(0x24);
-    w.u32(ctx.gasG);
-    ctx.gasCharges++;
+    w.u8(0x21);
+    w.u32(gasL);
     return;
   }
   w.u8(0x22);
-  w.u32(tmp64);
-  w.u8(0x24);
-  w.u32(ctx.gasG);
-  w.u8(0x20);
-  w.u32(tmp64);
-  w.u8(0x42);
-  w.u8(0x00);
-  w.u8(0x53); // i64.lt_s
-  emitTrap(w, ctx.trapG, 1);
+  w.u32(gasL);
+  if (sync) {
+    w.u8(0x24);
+    w.u32(ctx.gasG);
+    if (!checked) return;
+    w.u8(0x20);
+    w.u32(gasL);
+  }
+  emitGasCheck(w, ctx, gasL);
   ctx.gasChecks++;
-  ctx.gasCharges++;
 }
 
-/** Dynamic charge from the i32 operand on top of the stack (kept on the stack). */
-function emitDynamicCharge(w: Writer, ctx: Ctx, perUnit: number, tmp64: number, tmp32: number): void {
+/** Dynamic charge from the i32 operand on top of the stack (kept on the stack); syncs the gas local. */
+function emitDynamicCharge(w: Writer, ctx: Ctx, perUnit: number, gasL: number, tmp32: number): void {
   w.u8(0x21);
   w.u32(tmp32); // local.set n
-  w.u8(0x23);
-  w.u32(ctx.gasG);
+  w.u8(0x20);
+  w.u32(gasL);
   w.u8(0x20);
   w.u32(tmp32);
   w.u8(0xad); // i64.extend_i32_u
@@ -509,15 +546,12 @@ function emitDynamicCharge(w: Writer, ctx: Ctx, perUnit: number, tmp64: number, 
   }
   w.u8(0x7d); // i64.sub
   w.u8(0x22);
-  w.u32(tmp64);
+  w.u32(gasL);
   w.u8(0x24);
   w.u32(ctx.gasG);
   w.u8(0x20);
-  w.u32(tmp64);
-  w.u8(0x42);
-  w.u8(0x00);
-  w.u8(0x53);
-  emitTrap(w, ctx.trapG, 1);
+  w.u32(gasL);
+  emitGasCheck(w, ctx, gasL);
   w.u8(0x20);
   w.u32(tmp32); // local.get n
   ctx.gasChecks++;
@@ -577,9 +611,14 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   }
   const costs = ctx.costs;
   const costOp = costs ? costs.op : null;
-  if (ctx.charges.length < count + 1) ctx.charges = new Float64Array((count + 1) * 2);
+  if (ctx.charges.length < count + 1) {
+    ctx.charges = new Float64Array((count + 1) * 2);
+    ctx.syncAt = new Uint8Array((count + 1) * 2);
+  }
   const charges = ctx.charges;
   charges.fill(0, 0, count + 1);
+  const syncAt = ctx.syncAt;
+  syncAt.fill(0, 0, count + 1);
 
   // ---- pass 1: metered blocks, operand stack height, index checks, needed temporaries
   const maxDepth = d.maxDepth + 2;
@@ -718,6 +757,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     if (boundary) {
       // negative = the charge's check may be deferred (pure block that is not a loop header)
       if (cur > 0) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
+      if (!pure) syncAt[insAt] = 1;
       cur = 0;
       insAt = i + 1;
       pure = 1;
@@ -725,6 +765,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     }
   }
   if (cur > 0 && insAt < count) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
+  if (!pure && insAt < count) syncAt[insAt] = 1;
 
   // ---- temporaries (appended after the declared locals: no renumbering)
   const newLocals = code.locals.slice();
@@ -735,7 +776,11 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     else newLocals.push([1, t]);
     return next++;
   };
-  const tmp64 = costs ? add('i64') : -1;
+  // The remaining gas lives in this local inside the function (a register, where a global is a load
+  // and a store); it is written back to `__wasmvm_gas` at the start of every metered block that can
+  // trap or leave the instance (calls, memory access, ...), before every exit and on the out-of-gas
+  // trap path, and reloaded after every call.
+  const gasL = costs ? add('i64') : -1;
   // Small leaf functions (no calls) are not counted by the stack limiter: they add at most one bounded
   // frame on top of the deepest counted one, which the limit's headroom covers.
   const frameCost = FRAME_OVERHEAD_UNITS + slots + maxH;
@@ -775,6 +820,9 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     w.s32(ctx.stackLimit);
     w.u8(0x4b); // i32.gt_u
     emitTrap(w, ctx.trapG, 2);
+  }
+  if (costOp) emitReload(w, ctx, gasL);
+  if (stackOn) {
     w.u8(0x02);
     w.s33(blockTypeFor(m, ft.results));
   }
@@ -790,18 +838,34 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
         w.bytes(body, copyFrom, pos[i]!);
         copyFrom = pos[i]!;
         if (c < 0) ctx.deferred++;
-        emitCharge(w, ctx, c > 0 ? c : -c, tmp64, c > 0);
+        emitCharge(w, ctx, c > 0 ? c : -c, gasL, c > 0, syncAt[i] === 1);
+      } else if (syncAt[i]) {
+        w.bytes(body, copyFrom, pos[i]!);
+        copyFrom = pos[i]!;
+        emitSync(w, ctx, gasL);
       }
     }
     if (k < 0x10) {
       if (k === 0x02 || k === 0x03 || k === 0x04) depth++;
-      else if (k === 0x0b) depth--;
-      else if (k === 0x0f && stackOn) {
+      else if (k === 0x0b) {
+        // the function's final `end` (without the wrapper block): write the gas back first
+        if (i === last && costOp && !stackOn) {
+          w.bytes(body, copyFrom, pos[i]!);
+          copyFrom = pos[i]!;
+          emitSync(w, ctx, gasL);
+        }
+        depth--;
+      } else if (k === 0x0f && stackOn) {
         // return -> br to the wrapper block (which has the function's results)
         w.bytes(body, copyFrom, pos[i]!);
         w.u8(0x0c);
         w.u32(depth);
         copyFrom = pos[i + 1]!;
+      } else if (costOp && !stackOn && exitsFunction(k, i, depth, body, pos, imm)) {
+        // return, or a branch to the function's label: write the gas back first
+        w.bytes(body, copyFrom, pos[i]!);
+        copyFrom = pos[i]!;
+        emitSync(w, ctx, gasL);
       }
       continue;
     }
@@ -817,8 +881,15 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
       if (per > 0) {
         w.bytes(body, copyFrom, pos[i]!);
         copyFrom = pos[i]!;
-        emitDynamicCharge(w, ctx, per, tmp64, tmp32);
+        emitDynamicCharge(w, ctx, per, gasL, tmp32);
       }
+    }
+    if (fl & F_CALL && costOp) {
+      // the callee (or the host) charged the global: reload
+      const end = pos[i + 1]!;
+      w.bytes(body, copyFrom, end);
+      copyFrom = end;
+      emitReload(w, ctx, gasL);
     }
     if (fl & F_NAN && nanOn) {
       // A NaN consumed right away by another NaN-producing operation on the same lane shape need not be
@@ -837,6 +908,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   if (stackOn) {
     // the original final `end` closes the wrapper block; then the epilogue and the function's end
     w.bytes(body, copyFrom, pos[last + 1]!);
+    if (costOp) emitSync(w, ctx, gasL);
     w.u8(0x23);
     w.u32(ctx.stackG);
     w.u8(0x41);
@@ -847,4 +919,24 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     w.u8(0x0b);
   } else w.bytes(body, copyFrom, pos[last + 1]!);
   m.codes[defIndex] = { locals: newLocals, body: w.finish() };
+}
+
+/** Whether instruction i (return, br, br_if, br_table at block depth `depth`) can leave the function. */
+function exitsFunction(
+  k: number,
+  i: number,
+  depth: number,
+  body: Uint8Array,
+  pos: ArrayLike<number>,
+  imm: ArrayLike<number>,
+): boolean {
+  if (k === 0x0f) return true;
+  if (k === 0x0c || k === 0x0d) return imm[i]! >>> 0 === depth;
+  if (k === 0x0e) {
+    const r = new Reader(body);
+    r.pos = pos[i]! + 1;
+    const n = r.u32();
+    for (let j = 0; j <= n; j++) if (r.u32() === depth) return true;
+  }
+  return false;
 }
