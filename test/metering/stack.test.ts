@@ -97,4 +97,29 @@ describe('stack limiter', () => {
     assert.equal(l.run('g', [0]).value, 3);
     assert.equal((l.exports.__wasmvm_stack as WebAssembly.Global).value, 0);
   });
+  test('re-entry from the host: each frame restores the height it found', async () => {
+    const seen: number[] = [];
+    let ex: Record<string, unknown> = {};
+    const st = () => (ex.__wasmvm_stack as WebAssembly.Global).value as number;
+    const l = await load(
+      `(module (import "h" "f" (func $f (param i32) (result i32)))
+        (func (export "g") (param i32) (result i32)
+          (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+            (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))`,
+      { gas: false },
+      {
+        h: {
+          f: (x: number) => {
+            seen.push(st());
+            return (ex.g as (x: number) => number)(x);
+          },
+        },
+      },
+    );
+    ex = l.exports;
+    assert.equal(l.run('g', [3]).value, 3);
+    assert.equal(st(), 0);
+    // g's frame: 8 + 1 param + max operand height 2 = 11 units per nested g
+    assert.deepEqual(seen, [11, 22, 33]);
+  });
 });

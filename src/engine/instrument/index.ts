@@ -785,7 +785,9 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
   // frame on top of the deepest counted one, which the limit's headroom covers.
   const frameCost = FRAME_OVERHEAD_UNITS + slots + maxH;
   const stackOn = ctx.stackLimit > 0 && (hasCall || frameCost > LEAF_MAX_UNITS);
-  const tmp32 = stackOn || (costs && needDyn) ? add('i32') : -1;
+  // the stack height after the prologue: the epilogue restores the height from it (no global load)
+  const stackL = stackOn ? add('i32') : -1;
+  const tmp32 = costs && needDyn ? add('i32') : -1;
   let tF32 = -1;
   let tF64 = -1;
   let tV128 = -1;
@@ -811,11 +813,11 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     w.s32(frameCost);
     w.u8(0x6a); // i32.add
     w.u8(0x22);
-    w.u32(tmp32);
+    w.u32(stackL);
     w.u8(0x24);
     w.u32(ctx.stackG);
     w.u8(0x20);
-    w.u32(tmp32);
+    w.u32(stackL);
     w.u8(0x41);
     w.s32(ctx.stackLimit);
     w.u8(0x4b); // i32.gt_u
@@ -909,8 +911,9 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     // the original final `end` closes the wrapper block; then the epilogue and the function's end
     w.bytes(body, copyFrom, pos[last + 1]!);
     if (costOp) emitSync(w, ctx, gasL);
-    w.u8(0x23);
-    w.u32(ctx.stackG);
+    // height = (height after the prologue) - frame: every callee restored what it added
+    w.u8(0x20);
+    w.u32(stackL);
     w.u8(0x41);
     w.s32(frameCost);
     w.u8(0x6b); // i32.sub
