@@ -9,7 +9,7 @@
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side).
  */
 import { createHash } from 'node:crypto';
-import type { ExecuteResult, ExecutionMode, ExecutionStatus, WasmValue } from '../engine/types.ts';
+import type { ExecuteResult, ExecutionMode, ExecutionStatus, WasmValue } from '../engine/index.ts';
 
 export const CLAIM_VERSION = 1;
 export const INPUT_DOMAIN = 'wasmvm-tee/claim/input/v1';

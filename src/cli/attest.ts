@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { evidenceToJson } from '../binding/index.ts';
 import { detectTee, SimulatedSevSnpProvider } from '../tee/index.ts';
-import { describeReport, parseReport } from '../verify/sev-snp/report.ts';
+import { describeReport, parseReport } from '../verify/index.ts';
 
 export const summary = 'print fresh local attestation evidence (or the simulated root)';
 

@@ -5,16 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AttestationMode } from '../binding/index.ts';
-import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   createWasmvmClient,
   executeAndVerify,
   PROTOCOLS,
   type Protocol,
   type VerifyOptions,
-} from '../server/client.ts';
-import { valueToString } from '../server/values.ts';
-import type { Verdict } from '../verify/types.ts';
+  valueToString,
+} from '../server/index.ts';
+import type { Verdict } from '../verify/index.ts';
 
 export const help = `Usage: wasmvm-tee exec --server HOST:PORT --wasm FILE --fn NAME [--arg V ...] [options]
 

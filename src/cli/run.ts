@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { Engine, EngineError, type ExecutionMode } from '../engine/index.ts';
 import {
   createHostHandlerInstance,
+  defaultHostDeps,
   type HostHandlerDeps,
   type HostOptions,
   type IssuerConfig,
@@ -15,7 +16,6 @@ import {
   normalizeIssuers,
   type PreopenOption,
 } from '../host/index.ts';
-import { defaultHostDeps } from '../host/providers.ts';
 
 export const summary = 'run a WASI module locally with the attestation imports (like wasmtime run)';
 

@@ -4,9 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_LIMITS } from '../engine/index.ts';
-import { createDefaultBackend } from '../server/default-backend.ts';
-import { isLogLevel } from '../server/log.ts';
-import { DEFAULTS, startServer } from '../server/server.ts';
+import { createDefaultBackend, DEFAULTS, isLogLevel, startServer } from '../server/index.ts';
 
 export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
 

@@ -5,13 +5,21 @@
  * Exit 0 only when every check and the policy pass.
  */
 import { readFileSync } from 'node:fs';
-import type { GpuEvidence } from '../tee/nvidia/types.ts';
-import { fetchedJwks, isJwks, type JwksSource, pinnedJwks } from '../verify/nvidia/jwks.ts';
-import { normalizeReferenceValues, verifyGpuEvidence } from '../verify/nvidia/local.ts';
-import { verifyNrasResponse } from '../verify/nvidia/nras.ts';
-import { createOcspChecker } from '../verify/nvidia/ocsp.ts';
-import { type NvidiaPolicy, parseNvidiaPolicy } from '../verify/nvidia/policy.ts';
-import { type Verdict, verdict } from '../verify/types.ts';
+import type { GpuEvidence } from '../tee/index.ts';
+import {
+  createOcspChecker,
+  fetchedJwks,
+  isJwks,
+  type JwksSource,
+  type NvidiaPolicy,
+  normalizeReferenceValues,
+  parseNvidiaPolicy,
+  pinnedJwks,
+  type Verdict,
+  verdict,
+  verifyGpuEvidence,
+  verifyNrasResponse,
+} from '../verify/index.ts';
 
 export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
 

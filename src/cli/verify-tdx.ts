@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type FetchFn,
-  fetchCollateral,
-  loadCollateral,
-  mergeCollateral,
+  type TdxFetchFn as FetchFn,
+  fetchTdxCollateral as fetchCollateral,
+  loadTdxCollateral as loadCollateral,
+  mergeTdxCollateral as mergeCollateral,
   parsePckExtensions,
   parseTdxPolicy,
   parseTdxQuote,
@@ -17,7 +17,7 @@ import {
   type TdxCollateral,
   type TdxPolicy,
   verifyTdxQuote,
-} from '../verify/tdx/index.ts';
+} from '../verify/index.ts';
 
 export const summary = 'verify an Intel TDX quote (v4/v5) with DCAP collateral';
 

@@ -4,11 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type VerifyExecutionOptions, verifyExecution } from '../verify/execution.ts';
-import type { KdsOptions } from '../verify/sev-snp/kds.ts';
-import { parseSnpPolicy, type SnpPolicy } from '../verify/sev-snp/policy.ts';
-import { type VerifySnpOptions, verifySnpReport } from '../verify/sev-snp/verify.ts';
-import type { Verdict } from '../verify/types.ts';
+import {
+  type KdsOptions,
+  parseSnpPolicy,
+  type SnpPolicy,
+  type Verdict,
+  type VerifyExecutionOptions,
+  type VerifySnpOptions,
+  verifyExecution,
+  verifySnpReport,
+} from '../verify/index.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
 

@@ -14,6 +14,7 @@ export {
   MODE_V8_FLAGS,
   UNLIMITED_GAS,
 } from './engine.ts';
+export { COST_TABLE_VERSION } from './instrument/index.ts';
 export { DEFAULT_LIMITS, MAX_LIMITS, resolveLimits } from './limits.ts';
 export { classifyTrapMessage } from './traps.ts';
 export * from './types.ts';

@@ -3,7 +3,7 @@
  * report (offsets from AMD SEV-SNP ABI spec table 22 and Intel TDX DCAP quote v4 TD report body).
  * Signature and chain checks are the verifier's job (src/verify); these are only read here.
  */
-import type { CpuEvidence } from '../tee/types.ts';
+import type { CpuEvidence } from '../tee/index.ts';
 
 export interface EvidenceFields {
   measurement: string;

@@ -11,8 +11,8 @@
  * Every call is appended to the hash-chained audit log (audit.ts) with hashes only, no secrets.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { CpuEvidence, TeeProvider } from '../tee/types.ts';
-import type { Check, Verdict } from '../verify/types.ts';
+import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
+import type { Check, Verdict } from '../verify/index.ts';
 import { TEE_CODE } from './attestation.ts';
 import { AuditLog, type AuditOptions } from './audit.ts';
 import { cacheKey, TtlCache } from './cache.ts';

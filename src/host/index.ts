@@ -5,8 +5,11 @@
  * Parent side (service, CLI): `createHostHandler(deps)` answers the bridge's calls.
  * See docs/host.md.
  */
+
 import { ATTESTATION_MODULE, AttestationModule, type AttestationModuleOptions } from './attestation.ts';
+import type { HostHandlerDeps } from './handler.ts';
 import { GuestMemory } from './memory.ts';
+import type { DefaultDepsOptions } from './providers.ts';
 import type { HostBridge, HostModules } from './types.ts';
 import { Wasi, type WasiOptions } from './wasi/index.ts';
 import { isMemory, isModule, WA, type WasmImports, type WasmInstanceLike } from './wasm-types.ts';
@@ -25,6 +28,7 @@ export {
   type TokenSigner,
 } from './handler.ts';
 export { DEFAULT_POLICY, type HostPolicy, loadPolicy, PolicyError, parsePolicy } from './policy.ts';
+export type { DefaultDepsOptions } from './providers.ts';
 export { GUEST_GPU_NONCE_TAG, GUEST_REPORT_DATA_TAG, guestGpuNonce, guestReportData } from './report-data.ts';
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
@@ -158,4 +162,27 @@ export function serviceHostSetup(
     attestation: o.context ? { context: o.context } : {},
   };
   return { hostModules, hostOptions: hostOptions as Record<string, unknown> };
+}
+
+// The provider wiring (src/tee, src/verify) is loaded on first use: the engine's workers import this
+// index for createHostModules and must not pull the TEE providers and verifiers in.
+type Providers = typeof import('./providers.ts');
+const providers = (): Promise<Providers> => import('./providers.ts');
+
+/** CPU verifier for the handler: SEV-SNP against pinned AMD roots (or the local simulated root), TDX. */
+export function cpuVerifier(
+  ...args: Parameters<Providers['cpuVerifier']>
+): NonNullable<HostHandlerDeps['verifyCpu']> {
+  return async (ev, expectedReportData, opts) =>
+    (await providers()).cpuVerifier(...args)(ev, expectedReportData, opts);
+}
+
+/** NVIDIA GPU provider through NVML; undefined + the reason when there is no usable GPU. */
+export async function nvidiaGpuProvider(): ReturnType<Providers['nvidiaGpuProvider']> {
+  return (await providers()).nvidiaGpuProvider();
+}
+
+/** Detect the TEE and GPUs and build handler deps: tee, signer (Attester), verifiers, GPU provider. */
+export async function defaultHostDeps(o: DefaultDepsOptions): ReturnType<Providers['defaultHostDeps']> {
+  return (await providers()).defaultHostDeps(o);
 }

@@ -3,7 +3,7 @@
  * `success: true`. Loaded from JSON (`--policy p.json`); every field optional, defaults are strict.
  */
 import { readFileSync } from 'node:fs';
-import type { Check, Verdict } from '../verify/types.ts';
+import type { Check, Verdict } from '../verify/index.ts';
 
 export interface HostPolicy {
   /** Accept the simulated TEE / simulated GPU (default false). */

@@ -3,9 +3,15 @@
  * Attester (C), the CPU evidence verifiers (C: SEV-SNP, F: TDX) and NVIDIA GPUs (G).
  * Used by `wasmvm-tee run` and by the service (D).
  */
-import { Attester, detectTee } from '../tee/index.ts';
-import { collectGpuEvidence, type GpuEvidence, probeGpus } from '../tee/nvidia/index.ts';
-import type { CpuEvidence, TeeProvider } from '../tee/types.ts';
+import {
+  Attester,
+  type CpuEvidence,
+  collectGpuEvidence,
+  detectTee,
+  type GpuEvidence,
+  probeGpus,
+  type TeeProvider,
+} from '../tee/index.ts';
 import {
   type VerifyTdxOptions,
   verifyGpuEvidence,

@@ -16,7 +16,7 @@ type GpuCollector = (reportData: Uint8Array) => Promise<unknown[]>;
 
 /** NVIDIA evidence via NVML, nonce = gpuNonceFor(REPORT_DATA of the CPU evidence). Loaded on first use. */
 async function nvmlCollector(): Promise<GpuCollector> {
-  const nv = await import('../tee/nvidia/index.ts');
+  const nv = await import('../tee/index.ts');
   const probe = await nv.probeGpus();
   if (!probe.available)
     throw new ServiceError(

@@ -8,7 +8,7 @@ import type {
   ExecutionClaim,
   SessionKeyJson,
 } from '../binding/index.ts';
-import type { ExecuteRequest, ExecuteResult } from '../engine/types.ts';
+import type { ExecuteRequest, ExecuteResult } from '../engine/index.ts';
 
 export interface ExecutionEngine {
   execute(req: ExecuteRequest): Promise<ExecuteResult>;

@@ -28,7 +28,7 @@ import {
   parseEnvelope,
   reportDataFor,
 } from '../binding/index.ts';
-import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   AttestationMode as ProtoAttestationMode,
   type WASMVMExecutionRequest,

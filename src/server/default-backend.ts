@@ -4,10 +4,14 @@
  * detected TEE (src/tee). The host handler signs guest attestation tokens with the same Attester, so
  * `attest_vm` tokens and execution signatures come from one attested session key.
  */
-import { Engine } from '../engine/index.ts';
-import { COST_TABLE_VERSION } from '../engine/instrument/index.ts';
-import { createHostHandler, type HostHandlerDeps, serviceHostSetup } from '../host/index.ts';
-import { cpuVerifier, nvidiaGpuProvider } from '../host/providers.ts';
+import { COST_TABLE_VERSION, Engine } from '../engine/index.ts';
+import {
+  cpuVerifier,
+  createHostHandler,
+  type HostHandlerDeps,
+  nvidiaGpuProvider,
+  serviceHostSetup,
+} from '../host/index.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
 import { TeeAttester } from './attester.ts';
 import type { Backend } from './backend.ts';

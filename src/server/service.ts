@@ -21,7 +21,7 @@ import {
   encodeClaim,
   reportDataFor,
 } from '../binding/index.ts';
-import type { ExecuteRequest, ExecutionMode, WasmValue } from '../engine/types.ts';
+import type { ExecuteRequest, ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   type EchoRequest,
   EchoResponseSchema,

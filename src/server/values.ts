@@ -3,7 +3,7 @@
  * engine's typed `WasmValue` (exact bits for floats), and the API's mode enums.
  */
 import { create } from '@bufbuild/protobuf';
-import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import { type Value, ValueSchema, ValueType, WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import { ServiceError } from './errors.ts';
 

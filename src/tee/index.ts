@@ -2,6 +2,17 @@
 export { Attester, type AttesterOptions, type AttestResult } from './attester.ts';
 export { type DetectOptions, detectTee, registerTeeDetector, type TeeDetector } from './detect.ts';
 export {
+  collectGpuEvidence,
+  createSimulatedGpu,
+  type GpuEvidence,
+  type GpuProbe,
+  gpuNonceFor,
+  NvidiaError,
+  probeGpus,
+  type SimulatedGpu,
+  type SimulatedGpuOptions,
+} from './nvidia/index.ts';
+export {
   CONFIGFS_TSM_ROOT,
   type ConfigfsOptions,
   ConfigfsTsmProvider,

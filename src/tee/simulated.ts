@@ -27,7 +27,7 @@ import {
   serializeReport,
   setSignatureP1363,
   type TcbParts,
-} from '../verify/sev-snp/format.ts';
+} from '../verify/index.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';

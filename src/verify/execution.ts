@@ -20,7 +20,7 @@ import {
   type SessionKeyJson,
   sessionKeyReportData,
 } from '../binding/index.ts';
-import type { ExecutionMode, WasmValue } from '../engine/types.ts';
+import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   type GpuReferenceValues,
   gpuNonceFor,

@@ -11,10 +11,17 @@ export {
   verifySessionAttestation,
 } from './execution.ts';
 export {
+  createOcspChecker,
+  fetchedJwks,
+  GPU_NONCE_DOMAIN,
   type GpuReferenceValues,
   gpuNonceFor,
+  isJwks,
+  type JwksSource,
   type NvidiaPolicy,
+  normalizeReferenceValues,
   parseNvidiaPolicy,
+  pinnedJwks,
   type VerifyGpuEvidenceOptions,
   type VerifyNrasOptions,
   verifyGpuEvidence,
@@ -23,11 +30,18 @@ export {
 } from './nvidia/index.ts';
 export * from './sev-snp/index.ts';
 export {
+  type FetchFn as TdxFetchFn,
   fetchCollateral as fetchTdxCollateral,
   loadCollateral as loadTdxCollateral,
+  mergeCollateral as mergeTdxCollateral,
+  parsePckExtensions,
   parseTdxPolicy,
   parseTdxQuote,
+  pemToDerList,
+  type SgxReportBody,
+  serializeSgxReportBody,
   serializeTdxQuote,
+  type TdReport,
   type TdxCollateral,
   TdxError,
   type TdxPolicy,

@@ -23,7 +23,7 @@ import {
   serializeTdxQuote,
   type TdReport,
   type TdxQuote,
-} from '../../verify/tdx/index.ts';
+} from '../../verify/index.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;

@@ -1,0 +1,24 @@
+/**
+ * The gRPC service (server side) and its typed client. Other rooms (the CLI) import the server
+ * through this file; src/verify and src/binding never import it.
+ */
+export {
+  buildExecuteRequest,
+  checkBinding,
+  createWasmvmClient,
+  createWasmvmTransport,
+  type ExecuteAndVerifyResult,
+  type ExecuteInput,
+  type ExpectedInputs,
+  executeAndVerify,
+  expectedInputs,
+  PROTOCOLS,
+  type Protocol,
+  type VerifyOptions,
+  type WasmvmClient,
+  type WasmvmClientOptions,
+} from './client.ts';
+export { createDefaultBackend, type DefaultBackendOptions } from './default-backend.ts';
+export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
+export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';
+export { valueToString } from './values.ts';
