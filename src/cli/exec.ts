@@ -113,10 +113,18 @@ function parseArgv(argv: string[]): Parsed {
   return p;
 }
 
+/** `exec --server …` is handled by exec-remote.ts. */
+function isRemote(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--server' || a.startsWith('--server='));
+}
+
+/** The --help text for these arguments: exec-remote.ts's with --server, else this one. */
+export async function helpFor(argv: readonly string[]): Promise<string> {
+  return isRemote(argv) ? (await import('./exec-remote.ts')).help : help;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  if (argv.some((a) => a === '--server' || a.startsWith('--server='))) {
-    return (await import('./exec-remote.ts')).main(argv);
-  }
+  if (isRemote(argv)) return (await import('./exec-remote.ts')).main(argv);
   let p: Parsed;
   try {
     p = parseArgv(argv);

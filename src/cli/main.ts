@@ -1,12 +1,15 @@
 /**
  * `wasmvm-tee` command line: dispatches to one module per subcommand (src/cli/<name>.ts).
- * Each subcommand module exports `help` (its --help text) and `main(argv) => exit code`.
+ * Each subcommand module exports `help` (its --help text), `main(argv) => exit code`, and `helpFor(argv)` when
+ * its help depends on the arguments (exec --server, verify --tdx-quote / --nras-response / --gpu-evidence).
  */
 import { VERSION } from '../version.ts';
 
 export interface Command {
   readonly summary: string;
   readonly help: string;
+  /** The --help text for these arguments, when it depends on them (a subcommand that delegates). */
+  helpFor?(argv: readonly string[]): Promise<string> | string;
   main(argv: string[]): Promise<number>;
 }
 
@@ -49,7 +52,7 @@ export async function cli(argv: string[]): Promise<number> {
   }
   const cmd = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(cmd.help);
+    console.log(cmd.helpFor ? await cmd.helpFor(rest) : cmd.help);
     return 0;
   }
   return cmd.main(rest);

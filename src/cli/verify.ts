@@ -156,10 +156,24 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return v;
 }
 
+/** TDX quotes are verified by verify-tdx.ts, NVIDIA evidence by verify-nras.ts. */
+async function delegate(
+  argv: readonly string[],
+): Promise<typeof import('./verify-tdx.ts') | typeof import('./verify-nras.ts') | undefined> {
+  const has = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (has('--tdx-quote')) return import('./verify-tdx.ts');
+  if (has('--nras-response') || has('--gpu-evidence')) return import('./verify-nras.ts');
+  return undefined;
+}
+
+/** The --help text for these arguments: verify-tdx.ts's / verify-nras.ts's when delegated, else this one. */
+export async function helpFor(argv: readonly string[]): Promise<string> {
+  return (await delegate(argv))?.help ?? help;
+}
+
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  if (argv.includes('--tdx-quote')) return (await import('./verify-tdx.ts')).main(argv);
-  if (argv.includes('--nras-response') || argv.includes('--gpu-evidence'))
-    return (await import('./verify-nras.ts')).main(argv);
+  const sub = await delegate(argv);
+  if (sub) return sub.main(argv);
   let values: Record<string, unknown>;
   try {
     values = parseArgs({
