@@ -40,7 +40,8 @@ Options:
   --trust-simulated-root F trust this simulated TEE root certificate (testing)
   --allow-simulated        accept evidence from the simulated TEE (testing)
   --no-verify              skip evidence verification (binding checks still run)
-  --json                   print the result as JSON
+  --json                   print the result as JSON, with the attestation envelope
+                           (save it: 'wasmvm-tee verify --response FILE' re-checks it offline)
   -h, --help               this help`;
 
 function toUrl(server: string, tls: boolean): string {
@@ -183,6 +184,8 @@ export async function main(argv: string[]): Promise<number> {
           gasUsed: result.gasUsed,
           reportData: r.reportData,
           attestationMode: result.envelope?.mode,
+          // the envelope exactly as the server sent it: `wasmvm-tee verify --response FILE` re-checks a saved result
+          attestation: r.attestation,
           simulated: r.simulated,
           verified: result.verdict.ok,
           verdict: result.verdict,

@@ -317,6 +317,12 @@ function responseChecks(resp: unknown, claim: ExecutionClaim): Check[] {
     if (claim.gasUsed === undefined || BigInt(String(gas)) !== claim.gasUsed)
       diffs.push(`gas used ${String(gas)} ≠ attested ${claim.gasUsed ?? '(none)'}`);
   }
+  const rdShown = pick(res, 'reportData', 'report_data');
+  if (typeof rdShown === 'string' && rdShown !== '') {
+    compared.push('report data');
+    const attested = bytesToHex(reportDataFor(claim));
+    if (rdShown.toLowerCase() !== attested) diffs.push(`report_data ${rdShown} ≠ attested ${attested}`);
+  }
   const rid = pick(resp, 'requestId', 'request_id');
   if (typeof rid === 'string' && rid !== '' && claim.requestId !== undefined) {
     compared.push('request id');
