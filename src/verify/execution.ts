@@ -50,9 +50,9 @@ export interface VerifyExecutionOptions {
   request?: unknown;
   /** The nonce the client sent (hex or bytes): the claim must carry exactly it. */
   nonce?: Uint8Array | string;
-  /** Trust these simulated roots (PEM/DER), from `wasmvm-tee attest --print-simulated-root`. */
+  /** Trust these simulated roots (PEM/DER): the CPU's (`wasmvm-tee attest --print-simulated-root`) and/or a GPU's. */
   trustSimulatedRoot?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
-  /** Accept any simulated root (testing only; loudly marked in the verdict). */
+  /** Accept any simulated root, CPU and GPU (testing only; loudly marked in the verdict). */
   allowSimulated?: boolean;
   /** Policy file contents: `{ snp?: SnpPolicy, tdx?: (parseTdxPolicy input), gpuReferenceValues?: ... }`. */
   policy?: { snp?: SnpPolicy; tdx?: unknown; gpuReferenceValues?: GpuReferenceValues; nvidia?: unknown };
@@ -134,6 +134,10 @@ async function verifyGpu(
   const o: VerifyGpuEvidenceOptions = { nonce: gpuNonceFor(cpuReportData) };
   if (opts.now) o.now = opts.now;
   if (opts.policy?.gpuReferenceValues) o.referenceValues = opts.policy.gpuReferenceValues;
+  // Simulated roots (tests): the same list as for the CPU (a GPU root among them is used), or any
+  // SIMULATED-named self-signed root with allowSimulated.
+  if (opts.trustSimulatedRoot !== undefined) o.trustSimulatedRoot = opts.trustSimulatedRoot;
+  if (opts.allowSimulated) o.allowSimulated = true;
   return verifyGpuEvidenceList(gpu as Parameters<typeof verifyGpuEvidenceList>[0], o);
 }
 

@@ -81,6 +81,53 @@ describe('composite CPU + GPU attestation (verifyExecution dispatch)', () => {
     assert.equal(direct.ok, true);
   });
 
+  it('verifyExecution accepts simulated GPUs when told to (trustSimulatedRoot with the GPU root, or allowSimulated), refuses them otherwise', async () => {
+    const sim = await createSimulatedGpu({ count: 2 });
+    const { envelope } = await new Attester(provider).attestExecution(claim, 'per-request');
+    envelope.gpu = await sim.collect(gpuNonceFor(reportDataFor(claim)));
+    const json = JSON.stringify(envelope);
+    const accepted = [
+      await verifyExecution(json, { trustSimulatedRoot: [root, sim.rootPem()] }),
+      await verifyExecution(json, { allowSimulated: true }),
+    ];
+    for (const v of accepted) {
+      const g = gpuPart(v)!;
+      assert.equal(
+        g.ok,
+        true,
+        JSON.stringify(g.parts?.map((p) => p.checks.filter((c) => c.outcome === 'fail'))),
+      );
+      assert.equal(g.parts!.length, 2);
+      for (const part of g.parts!) {
+        assert.equal(part.checks.find((c) => c.id === 'nvidia.simulated')!.outcome, 'pass');
+        assert.equal(part.checks.find((c) => c.id === 'nvidia.nonce')!.outcome, 'pass');
+      }
+      assert.equal(v.ok, true);
+    }
+    // refused: no option, the CPU root only, another simulated GPU's root
+    const other = await createSimulatedGpu({ count: 1 });
+    for (const o of [{}, { trustSimulatedRoot: root }, { trustSimulatedRoot: [root, other.rootPem()] }]) {
+      const v = await verifyExecution(json, o);
+      assert.equal(v.ok, false);
+      const g = gpuPart(v)!;
+      assert.equal(g.ok, false);
+      for (const part of g.parts!)
+        assert.equal(part.checks.find((c) => c.id === 'nvidia.simulated')!.outcome, 'fail');
+    }
+  });
+
+  it('allowSimulated does not relax the other GPU checks: evidence for another nonce still fails', async () => {
+    const sim = await createSimulatedGpu({ count: 1 });
+    const { envelope } = await new Attester(provider).attestExecution(claim, 'per-request');
+    envelope.gpu = await sim.collect(new Uint8Array(32).fill(7));
+    const v = await verifyExecution(JSON.stringify(envelope), { allowSimulated: true });
+    assert.equal(v.ok, false);
+    const fails = gpuPart(v)!
+      .parts![0]!.checks.filter((c) => c.outcome === 'fail')
+      .map((c) => c.id);
+    assert.deepEqual(fails, ['nvidia.nonce']);
+  });
+
   it('without GPU evidence there is no GPU part', async () => {
     const { json } = await new Attester(provider).attestExecution(claim, 'per-request');
     const v = await verifyExecution(json, { trustSimulatedRoot: root });
