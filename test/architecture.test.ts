@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
@@ -160,4 +160,22 @@ test('the checker flags what it must', () => {
       ['src/z/w.ts', true],
     ],
   );
+});
+
+test('every package.json export points at a module that loads', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, string>;
+    bin: Record<string, string>;
+  };
+  for (const [name, path] of Object.entries(pkg.exports)) {
+    const mod = (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, unknown>;
+    assert.ok(Object.keys(mod).length > 0, `export '${name}' (${path}) exports nothing`);
+  }
+  const root = (await import(pathToFileURL(join(ROOT, pkg.exports['.'] as string)).href)) as Record<
+    string,
+    unknown
+  >;
+  for (const k of ['execute', 'Engine', 'verifyExecution', 'VERSION', 'engine', 'verify', 'binding'])
+    assert.ok(k in root, `package entry lacks ${k}`);
+  for (const bin of Object.values(pkg.bin)) assert.ok(readFileSync(join(ROOT, bin), 'utf8').length > 0);
 });
