@@ -17,7 +17,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Duplex } from 'node:stream';
 import type { DescService } from '@bufbuild/protobuf';
 import { type ConnectRouter, createContextValues, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -54,6 +53,8 @@ export interface ServerOptions {
   maxMemoryPages?: number;
   /** Default attestation mode (default 'session-key'). */
   attestationMode?: AttestationMode;
+  /** Compress responses (gzip/brotli, when the client accepts it) of at least this many bytes; default: never. */
+  compressMinBytes?: number;
   /** Drain time on shutdown before remaining calls are cut, ms (default 30 000). */
   shutdownTimeoutMs?: number;
   logLevel?: LogLevel;
@@ -90,33 +91,6 @@ export const DEFAULTS = {
 };
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-
-/** A Duplex over `sock` that first yields `head` (bytes already read from it). */
-function replaySocket(sock: Socket, head: Buffer): Duplex {
-  const d = new Duplex({
-    read() {
-      sock.resume();
-    },
-    write(chunk, encoding, cb) {
-      sock.write(chunk, encoding, cb);
-    },
-    final(cb) {
-      sock.end(cb);
-    },
-    destroy(err, cb) {
-      sock.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  d.push(head);
-  sock.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) sock.pause();
-  });
-  sock.on('end', () => d.push(null));
-  sock.on('close', () => d.destroy());
-  sock.on('error', (e) => d.destroy(e));
-  return d;
-}
 
 type NodeReq = IncomingMessage | Http2ServerRequest;
 
@@ -262,6 +236,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const connectHandler = connectNodeAdapter({
     routes,
     readMaxBytes: config.maxMessageBytes,
+    // Responses go out uncompressed unless the operator sets a threshold: an Execute response is
+    // ~15 KB of mostly base64/DER (the session's evidence) that gzip shrinks little, and compressing it
+    // cost more CPU per call than the rest of the handler (bench/service, docs/server.md). Compressed
+    // requests are still accepted.
+    compressMinBytes: opts.compressMinBytes ?? Number.MAX_SAFE_INTEGER,
     interceptors: [logInterceptor],
     shutdownSignal: shutdown.signal,
     contextValues: () => createContextValues().set(requestInfoKey, {} satisfies RequestInfo),
@@ -334,13 +313,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const isH2 = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
         if (isH2 && buf.length < H2_PREFACE.length) return; // need more bytes to decide
         sock.removeListener('data', onData);
-        if (isH2) {
-          // Node's HTTP/2 reads the socket's native handle directly, so bytes already read would be
-          // lost: give it a stream that replays them, then forwards the socket.
-          h2.emit('connection', replaySocket(sock, buf));
-        } else {
-          sock.pause();
-          sock.unshift(buf);
+        sock.pause();
+        sock.unshift(buf);
+        // Both servers take the socket itself. Node's HTTP/2 session reads the native handle but first
+        // feeds it what is buffered in the socket (the unshifted bytes; Node >= 15.x, nodejs/node#35475):
+        // no JS stream in between (a replaying Duplex made every HTTP/2 frame cross JSStreamSocket).
+        if (isH2) h2.emit('connection', sock);
+        else {
           h1.emit('connection', sock);
           sock.resume();
         }
