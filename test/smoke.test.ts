@@ -8,7 +8,8 @@ const bin = fileURLToPath(new URL('../bin/wasmvm-tee.js', import.meta.url));
 test('wasmvm-tee --help lists the commands', () => {
   const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  for (const c of ['serve', 'exec', 'run', 'verify', 'attest']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  for (const c of ['serve', 'exec', 'run', 'verify', 'attest'])
+    assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
 });
 
 test('wasmvm-tee with an unknown command exits 2 with usage', () => {
