@@ -7,12 +7,13 @@
  * chip id, so evidence from restarts of the same "machine" chains to the same root.
  */
 import 'reflect-metadata';
-import { createHash, createPrivateKey, randomBytes, sign, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, randomBytes, sign, webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import {
   AMD_OID,
@@ -114,6 +115,7 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 const subtle = webcrypto.subtle;
 // @peculiar/x509 is typed against the DOM's Crypto; Node's webcrypto is the same API.
 const cryptoImpl = webcrypto as never;
+const signAsync = promisify(sign);
 
 function name(cn: string): string {
   return `CN=${cn} (${SIMULATED_MARK}), O=${ORG}, OU=Engineering, C=US`;
@@ -337,6 +339,8 @@ export class SimulatedSevSnpProvider implements TeeProvider {
     }
   }
 
+  private vcekKey?: KeyObject;
+
   /** The key chain (created on first use). */
   getChain(): Promise<SimulatedChain> {
     this.chain ??= loadOrCreateChain(this.stateDir, this.opts.rsaBits ?? 4096);
@@ -379,8 +383,10 @@ export class SimulatedSevSnpProvider implements TeeProvider {
     r.currentMinor = r.committedMinor = 55;
     r.currentBuild = r.committedBuild = 29;
     const unsigned = serializeReport(r);
-    const sig = sign('sha384', unsigned.subarray(0, SIGNED_REGION_END), {
-      key: createPrivateKey(chain.vcekKeyPem),
+    // Parsed once per provider; signed on the thread pool (callback form), like real firmware off-CPU.
+    this.vcekKey ??= createPrivateKey(chain.vcekKeyPem);
+    const sig = await signAsync('sha384', unsigned.subarray(0, SIGNED_REGION_END), {
+      key: this.vcekKey,
       dsaEncoding: 'ieee-p1363',
     });
     setSignatureP1363(r, new Uint8Array(sig));
