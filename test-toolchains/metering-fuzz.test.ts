@@ -7,7 +7,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -18,6 +18,9 @@ import { exportTypes, type ValType } from '../test/spec/wasm-types.ts';
 const ITER = Number(process.env.TTF_ITERATIONS ?? 60);
 const SEED = Number(process.env.TTF_SEED ?? 7);
 const UNLIMITED = (1n << 63n) - 1n;
+// Debian's binaryen, not the npm package's wasm-opt that `npm run` puts first on PATH: another
+// binaryen version turns the same seed bytes into other modules (with imports this harness lacks).
+const WASM_OPT = process.env.WASM_OPT ?? (existsSync('/usr/bin/wasm-opt') ? '/usr/bin/wasm-opt' : 'wasm-opt');
 const dir = mkdtempSync(join(tmpdir(), 'ttf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,7 +39,7 @@ function ttf(seed: number): Uint8Array | undefined {
   const inFile = join(dir, `in-${seed}.dat`);
   const outFile = join(dir, `out-${seed}.wasm`);
   writeFileSync(inFile, input);
-  const p = spawnSync('wasm-opt', ['-ttf', inFile, '-o', outFile, ...FEATURES], { encoding: 'utf8' });
+  const p = spawnSync(WASM_OPT, ['-ttf', inFile, '-o', outFile, ...FEATURES], { encoding: 'utf8' });
   if (p.status !== 0) throw new Error(`wasm-opt -ttf failed: ${p.stderr}`);
   const bytes = new Uint8Array(readFileSync(outFile));
   return WebAssembly.validate(bytes) ? bytes : undefined;
@@ -119,7 +122,7 @@ function run(bytes: Uint8Array): Trace {
 }
 
 test(`wasm-opt -ttf modules: instrumented = original, gas repeatable (${ITER} modules)`, async (t) => {
-  const which = spawnSync('wasm-opt', ['--version'], { encoding: 'utf8' });
+  const which = spawnSync(WASM_OPT, ['--version'], { encoding: 'utf8' });
   assert.equal(which.status, 0, 'wasm-opt (Debian binaryen) is required');
   const exact = await loadInstrument({ gas: {}, canonicalizeNaN: false });
   const canon = await loadInstrument({ gas: {}, canonicalizeNaN: true });
@@ -137,7 +140,7 @@ test(`wasm-opt -ttf modules: instrumented = original, gas repeatable (${ITER} mo
     assert.deepEqual(inst.events, orig.events, `seed ${seed}: events differ (no NaN canonicalization)`);
     const again = run(exact.instrument(bytes));
     assert.deepEqual(again.gas, inst.gas, `seed ${seed}: gas not repeatable`);
-    if (exact.real)
+    if (exact.real && inst.gas.length > 0)
       assert.ok(
         inst.gas.some((x) => x > 0n),
         `seed ${seed}: no gas charged`,
