@@ -4,7 +4,7 @@
  * not repeat the root; if it does, it must equal the pinned root byte for byte.
  */
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
-import { DerError, decodeOid, readDer, walkDer } from './der.ts';
+import { DerError, type DerTree, decodeOid, readTree, walkTree } from '../der.ts';
 import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from './roots.ts';
 
 export const OID_TCG_DICE_TCBINFO = '2.23.133.5.4.1';
@@ -108,7 +108,7 @@ export function verifyChainToPinnedRoot(
 
 /** Extensions of a certificate: [oid, value-bytes]. */
 export function certExtensions(der: Uint8Array): { oid: string; critical: boolean; value: Uint8Array }[] {
-  const cert = readDer(der).node;
+  const cert = readTree(der);
   const tbs = cert.children?.[0];
   const ctx3 = tbs?.children?.find((n) => n.tag === 0xa3);
   const list = ctx3?.children?.[0]?.children ?? [];
@@ -138,14 +138,14 @@ export function leafFwids(der: Uint8Array): Uint8Array[] {
       )
     )
       continue;
-    let root: ReturnType<typeof readDer>['node'];
+    let root: DerTree;
     try {
-      root = readDer(ext.value).node;
+      root = readTree(ext.value);
     } catch (e) {
       if (e instanceof DerError) continue;
       throw e;
     }
-    for (const n of walkDer(root)) {
+    for (const n of walkTree(root)) {
       const kids = n.children ?? [];
       for (let i = 0; i + 1 < kids.length; i++) {
         if (

@@ -7,8 +7,8 @@
  * Offline (no checker given) the verdict records revocation as 'skip'.
  */
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { type DerTree, decodeOid, readTree } from '../der.ts';
 import { certExtensions } from './certs.ts';
-import { type DerNode, decodeOid, readDer } from './der.ts';
 
 export const NVIDIA_OCSP_URL = 'https://ocsp.ndis.nvidia.com/';
 const OID_SHA1 = '1.3.14.3.2.26';
@@ -49,24 +49,24 @@ export function oidDer(oid: string): Uint8Array {
 }
 
 function tbsParts(cert: X509Certificate) {
-  const root = readDer(new Uint8Array(cert.raw)).node;
+  const root = readTree(new Uint8Array(cert.raw));
   const tbs = root.children![0]!;
   const k = tbs.children!;
   const i = k[0]!.tag === 0xa0 ? 1 : 0; // [0] version
   // serial, sigAlg, issuer, validity, subject, spki
-  return { serial: k[i]!, subject: k[i + 4]!, spki: k[i + 5]!, der: new Uint8Array(cert.raw) };
+  return { serial: k[i]!, subject: k[i + 4]!, spki: k[i + 5]! };
 }
 
-function rawDer(der: Uint8Array, n: DerNode): Uint8Array {
-  // header starts before n.start: recompute by re-reading from the enclosing bytes is awkward; rebuild instead
-  return tlv(n.tag, der.subarray(n.start, n.end));
+/** `n` re-encoded with a minimal-length header (what is hashed, signed and compared). */
+function rawDer(n: DerTree): Uint8Array {
+  return tlv(n.tag, n.value);
 }
 
 /** CertID (SHA-1, as every OCSP responder supports) of `cert` issued by `issuer`. */
 export function certId(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
   const c = tbsParts(cert);
   const is = tbsParts(issuer);
-  const nameHash = createHash('sha1').update(rawDer(is.der, is.subject)).digest();
+  const nameHash = createHash('sha1').update(rawDer(is.subject)).digest();
   const spkiBits = is.spki.children![1]!.value.subarray(1); // BIT STRING without the unused-bits byte
   const keyHash = createHash('sha1').update(spkiBits).digest();
   return tlv(
@@ -74,7 +74,7 @@ export function certId(cert: X509Certificate, issuer: X509Certificate): Uint8Arr
     tlv(0x30, oidDer(OID_SHA1), new Uint8Array([0x05, 0x00])),
     tlv(0x04, nameHash),
     tlv(0x04, keyHash),
-    rawDer(c.der, c.serial),
+    rawDer(c.serial),
   );
 }
 
@@ -85,7 +85,7 @@ export function buildOcspRequest(cert: X509Certificate, issuer: X509Certificate)
 export function ocspUrlOf(cert: X509Certificate): string | undefined {
   const aia = certExtensions(new Uint8Array(cert.raw)).find((e) => e.oid === OID_AIA);
   if (!aia) return undefined;
-  for (const ad of readDer(aia.value).node.children ?? []) {
+  for (const ad of readTree(aia.value).children ?? []) {
     const [m, loc] = ad.children ?? [];
     if (m && loc && decodeOid(m.value) === OID_AD_OCSP && loc.tag === 0x86)
       return Buffer.from(loc.value).toString('latin1');
@@ -93,7 +93,7 @@ export function ocspUrlOf(cert: X509Certificate): string | undefined {
   return undefined;
 }
 
-function genTime(n: DerNode): Date {
+function genTime(n: DerTree): Date {
   const s = Buffer.from(n.value).toString('latin1'); // YYYYMMDDHHMMSS[.fff]Z
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
   if (!m) throw new Error(`bad GeneralizedTime '${s}'`);
@@ -113,7 +113,7 @@ export function checkOcspResponse(
   now: Date,
 ): OcspResult {
   try {
-    const top = readDer(resp).node;
+    const top = readTree(resp);
     const status = top.children?.[0];
     if (status?.tag !== 0x0a) return { status: 'error', detail: 'not an OCSPResponse' };
     if (status.value[0] !== 0)
@@ -122,16 +122,16 @@ export function checkOcspResponse(
     if (!rb || decodeOid(rb.children![0]!.value) !== OID_BASIC_OCSP)
       return { status: 'error', detail: 'not a BasicOCSPResponse' };
     const basicDer = rb.children![1]!.value;
-    const basic = readDer(basicDer).node;
+    const basic = readTree(basicDer);
     const [tbs, sigAlg, sig, certsCtx] = basic.children!;
-    const tbsDer = rawDer(basicDer, tbs!);
+    const tbsDer = rawDer(tbs!);
     const hash = SIG_HASH[decodeOid(sigAlg!.children![0]!.value)];
     if (!hash) return { status: 'error', detail: 'unsupported OCSP signature algorithm' };
     const signature = sig!.value.subarray(1);
     // signer: the issuer itself, or a delegated responder issued by it with the OCSPSigning EKU
     const candidates = [issuer];
     for (const c of certsCtx?.children?.[0]?.children ?? [])
-      candidates.push(new X509Certificate(Buffer.from(rawDer(basicDer, c))));
+      candidates.push(new X509Certificate(Buffer.from(rawDer(c))));
     let signer: X509Certificate | undefined;
     for (const c of candidates) {
       const isIssuer = c.raw.equals(issuer.raw);
@@ -153,7 +153,7 @@ export function checkOcspResponse(
     const responses = k[i + 2]!.children ?? [];
     for (const r of responses) {
       const [id, st, thisUpd, ...rest] = r.children!;
-      if (!Buffer.from(rawDer(basicDer, id!)).equals(want)) continue;
+      if (!Buffer.from(rawDer(id!)).equals(want)) continue;
       const thisUpdate = genTime(thisUpd!);
       const next = rest.find((n) => n.tag === 0xa0);
       const nextUpdate = next ? genTime(next.children![0]!) : undefined;

@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { derInteger, derString, readTlv } from './der.ts';
+import { content, derInteger, derString, readNode } from '../der.ts';
 import { SnpFormatError, type SnpProduct, type TcbParts } from './report.ts';
 
 export const AMD_OID = {
@@ -124,8 +124,9 @@ export function parseAmdCert(data: Uint8Array | string | x509.X509Certificate): 
     let unwrapped: Uint8Array | undefined;
     if (hw[0] === 0x04) {
       try {
-        const t = readTlv(hw);
-        if (t.size === hw.length && (t.value.length === 64 || t.value.length === 8)) unwrapped = t.value;
+        const t = readNode(hw);
+        const v = content(t);
+        if (t.end === hw.length && (v.length === 64 || v.length === 8)) unwrapped = v;
       } catch {
         unwrapped = undefined;
       }

@@ -11,6 +11,7 @@ import {
 import {
   children,
   content,
+  DerError,
   type DerNode,
   expect,
   intHex,
@@ -20,7 +21,7 @@ import {
   TAG,
   timeValue,
   whole,
-} from './der.ts';
+} from '../der.ts';
 import { TdxError } from './errors.ts';
 
 /**
@@ -89,11 +90,25 @@ function tbsFields(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array; 
   return { issuer, subject, extensions };
 }
 
+/** Run a DER read, reporting the shared reader's DerError as TdxError('TDX_DER'). */
+function tdxDer<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof DerError) throw new TdxError('TDX_DER', e.message);
+    throw e;
+  }
+}
+
 export function subjectDer(der: Uint8Array): Uint8Array {
-  return tbsFields(der).subject;
+  return tdxDer(() => tbsFields(der).subject);
 }
 
 export function parsePckExtensions(der: Uint8Array): PckExtensions {
+  return tdxDer(() => readPckExtensions(der));
+}
+
+function readPckExtensions(der: Uint8Array): PckExtensions {
   const { extensions } = tbsFields(der);
   let value: Uint8Array | undefined;
   for (const ext of extensions) {
