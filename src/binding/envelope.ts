@@ -5,8 +5,12 @@ import { createHash } from 'node:crypto';
 import { BindingError, bytesToHex, concat, type ExecutionClaim, type ExecutionClaimJson } from './claim.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
-export const ENVELOPE_VERSION = 1;
-export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v1';
+/** v2: session-key claims are signed by a dedicated P-256 claim key (ES256, `signatureAlg`). */
+export const ENVELOPE_VERSION = 2;
+/** v2 binds both session public keys (the P-384 token key and the P-256 claim key). */
+export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v2';
+/** The only claim signature algorithm of envelope v2: ECDSA P-256/SHA-256, IEEE P1363 r‖s (64 bytes). */
+export const CLAIM_SIGNATURE_ALG = 'ES256';
 
 export type AttestationMode = 'per-request' | 'session-key';
 
@@ -26,8 +30,10 @@ export interface EvidenceJson {
 export interface SessionKeyJson {
   /** ECDSA P-384 public key. */
   jwk: { kty: 'EC'; crv: 'P-384'; x: string; y: string; kid?: string };
-  /** The same key as SubjectPublicKeyInfo DER, base64 (what REPORT_DATA binds). */
+  /** The same key as SubjectPublicKeyInfo DER, base64 (what REPORT_DATA binds). Signs JWTs (ES384). */
   spki: string;
+  /** The session's ECDSA P-256 claim-signing key, SubjectPublicKeyInfo DER, base64 (also bound by REPORT_DATA). */
+  claimSpki: string;
   /** Key epoch: increases on every rotation. */
   epoch: number;
   /** Validity of the key, ISO-8601. */
@@ -35,7 +41,7 @@ export interface SessionKeyJson {
   notAfter: string;
   /** Nonce bound into this evidence, hex ('' = none: evidence made at key creation). */
   nonce: string;
-  /** Evidence whose REPORT_DATA = sessionKeyReportData(spki, epoch, nonce). */
+  /** Evidence whose REPORT_DATA = sessionKeyReportData(spki, claimSpki, epoch, nonce). */
   evidence: EvidenceJson;
 }
 
@@ -50,30 +56,41 @@ export interface AttestationEnvelope {
   evidence?: EvidenceJson;
   /** session-key: the key, its evidence, and the signature over encodeClaim(claim). */
   session?: SessionKeyJson;
-  /** ECDSA P-384/SHA-384 signature (IEEE P1363 r‖s, 96 bytes, base64) over encodeClaim(claim). */
+  /** session-key: the algorithm of `signature`; v2 knows only 'ES256'. */
+  signatureAlg?: typeof CLAIM_SIGNATURE_ALG;
+  /**
+   * session-key: ECDSA P-256/SHA-256 signature (IEEE P1363 r‖s, 64 bytes, base64) over encodeClaim(claim)
+   * by the claim key (`session.claimSpki`).
+   */
   signature?: string;
   /** GPU evidence (NVIDIA), opaque to this module: verified by src/verify/nvidia. */
   gpu?: unknown[];
 }
 
 /**
- * REPORT_DATA for a session key:
- *   SHA-512( "wasmvm-tee/session-key/v1" ‖ u32be len(spki) ‖ spki ‖ u64be epoch ‖ u32be len(nonce) ‖ nonce )
+ * REPORT_DATA for a session (both of its public keys):
+ *   SHA-512( "wasmvm-tee/session-key/v2" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
+ *            ‖ u64be epoch ‖ u32be len(nonce) ‖ nonce )
  */
 export function sessionKeyReportData(
   spki: Uint8Array,
+  claimSpki: Uint8Array,
   epoch: number,
   nonce: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
   if (!Number.isSafeInteger(epoch) || epoch < 0)
     throw new BindingError('INVALID_ENVELOPE', 'epoch: not a u64');
+  if (!(claimSpki instanceof Uint8Array) || claimSpki.length === 0)
+    throw new BindingError('INVALID_ENVELOPE', 'claimSpki: missing');
   const l1 = new Uint8Array(4);
   new DataView(l1.buffer).setUint32(0, spki.length, false);
+  const lc = new Uint8Array(4);
+  new DataView(lc.buffer).setUint32(0, claimSpki.length, false);
   const e = new Uint8Array(8);
   new DataView(e.buffer).setBigUint64(0, BigInt(epoch), false);
   const l2 = new Uint8Array(4);
   new DataView(l2.buffer).setUint32(0, nonce.length, false);
-  const data = concat([new TextEncoder().encode(SESSION_KEY_DOMAIN), l1, spki, e, l2, nonce]);
+  const data = concat([new TextEncoder().encode(SESSION_KEY_DOMAIN), l1, spki, lc, claimSpki, e, l2, nonce]);
   return new Uint8Array(createHash('sha512').update(data).digest());
 }
 
@@ -103,7 +120,10 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
   if (env.format !== ENVELOPE_FORMAT)
     throw new BindingError('INVALID_ENVELOPE', `unknown format '${String(env.format)}'`);
   if (env.v !== ENVELOPE_VERSION)
-    throw new BindingError('INVALID_ENVELOPE', `unsupported envelope version ${String(env.v)}`);
+    throw new BindingError(
+      'INVALID_ENVELOPE',
+      `unsupported envelope version ${String(env.v)} (this verifier reads v${ENVELOPE_VERSION})`,
+    );
   if (env.mode !== 'per-request' && env.mode !== 'session-key')
     throw new BindingError('INVALID_ENVELOPE', `unknown mode '${String(env.mode)}'`);
   if (!env.claim || typeof env.claim !== 'object')
@@ -112,6 +132,13 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
     throw new BindingError('INVALID_ENVELOPE', 'per-request: evidence missing');
   if (env.mode === 'session-key' && (!env.session || !env.signature))
     throw new BindingError('INVALID_ENVELOPE', 'session-key: session or signature missing');
+  if (env.mode === 'session-key' && env.signatureAlg !== CLAIM_SIGNATURE_ALG)
+    throw new BindingError(
+      'INVALID_ENVELOPE',
+      `session-key: unsupported signatureAlg '${String(env.signatureAlg)}' (expected '${CLAIM_SIGNATURE_ALG}')`,
+    );
+  if (env.mode === 'session-key' && typeof env.session?.claimSpki !== 'string')
+    throw new BindingError('INVALID_ENVELOPE', 'session-key: session.claimSpki missing');
   return env;
 }
 

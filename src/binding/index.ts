@@ -28,6 +28,7 @@ export {
   type AttestationEnvelope,
   type AttestationMode,
   b64,
+  CLAIM_SIGNATURE_ALG,
   ENVELOPE_FORMAT,
   ENVELOPE_VERSION,
   type EvidenceJson,

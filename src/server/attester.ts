@@ -96,6 +96,7 @@ import { sessionKeyReportData } from '../binding/index.ts';
 function sessionReportData(s: SessionKeyJson): Uint8Array {
   return sessionKeyReportData(
     new Uint8Array(Buffer.from(s.spki, 'base64')),
+    new Uint8Array(Buffer.from(s.claimSpki, 'base64')),
     s.epoch,
     new Uint8Array(Buffer.from(s.nonce, 'hex')),
   );

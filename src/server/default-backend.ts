@@ -2,7 +2,8 @@
  * The production wiring: the engine (src/engine) with the host imports (src/host: WASI subset and
  * wasmtime_attestation, answered by a host handler in this process), and the Attester over the
  * detected TEE (src/tee). The host handler signs guest attestation tokens with the same Attester, so
- * `attest_vm` tokens and execution signatures come from one attested session key.
+ * `attest_vm` tokens (P-384 key, ES384) and execution signatures (P-256 claim key, ES256) come from one
+ * attested session (one REPORT_DATA binds both keys).
  */
 import { COST_TABLE_VERSION, Engine } from '../engine/index.ts';
 import {

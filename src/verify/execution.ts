@@ -443,29 +443,33 @@ export async function verifyExecution(
     const s = env.session!;
     try {
       const spki = fromB64(s.spki, 'session.spki');
+      const claimSpki = fromB64(s.claimSpki, 'session.claimSpki');
       const nonce = s.nonce ? Buffer.from(s.nonce, 'hex') : new Uint8Array(0);
-      expected = sessionKeyReportData(spki, s.epoch, nonce);
-      const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      // Both keys are bound by the evidence (checked below against this REPORT_DATA).
+      expected = sessionKeyReportData(spki, claimSpki, s.epoch, nonce);
       const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
       const sameKey = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), spki);
+      const claimKey = createPublicKey({ key: Buffer.from(claimSpki), format: 'der', type: 'spki' });
+      const p256 =
+        claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+      const sig = fromB64(env.signature, 'signature');
+      // ES256 (parseEnvelope accepts no other signatureAlg): P-256/SHA-256, IEEE P1363 r‖s.
       const sigOk =
         sameKey &&
-        key.asymmetricKeyType === 'ec' &&
-        key.asymmetricKeyDetails?.namedCurve === 'secp384r1' &&
-        cryptoVerify(
-          'sha384',
-          encodeClaim(claim),
-          { key, dsaEncoding: 'ieee-p1363' },
-          fromB64(env.signature, 'signature'),
-        );
+        p256 &&
+        env.signatureAlg === 'ES256' &&
+        sig.length === 64 &&
+        cryptoVerify('sha256', encodeClaim(claim), { key: claimKey, dsaEncoding: 'ieee-p1363' }, sig);
       checks.push(
         (sigOk ? pass : fail)(
           'binding.session-signature',
           sigOk
-            ? `claim signed by the session key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})`
-            : sameKey
-              ? 'the session key signature over the claim does not verify'
-              : 'session.jwk and session.spki are different keys',
+            ? `claim signed (ES256) by the session claim key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})`
+            : !sameKey
+              ? 'session.jwk and session.spki are different keys'
+              : !p256
+                ? 'session.claimSpki is not an ECDSA P-256 key'
+                : 'the ES256 claim signature does not verify with the session claim key',
         ),
       );
       if (opts.checkSessionKeyValidity !== false) {
@@ -505,12 +509,12 @@ export async function verifyExecution(
       ? pass(
           bindId,
           env.mode === 'session-key'
-            ? 'evidence REPORT_DATA = SHA-512(domain ‖ session key ‖ epoch ‖ nonce)'
+            ? 'evidence REPORT_DATA = SHA-512(domain ‖ session key ‖ claim key ‖ epoch ‖ nonce)'
             : 'evidence REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) of the claim',
         )
       : fail(
           bindId,
-          `evidence REPORT_DATA ${inEvidence ? bytesToHex(inEvidence) : '(unreadable)'} ≠ expected ${bytesToHex(expected)}: the evidence does not attest this ${env.mode === 'session-key' ? 'session key' : 'claim'}`,
+          `evidence REPORT_DATA ${inEvidence ? bytesToHex(inEvidence) : '(unreadable)'} ≠ expected ${bytesToHex(expected)}: the evidence does not attest this ${env.mode === 'session-key' ? 'session key and claim key' : 'claim'}`,
         ),
   );
   const cpuVerdict = await verifyCpu(cpu, expected, opts);
@@ -530,9 +534,9 @@ export function isBindingError(e: unknown): e is BindingError {
 
 /**
  * Verify a session key's attestation (the `GetAttestation` answer: `SessionKeyJson` or its JSON string):
- * its evidence REPORT_DATA must be sessionKeyReportData(spki, epoch, nonce) with the client's nonce, and the
- * evidence must verify. On success the key (`fields.jwk`) may be used to check session-key envelopes and
- * ES384 tokens (attest_vm) signed by it.
+ * its evidence REPORT_DATA must be sessionKeyReportData(spki, claimSpki, epoch, nonce) with the client's
+ * nonce, and the evidence must verify. On success the P-256 claim key (`fields.claimSpki`) may be used to
+ * check session-key envelopes (ES256) and the P-384 key (`fields.jwk`) ES384 tokens (attest_vm) signed by it.
  */
 export async function verifySessionAttestation(
   sessionIn: unknown,
@@ -543,8 +547,15 @@ export async function verifySessionAttestation(
   let s: SessionKeyJson;
   try {
     s = (typeof sessionIn === 'string' ? JSON.parse(sessionIn) : sessionIn) as SessionKeyJson;
-    if (!s || typeof s !== 'object' || typeof s.spki !== 'string' || !s.evidence || !s.jwk)
-      throw new Error('expected { jwk, spki, epoch, nonce, evidence }');
+    if (
+      !s ||
+      typeof s !== 'object' ||
+      typeof s.spki !== 'string' ||
+      typeof s.claimSpki !== 'string' ||
+      !s.evidence ||
+      !s.jwk
+    )
+      throw new Error('expected { jwk, spki, claimSpki, epoch, nonce, evidence }');
   } catch (e) {
     return verdict('session-key', [fail('session.parse', (e as Error).message)]);
   }
@@ -568,7 +579,17 @@ export async function verifySessionAttestation(
         same ? 'jwk = spki' : 'session.jwk and session.spki are different keys',
       ),
     );
-    expected = sessionKeyReportData(spki, s.epoch, want);
+    const claimSpki = fromB64(s.claimSpki, 'session.claimSpki');
+    const claimKey = createPublicKey({ key: Buffer.from(claimSpki), format: 'der', type: 'spki' });
+    const p256 =
+      claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    checks.push(
+      (p256 ? pass : fail)(
+        'binding.session-claim-key',
+        p256 ? 'claimSpki is an ECDSA P-256 key' : 'session.claimSpki is not an ECDSA P-256 key',
+      ),
+    );
+    expected = sessionKeyReportData(spki, claimSpki, s.epoch, want);
     cpu = evidenceFromJson(s.evidence);
   } catch (e) {
     checks.push(fail('binding.session-key', (e as Error).message));
@@ -577,11 +598,15 @@ export async function verifySessionAttestation(
   const inEvidence = evidenceReportData(cpu);
   checks.push(
     inEvidence && eq(inEvidence, expected)
-      ? pass('binding.session-key', 'evidence REPORT_DATA = SHA-512(domain ‖ session key ‖ epoch ‖ nonce)')
-      : fail('binding.session-key', 'the evidence does not bind this session key and nonce'),
+      ? pass(
+          'binding.session-key',
+          'evidence REPORT_DATA = SHA-512(domain ‖ session key ‖ claim key ‖ epoch ‖ nonce)',
+        )
+      : fail('binding.session-key', 'the evidence does not bind these session keys and nonce'),
   );
   Object.assign(fields, {
     jwk: s.jwk,
+    claimSpki: s.claimSpki,
     epoch: s.epoch,
     notBefore: s.notBefore,
     notAfter: s.notAfter,

@@ -103,12 +103,33 @@ describe('binding: canonical claim encoding', () => {
     assert.throws(() => claimFromJson({ v: 2 }), { code: 'INVALID_CLAIM' });
   });
 
-  it('session key REPORT_DATA binds key, epoch and nonce', () => {
+  it('session key REPORT_DATA binds both keys, epoch and nonce', () => {
     const spki = new Uint8Array(120).fill(3);
-    const a = hex(sessionKeyReportData(spki, 1));
+    const claimSpki = new Uint8Array(91).fill(5);
+    const a = hex(sessionKeyReportData(spki, claimSpki, 1));
     assert.equal(a.length, 128);
-    assert.notEqual(hex(sessionKeyReportData(spki, 2)), a);
-    assert.notEqual(hex(sessionKeyReportData(spki, 1, Uint8Array.of(0))), a);
-    assert.notEqual(hex(sessionKeyReportData(new Uint8Array(120).fill(4), 1)), a);
+    assert.notEqual(hex(sessionKeyReportData(spki, claimSpki, 2)), a);
+    assert.notEqual(hex(sessionKeyReportData(spki, claimSpki, 1, Uint8Array.of(0))), a);
+    assert.notEqual(hex(sessionKeyReportData(new Uint8Array(120).fill(4), claimSpki, 1)), a);
+    assert.notEqual(hex(sessionKeyReportData(spki, new Uint8Array(91).fill(6), 1)), a);
+    // length prefixes: moving a byte from one key to the other changes the hash
+    assert.notEqual(
+      hex(sessionKeyReportData(new Uint8Array(121).fill(3), new Uint8Array(90).fill(5), 1)),
+      hex(sessionKeyReportData(new Uint8Array(120).fill(3), new Uint8Array(91).fill(5), 1)),
+    );
+    assert.throws(() => sessionKeyReportData(spki, new Uint8Array(0), 1), { code: 'INVALID_ENVELOPE' });
+  });
+
+  it('session key REPORT_DATA vector (docs/binding.md)', () => {
+    const v = sessionKeyReportData(
+      new Uint8Array(4).fill(0x11),
+      new Uint8Array(3).fill(0x22),
+      7,
+      Uint8Array.of(0xaa, 0xbb),
+    );
+    assert.equal(
+      hex(v),
+      '79eb5dfa1975f2fcd2d8d5dca15cd95fa9d97af9776475ee0a1d2e511e32550d8bf6ff86c2533bde56068db26a236f2a470f28270213d173f288682d416d9ac7',
+    );
   });
 });

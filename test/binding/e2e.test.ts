@@ -179,7 +179,12 @@ describe('session key', () => {
     const { sessionKeyReportData } = await import('../../src/binding/index.ts');
     assert.deepEqual(
       reportData,
-      sessionKeyReportData(Buffer.from(session.spki, 'base64'), session.epoch, Uint8Array.of(1, 2, 3)),
+      sessionKeyReportData(
+        Buffer.from(session.spki, 'base64'),
+        Buffer.from(session.claimSpki, 'base64'),
+        session.epoch,
+        Uint8Array.of(1, 2, 3),
+      ),
     );
   });
 
@@ -220,7 +225,7 @@ describe('dispatch by evidence kind', () => {
     const { claimToJson, reportDataFor: rdf } = await import('../../src/binding/index.ts');
     const env = {
       format: 'wasmvm-tee/attestation',
-      v: 1,
+      v: 2,
       mode: 'per-request',
       claim: claimToJson(claim),
       reportData: Buffer.from(rdf(claim)).toString('hex'),
@@ -245,5 +250,168 @@ describe('simulated TDX through the same Attester and verifier', () => {
       assert.equal(ok.parts?.[0]?.kind, 'tdx');
       assert.equal((await verifyExecution(json, {})).ok, false, mode);
     }
+  });
+});
+
+describe('session-key claim key (ES256) binding', () => {
+  // A session built by hand, so that the test holds every private key: the P-384 token key, the bound P-256
+  // claim key and an unbound P-256 key.
+  let session: import('../../src/binding/index.ts').SessionKeyJson;
+  const keys = {} as Record<'p384' | 'claim' | 'rogue', import('node:crypto').KeyObject>;
+  let rogueSpki = '';
+  const der = (k: import('node:crypto').KeyObject) =>
+    new Uint8Array(k.export({ format: 'der', type: 'spki' }));
+  before(async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { b64, evidenceToJson, sessionKeyReportData } = await import('../../src/binding/index.ts');
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const claimKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const rogue = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keys.p384 = p384.privateKey;
+    keys.claim = claimKey.privateKey;
+    keys.rogue = rogue.privateKey;
+    rogueSpki = b64(der(rogue.publicKey));
+    const spki = der(p384.publicKey);
+    const claimSpki = der(claimKey.publicKey);
+    const j = p384.publicKey.export({ format: 'jwk' });
+    const evidence = await provider.getEvidence(sessionKeyReportData(spki, claimSpki, 1));
+    session = {
+      jwk: { kty: 'EC', crv: 'P-384', x: j.x!, y: j.y! },
+      spki: b64(spki),
+      claimSpki: b64(claimSpki),
+      epoch: 1,
+      notBefore: new Date(Date.now() - 60_000).toISOString(),
+      notAfter: new Date(Date.now() + 3600_000).toISOString(),
+      nonce: '',
+      evidence: evidenceToJson(evidence),
+    };
+  });
+  const envelope = async (
+    key: 'p384' | 'claim' | 'rogue',
+    over: Record<string, unknown> = {},
+    sessionOver: Record<string, unknown> = {},
+  ) => {
+    const { sign } = await import('node:crypto');
+    const { claimToJson, encodeClaim } = await import('../../src/binding/index.ts');
+    const sig = sign(key === 'p384' ? 'sha384' : 'sha256', encodeClaim(claim), {
+      key: keys[key],
+      dsaEncoding: 'ieee-p1363',
+    });
+    return JSON.stringify({
+      format: 'wasmvm-tee/attestation',
+      v: 2,
+      mode: 'session-key',
+      claim: claimToJson(claim),
+      reportData: Buffer.from(reportDataFor(claim)).toString('hex'),
+      session: { ...session, ...sessionOver },
+      signatureAlg: 'ES256',
+      signature: sig.toString('base64'),
+      ...over,
+    });
+  };
+
+  it('a claim signed by the bound P-256 claim key verifies', async () => {
+    const v = await verifyExecution(await envelope('claim'), { trustSimulatedRoot: root });
+    assert.deepEqual(failedIds(v), []);
+    assert.equal(v.ok, true);
+  });
+
+  it('a claim signed by the P-384 session key is rejected', async () => {
+    const v = await verifyExecution(await envelope('p384'), { trustSimulatedRoot: root });
+    assert.equal(v.ok, false);
+    assert.deepEqual(failedIds(v), ['binding.session-signature']);
+    // and so is the old (v1) ES384 form
+    const es384 = await verifyExecution(await envelope('p384', { signatureAlg: 'ES384' }), {
+      trustSimulatedRoot: root,
+    });
+    assert.deepEqual(failedIds(es384), ['binding.envelope']);
+    assert.match(es384.checks[0]!.detail, /unsupported signatureAlg 'ES384'/);
+  });
+
+  it('a claim signed by an unbound P-256 key is rejected', async () => {
+    const v = await verifyExecution(await envelope('rogue'), { trustSimulatedRoot: root });
+    assert.equal(v.ok, false);
+    assert.deepEqual(failedIds(v), ['binding.session-signature']);
+  });
+
+  it('swapping the claim SPKI (to the key that signed) fails the binding', async () => {
+    const v = await verifyExecution(await envelope('rogue', {}, { claimSpki: rogueSpki }), {
+      trustSimulatedRoot: root,
+    });
+    assert.equal(v.ok, false);
+    const f = failedIds(v);
+    assert.ok(!f.includes('binding.session-signature'), f.join());
+    assert.ok(f.includes('binding.session-key'), f.join());
+  });
+
+  it('unknown versions, algorithms and a missing claim key are rejected clearly', async () => {
+    for (const [over, sOver, re] of [
+      [{ v: 1 }, {}, /unsupported envelope version 1 \(this verifier reads v2\)/],
+      [{ v: 3 }, {}, /unsupported envelope version 3/],
+      [{ signatureAlg: undefined }, {}, /unsupported signatureAlg 'undefined'/],
+      [{ signatureAlg: 'EdDSA' }, {}, /unsupported signatureAlg 'EdDSA'/],
+      [{}, { claimSpki: undefined }, /session\.claimSpki missing/],
+    ] as const) {
+      const v = await verifyExecution(await envelope('claim', over, sOver), { trustSimulatedRoot: root });
+      assert.equal(v.ok, false);
+      assert.match(v.checks.find((c) => c.id === 'binding.envelope')!.detail, re);
+    }
+  });
+
+  it('a P-384 key as claim key is rejected even when bound', async () => {
+    const { b64, evidenceToJson, sessionKeyReportData } = await import('../../src/binding/index.ts');
+    const { createPublicKey } = await import('node:crypto');
+    const spki = Buffer.from(session.spki, 'base64');
+    const p384Spki = der(createPublicKey(keys.p384));
+    const evidence = await provider.getEvidence(sessionKeyReportData(spki, p384Spki, 1));
+    const v = await verifyExecution(
+      await envelope('p384', {}, { claimSpki: b64(p384Spki), evidence: evidenceToJson(evidence) }),
+      { trustSimulatedRoot: root },
+    );
+    assert.deepEqual(failedIds(v), ['binding.session-signature']);
+    assert.match(
+      v.checks.find((c) => c.id === 'binding.session-signature')!.detail,
+      /not an ECDSA P-256 key/,
+    );
+  });
+
+  it('GetAttestation: a swapped claim SPKI fails the binding', async () => {
+    const { verifySessionAttestation } = await import('../../src/verify/index.ts');
+    const a = new Attester(provider);
+    const { session: s } = await a.sessionEvidence(Uint8Array.of(0xcc));
+    const ok = await verifySessionAttestation(s, { nonce: 'cc', trustSimulatedRoot: root });
+    assert.equal(ok.ok, true, JSON.stringify(ok.checks));
+    assert.equal(ok.fields?.claimSpki, s.claimSpki);
+    const swapped = await verifySessionAttestation(
+      { ...s, claimSpki: rogueSpki },
+      { nonce: 'cc', trustSimulatedRoot: root },
+    );
+    assert.equal(swapped.ok, false);
+    const f = failedIds(swapped);
+    assert.ok(f.includes('binding.session-key'), f.join());
+    assert.ok(!f.includes('binding.nonce') && !f.includes('binding.session-claim-key'), f.join());
+  });
+
+  it('the Attester signs claims with ES256 (64-byte P1363) by its claim key', async () => {
+    const { createPublicKey, verify } = await import('node:crypto');
+    const { encodeClaim } = await import('../../src/binding/index.ts');
+    const { envelope: e } = await new Attester(provider).attestExecution(claim, 'session-key');
+    assert.equal(e.v, 2);
+    assert.equal(e.signatureAlg, 'ES256');
+    const sig = Buffer.from(e.signature!, 'base64');
+    assert.equal(sig.length, 64);
+    const claimKey = createPublicKey({
+      key: Buffer.from(e.session!.claimSpki, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
+    assert.equal(claimKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    assert.ok(verify('sha256', encodeClaim(claim), { key: claimKey, dsaEncoding: 'ieee-p1363' }, sig));
+    const tokenKey = createPublicKey({
+      key: Buffer.from(e.session!.spki, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
+    assert.ok(!verify('sha384', encodeClaim(claim), { key: tokenKey, dsaEncoding: 'ieee-p1363' }, sig));
   });
 });

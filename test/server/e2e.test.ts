@@ -226,10 +226,16 @@ describe('server end to end (real engine, simulated TEE)', () => {
   it('GetAttestation: session key evidence bound to the client nonce', async () => {
     const nonce = new Uint8Array(randomBytes(32));
     const r = await client.getAttestation({ nonce });
-    const session = JSON.parse(r.attestation) as { spki: string; epoch: number; nonce: string };
+    const session = JSON.parse(r.attestation) as {
+      spki: string;
+      claimSpki: string;
+      epoch: number;
+      nonce: string;
+    };
     assert.equal(session.nonce, Buffer.from(nonce).toString('hex'));
     const want = sessionKeyReportData(
       new Uint8Array(Buffer.from(session.spki, 'base64')),
+      new Uint8Array(Buffer.from(session.claimSpki, 'base64')),
       session.epoch,
       nonce,
     );
