@@ -159,7 +159,58 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     }
   };
 
-  const failedIds = (checks: Check[]) => checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
+  /** Run a verifier; a thrown error becomes a failing verdict, never an exception to the guest. */
+  const safeVerify = async (kind: string, run: () => Promise<Verdict>): Promise<Verdict> => {
+    try {
+      return await run();
+    } catch (e) {
+      return {
+        ok: false,
+        kind,
+        checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
+      };
+    }
+  };
+
+  /**
+   * The common end of attest_vm and attest_gpu: refuse when a policy check failed, else sign a token
+   * (when a signer is configured) carrying `claims` and the passed checks, and answer success.
+   */
+  async function conclude(
+    what: string,
+    checks: Check[],
+    base: { tee_type: string; simulated: boolean; nonce: string; report_data: string },
+    evidenceJson: string,
+    claims: Record<string, unknown>,
+  ): Promise<AttestationResult> {
+    const failed = checks.filter((c) => c.outcome === 'fail');
+    if (failed.length > 0) {
+      const why = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
+      return fail(`host policy rejected the ${what}: ${why}`, base.tee_type, {
+        ...base,
+        policy_failed: failed.map((c) => c.id),
+      });
+    }
+    const token = deps.signer
+      ? await deps.signer.signJwt(
+          {
+            sub: 'wasmvm-tee/guest-attestation',
+            jti: hex(new Uint8Array(randomBytes(16))),
+            nbf: ts(),
+            ...claims,
+            policy: { ok: true, checks: checks.map((c) => c.id) },
+          },
+          { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
+        )
+      : undefined;
+    return {
+      success: true,
+      ...(token ? { token } : {}),
+      ...(includeEvidence ? { evidence: evidenceJson } : {}),
+      timestamp: ts(),
+      ...base,
+    };
+  }
 
   async function attestVm(data: Uint8Array): Promise<AttestationResult> {
     const tee = deps.tee;
@@ -177,18 +228,10 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     if (fields.reportData !== hex(reportData)) {
       return fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
     }
-    let verdict: Verdict | undefined;
-    if (deps.verifyCpu) {
-      try {
-        verdict = await deps.verifyCpu(ev, reportData, { allowSimulated: policy.allowSimulated });
-      } catch (e) {
-        verdict = {
-          ok: false,
-          kind: ev.kind,
-          checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
-        };
-      }
-    }
+    const verifyCpu = deps.verifyCpu;
+    const verdict = verifyCpu
+      ? await safeVerify(ev.kind, () => verifyCpu(ev, reportData, { allowSimulated: policy.allowSimulated }))
+      : undefined;
     const checks = evaluateCpuPolicy(policy, {
       kind: ev.kind,
       simulated: ev.simulated,
@@ -196,7 +239,6 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       measurement: fields.measurement,
       ...(verdict ? { verdict } : {}),
     });
-    const failed = failedIds(checks);
     const evidenceJson = JSON.stringify({
       kind: ev.kind,
       simulated: ev.simulated,
@@ -212,46 +254,19 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       nonce: hex(nonce),
       report_data: hex(reportData),
     };
-    if (failed.length > 0) {
-      const why = checks
-        .filter((c) => c.outcome === 'fail')
-        .map((c) => `${c.id}: ${c.detail}`)
-        .join('; ');
-      return fail(`host policy rejected the evidence: ${why}`, base.tee_type, {
-        ...base,
-        policy_failed: failed,
-      });
-    }
-    let token: string | undefined;
-    if (deps.signer) {
-      token = await deps.signer.signJwt(
-        {
-          sub: 'wasmvm-tee/guest-attestation',
-          jti: hex(new Uint8Array(randomBytes(16))),
-          nbf: ts(),
-          kind: 'vm',
-          tee_type: ev.kind,
-          simulated: ev.simulated,
-          provider: ev.provider,
-          measurement: fields.measurement,
-          report_data: hex(reportData),
-          nonce: hex(nonce),
-          data_sha256: sha256hex(data),
-          debug: fields.debug,
-          evidence_sha256: sha256hex(ev.report),
-          verified: verdict?.ok ?? false,
-          policy: { ok: true, checks: checks.map((c) => c.id) },
-        },
-        { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
-      );
-    }
-    return {
-      success: true,
-      ...(token ? { token } : {}),
-      ...(includeEvidence ? { evidence: evidenceJson } : {}),
-      timestamp: ts(),
-      ...base,
-    };
+    return conclude('evidence', checks, base, evidenceJson, {
+      kind: 'vm',
+      tee_type: ev.kind,
+      simulated: ev.simulated,
+      provider: ev.provider,
+      measurement: fields.measurement,
+      report_data: hex(reportData),
+      nonce: hex(nonce),
+      data_sha256: sha256hex(data),
+      debug: fields.debug,
+      evidence_sha256: sha256hex(ev.report),
+      verified: verdict?.ok ?? false,
+    });
   }
 
   async function attestGpu(index: number, data: Uint8Array): Promise<AttestationResult> {
@@ -270,71 +285,37 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     } catch (e) {
       return fail(`GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
     }
-    let verdict: Verdict | undefined;
-    if (gpu.verify) {
-      try {
-        verdict = await gpu.verify(got.evidence, gpuNonce, {
-          ...(policy.gpu.referenceValues ? { referenceValues: policy.gpu.referenceValues } : {}),
-        });
-      } catch (e) {
-        verdict = {
-          ok: false,
-          kind: 'nvidia-local',
-          checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
-        };
-      }
-    }
+    const verifyGpu = gpu.verify;
+    const verdict = verifyGpu
+      ? await safeVerify('nvidia-local', () =>
+          verifyGpu(got.evidence, gpuNonce, {
+            ...(policy.gpu.referenceValues ? { referenceValues: policy.gpu.referenceValues } : {}),
+          }),
+        )
+      : undefined;
     const checks = evaluateGpuPolicy(policy, {
       simulated: got.simulated,
       ...(verdict ? { verdict } : {}),
       ...(got.arch ? { architecture: got.arch } : {}),
     });
-    const failed = failedIds(checks);
     const base = {
       tee_type: 'NVIDIA GPU',
       simulated: got.simulated,
       nonce: hex(nonce),
       report_data: hex(gpuNonce),
     };
-    if (failed.length > 0) {
-      const why = checks
-        .filter((c) => c.outcome === 'fail')
-        .map((c) => `${c.id}: ${c.detail}`)
-        .join('; ');
-      return fail(`host policy rejected the GPU evidence: ${why}`, 'NVIDIA GPU', {
-        ...base,
-        policy_failed: failed,
-      });
-    }
     const evidenceJson = JSON.stringify(got.evidence);
-    let token: string | undefined;
-    if (deps.signer) {
-      token = await deps.signer.signJwt(
-        {
-          sub: 'wasmvm-tee/guest-attestation',
-          jti: hex(new Uint8Array(randomBytes(16))),
-          nbf: ts(),
-          kind: 'gpu',
-          gpu_index: index,
-          arch: got.arch,
-          simulated: got.simulated,
-          gpu_nonce: hex(gpuNonce),
-          nonce: hex(nonce),
-          data_sha256: sha256hex(data),
-          evidence_sha256: sha256hex(evidenceJson),
-          verified: verdict?.ok ?? false,
-          policy: { ok: true, checks: checks.map((c) => c.id) },
-        },
-        { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
-      );
-    }
-    return {
-      success: true,
-      ...(token ? { token } : {}),
-      ...(includeEvidence ? { evidence: evidenceJson } : {}),
-      timestamp: ts(),
-      ...base,
-    };
+    return conclude('GPU evidence', checks, base, evidenceJson, {
+      kind: 'gpu',
+      gpu_index: index,
+      arch: got.arch,
+      simulated: got.simulated,
+      gpu_nonce: hex(gpuNonce),
+      nonce: hex(nonce),
+      data_sha256: sha256hex(data),
+      evidence_sha256: sha256hex(evidenceJson),
+      verified: verdict?.ok ?? false,
+    });
   }
 
   function detect(): Record<string, unknown> {
