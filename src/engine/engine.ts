@@ -23,7 +23,6 @@ import {
   type WasmValue,
 } from './types.ts';
 import { checkValue, isValueType, parseValue } from './values.ts';
-import { WA } from './wasm-api.ts';
 
 export const EXECUTION_MODES: readonly ExecutionMode[] = ['interp', 'singlepass', 'multipass'];
 
@@ -606,10 +605,10 @@ export class Engine {
       this.prepared.set(ck, hit);
       return hit;
     }
-    if (!WA.validate(bytes)) {
+    if (!WebAssembly.validate(bytes)) {
       let why = 'validation failed';
       try {
-        new WA.Module(bytes);
+        new WebAssembly.Module(bytes);
       } catch (e) {
         why = (e as Error).message;
       }

@@ -1,6 +1,6 @@
 /**
  * Worker-thread pool of one execution mode: compile cache (LRU by bytes, keyed by the SHA-256 of the
- * instrumented bytecode), worker threads that share the compiled WasmModuleObject, the wall-clock deadline
+ * instrumented bytecode), worker threads that share the compiled WebAssembly.Module, the wall-clock deadline
  * (the worker is terminated and replaced), cancellation and the synchronous host-call bridge.
  * It runs inside a forked executor process (executor.ts, per-mode V8 flags) or, for the mode whose flags
  * are the caller's own, directly in the caller's process (engine.ts). Internal to the engine.
@@ -20,7 +20,6 @@ import {
   rawValue,
   type WorkerToExecutor,
 } from './protocol.ts';
-import { WA, type WasmModuleObject } from './wasm-api.ts';
 
 export interface PoolOptions {
   workers: number;
@@ -43,7 +42,7 @@ const WORKER_MODULES = 16;
 interface Task {
   id: number;
   key: string;
-  module: WasmModuleObject;
+  module: WebAssembly.Module;
   job: Job;
   cacheHit: boolean;
   slot?: Slot;
@@ -67,9 +66,9 @@ interface Slot {
 const workerUrl = siblingModule(import.meta.url, 'worker');
 
 export class Pool {
-  private readonly cache = new Map<string, { module: WasmModuleObject; size: number }>();
+  private readonly cache = new Map<string, { module: WebAssembly.Module; size: number }>();
   private cacheSize = 0;
-  private readonly compiling = new Map<string, Promise<WasmModuleObject>>();
+  private readonly compiling = new Map<string, Promise<WebAssembly.Module>>();
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private readonly tasks = new Map<number, Task>();
@@ -105,7 +104,7 @@ export class Pool {
     return this.tasks.size;
   }
 
-  private cacheGet(key: string): WasmModuleObject | undefined {
+  private cacheGet(key: string): WebAssembly.Module | undefined {
     const e = this.cache.get(key);
     if (!e) return undefined;
     this.cache.delete(key);
@@ -113,7 +112,7 @@ export class Pool {
     return e.module;
   }
 
-  private cachePut(key: string, module: WasmModuleObject, size: number): void {
+  private cachePut(key: string, module: WebAssembly.Module, size: number): void {
     if (size > this.options.cacheBytes) return;
     this.cache.set(key, { module, size });
     this.cacheSize += size;
@@ -306,10 +305,10 @@ export class Pool {
     this.updateRef();
   }
 
-  private compile(key: string, bytes: Uint8Array): Promise<WasmModuleObject> {
+  private compile(key: string, bytes: Uint8Array): Promise<WebAssembly.Module> {
     const inflight = this.compiling.get(key);
     if (inflight) return inflight;
-    const p = WA.compile(bytes);
+    const p = WebAssembly.compile(bytes);
     this.compiling.set(key, p);
     p.then(
       (m) => {
@@ -337,7 +336,7 @@ export class Pool {
     id: number,
     key: string,
     bytes: Uint8Array | undefined,
-  ): Promise<WasmModuleObject | undefined> {
+  ): Promise<WebAssembly.Module | undefined> {
     let module = this.cacheGet(key);
     if (!module) {
       if (!bytes) {
@@ -355,7 +354,7 @@ export class Pool {
     return module;
   }
 
-  private enqueue(id: number, key: string, module: WasmModuleObject, job: Job, cacheHit: boolean): void {
+  private enqueue(id: number, key: string, module: WebAssembly.Module, job: Job, cacheHit: boolean): void {
     if (this.closed || this.tasks.has(id) || this.cancelled.delete(id)) return;
     const task: Task = { id, key, module, job, cacheHit, nextCallId: 0 };
     this.tasks.set(id, task);

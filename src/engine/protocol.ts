@@ -1,6 +1,5 @@
 /** Messages between the Engine (parent), the executor process and its worker threads. Internal. */
 import type { ExecutionStatus, ValueType, WasmValue } from './types.ts';
-import type { WasmModuleObject } from './wasm-api.ts';
 
 /** One execution as the executor and worker see it (already validated and instrumented by the Engine). */
 export interface Job {
@@ -74,7 +73,7 @@ export type RunMessage = [
   startExport: string | undefined,
   probeTier: boolean | undefined,
   host: { modules: string[]; options: Record<string, unknown>; url?: string } | undefined,
-  module: WasmModuleObject | undefined,
+  module: WebAssembly.Module | undefined,
   evict: string | undefined,
   ...args: (number | bigint)[],
 ];

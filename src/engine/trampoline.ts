@@ -10,7 +10,6 @@
  * boundary as number and BigInt, both exact.
  */
 import type { ValueType, WasmValue } from './types.ts';
-import { WA, type WasmMemory, type WasmModuleObject } from './wasm-api.ts';
 
 const TYPE_CODE: Record<ValueType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
 
@@ -119,7 +118,7 @@ export function toCallArgs(args: readonly WasmValue[]): (number | bigint)[] {
 }
 
 /** Read the results the trampoline stored into its memory. */
-export function readResults(mem: WasmMemory, results: readonly ValueType[]): WasmValue[] {
+export function readResults(mem: WebAssembly.Memory, results: readonly ValueType[]): WasmValue[] {
   const dv = new DataView(mem.buffer);
   return results.map((t, j): WasmValue => {
     const off = j * 8;
@@ -137,16 +136,16 @@ export function readResults(mem: WasmMemory, results: readonly ValueType[]): Was
 }
 
 /** Per-thread cache of compiled trampolines by signature. */
-const cache = new Map<string, WasmModuleObject>();
+const cache = new Map<string, WebAssembly.Module>();
 
 export function trampolineModule(
   params: readonly ValueType[],
   results: readonly ValueType[],
-): WasmModuleObject {
+): WebAssembly.Module {
   const key = `${params.join(',')}->${results.join(',')}`;
   let m = cache.get(key);
   if (!m) {
-    m = new WA.Module(trampolineBytes(params, results));
+    m = new WebAssembly.Module(trampolineBytes(params, results));
     if (cache.size > 256) cache.clear();
     cache.set(key, m);
   }
@@ -169,8 +168,8 @@ export function callExact(
       ? [{ type: 'i32', value: Number(r) | 0 }]
       : [{ type: 'i64', value: BigInt.asIntN(64, r as bigint) }];
   }
-  const inst = new WA.Instance(trampolineModule(params, results), { t: { f: fn as () => void } });
+  const inst = new WebAssembly.Instance(trampolineModule(params, results), { t: { f: fn as () => void } });
   const call = inst.exports.call as (...a: (number | bigint)[]) => void;
   call(...toCallArgs(args));
-  return readResults(inst.exports.mem as WasmMemory, results);
+  return readResults(inst.exports.mem as WebAssembly.Memory, results);
 }

@@ -21,21 +21,16 @@ import {
 import { callExact } from './trampoline.ts';
 import { classifyTrapMessage, TRAP_GLOBAL_OUT_OF_GAS, TRAP_GLOBAL_STACK } from './traps.ts';
 import type { WasmValue } from './types.ts';
-import {
-  WA,
-  type WasmDescriptor,
-  type WasmGlobal,
-  type WasmImportObject,
-  type WasmInstance,
-  type WasmModuleObject,
-} from './wasm-api.ts';
 
 const port = parentPort!;
 const send = (m: WorkerToExecutor) => port.postMessage(m);
 const { ctrl: ctrlBuf, data: dataBuf } = workerData as { ctrl: SharedArrayBuffer; data: SharedArrayBuffer };
 
 /** Compiled modules by key (the pool sends a module once per worker and says when to drop one). */
-const modules = new Map<string, { module: WasmModuleObject; imports: WasmDescriptor[] }>();
+const modules = new Map<
+  string,
+  { module: WebAssembly.Module; imports: WebAssembly.ModuleImportDescriptor[] }
+>();
 
 interface HostApi {
   createHostModules(
@@ -43,8 +38,8 @@ interface HostApi {
     options: Record<string, unknown>,
     bridge: { call(method: string, params: unknown): unknown },
   ): {
-    imports: WasmImportObject;
-    attach(instance: WasmInstance): void;
+    imports: WebAssembly.Imports;
+    attach(instance: WebAssembly.Instance): void;
     collect(): { stdout: Uint8Array; stderr: Uint8Array };
   };
   WasiExit?: new (...a: never[]) => Error & { code: number };
@@ -173,7 +168,7 @@ async function run(msg: RunMessage): Promise<JobResult> {
   if (msg[9] !== undefined) modules.delete(msg[9]);
   let entry = modules.get(key);
   if (msg[8]) {
-    entry = { module: msg[8], imports: WA.Module.imports(msg[8]) };
+    entry = { module: msg[8], imports: WebAssembly.Module.imports(msg[8]) };
     modules.set(key, entry);
   }
   if (!entry) throw new RequestError('INTERNAL', `module ${key} not loaded in the worker`);
@@ -182,7 +177,7 @@ async function run(msg: RunMessage): Promise<JobResult> {
   const t0 = performance.now();
   let host: ReturnType<HostApi['createHostModules']> | undefined;
   let api: HostApi | undefined;
-  let imports: WasmImportObject = {};
+  let imports: WebAssembly.Imports = {};
   if (job.hostModules.length > 0) {
     api = await loadHost(job.hostModuleUrl);
     try {
@@ -198,15 +193,15 @@ async function run(msg: RunMessage): Promise<JobResult> {
       throw new RequestError('UNKNOWN_IMPORT', `unknown import ${imp.module}.${imp.name} (${imp.kind})`);
     }
   }
-  let instance: WasmInstance | undefined;
+  let instance: WebAssembly.Instance | undefined;
   let status: JobResult['status'] = 'ok';
   let outputs: WasmValue[] = [];
   let message: string | undefined;
   let exitCode: number | undefined;
   let tier: JobResult['tier'];
   try {
-    instance = new WA.Instance(module, imports);
-    const gasGlobal = instance.exports.__wasmvm_gas as WasmGlobal | undefined;
+    instance = new WebAssembly.Instance(module, imports);
+    const gasGlobal = instance.exports.__wasmvm_gas as WebAssembly.Global | undefined;
     if (job.gas !== undefined && gasGlobal) gasGlobal.value = job.gas;
     host?.attach(instance);
     if (job.startExport) (instance.exports[job.startExport] as () => void)();
@@ -224,7 +219,7 @@ async function run(msg: RunMessage): Promise<JobResult> {
   if (exitCode !== undefined) result.exitCode = exitCode;
   if (tier) result.tier = tier;
   if (job.gas !== undefined && instance) {
-    const g = instance.exports.__wasmvm_gas as WasmGlobal | undefined;
+    const g = instance.exports.__wasmvm_gas as WebAssembly.Global | undefined;
     if (g) {
       const remaining = BigInt(g.value as bigint);
       let used = job.gas - remaining;
@@ -263,7 +258,7 @@ async function run(msg: RunMessage): Promise<JobResult> {
 
 function classify(
   e: unknown,
-  instance: WasmInstance | undefined,
+  instance: WebAssembly.Instance | undefined,
   api: HostApi | undefined,
 ): { status: JobResult['status']; message: string; exitCode?: number } {
   const err = e as { name?: string; message?: string; code?: unknown };
@@ -275,8 +270,8 @@ function classify(
   if ((api?.HostTrap && e instanceof api.HostTrap) || err?.name === 'HostTrap') {
     return { status: 'host_trap', message: msg };
   }
-  if (e instanceof WA.RuntimeError) {
-    const t = instance?.exports.__wasmvm_trap as WasmGlobal | undefined;
+  if (e instanceof WebAssembly.RuntimeError) {
+    const t = instance?.exports.__wasmvm_trap as WebAssembly.Global | undefined;
     const flag = t ? Number(t.value) : 0;
     if (flag === TRAP_GLOBAL_OUT_OF_GAS) return { status: 'out_of_gas', message: 'out of gas' };
     if (flag === TRAP_GLOBAL_STACK)
@@ -289,7 +284,7 @@ function classify(
       return { status: 'memory_limit', message: msg };
     }
   }
-  if (e instanceof WA.LinkError) throw new RequestError('UNKNOWN_IMPORT', msg);
+  if (e instanceof WebAssembly.LinkError) throw new RequestError('UNKNOWN_IMPORT', msg);
   // Anything else thrown from host code (e.g. a TypeError at the JS boundary) is the host's trap.
   return { status: 'host_trap', message: `${err?.name ?? 'Error'}: ${msg}` };
 }

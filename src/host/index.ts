@@ -12,7 +12,6 @@ import { GuestMemory } from './memory.ts';
 import type { DefaultDepsOptions } from './providers.ts';
 import type { HostBridge, HostModules } from './types.ts';
 import { Wasi, type WasiOptions } from './wasi/index.ts';
-import { isMemory, isModule, WA, type WasmImports, type WasmInstanceLike } from './wasm-types.ts';
 
 export type { AttestationModuleOptions } from './attestation.ts';
 export { ATTESTATION_MODULE, MAX_GUEST_DATA, MAX_TOKEN_BYTES, TEE_CODE } from './attestation.ts';
@@ -33,7 +32,6 @@ export { GUEST_GPU_NONCE_TAG, GUEST_REPORT_DATA_TAG, guestGpuNonce, guestReportD
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
 export type { PreopenOption, WasiOptions } from './wasi/index.ts';
-export type { WasmImportDescriptor, WasmImports, WasmInstanceLike } from './wasm-types.ts';
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 
@@ -63,7 +61,7 @@ export function createHostModules(
 ): HostModules {
   const opts = (options ?? {}) as HostOptions;
   const mem = new GuestMemory();
-  const imports: WasmImports = {};
+  const imports: WebAssembly.Imports = {};
   let wasi: Wasi | undefined;
   let att: AttestationModule | undefined;
   for (const name of names) {
@@ -83,9 +81,9 @@ export function createHostModules(
   }
   return {
     imports,
-    attach(instance: WasmInstanceLike) {
+    attach(instance: WebAssembly.Instance) {
       const m = instance.exports.memory;
-      mem.attach(isMemory(m) ? m : undefined);
+      mem.attach(m instanceof WebAssembly.Memory ? m : undefined);
       att?.attach(instance.exports);
     },
     collect() {
@@ -110,18 +108,20 @@ export interface ImportEntry {
  * engine, which refuses them (UNKNOWN_IMPORT). Accepts a compiled module or its import list.
  */
 export function hostModulesFor(imports: object | readonly ImportEntry[]): string[] {
-  const list: readonly ImportEntry[] = isModule(imports)
-    ? WA.Module.imports(imports)
-    : (imports as readonly ImportEntry[]);
+  const list: readonly ImportEntry[] =
+    imports instanceof WebAssembly.Module
+      ? WebAssembly.Module.imports(imports)
+      : (imports as readonly ImportEntry[]);
   const used = new Set(list.map((i) => i.module));
   return HOST_MODULES.filter((m) => used.has(m));
 }
 
 /** Import modules a guest uses that no host module provides. */
 export function unsupportedImportModules(imports: object | readonly ImportEntry[]): string[] {
-  const list: readonly ImportEntry[] = isModule(imports)
-    ? WA.Module.imports(imports)
-    : (imports as readonly ImportEntry[]);
+  const list: readonly ImportEntry[] =
+    imports instanceof WebAssembly.Module
+      ? WebAssembly.Module.imports(imports)
+      : (imports as readonly ImportEntry[]);
   return [...new Set(list.map((i) => i.module))].filter((m) => !HOST_MODULES.includes(m));
 }
 

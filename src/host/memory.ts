@@ -4,12 +4,11 @@
  * pointer or length throws HostTrap: the guest is stopped with a clear message, the host is untouched.
  */
 import { HostTrap } from './errors.ts';
-import type { WasmMemoryLike } from './wasm-types.ts';
 
 export class GuestMemory {
-  private memory: WasmMemoryLike | undefined;
+  private memory: WebAssembly.Memory | undefined;
 
-  attach(memory: WasmMemoryLike | undefined): void {
+  attach(memory: WebAssembly.Memory | undefined): void {
     this.memory = memory;
   }
 

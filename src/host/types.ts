@@ -1,5 +1,4 @@
 /** Host-module contracts shared with the engine (worker side) and the service/CLI (parent side). */
-import type { WasmImports, WasmInstanceLike } from './wasm-types.ts';
 
 /** Synchronous call from the guest's worker to the HostHandler in the parent process (engine-provided). */
 export interface HostBridge {
@@ -9,9 +8,9 @@ export interface HostBridge {
 /** What the engine's worker gets from createHostModules(). */
 export interface HostModules {
   /** The import object to instantiate the guest with. */
-  imports: WasmImports;
+  imports: WebAssembly.Imports;
   /** Called once the instance exists (memory and allocator exports are looked up here). */
-  attach(instance: WasmInstanceLike): void;
+  attach(instance: WebAssembly.Instance): void;
   /** Captured stdout/stderr (bounded). Also closes host files the guest left open. */
   collect(): { stdout: Uint8Array; stderr: Uint8Array; droppedBytes?: number };
 }

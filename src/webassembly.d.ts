@@ -1,16 +1,22 @@
 /**
- * The WebAssembly JS API as the spec runner, the fuzzers and the metering bench use it (tsconfig has
- * no DOM lib and @types/node 20 declares no `WebAssembly` namespace). Shapes follow lib.dom.d.ts.
+ * The WebAssembly JS API, for the whole project (engine, host, spec runner, fuzzers, benches): the
+ * tsconfig has no DOM lib and @types/node 20 declares no `WebAssembly` namespace. Shapes follow
+ * lib.dom.d.ts; only what the project uses is declared.
  */
 declare namespace WebAssembly {
   type ImportValue = unknown;
   type Imports = Record<string, Record<string, ImportValue>>;
   type Exports = Record<string, unknown>;
+  interface ModuleImportDescriptor {
+    module: string;
+    name: string;
+    kind: string;
+  }
   type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'anyfunc' | 'externref' | 'funcref';
   class Module {
     constructor(bytes: BufferSource);
     static exports(m: Module): { name: string; kind: string }[];
-    static imports(m: Module): { module: string; name: string; kind: string }[];
+    static imports(m: Module): ModuleImportDescriptor[];
   }
   class Instance {
     constructor(module: Module, imports?: Imports);
