@@ -28,6 +28,10 @@ const concurrency = process.env.TEST_CONCURRENCY ?? (process.env.CI ? '2' : '3')
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...rest, ...files],
-  { stdio: 'inherit' },
+  // bin/wasmvm-tee.js runs dist/ unless told to run the sources: tests test the sources beside them.
+  {
+    stdio: 'inherit',
+    env: { ...process.env, WASMVM_TEE_FROM_SOURCE: process.env.WASMVM_TEE_FROM_SOURCE ?? '1' },
+  },
 );
 process.exit(r.status ?? 1);

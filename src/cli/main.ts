@@ -13,24 +13,38 @@ export interface Command {
   main(argv: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<Command>> = {
-  serve: () => import('./serve.ts'),
-  exec: () => import('./exec.ts'),
-  run: () => import('./run.ts'),
-  verify: () => import('./verify.ts'),
-  attest: () => import('./attest.ts'),
+/**
+ * The verbs. Each one's code loads only when it runs (or prints its own --help): the top-level usage
+ * reads the summaries here, so `wasmvm-tee --help` loads no server, engine or verifier code.
+ * test/cli-help.test.ts checks that each summary equals the module's own `summary`.
+ */
+export const commands: Record<string, { readonly summary: string; load(): Promise<Command> }> = {
+  serve: {
+    summary: 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port',
+    load: () => import('./serve.ts'),
+  },
+  exec: {
+    summary: 'run a Wasm export locally (or on a server with --server)',
+    load: () => import('./exec.ts'),
+  },
+  run: {
+    summary: 'run a WASI module locally with the attestation imports (like wasmtime run)',
+    load: () => import('./run.ts'),
+  },
+  verify: {
+    summary: 'verify attestation evidence or a saved Execute response offline',
+    load: () => import('./verify.ts'),
+  },
+  attest: {
+    summary: 'print fresh local attestation evidence (or the simulated root)',
+    load: () => import('./attest.ts'),
+  },
 };
 
-async function usage(): Promise<string> {
+function usage(): string {
   const lines = [`wasmvm-tee ${VERSION}: confidential WebAssembly execution with hardware attestation`, ''];
   lines.push('Usage: wasmvm-tee <command> [options]', '', 'Commands:');
-  for (const [name, load] of Object.entries(commands)) {
-    const summary = await load().then(
-      (c) => c.summary,
-      () => '(unavailable)',
-    );
-    lines.push(`  ${name.padEnd(8)} ${summary}`);
-  }
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
   lines.push('', "Run 'wasmvm-tee <command> --help' for a command's options.");
   return lines.join('\n');
 }
@@ -38,19 +52,19 @@ async function usage(): Promise<string> {
 export async function cli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(await usage());
+    console.log(usage());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
     console.log(VERSION);
     return 0;
   }
-  const load = commands[name];
-  if (!load) {
-    console.error(`wasmvm-tee: unknown command '${name}'\n\n${await usage()}`);
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) {
+    console.error(`wasmvm-tee: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const cmd = await load();
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(cmd.helpFor ? await cmd.helpFor(rest) : cmd.help);
     return 0;
