@@ -38,14 +38,47 @@ Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the rea
 local key chain that verifiers reject unless told to trust it) and says so loudly.
 SIGTERM/SIGINT: stop accepting, health NOT_SERVING, drain in-flight calls, close the engine.`;
 
-function int(v: string | undefined, name: string, min = 0): number | undefined {
+/** A bad command line: `main` prints it with the usage hint and exits 2 (as every verb does). */
+export class UsageError extends Error {}
+
+function int(
+  v: string | undefined,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min)
-    throw new Error(`--${name}: expected an integer >= ${min}, got '${v}'`);
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UsageError(
+      `--${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got '${v}'`,
+    );
   return Number(v);
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let parsed: Awaited<ReturnType<typeof parseCommandLine>>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (e) {
+    // node:util parseArgs throws TypeError with an ERR_PARSE_ARGS_* code for unknown/malformed options.
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
+      process.stderr.write(
+        `wasmvm-tee serve: ${(e as Error).message}\nRun 'wasmvm-tee serve --help' for the options.\n`,
+      );
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed === 'help') {
+    console.log(help);
+    return 0;
+  }
+  return serve(parsed);
+}
+
+/** Everything on the command line, checked before anything starts (no TEE, no engine, no socket). */
+function parseCommandLine(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -69,24 +102,21 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
+  if (values.help) return 'help' as const;
   const attestation = values.attestation ?? DEFAULTS.attestationMode;
   if (attestation !== 'session-key' && attestation !== 'per-request')
-    throw new Error(`--attestation: expected session-key or per-request, got '${attestation}'`);
+    throw new UsageError(`--attestation: expected session-key or per-request, got '${attestation}'`);
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new Error(`--log-level: unknown level '${logLevel}'`);
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: unknown level '${logLevel}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
-    throw new Error('--tls-cert and --tls-key go together');
+    throw new UsageError('--tls-cert and --tls-key go together');
   const tee = values.tee ?? 'auto';
   const lifetime = int(values['session-key-lifetime'], 'session-key-lifetime', 1);
 
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
   const opts: Omit<Parameters<typeof startServer>[0], 'backend'> = { logLevel, attestationMode: attestation };
-  const port = int(values.port, 'port');
+  const port = int(values.port, 'port', 0, 65535);
   if (port !== undefined) opts.port = port;
   if (values.host) opts.host = values.host;
   if (tlsCert && tlsKey) opts.tls = { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) };
@@ -108,8 +138,19 @@ export async function main(argv: string[]): Promise<number> {
     ['--timeout-ms', opts.timeoutMs, MAX_LIMITS.timeoutMs],
     ['--max-memory-pages', opts.maxMemoryPages, MAX_LIMITS.maxMemoryPages],
   ] as const) {
-    if (v !== undefined && v > max) throw new Error(`${flag}: ${v} is above the engine's ceiling ${max}`);
+    if (v !== undefined && v > max)
+      throw new UsageError(`${flag}: ${v} is above the engine's ceiling ${max}`);
   }
+  return { values, opts, tee, lifetime, attestation };
+}
+
+async function serve({
+  values,
+  opts,
+  tee,
+  lifetime,
+  attestation,
+}: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
   const backend = await createDefaultBackend({
     ...(tee === 'auto' ? {} : { teeProvider: tee }),
     allowSimulated: !values['require-hardware'],
@@ -130,7 +171,11 @@ export async function main(argv: string[]): Promise<number> {
         `!! Do not use this server for anything that needs confidentiality or integrity.\n${bar}\n`,
     );
   }
+  const bound = server.address.includes(':')
+    ? `[${server.address}]:${server.port}`
+    : `${server.address}:${server.port}`;
   server.logger.log('info', 'listening', {
+    address: bound,
     url: server.url,
     tls: Boolean(opts.tls),
     tee: tee_.kind,
@@ -140,8 +185,10 @@ export async function main(argv: string[]): Promise<number> {
     maxConcurrency: opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
     maxMessageBytes: server.config.maxMessageBytes,
   });
+  const wildcard = server.address === '0.0.0.0' || server.address === '::';
   process.stderr.write(
-    `wasmvm-tee serving on ${server.url} (gRPC, gRPC-Web, Connect; metrics ${server.url}/metrics)` +
+    `wasmvm-tee listening on ${bound}${wildcard ? ' (all interfaces)' : ''}, serving on ${server.url}` +
+      ` (gRPC, gRPC-Web, Connect; metrics ${server.url}/metrics)` +
       `${tee_.simulated ? ' [SIMULATED TEE]' : ''}\n`,
   );
 

@@ -66,6 +66,8 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly port: number;
   readonly host: string;
+  /** The address as bound (listener.address()): e.g. 0.0.0.0, ::, 127.0.0.1. */
+  readonly address: string;
   /** e.g. http://127.0.0.1:50051 (https with TLS). */
   readonly url: string;
   readonly metrics: ServerMetrics;
@@ -336,7 +338,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       resolve();
     });
   });
-  const port = (listener.address() as AddressInfo).port;
+  const { port, address } = listener.address() as AddressInfo;
   const displayHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `${opts.tls ? 'https' : 'http'}://${displayHost}:${port}`;
@@ -385,5 +387,5 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return closing;
   };
 
-  return { port, host, url, metrics, health, logger, config, close };
+  return { port, host, address, url, metrics, health, logger, config, close };
 }
