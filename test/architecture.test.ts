@@ -163,18 +163,24 @@ test('the checker flags what it must', () => {
 });
 
 test('every package.json export points at a module that loads', async () => {
+  // Exports name the built files (dist/X.js with dist/X.d.ts); the test loads their sources (src/X.ts).
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    exports: Record<string, string>;
+    exports: Record<string, string | { types: string; default: string }>;
     bin: Record<string, string>;
   };
-  for (const [name, path] of Object.entries(pkg.exports)) {
-    const mod = (await import(pathToFileURL(join(ROOT, path)).href)) as Record<string, unknown>;
-    assert.ok(Object.keys(mod).length > 0, `export '${name}' (${path}) exports nothing`);
+  const source = (t: { types: string; default: string }) => {
+    assert.match(t.default, /^\.\/dist\/.+\.js$/);
+    assert.equal(t.types, t.default.replace(/\.js$/, '.d.ts'));
+    return join(ROOT, t.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
+  };
+  for (const [name, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue; // ./package.json
+    const mod = (await import(pathToFileURL(source(target)).href)) as Record<string, unknown>;
+    assert.ok(Object.keys(mod).length > 0, `export '${name}' (${target.default}) exports nothing`);
   }
-  const root = (await import(pathToFileURL(join(ROOT, pkg.exports['.'] as string)).href)) as Record<
-    string,
-    unknown
-  >;
+  const root = (await import(
+    pathToFileURL(source(pkg.exports['.'] as { types: string; default: string })).href
+  )) as Record<string, unknown>;
   for (const k of ['execute', 'Engine', 'verifyExecution', 'VERSION', 'engine', 'verify', 'binding'])
     assert.ok(k in root, `package entry lacks ${k}`);
   for (const bin of Object.values(pkg.bin)) assert.ok(readFileSync(join(ROOT, bin), 'utf8').length > 0);

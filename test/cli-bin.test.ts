@@ -37,7 +37,7 @@ for (const [args, message] of [
     const r = spawnSync(process.execPath, [BIN, 'serve', ...args], {
       env,
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 180_000,
     });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, message);

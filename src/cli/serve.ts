@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_LIMITS } from '../engine/index.ts';
 import { createDefaultBackend, DEFAULTS, isLogLevel, startServer } from '../server/index.ts';
+import { buildDigest } from '../version-digest.ts';
 
 export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
 
@@ -174,8 +175,10 @@ async function serve({
   const bound = server.address.includes(':')
     ? `[${server.address}]:${server.port}`
     : `${server.address}:${server.port}`;
+  const build = await buildDigest();
   server.logger.log('info', 'listening', {
     address: bound,
+    buildDigest: build.digest,
     url: server.url,
     tls: Boolean(opts.tls),
     tee: tee_.kind,
