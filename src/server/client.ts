@@ -355,3 +355,12 @@ export async function executeAndVerify(
   if (envelope) out.envelope = envelope;
   return out;
 }
+
+// Many replicas: per-replica attested session cache (src/server/session-cache.ts).
+export {
+  type CachedExecuteResult,
+  type ReplicaSession,
+  SessionCache,
+  type SessionCacheOptions,
+  sessionId,
+} from './session-cache.ts';
