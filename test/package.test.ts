@@ -23,7 +23,12 @@ const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-pkg-'));
 const app = join(dir, 'app');
 const state = join(dir, 'state');
 // The child processes run the installed package, never the sources.
-const env: NodeJS.ProcessEnv = { ...process.env, WASMVM_TEE_STATE_DIR: state, WASMVM_TEE_FROM_SOURCE: '0', NO_COLOR: '1' };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  WASMVM_TEE_STATE_DIR: state,
+  WASMVM_TEE_FROM_SOURCE: '0',
+  NO_COLOR: '1',
+};
 delete env.NODE_OPTIONS;
 
 function npm(args: string[], cwd: string): string {
