@@ -92,7 +92,7 @@ test('the tarball ships dist/, bin/, LICENSE and docs, and no tests, benches or 
 
 test('installed: wasmvm-tee --help and exec run from dist/ (no tsx in the consumer)', () => {
   assert.throws(() =>
-    execFileSync(process.execPath, ['-e', "import.meta.resolve('tsx')"], { cwd: app, env }),
+    execFileSync(process.execPath, ['-e', "import.meta.resolve('tsx')"], { cwd: app, env, stdio: 'pipe' }),
   );
   const h = spawnSync(process.execPath, [bin(), '--help'], { cwd: app, env, encoding: 'utf8' });
   assert.equal(h.status, 0, h.stderr);
