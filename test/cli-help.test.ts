@@ -70,6 +70,12 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
     flags: ['--gpu-evidence', '--jwks'],
     not: ['--snp-report'],
   },
+  {
+    argv: ['verify', '--gpu-evidence', 'e.json', '--rim', 'v.xml'],
+    module: 'verify-rim',
+    flags: ['--rim', '--allow-not-checked', '--offline'],
+    not: ['--snp-report', '--jwks'],
+  },
   { argv: ['attest'], module: 'attest', flags: ['--provider', '--out-report', '--report-data'] },
 ];
 

@@ -28,6 +28,21 @@ export {
   verifyGpuEvidenceList,
   verifyNrasResponse,
 } from './nvidia/index.ts';
+export {
+  compareEvidenceToRims,
+  type ParsedRim,
+  parseRim,
+  RimError,
+  type RimErrorCode,
+  type RimIndexResult,
+  type VerifyRimOptions,
+  verifyRim,
+} from './nvidia/rim.ts';
+export {
+  type AppraiseGpuOptions,
+  verifyGpuEvidenceWithRims,
+} from './nvidia/rim-appraise.ts';
+export * from './reference/index.ts';
 export * from './sev-snp/index.ts';
 export {
   type FetchFn as TdxFetchFn,

@@ -273,3 +273,58 @@ describe('NVIDIA RIM: appraisal of real H100 evidence', () => {
     assert.equal(v.ok, false);
   });
 });
+
+describe('wasmvm-tee verify --rim (CLI)', async () => {
+  // verify.ts hands --rim to verify-rim.ts (the dispatch is covered by test/cli-help.test.ts)
+  const { main } = await import('../../src/cli/verify-rim.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const tmp = mkdtempSync(join(tmpdir(), 'wasmvm-tee-rim-'));
+  const file = (n: string) => fileURLToPath(new URL(n, RIM_DIR));
+  async function run(args: string[]) {
+    let out = '';
+    let err = '';
+    const code = await main(args, { out: (s) => void (out += `${s}\n`), err: (s) => void (err += `${s}\n`) });
+    return { code, out, err };
+  }
+
+  it('a RIM alone: 0 inside its validity (offline allowed), 1 when expired or revocation not allowed', async () => {
+    const ok = await run(['--rim', file(VBIOS_1A), '--now', '2024-06-01T00:00:00Z', '--offline']);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.match(ok.out, /PASS nvidia\.rim\.signature/);
+    const strict = await run(['--rim', file(VBIOS_1A), '--now', '2024-06-01T00:00:00Z']);
+    assert.equal(strict.code, 1);
+    assert.match(strict.out, /SKIP nvidia\.rim\.chain\.revocation: RIM_NOT_CHECKED/);
+    const expired = await run(['--rim', file(VBIOS_1A), '--offline', '--json']);
+    assert.equal(expired.code, 1);
+    assert.deepEqual(JSON.parse(expired.out).parts[0].fields.errorCodes, ['RIM_EXPIRED']);
+    const usage = await run(['--rim']);
+    assert.equal(usage.code, 2);
+  });
+
+  it('--gpu-evidence with --rim prints the per-index table and fails on index 9', async () => {
+    const evFile = join(tmp, 'ev.json');
+    writeFileSync(
+      evFile,
+      JSON.stringify([trusteeEvidence('hopper_coco_report1.txt', 'hopper_coco_certs1.txt')]),
+    );
+    const r = await run([
+      '--gpu-evidence',
+      evFile,
+      '--rim',
+      file(VBIOS_1A),
+      '--now',
+      '2024-06-01T00:00:00Z',
+      '--offline',
+      '--allow-not-checked',
+      'nvidia.rim.driver',
+    ]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /RIM_MEASUREMENT_MISMATCH: 11 of 12/);
+    assert.match(r.out, /\s9\s+10\s+vbios\s+mismatch \(got 059b32e7/);
+    assert.equal((r.out.match(/ match$/gm) ?? []).length, 11);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,14 @@
+/** Reference values: policy files and expected launch measurements. */
+export {
+  type AzurePcrPolicy,
+  isReferenceValuesFile,
+  loadReferenceValuesFile,
+  type NvidiaReferenceValues,
+  parseReferenceValues,
+  REFERENCE_VALUES_FORMAT,
+  REFERENCE_VALUES_KEYS,
+  type ReferenceValues,
+  ReferenceValuesError,
+  toVerifierPolicy,
+  unenforcedPins,
+} from './policy-file.ts';
