@@ -1,4 +1,19 @@
 /** Reference values: policy files and expected launch measurements. */
+
+export {
+  cpuSig,
+  LaunchDigest,
+  MeasureError,
+  measureSnp,
+  measureTdx,
+  parseOvmf,
+  parseTdvf,
+  type SnpMeasureOptions,
+  type SnpVmm,
+  sevHashesTable,
+  type TdxPageOrder,
+  VCPU_TYPES,
+} from './measure.ts';
 export {
   type AzurePcrPolicy,
   isReferenceValuesFile,
