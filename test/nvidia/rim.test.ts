@@ -286,7 +286,16 @@ describe('wasmvm-tee verify --rim (CLI)', async () => {
   async function run(args: string[]) {
     let out = '';
     let err = '';
-    const code = await main(args, { out: (s) => void (out += `${s}\n`), err: (s) => void (err += `${s}\n`) });
+    const code = await main(args, {
+      out: (s) => {
+        out += `${s}
+`;
+      },
+      err: (s) => {
+        err += `${s}
+`;
+      },
+    });
     return { code, out, err };
   }
 

@@ -21,8 +21,14 @@ async function run(args: string[]) {
   let out = '';
   let err = '';
   const code = await verifyMain(args, {
-    out: (s) => void (out += `${s}\n`),
-    err: (s) => void (err += `${s}\n`),
+    out: (s) => {
+      out += `${s}
+`;
+    },
+    err: (s) => {
+      err += `${s}
+`;
+    },
   });
   return { code, out, err };
 }
