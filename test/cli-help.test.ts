@@ -76,6 +76,7 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
     flags: ['--rim', '--allow-not-checked', '--offline'],
     not: ['--snp-report', '--jwks'],
   },
+  { argv: ['measure'], module: 'measure', flags: ['--ovmf', '--vcpu-type', '--tdvf', '--page-order'] },
   { argv: ['attest'], module: 'attest', flags: ['--provider', '--out-report', '--report-data'] },
 ];
 

@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: () => import('./run.ts'),
   verify: () => import('./verify.ts'),
   attest: () => import('./attest.ts'),
+  measure: () => import('./measure.ts'),
 };
 
 async function usage(): Promise<string> {

@@ -169,3 +169,78 @@ describe('measure tdx', () => {
     );
   });
 });
+
+describe('wasmvm-tee measure (CLI)', async () => {
+  const { main } = await import('../../src/cli/measure.ts');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  async function run(args: string[]) {
+    let out = '';
+    let err = '';
+    const code = await main(args, {
+      out: (s) => {
+        out += `${s}\n`;
+      },
+      err: (s) => {
+        err += `${s}\n`;
+      },
+    });
+    return { code, out, err };
+  }
+  it('snp and tdx print the measurement; bad input exits 2 with a code', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'wasmvm-tee-measure-'));
+    const ovmf = join(tmp, 'ovmf.fd');
+    writeFileSync(ovmf, sevOvmf({ pages: 16, sections: GO_SECTIONS, resetEip: 0x80b004 }));
+    const r = await run([
+      'snp',
+      '--ovmf',
+      ovmf,
+      '--vcpus',
+      '2',
+      '--vmm',
+      'ec2',
+      '--snp-ovmf-hash',
+      GO_VECTORS[0]!.ovmfHash,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim(), GO_VECTORS[0]!.expected);
+    const q = await run(['snp', '--ovmf', ovmf, '--vcpus', '1', '--vcpu-type', 'EPYC-Milan', '--json']);
+    assert.equal(q.code, 0, q.err);
+    assert.match(JSON.parse(q.out).measurement, /^[0-9a-f]{96}$/);
+    const tdvf = join(tmp, 'tdvf.fd');
+    writeFileSync(
+      tdvf,
+      tdvfImage(8, [
+        {
+          dataOffset: 0x1000,
+          rawDataSize: 0x1000,
+          memoryAddress: 0xfffc0000,
+          memoryDataSize: 0x1000,
+          type: 0,
+          attributes: 1,
+        },
+      ]),
+    );
+    const t = await run(['tdx', '--tdvf', tdvf]);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out.trim(), /^[0-9a-f]{96}$/);
+    const bad = await run(['tdx', '--tdvf', ovmf]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /MEASURE_BAD_FIRMWARE/);
+    const noKernelHashes = await run([
+      'snp',
+      '--ovmf',
+      ovmf,
+      '--vcpus',
+      '1',
+      '--vcpu-type',
+      'EPYC',
+      '--kernel',
+      ovmf,
+    ]);
+    assert.match(noKernelHashes.err, /MEASURE_NO_KERNEL_HASHES/);
+    assert.equal((await run(['snp', '--ovmf', ovmf])).code, 2);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+});
