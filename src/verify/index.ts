@@ -40,6 +40,8 @@ export {
 } from './nvidia/rim.ts';
 export {
   type AppraiseGpuOptions,
+  flattenVerdict,
+  rimsFromReferenceValues,
   verifyGpuEvidenceWithRims,
 } from './nvidia/rim-appraise.ts';
 export * from './reference/index.ts';

@@ -6,7 +6,11 @@ import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { compareEvidenceToRims, parseRim, verifyRim } from '../../src/verify/nvidia/rim.ts';
-import { verifyGpuEvidenceWithRims } from '../../src/verify/nvidia/rim-appraise.ts';
+import {
+  flattenVerdict,
+  rimsFromReferenceValues,
+  verifyGpuEvidenceWithRims,
+} from '../../src/verify/nvidia/rim-appraise.ts';
 import { NVIDIA_RIM_ROOT_PEM } from '../../src/verify/nvidia/roots.ts';
 import { parseSpdmEvidence } from '../../src/verify/nvidia/spdm.ts';
 import { SignedXml } from '../../src/verify/nvidia/xml-libs.ts';
@@ -36,6 +40,85 @@ function trusteeEvidence(report: string, chain: string): GpuEvidence {
 }
 
 const checkOf = (v: Verdict, id: string) => v.checks.find((c) => c.id === id);
+
+/** Re-sign a RIM with a fresh test CA (not NVIDIA's): returns the signed XML and the CA (PEM). */
+async function resign(xml: string): Promise<{ forged: string; caPem: string }> {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const alg = { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
+  const caKeys = (await webcrypto.subtle.generateKey(alg, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=Not NVIDIA CoRIM Root',
+    notBefore: new Date('2020-01-01'),
+    notAfter: new Date('2040-01-01'),
+    keys: caKeys,
+    signingAlgorithm: alg,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: 'CN=Forged RIM Signer',
+    issuer: ca.subject,
+    notBefore: new Date('2020-01-01'),
+    notAfter: new Date('2040-01-01'),
+    publicKey: leafKeys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: alg,
+  });
+  const leafPriv = KeyObject.from(leafKeys.privateKey);
+  class EcdsaSha384Signer {
+    getAlgorithmName() {
+      return 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384';
+    }
+    getSignature(data: string) {
+      return cryptoSign('sha384', Buffer.from(data), { key: leafPriv, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64',
+      );
+    }
+    verifySignature() {
+      return false;
+    }
+  }
+  class Sha384 {
+    getAlgorithmName() {
+      return 'http://www.w3.org/2001/04/xmldsig-more#sha384';
+    }
+    getHash(xml: string) {
+      return createHash('sha384').update(xml, 'utf8').digest('base64');
+    }
+  }
+  const unsigned = xml.replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
+  const sx = new SignedXml({
+    privateKey: 'unused',
+    canonicalizationAlgorithm: 'http://www.w3.org/2006/12/xml-c14n11',
+    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384',
+    getKeyInfoContent: () =>
+      `<ds:X509Data>${[leaf, ca].map((c) => `<ds:X509Certificate>${Buffer.from(c.rawData).toString('base64')}</ds:X509Certificate>`).join('')}</ds:X509Data>`,
+  });
+  sx.CanonicalizationAlgorithms['http://www.w3.org/2006/12/xml-c14n11'] = (
+    sx.CanonicalizationAlgorithms as Record<string, unknown>
+  )['http://www.w3.org/TR/2001/REC-xml-c14n-20010315'];
+  sx.SignatureAlgorithms['http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384'] = EcdsaSha384Signer;
+  sx.HashAlgorithms['http://www.w3.org/2001/04/xmldsig-more#sha384'] = Sha384;
+  sx.addReference({
+    xpath: '/*',
+    isEmptyUri: true,
+    digestAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#sha384',
+    transforms: [
+      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+      'http://www.w3.org/2006/12/xml-c14n11',
+    ],
+  });
+  sx.computeSignature(unsigned, { prefix: 'ds' });
+  return { forged: sx.getSignedXml(), caPem: new X509Certificate(Buffer.from(ca.rawData)).toString() };
+}
 
 describe('NVIDIA RIM: signature and signing chain', () => {
   it('pinned root equals the RIM root shipped with nvtrust', () => {
@@ -106,81 +189,7 @@ describe('NVIDIA RIM: signature and signing chain', () => {
   });
 
   it('a RIM signed by an unknown key fails with RIM_UNKNOWN_SIGNER', async () => {
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    const alg = { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
-    const caKeys = (await webcrypto.subtle.generateKey(alg, true, [
-      'sign',
-      'verify',
-    ])) as webcrypto.CryptoKeyPair;
-    const leafKeys = (await webcrypto.subtle.generateKey(alg, true, [
-      'sign',
-      'verify',
-    ])) as webcrypto.CryptoKeyPair;
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: '01',
-      name: 'CN=Not NVIDIA CoRIM Root',
-      notBefore: new Date('2020-01-01'),
-      notAfter: new Date('2040-01-01'),
-      keys: caKeys,
-      signingAlgorithm: alg,
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-    });
-    const leaf = await x509.X509CertificateGenerator.create({
-      serialNumber: '02',
-      subject: 'CN=Forged RIM Signer',
-      issuer: ca.subject,
-      notBefore: new Date('2020-01-01'),
-      notAfter: new Date('2040-01-01'),
-      publicKey: leafKeys.publicKey,
-      signingKey: caKeys.privateKey,
-      signingAlgorithm: alg,
-    });
-    const leafPriv = KeyObject.from(leafKeys.privateKey);
-    class EcdsaSha384Signer {
-      getAlgorithmName() {
-        return 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384';
-      }
-      getSignature(data: string) {
-        return cryptoSign('sha384', Buffer.from(data), { key: leafPriv, dsaEncoding: 'ieee-p1363' }).toString(
-          'base64',
-        );
-      }
-      verifySignature() {
-        return false;
-      }
-    }
-    class Sha384 {
-      getAlgorithmName() {
-        return 'http://www.w3.org/2001/04/xmldsig-more#sha384';
-      }
-      getHash(xml: string) {
-        return createHash('sha384').update(xml, 'utf8').digest('base64');
-      }
-    }
-    const unsigned = rimText(VBIOS_1A).replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
-    const sx = new SignedXml({
-      privateKey: 'unused',
-      canonicalizationAlgorithm: 'http://www.w3.org/2006/12/xml-c14n11',
-      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384',
-      getKeyInfoContent: () =>
-        `<ds:X509Data>${[leaf, ca].map((c) => `<ds:X509Certificate>${Buffer.from(c.rawData).toString('base64')}</ds:X509Certificate>`).join('')}</ds:X509Data>`,
-    });
-    sx.CanonicalizationAlgorithms['http://www.w3.org/2006/12/xml-c14n11'] = (
-      sx.CanonicalizationAlgorithms as Record<string, unknown>
-    )['http://www.w3.org/TR/2001/REC-xml-c14n-20010315'];
-    sx.SignatureAlgorithms['http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384'] = EcdsaSha384Signer;
-    sx.HashAlgorithms['http://www.w3.org/2001/04/xmldsig-more#sha384'] = Sha384;
-    sx.addReference({
-      xpath: '/*',
-      isEmptyUri: true,
-      digestAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#sha384',
-      transforms: [
-        'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-        'http://www.w3.org/2006/12/xml-c14n11',
-      ],
-    });
-    sx.computeSignature(unsigned, { prefix: 'ds' });
-    const forged = sx.getSignedXml();
+    const { forged, caPem } = await resign(rimText(VBIOS_1A));
     const r = verifyRim(forged, { now: AT, allowNotChecked: OFFLINE });
     // The signature itself is good (the forger's key) ...
     assert.equal(checkOf(r.verdict, 'nvidia.rim.signature')?.outcome, 'pass');
@@ -191,7 +200,7 @@ describe('NVIDIA RIM: signature and signing chain', () => {
     const t = verifyRim(forged, {
       now: AT,
       allowNotChecked: OFFLINE,
-      trustRoot: new X509Certificate(Buffer.from(ca.rawData)).toString(),
+      trustRoot: caPem,
     });
     assert.ok(t.verdict.ok, JSON.stringify(t.verdict.checks));
   });
@@ -335,5 +344,40 @@ describe('wasmvm-tee verify --rim (CLI)', async () => {
     assert.match(r.out, /\s9\s+10\s+vbios\s+mismatch \(got 059b32e7/);
     assert.equal((r.out.match(/ match$/gm) ?? []).length, 11);
     rmSync(tmp, { recursive: true, force: true });
+  });
+});
+
+describe('NVIDIA RIM: the pass path and the guest API wiring', () => {
+  it('a RIM whose golden values equal the evidence appraises 12/12 (test CA trusted explicitly)', async () => {
+    const ev = trusteeEvidence('hopper_coco_report1.txt', 'hopper_coco_certs1.txt');
+    const spdm = parseSpdmEvidence(new Uint8Array(Buffer.from(ev.evidence, 'base64')));
+    const block10 = Buffer.from(spdm.response.blocks.find((b) => b.index === 10)!.value).toString('hex');
+    const edited = rimText(VBIOS_1A).replace(/ns2:Hash0="7f3e9382[0-9a-f]*"/, `ns2:Hash0="${block10}"`);
+    const { forged, caPem } = await resign(edited);
+    const opts = {
+      rims: [forged],
+      now: AT,
+      rimTrustRoot: caPem,
+      allowNotChecked: [...OFFLINE, 'nvidia.rim.driver', 'nvidia.chain.revocation', 'nvidia.nonce'],
+    };
+    const v = await verifyGpuEvidenceWithRims(ev, opts);
+    assert.ok(v.ok, JSON.stringify(v, null, 1).slice(0, 3000));
+    assert.equal(v.parts![2]!.fields?.matched, 12);
+    // flattened for the guest API's GPU policy: one list of checks with the appraisal in it
+    const flat = flattenVerdict(v);
+    assert.ok(flat.ok);
+    assert.equal(flat.checks.find((c) => c.id === 'nvidia.rim.measurements')?.outcome, 'pass');
+    // the same RIM without trusting its CA: unknown signer, no golden values, verdict fails
+    const untrusted = await verifyGpuEvidenceWithRims(ev, { ...opts, rimTrustRoot: undefined as never });
+    assert.equal(untrusted.ok, false);
+    assert.ok(flattenVerdict(untrusted).checks.some((c) => c.detail.startsWith('RIM_UNKNOWN_SIGNER')));
+  });
+
+  it('host policy reference values name RIMs', () => {
+    assert.equal(rimsFromReferenceValues({ measurements: {} }), undefined);
+    assert.deepEqual(rimsFromReferenceValues({ rims: ['<a/>'], allowNotChecked: ['nvidia.rim.driver'] }), {
+      rims: ['<a/>'],
+      allowNotChecked: ['nvidia.rim.driver'],
+    });
   });
 });

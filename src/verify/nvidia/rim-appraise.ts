@@ -75,3 +75,37 @@ export async function verifyGpuEvidenceWithRims(
     parts: [gpuPart, ...rimParts, appraisal],
   });
 }
+
+/**
+ * RIMs named by a host policy's `gpu.referenceValues`: `{ "rims": ["<SWID XML>", ...] }` (the XML
+ * text; a runner reads files into it) and an optional `"allowNotChecked": [ids]`. Undefined when the
+ * reference values hold no RIMs (the plain-JSON comparison of local.ts applies then).
+ */
+export function rimsFromReferenceValues(
+  rv: Record<string, unknown> | undefined,
+): { rims: string[]; allowNotChecked: string[] } | undefined {
+  const rims = rv?.rims;
+  if (!Array.isArray(rims) || rims.length === 0) return undefined;
+  const allow = Array.isArray(rv?.allowNotChecked) ? (rv.allowNotChecked as unknown[]) : [];
+  return { rims: rims.map(String), allowNotChecked: allow.map(String) };
+}
+
+/**
+ * One flat verdict (every check of every part, part checks prefixed by nothing: their ids are
+ * distinct), for callers that read `checks` only, such as the guest API's GPU policy.
+ */
+export function flattenVerdict(v: Verdict): Verdict {
+  const checks: Check[] = [];
+  const walk = (x: Verdict) => {
+    checks.push(...x.checks);
+    for (const p of x.parts ?? []) walk(p);
+  };
+  walk(v);
+  const fields: Record<string, unknown> = {};
+  const collect = (x: Verdict) => {
+    Object.assign(fields, x.fields ?? {});
+    for (const p of x.parts ?? []) collect(p);
+  };
+  collect(v);
+  return { ok: v.ok, kind: v.kind, checks, fields };
+}
