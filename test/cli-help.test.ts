@@ -76,6 +76,12 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
     flags: ['--rim', '--allow-not-checked', '--offline'],
     not: ['--snp-report', '--jwks'],
   },
+  { argv: ['collateral'], module: 'collateral', flags: ['--for', '--out', '--rim-service'] },
+  {
+    argv: ['verify', '--gpu-evidence', 'e.json', '--collateral', 'b.json'],
+    module: 'verify-rim',
+    flags: ['--collateral', '--at'],
+  },
   { argv: ['measure'], module: 'measure', flags: ['--ovmf', '--vcpu-type', '--tdvf', '--page-order'] },
   { argv: ['attest'], module: 'attest', flags: ['--provider', '--out-report', '--report-data'] },
 ];

@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: () => import('./verify.ts'),
   attest: () => import('./attest.ts'),
   measure: () => import('./measure.ts'),
+  collateral: () => import('./collateral.ts'),
 };
 
 async function usage(): Promise<string> {

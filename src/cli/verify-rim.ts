@@ -3,10 +3,20 @@
  * against them (`--gpu-evidence FILE --rim DRIVER --rim VBIOS`). Offline; pinned NVIDIA CoRIM root.
  */
 import { readFileSync } from 'node:fs';
-import { verifyRim } from '../verify/nvidia/rim.ts';
-import { verifyGpuEvidenceWithRims } from '../verify/nvidia/rim-appraise.ts';
-import { loadReferenceValuesFile } from '../verify/reference/policy-file.ts';
-import { type Verdict, verdict } from '../verify/types.ts';
+import {
+  bundleItem,
+  type Check,
+  type CollateralBundle,
+  type CollateralError,
+  loadReferenceValuesFile,
+  nvidiaRimIdsForEvidence,
+  parseCollateralBundle,
+  strictVerdict,
+  type Verdict,
+  verdict,
+  verifyGpuEvidenceWithRims,
+  verifyRim,
+} from '../verify/index.ts';
 import { evidenceFromJson, formatVerdict } from './verify-nras.ts';
 
 export const summary = 'verify NVIDIA RIMs, or GPU evidence against them';
@@ -14,6 +24,7 @@ export const summary = 'verify NVIDIA RIMs, or GPU evidence against them';
 export const help = `Usage:
   wasmvm-tee verify --rim FILE [--rim FILE ...] [--now ISO-8601] [--json]
   wasmvm-tee verify --gpu-evidence evidence.json --rim DRIVER_RIM --rim VBIOS_RIM [--nonce HEX] [options]
+  wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json [--at ISO-8601] [options]
 
 NVIDIA reference integrity manifests (signed SWID XML, as served by NVIDIA's RIM service,
 https://rim.attestation.nvidia.com/v1/rim/<id>): checks the enveloped XML signature (C14N 1.1,
@@ -31,6 +42,11 @@ A check that could not run is "not checked" and fails the verdict unless allowed
 
 Options:
   --rim FILE                a RIM (repeatable)
+  --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch'): each GPU's
+                            driver and VBIOS RIMs are taken from it by id; a missing item is
+                            COLLATERAL_MISSING_ITEM (not checked, fails unless allowed), an item
+                            outside its validity at --at is COLLATERAL_EXPIRED
+  --at ISO-8601             verification time for historical checks (same as --now)
   --gpu-evidence FILE       nvattest evidence ([{arch, certificate, evidence, nonce}]) or NRAS request body
   --nonce HEX               the nonce the evidence must answer (32 bytes)
   --now ISO-8601            verification time (default: now); RIM signer certificates live ~2 years,
@@ -41,7 +57,8 @@ Options:
 
 Error codes (in the failing check's detail): RIM_MALFORMED, RIM_SIGNATURE_INVALID, RIM_UNKNOWN_SIGNER,
 RIM_CHAIN_INVALID, RIM_EXPIRED, RIM_VERSION_MISMATCH, RIM_VERSION_NOT_ALLOWED, RIM_CONFLICT,
-RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED.
+RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
+COLLATERAL_EXPIRED.
 Exit status: 0 verified, 1 verification failed, 2 usage or input error.
 `;
 
@@ -55,6 +72,7 @@ class UsageError extends Error {}
 
 interface Args {
   rims: string[];
+  collateral?: string;
   allow: string[];
   gpuEvidence?: string;
   nonce?: string;
@@ -94,6 +112,10 @@ function parse(argv: string[]): Args {
         a.nonce = v.replace(/^0x/, '');
         break;
       }
+      case '--collateral':
+        a.collateral = val();
+        break;
+      case '--at':
       case '--now': {
         const v = val();
         const d = new Date(v);
@@ -111,7 +133,9 @@ function parse(argv: string[]): Args {
         throw new UsageError(`unknown option '${arg}'`);
     }
   }
-  if (a.rims.length === 0) throw new UsageError('give at least one --rim FILE');
+  if (a.rims.length === 0 && !a.collateral)
+    throw new UsageError('give at least one --rim FILE (or --collateral)');
+  if (a.collateral && !a.gpuEvidence) throw new UsageError('--collateral needs --gpu-evidence');
   return a;
 }
 
@@ -161,17 +185,63 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
+      let bundle: CollateralBundle | undefined;
+      if (a.collateral) {
+        try {
+          bundle = parseCollateralBundle(
+            JSON.parse(read(a.collateral, 'collateral bundle').toString('utf8')),
+          );
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`--collateral: ${(e as Error).message}`);
+        }
+      }
+      const at = a.now ?? new Date();
       const parts: Verdict[] = [];
-      for (const e of list)
-        parts.push(
-          await verifyGpuEvidenceWithRims(e, {
-            rims,
-            allowNotChecked: allow,
-            ...(a.now ? { now: a.now } : {}),
-            ...(a.nonce ? { nonce: a.nonce } : {}),
-            ...(rimVersions ? { allowedRimVersions: rimVersions } : {}),
-          }),
-        );
+      for (const e of list) {
+        const gpuRims: (string | Uint8Array)[] = [...rims];
+        const checks: Check[] = [];
+        if (bundle) {
+          let ids: { driver: string; vbios: string } | undefined;
+          try {
+            ids = nvidiaRimIdsForEvidence(e.evidence);
+          } catch (x) {
+            checks.push({
+              id: 'collateral.nvidia-rim',
+              outcome: 'fail',
+              detail: `${(x as CollateralError).code}: ${(x as Error).message}`,
+            });
+          }
+          for (const kind of ['driver', 'vbios'] as const) {
+            if (!ids) break;
+            const id = `collateral.nvidia-rim.${kind}`;
+            try {
+              const item = bundleItem(bundle, 'nvidia-rim', ids[kind], at);
+              gpuRims.push(item.body);
+              checks.push({
+                id,
+                outcome: 'pass',
+                detail: `${item.id} from the bundle (fetched ${item.fetchedAt} from ${item.source})`,
+              });
+            } catch (x) {
+              const code = (x as CollateralError).code;
+              checks.push(
+                code === 'COLLATERAL_MISSING_ITEM'
+                  ? { id, outcome: 'skip', detail: `${code}: not checked: ${(x as Error).message}` }
+                  : { id, outcome: 'fail', detail: `${code}: ${(x as Error).message}` },
+              );
+            }
+          }
+        }
+        const v = await verifyGpuEvidenceWithRims(e, {
+          rims: gpuRims,
+          allowNotChecked: allow,
+          ...(a.now ? { now: a.now } : {}),
+          ...(a.nonce ? { nonce: a.nonce } : {}),
+          ...(rimVersions ? { allowedRimVersions: rimVersions } : {}),
+        });
+        parts.push(bundle ? strictVerdict('nvidia-collateral', checks, allow, { parts: [v] }) : v);
+      }
       out = verdict(
         'nvidia-local+rim-list',
         [

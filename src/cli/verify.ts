@@ -177,7 +177,7 @@ async function delegate(
   | undefined
 > {
   const has = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
-  if (has('--rim')) return import('./verify-rim.ts');
+  if (has('--rim') || (has('--gpu-evidence') && has('--collateral'))) return import('./verify-rim.ts');
   if (has('--tdx-quote')) return import('./verify-tdx.ts');
   if (has('--nras-response') || has('--gpu-evidence')) return import('./verify-nras.ts');
   return undefined;

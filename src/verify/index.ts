@@ -35,6 +35,7 @@ export {
   RimError,
   type RimErrorCode,
   type RimIndexResult,
+  strictVerdict,
   type VerifyRimOptions,
   verifyRim,
 } from './nvidia/rim.ts';

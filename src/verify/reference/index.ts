@@ -1,6 +1,17 @@
 /** Reference values: policy files and expected launch measurements. */
 
 export {
+  bundleItem,
+  COLLATERAL_BUNDLE_FORMAT,
+  type CollateralBundle,
+  CollateralError,
+  type CollateralErrorCode,
+  type CollateralItem,
+  nvidiaRimIds,
+  nvidiaRimIdsForEvidence,
+  parseCollateralBundle,
+} from './collateral.ts';
+export {
   cpuSig,
   LaunchDigest,
   MeasureError,
