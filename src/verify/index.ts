@@ -28,6 +28,7 @@ export {
   verifyGpuEvidenceList,
   verifyNrasResponse,
 } from './nvidia/index.ts';
+export { crossCheckNrasWithLocal } from './nvidia/nras-crosscheck.ts';
 export {
   compareEvidenceToRims,
   type ParsedRim,

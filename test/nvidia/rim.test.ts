@@ -381,3 +381,31 @@ describe('NVIDIA RIM: the pass path and the guest API wiring', () => {
     });
   });
 });
+
+describe('NRAS claims cross-checked against the local result', () => {
+  it('the recorded NRAS answer agrees with the local verification of the evidence it was given', async () => {
+    const { verifyNrasResponse } = await import('../../src/verify/nvidia/nras.ts');
+    const { verifyGpuEvidence } = await import('../../src/verify/nvidia/local.ts');
+    const { crossCheckNrasWithLocal } = await import('../../src/verify/nvidia/nras-crosscheck.ts');
+    const h = await import('./helpers.ts');
+    const nras = await verifyNrasResponse(h.dataJson('nras-v3-h100-1gpu.response.json'), {
+      nonce: h.NONCE_1GPU,
+      jwks: h.jwks(),
+      now: h.NRAS_CLOCK,
+    });
+    const [ev] = h.nrasRequestEvidence('nras-v3-h100-1gpu.request.json');
+    const local = await verifyGpuEvidence(ev!, { nonce: h.NONCE_1GPU, now: h.NRAS_CLOCK });
+    const x = crossCheckNrasWithLocal(nras.parts![0]!, local, ['nvidia.crosscheck.measres']);
+    for (const id of ['driver-version', 'vbios-version', 'ueid', 'hwmodel'])
+      assert.equal(checkOf(x, `nvidia.crosscheck.${id}`)?.outcome, 'pass', JSON.stringify(x.checks));
+    // no local RIM appraisal: the measurement result is named "not checked" (and fails unless allowed)
+    assert.equal(checkOf(x, 'nvidia.crosscheck.measres')?.outcome, 'skip');
+    assert.ok(x.ok);
+    assert.equal(crossCheckNrasWithLocal(nras.parts![0]!, local).ok, false);
+    // a local result that disagrees is a mismatch
+    const forgedLocal = { ...local, fields: { ...local.fields, driverVersion: '999.99' } };
+    const y = crossCheckNrasWithLocal(nras.parts![0]!, forgedLocal, ['nvidia.crosscheck.measres']);
+    assert.equal(y.ok, false);
+    assert.match(checkOf(y, 'nvidia.crosscheck.driver-version')!.detail, /^NRAS_CROSSCHECK_MISMATCH/);
+  });
+});
