@@ -70,6 +70,19 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
     flags: ['--gpu-evidence', '--jwks'],
     not: ['--snp-report'],
   },
+  {
+    argv: ['verify', '--gpu-evidence', 'e.json', '--rim', 'v.xml'],
+    module: 'verify-rim',
+    flags: ['--rim', '--allow-not-checked', '--offline'],
+    not: ['--snp-report', '--jwks'],
+  },
+  { argv: ['collateral'], module: 'collateral', flags: ['--for', '--out', '--rim-service'] },
+  {
+    argv: ['verify', '--gpu-evidence', 'e.json', '--collateral', 'b.json'],
+    module: 'verify-rim',
+    flags: ['--collateral', '--at'],
+  },
+  { argv: ['measure'], module: 'measure', flags: ['--ovmf', '--vcpu-type', '--tdvf', '--page-order'] },
   { argv: ['attest'], module: 'attest', flags: ['--provider', '--out-report', '--report-data'] },
 ];
 

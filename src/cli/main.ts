@@ -39,6 +39,14 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
     summary: 'print fresh local attestation evidence (or the simulated root)',
     load: () => import('./attest.ts'),
   },
+  measure: {
+    summary: 'compute the expected SEV-SNP MEASUREMENT or TDX MRTD of a VM image',
+    load: () => import('./measure.ts'),
+  },
+  collateral: {
+    summary: 'gather vendor collateral (NVIDIA RIMs) into a bundle for offline verification',
+    load: () => import('./collateral.ts'),
+  },
 };
 
 function usage(): string {

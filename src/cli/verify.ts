@@ -5,9 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  isReferenceValuesFile,
   type KdsOptions,
+  parseReferenceValues,
   parseSnpPolicy,
   type SnpPolicy,
+  toVerifierPolicy,
   type Verdict,
   type VerifyExecutionOptions,
   type VerifySnpOptions,
@@ -23,6 +26,7 @@ export const help = `Usage:
   wasmvm-tee verify --envelope attestation.json [--request req.json] [--nonce HEX] [options]
   wasmvm-tee verify --tdx-quote quote.dat ...        (Intel TDX; see 'wasmvm-tee verify --tdx-quote --help')
   wasmvm-tee verify --nras-response resp.json ...    (NVIDIA; see 'wasmvm-tee verify --nras-response --help')
+  wasmvm-tee verify --rim FILE [--gpu-evidence ...]  (NVIDIA RIMs; see 'wasmvm-tee verify --rim x --help')
 
 Verifies against PINNED vendor roots (AMD ARK-Milan/Genoa/Turin). Roots that come with the evidence are
 only compared with the pinned ones. SIMULATED evidence (wasmvm-tee's local TEE) is rejected unless you
@@ -51,7 +55,8 @@ Execute response:
 
 Common:
   --now ISO-8601            verification time (default: now)
-  --policy FILE             policy JSON: { "snp": { ... }, "tdx": { ... }, "nvidia": { ... } }
+  --policy FILE             policy JSON: { "snp": { ... }, "tdx": { ... }, "nvidia": { ... } }, or a
+                            reference-value file (docs/reference-values.md, validated strictly)
                             (docs/attestation-formats-sev-snp.md lists the snp keys)
   --allow-debug             accept guests whose policy allows debugging
   --measurement HEX         require this MEASUREMENT (repeatable)
@@ -96,6 +101,12 @@ function buildPolicy(
   if (typeof values.policy === 'string') {
     try {
       file = JSON.parse(readFileSync(values.policy, 'utf8')) as Record<string, unknown>;
+      // A reference-value file (docs/reference-values.md): validated, then mapped onto the sections.
+      if (isReferenceValuesFile(file)) {
+        const rv = parseReferenceValues(file);
+        file = toVerifierPolicy(rv) as Record<string, unknown>;
+        if (rv.allowSimulated) values['allow-simulated'] = true;
+      }
     } catch (e) {
       throw new UsageError(`--policy: ${(e as Error).message}`);
     }
@@ -159,8 +170,14 @@ function jsonReplacer(_k: string, v: unknown): unknown {
 /** TDX quotes are verified by verify-tdx.ts, NVIDIA evidence by verify-nras.ts. */
 async function delegate(
   argv: readonly string[],
-): Promise<typeof import('./verify-tdx.ts') | typeof import('./verify-nras.ts') | undefined> {
+): Promise<
+  | typeof import('./verify-tdx.ts')
+  | typeof import('./verify-nras.ts')
+  | typeof import('./verify-rim.ts')
+  | undefined
+> {
   const has = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (has('--rim') || (has('--gpu-evidence') && has('--collateral'))) return import('./verify-rim.ts');
   if (has('--tdx-quote')) return import('./verify-tdx.ts');
   if (has('--nras-response') || has('--gpu-evidence')) return import('./verify-nras.ts');
   return undefined;

@@ -3,6 +3,7 @@
  * Attester (C), the CPU evidence verifiers (C: SEV-SNP, F: TDX) and NVIDIA GPUs (G).
  * Used by `wasmvm-tee run` and by the service (D).
  */
+import { readFileSync } from 'node:fs';
 import {
   Attester,
   type CpuEvidence,
@@ -13,8 +14,11 @@ import {
   type TeeProvider,
 } from '../tee/index.ts';
 import {
+  flattenVerdict,
+  rimsFromReferenceValues,
   type VerifyTdxOptions,
   verifyGpuEvidence,
+  verifyGpuEvidenceWithRims,
   verifySnpReport,
   verifyTdxQuote,
 } from '../verify/index.ts';
@@ -67,6 +71,15 @@ export async function nvidiaGpuProvider(): Promise<{ gpu?: GpuAttestationProvide
         return { evidence: ev as unknown as Record<string, unknown>, simulated: false, arch: ev.arch };
       },
       async verify(evidence, nonce, opts) {
+        // RIMs configured (policy gpu.referenceValues.rims): appraise against them (issue 19)
+        const rims = rimsFromReferenceValues(opts.referenceValues);
+        // an entry that is not XML is a file path (docs/reference-values.md)
+        if (rims)
+          rims.rims = rims.rims.map((r) => (r.trimStart().startsWith('<') ? r : readFileSync(r, 'utf8')));
+        if (rims)
+          return flattenVerdict(
+            await verifyGpuEvidenceWithRims(evidence as unknown as GpuEvidence, { nonce, ...rims }),
+          );
         return verifyGpuEvidence(evidence as unknown as GpuEvidence, {
           nonce,
           ...(opts.referenceValues ? { referenceValues: opts.referenceValues } : {}),

@@ -28,6 +28,25 @@ export {
   verifyGpuEvidenceList,
   verifyNrasResponse,
 } from './nvidia/index.ts';
+export { crossCheckNrasWithLocal } from './nvidia/nras-crosscheck.ts';
+export {
+  compareEvidenceToRims,
+  type ParsedRim,
+  parseRim,
+  RimError,
+  type RimErrorCode,
+  type RimIndexResult,
+  strictVerdict,
+  type VerifyRimOptions,
+  verifyRim,
+} from './nvidia/rim.ts';
+export {
+  type AppraiseGpuOptions,
+  flattenVerdict,
+  rimsFromReferenceValues,
+  verifyGpuEvidenceWithRims,
+} from './nvidia/rim-appraise.ts';
+export * from './reference/index.ts';
 export * from './sev-snp/index.ts';
 export {
   type FetchFn as TdxFetchFn,

@@ -1,0 +1,172 @@
+/**
+ * `wasmvm-tee measure snp|tdx`: the launch measurement a VM booted from given artefacts will report,
+ * to pin with `wasmvm-tee verify --measurement HEX` or in a reference-value file.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MeasureError, measureSnp, measureTdx, type SnpMeasureOptions, VCPU_TYPES } from '../verify/index.ts';
+
+export const summary = 'compute the expected SEV-SNP MEASUREMENT or TDX MRTD of a VM image';
+
+export const help = `Usage:
+  wasmvm-tee measure snp --ovmf OVMF.fd --vcpus N --vcpu-type T [--vmm qemu|ec2]
+                         [--kernel FILE [--initrd FILE] [--append CMDLINE]] [--guest-features HEX]
+                         [--snp-ovmf-hash HEX] [--json]
+  wasmvm-tee measure tdx --tdvf OVMF.fd [--page-order single-pass|two-pass] [--json]
+
+Prints the launch measurement (hex, 48 bytes) that a confidential VM booted from these artefacts
+reports; pin it with 'wasmvm-tee verify --measurement HEX' or in a reference-value file
+(docs/reference-values.md).
+
+snp: the SEV-SNP launch digest (AMD SEV-SNP ABI, SNP_LAUNCH_UPDATE PAGE_INFO chain) over the OVMF
+image, its SEV metadata sections, QEMU's kernel/initrd/cmdline hash table for direct boot, and one
+VMSA page per vCPU, as the public sev-snp-measure tool computes it.
+  --ovmf FILE             the OVMF firmware (OvmfPkg/AmdSev for direct kernel boot)
+  --vcpus N               number of vCPUs
+  --vcpu-type T           QEMU CPU model: ${Object.keys(VCPU_TYPES).join(', ')}
+                          (its CPUID signature goes into RDX of every VMSA; ignored for --vmm ec2)
+  --vcpu-sig HEX          the CPUID signature itself, instead of --vcpu-type
+  --vmm qemu|ec2          the VMM's initial register state (default qemu); gce is refused: use
+                          Google's signed launch endorsements for GCE images
+  --kernel/--initrd/--append   direct boot artefacts (QEMU -kernel/-initrd/-append)
+  --guest-features HEX    SEV_FEATURES in the VMSAs (default 0x1)
+  --snp-ovmf-hash HEX     the launch digest after the OVMF pages, precomputed (skips hashing --ovmf's pages)
+
+tdx: MRTD (TDH.MEM.PAGE.ADD and TDH.MR.EXTEND over the TDVF metadata sections).
+  --tdvf FILE             the TDVF/OVMF image with TDX metadata
+  --page-order O          single-pass (upstream KVM: extend each page right after adding it; default)
+                          or two-pass (older TDX stacks: add a section's pages, then extend them)
+
+Common:
+  --json                  print {"kind": ..., "measurement": HEX, "inputs": {...}}
+Exit status: 0 computed, 2 usage or input error (with an error code: MEASURE_BAD_FIRMWARE,
+MEASURE_NO_KERNEL_HASHES, MEASURE_UNSUPPORTED, MEASURE_BAD_INPUT).
+`;
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+class UsageError extends Error {}
+
+function read(file: unknown, what: string): Buffer {
+  if (typeof file !== 'string') throw new UsageError(`${what} FILE is required`);
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+function hexArg(v: unknown, what: string, bytes?: number): Buffer {
+  const s = String(v).replace(/^0x/, '');
+  if (!/^([0-9a-fA-F]{2})+$/.test(s) || (bytes !== undefined && s.length !== bytes * 2))
+    throw new UsageError(`${what}: expected ${bytes ?? 'some'} bytes of hex`);
+  return Buffer.from(s, 'hex');
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [kind, ...rest] = argv;
+  try {
+    if (kind !== 'snp' && kind !== 'tdx') throw new UsageError("give 'snp' or 'tdx'");
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      values = parseArgs({
+        args: rest,
+        options: {
+          ovmf: { type: 'string' },
+          tdvf: { type: 'string' },
+          vcpus: { type: 'string' },
+          'vcpu-type': { type: 'string' },
+          'vcpu-sig': { type: 'string' },
+          vmm: { type: 'string' },
+          kernel: { type: 'string' },
+          initrd: { type: 'string' },
+          append: { type: 'string' },
+          'guest-features': { type: 'string' },
+          'snp-ovmf-hash': { type: 'string' },
+          'page-order': { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        strict: true,
+        allowPositionals: false,
+      }).values;
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    let m: Buffer;
+    const inputs: Record<string, unknown> = {};
+    if (kind === 'snp') {
+      if (values.tdvf !== undefined || values['page-order'] !== undefined)
+        throw new UsageError('--tdvf/--page-order are for measure tdx');
+      const vcpus = Number(values.vcpus);
+      if (values.vcpus === undefined || !Number.isInteger(vcpus))
+        throw new UsageError('--vcpus N is required');
+      const o: SnpMeasureOptions = { ovmf: read(values.ovmf, '--ovmf'), vcpus };
+      if (typeof values.vmm === 'string') o.vmm = values.vmm as 'qemu';
+      if (typeof values['vcpu-type'] === 'string') o.vcpuType = values['vcpu-type'];
+      if (typeof values['vcpu-sig'] === 'string') {
+        const sig = Number.parseInt(String(values['vcpu-sig']).replace(/^0x/, ''), 16);
+        if (!Number.isInteger(sig) || sig < 0 || sig > 0xffffffff)
+          throw new UsageError('--vcpu-sig: 32-bit hex');
+        o.vcpuSig = sig;
+      }
+      if (typeof values.kernel === 'string') o.kernel = read(values.kernel, '--kernel');
+      if (typeof values.initrd === 'string') {
+        if (!o.kernel) throw new UsageError('--initrd needs --kernel');
+        o.initrd = read(values.initrd, '--initrd');
+      }
+      if (typeof values.append === 'string') {
+        if (!o.kernel) throw new UsageError('--append needs --kernel');
+        o.append = values.append;
+      }
+      if (typeof values['guest-features'] === 'string')
+        o.guestFeatures = BigInt(
+          `0x${hexArg(values['guest-features'].padStart(2, '0'), '--guest-features').toString('hex')}`,
+        );
+      if (typeof values['snp-ovmf-hash'] === 'string')
+        o.ovmfHash = hexArg(values['snp-ovmf-hash'], '--snp-ovmf-hash', 48);
+      m = measureSnp(o);
+      Object.assign(inputs, {
+        ovmf: values.ovmf,
+        vcpus,
+        vcpuType: o.vcpuType,
+        vmm: o.vmm ?? 'qemu',
+        kernel: values.kernel,
+        initrd: values.initrd,
+        append: values.append,
+      });
+    } else {
+      if (values.ovmf !== undefined || values.vcpus !== undefined || values.kernel !== undefined)
+        throw new UsageError('measure tdx takes --tdvf (and --page-order)');
+      const order = values['page-order'] ?? 'single-pass';
+      if (order !== 'single-pass' && order !== 'two-pass')
+        throw new UsageError('--page-order: single-pass or two-pass');
+      m = measureTdx({ tdvf: read(values.tdvf, '--tdvf'), pageOrder: order });
+      Object.assign(inputs, { tdvf: values.tdvf, pageOrder: order });
+    }
+    const hex = m.toString('hex');
+    if (values.json)
+      io.out(
+        JSON.stringify(
+          { kind: kind === 'snp' ? 'sev-snp-measurement' : 'tdx-mrtd', measurement: hex, inputs },
+          null,
+          2,
+        ),
+      );
+    else io.out(hex);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`wasmvm-tee measure: ${e.message}\n\n${help}`);
+      return 2;
+    }
+    if (e instanceof MeasureError) {
+      io.err(`wasmvm-tee measure: ${e.code}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

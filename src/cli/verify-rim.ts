@@ -1,0 +1,296 @@
+/**
+ * `wasmvm-tee verify --rim FILE ...`: verify NVIDIA reference integrity manifests alone, or GPU evidence
+ * against them (`--gpu-evidence FILE --rim DRIVER --rim VBIOS`). Offline; pinned NVIDIA CoRIM root.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  bundleItem,
+  type Check,
+  type CollateralBundle,
+  type CollateralError,
+  loadReferenceValuesFile,
+  nvidiaRimIdsForEvidence,
+  parseCollateralBundle,
+  strictVerdict,
+  type Verdict,
+  verdict,
+  verifyGpuEvidenceWithRims,
+  verifyRim,
+} from '../verify/index.ts';
+import { evidenceFromJson, formatVerdict } from './verify-nras.ts';
+
+export const summary = 'verify NVIDIA RIMs, or GPU evidence against them';
+
+export const help = `Usage:
+  wasmvm-tee verify --rim FILE [--rim FILE ...] [--now ISO-8601] [--json]
+  wasmvm-tee verify --gpu-evidence evidence.json --rim DRIVER_RIM --rim VBIOS_RIM [--nonce HEX] [options]
+  wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json [--at ISO-8601] [options]
+
+NVIDIA reference integrity manifests (signed SWID XML, as served by NVIDIA's RIM service,
+https://rim.attestation.nvidia.com/v1/rim/<id>): checks the enveloped XML signature (C14N 1.1,
+SHA-384, ECDSA P-384) and the KeyInfo signing chain to the PINNED "NVIDIA CoRIM signing Root CA" at
+--now. With --gpu-evidence, also verifies each GPU's evidence (SPDM signature, device chain to the
+pinned NVIDIA Device Identity CA) and compares every ACTIVE RIM measurement with SPDM block index+1,
+as NVIDIA's local verifier does; the output lists each index as match / mismatch / missing.
+A RIM is a driver RIM or a VBIOS RIM by its version (VBIOS: five hex bytes, 96.00.74.00.1A).
+
+A check that could not run is "not checked" and fails the verdict unless allowed:
+  --allow-not-checked ID    accept this not-checked check (repeatable), e.g.
+                            nvidia.rim.chain.revocation (RIM chain OCSP, offline) or
+                            nvidia.rim.driver (no driver RIM given)
+  --offline                 shorthand for --allow-not-checked nvidia.rim.chain.revocation
+
+Options:
+  --rim FILE                a RIM (repeatable)
+  --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch'): each GPU's
+                            driver and VBIOS RIMs are taken from it by id; a missing item is
+                            COLLATERAL_MISSING_ITEM (not checked, fails unless allowed), an item
+                            outside its validity at --at is COLLATERAL_EXPIRED
+  --at ISO-8601             verification time for historical checks (same as --now)
+  --gpu-evidence FILE       nvattest evidence ([{arch, certificate, evidence, nonce}]) or NRAS request body
+  --nonce HEX               the nonce the evidence must answer (32 bytes)
+  --now ISO-8601            verification time (default: now); RIM signer certificates live ~2 years,
+                            so historical RIMs verify only at a time inside their validity
+  --policy FILE             a reference-value policy file (docs/reference-values.md): its nvidia.rimVersions
+                            and allowNotChecked apply
+  --json                    print the verdict as JSON
+
+Error codes (in the failing check's detail): RIM_MALFORMED, RIM_SIGNATURE_INVALID, RIM_UNKNOWN_SIGNER,
+RIM_CHAIN_INVALID, RIM_EXPIRED, RIM_VERSION_MISMATCH, RIM_VERSION_NOT_ALLOWED, RIM_CONFLICT,
+RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
+COLLATERAL_EXPIRED.
+Exit status: 0 verified, 1 verification failed, 2 usage or input error.
+`;
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
+class UsageError extends Error {}
+
+interface Args {
+  rims: string[];
+  collateral?: string;
+  allow: string[];
+  gpuEvidence?: string;
+  nonce?: string;
+  now?: Date;
+  policy?: string;
+  json: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = { rims: [], allow: [], json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const k = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const val = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${k} needs a value`);
+      return v;
+    };
+    switch (k) {
+      case '--rim':
+        a.rims.push(val());
+        break;
+      case '--allow-not-checked':
+        a.allow.push(val());
+        break;
+      case '--offline':
+        a.allow.push('nvidia.rim.chain.revocation');
+        break;
+      case '--gpu-evidence':
+        a.gpuEvidence = val();
+        break;
+      case '--nonce': {
+        const v = val();
+        if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v)) throw new UsageError('--nonce must be 64 hex digits');
+        a.nonce = v.replace(/^0x/, '');
+        break;
+      }
+      case '--collateral':
+        a.collateral = val();
+        break;
+      case '--at':
+      case '--now': {
+        const v = val();
+        const d = new Date(v);
+        if (Number.isNaN(d.getTime())) throw new UsageError(`--now '${v}' is not an ISO-8601 time`);
+        a.now = d;
+        break;
+      }
+      case '--policy':
+        a.policy = val();
+        break;
+      case '--json':
+        a.json = true;
+        break;
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
+    }
+  }
+  if (a.rims.length === 0 && !a.collateral)
+    throw new UsageError('give at least one --rim FILE (or --collateral)');
+  if (a.collateral && !a.gpuEvidence) throw new UsageError('--collateral needs --gpu-evidence');
+  return a;
+}
+
+function read(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let out: Verdict;
+  let json = false;
+  try {
+    const a = parse(argv);
+    json = a.json;
+    const allow = [...a.allow];
+    let rimVersions: string[] | undefined;
+    if (a.policy) {
+      const p = loadReferenceValuesFile(a.policy);
+      allow.push(...(p.allowNotChecked ?? []));
+      if (p.nvidia?.rimVersions) rimVersions = [...p.nvidia.rimVersions];
+    }
+    const rims = a.rims.map((f) => read(f, 'RIM'));
+    if (!a.gpuEvidence) {
+      const parts = rims.map((r, i) => {
+        const v = verifyRim(r, {
+          ...(a.now ? { now: a.now } : {}),
+          allowNotChecked: allow,
+          ...(rimVersions ? { allowedVersions: rimVersions } : {}),
+        }).verdict;
+        return { ...v, fields: { ...v.fields, file: a.rims[i] } };
+      });
+      out = verdict('nvidia-rims', [], { parts });
+    } else {
+      let j: unknown;
+      try {
+        j = JSON.parse(read(a.gpuEvidence, 'GPU evidence').toString('utf8'));
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        throw new UsageError(`GPU evidence ${a.gpuEvidence} is not JSON`);
+      }
+      let list: ReturnType<typeof evidenceFromJson>;
+      try {
+        list = evidenceFromJson(j);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      let bundle: CollateralBundle | undefined;
+      if (a.collateral) {
+        try {
+          bundle = parseCollateralBundle(
+            JSON.parse(read(a.collateral, 'collateral bundle').toString('utf8')),
+          );
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`--collateral: ${(e as Error).message}`);
+        }
+      }
+      const at = a.now ?? new Date();
+      const parts: Verdict[] = [];
+      for (const e of list) {
+        const gpuRims: (string | Uint8Array)[] = [...rims];
+        const checks: Check[] = [];
+        if (bundle) {
+          let ids: { driver: string; vbios: string } | undefined;
+          try {
+            ids = nvidiaRimIdsForEvidence(e.evidence);
+          } catch (x) {
+            checks.push({
+              id: 'collateral.nvidia-rim',
+              outcome: 'fail',
+              detail: `${(x as CollateralError).code}: ${(x as Error).message}`,
+            });
+          }
+          for (const kind of ['driver', 'vbios'] as const) {
+            if (!ids) break;
+            const id = `collateral.nvidia-rim.${kind}`;
+            try {
+              const item = bundleItem(bundle, 'nvidia-rim', ids[kind], at);
+              gpuRims.push(item.body);
+              checks.push({
+                id,
+                outcome: 'pass',
+                detail: `${item.id} from the bundle (fetched ${item.fetchedAt} from ${item.source})`,
+              });
+            } catch (x) {
+              const code = (x as CollateralError).code;
+              checks.push(
+                code === 'COLLATERAL_MISSING_ITEM'
+                  ? { id, outcome: 'skip', detail: `${code}: not checked: ${(x as Error).message}` }
+                  : { id, outcome: 'fail', detail: `${code}: ${(x as Error).message}` },
+              );
+            }
+          }
+        }
+        const v = await verifyGpuEvidenceWithRims(e, {
+          rims: gpuRims,
+          allowNotChecked: allow,
+          ...(a.now ? { now: a.now } : {}),
+          ...(a.nonce ? { nonce: a.nonce } : {}),
+          ...(rimVersions ? { allowedRimVersions: rimVersions } : {}),
+        });
+        parts.push(bundle ? strictVerdict('nvidia-collateral', checks, allow, { parts: [v] }) : v);
+      }
+      out = verdict(
+        'nvidia-local+rim-list',
+        [
+          {
+            id: 'nvidia.gpu-count',
+            outcome: list.length > 0 ? 'pass' : 'fail',
+            detail: `${list.length} GPU(s)`,
+          },
+        ],
+        { parts },
+      );
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code === 'REFERENCE_VALUES_INVALID') {
+      io.err(`wasmvm-tee verify: ${(e as Error).message}\n\n${help}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (json) io.out(JSON.stringify(out, null, 2));
+  else {
+    io.out(formatVerdict(out).join('\n'));
+    for (const line of perIndexLines(out)) io.out(line);
+  }
+  return out.ok ? 0 : 1;
+}
+
+/** Per-index table of every appraisal in the verdict tree. */
+function perIndexLines(v: Verdict): string[] {
+  const lines: string[] = [];
+  const per = v.fields?.perIndex as
+    | {
+        index: number;
+        spdmIndex: number;
+        source: string;
+        outcome: string;
+        actual?: string;
+        expected: string[];
+      }[]
+    | undefined;
+  if (per) {
+    lines.push('  RIM index  SPDM block  source  result');
+    for (const r of per)
+      lines.push(
+        `  ${String(r.index).padStart(9)}  ${String(r.spdmIndex).padStart(10)}  ${r.source.padEnd(6)}  ${r.outcome}${
+          r.outcome === 'mismatch' ? ` (got ${r.actual}, expected ${r.expected.join(' | ')})` : ''
+        }`,
+      );
+  }
+  for (const p of v.parts ?? []) lines.push(...perIndexLines(p));
+  return lines;
+}

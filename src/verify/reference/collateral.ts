@@ -1,0 +1,128 @@
+/**
+ * Offline collateral bundles (format "wasmvm-tee/collateral-bundle/v1", docs/reference-values.md):
+ * one JSON file carrying the vendor-signed items a verification needs, each with where and when it
+ * was fetched and its validity, so that `verify --collateral BUNDLE` runs with no network at all.
+ * This version carries NVIDIA RIMs (kind "nvidia-rim"); every item stays vendor-signed and is
+ * verified again on use — the bundle itself is not trusted.
+ */
+import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../nvidia/spdm.ts';
+
+export const COLLATERAL_BUNDLE_FORMAT = 'wasmvm-tee/collateral-bundle/v1';
+
+export type CollateralErrorCode =
+  | 'COLLATERAL_MALFORMED' // not a bundle, or an item is malformed
+  | 'COLLATERAL_MISSING_ITEM' // the bundle lacks an item this evidence needs
+  | 'COLLATERAL_EXPIRED' // an item is outside its validity at the verification time
+  | 'COLLATERAL_FETCH_FAILED'; // (collateral fetch) the vendor service did not deliver an item
+
+export class CollateralError extends Error {
+  constructor(
+    readonly code: CollateralErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CollateralItem {
+  kind: 'nvidia-rim';
+  /** Vendor id of the item (NVIDIA RIM id, e.g. NV_GPU_VBIOS_1010_0200_882_960074001A). */
+  id: string;
+  /** Where it was fetched from. */
+  source: string;
+  fetchedAt: string;
+  /** Validity of the item (for a RIM: the intersection of its signing chain's validity). */
+  notBefore: string;
+  notAfter: string;
+  /** The vendor-signed bytes, as text (RIM XML). */
+  body: string;
+}
+
+export interface CollateralBundle {
+  format: typeof COLLATERAL_BUNDLE_FORMAT;
+  createdAt: string;
+  items: CollateralItem[];
+}
+
+const ITEM_KEYS = ['kind', 'id', 'source', 'fetchedAt', 'notBefore', 'notAfter', 'body'];
+
+function isoOk(s: unknown): s is string {
+  return typeof s === 'string' && !Number.isNaN(new Date(s).getTime());
+}
+
+/** Validate a parsed bundle (unknown keys are errors). */
+export function parseCollateralBundle(j: unknown): CollateralBundle {
+  const bad = (m: string): never => {
+    throw new CollateralError('COLLATERAL_MALFORMED', m);
+  };
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) bad('a bundle is a JSON object');
+  const o = j as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!['format', 'createdAt', 'items'].includes(k)) bad(`unknown key '${k}'`);
+  if (o.format !== COLLATERAL_BUNDLE_FORMAT) bad(`format must be "${COLLATERAL_BUNDLE_FORMAT}"`);
+  if (!isoOk(o.createdAt)) bad('createdAt must be an ISO-8601 time');
+  if (!Array.isArray(o.items)) bad('items must be a list');
+  const items = (o.items as unknown[]).map((x, i) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) bad(`items[${i}] must be an object`);
+    const it = x as Record<string, unknown>;
+    for (const k of Object.keys(it)) if (!ITEM_KEYS.includes(k)) bad(`items[${i}]: unknown key '${k}'`);
+    if (it.kind !== 'nvidia-rim') bad(`items[${i}]: unknown kind ${JSON.stringify(it.kind)}`);
+    for (const k of ['id', 'source', 'body'])
+      if (typeof it[k] !== 'string' || it[k] === '') bad(`items[${i}].${k}`);
+    for (const k of ['fetchedAt', 'notBefore', 'notAfter'])
+      if (!isoOk(it[k])) bad(`items[${i}].${k}: not an ISO time`);
+    return it as unknown as CollateralItem;
+  });
+  return { format: COLLATERAL_BUNDLE_FORMAT, createdAt: o.createdAt as string, items };
+}
+
+/** The NVIDIA RIM service ids for one GPU's evidence (as nvtrust / nvattest form them). */
+export function nvidiaRimIds(spdm: SpdmEvidence): { driver: string; vbios: string } {
+  const o = describeOpaque(spdm.response);
+  const need = (k: string) => {
+    const v = o[k];
+    if (typeof v !== 'string' || v === '')
+      throw new CollateralError('COLLATERAL_MALFORMED', `the evidence's opaque data has no ${k}`);
+    return v;
+  };
+  const chip = 'GH100';
+  return {
+    driver: `NV_GPU_DRIVER_${chip}_${need('DRIVER_VERSION')}`,
+    vbios:
+      `NV_GPU_VBIOS_${need('PROJECT')}_${need('PROJECT_SKU')}_${need('CHIP_SKU')}_${need('VBIOS_VERSION').replace(/\./g, '')}`.toUpperCase(),
+  };
+}
+
+/** nvidiaRimIds for GPU evidence given as base64 (the GpuEvidence `evidence` field). */
+export function nvidiaRimIdsForEvidence(evidenceB64: string): { driver: string; vbios: string } {
+  let spdm: SpdmEvidence;
+  try {
+    spdm = parseSpdmEvidence(new Uint8Array(Buffer.from(evidenceB64, 'base64')));
+  } catch (e) {
+    throw new CollateralError(
+      'COLLATERAL_MALFORMED',
+      `cannot parse the GPU evidence: ${(e as Error).message}`,
+    );
+  }
+  return nvidiaRimIds(spdm);
+}
+
+/**
+ * The item with this id, valid at `at`. Throws COLLATERAL_MISSING_ITEM or COLLATERAL_EXPIRED (the
+ * caller turns them into "not checked" / failing checks).
+ */
+export function bundleItem(
+  bundle: CollateralBundle,
+  kind: CollateralItem['kind'],
+  id: string,
+  at: Date,
+): CollateralItem {
+  const item = bundle.items.find((i) => i.kind === kind && i.id.toUpperCase() === id.toUpperCase());
+  if (!item) throw new CollateralError('COLLATERAL_MISSING_ITEM', `the bundle has no ${kind} '${id}'`);
+  if (at < new Date(item.notBefore) || at > new Date(item.notAfter))
+    throw new CollateralError(
+      'COLLATERAL_EXPIRED',
+      `${kind} '${id}' is valid ${item.notBefore} .. ${item.notAfter}, not at ${at.toISOString()}`,
+    );
+  return item;
+}
