@@ -11,6 +11,7 @@ CC="${CC:-clang}"
 CXX="${CXX:-clang++}"
 "$CC" --target=wasm32-wasi -O2 -o "$OUT/attest_train_c.wasm" cpp/examples/attest_train.c
 "$CXX" --target=wasm32-wasi -O2 -std=c++17 -fno-exceptions -o "$OUT/attest_train_cpp.wasm" cpp/examples/attest_train.cpp
+"$CXX" --target=wasm32-wasi -O2 -std=c++17 -fno-exceptions -o "$OUT/webgpu_train_cpp.wasm" cpp/examples/webgpu_train.cpp
 OUT_RUST="$(mktemp -d)"
 OUT="$OUT_RUST" sh rust/build.sh >/dev/null
 cp "$OUT_RUST/attest_train_rust.wasm" "$OUT/attest_train_rust.wasm"
