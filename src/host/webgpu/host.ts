@@ -152,7 +152,7 @@ function loadDawn() {
 /** Open Dawn and pick an adapter. Throws WebGpuUnavailableError with the reason. */
 async function openAdapter(
   backend: WebGpuBackend,
-): Promise<{ gpu: Any; adapter: Any; info: WebGpuAdapterInfo; globals: Any }> {
+): Promise<{ gpu: Any; adapter: Any; info: WebGpuAdapterInfo; globals: Any; options: Record<string, unknown> }> {
   let dawn: Awaited<ReturnType<typeof loadDawn>>;
   try {
     dawn = await loadDawn();
@@ -194,7 +194,7 @@ async function openAdapter(
         backend: t.name,
         featureLevel: t.level,
       };
-      return { gpu, adapter, info, globals: dawn.globals };
+      return { gpu, adapter, info, globals: dawn.globals, options: t.opts };
     } catch (e) {
       reasons.push(`${t.name}: ${(e as Error).message}`);
     }
@@ -219,6 +219,7 @@ export class WebGpuHost {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private adapterOptions: Record<string, unknown> = {};
 
   private constructor(
     private readonly adapter: Any,
@@ -236,8 +237,10 @@ export class WebGpuHost {
 
   /** Open Dawn and the adapter; throws WebGpuUnavailableError when there is none. */
   static async open(o: WebGpuHostOptions = {}): Promise<WebGpuHost> {
-    const { gpu, adapter, info, globals } = await openAdapter(o.backend ?? 'auto');
-    return new WebGpuHost(adapter, info, globals, o.limits ?? {}, o.sessionIdleMs ?? 600_000, gpu);
+    const { gpu, adapter, info, globals, options } = await openAdapter(o.backend ?? 'auto');
+    const host = new WebGpuHost(adapter, info, globals, o.limits ?? {}, o.sessionIdleMs ?? 600_000, gpu);
+    host.adapterOptions = options;
+    return host;
   }
 
   /** What detect_tee / GetServerInfo report. */
@@ -421,7 +424,9 @@ export class WebGpuHost {
           return { v: 0, m: `too many live WebGPU objects (operator limit ${this.limits.maxObjects})` };
         let device: Any;
         try {
-          device = await this.adapter.requestDevice(label ? { label } : {});
+          // A WebGPU adapter gives out one device: each device comes from a fresh adapter (same options).
+          const adapter = (await this.gpu.requestAdapter(this.adapterOptions)) ?? this.adapter;
+          device = await adapter.requestDevice(label ? { label } : {});
         } catch (e) {
           return { v: 0, m: clip(`requestDevice failed: ${(e as Error).message}`) };
         }
