@@ -15,6 +15,8 @@ CXX="${CXX:-clang++}"
 OUT_RUST="$(mktemp -d)"
 OUT="$OUT_RUST" sh rust/build.sh >/dev/null
 cp "$OUT_RUST/attest_train_rust.wasm" "$OUT/attest_train_rust.wasm"
+OUT="$OUT_RUST" sh rust-webgpu/build.sh >/dev/null
+cp "$OUT_RUST/webgpu_train_rust.wasm" "$OUT/webgpu_train_rust.wasm"
 rm -rf "$OUT_RUST"
 npx --no-install asc assemblyscript/assembly/example.ts --config assemblyscript/asconfig.json \
   --outFile "$OUT/attest_train_as.wasm" --textFile "$OUT/.attest_train_as.wat"

@@ -107,7 +107,10 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     ['bad-handle', /wgpuBufferDestroy: WGPUBuffer handle 12345 is not a live object of this execution/],
     ['wrong-kind', /handle \d+ is a WGPUDevice, expected WGPUBuffer/],
     ['use-after-release', /wgpuBufferGetSize: WGPUBuffer handle \d+ is not a live object/],
-    ['oob', /wgpuQueueWriteBuffer data: guest range \[4294967040, 4294967040\+1024\) is outside linear memory/],
+    [
+      'oob',
+      /wgpuQueueWriteBuffer data: guest range \[4294967040, 4294967040\+1024\) is outside linear memory/,
+    ],
     ['oob-descriptor', /WGPUBufferDescriptor: guest range \[4294967280, .*outside linear memory/],
   ] as const) {
     test(`guest misuse (${mode}) stops the guest with a clear message; the host keeps working`, async () => {
@@ -121,7 +124,10 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
   }
 
   for (const [mode, re] of [
-    ['oversize', /handle: null\nerror 2: buffer size 1099511627776 exceeds the operator limit of 67108864 bytes/],
+    [
+      'oversize',
+      /handle: null\nerror 2: buffer size 1099511627776 exceeds the operator limit of 67108864 bytes/,
+    ],
     ['bad-wgsl', /error 2: Error while parsing WGSL: .*unresolved value 'undefined_thing'/],
     ['use-after-destroy', /error 2: .*used in submit while destroyed/],
     ['dispatch-cap', /error 2: dispatch of 65535x65535x1 workgroups exceeds the operator limit/],
@@ -179,7 +185,9 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     const d = (await h('detect_tee', {})) as { webgpu: { available: boolean; adapter: { device: string } } };
     assert.equal(d.webgpu.available, true);
     assert.equal(d.webgpu.adapter.device, host.adapterInfo.device);
-    const none = (await createHostHandlerInstance({}).handler('detect_tee', {})) as { webgpu: { available: boolean } };
+    const none = (await createHostHandlerInstance({}).handler('detect_tee', {})) as {
+      webgpu: { available: boolean };
+    };
     assert.equal(none.webgpu.available, false);
   });
 
@@ -206,7 +214,7 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
       );
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /VM attested: AMD SEV-SNP \[SIMULATED\], token verified/);
-      assert.match(r.stdout, /epoch  1: loss [0-9.]+/);
+      assert.match(r.stdout, /epoch {2}1: loss [0-9.]+/);
       assert.match(r.stdout, /epoch 40: loss [0-9.]+/);
       const m = /trained: loss ([0-9.]+), max \|w_gpu - w_cpu\| = ([0-9.e+-]+)/.exec(r.stdout);
       assert.ok(m, r.stdout);
@@ -216,17 +224,25 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     });
     test(`${lang} training example refuses to train without attestation`, () => {
       const wasm = here(`../../guest/prebuilt/${file}`);
-      const noTee = spawnSync(process.execPath, [bin, 'run', '--webgpu', '--no-gpu', wasm, '--', '--allow-unattested-gpu'], {
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
+      const noTee = spawnSync(
+        process.execPath,
+        [bin, 'run', '--webgpu', '--no-gpu', wasm, '--', '--allow-unattested-gpu'],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
       assert.equal(noTee.status, 1, noTee.stderr);
       assert.match(noTee.stderr, /refusing to train: VM attestation failed/);
       assert.doesNotMatch(noTee.stdout, /epoch/);
-      const noGpu = spawnSync(process.execPath, [bin, 'run', '--webgpu', '--allow-simulated', '--no-gpu', wasm], {
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
+      const noGpu = spawnSync(
+        process.execPath,
+        [bin, 'run', '--webgpu', '--allow-simulated', '--no-gpu', wasm],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
       assert.equal(noGpu.status, 3, noGpu.stderr);
       assert.match(noGpu.stderr, /refusing to train: the host has no attestable NVIDIA GPU/);
       assert.doesNotMatch(noGpu.stdout, /epoch/);

@@ -150,9 +150,13 @@ function loadDawn() {
 }
 
 /** Open Dawn and pick an adapter. Throws WebGpuUnavailableError with the reason. */
-async function openAdapter(
-  backend: WebGpuBackend,
-): Promise<{ gpu: Any; adapter: Any; info: WebGpuAdapterInfo; globals: Any; options: Record<string, unknown> }> {
+async function openAdapter(backend: WebGpuBackend): Promise<{
+  gpu: Any;
+  adapter: Any;
+  info: WebGpuAdapterInfo;
+  globals: Any;
+  options: Record<string, unknown>;
+}> {
   let dawn: Awaited<ReturnType<typeof loadDawn>>;
   try {
     dawn = await loadDawn();
