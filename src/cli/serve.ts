@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_LIMITS } from '../engine/index.ts';
+import type { WebGpuBackend } from '../host/index.ts';
 import { createDefaultBackend, DEFAULTS, isLogLevel, startServer } from '../server/index.ts';
 
 export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
@@ -32,6 +33,8 @@ Options:
   --session-key-lifetime S session key lifetime, seconds (default 3600)
   --shutdown-timeout-ms N  drain time on SIGTERM before in-flight calls are cut (default ${DEFAULTS.shutdownTimeoutMs})
   --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
+  --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
+  --webgpu-backend B       auto (default) | default | opengles | vulkan | metal | d3d12
   -h, --help               this help
 
 Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
@@ -43,6 +46,13 @@ function int(v: string | undefined, name: string, min = 0): number | undefined {
   if (!/^[0-9]+$/.test(v) || Number(v) < min)
     throw new Error(`--${name}: expected an integer >= ${min}, got '${v}'`);
   return Number(v);
+}
+
+function webgpuBackend(v: string | undefined): WebGpuBackend {
+  const all = ['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'];
+  if (v === undefined) return 'auto';
+  if (!all.includes(v)) throw new Error(`--webgpu-backend: ${all.join(' | ')}, got '${v}'`);
+  return v as WebGpuBackend;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
       attestation: { type: 'string' },
       tee: { type: 'string' },
       'require-hardware': { type: 'boolean' },
+      webgpu: { type: 'boolean' },
+      'webgpu-backend': { type: 'string' },
       'max-concurrency': { type: 'string' },
       'max-queue': { type: 'string' },
       'max-message-bytes': { type: 'string' },
@@ -114,7 +126,16 @@ export async function main(argv: string[]): Promise<number> {
     ...(tee === 'auto' ? {} : { teeProvider: tee }),
     allowSimulated: !values['require-hardware'],
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
+    ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
   });
+  if (values.webgpu) {
+    const g = backend.webgpu;
+    process.stderr.write(
+      g?.available
+        ? `wasmvm-tee serve: WebGPU on ${g.adapter.device || g.adapter.description} (${g.adapter.backend})\n`
+        : `wasmvm-tee serve: WebGPU requested but unavailable: ${g?.reason ?? 'unknown'}\n`,
+    );
+  }
   // Make the session key and its evidence now, not on the first request.
   const t0 = Date.now();
   await backend.attester.warmUp?.();

@@ -168,6 +168,8 @@ export interface ServiceHostOptions {
   args?: string[];
   /** Logged by the handler with every attestation call (request id, bytecode hash…). */
   context?: Record<string, unknown>;
+  /** WebGPU (operator's `serve --webgpu`): the limits the worker side enforces too. */
+  webgpu?: WebGpuModuleOptions;
 }
 
 /**
@@ -192,6 +194,7 @@ export function serviceHostSetup(
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     },
     attestation: o.context ? { context: o.context } : {},
+    ...(o.webgpu ? { webgpu: o.webgpu } : {}),
   };
   return { hostModules, hostOptions: hostOptions as Record<string, unknown> };
 }

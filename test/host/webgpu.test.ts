@@ -180,6 +180,45 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     }
   });
 
+  test('service backend (serve --webgpu): the guest gets WebGPU through hostSetup; off by default', async () => {
+    const { createDefaultBackend } = await import('../../src/server/index.ts');
+    const on = await createDefaultBackend({ teeProvider: 'simulated', noGpu: true, webgpu: {} });
+    const off = await createDefaultBackend({ teeProvider: 'simulated', noGpu: true });
+    try {
+      assert.equal(on.webgpu?.available, true);
+      assert.equal(off.webgpu, undefined);
+      const modules = [
+        ...new Set(WebAssembly.Module.imports(new WebAssembly.Module(selftest)).map((i) => i.module)),
+      ];
+      const setup = on.hostSetup?.(modules, { requestId: 'r1' });
+      assert.ok(setup);
+      assert.ok(setup.hostModules.includes(WEBGPU_MODULE));
+      const wasi = setup.hostOptions.wasi as Record<string, unknown>;
+      const r = await on.engine.execute({
+        bytecode: selftest,
+        fn: '_start',
+        args: [],
+        hostModules: setup.hostModules,
+        hostOptions: { ...setup.hostOptions, wasi: { ...wasi, args: ['selftest', 'all'] } },
+      });
+      assert.equal(code(r), 0, `${r.message} ${out(r)}`);
+      assert.equal(r.webgpu?.dispatches, 1);
+      const offSetup = off.hostSetup?.(modules, { requestId: 'r2' });
+      const r2 = await off.engine.execute({
+        bytecode: selftest,
+        fn: '_start',
+        args: [],
+        hostModules: offSetup?.hostModules ?? [],
+        hostOptions: offSetup?.hostOptions ?? {},
+      });
+      assert.equal(code(r2), 3);
+      assert.match(out(r2), /no adapter: WebGPU is not available on this host/);
+    } finally {
+      await on.engine.close?.();
+      await off.engine.close?.();
+    }
+  });
+
   test('detect_tee reports WebGPU availability and the adapter', async () => {
     const h = createHostHandlerInstance({ webgpu: host }).handler;
     const d = (await h('detect_tee', {})) as { webgpu: { available: boolean; adapter: { device: string } } };
