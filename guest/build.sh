@@ -21,4 +21,7 @@ rm -rf "$OUT_RUST"
 npx --no-install asc assemblyscript/assembly/example.ts --config assemblyscript/asconfig.json \
   --outFile "$OUT/attest_train_as.wasm" --textFile "$OUT/.attest_train_as.wat"
 rm -f "$OUT/.attest_train_as.wat"
+npx --no-install asc assemblyscript/assembly/webgpu_example.ts --config assemblyscript/asconfig.json \
+  --outFile "$OUT/webgpu_example_as.wasm" --textFile "$OUT/.webgpu_example_as.wat"
+rm -f "$OUT/.webgpu_example_as.wat"
 ls -l "$OUT"

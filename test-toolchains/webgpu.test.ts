@@ -117,6 +117,27 @@ test('rust: Debian rustc builds wasmvm-tee-webgpu and the example; it attests an
   assert.equal(refused.status, 3, refused.stderr);
 });
 
+test('assemblyscript: asc builds the WebGPU example to the committed module; it runs', () => {
+  const out = join(tmp(), 'webgpu_example_as.wasm');
+  sh(process.execPath, [
+    join(root, 'node_modules/assemblyscript/bin/asc.js'),
+    'guest/assemblyscript/assembly/webgpu_example.ts',
+    '--config',
+    'guest/assemblyscript/asconfig.json',
+    '--outFile',
+    out,
+    '--textFile',
+    `${out}.wat`,
+  ]);
+  assert.deepEqual(readFileSync(out), readFileSync(join(root, 'guest/prebuilt/webgpu_example_as.wasm')));
+  const r = spawnSync(process.execPath, [bin, 'run', '--webgpu', out], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /gpu: y = 2x \+ 1 for 1024 values, 0 wrong/);
+});
+
 test('the WebGPU suite (every function, misuse, limits, gas) runs with the adapter present', () => {
   const r = spawnSync(
     process.execPath,

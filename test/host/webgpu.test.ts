@@ -240,6 +240,19 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     for (const n of names) assert.ok(header.includes(`WGPU_IMPORT(${n})`), `webgpu.h declares ${n}`);
   });
 
+  test('assemblyscript example (guest/assemblyscript/assembly/webgpu.ts bindings) computes y = 2x + 1', () => {
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'run', '--webgpu', here('../../guest/prebuilt/webgpu_example_as.wasm')],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /gpu: y = 2x \+ 1 for 1024 values, 0 wrong/);
+  });
+
   for (const [lang, file] of [
     ['cpp', 'webgpu_train_cpp.wasm'],
     ['rust', 'webgpu_train_rust.wasm'],
