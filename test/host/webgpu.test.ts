@@ -40,7 +40,7 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
   let smallEngine: Engine;
   before(async () => {
     host = await WebGpuHost.open();
-    small = await WebGpuHost.open({ limits: { maxObjects: 40 } });
+    small = await WebGpuHost.open({ limits: { maxObjects: 40, maxBufferBytes: 4096 } });
     engine = new Engine({ hostHandler: createHostHandlerInstance({ webgpu: host }).handler });
     smallEngine = new Engine({ hostHandler: createHostHandlerInstance({ webgpu: small }).handler });
   });
@@ -148,6 +148,13 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     assert.ok(made > 0 && made < 40, out(r));
     assert.match(out(r), /error 3: too many live WebGPU objects \(operator limit 40\)/);
     assert.equal(small.objectCount, 0);
+  });
+
+  test('a queue write larger than the buffer limit is refused without copying it', async () => {
+    const r = await exec('big-write', { small: true });
+    assert.equal(code(r), 0, r.message);
+    assert.match(out(r), /error 2: write of 8192 bytes exceeds the operator limit of 4096 bytes/);
+    assert.equal(r.webgpu?.bytesToGpu, 0);
   });
 
   test('gas: every call costs WEBGPU_GAS.call; out of gas stops the guest', async () => {

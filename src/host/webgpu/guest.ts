@@ -291,6 +291,11 @@ export class WebGpuModule {
         return WGPU.STATUS_SUCCESS;
       },
       wasmvmBufferWriteMapped: (b: number, offset: number, src: number, size: number) => {
+        this.mem.check(src, size, 'wasmvmBufferWriteMapped data');
+        if (u(size) > this.limits.maxBufferBytes) {
+          this.lastMessage = `write of ${u(size)} bytes is larger than any buffer may be`;
+          return WGPU.STATUS_ERROR;
+        }
         const data = this.mem.read(src, size, 'wasmvmBufferWriteMapped data');
         const v = this.handle(
           'wasmvmBufferWriteMapped',
@@ -306,6 +311,12 @@ export class WebGpuModule {
         return undefined;
       },
       wgpuQueueWriteBuffer: (q: number, b: number, offset: bigint, src: number, size: number) => {
+        this.mem.check(src, size, 'wgpuQueueWriteBuffer data');
+        if (u(size) > this.limits.maxBufferBytes) {
+          // larger than any buffer may be: refused without copying it (a validation error for the guest)
+          this.call('wgpuQueueWriteBuffer', 'queueWrite', [u(q), u(b), offset, { tooLarge: u(size) }]);
+          return undefined;
+        }
         const data = this.mem.read(src, size, 'wgpuQueueWriteBuffer data');
         this.call(
           'wgpuQueueWriteBuffer',

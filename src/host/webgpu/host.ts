@@ -576,7 +576,16 @@ export class WebGpuHost {
         const q = this.get(s, a[0], 'queue', 'wgpuQueueWriteBuffer');
         const b = this.get(s, a[1], 'buffer', 'wgpuQueueWriteBuffer');
         const offset = num(a[2], 'bufferOffset');
-        const data = a[3] as Uint8Array;
+        const data = a[3];
+        if (!(data instanceof Uint8Array)) {
+          const n = (data as { tooLarge?: number } | undefined)?.tooLarge;
+          this.raise(
+            q.dev!,
+            WGPU.ERROR_VALIDATION,
+            `write of ${n} bytes exceeds the operator limit of ${this.limits.maxBufferBytes} bytes`,
+          );
+          return {};
+        }
         return this.guardVoid(() => q.o.writeBuffer(b.o, offset, data), q.dev);
       }
       case 'queueSubmit': {

@@ -357,6 +357,14 @@ int main(int argc, char** argv) {
     printf("error %d: %s\n", pop(), pop_msg);
     return 0;
   }
+  if (!strcmp(mode, "big-write")) { /* run with maxBufferBytes 4096: refused before copying */
+    static char big[8192];
+    WGPUBuffer b = buffer(1024, WGPUBufferUsage_CopyDst, 0);
+    wgpuDevicePushErrorScope(dev, WGPUErrorFilter_Validation);
+    wgpuQueueWriteBuffer(queue, b, 0, big, sizeof big);
+    printf("error %d: %s\n", pop(), pop_msg);
+    return 0;
+  }
   if (!strcmp(mode, "no-scope")) {
     printf("pop %d\n", (int)wasmvmDevicePopErrorScopeSync(dev));
     printf("message: %s\n", last());
