@@ -105,7 +105,14 @@ async function direct(n: number, reps: number): Promise<{ ms: number[]; checksum
   return { ms: ms.slice(1), checksum: sum };
 }
 
-const sizes: [number, number, number][] = quick
+// --sizes=32,64 runs only those sizes (small sizes show the per-dispatch cost of the guest boundary)
+const only = process.argv.find((a) => a.startsWith('--sizes='));
+const sizes: [number, number, number][] = only
+  ? only
+      .slice(8)
+      .split(',')
+      .map((n) => [Number(n), Number(n) <= 128 ? 40 : 4, 4])
+  : quick
   ? [
       [256, 6, 2],
       [512, 4, 2],

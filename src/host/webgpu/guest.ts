@@ -29,6 +29,8 @@ export interface WebGpuModuleOptions {
 }
 
 const MAX_LABEL = 1024;
+/** Deferred calls sent in one batch at most. */
+const MAX_DEFERRED = 256;
 const MAX_ENTRY_POINT = 1024;
 
 interface Reply {
@@ -104,12 +106,37 @@ export class WebGpuModule {
     }
   }
 
+  /**
+   * Calls that return nothing and only record or release (pass encoding, copies, submit, AddRef/Release,
+   * pushErrorScope) are queued and sent with the next call that returns something: one bridge round trip
+   * instead of many. Their WebGPU errors go to error scopes as usual; a misuse (bad handle) stops the
+   * guest at that next call.
+   */
+  private pending: [op: string, a: unknown[], fn: string][] = [];
+
+  private defer(fn: string, op: string, a: unknown[], gas = 0n): void {
+    this.charge(WEBGPU_GAS.call + gas);
+    this.usage.calls++;
+    this.pending.push([op, a, fn]);
+    if (this.pending.length >= MAX_DEFERRED) this.send(fn, 'batch', []);
+  }
+
   private call(fn: string, op: string, a: unknown[], gas = 0n): Reply {
     this.charge(WEBGPU_GAS.call + gas);
     this.usage.calls++;
+    return this.send(fn, op, a);
+  }
+
+  private send(fn: string, op: string, a: unknown[]): Reply {
     let r: Reply;
     try {
-      r = (this.bridge.call('webgpu', { s: this.session, op, a }) ?? {}) as Reply;
+      if (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        if (op !== 'batch') batch.push([op, a, fn]);
+        r = (this.bridge.call('webgpu', { s: this.session, op: 'batch', a: batch }) ?? {}) as Reply;
+      } else if (op === 'batch') return {};
+      else r = (this.bridge.call('webgpu', { s: this.session, op, a }) ?? {}) as Reply;
     } catch (e) {
       if (e instanceof HostTrap) throw new HostTrap(`${WEBGPU_MODULE}.${fn}: ${e.message}`);
       throw new HostTrap(`${WEBGPU_MODULE}.${fn}: host bridge: ${(e as Error).message}`);
@@ -211,11 +238,11 @@ export class WebGpuModule {
 
     for (const [name, kind] of Object.entries(KINDS)) {
       im[`wgpu${name}AddRef`] = ((h: number) => {
-        this.call(`wgpu${name}AddRef`, 'addRef', [kind, u(h)]);
+        this.defer(`wgpu${name}AddRef`, 'addRef', [kind, u(h)]);
         return undefined;
       }) as never;
       im[`wgpu${name}Release`] = ((h: number) => {
-        this.call(`wgpu${name}Release`, 'release', [kind, u(h)]);
+        this.defer(`wgpu${name}Release`, 'release', [kind, u(h)]);
         return undefined;
       }) as never;
     }
@@ -332,7 +359,7 @@ export class WebGpuModule {
         this.mem.check(ptr, n * 4, 'wgpuQueueSubmit commands');
         const list: number[] = [];
         for (let i = 0; i < n; i++) list.push(this.u32(u(ptr) + 4 * i, 'wgpuQueueSubmit commands'));
-        this.call('wgpuQueueSubmit', 'queueSubmit', [u(q), list]);
+        this.defer('wgpuQueueSubmit', 'queueSubmit', [u(q), list]);
         return undefined;
       },
       wasmvmQueueWaitIdleSync: (q: number) =>
@@ -502,7 +529,7 @@ export class WebGpuModule {
         dO: bigint,
         size: bigint,
       ) => {
-        this.call('wgpuCommandEncoderCopyBufferToBuffer', 'copyBufferToBuffer', [
+        this.defer('wgpuCommandEncoderCopyBufferToBuffer', 'copyBufferToBuffer', [
           u(e),
           u(src),
           so,
@@ -513,7 +540,7 @@ export class WebGpuModule {
         return undefined;
       },
       wgpuCommandEncoderClearBuffer: (e: number, b: number, off: bigint, size: bigint) => {
-        this.call('wgpuCommandEncoderClearBuffer', 'clearBuffer', [u(e), u(b), off, size]);
+        this.defer('wgpuCommandEncoderClearBuffer', 'clearBuffer', [u(e), u(b), off, size]);
         return undefined;
       },
       wgpuCommandEncoderFinish: (e: number, desc: number) =>
@@ -522,7 +549,7 @@ export class WebGpuModule {
           this.label(u(desc), L.labelOnlyDescriptor.label, 'WGPUCommandBufferDescriptor'),
         ]),
       wgpuComputePassEncoderSetPipeline: (pass: number, pl: number) => {
-        this.call('wgpuComputePassEncoderSetPipeline', 'setPipeline', [u(pass), u(pl)]);
+        this.defer('wgpuComputePassEncoderSetPipeline', 'setPipeline', [u(pass), u(pl)]);
         return undefined;
       },
       wgpuComputePassEncoderSetBindGroup: (
@@ -536,38 +563,41 @@ export class WebGpuModule {
         this.mem.check(ptr, n * 4, 'wgpuComputePassEncoderSetBindGroup dynamicOffsets');
         const offsets: number[] = [];
         for (let i = 0; i < n; i++) offsets.push(this.u32(u(ptr) + 4 * i, 'dynamicOffsets'));
-        this.call('wgpuComputePassEncoderSetBindGroup', 'setBindGroup', [u(pass), u(index), u(g), offsets]);
+        this.defer('wgpuComputePassEncoderSetBindGroup', 'setBindGroup', [u(pass), u(index), u(g), offsets]);
         return undefined;
       },
       wgpuComputePassEncoderDispatchWorkgroups: (pass: number, x: number, y: number, z: number) => {
         const wg = BigInt(u(x)) * BigInt(u(y)) * BigInt(u(z));
         const capped = wg > BigInt(this.limits.maxWorkgroupsPerDispatch) ? 0n : wg;
-        const r = this.call(
+        this.defer(
           'wgpuComputePassEncoderDispatchWorkgroups',
           'dispatch',
           [u(pass), u(x), u(y), u(z)],
           capped * WEBGPU_GAS.perWorkgroup,
         );
-        if (r.v === 1) {
+        // the host refuses exactly the dispatches over the limit (capped = 0)
+        if (capped > 0n || wg === 0n) {
           this.usage.dispatches++;
           this.usage.workgroups += Number(wg);
         }
         return undefined;
       },
       wgpuComputePassEncoderEnd: (pass: number) => {
-        this.call('wgpuComputePassEncoderEnd', 'passEnd', [u(pass)]);
+        this.defer('wgpuComputePassEncoderEnd', 'passEnd', [u(pass)]);
         return undefined;
       },
       wgpuDevicePushErrorScope: (dev: number, filter: number) => {
-        this.call('wgpuDevicePushErrorScope', 'pushErrorScope', [u(dev), u(filter)]);
+        this.defer('wgpuDevicePushErrorScope', 'pushErrorScope', [u(dev), u(filter)]);
         return undefined;
       },
       wasmvmDevicePopErrorScopeSync: (dev: number) =>
         this.handle('wgpuDevicePopErrorScope', 'popErrorScope', [u(dev)]),
       wasmvmDeviceTakeUncapturedError: (dev: number) =>
         this.handle('wasmvmDeviceTakeUncapturedError', 'takeUncaptured', [u(dev)]),
-      wasmvmLastMessage: (out: number, cap: number) =>
-        this.copyOut(enc.encode(this.lastMessage), out, cap, 'wasmvmLastMessage'),
+      wasmvmLastMessage: (out: number, cap: number) => {
+        if (this.pending.length > 0) this.send('wasmvmLastMessage', 'batch', []);
+        return this.copyOut(enc.encode(this.lastMessage), out, cap, 'wasmvmLastMessage');
+      },
     });
     return im;
   }

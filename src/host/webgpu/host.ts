@@ -313,7 +313,9 @@ export class WebGpuHost {
     }
     s.lastUsed = Date.now();
     const sess = s;
-    const run = sess.busy.then(() => this.dispatch(sess, p.op, Array.isArray(p.a) ? p.a : []));
+    const run = sess.busy.then(() =>
+      p.op === 'batch' ? this.batch(sess, p.a) : this.dispatch(sess, p.op, Array.isArray(p.a) ? p.a : []),
+    );
     sess.busy = run.catch(() => undefined);
     try {
       return await run;
@@ -322,6 +324,26 @@ export class WebGpuHost {
       // Dawn threw synchronously (a JS-level TypeError on bad input): an error for the guest, not a crash.
       return { v: 0, m: clip(`${(e as Error).name ?? 'Error'}: ${(e as Error).message}`) };
     }
+  }
+
+  /** Deferred calls then the synchronizing one, in order; the first misuse stops the batch (a trap). */
+  private async batch(s: Session, list: unknown): Promise<WebGpuReply> {
+    if (!Array.isArray(list) || list.length > 512) throw new GuestMisuse('invalid batch');
+    let last: WebGpuReply = {};
+    let message: string | undefined;
+    for (const item of list as [string, unknown[], string][]) {
+      const [op, a, fn] = item;
+      if (op === 'batch' || op === 'end') throw new GuestMisuse('invalid batch');
+      try {
+        last = await this.dispatch(s, op, Array.isArray(a) ? a : []);
+      } catch (e) {
+        if (e instanceof GuestMisuse)
+          return { trap: `${e.message}${fn && !e.message.startsWith(fn) ? ` (in ${fn})` : ''}` };
+        last = { v: 0, m: clip(`${(e as Error).name ?? 'Error'}: ${(e as Error).message}`) };
+      }
+      if (last.m !== undefined) message = last.m;
+    }
+    return message !== undefined && last.m === undefined ? { ...last, m: message } : last;
   }
 
   private add(s: Session, kind: Kind, o: Any, extra: Partial<Obj> = {}): number {
