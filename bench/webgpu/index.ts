@@ -29,7 +29,11 @@ console.log(
   `adapter: vendor '${a.vendor}', architecture '${a.architecture}', device '${a.device}', description '${a.description}' (backend ${a.backend}, ${a.featureLevel})`,
 );
 
-async function guest(mode: 'gpu' | 'cpu', n: number, reps: number): Promise<{ ms: number[]; checksum: number }> {
+async function guest(
+  mode: 'gpu' | 'cpu',
+  n: number,
+  reps: number,
+): Promise<{ ms: number[]; checksum: number }> {
   const r = await engine.execute({
     bytecode: wasm,
     fn: '_start',
@@ -45,11 +49,14 @@ async function guest(mode: 'gpu' | 'cpu', n: number, reps: number): Promise<{ ms
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: Dawn's objects (no DOM lib types here)
+type Any = any;
+
 async function direct(n: number, reps: number): Promise<{ ms: number[]; checksum: number }> {
   const { adapter } = host.dawn;
-  const gpuAdapter = (await (host.gpu as any).requestAdapter(
-    a.backend === 'opengles' ? { featureLevel: 'compatibility' } : { powerPreference: 'high-performance' },
-  )) ?? adapter;
+  const gpuAdapter =
+    (await (host.gpu as Any).requestAdapter(
+      a.backend === 'opengles' ? { featureLevel: 'compatibility' } : { powerPreference: 'high-performance' },
+    )) ?? adapter;
   const device = await gpuAdapter.requestDevice();
   const bytes = n * n * 4;
   const A = new Float32Array(n * n);
@@ -113,15 +120,15 @@ const sizes: [number, number, number][] = only
       .split(',')
       .map((n) => [Number(n), Number(n) <= 128 ? 40 : 4, 4])
   : quick
-  ? [
-      [256, 6, 2],
-      [512, 4, 2],
-    ]
-  : [
-      [256, 6, 4],
-      [512, 3, 3],
-      [1024, 2, 2],
-    ];
+    ? [
+        [256, 6, 2],
+        [512, 4, 2],
+      ]
+    : [
+        [256, 6, 4],
+        [512, 3, 3],
+        [1024, 2, 2],
+      ];
 const fmt = (x: number) => `${x.toFixed(2)} ms`;
 console.log('\nmatmul N×N f32, median ms per repetition (first repetition dropped)');
 console.log('N     guest GPU    JS GPU      JS/guest   guest CPU SIMD   CPU/GPU (speedup)   checksums');
