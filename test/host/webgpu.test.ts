@@ -157,6 +157,28 @@ describe('WebGPU host (wasmvm_webgpu)', { skip }, () => {
     assert.equal(r.webgpu?.bytesToGpu, 0);
   });
 
+  test('an execution killed at its deadline: its objects are destroyed by the idle sweep', async () => {
+    const sweepHost = await WebGpuHost.open({ sessionIdleMs: 300 });
+    const e = new Engine({ hostHandler: createHostHandlerInstance({ webgpu: sweepHost }).handler });
+    try {
+      const r = await e.execute({
+        bytecode: selftest,
+        fn: '_start',
+        args: [],
+        hostModules: ['wasi_snapshot_preview1', WEBGPU_MODULE],
+        hostOptions: { wasi: { args: ['selftest', 'hang'], stdio: 'capture' } },
+        limits: { timeoutMs: 3000 },
+      });
+      assert.equal(r.status, 'deadline_exceeded');
+      await new Promise((res) => setTimeout(res, 1000));
+      assert.equal(sweepHost.sessionCount, 0);
+      assert.equal(sweepHost.objectCount, 0);
+    } finally {
+      await e.close();
+      sweepHost.close();
+    }
+  });
+
   test('gas: every call costs WEBGPU_GAS.call; out of gas stops the guest', async () => {
     const r = await exec('spin', { gas: 100_000_000n });
     assert.equal(code(r), 0, r.message);

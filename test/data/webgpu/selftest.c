@@ -365,6 +365,12 @@ int main(int argc, char** argv) {
     printf("error %d: %s\n", pop(), pop_msg);
     return 0;
   }
+  if (!strcmp(mode, "hang")) { /* killed at its deadline: the host's idle sweep destroys its objects */
+    buffer(1024, WGPUBufferUsage_CopyDst, 0);
+    wasmvmQueueWaitIdleSync(queue);
+    for (volatile int i = 0;; i++) {
+    }
+  }
   if (!strcmp(mode, "no-scope")) {
     printf("pop %d\n", (int)wasmvmDevicePopErrorScopeSync(dev));
     printf("message: %s\n", last());
