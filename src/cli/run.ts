@@ -15,6 +15,10 @@ import {
   loadPolicy,
   normalizeIssuers,
   type PreopenOption,
+  WEBGPU_MODULE,
+  type WebGpuBackend,
+  WebGpuHost,
+  type WebGpuUsage,
 } from '../host/index.ts';
 
 export const summary = 'run a WASI module locally with the attestation imports (like wasmtime run)';
@@ -40,6 +44,8 @@ Options:
   --seed S                seed for --deterministic random (default 'wasmvm-tee')
   --tdx-collateral FILE   Intel TDX collateral JSON for verifying this host's TDX quotes (docs/tdx.md)
   --no-gpu                do not probe NVIDIA GPUs
+  --webgpu                offer WebGPU compute to the guest (wasmvm_webgpu imports, docs/webgpu.md)
+  --webgpu-backend B      auto | default | opengles | vulkan | metal | d3d12 (default auto)
   -h, --help              this text`;
 
 export interface RunArgs {
@@ -59,6 +65,9 @@ export interface RunArgs {
   seed?: string;
   noGpu: boolean;
   tdxCollateral?: string;
+  /** Offer WebGPU compute (wasmvm_webgpu). */
+  webgpu?: boolean;
+  webgpuBackend?: WebGpuBackend;
   /** Write guest output to the terminal as it is produced (main); else only captured (tests). */
   stream?: boolean;
 }
@@ -167,6 +176,18 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       case '--tdx-collateral':
         out.tdxCollateral = value(name, inline);
         break;
+      case '--webgpu':
+        out.webgpu = true;
+        break;
+      case '--webgpu-backend': {
+        const v = value(name, inline);
+        if (!['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'].includes(v))
+          throw new UsageError(
+            `--webgpu-backend: auto | default | opengles | vulkan | metal | d3d12, got '${v}'`,
+          );
+        out.webgpuBackend = v as WebGpuBackend;
+        break;
+      }
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
         if (out.module === undefined) out.module = a;
@@ -191,6 +212,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     ...(out.seed ? { seed: out.seed } : {}),
     noGpu: out.noGpu ?? false,
     ...(out.tdxCollateral ? { tdxCollateral: out.tdxCollateral } : {}),
+    ...(out.webgpu ? { webgpu: true } : {}),
+    ...(out.webgpuBackend ? { webgpuBackend: out.webgpuBackend } : {}),
   };
 }
 
@@ -200,6 +223,8 @@ export interface RunOutcome {
   stderr: Uint8Array;
   status: string;
   message?: string;
+  /** WebGPU compute the guest used (adapter, dispatches...). */
+  webgpu?: WebGpuUsage;
 }
 
 /** Run a module as `wasmvm-tee run` does; `deps` overrides the detected providers (tests). */
@@ -237,8 +262,20 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     );
   }
   const { teeError: _t, ...deps } = detected as HostHandlerDeps & { teeError?: string };
+  let webgpu: WebGpuHost | undefined;
+  let webgpuUnavailableReason: string | undefined;
+  if (a.webgpu) {
+    try {
+      webgpu = await WebGpuHost.open({ backend: a.webgpuBackend ?? 'auto' });
+    } catch (e) {
+      webgpuUnavailableReason = (e as Error).message;
+      process.stderr.write(`wasmvm-tee run: note: WebGPU is not available: ${webgpuUnavailableReason}\n`);
+    }
+  }
   const instance = createHostHandlerInstance({
     ...deps,
+    ...(webgpu ? { webgpu } : {}),
+    ...(webgpuUnavailableReason ? { webgpuUnavailableReason } : {}),
     ...depsOverride,
     policy: { ...(policy ?? {}), ...(a.allowSimulated ? { allowSimulated: true } : {}) },
     issuers,
@@ -262,6 +299,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       maxOutputBytes: 16 * 1024 * 1024,
     },
     attestation: { context: { runner: 'wasmvm-tee run', module: basename(a.module) } },
+    ...(webgpu ? { webgpu: { limits: webgpu.limits } } : {}),
   };
   const engine = new Engine({ hostHandler: instance.handler });
   try {
@@ -271,7 +309,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       args: [],
       mode: a.mode,
       ...(a.gas !== undefined ? { gasLimit: a.gas } : {}),
-      hostModules: ['wasi_snapshot_preview1', 'wasmtime_attestation'],
+      hostModules: ['wasi_snapshot_preview1', 'wasmtime_attestation', ...(a.webgpu ? [WEBGPU_MODULE] : [])],
       hostOptions: hostOptions as Record<string, unknown>,
       limits: { timeoutMs: a.timeoutMs, maxOutputBytes: 32 * 1024 * 1024 },
     });
@@ -282,9 +320,20 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       stderr: r.stderr ?? new Uint8Array(0),
       status: r.status,
       ...(r.message ? { message: r.message } : {}),
+      ...(r.webgpu ? { webgpu: r.webgpu } : {}),
     };
+  } catch (e) {
+    if (
+      e instanceof EngineError &&
+      e.code === 'UNKNOWN_IMPORT' &&
+      e.message.includes(WEBGPU_MODULE) &&
+      !a.webgpu
+    )
+      throw new UsageError(`${e.message}: the module uses WebGPU; run it with --webgpu`);
+    throw e;
   } finally {
     await engine.close();
+    webgpu?.close();
   }
 }
 
@@ -313,6 +362,12 @@ export async function main(argv: string[]): Promise<number> {
   // the output was streamed as the guest wrote it (WASI stdio 'bridge')
   if (r.status !== 'ok' && r.status !== 'exit') {
     process.stderr.write(`wasmvm-tee run: guest stopped: ${r.status}${r.message ? `: ${r.message}` : ''}\n`);
+  }
+  if (r.webgpu) {
+    const g = r.webgpu;
+    process.stderr.write(
+      `wasmvm-tee run: WebGPU: ${g.dispatches} dispatches, ${g.workgroups} workgroups on ${g.adapter.device || g.adapter.description || 'adapter'} (${g.adapter.backend})\n`,
+    );
   }
   return r.exitCode;
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_LIMITS } from '../engine/index.ts';
+import type { WebGpuBackend } from '../host/index.ts';
 import { createDefaultBackend, DEFAULTS, isLogLevel, startServer } from '../server/index.ts';
 import { buildDigest } from '../version-digest.ts';
 
@@ -33,6 +34,8 @@ Options:
   --session-key-lifetime S session key lifetime, seconds (default 3600)
   --shutdown-timeout-ms N  drain time on SIGTERM before in-flight calls are cut (default ${DEFAULTS.shutdownTimeoutMs})
   --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
+  --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
+  --webgpu-backend B       auto (default) | default | opengles | vulkan | metal | d3d12
   -h, --help               this help
 
 Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
@@ -54,6 +57,13 @@ function int(
       `--${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got '${v}'`,
     );
   return Number(v);
+}
+
+function webgpuBackend(v: string | undefined): WebGpuBackend {
+  const all = ['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'];
+  if (v === undefined) return 'auto';
+  if (!all.includes(v)) throw new Error(`--webgpu-backend: ${all.join(' | ')}, got '${v}'`);
+  return v as WebGpuBackend;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -91,6 +101,8 @@ function parseCommandLine(argv: string[]) {
       attestation: { type: 'string' },
       tee: { type: 'string' },
       'require-hardware': { type: 'boolean' },
+      webgpu: { type: 'boolean' },
+      'webgpu-backend': { type: 'string' },
       'max-concurrency': { type: 'string' },
       'max-queue': { type: 'string' },
       'max-message-bytes': { type: 'string' },
@@ -156,7 +168,16 @@ async function serve({
     ...(tee === 'auto' ? {} : { teeProvider: tee }),
     allowSimulated: !values['require-hardware'],
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
+    ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
   });
+  if (values.webgpu) {
+    const g = backend.webgpu;
+    process.stderr.write(
+      g?.available
+        ? `wasmvm-tee serve: WebGPU on ${g.adapter.device || g.adapter.description} (${g.adapter.backend})\n`
+        : `wasmvm-tee serve: WebGPU requested but unavailable: ${g?.reason ?? 'unknown'}\n`,
+    );
+  }
   // Make the session key and its evidence now, not on the first request.
   const t0 = Date.now();
   await backend.attester.warmUp?.();

@@ -773,6 +773,7 @@ export class Engine {
     if (r.stdout) result.stdout = r.stdout;
     if (r.stderr) result.stderr = r.stderr;
     if (r.tier) result.tier = r.tier;
+    if (r.webgpu) result.webgpu = r.webgpu;
     return this.count(result);
   }
 

@@ -1,5 +1,5 @@
 /** Messages between the Engine (parent), the executor process and its worker threads. Internal. */
-import type { ExecutionStatus, ValueType, WasmValue } from './types.ts';
+import type { ExecutionStatus, GpuComputeUsage, ValueType, WasmValue } from './types.ts';
 
 /** One execution as the executor and worker see it (already validated and instrumented by the Engine). */
 export interface Job {
@@ -32,6 +32,8 @@ export interface JobResult {
   stderr?: Uint8Array;
   durationMs: number;
   tier?: { liftoff: boolean; turbofan: boolean };
+  /** WebGPU compute the guest used (host module wasmvm_webgpu). */
+  webgpu?: GpuComputeUsage;
 }
 
 export type ParentToExecutor =
@@ -93,9 +95,10 @@ export type DoneMessage = [
   stdout: Uint8Array | undefined,
   stderr: Uint8Array | undefined,
   tier: JobResult['tier'] | undefined,
+  webgpu: GpuComputeUsage | undefined,
   ...outputs: (number | bigint)[],
 ];
-export const DONE_OUTPUTS = 8;
+export const DONE_OUTPUTS = 9;
 
 const TYPE_CHAR: Record<ValueType, string> = { i32: 'i', i64: 'I', f32: 'f', f64: 'F' };
 const CHAR_TYPE: Record<string, ValueType> = { i: 'i32', I: 'i64', f: 'f32', F: 'f64' };
@@ -144,6 +147,7 @@ export function decodeDone(m: DoneMessage, results: readonly ValueType[]): JobRe
   if (m[5] !== undefined) r.stdout = m[5];
   if (m[6] !== undefined) r.stderr = m[6];
   if (m[7] !== undefined) r.tier = m[7];
+  if (m[8] !== undefined) r.webgpu = m[8];
   return r;
 }
 

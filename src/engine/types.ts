@@ -126,6 +126,31 @@ export interface ExecuteResult {
   durationMs: number;
   /** Whether the compiled module came from the compile cache. */
   cacheHit: boolean;
+  /**
+   * Present when the guest used WebGPU compute (host module `wasmvm_webgpu`, docs/webgpu.md): the adapter
+   * as its driver reports it and what was done on it. Not yet part of the signed claim (claim v3).
+   */
+  webgpu?: GpuComputeUsage;
+}
+
+/** What an execution did on the GPU through WebGPU (mirrors src/host's WebGpuUsage). */
+export interface GpuComputeUsage {
+  adapter: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    description: string;
+    backend: string;
+    featureLevel: 'core' | 'compatibility';
+  };
+  calls: number;
+  dispatches: number;
+  workgroups: number;
+  bytesToGpu: number;
+  bytesFromGpu: number;
+  /** Gas charged by the WebGPU imports (metered runs), decimal. */
+  gas?: string;
+  gasTableVersion: string;
 }
 
 /**

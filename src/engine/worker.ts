@@ -40,7 +40,7 @@ interface HostApi {
   ): {
     imports: WebAssembly.Imports;
     attach(instance: WebAssembly.Instance): void;
-    collect(): { stdout: Uint8Array; stderr: Uint8Array };
+    collect(): { stdout: Uint8Array; stderr: Uint8Array; webgpu?: JobResult['webgpu'] };
   };
   WasiExit?: new (...a: never[]) => Error & { code: number };
   HostTrap?: new (message: string) => Error;
@@ -158,6 +158,7 @@ function toDone(r: JobResult): DoneMessage {
     r.stdout,
     r.stderr,
     r.tier,
+    r.webgpu,
   ];
   for (const v of r.outputs) m.push(rawValue(v));
   return m;
@@ -234,7 +235,8 @@ async function run(msg: RunMessage): Promise<JobResult> {
     result.outputs = [];
   }
   if (host) {
-    const { stdout, stderr } = host.collect();
+    const { stdout, stderr, webgpu } = host.collect();
+    if (webgpu) result.webgpu = webgpu;
     let room = job.maxOutputBytes - outputs.length * 8;
     const cut = (b: Uint8Array): Uint8Array => {
       const keep = Math.max(0, Math.min(b.length, room));

@@ -27,6 +27,7 @@ import {
 import { guestGpuNonce, guestReportData } from './report-data.ts';
 import { type IssuerConfig, TokenVerifier } from './tokens.ts';
 import type { AttestationResult, HostHandler } from './types.ts';
+import type { WebGpuHost } from './webgpu/host.ts';
 
 /** C's Attester satisfies this (issuer, signJwt ES384 with the attested session key, jwks). */
 export interface TokenSigner {
@@ -84,6 +85,10 @@ export interface HostHandlerDeps {
    * service) → 'stdio' calls are refused and the output is only captured.
    */
   stdio?: (fd: 1 | 2, data: Uint8Array) => void;
+  /** WebGPU compute for guests (`run/serve --webgpu`); absent → guests' adapter requests fail (disabled). */
+  webgpu?: Pick<WebGpuHost, 'handle' | 'describe'>;
+  /** Why WebGPU is off (reported by detect_tee and to guests asking for an adapter). */
+  webgpuUnavailableReason?: string;
   now?: () => number;
 }
 
@@ -327,6 +332,7 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
         simulated: false,
         code: TEE_CODE.NONE,
         gpu: !!deps.gpu,
+        webgpu: webgpuInfo(),
       };
     const code =
       (tee.kind === 'sev-snp' ? TEE_CODE.SEV_SNP : TEE_CODE.TDX) |
@@ -338,7 +344,16 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       code,
       provider: tee.description,
       gpu: !!deps.gpu,
+      webgpu: webgpuInfo(),
     };
+  }
+
+  /** detect_tee's `webgpu`: whether guests get WebGPU compute here, and on which adapter. */
+  function webgpuInfo(): Record<string, unknown> {
+    if (!deps.webgpu)
+      return { available: false, reason: deps.webgpuUnavailableReason ?? 'WebGPU is not enabled (--webgpu)' };
+    const d = deps.webgpu.describe();
+    return { available: d.available, adapter: d.adapter };
   }
 
   const withCache = async (
@@ -438,6 +453,15 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       }
       case 'detect_tee':
         return detect();
+      case 'webgpu': {
+        if (deps.webgpu) return deps.webgpu.handle(rawParams);
+        // WebGPU off: an adapter request fails with the reason; nothing else can have a handle
+        const reason = `WebGPU is not available on this host: ${deps.webgpuUnavailableReason ?? 'not enabled by the operator (--webgpu)'}`;
+        if (params.op === 'createInstance') return { v: 1 };
+        if (params.op === 'end' || params.op === 'release') return {};
+        if (params.op === 'requestAdapter') return { v: 0, m: reason };
+        return { trap: reason };
+      }
       case 'stdio': {
         if (!deps.stdio) throw new Error('stdio passthrough is not enabled');
         const fd = params.fd === 2 ? 2 : 1;

@@ -12,6 +12,8 @@ import { GuestMemory } from './memory.ts';
 import type { DefaultDepsOptions } from './providers.ts';
 import type { HostBridge, HostModules } from './types.ts';
 import { Wasi, type WasiOptions } from './wasi/index.ts';
+import { WEBGPU_MODULE, type WebGpuUsage } from './webgpu/abi.ts';
+import { WebGpuModule, type WebGpuModuleOptions } from './webgpu/guest.ts';
 
 export type { AttestationModuleOptions } from './attestation.ts';
 export { ATTESTATION_MODULE, MAX_GUEST_DATA, MAX_TOKEN_BYTES, TEE_CODE } from './attestation.ts';
@@ -32,16 +34,34 @@ export { GUEST_GPU_NONCE_TAG, GUEST_REPORT_DATA_TAG, guestGpuNonce, guestReportD
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
 export type { PreopenOption, WasiOptions } from './wasi/index.ts';
+export {
+  DEFAULT_WEBGPU_LIMITS,
+  probeWebGpu,
+  WEBGPU_GAS,
+  WEBGPU_GAS_TABLE_VERSION,
+  WEBGPU_MODULE,
+  type WebGpuAdapterInfo,
+  type WebGpuBackend,
+  WebGpuHost,
+  type WebGpuHostOptions,
+  type WebGpuLimits,
+  type WebGpuModuleOptions,
+  WebGpuUnavailableError,
+  type WebGpuUsage,
+  webgpuImportNames,
+} from './webgpu/index.ts';
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 
 /** Host modules this implementation provides. */
-export const HOST_MODULES: readonly string[] = [WASI_MODULE, ATTESTATION_MODULE];
+export const HOST_MODULES: readonly string[] = [WASI_MODULE, ATTESTATION_MODULE, WEBGPU_MODULE];
 
 /** Options passed by the engine through ExecuteRequest.hostOptions (JSON-serializable). */
 export interface HostOptions {
   wasi?: WasiOptions;
   attestation?: AttestationModuleOptions;
+  /** WebGPU compute (`wasmvm_webgpu`): the operator's limits, mirrored on the worker side. */
+  webgpu?: WebGpuModuleOptions;
 }
 
 export class UnknownHostModuleError extends Error {
@@ -64,6 +84,7 @@ export function createHostModules(
   const imports: WebAssembly.Imports = {};
   let wasi: Wasi | undefined;
   let att: AttestationModule | undefined;
+  let gpu: WebGpuModule | undefined;
   for (const name of names) {
     if (name === WASI_MODULE) {
       wasi = new Wasi(mem, opts.wasi ?? {}, (fd, data) => {
@@ -73,6 +94,9 @@ export function createHostModules(
     } else if (name === ATTESTATION_MODULE) {
       att = new AttestationModule(mem, bridge, opts.attestation ?? {});
       imports[name] = att.imports();
+    } else if (name === WEBGPU_MODULE) {
+      gpu = new WebGpuModule(mem, bridge, opts.webgpu ?? {});
+      imports[name] = gpu.imports() as never;
     } else {
       throw new UnknownHostModuleError(
         `unknown host module '${name}' (available: ${HOST_MODULES.join(', ')})`,
@@ -85,12 +109,20 @@ export function createHostModules(
       const m = instance.exports.memory;
       mem.attach(m instanceof WebAssembly.Memory ? m : undefined);
       att?.attach(instance.exports);
+      gpu?.attach(instance.exports);
     },
     collect() {
-      if (!wasi) return { stdout: new Uint8Array(0), stderr: new Uint8Array(0) };
+      // WebGPU: everything the execution created is destroyed now; its usage goes into the result.
+      let webgpu: WebGpuUsage | undefined;
+      if (gpu) {
+        webgpu = gpu.usageRecord();
+        gpu.end();
+      }
+      const extra = webgpu ? { webgpu } : {};
+      if (!wasi) return { stdout: new Uint8Array(0), stderr: new Uint8Array(0), ...extra };
       const out = wasi.collect();
       wasi.dispose();
-      return out;
+      return { ...out, ...extra };
     },
   };
 }
@@ -136,6 +168,8 @@ export interface ServiceHostOptions {
   args?: string[];
   /** Logged by the handler with every attestation call (request id, bytecode hash…). */
   context?: Record<string, unknown>;
+  /** WebGPU (operator's `serve --webgpu`): the limits the worker side enforces too. */
+  webgpu?: WebGpuModuleOptions;
 }
 
 /**
@@ -160,6 +194,7 @@ export function serviceHostSetup(
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     },
     attestation: o.context ? { context: o.context } : {},
+    ...(o.webgpu ? { webgpu: o.webgpu } : {}),
   };
   return { hostModules, hostOptions: hostOptions as Record<string, unknown> };
 }

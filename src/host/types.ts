@@ -1,3 +1,5 @@
+import type { WebGpuUsage } from './webgpu/abi.ts';
+
 /** Host-module contracts shared with the engine (worker side) and the service/CLI (parent side). */
 
 /** Synchronous call from the guest's worker to the HostHandler in the parent process (engine-provided). */
@@ -12,7 +14,7 @@ export interface HostModules {
   /** Called once the instance exists (memory and allocator exports are looked up here). */
   attach(instance: WebAssembly.Instance): void;
   /** Captured stdout/stderr (bounded). Also closes host files the guest left open. */
-  collect(): { stdout: Uint8Array; stderr: Uint8Array; droppedBytes?: number };
+  collect(): { stdout: Uint8Array; stderr: Uint8Array; droppedBytes?: number; webgpu?: WebGpuUsage };
 }
 
 /** The parent-side handler answering bridge calls (async). */

@@ -9,6 +9,7 @@ import type {
   SessionKeyJson,
 } from '../binding/index.ts';
 import type { ExecuteRequest, ExecuteResult } from '../engine/index.ts';
+import type { WebGpuAdapterInfo, WebGpuLimits } from '../host/index.ts';
 
 export interface ExecutionEngine {
   execute(req: ExecuteRequest): Promise<ExecuteResult>;
@@ -42,6 +43,10 @@ export interface Backend {
   engine: ExecutionEngine;
   attester: ExecutionAttester;
   costTableVersion?: string;
+  /** WebGPU compute for guests (`serve --webgpu`): the adapter, or why there is none. Absent: off. */
+  webgpu?:
+    | { available: true; adapter: WebGpuAdapterInfo; limits: WebGpuLimits }
+    | { available: false; reason: string };
   /**
    * Host modules for a guest that imports `modules` (src/host serviceHostSetup: WASI without a
    * filesystem, captured bounded stdout/stderr, wasmtime_attestation). Absent: no host imports offered.

@@ -12,6 +12,8 @@ import {
   type HostHandlerDeps,
   nvidiaGpuProvider,
   serviceHostSetup,
+  WebGpuHost,
+  type WebGpuHostOptions,
 } from '../host/index.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
 import { TeeAttester } from './attester.ts';
@@ -31,6 +33,8 @@ export interface DefaultBackendOptions {
   noGpu?: boolean;
   /** Bound of each captured guest output stream, bytes (default: src/host's, 64 KiB). */
   maxOutputBytes?: number;
+  /** Offer WebGPU compute to guests (`serve --webgpu`; off by default; docs/webgpu.md). */
+  webgpu?: WebGpuHostOptions;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -52,15 +56,32 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
     if (g.gpu) deps.gpu = g.gpu;
     if (g.reason) deps.gpuUnavailableReason = g.reason;
   }
+  let webgpu: WebGpuHost | undefined;
+  let webgpuInfo: Backend['webgpu'];
+  if (opts.webgpu) {
+    try {
+      webgpu = await WebGpuHost.open(opts.webgpu);
+      deps.webgpu = webgpu;
+      webgpuInfo = { available: true, adapter: webgpu.adapterInfo, limits: webgpu.limits };
+    } catch (e) {
+      deps.webgpuUnavailableReason = (e as Error).message;
+      webgpuInfo = { available: false, reason: (e as Error).message };
+    }
+  }
   const engine = new Engine({ ...(opts.engineOptions ?? {}), hostHandler: createHostHandler(deps) });
   return {
     engine,
     attester,
     costTableVersion: COST_TABLE_VERSION,
+    ...(webgpuInfo ? { webgpu: webgpuInfo } : {}),
     hostSetup(modules, context) {
       return serviceHostSetup(
         modules.map((module) => ({ module, name: '' })),
-        { context, ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}) },
+        {
+          context,
+          ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}),
+          ...(webgpu ? { webgpu: { limits: webgpu.limits } } : {}),
+        },
       );
     },
   };

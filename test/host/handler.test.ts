@@ -159,6 +159,7 @@ describe('host handler', () => {
       simulated: false,
       code: 0,
       gpu: false,
+      webgpu: { available: false, reason: 'WebGPU is not enabled (--webgpu)' },
     });
   });
 
