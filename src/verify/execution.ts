@@ -1093,10 +1093,14 @@ export async function verifyExecution(
     checks.push(fail('gpu.required', 'GPU evidence required but the envelope has none'));
 
   // ---- the response's fields
+  // The provider name (which driver fetched the evidence) is informational: nothing attests it.
+  const provider =
+    env.mode === 'per-request' ? 'attestation.evidence.provider' : 'attestation.session.evidence.provider';
   if (view) {
+    view.unverified.push(provider);
     checks.push(...responseChecks(view, env, claim, rawAttestation));
     fields.unverified = view.unverified;
-  }
+  } else fields.unverified = [provider];
   return verdict('execution', checks, { fields, parts });
 }
 
