@@ -326,12 +326,13 @@ export function protoJsonValue(v: unknown, where: string, strictAgree = true): W
       reps.push([FIELD_OF[type], { type, value: jsonInt(typed, f, -(2n ** 63n), 2n ** 63n - 1n) }]);
     else {
       const n = jsonFloat(typed, f);
-      // A float field is a rendering: it agrees when it denotes the same float (any NaN for a NaN).
+      // A float field is a rendering: it agrees when it denotes the same float (any NaN for a NaN; 0 for
+      // ±0, since JSON serializers write -0 as 0). The bits decide the value.
       const bitsRep = reps[0]?.[1];
       if (bitsRep && (bitsRep.type === 'f32' || bitsRep.type === 'f64')) {
         const exact = bitsRep.type === 'f32' ? f32FromBits(bitsRep.bits) : f64FromBits(bitsRep.bits);
         const shown = type === 'f32' ? Math.fround(n) : n;
-        if (!Object.is(exact, shown) && !(Number.isNaN(exact) && Number.isNaN(shown)))
+        if (strictAgree && exact !== shown && !(Number.isNaN(exact) && Number.isNaN(shown)))
           throw invalid(
             f,
             `${String(typed)} ≠ the value of bits (${renderValue(bitsRep)})`,
