@@ -112,25 +112,44 @@ export const VALUE_TYPE_CODE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c } as
 const U64_MAX = (1n << 64n) - 1n;
 const utf8 = new TextEncoder();
 
+/** Appends fields to one growing buffer (no per-field allocation: claims are encoded on every verify). */
 class Writer {
-  private readonly parts: Uint8Array[] = [];
+  private buf = Buffer.allocUnsafe(512);
+  private n = 0;
+  private ensure(extra: number): void {
+    if (this.n + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + extra));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+  private header(id: number, type: number, len: number): void {
+    this.ensure(6 + len);
+    this.buf[this.n] = id;
+    this.buf[this.n + 1] = type;
+    this.buf.writeUInt32BE(len, this.n + 2);
+    this.n += 6;
+  }
   field(id: number, type: number, value: Uint8Array): void {
-    const h = new Uint8Array(6);
-    h[0] = id;
-    h[1] = type;
-    new DataView(h.buffer).setUint32(2, value.length, false);
-    this.parts.push(h, value);
+    this.header(id, type, value.length);
+    this.buf.set(value, this.n);
+    this.n += value.length;
   }
   absent(id: number): void {
-    this.field(id, T_ABSENT, new Uint8Array(0));
+    this.header(id, T_ABSENT, 0);
   }
   bytes(id: number, v: Uint8Array | undefined): void {
     if (v === undefined) this.absent(id);
     else this.field(id, T_BYTES, v);
   }
   string(id: number, v: string | undefined): void {
-    if (v === undefined) this.absent(id);
-    else this.field(id, T_STRING, utf8.encode(v));
+    if (v === undefined) {
+      this.absent(id);
+      return;
+    }
+    const len = Buffer.byteLength(v, 'utf8');
+    this.header(id, T_STRING, len);
+    this.buf.write(v, this.n, len, 'utf8');
+    this.n += len;
   }
   u64(id: number, v: bigint | undefined): void {
     if (v === undefined) {
@@ -138,24 +157,25 @@ class Writer {
       return;
     }
     if (v < 0n || v > U64_MAX) throw new BindingError('INVALID_CLAIM', `field ${id}: ${v} is not a u64`);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, v, false);
-    this.field(id, T_U64, b);
+    this.header(id, T_U64, 8);
+    this.buf.writeBigUInt64BE(v, this.n);
+    this.n += 8;
   }
   i64(id: number, v: bigint | undefined): void {
     if (v === undefined) {
       this.absent(id);
       return;
     }
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigInt64(0, BigInt.asIntN(64, v), false);
-    this.field(id, T_I64, b);
+    this.header(id, T_I64, 8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.n);
+    this.n += 8;
   }
   bool(id: number, v: boolean): void {
-    this.field(id, T_BOOL, Uint8Array.of(v ? 1 : 0));
+    this.header(id, T_BOOL, 1);
+    this.buf[this.n++] = v ? 1 : 0;
   }
   done(): Uint8Array {
-    return concat(this.parts);
+    return new Uint8Array(this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.n));
   }
 }
 
@@ -171,38 +191,41 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 /** u32be count ‖ (u8 type ‖ bits be (4 or 8 bytes))*. i32/i64 as two's complement; floats as raw bits. */
 export function encodeValues(values: readonly WasmValue[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const n = new Uint8Array(4);
-  new DataView(n.buffer).setUint32(0, values.length, false);
-  parts.push(n);
+  let size = 4;
+  for (const v of values) size += v.type === 'i64' || v.type === 'f64' ? 9 : 5;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, values.length, false);
+  let o = 4;
   for (const v of values) {
-    const wide = v.type === 'i64' || v.type === 'f64';
-    const b = new Uint8Array(wide ? 9 : 5);
-    const dv = new DataView(b.buffer);
-    b[0] = VALUE_TYPE_CODE[v.type];
+    const code = VALUE_TYPE_CODE[v.type as keyof typeof VALUE_TYPE_CODE];
+    if (code === undefined)
+      throw new BindingError('INVALID_CLAIM', `unknown value type ${(v as { type: string }).type}`);
+    out[o] = code;
     switch (v.type) {
       case 'i32':
         if (!Number.isInteger(v.value) || v.value < -(2 ** 31) || v.value >= 2 ** 32)
           throw new BindingError('INVALID_CLAIM', `i32 value out of range: ${v.value}`);
-        dv.setUint32(1, v.value >>> 0, false);
+        dv.setUint32(o + 1, v.value >>> 0, false);
+        o += 5;
         break;
       case 'f32':
         if (!Number.isInteger(v.bits) || v.bits < 0 || v.bits >= 2 ** 32)
           throw new BindingError('INVALID_CLAIM', `f32 bits out of range: ${v.bits}`);
-        dv.setUint32(1, v.bits, false);
+        dv.setUint32(o + 1, v.bits, false);
+        o += 5;
         break;
       case 'i64':
-        dv.setBigUint64(1, BigInt.asUintN(64, v.value), false);
+        dv.setBigUint64(o + 1, BigInt.asUintN(64, v.value), false);
+        o += 9;
         break;
       case 'f64':
-        dv.setBigUint64(1, BigInt.asUintN(64, v.bits), false);
+        dv.setBigUint64(o + 1, BigInt.asUintN(64, v.bits), false);
+        o += 9;
         break;
-      default:
-        throw new BindingError('INVALID_CLAIM', `unknown value type ${(v as { type: string }).type}`);
     }
-    parts.push(b);
   }
-  return concat(parts);
+  return out;
 }
 
 function encodeStrings(list: readonly string[]): Uint8Array {

@@ -161,13 +161,27 @@ export function b64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
-/** Strict standard base64 (canonical: re-encoding gives the same text), named in errors. */
-export function fromB64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s))
+const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Check strict standard base64 without decoding: padded, and canonical (the unused low bits of the last
+ * character are zero, so exactly one text encodes the bytes).
+ */
+export function checkB64(s: unknown, what: string): string {
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64_CHARS.test(s))
     throw new BindingError('INVALID_ENVELOPE', `${what}: not base64`, what);
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s)
+  if (
+    s.endsWith('==')
+      ? !'AQgw'.includes(s[s.length - 3]!)
+      : s.endsWith('=') && !'AEIMQUYcgkosw048'.includes(s[s.length - 2]!)
+  )
     throw new BindingError('INVALID_ENVELOPE', `${what}: not canonical base64`, what);
+  return s;
+}
+
+/** Strict standard base64 (canonical), decoded; named in errors. */
+export function fromB64(s: unknown, what: string): Uint8Array {
+  const b = Buffer.from(checkB64(s, what), 'base64');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
@@ -212,13 +226,13 @@ export function checkEvidenceShape(e: unknown, where: string): void {
     throw envErr(`${where}.kind`, `unknown kind '${String(o.kind)}'`);
   if (typeof o.simulated !== 'boolean') throw envErr(`${where}.simulated`, 'expected true or false');
   if (typeof o.provider !== 'string') throw envErr(`${where}.provider`, 'expected a string');
-  fromB64(o.report, `${where}.report`);
+  checkB64(o.report, `${where}.report`);
   if (o.certs !== undefined) {
     if (!o.certs || typeof o.certs !== 'object') throw envErr(`${where}.certs`, 'expected an object');
     onlyKeys(o.certs, `${where}.certs`, ['vcek', 'vlek', 'ask', 'ark']);
-    for (const [k, v] of Object.entries(o.certs)) fromB64(v, `${where}.certs.${k}`);
+    for (const [k, v] of Object.entries(o.certs)) checkB64(v, `${where}.certs.${k}`);
   }
-  if (o.auxblob !== undefined) fromB64(o.auxblob, `${where}.auxblob`);
+  if (o.auxblob !== undefined) checkB64(o.auxblob, `${where}.auxblob`);
 }
 
 /** Shape-check a session (GetAttestation answer or an envelope's `session`). */
@@ -232,8 +246,8 @@ export function checkSessionShape(s: unknown, where = 'session'): void {
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-384') throw envErr(`${where}.jwk`, 'expected an EC P-384 key');
   for (const k of ['x', 'y', 'kid'])
     if (typeof jwk[k] !== 'string') throw envErr(`${where}.jwk.${k}`, 'expected a string');
-  fromB64(o.spki, `${where}.spki`);
-  fromB64(o.claimSpki, `${where}.claimSpki`);
+  checkB64(o.spki, `${where}.spki`);
+  checkB64(o.claimSpki, `${where}.claimSpki`);
   if (!Number.isSafeInteger(o.epoch) || (o.epoch as number) < 0)
     throw envErr(`${where}.epoch`, 'expected a non-negative integer');
   parseIsoMs(o.notBefore, `${where}.notBefore`);
@@ -294,7 +308,7 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
     if ((env.session as { claimSpki?: unknown }).claimSpki === undefined)
       throw envErr('attestation.session.claimSpki', 'session-key: session.claimSpki missing');
     checkSessionShape(env.session, 'attestation.session');
-    fromB64(env.signature, 'attestation.signature');
+    checkB64(env.signature, 'attestation.signature');
   }
   return env;
 }

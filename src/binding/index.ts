@@ -40,6 +40,7 @@ export {
   type AttestationMode,
   b64,
   CLAIM_SIGNATURE_ALG,
+  checkB64,
   checkEvidenceShape,
   checkSessionShape,
   ENVELOPE_FORMAT,

@@ -602,6 +602,7 @@ function responseChecks(
   env: AttestationEnvelope,
   claim: ExecutionClaim,
   rawAttestation: unknown,
+  encoded: Uint8Array,
 ): Check[] {
   const checks: Check[] = [];
   const f = view.fields;
@@ -728,16 +729,15 @@ function responseChecks(
   if (proto) {
     cmp('claim', 'result.claim', () => {
       if (notShown('claim')) return undefined;
+      if (f.claim === Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64'))
+        return undefined;
       const got = b64Field(f.claim, 'result.claim');
-      return same(got, encodeClaim(claim))
-        ? undefined
-        : 'the claim bytes differ from the envelope claim, encoded';
+      return same(got, encoded) ? undefined : 'the claim bytes differ from the envelope claim, encoded';
     });
     cmp('claim-signature', 'result.claimSignature', () => {
-      const got =
-        f.claimSignature === undefined
-          ? new Uint8Array(0)
-          : b64Field(f.claimSignature, 'result.claimSignature');
+      if (notShown('claimSignature')) return undefined;
+      if (f.claimSignature === env.signature) return undefined;
+      const got = b64Field(f.claimSignature, 'result.claimSignature');
       const want =
         env.signature === undefined ? new Uint8Array(0) : fromB64(env.signature, 'attestation.signature');
       return same(got, want) ? undefined : 'differs from the envelope signature';
@@ -771,13 +771,16 @@ function structuredEvidenceDiff(ev: unknown, env: AttestationEnvelope): string |
   const b = (k: string) => (o[k] === undefined ? new Uint8Array(0) : b64Field(o[k], `result.evidence.${k}`));
   const envB = (s: string | undefined, what: string) =>
     s === undefined ? new Uint8Array(0) : fromB64(s, what);
+  // the same canonical base64 text is the same bytes: decode only when the texts differ
+  const sameB = (k: string, s: string | undefined, what: string) =>
+    (o[k] === undefined && s === undefined) || o[k] === s || same(b(k), envB(s, what));
   if ((o.teeKind ?? '') !== (cpu?.kind ?? '')) diffs.push('teeKind');
   if ((o.simulated ?? false) !== (cpu?.simulated ?? false)) diffs.push('simulated');
   if ((o.provider ?? '') !== (cpu?.provider ?? '')) diffs.push('provider');
-  if (!same(b('report'), envB(cpu?.report, 'evidence.report'))) diffs.push('report');
+  if (!sameB('report', cpu?.report, 'evidence.report')) diffs.push('report');
   for (const k of ['vcek', 'vlek', 'ask', 'ark'] as const)
-    if (!same(b(k), envB(cpu?.certs?.[k], `evidence.certs.${k}`))) diffs.push(k);
-  if (!same(b('sessionPublicKey'), envB(env.session?.spki, 'session.spki'))) diffs.push('sessionPublicKey');
+    if (!sameB(k, cpu?.certs?.[k], `evidence.certs.${k}`)) diffs.push(k);
+  if (!sameB('sessionPublicKey', env.session?.spki, 'session.spki')) diffs.push('sessionPublicKey');
   const rd = o.reportData ?? '';
   if (rd !== '') {
     const inEv = cpu ? evidenceReportData(evidenceFromJson(cpu)) : undefined;
@@ -827,14 +830,21 @@ export async function verifyExecution(
   fields.claim = env.claim;
   let rd: Uint8Array;
   let encoded: Uint8Array;
+  let claimInput: Uint8Array;
   try {
     const a = inputSide(claim);
     const b = outputSide(claim);
-    rd = new Uint8Array([
-      ...createHash('sha256').update(a).digest(),
-      ...createHash('sha256').update(b).digest(),
-    ]);
-    encoded = encodeClaim(claim);
+    claimInput = a;
+    rd = new Uint8Array(64);
+    rd.set(createHash('sha256').update(a).digest(), 0);
+    rd.set(createHash('sha256').update(b).digest(), 32);
+    // encodeClaim(claim) = u32be len ‖ input side ‖ u32be len ‖ output side
+    encoded = new Uint8Array(8 + a.length + b.length);
+    const dvw = new DataView(encoded.buffer);
+    dvw.setUint32(0, a.length);
+    encoded.set(a, 4);
+    dvw.setUint32(4 + a.length, b.length);
+    encoded.set(b, 8 + a.length);
   } catch (e) {
     checks.push(fail('binding.report-data', `cannot encode the claim: ${(e as Error).message}`));
     return verdict('execution', checks, { fields });
@@ -871,8 +881,7 @@ export async function verifyExecution(
       const fromReq = claimInputFromRequest(opts.request);
       requestHasNonce = fromReq.nonce !== undefined;
       requestNonce = fromReq.nonce;
-      const a = inputSide(fromReq);
-      const ok = eq(a, inputSide(claim));
+      const ok = eq(inputSide(fromReq), claimInput);
       const diff = (
         [
           ['bytecode', fromReq.bytecodeSha256 !== claim.bytecodeSha256],
@@ -1099,7 +1108,7 @@ export async function verifyExecution(
     env.mode === 'per-request' ? 'attestation.evidence.provider' : 'attestation.session.evidence.provider';
   if (view) {
     view.unverified.push(provider);
-    checks.push(...responseChecks(view, env, claim, rawAttestation));
+    checks.push(...responseChecks(view, env, claim, rawAttestation, encoded));
     fields.unverified = view.unverified;
   } else fields.unverified = [provider];
   return verdict('execution', checks, { fields, parts });
