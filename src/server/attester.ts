@@ -15,7 +15,7 @@ import { ServiceError } from './errors.ts';
 
 type GpuCollector = (reportData: Uint8Array) => Promise<unknown[]>;
 
-/** NVIDIA evidence via NVML, nonce = gpuNonceFor(REPORT_DATA of the CPU evidence). Loaded on first use. */
+/** NVIDIA evidence via NVML, nonce = gpuNonceFor(the 64 bytes given: gpuBindingData(claim) for executions, the session REPORT_DATA for GetAttestation). Loaded on first use. */
 async function nvmlCollector(): Promise<GpuCollector> {
   const nv = await import('../tee/index.ts');
   const probe = await nv.probeGpus();
