@@ -2,7 +2,8 @@
  * An independent gRPC implementation (Debian python3-grpcio + python3-protobuf) calls the server
  * exactly as the original API describes (base64 bytecode, string inputs, mode, gas limit), with
  * message classes built from a descriptor set that `buf build` compiles from proto/, and recomputes
- * REPORT_DATA in Python from docs/binding.md: it must equal the server's. It also walks server
+ * the claim's input side and REPORT_DATA in Python from docs/binding.md (claim v3): they must equal the
+ * server's, and the claim's status and outputs must be the response's. It also walks server
  * reflection (v1 and v1alpha) like grpcurl and builds a request from the descriptors it got.
  */
 import { strict as assert } from 'node:assert';
@@ -68,6 +69,10 @@ describe('independent Python gRPC client', { skip: !available && !process.env.CI
     assert.ok((out.gas_used as number) > 0);
     assert.match(out.report_data as string, /^[0-9a-f]{128}$/);
     assert.equal(out.recomputed_report_data, out.report_data);
+    assert.equal(out.input_side_matches, true);
+    assert.equal(out.claim_status, 'ok');
+    assert.equal(out.claim_outputs_match, true);
+    assert.equal(out.claim_simulated, true);
     assert.equal(out.envelope_report_data, out.report_data);
     assert.equal(out.envelope_nonce, out.nonce);
     assert.deepEqual(out.inputs, ['20', '22']);

@@ -100,18 +100,25 @@ describe('exec --server --json → verify --response', () => {
 
   for (const mode of ['session-key', 'per-request']) {
     it(`verify --response (${mode}) accepts the saved result with --allow-simulated, refuses it without`, async () => {
-      const ok = await run(['verify', '--response', saved[mode]!, '--allow-simulated', '--json']);
+      const nonce = (JSON.parse(readFileSync(saved[mode]!, 'utf8')) as { nonce: string }).nonce;
+      const ok = await run([
+        'verify',
+        '--response',
+        saved[mode]!,
+        '--nonce',
+        nonce,
+        '--allow-simulated',
+        '--json',
+      ]);
       assert.equal(ok.code, 0, ok.err + ok.out);
       const v = JSON.parse(ok.out) as {
         ok: boolean;
         checks: { id: string; outcome: string; detail: string }[];
       };
       assert.equal(v.ok, true);
-      const resp = v.checks.find((c) => c.id === 'binding.response');
-      assert.equal(resp?.outcome, 'pass', JSON.stringify(resp));
-      assert.match(resp.detail, /outputs/);
-      assert.match(resp.detail, /report data/);
-      const strict = await run(['verify', '--response', saved[mode]!]);
+      for (const id of ['response.outputs', 'response.report-data', 'response.gas-used', 'binding.nonce'])
+        assert.equal(v.checks.find((c) => c.id === id)?.outcome, 'pass', id);
+      const strict = await run(['verify', '--response', saved[mode]!, '--nonce', nonce]);
       assert.equal(strict.code, 1, strict.err + strict.out);
     });
   }
@@ -166,7 +173,7 @@ describe('exec --server --json → verify --response', () => {
         edit(j);
         const f = join(dir, `edited-${mode}.json`);
         writeFileSync(f, JSON.stringify(j, null, 2));
-        const r = await run(['verify', '--response', f, '--allow-simulated']);
+        const r = await run(['verify', '--response', f, '--nonce', j.nonce as string, '--allow-simulated']);
         assert.equal(r.code, 1, `${mode}: ${r.err}${r.out}`);
         assert.match(r.out, /FAIL/i);
       }

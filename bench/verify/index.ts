@@ -1,6 +1,8 @@
 /**
- * Verifier throughput: SEV-SNP report verifications per second with the AMD chain cached, as a ratio to
- * the raw cost of one P-384 ECDSA verification measured side by side in the same run.
+ * Verifier throughput: SEV-SNP report verifications per second with the AMD chain cached, and whole
+ * execution verifications (envelope, and a complete saved response with its request and nonce: every
+ * field compared), as a ratio to the raw cost of one P-384 ECDSA verification measured side by side in
+ * the same run. The same file runs on an older tree (to measure before/after: see bench/verify/README).
  *   node --import tsx bench/verify/index.ts [--seconds N]
  */
 import { createPublicKey, verify as cryptoVerify, X509Certificate } from 'node:crypto';
@@ -81,8 +83,10 @@ const { join } = await import('node:path');
 const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-bench-'));
 try {
   const sim = new SimulatedSevSnpProvider({ stateDir: join(dir, 'sim'), rsaBits: 2048, warn: false });
+  const nonce = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const nonceHex = Buffer.from(nonce).toString('hex');
   const claim = claimFromExecution(
-    { bytecodeSha256: 'ab'.repeat(32), fn: 'f', inputs: [], mode: 'interp' },
+    { bytecodeSha256: 'ab'.repeat(32), fn: 'f', inputs: [], mode: 'interp', nonce },
     {
       status: 'ok',
       outputs: [{ type: 'i32', value: 1 }],
@@ -96,11 +100,71 @@ try {
   for (const mode of ['per-request', 'session-key'] as const) {
     const { json } = await new Attester(sim).attestExecution(claim, mode);
     results.push(
-      await rate(`verifyExecution (${mode}, simulated root), chain cached`, async () => {
-        const v = await verifyExecution(json, { trustSimulatedRoot: root });
-        if (!v.ok) throw new Error('verification failed');
+      await rate(`verifyExecution (${mode}, envelope + nonce), chain cached`, async () => {
+        const v = await verifyExecution(json, { trustSimulatedRoot: root, nonce: nonceHex });
+        if (!v.ok)
+          throw new Error(
+            `verification failed: ${JSON.stringify(v.checks.filter((c) => c.outcome === 'fail'))}`,
+          );
       }),
     );
+  }
+  // A complete saved response from a real in-process server (every value type), verified with its request
+  // and nonce: every response field compared with the claim.
+  const { startServer } = await import('../../src/server/server.ts');
+  const { TeeAttester } = await import('../../src/server/attester.ts');
+  const { Engine } = await import('../../src/engine/index.ts');
+  const { createLogger } = await import('../../src/server/log.ts');
+  const { createWasmvmClient, executeAndVerify } = await import('../../src/server/client.ts');
+  const { toJson } = await import('@bufbuild/protobuf');
+  const pb = await import('../../src/gen/wasmvm/v1/wasmvm_pb.ts');
+  const engine = new Engine({ workers: 1 });
+  const server = await startServer({
+    backend: { engine, attester: new TeeAttester(sim) },
+    port: 0,
+    host: '127.0.0.1',
+    logger: createLogger('error', () => {}),
+    shutdownTimeoutMs: 1000,
+  });
+  try {
+    const wasm = new Uint8Array(
+      readFileSync(new URL('../../test/binding/fixtures/values.wasm', import.meta.url)),
+    );
+    for (const mode of ['per-request', 'session-key'] as const) {
+      const r = await executeAndVerify(
+        createWasmvmClient({ baseUrl: server.url }),
+        {
+          bytecode: wasm,
+          fn: 'all',
+          args: [
+            { type: 'i32', value: -7 },
+            { type: 'i64', value: 5n },
+            { type: 'f32', bits: 0x7fa00001 },
+            { type: 'f64', bits: 0x8000000000000000n },
+          ],
+          attestationMode: mode,
+          gasLimit: 1_000_000n,
+          nonce,
+        },
+        { trustSimulatedRoot: root },
+      );
+      const response = toJson(pb.WASMVMExecutionResponseSchema, r.response);
+      const request = toJson(pb.WASMVMExecutionRequestSchema, r.request);
+      results.push(
+        await rate(`verifyExecution (${mode}, whole response + request + nonce)`, async () => {
+          const v = await verifyExecution(undefined, {
+            response,
+            request,
+            nonce: nonceHex,
+            trustSimulatedRoot: root,
+          });
+          if (!v.ok) throw new Error('verification failed');
+        }),
+      );
+    }
+  } finally {
+    await server.close();
+    await engine.close?.();
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

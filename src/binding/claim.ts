@@ -1,37 +1,53 @@
 /**
- * The canonical execution claim and its byte encoding (spec: docs/binding.md).
+ * The canonical execution claim (v3) and its byte encoding (spec: docs/binding.md).
  *
  * The encoding is deliberately simple so a Python or Go client can re-implement it:
  *   side   = field*                       (fields in a fixed order, every field present)
  *   field  = u8 id ‖ u8 type ‖ u32be len ‖ value[len]
  *   types  = 0x00 absent (len 0), 0x01 bytes, 0x02 UTF-8 string, 0x03 u64be (len 8),
- *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8)
+ *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1)
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side).
  */
 import { createHash } from 'node:crypto';
 import type { ExecuteResult, ExecutionMode, ExecutionStatus, WasmValue } from '../engine/index.ts';
 
-export const CLAIM_VERSION = 1;
-export const INPUT_DOMAIN = 'wasmvm-tee/claim/input/v1';
-export const OUTPUT_DOMAIN = 'wasmvm-tee/claim/output/v1';
+export const CLAIM_VERSION = 3;
+export const INPUT_DOMAIN = 'wasmvm-tee/claim/input/v3';
+export const OUTPUT_DOMAIN = 'wasmvm-tee/claim/output/v3';
+/** Domain of the 64 bytes a GPU nonce is derived from (gpuBindingData). */
+export const GPU_BINDING_DOMAIN = 'wasmvm-tee/claim/gpu/v3';
 
 /** Input values as the client sent them: typed values, or the legacy string form (kept verbatim). */
 export type ClaimInputs = readonly WasmValue[] | { readonly legacy: readonly string[] };
 
-/** One execution, canonically. Hex strings are lowercase. */
-export interface ExecutionClaim {
-  // ---- input side: everything a client can recompute from its own request ----
+/** The attestation mode a request asked for ('default' = the server's). */
+export type RequestedAttestation = 'default' | 'per-request' | 'session-key';
+export type ClaimAttestationMode = 'per-request' | 'session-key';
+export type ClaimTeeKind = 'sev-snp' | 'tdx';
+
+/** The input side: everything a client can recompute from its own request. */
+export interface ClaimInputSide {
   /** SHA-256 of the (uninstrumented) bytecode, 64 hex chars. */
   bytecodeSha256: string;
   /** Exported function name. */
   fn: string;
   inputs: ClaimInputs;
+  /** The execution mode the request asked for. */
   mode: ExecutionMode;
   /** Gas limit; undefined = unmetered. */
   gasLimit?: bigint;
   /** Client nonce (freshness), any length up to 1024 bytes; undefined when the client sent none. */
   nonce?: Uint8Array;
-  // ---- output side: what the server produced ----
+  /** The request asked to count gas without a limit (runtime_config.meter). */
+  meter: boolean;
+  /** The attestation mode the request asked for. */
+  attestationRequested: RequestedAttestation;
+  /** The request asked for GPU evidence (runtime_config.include_gpu_evidence). */
+  gpuRequested: boolean;
+}
+
+/** What the engine produced (the server fills these from the execution result). */
+export interface ClaimResult {
   /** Request id (server-assigned or echoed). */
   requestId?: string;
   status: ExecutionStatus;
@@ -43,14 +59,41 @@ export interface ExecutionClaim {
   /** SHA-256 of captured stdout / stderr, hex (absent when nothing was captured). */
   stdoutSha256?: string;
   stderrSha256?: string;
+  /** The trap's message (absent when status is 'ok'). */
+  trapMessage?: string;
+  /** The execution mode that actually ran. */
+  executedMode: ExecutionMode;
 }
+
+/** What the attester adds: how the claim is attested and by what. */
+export interface ClaimAttestation {
+  attestationMode: ClaimAttestationMode;
+  teeKind: ClaimTeeKind;
+  /** True when the evidence comes from the simulated TEE. */
+  simulated: boolean;
+  /** session-key: the session's identity = sessionKeyReportData(session, nonce '') (64 bytes, hex). */
+  session?: string;
+  /** SHA-256 of the GPU evidence attached (gpuEvidenceDigest), hex; absent when none. */
+  gpuEvidenceSha256?: string;
+  /** When the claim was attested: server clock, ms since the Unix epoch. */
+  issuedAt: bigint;
+}
+
+/** A claim before attestation (what claimFromExecution builds). */
+export type ClaimDraft = ClaimInputSide & ClaimResult;
+
+/** One execution, canonically. Hex strings are lowercase. */
+export type ExecutionClaim = ClaimDraft & ClaimAttestation;
 
 export class BindingError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** The field the error is about (e.g. 'claim.outputs[1].bits'), when there is one. */
+  readonly field?: string;
+  constructor(code: string, message: string, field?: string) {
     super(message);
     this.name = 'BindingError';
     this.code = code;
+    if (field !== undefined) this.field = field;
   }
 }
 
@@ -61,6 +104,7 @@ const T_U64 = 0x03;
 const T_VALUES = 0x04;
 const T_STRINGS = 0x05;
 const T_I64 = 0x06;
+const T_BOOL = 0x07;
 
 /** Wasm value type codes, as in the binary format. */
 export const VALUE_TYPE_CODE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c } as const;
@@ -68,25 +112,44 @@ export const VALUE_TYPE_CODE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c } as
 const U64_MAX = (1n << 64n) - 1n;
 const utf8 = new TextEncoder();
 
+/** Appends fields to one growing buffer (no per-field allocation: claims are encoded on every verify). */
 class Writer {
-  private readonly parts: Uint8Array[] = [];
+  private buf = Buffer.allocUnsafe(512);
+  private n = 0;
+  private ensure(extra: number): void {
+    if (this.n + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + extra));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+  private header(id: number, type: number, len: number): void {
+    this.ensure(6 + len);
+    this.buf[this.n] = id;
+    this.buf[this.n + 1] = type;
+    this.buf.writeUInt32BE(len, this.n + 2);
+    this.n += 6;
+  }
   field(id: number, type: number, value: Uint8Array): void {
-    const h = new Uint8Array(6);
-    h[0] = id;
-    h[1] = type;
-    new DataView(h.buffer).setUint32(2, value.length, false);
-    this.parts.push(h, value);
+    this.header(id, type, value.length);
+    this.buf.set(value, this.n);
+    this.n += value.length;
   }
   absent(id: number): void {
-    this.field(id, T_ABSENT, new Uint8Array(0));
+    this.header(id, T_ABSENT, 0);
   }
   bytes(id: number, v: Uint8Array | undefined): void {
     if (v === undefined) this.absent(id);
     else this.field(id, T_BYTES, v);
   }
   string(id: number, v: string | undefined): void {
-    if (v === undefined) this.absent(id);
-    else this.field(id, T_STRING, utf8.encode(v));
+    if (v === undefined) {
+      this.absent(id);
+      return;
+    }
+    const len = Buffer.byteLength(v, 'utf8');
+    this.header(id, T_STRING, len);
+    this.buf.write(v, this.n, len, 'utf8');
+    this.n += len;
   }
   u64(id: number, v: bigint | undefined): void {
     if (v === undefined) {
@@ -94,21 +157,25 @@ class Writer {
       return;
     }
     if (v < 0n || v > U64_MAX) throw new BindingError('INVALID_CLAIM', `field ${id}: ${v} is not a u64`);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, v, false);
-    this.field(id, T_U64, b);
+    this.header(id, T_U64, 8);
+    this.buf.writeBigUInt64BE(v, this.n);
+    this.n += 8;
   }
   i64(id: number, v: bigint | undefined): void {
     if (v === undefined) {
       this.absent(id);
       return;
     }
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigInt64(0, BigInt.asIntN(64, v), false);
-    this.field(id, T_I64, b);
+    this.header(id, T_I64, 8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.n);
+    this.n += 8;
+  }
+  bool(id: number, v: boolean): void {
+    this.header(id, T_BOOL, 1);
+    this.buf[this.n++] = v ? 1 : 0;
   }
   done(): Uint8Array {
-    return concat(this.parts);
+    return new Uint8Array(this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.n));
   }
 }
 
@@ -124,38 +191,41 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 /** u32be count ‖ (u8 type ‖ bits be (4 or 8 bytes))*. i32/i64 as two's complement; floats as raw bits. */
 export function encodeValues(values: readonly WasmValue[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const n = new Uint8Array(4);
-  new DataView(n.buffer).setUint32(0, values.length, false);
-  parts.push(n);
+  let size = 4;
+  for (const v of values) size += v.type === 'i64' || v.type === 'f64' ? 9 : 5;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, values.length, false);
+  let o = 4;
   for (const v of values) {
-    const wide = v.type === 'i64' || v.type === 'f64';
-    const b = new Uint8Array(wide ? 9 : 5);
-    const dv = new DataView(b.buffer);
-    b[0] = VALUE_TYPE_CODE[v.type];
+    const code = VALUE_TYPE_CODE[v.type as keyof typeof VALUE_TYPE_CODE];
+    if (code === undefined)
+      throw new BindingError('INVALID_CLAIM', `unknown value type ${(v as { type: string }).type}`);
+    out[o] = code;
     switch (v.type) {
       case 'i32':
         if (!Number.isInteger(v.value) || v.value < -(2 ** 31) || v.value >= 2 ** 32)
           throw new BindingError('INVALID_CLAIM', `i32 value out of range: ${v.value}`);
-        dv.setUint32(1, v.value >>> 0, false);
+        dv.setUint32(o + 1, v.value >>> 0, false);
+        o += 5;
         break;
       case 'f32':
         if (!Number.isInteger(v.bits) || v.bits < 0 || v.bits >= 2 ** 32)
           throw new BindingError('INVALID_CLAIM', `f32 bits out of range: ${v.bits}`);
-        dv.setUint32(1, v.bits, false);
+        dv.setUint32(o + 1, v.bits, false);
+        o += 5;
         break;
       case 'i64':
-        dv.setBigUint64(1, BigInt.asUintN(64, v.value), false);
+        dv.setBigUint64(o + 1, BigInt.asUintN(64, v.value), false);
+        o += 9;
         break;
       case 'f64':
-        dv.setBigUint64(1, BigInt.asUintN(64, v.bits), false);
+        dv.setBigUint64(o + 1, BigInt.asUintN(64, v.bits), false);
+        o += 9;
         break;
-      default:
-        throw new BindingError('INVALID_CLAIM', `unknown value type ${(v as { type: string }).type}`);
     }
-    parts.push(b);
   }
-  return concat(parts);
+  return out;
 }
 
 function encodeStrings(list: readonly string[]): Uint8Array {
@@ -191,61 +261,128 @@ function sha256Hex(field: string, hex: string | undefined): Uint8Array | undefin
 }
 
 const MODES: readonly string[] = ['interp', 'singlepass', 'multipass'];
+const REQUESTED: readonly string[] = ['default', 'per-request', 'session-key'];
+const ATT_MODES: readonly string[] = ['per-request', 'session-key'];
+const TEE_KINDS: readonly string[] = ['sev-snp', 'tdx'];
 
-/** The input side: domain, bytecode hash, function, inputs, mode, gas limit, nonce (field ids 1..7). */
-export function inputSide(claim: ExecutionClaim): Uint8Array {
-  if (!MODES.includes(claim.mode)) throw new BindingError('INVALID_CLAIM', `unknown mode '${claim.mode}'`);
+function bad(field: string, why: string): BindingError {
+  return new BindingError('INVALID_CLAIM', `${field}: ${why}`, field);
+}
+
+function oneOf(field: string, v: unknown, allowed: readonly string[]): string {
+  if (typeof v !== 'string' || !allowed.includes(v))
+    throw bad(field, `'${String(v)}' is not one of ${allowed.join(', ')}`);
+  return v;
+}
+
+function boolOf(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw bad(field, 'expected true or false');
+  return v;
+}
+
+/**
+ * The input side (ids 1..10): domain, bytecode hash, function, inputs, requested mode, gas limit, nonce,
+ * meter, requested attestation mode, GPU evidence requested.
+ */
+export function inputSide(claim: ClaimInputSide): Uint8Array {
+  oneOf('claim.mode', claim.mode, MODES);
+  oneOf('claim.attestationRequested', claim.attestationRequested, REQUESTED);
   if (claim.nonce !== undefined && claim.nonce.length > 1024)
-    throw new BindingError('INVALID_CLAIM', 'nonce longer than 1024 bytes');
+    throw bad('claim.nonce', 'longer than 1024 bytes');
   const w = new Writer();
   w.string(1, INPUT_DOMAIN);
-  w.bytes(2, sha256Hex('bytecodeSha256', claim.bytecodeSha256));
+  w.bytes(2, sha256Hex('claim.bytecodeSha256', claim.bytecodeSha256));
   w.string(3, claim.fn);
   if ('legacy' in claim.inputs) w.field(4, T_STRINGS, encodeStrings(claim.inputs.legacy));
   else w.field(4, T_VALUES, encodeValues(claim.inputs as readonly WasmValue[]));
   w.string(5, claim.mode);
   w.u64(6, claim.gasLimit);
   w.bytes(7, claim.nonce);
+  w.bool(8, boolOf('claim.meter', claim.meter));
+  w.string(9, claim.attestationRequested);
+  w.bool(10, boolOf('claim.gpuRequested', claim.gpuRequested));
   return w.done();
 }
 
-/** The output side: domain, request id, status, outputs, exit code, gas used, cost table, stdout/stderr hashes (ids 1..9). */
+/**
+ * The output side (ids 1..17): domain, request id, status, outputs, exit code, gas used, cost table,
+ * stdout/stderr hashes, trap message, executed mode, attestation mode, TEE kind, simulated, session
+ * identity, GPU evidence digest, issuedAt.
+ */
 export function outputSide(claim: ExecutionClaim): Uint8Array {
+  oneOf('claim.executedMode', claim.executedMode, MODES);
+  oneOf('claim.attestationMode', claim.attestationMode, ATT_MODES);
+  oneOf('claim.teeKind', claim.teeKind, TEE_KINDS);
+  if ((claim.session !== undefined) !== (claim.attestationMode === 'session-key'))
+    throw bad('claim.session', 'present exactly when attestationMode is session-key');
+  const session = claim.session === undefined ? undefined : hexToBytes(claim.session, 'claim.session');
+  if (session !== undefined && session.length !== 64) throw bad('claim.session', 'expected 64 bytes');
   const w = new Writer();
   w.string(1, OUTPUT_DOMAIN);
   w.string(2, claim.requestId);
   w.string(3, claim.status);
   w.field(4, T_VALUES, encodeValues(claim.outputs));
+  if (
+    claim.exitCode !== undefined &&
+    !(Number.isInteger(claim.exitCode) && Math.abs(claim.exitCode) < 2 ** 53)
+  )
+    throw bad('claim.exitCode', 'not an integer');
   w.i64(5, claim.exitCode === undefined ? undefined : BigInt(claim.exitCode));
   w.u64(6, claim.gasUsed);
   w.string(7, claim.costTableVersion);
-  w.bytes(8, sha256Hex('stdoutSha256', claim.stdoutSha256));
-  w.bytes(9, sha256Hex('stderrSha256', claim.stderrSha256));
+  w.bytes(8, sha256Hex('claim.stdoutSha256', claim.stdoutSha256));
+  w.bytes(9, sha256Hex('claim.stderrSha256', claim.stderrSha256));
+  w.string(10, claim.trapMessage);
+  w.string(11, claim.executedMode);
+  w.string(12, claim.attestationMode);
+  w.string(13, claim.teeKind);
+  w.bool(14, boolOf('claim.simulated', claim.simulated));
+  w.bytes(15, session);
+  w.bytes(16, sha256Hex('claim.gpuEvidenceSha256', claim.gpuEvidenceSha256));
+  w.u64(17, claim.issuedAt);
   return w.done();
 }
 
-export function inputSideHash(claim: ExecutionClaim): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(inputSide(claim)).digest());
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+
+export function inputSideHash(claim: ClaimInputSide): Uint8Array {
+  return sha256(inputSide(claim));
 }
 
 export function outputSideHash(claim: ExecutionClaim): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(outputSide(claim)).digest());
+  return sha256(outputSide(claim));
 }
 
-/** The whole claim: u32be len ‖ input side ‖ u32be len ‖ output side (what a session key signs). */
+function lenPrefixed(b: Uint8Array): Uint8Array {
+  const l = new Uint8Array(4);
+  new DataView(l.buffer).setUint32(0, b.length, false);
+  return concat([l, b]);
+}
+
+/** The whole claim: u32be len ‖ input side ‖ u32be len ‖ output side (what a session claim key signs). */
 export function encodeClaim(claim: ExecutionClaim): Uint8Array {
-  const a = inputSide(claim);
-  const b = outputSide(claim);
-  const la = new Uint8Array(4);
-  const lb = new Uint8Array(4);
-  new DataView(la.buffer).setUint32(0, a.length, false);
-  new DataView(lb.buffer).setUint32(0, b.length, false);
-  return concat([la, a, lb, b]);
+  return concat([lenPrefixed(inputSide(claim)), lenPrefixed(outputSide(claim))]);
 }
 
 /** REPORT_DATA (64 bytes) = SHA-256(input side) ‖ SHA-256(output side). */
 export function reportDataFor(claim: ExecutionClaim): Uint8Array {
-  return concat([inputSideHash(claim), outputSideHash(claim)]);
+  const a = inputSide(claim);
+  const b = outputSide(claim);
+  return concat([sha256(a), sha256(b)]);
+}
+
+/**
+ * The 64 bytes GPU evidence is bound to (its nonce is gpuNonceFor(these)):
+ * SHA-512("wasmvm-tee/claim/gpu/v3" ‖ input side). The input side carries the client's nonce, so GPU
+ * evidence is fresh per request; its digest is then in the output side, so it cannot be swapped.
+ */
+export function gpuBindingData(claim: ClaimInputSide): Uint8Array {
+  return new Uint8Array(createHash('sha512').update(GPU_BINDING_DOMAIN).update(inputSide(claim)).digest());
+}
+
+/** SHA-256 of the GPU evidence list as JSON text (ECMAScript JSON.stringify of the envelope's `gpu`), hex. */
+export function gpuEvidenceDigest(gpu: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(gpu)).digest('hex');
 }
 
 /** What the server knows about a request when it builds the claim. */
@@ -259,24 +396,31 @@ export interface ClaimRequest {
   gasLimit?: bigint;
   nonce?: Uint8Array;
   requestId?: string;
+  meter?: boolean;
+  attestationRequested?: RequestedAttestation;
+  gpuRequested?: boolean;
 }
 
 function sha256HexOf(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-/** Build the claim from a request and the engine's result (stdout/stderr are hashed here). */
-export function claimFromExecution(req: ClaimRequest, result: ExecuteResult): ExecutionClaim {
+/** Build the claim draft from a request and the engine's result (stdout/stderr are hashed here). */
+export function claimFromExecution(req: ClaimRequest, result: ExecuteResult): ClaimDraft {
   const bytecodeSha256 =
     result.bytecodeSha256 ?? req.bytecodeSha256 ?? (req.bytecode ? sha256HexOf(req.bytecode) : undefined);
-  if (!bytecodeSha256) throw new BindingError('INVALID_CLAIM', 'no bytecode hash');
-  const claim: ExecutionClaim = {
+  if (!bytecodeSha256) throw new BindingError('INVALID_CLAIM', 'no bytecode hash', 'claim.bytecodeSha256');
+  const claim: ClaimDraft = {
     bytecodeSha256: bytecodeSha256.toLowerCase(),
     fn: req.fn,
     inputs: req.inputs,
-    mode: result.mode ?? req.mode ?? 'interp',
+    mode: req.mode ?? result.mode ?? 'interp',
+    meter: req.meter ?? false,
+    attestationRequested: req.attestationRequested ?? 'default',
+    gpuRequested: req.gpuRequested ?? false,
     status: result.status,
     outputs: result.outputs,
+    executedMode: result.mode ?? req.mode ?? 'interp',
   };
   if (req.gasLimit !== undefined) claim.gasLimit = req.gasLimit;
   if (req.nonce !== undefined) claim.nonce = req.nonce;
@@ -284,6 +428,7 @@ export function claimFromExecution(req: ClaimRequest, result: ExecuteResult): Ex
   if (result.exitCode !== undefined) claim.exitCode = result.exitCode;
   if (result.gasUsed !== undefined) claim.gasUsed = result.gasUsed;
   if (result.costTableVersion !== undefined) claim.costTableVersion = result.costTableVersion;
+  if (result.status !== 'ok') claim.trapMessage = result.message ?? '';
   if (result.stdout !== undefined && result.stdout.length > 0)
     claim.stdoutSha256 = sha256HexOf(result.stdout);
   if (result.stderr !== undefined && result.stderr.length > 0)
@@ -302,13 +447,16 @@ export type WasmValueJson =
 
 /** JSON view of a claim (carried in the envelope). Bytes are lowercase hex, 64-bit integers decimal strings. */
 export interface ExecutionClaimJson {
-  v: 1;
+  v: 3;
   bytecodeSha256: string;
   fn: string;
   inputs: WasmValueJson[] | { legacy: string[] };
   mode: ExecutionMode;
   gasLimit?: string;
   nonce?: string;
+  meter: boolean;
+  attestationRequested: RequestedAttestation;
+  gpuRequested: boolean;
   requestId?: string;
   status: ExecutionStatus;
   outputs: WasmValueJson[];
@@ -317,6 +465,14 @@ export interface ExecutionClaimJson {
   costTableVersion?: string;
   stdoutSha256?: string;
   stderrSha256?: string;
+  trapMessage?: string;
+  executedMode: ExecutionMode;
+  attestationMode: ClaimAttestationMode;
+  teeKind: ClaimTeeKind;
+  simulated: boolean;
+  session?: string;
+  gpuEvidenceSha256?: string;
+  issuedAt: string;
 }
 
 export function valueToJson(v: WasmValue): WasmValueJson {
@@ -332,99 +488,202 @@ export function valueToJson(v: WasmValue): WasmValueJson {
   }
 }
 
-function parseBig(s: unknown, what: string): bigint {
-  if (typeof s !== 'string' || !/^-?[0-9]+$/.test(s))
-    throw new BindingError('INVALID_CLAIM', `${what}: not an integer string`);
-  return BigInt(s);
+function parseBig(s: unknown, what: string, min: bigint, max: bigint): bigint {
+  if (typeof s !== 'string' || !/^-?(?:0|[1-9][0-9]*)$/.test(s))
+    throw bad(what, 'not a decimal integer string');
+  const b = BigInt(s);
+  if (b < min || b > max) throw bad(what, `${s} out of range`);
+  return b;
 }
 
-export function valueFromJson(j: unknown): WasmValue {
+function exactKeys(o: Record<string, unknown>, where: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw bad(`${where}.${k}`, 'unknown field');
+}
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+/** Strict: the exact JSON form (no other keys, canonical numbers). */
+export function valueFromJson(j: unknown, where = 'value'): WasmValue {
   const o = j as Record<string, unknown>;
-  if (!o || typeof o !== 'object') throw new BindingError('INVALID_CLAIM', 'value: not an object');
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad(where, 'not an object');
   switch (o.type) {
     case 'i32':
-      if (typeof o.value !== 'number' || !Number.isInteger(o.value))
-        throw new BindingError('INVALID_CLAIM', 'i32 value: not an integer');
-      return { type: 'i32', value: o.value | 0 };
+      exactKeys(o, where, ['type', 'value']);
+      if (
+        typeof o.value !== 'number' ||
+        !Number.isInteger(o.value) ||
+        o.value < -(2 ** 31) ||
+        o.value >= 2 ** 31
+      )
+        throw bad(`${where}.value`, 'not a signed 32-bit integer');
+      return { type: 'i32', value: o.value };
     case 'i64':
-      return { type: 'i64', value: BigInt.asIntN(64, parseBig(o.value, 'i64 value')) };
+      exactKeys(o, where, ['type', 'value']);
+      return { type: 'i64', value: parseBig(o.value, `${where}.value`, I64_MIN, I64_MAX) };
     case 'f32':
-      if (typeof o.bits !== 'number' || !Number.isInteger(o.bits))
-        throw new BindingError('INVALID_CLAIM', 'f32 bits: not an integer');
-      return { type: 'f32', bits: o.bits >>> 0 };
+      exactKeys(o, where, ['type', 'bits']);
+      if (typeof o.bits !== 'number' || !Number.isInteger(o.bits) || o.bits < 0 || o.bits >= 2 ** 32)
+        throw bad(`${where}.bits`, 'not an unsigned 32-bit integer');
+      return { type: 'f32', bits: o.bits };
     case 'f64':
-      return { type: 'f64', bits: BigInt.asUintN(64, parseBig(o.bits, 'f64 bits')) };
+      exactKeys(o, where, ['type', 'bits']);
+      return { type: 'f64', bits: parseBig(o.bits, `${where}.bits`, 0n, U64_MAX) };
     default:
-      throw new BindingError('INVALID_CLAIM', `value: unknown type ${String(o.type)}`);
+      throw bad(`${where}.type`, `unknown value type '${String(o.type)}'`);
   }
 }
 
 export function claimToJson(c: ExecutionClaim): ExecutionClaimJson {
-  const j: ExecutionClaimJson = {
-    v: 1,
+  const j = {
+    v: 3,
     bytecodeSha256: c.bytecodeSha256,
     fn: c.fn,
     inputs:
       'legacy' in c.inputs ? { legacy: [...c.inputs.legacy] } : (c.inputs as WasmValue[]).map(valueToJson),
     mode: c.mode,
-    status: c.status,
-    outputs: c.outputs.map(valueToJson),
-  };
+  } as ExecutionClaimJson;
   if (c.gasLimit !== undefined) j.gasLimit = c.gasLimit.toString();
   if (c.nonce !== undefined) j.nonce = bytesToHex(c.nonce);
+  j.meter = c.meter;
+  j.attestationRequested = c.attestationRequested;
+  j.gpuRequested = c.gpuRequested;
   if (c.requestId !== undefined) j.requestId = c.requestId;
+  j.status = c.status;
+  j.outputs = c.outputs.map(valueToJson);
   if (c.exitCode !== undefined) j.exitCode = c.exitCode;
   if (c.gasUsed !== undefined) j.gasUsed = c.gasUsed.toString();
   if (c.costTableVersion !== undefined) j.costTableVersion = c.costTableVersion;
   if (c.stdoutSha256 !== undefined) j.stdoutSha256 = c.stdoutSha256;
   if (c.stderrSha256 !== undefined) j.stderrSha256 = c.stderrSha256;
+  if (c.trapMessage !== undefined) j.trapMessage = c.trapMessage;
+  j.executedMode = c.executedMode;
+  j.attestationMode = c.attestationMode;
+  j.teeKind = c.teeKind;
+  j.simulated = c.simulated;
+  if (c.session !== undefined) j.session = c.session;
+  if (c.gpuEvidenceSha256 !== undefined) j.gpuEvidenceSha256 = c.gpuEvidenceSha256;
+  j.issuedAt = c.issuedAt.toString();
   return j;
 }
 
-function str(o: Record<string, unknown>, k: string, optional = false): string | undefined {
+/** Every key of the JSON view, in order. */
+export const CLAIM_JSON_KEYS = [
+  'v',
+  'bytecodeSha256',
+  'fn',
+  'inputs',
+  'mode',
+  'gasLimit',
+  'nonce',
+  'meter',
+  'attestationRequested',
+  'gpuRequested',
+  'requestId',
+  'status',
+  'outputs',
+  'exitCode',
+  'gasUsed',
+  'costTableVersion',
+  'stdoutSha256',
+  'stderrSha256',
+  'trapMessage',
+  'executedMode',
+  'attestationMode',
+  'teeKind',
+  'simulated',
+  'session',
+  'gpuEvidenceSha256',
+  'issuedAt',
+] as const;
+
+function str(o: Record<string, unknown>, k: string): string {
   const v = o[k];
-  if (v === undefined && optional) return undefined;
-  if (typeof v !== 'string') throw new BindingError('INVALID_CLAIM', `claim.${k}: expected a string`);
+  if (v === undefined) throw bad(`claim.${k}`, 'missing');
+  if (typeof v !== 'string') throw bad(`claim.${k}`, 'expected a string');
   return v;
 }
 
+function lowerHex(o: Record<string, unknown>, k: string, bytes?: number): string {
+  const v = str(o, k);
+  if (!/^(?:[0-9a-f]{2})*$/.test(v) || (bytes !== undefined && v.length !== bytes * 2))
+    throw bad(`claim.${k}`, `expected ${bytes ?? 'some'} bytes of lowercase hex`);
+  return v;
+}
+
+/**
+ * Parse the JSON view strictly: a clear BindingError naming the field for a missing, unknown or
+ * malformed field, and for any other claim version.
+ */
 export function claimFromJson(j: unknown): ExecutionClaim {
   const o = j as Record<string, unknown>;
-  if (!o || typeof o !== 'object') throw new BindingError('INVALID_CLAIM', 'claim: not an object');
-  if (o.v !== 1) throw new BindingError('INVALID_CLAIM', `claim.v: unsupported version ${String(o.v)}`);
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad('claim', 'not an object');
+  if (o.v !== CLAIM_VERSION)
+    throw new BindingError(
+      'UNSUPPORTED_CLAIM_VERSION',
+      `claim.v: unsupported claim version ${String(o.v)} (this verifier reads v${CLAIM_VERSION})`,
+      'claim.v',
+    );
+  exactKeys(o, 'claim', CLAIM_JSON_KEYS);
   const inputsJ = o.inputs as unknown;
   let inputs: ClaimInputs;
-  if (Array.isArray(inputsJ)) inputs = inputsJ.map(valueFromJson);
-  else if (
-    inputsJ &&
-    typeof inputsJ === 'object' &&
-    Array.isArray((inputsJ as { legacy?: unknown }).legacy)
-  ) {
-    const l = (inputsJ as { legacy: unknown[] }).legacy;
-    if (!l.every((s) => typeof s === 'string'))
-      throw new BindingError('INVALID_CLAIM', 'claim.inputs.legacy: strings');
+  if (Array.isArray(inputsJ)) inputs = inputsJ.map((v, i) => valueFromJson(v, `claim.inputs[${i}]`));
+  else if (inputsJ && typeof inputsJ === 'object') {
+    exactKeys(inputsJ as Record<string, unknown>, 'claim.inputs', ['legacy']);
+    const l = (inputsJ as { legacy?: unknown }).legacy;
+    if (!Array.isArray(l) || !l.every((s) => typeof s === 'string'))
+      throw bad('claim.inputs.legacy', 'expected a list of strings');
     inputs = { legacy: l as string[] };
-  } else throw new BindingError('INVALID_CLAIM', 'claim.inputs: expected an array or {legacy}');
-  if (!Array.isArray(o.outputs)) throw new BindingError('INVALID_CLAIM', 'claim.outputs: expected an array');
-  const c: ExecutionClaim = {
-    bytecodeSha256: str(o, 'bytecodeSha256')!,
-    fn: str(o, 'fn')!,
-    inputs,
-    mode: str(o, 'mode') as ExecutionMode,
-    status: str(o, 'status') as ExecutionStatus,
-    outputs: o.outputs.map(valueFromJson),
+  } else throw bad('claim.inputs', inputsJ === undefined ? 'missing' : 'expected a list or {legacy}');
+  if (!Array.isArray(o.outputs))
+    throw bad('claim.outputs', o.outputs === undefined ? 'missing' : 'expected a list');
+  const need = (k: string) => {
+    if (o[k] === undefined) throw bad(`claim.${k}`, 'missing');
+    return o[k];
   };
-  if (o.gasLimit !== undefined) c.gasLimit = parseBig(o.gasLimit, 'claim.gasLimit');
-  if (o.nonce !== undefined) c.nonce = hexToBytes(str(o, 'nonce')!, 'claim.nonce');
+  const c: ExecutionClaim = {
+    bytecodeSha256: lowerHex(o, 'bytecodeSha256', 32),
+    fn: str(o, 'fn'),
+    inputs,
+    mode: oneOf('claim.mode', need('mode'), MODES) as ExecutionMode,
+    meter: boolOf('claim.meter', need('meter')),
+    attestationRequested: oneOf(
+      'claim.attestationRequested',
+      need('attestationRequested'),
+      REQUESTED,
+    ) as RequestedAttestation,
+    gpuRequested: boolOf('claim.gpuRequested', need('gpuRequested')),
+    status: str(o, 'status') as ExecutionStatus,
+    outputs: o.outputs.map((v, i) => valueFromJson(v, `claim.outputs[${i}]`)),
+    executedMode: oneOf('claim.executedMode', need('executedMode'), MODES) as ExecutionMode,
+    attestationMode: oneOf(
+      'claim.attestationMode',
+      need('attestationMode'),
+      ATT_MODES,
+    ) as ClaimAttestationMode,
+    teeKind: oneOf('claim.teeKind', need('teeKind'), TEE_KINDS) as ClaimTeeKind,
+    simulated: boolOf('claim.simulated', need('simulated')),
+    issuedAt: parseBig(need('issuedAt'), 'claim.issuedAt', 0n, U64_MAX),
+  };
+  if (o.gasLimit !== undefined) c.gasLimit = parseBig(o.gasLimit, 'claim.gasLimit', 0n, U64_MAX);
+  if (o.nonce !== undefined) c.nonce = hexToBytes(lowerHex(o, 'nonce'), 'claim.nonce');
   if (o.requestId !== undefined) c.requestId = str(o, 'requestId');
   if (o.exitCode !== undefined) {
-    if (typeof o.exitCode !== 'number' || !Number.isInteger(o.exitCode))
-      throw new BindingError('INVALID_CLAIM', 'claim.exitCode: expected an integer');
+    if (
+      typeof o.exitCode !== 'number' ||
+      !Number.isInteger(o.exitCode) ||
+      o.exitCode < -(2 ** 31) ||
+      o.exitCode >= 2 ** 31
+    )
+      throw bad('claim.exitCode', 'expected a 32-bit integer');
     c.exitCode = o.exitCode;
   }
-  if (o.gasUsed !== undefined) c.gasUsed = parseBig(o.gasUsed, 'claim.gasUsed');
+  if (o.gasUsed !== undefined) c.gasUsed = parseBig(o.gasUsed, 'claim.gasUsed', 0n, U64_MAX);
   if (o.costTableVersion !== undefined) c.costTableVersion = str(o, 'costTableVersion');
-  if (o.stdoutSha256 !== undefined) c.stdoutSha256 = str(o, 'stdoutSha256');
-  if (o.stderrSha256 !== undefined) c.stderrSha256 = str(o, 'stderrSha256');
+  if (o.stdoutSha256 !== undefined) c.stdoutSha256 = lowerHex(o, 'stdoutSha256', 32);
+  if (o.stderrSha256 !== undefined) c.stderrSha256 = lowerHex(o, 'stderrSha256', 32);
+  if (o.trapMessage !== undefined) c.trapMessage = str(o, 'trapMessage');
+  if (o.session !== undefined) c.session = lowerHex(o, 'session', 64);
+  if (o.gpuEvidenceSha256 !== undefined) c.gpuEvidenceSha256 = lowerHex(o, 'gpuEvidenceSha256', 32);
   return c;
 }

@@ -5,11 +5,14 @@ import { createHash } from 'node:crypto';
 import { BindingError, bytesToHex, concat, type ExecutionClaim, type ExecutionClaimJson } from './claim.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
-/** v2: session-key claims are signed by a dedicated P-256 claim key (ES256, `signatureAlg`). */
-export const ENVELOPE_VERSION = 2;
-/** v2 binds both session public keys (the P-384 token key and the P-256 claim key). */
-export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v2';
-/** The only claim signature algorithm of envelope v2: ECDSA P-256/SHA-256, IEEE P1363 r‖s (64 bytes). */
+/**
+ * v3: claim v3 (every result field, attestation facts, GPU digest) and session keys whose validity is
+ * inside the session REPORT_DATA (SESSION_KEY_DOMAIN v3).
+ */
+export const ENVELOPE_VERSION = 3;
+/** v3 binds both session public keys, the epoch, the validity window and the key id. */
+export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v3';
+/** The only claim signature algorithm: ECDSA P-256/SHA-256, IEEE P1363 r‖s (64 bytes). */
 export const CLAIM_SIGNATURE_ALG = 'ES256';
 
 export type AttestationMode = 'per-request' | 'session-key';
@@ -17,7 +20,7 @@ export type AttestationMode = 'per-request' | 'session-key';
 /** CPU evidence in JSON (binary as standard base64). */
 export interface EvidenceJson {
   kind: 'sev-snp' | 'tdx';
-  /** True when produced by the local simulated TEE (informational: the verifier decides by the key chain). */
+  /** True when produced by the local simulated TEE (compared with the claim and the verified chain). */
   simulated: boolean;
   provider: string;
   /** SEV-SNP ATTESTATION_REPORT or TDX quote, base64. */
@@ -36,13 +39,15 @@ export interface SessionKeyJson {
   claimSpki: string;
   /** Key epoch: increases on every rotation. */
   epoch: number;
-  /** Validity of the key, ISO-8601. */
+  /** Validity of the key, ISO-8601 with milliseconds, UTC ('2026-01-01T00:00:00.000Z'); bound by REPORT_DATA. */
   notBefore: string;
   notAfter: string;
   /** Nonce bound into this evidence, hex ('' = none: evidence made at key creation). */
   nonce: string;
-  /** Evidence whose REPORT_DATA = sessionKeyReportData(spki, claimSpki, epoch, nonce). */
+  /** Evidence whose REPORT_DATA = sessionKeyReportData(sessionKeyData(this), nonce). */
   evidence: EvidenceJson;
+  /** GetAttestation only: GPU evidence for the session. */
+  gpu?: unknown[];
 }
 
 export interface AttestationEnvelope {
@@ -56,89 +61,255 @@ export interface AttestationEnvelope {
   evidence?: EvidenceJson;
   /** session-key: the key, its evidence, and the signature over encodeClaim(claim). */
   session?: SessionKeyJson;
-  /** session-key: the algorithm of `signature`; v2 knows only 'ES256'. */
+  /** session-key: the algorithm of `signature`; only 'ES256'. */
   signatureAlg?: typeof CLAIM_SIGNATURE_ALG;
   /**
    * session-key: ECDSA P-256/SHA-256 signature (IEEE P1363 r‖s, 64 bytes, base64) over encodeClaim(claim)
    * by the claim key (`session.claimSpki`).
    */
   signature?: string;
-  /** GPU evidence (NVIDIA), opaque to this module: verified by src/verify/nvidia. */
+  /** GPU evidence (NVIDIA): nonce gpuNonceFor(gpuBindingData(claim)), digest claim.gpuEvidenceSha256. */
   gpu?: unknown[];
 }
 
+/** The attested facts of a session key (what its REPORT_DATA hashes, besides the nonce). */
+export interface SessionKeyData {
+  /** DER SubjectPublicKeyInfo of the P-384 token key. */
+  spki: Uint8Array;
+  /** DER SubjectPublicKeyInfo of the P-256 claim key. */
+  claimSpki: Uint8Array;
+  epoch: number;
+  /** Validity window, ms since the Unix epoch. */
+  notBefore: number;
+  notAfter: number;
+  /** Key id (the JWK `kid`). */
+  kid: string;
+}
+
+const u32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, false);
+  return b;
+};
+const u64 = (n: number, what: string) => {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new BindingError('INVALID_ENVELOPE', `${what}: not a u64`, what);
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), false);
+  return b;
+};
+
 /**
- * REPORT_DATA for a session (both of its public keys):
- *   SHA-512( "wasmvm-tee/session-key/v2" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
- *            ‖ u64be epoch ‖ u32be len(nonce) ‖ nonce )
+ * REPORT_DATA for a session:
+ *   SHA-512( "wasmvm-tee/session-key/v3" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
+ *            ‖ u64be epoch ‖ u64be notBefore ‖ u64be notAfter (ms since the Unix epoch)
+ *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce )
+ * With an empty nonce it is also the session's identity (claim.session).
  */
-export function sessionKeyReportData(
-  spki: Uint8Array,
-  claimSpki: Uint8Array,
-  epoch: number,
-  nonce: Uint8Array = new Uint8Array(0),
-): Uint8Array {
-  if (!Number.isSafeInteger(epoch) || epoch < 0)
-    throw new BindingError('INVALID_ENVELOPE', 'epoch: not a u64');
-  if (!(claimSpki instanceof Uint8Array) || claimSpki.length === 0)
-    throw new BindingError('INVALID_ENVELOPE', 'claimSpki: missing');
-  const l1 = new Uint8Array(4);
-  new DataView(l1.buffer).setUint32(0, spki.length, false);
-  const lc = new Uint8Array(4);
-  new DataView(lc.buffer).setUint32(0, claimSpki.length, false);
-  const e = new Uint8Array(8);
-  new DataView(e.buffer).setBigUint64(0, BigInt(epoch), false);
-  const l2 = new Uint8Array(4);
-  new DataView(l2.buffer).setUint32(0, nonce.length, false);
-  const data = concat([new TextEncoder().encode(SESSION_KEY_DOMAIN), l1, spki, lc, claimSpki, e, l2, nonce]);
+export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
+    throw new BindingError('INVALID_ENVELOPE', 'session.claimSpki: missing', 'session.claimSpki');
+  if (!(k.notBefore <= k.notAfter))
+    throw new BindingError('INVALID_ENVELOPE', 'session.notAfter: before notBefore', 'session.notAfter');
+  const kid = new TextEncoder().encode(k.kid);
+  const data = concat([
+    new TextEncoder().encode(SESSION_KEY_DOMAIN),
+    u32(k.spki.length),
+    k.spki,
+    u32(k.claimSpki.length),
+    k.claimSpki,
+    u64(k.epoch, 'session.epoch'),
+    u64(k.notBefore, 'session.notBefore'),
+    u64(k.notAfter, 'session.notAfter'),
+    u32(kid.length),
+    kid,
+    u32(nonce.length),
+    nonce,
+  ]);
   return new Uint8Array(createHash('sha512').update(data).digest());
+}
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Canonical time: ISO-8601 UTC with milliseconds, exactly as Date.prototype.toISOString writes it. */
+export function parseIsoMs(s: unknown, what: string): number {
+  const t = typeof s === 'string' && ISO_MS.test(s) ? Date.parse(s) : Number.NaN;
+  if (!Number.isFinite(t) || new Date(t).toISOString() !== s)
+    throw new BindingError('INVALID_ENVELOPE', `${what}: not an ISO-8601 UTC time with milliseconds`, what);
+  return t;
+}
+
+/** The attested facts of a session, from its JSON (strict: every field named in errors). */
+export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
+  if (!s || typeof s !== 'object')
+    throw new BindingError('INVALID_ENVELOPE', 'session: not an object', 'session');
+  if (!s.jwk || typeof s.jwk !== 'object')
+    throw new BindingError('INVALID_ENVELOPE', 'session.jwk: missing', 'session.jwk');
+  if (typeof s.jwk.kid !== 'string' || s.jwk.kid === '')
+    throw new BindingError('INVALID_ENVELOPE', 'session.jwk.kid: missing', 'session.jwk.kid');
+  return {
+    spki: fromB64(s.spki, 'session.spki'),
+    claimSpki: fromB64(s.claimSpki, 'session.claimSpki'),
+    epoch: s.epoch,
+    notBefore: parseIsoMs(s.notBefore, 'session.notBefore'),
+    notAfter: parseIsoMs(s.notAfter, 'session.notAfter'),
+    kid: s.jwk.kid,
+  };
 }
 
 export function b64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
-export function fromB64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s))
-    throw new BindingError('INVALID_ENVELOPE', `${what}: not base64`);
-  return Uint8Array.from(Buffer.from(s, 'base64'));
+const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Check strict standard base64 without decoding: padded, and canonical (the unused low bits of the last
+ * character are zero, so exactly one text encodes the bytes).
+ */
+export function checkB64(s: unknown, what: string): string {
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64_CHARS.test(s))
+    throw new BindingError('INVALID_ENVELOPE', `${what}: not base64`, what);
+  if (
+    s.endsWith('==')
+      ? !'AQgw'.includes(s[s.length - 3]!)
+      : s.endsWith('=') && !'AEIMQUYcgkosw048'.includes(s[s.length - 2]!)
+  )
+    throw new BindingError('INVALID_ENVELOPE', `${what}: not canonical base64`, what);
+  return s;
 }
 
-/** Parse and shape-check an envelope (string or object). Throws BindingError('INVALID_ENVELOPE'). */
+/** Strict standard base64 (canonical), decoded; named in errors. */
+export function fromB64(s: unknown, what: string): Uint8Array {
+  const b = Buffer.from(checkB64(s, what), 'base64');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function envErr(field: string, why: string): BindingError {
+  return new BindingError('INVALID_ENVELOPE', `${field}: ${why}`, field);
+}
+
+function onlyKeys(o: object, where: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw envErr(`${where}.${k}`, 'unknown field');
+}
+
+const EVIDENCE_KEYS = ['kind', 'simulated', 'provider', 'report', 'certs', 'auxblob'] as const;
+const SESSION_KEYS = [
+  'jwk',
+  'spki',
+  'claimSpki',
+  'epoch',
+  'notBefore',
+  'notAfter',
+  'nonce',
+  'evidence',
+  'gpu',
+] as const;
+const ENVELOPE_KEYS = [
+  'format',
+  'v',
+  'mode',
+  'claim',
+  'reportData',
+  'evidence',
+  'session',
+  'signatureAlg',
+  'signature',
+  'gpu',
+] as const;
+
+export function checkEvidenceShape(e: unknown, where: string): void {
+  if (!e || typeof e !== 'object' || Array.isArray(e)) throw envErr(where, 'missing or not an object');
+  onlyKeys(e, where, EVIDENCE_KEYS);
+  const o = e as Record<string, unknown>;
+  if (o.kind !== 'sev-snp' && o.kind !== 'tdx')
+    throw envErr(`${where}.kind`, `unknown kind '${String(o.kind)}'`);
+  if (typeof o.simulated !== 'boolean') throw envErr(`${where}.simulated`, 'expected true or false');
+  if (typeof o.provider !== 'string') throw envErr(`${where}.provider`, 'expected a string');
+  checkB64(o.report, `${where}.report`);
+  if (o.certs !== undefined) {
+    if (!o.certs || typeof o.certs !== 'object') throw envErr(`${where}.certs`, 'expected an object');
+    onlyKeys(o.certs, `${where}.certs`, ['vcek', 'vlek', 'ask', 'ark']);
+    for (const [k, v] of Object.entries(o.certs)) checkB64(v, `${where}.certs.${k}`);
+  }
+  if (o.auxblob !== undefined) checkB64(o.auxblob, `${where}.auxblob`);
+}
+
+/** Shape-check a session (GetAttestation answer or an envelope's `session`). */
+export function checkSessionShape(s: unknown, where = 'session'): void {
+  if (!s || typeof s !== 'object' || Array.isArray(s)) throw envErr(where, 'missing or not an object');
+  onlyKeys(s, where, SESSION_KEYS);
+  const o = s as Record<string, unknown>;
+  const jwk = o.jwk as Record<string, unknown> | undefined;
+  if (!jwk || typeof jwk !== 'object') throw envErr(`${where}.jwk`, 'missing');
+  onlyKeys(jwk, `${where}.jwk`, ['kty', 'crv', 'x', 'y', 'kid']);
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-384') throw envErr(`${where}.jwk`, 'expected an EC P-384 key');
+  for (const k of ['x', 'y', 'kid'])
+    if (typeof jwk[k] !== 'string') throw envErr(`${where}.jwk.${k}`, 'expected a string');
+  checkB64(o.spki, `${where}.spki`);
+  checkB64(o.claimSpki, `${where}.claimSpki`);
+  if (!Number.isSafeInteger(o.epoch) || (o.epoch as number) < 0)
+    throw envErr(`${where}.epoch`, 'expected a non-negative integer');
+  parseIsoMs(o.notBefore, `${where}.notBefore`);
+  parseIsoMs(o.notAfter, `${where}.notAfter`);
+  if (typeof o.nonce !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(o.nonce))
+    throw envErr(`${where}.nonce`, 'expected lowercase hex');
+  checkEvidenceShape(o.evidence, `${where}.evidence`);
+  if (o.gpu !== undefined && !Array.isArray(o.gpu)) throw envErr(`${where}.gpu`, 'expected a list');
+}
+
+/**
+ * Parse and shape-check an envelope (string or object): unknown, missing or malformed fields are a
+ * BindingError('INVALID_ENVELOPE') naming the field; another version is 'UNSUPPORTED_ENVELOPE_VERSION'.
+ */
 export function parseEnvelope(input: string | unknown): AttestationEnvelope {
   let o: unknown = input;
   if (typeof input === 'string') {
     try {
       o = JSON.parse(input);
     } catch (e) {
-      throw new BindingError('INVALID_ENVELOPE', `attestation is not JSON: ${(e as Error).message}`);
+      throw new BindingError(
+        'INVALID_ENVELOPE',
+        `attestation is not JSON: ${(e as Error).message}`,
+        'attestation',
+      );
     }
   }
   const env = o as AttestationEnvelope;
-  if (!env || typeof env !== 'object')
-    throw new BindingError('INVALID_ENVELOPE', 'attestation: not an object');
+  if (!env || typeof env !== 'object' || Array.isArray(env)) throw envErr('attestation', 'not an object');
   if (env.format !== ENVELOPE_FORMAT)
-    throw new BindingError('INVALID_ENVELOPE', `unknown format '${String(env.format)}'`);
+    throw envErr('attestation.format', `unknown format '${String(env.format)}'`);
   if (env.v !== ENVELOPE_VERSION)
     throw new BindingError(
-      'INVALID_ENVELOPE',
-      `unsupported envelope version ${String(env.v)} (this verifier reads v${ENVELOPE_VERSION})`,
+      'UNSUPPORTED_ENVELOPE_VERSION',
+      `attestation.v: unsupported envelope version ${String(env.v)} (this verifier reads v${ENVELOPE_VERSION})`,
+      'attestation.v',
     );
+  onlyKeys(env, 'attestation', ENVELOPE_KEYS);
   if (env.mode !== 'per-request' && env.mode !== 'session-key')
-    throw new BindingError('INVALID_ENVELOPE', `unknown mode '${String(env.mode)}'`);
-  if (!env.claim || typeof env.claim !== 'object')
-    throw new BindingError('INVALID_ENVELOPE', 'claim missing');
-  if (env.mode === 'per-request' && !env.evidence)
-    throw new BindingError('INVALID_ENVELOPE', 'per-request: evidence missing');
-  if (env.mode === 'session-key' && (!env.session || !env.signature))
-    throw new BindingError('INVALID_ENVELOPE', 'session-key: session or signature missing');
-  if (env.mode === 'session-key' && env.signatureAlg !== CLAIM_SIGNATURE_ALG)
-    throw new BindingError(
-      'INVALID_ENVELOPE',
-      `session-key: unsupported signatureAlg '${String(env.signatureAlg)}' (expected '${CLAIM_SIGNATURE_ALG}')`,
-    );
-  if (env.mode === 'session-key' && typeof env.session?.claimSpki !== 'string')
-    throw new BindingError('INVALID_ENVELOPE', 'session-key: session.claimSpki missing');
+    throw envErr('attestation.mode', `unknown mode '${String(env.mode)}'`);
+  if (!env.claim || typeof env.claim !== 'object') throw envErr('attestation.claim', 'missing');
+  if (typeof env.reportData !== 'string' || !/^[0-9a-f]{128}$/.test(env.reportData))
+    throw envErr('attestation.reportData', 'expected 64 bytes of lowercase hex');
+  if (env.gpu !== undefined && !Array.isArray(env.gpu)) throw envErr('attestation.gpu', 'expected a list');
+  if (env.mode === 'per-request') {
+    checkEvidenceShape(env.evidence, 'attestation.evidence');
+    for (const k of ['session', 'signature', 'signatureAlg'] as const)
+      if (env[k] !== undefined) throw envErr(`attestation.${k}`, 'not allowed in per-request mode');
+  } else {
+    if (env.evidence !== undefined) throw envErr('attestation.evidence', 'not allowed in session-key mode');
+    if (env.signatureAlg !== CLAIM_SIGNATURE_ALG)
+      throw envErr(
+        'attestation.signatureAlg',
+        `session-key: unsupported signatureAlg '${String(env.signatureAlg)}' (expected '${CLAIM_SIGNATURE_ALG}')`,
+      );
+    if (env.session === undefined) throw envErr('attestation.session', 'session-key: session missing');
+    if (env.signature === undefined) throw envErr('attestation.signature', 'session-key: signature missing');
+    if ((env.session as { claimSpki?: unknown }).claimSpki === undefined)
+      throw envErr('attestation.session.claimSpki', 'session-key: session.claimSpki missing');
+    checkSessionShape(env.session, 'attestation.session');
+    checkB64(env.signature, 'attestation.signature');
+  }
   return env;
 }
 
@@ -190,7 +361,7 @@ export function evidenceFromJson(j: EvidenceJson): {
   const out: ReturnType<typeof evidenceFromJson> = {
     kind: j.kind,
     simulated: j.simulated === true,
-    provider: String(j.provider ?? ''),
+    provider: typeof j.provider === 'string' ? j.provider : '',
     report: fromB64(j.report, 'evidence.report'),
   };
   if (j.certs) {

@@ -12,9 +12,8 @@ import {
   PROTOCOLS,
   type Protocol,
   type VerifyOptions,
-  valueToString,
 } from '../server/index.ts';
-import type { Verdict } from '../verify/index.ts';
+import { renderValue, type Verdict } from '../verify/index.ts';
 
 export const help = `Usage: wasmvm-tee exec --server HOST:PORT --wasm FILE --fn NAME [--arg V ...] [options]
 
@@ -39,9 +38,10 @@ Options:
   --timeout-ms N           client deadline
   --trust-simulated-root F trust this simulated TEE root certificate (testing)
   --allow-simulated        accept evidence from the simulated TEE (testing)
-  --no-verify              skip evidence verification (binding checks still run)
-  --json                   print the result as JSON, with the attestation envelope
-                           (save it: 'wasmvm-tee verify --response FILE' re-checks it offline)
+  --no-verify              do not verify (prints NOT VERIFIED (skipped); --json says "verified": false)
+  --json                   print the result as JSON, with the attestation envelope and the nonce
+                           (save it: 'wasmvm-tee verify --response FILE --nonce HEX' re-checks it
+                           offline; every field printed is compared with the attested claim)
   -h, --help               this help`;
 
 function toUrl(server: string, tls: boolean): string {
@@ -60,6 +60,32 @@ function printVerdict(v: Verdict, indent = ''): string[] {
     lines.push(...printVerdict(p, `${indent}  `));
   }
   return lines;
+}
+
+/** `exec --json` value form: i32 number, i64 decimal string, floats exact bits (hex) plus the rendering. */
+function jsonValue(v: WasmValue): Record<string, unknown> {
+  switch (v.type) {
+    case 'i32':
+      return { type: 'i32', value: v.value | 0 };
+    case 'i64':
+      return { type: 'i64', value: BigInt.asIntN(64, v.value).toString() };
+    case 'f32':
+      return {
+        type: 'f32',
+        bits: `0x${(v.bits >>> 0).toString(16).padStart(8, '0')}`,
+        value: renderValue(v),
+      };
+    case 'f64':
+      return {
+        type: 'f64',
+        bits: `0x${BigInt.asUintN(64, v.bits).toString(16).padStart(16, '0')}`,
+        value: renderValue(v),
+      };
+  }
+}
+
+function modeName(m: number): string {
+  return m === 1 ? 'singlepass' : m === 2 ? 'multipass' : 'interp';
 }
 
 function jsonReplacer(_k: string, v: unknown): unknown {
@@ -174,28 +200,31 @@ export async function main(argv: string[]): Promise<number> {
   }
   const r = result.response.result!;
   if (values.json) {
-    console.log(
-      JSON.stringify(
-        {
-          requestId: result.response.requestId,
-          status: result.status,
-          trapMessage: r.trapMessage || undefined,
-          outputs: result.outputs,
-          gasUsed: result.gasUsed,
-          reportData: r.reportData,
-          attestationMode: result.envelope?.mode,
-          // the envelope exactly as the server sent it: `wasmvm-tee verify --response FILE` re-checks a saved result
-          attestation: r.attestation,
-          simulated: r.simulated,
-          verified: result.verdict.ok,
-          verdict: result.verdict,
-        },
-        jsonReplacer,
-        2,
-      ),
-    );
+    const out: Record<string, unknown> = {
+      requestId: result.response.requestId,
+      status: r.status,
+    };
+    if (r.trapMessage) out.trapMessage = r.trapMessage;
+    out.outputs = result.outputs.map(jsonValue);
+    out.inputs = [...r.inputs];
+    if (r.exitCode !== undefined) out.exitCode = r.exitCode;
+    if (r.gasUsed !== undefined) out.gasUsed = r.gasUsed.toString();
+    if (r.costTableVersion) out.costTableVersion = r.costTableVersion;
+    out.bytecodeSha256 = r.bytecodeSha256;
+    out.mode = modeName(r.mode);
+    out.nonce = Buffer.from(r.nonce).toString('hex');
+    out.reportData = r.reportData;
+    out.attestationMode =
+      r.attestationMode === 1 ? 'per-request' : r.attestationMode === 2 ? 'session-key' : 'default';
+    // the envelope exactly as the server sent it: `wasmvm-tee verify --response FILE` re-checks a saved result
+    out.attestation = r.attestation;
+    out.simulated = r.simulated;
+    // not attested (the verifier lists them as unverified): this run's own conclusion
+    out.verified = result.verified;
+    out.verdict = result.verdict;
+    console.log(JSON.stringify(out, jsonReplacer, 2));
   } else {
-    const show = (v: WasmValue) => `${v.type}:${valueToString(v)}`;
+    const show = (v: WasmValue) => `${v.type}:${renderValue(v)}`;
     console.log(
       `request ${result.response.requestId}: status ${result.status}${r.trapMessage ? ` (${r.trapMessage})` : ''}`,
     );
@@ -203,10 +232,11 @@ export async function main(argv: string[]): Promise<number> {
     if (result.gasUsed !== undefined) console.log(`gas used: ${result.gasUsed}`);
     console.log(`report_data: ${r.reportData}`);
     console.log(
-      `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${result.verdict.ok ? 'OK' : 'FAILED'}`,
+      `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${values['no-verify'] ? 'NOT VERIFIED (skipped)' : result.verdict.ok ? 'OK' : 'FAILED'}`,
     );
     for (const l of printVerdict(result.verdict)) console.log(l);
   }
+  if (values['no-verify']) return result.status === 'ok' ? 0 : 1;
   if (!result.verdict.ok) return 1;
   return result.status === 'ok' ? 0 : 1;
 }

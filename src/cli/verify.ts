@@ -14,6 +14,7 @@ import {
   type Verdict,
   type VerifyExecutionOptions,
   type VerifySnpOptions,
+  verifyEvidence,
   verifyExecution,
   verifySnpReport,
 } from '../verify/index.ts';
@@ -24,6 +25,7 @@ export const help = `Usage:
   wasmvm-tee verify --snp-report report.bin [--vcek cert.der|pem] [--certs auxblob.bin] [options]
   wasmvm-tee verify --response resp.json [--request req.json] [--nonce HEX] [options]
   wasmvm-tee verify --envelope attestation.json [--request req.json] [--nonce HEX] [options]
+  wasmvm-tee verify --evidence attest.json (--nonce HEX | --report-data HEX | --no-nonce) [options]
   wasmvm-tee verify --tdx-quote quote.dat ...        (Intel TDX; see 'wasmvm-tee verify --tdx-quote --help')
   wasmvm-tee verify --nras-response resp.json ...    (NVIDIA; see 'wasmvm-tee verify --nras-response --help')
   wasmvm-tee verify --rim FILE [--gpu-evidence ...]  (NVIDIA RIMs; see 'wasmvm-tee verify --rim x --help')
@@ -44,17 +46,25 @@ SEV-SNP report:
 
 Execute response:
   --response FILE           a saved response: Connect/proto JSON of WASMVMExecutionResponse, or the output
-                            of 'wasmvm-tee exec --server --json' (must contain the attestation string)
+                            of 'wasmvm-tee exec --server --json'. Every field it shows is compared with the
+                            attested claim (typed values with their bits, status, trap, gas, modes, nonce,
+                            simulated, the structured claim/signature/evidence); fields nothing attests
+                            (timings, the earlier verdict) are listed as unverified
   --envelope FILE           the attestation envelope JSON alone
   --request FILE            the request sent (proto JSON of WASMVMExecutionRequest): its input side is
-                            recomputed and compared
-  --nonce HEX               the nonce you sent: the attested claim must carry it
+                            recomputed and compared (its nonce counts as --nonce)
+  --nonce HEX               the nonce you sent: the attested claim must carry it. REQUIRED (freshness)
+                            unless --request carries it or --no-nonce is given
+  --no-nonce                do not check freshness (the verdict says so: the result may be replayed)
+  --evidence FILE           'wasmvm-tee attest --json' output: its evidence must carry REPORT_DATA =
+                            --report-data, or --nonce zero-padded to 64 bytes
   --trust-simulated-root F  trust this simulated root (PEM, from 'wasmvm-tee attest --print-simulated-root')
   --allow-simulated         accept ANY simulated root (testing only; marked in the output)
   --require-gpu             fail when the envelope carries no GPU evidence
 
 Common:
-  --now ISO-8601            verification time (default: now)
+  --now ISO-8601            verification time (default: now); session keys must be valid at this time,
+                            and claims must not be issued after it
   --policy FILE             policy JSON: { "snp": { ... }, "tdx": { ... }, "nvidia": { ... } }, or a
                             reference-value file (docs/reference-values.md, validated strictly)
                             (docs/attestation-formats-sev-snp.md lists the snp keys)
@@ -148,6 +158,35 @@ function buildPolicy(
   return out;
 }
 
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${what}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what}: ${file} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+function requestHasNonce(req: unknown): boolean {
+  const ex = (req as { execution?: { nonce?: unknown } } | undefined)?.execution;
+  return typeof ex?.nonce === 'string' && ex.nonce !== '';
+}
+
+/** Bad input (unreadable envelope, claim, response or request): the message, for exit 2. */
+function inputError(v: Verdict): string | undefined {
+  const c = v.checks.find(
+    (x) =>
+      x.outcome === 'fail' &&
+      (x.id === 'binding.envelope' || (x.id === 'binding.request' && x.detail.startsWith('cannot read'))),
+  );
+  return c ? `${c.id}: ${c.detail}` : undefined;
+}
+
 function render(v: Verdict, indent = ''): string[] {
   const lines: string[] = [];
   lines.push(`${indent}${v.ok ? 'VERIFIED' : 'FAILED'}: ${v.kind}`);
@@ -208,6 +247,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         envelope: { type: 'string' },
         request: { type: 'string' },
         nonce: { type: 'string' },
+        'no-nonce': { type: 'boolean' },
+        evidence: { type: 'string' },
         'trust-simulated-root': { type: 'string', multiple: true },
         'allow-simulated': { type: 'boolean' },
         'require-gpu': { type: 'boolean' },
@@ -264,31 +305,61 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     } else if (typeof values.response === 'string' || typeof values.envelope === 'string') {
       const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
       let envelope: unknown;
-      if (typeof values.response === 'string') {
-        try {
-          o.response = JSON.parse(readFileSync(values.response, 'utf8'));
-        } catch (e) {
-          throw new UsageError(`--response: ${(e as Error).message}`);
-        }
-      } else {
-        envelope = readFileSync(values.envelope as string, 'utf8');
-      }
-      if (typeof values.request === 'string') {
-        try {
-          o.request = JSON.parse(readFileSync(values.request, 'utf8'));
-        } catch (e) {
-          throw new UsageError(`--request: ${(e as Error).message}`);
-        }
-      }
+      if (typeof values.response === 'string') o.response = readJson(values.response, '--response');
+      else envelope = readFileSync(values.envelope as string, 'utf8');
+      if (typeof values.request === 'string') o.request = readJson(values.request, '--request');
       if (typeof values.nonce === 'string') o.nonce = parseHex(values.nonce, undefined, '--nonce');
+      if (values['no-nonce']) {
+        if (o.nonce !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+        o.freshness = 'skip';
+      } else if (o.nonce === undefined && !requestHasNonce(o.request))
+        throw new UsageError(
+          'no nonce: give the nonce you sent (--nonce HEX, or --request with it) to check freshness, or --no-nonce to skip that check',
+        );
       if (now) o.now = now;
       if (kds) o.kds = kds;
       if (crl) o.crl = crl;
       if (values['allow-simulated']) o.allowSimulated = true;
       if (values['require-gpu']) o.requireGpu = true;
       v = await verifyExecution(envelope, o);
+      const bad = inputError(v);
+      if (bad) {
+        io.err(`wasmvm-tee verify: ${bad}`);
+        return 2;
+      }
+    } else if (typeof values.evidence === 'string') {
+      const file = readJson(values.evidence, '--evidence') as Record<string, unknown>;
+      let expected: Uint8Array;
+      if (typeof values['report-data'] === 'string')
+        expected = new Uint8Array(Buffer.from(parseHex(values['report-data'], 64, '--report-data'), 'hex'));
+      else if (typeof values.nonce === 'string') {
+        const n = Buffer.from(parseHex(values.nonce, undefined, '--nonce'), 'hex');
+        if (n.length > 64) throw new UsageError('--nonce: at most 64 bytes');
+        expected = new Uint8Array(64);
+        expected.set(n);
+      } else if (values['no-nonce']) {
+        if (typeof file.reportData !== 'string' || !/^[0-9a-f]{128}$/.test(file.reportData))
+          throw new UsageError('--evidence: reportData: expected 64 bytes of hex');
+        expected = new Uint8Array(Buffer.from(file.reportData, 'hex'));
+      } else
+        throw new UsageError(
+          'no nonce: give --nonce HEX (or --report-data HEX) to check freshness, or --no-nonce to skip that check',
+        );
+      const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
+      if (values['no-nonce']) o.freshness = 'skip';
+      if (now) o.now = now;
+      if (kds) o.kds = kds;
+      if (crl) o.crl = crl;
+      if (values['allow-simulated']) o.allowSimulated = true;
+      try {
+        v = await verifyEvidence(file, expected, o);
+      } catch (e) {
+        throw new UsageError(`--evidence: ${(e as Error).message}`);
+      }
     } else {
-      throw new UsageError('give --snp-report, --response, --envelope, --tdx-quote or --nras-response');
+      throw new UsageError(
+        'give --snp-report, --response, --envelope, --evidence, --tdx-quote or --nras-response',
+      );
     }
     const sim = isSimulated(v);
     if (values.json) io.out(JSON.stringify(v, jsonReplacer, 2));

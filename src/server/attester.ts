@@ -5,6 +5,7 @@
 import type {
   AttestationEnvelope,
   AttestationMode,
+  ClaimDraft,
   ExecutionClaim,
   SessionKeyJson,
 } from '../binding/index.ts';
@@ -14,7 +15,7 @@ import { ServiceError } from './errors.ts';
 
 type GpuCollector = (reportData: Uint8Array) => Promise<unknown[]>;
 
-/** NVIDIA evidence via NVML, nonce = gpuNonceFor(REPORT_DATA of the CPU evidence). Loaded on first use. */
+/** NVIDIA evidence via NVML, nonce = gpuNonceFor(the 64 bytes given: gpuBindingData(claim) for executions, the session REPORT_DATA for GetAttestation). Loaded on first use. */
 async function nvmlCollector(): Promise<GpuCollector> {
   const nv = await import('../tee/index.ts');
   const probe = await nv.probeGpus();
@@ -54,20 +55,16 @@ export class TeeAttester implements ExecutionAttester {
   }
 
   async attestExecution(
-    claim: ExecutionClaim,
+    claim: ClaimDraft,
     mode: AttestationMode,
     options: { includeGpuEvidence: boolean },
-  ): Promise<AttestationEnvelope> {
+  ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }> {
     const gpu = options.includeGpuEvidence ? await this.gpuCollector() : undefined;
-    const { envelope, reportData } = await this.attester.attestExecution(claim, mode);
-    if (envelope.session) this.spki = new Uint8Array(Buffer.from(envelope.session.spki, 'base64'));
-    if (gpu) {
-      // The GPU nonce derives from the REPORT_DATA the CPU evidence signs: the claim's (per-request)
-      // or the session key's (session-key).
-      const cpuReportData = mode === 'per-request' ? reportData : sessionReportData(envelope.session!);
-      envelope.gpu = await gpu(cpuReportData);
-    }
-    return envelope;
+    // GPU evidence is collected for gpuBindingData(claim) (the input side, with the client's nonce) and
+    // its digest goes into the claim (src/tee/attester.ts).
+    const r = await this.attester.attestExecution(claim, mode, gpu ? { gpu } : {});
+    if (r.envelope.session) this.spki = new Uint8Array(Buffer.from(r.envelope.session.spki, 'base64'));
+    return { envelope: r.envelope, claim: r.claim };
   }
 
   async sessionEvidence(
@@ -89,15 +86,4 @@ export class TeeAttester implements ExecutionAttester {
   sessionPublicKey(): Uint8Array | undefined {
     return this.spki;
   }
-}
-
-import { sessionKeyReportData } from '../binding/index.ts';
-
-function sessionReportData(s: SessionKeyJson): Uint8Array {
-  return sessionKeyReportData(
-    new Uint8Array(Buffer.from(s.spki, 'base64')),
-    new Uint8Array(Buffer.from(s.claimSpki, 'base64')),
-    s.epoch,
-    new Uint8Array(Buffer.from(s.nonce, 'hex')),
-  );
 }

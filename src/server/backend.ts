@@ -5,6 +5,7 @@
 import type {
   AttestationEnvelope,
   AttestationMode,
+  ClaimDraft,
   ExecutionClaim,
   SessionKeyJson,
 } from '../binding/index.ts';
@@ -24,12 +25,15 @@ export interface TeeInfo {
 
 export interface ExecutionAttester {
   readonly tee: TeeInfo;
-  /** The envelope for a claim, per-request (fresh CPU evidence) or session-key (signature). */
+  /**
+   * Complete a claim draft with the attestation facts and bind it: per-request (fresh CPU evidence) or
+   * session-key (signature). Returns the envelope and the completed claim.
+   */
   attestExecution(
-    claim: ExecutionClaim,
+    claim: ClaimDraft,
     mode: AttestationMode,
     options: { includeGpuEvidence: boolean; signal?: AbortSignal },
-  ): Promise<AttestationEnvelope>;
+  ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }>;
   /** The session key with evidence bound to `nonce`. */
   sessionEvidence(nonce: Uint8Array, options: { includeGpuEvidence: boolean }): Promise<SessionKeyJson>;
   /** Create the session key (and its evidence) ahead of the first request. */

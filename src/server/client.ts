@@ -26,7 +26,6 @@ import {
   claimFromJson,
   type ExecutionClaim,
   parseEnvelope,
-  reportDataFor,
 } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
@@ -185,104 +184,24 @@ export function expectedInputs(input: ExecuteInput & { nonce: Uint8Array }): Exp
   return e;
 }
 
-function eqBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return Buffer.from(a).equals(Buffer.from(b));
-}
-
-function valueKey(v: WasmValue): string {
-  return `${v.type}:${v.type === 'i32' || v.type === 'i64' ? String(v.value) : String(v.bits)}`;
-}
-
-function inputsKey(i: ClaimInputs): string {
-  return 'legacy' in i
-    ? JSON.stringify({ legacy: i.legacy })
-    : JSON.stringify((i as WasmValue[]).map(valueKey));
-}
-
 /**
- * The binding checks a client can make with the request it sent and the response alone:
- * the claim's input side matches the request, REPORT_DATA matches the claim, outputs match the claim.
+ * Parse the response's envelope and claim (no verification: executeAndVerify runs verifyExecution, which
+ * compares every response field with the claim, the request and the nonce). Kept for callers that only
+ * need the claim; a failed parse is a failed check.
  */
 export function checkBinding(
-  expected: ExpectedInputs,
+  _expected: ExpectedInputs,
   res: WASMVMExecutionResponse,
 ): { checks: Check[]; envelope?: AttestationEnvelope; claim?: ExecutionClaim } {
-  const checks: Check[] = [];
   const r = res.result;
   if (!r) return { checks: [{ id: 'response.result', outcome: 'fail', detail: 'response has no result' }] };
-  let envelope: AttestationEnvelope;
-  let claim: ExecutionClaim;
   try {
-    envelope = parseEnvelope(r.attestation);
-    claim = claimFromJson(envelope.claim);
+    const envelope = parseEnvelope(r.attestation);
+    const claim = claimFromJson(envelope.claim);
+    return { checks: [], envelope, claim };
   } catch (e) {
-    return { checks: [{ id: 'response.envelope', outcome: 'fail', detail: (e as Error).message }] };
+    return { checks: [{ id: 'binding.envelope', outcome: 'fail', detail: (e as Error).message }] };
   }
-  const cmp = (id: string, ok: boolean, what: string, want: unknown, got: unknown) =>
-    checks.push({
-      id,
-      outcome: ok ? 'pass' : 'fail',
-      detail: ok ? `${what} matches the request` : `${what}: sent ${String(want)}, claim has ${String(got)}`,
-    });
-  cmp(
-    'binding.request.bytecode',
-    claim.bytecodeSha256 === expected.bytecodeSha256,
-    'bytecode SHA-256',
-    expected.bytecodeSha256,
-    claim.bytecodeSha256,
-  );
-  cmp('binding.request.fn', claim.fn === expected.fn, 'function', expected.fn, claim.fn);
-  cmp(
-    'binding.request.inputs',
-    inputsKey(claim.inputs) === inputsKey(expected.inputs),
-    'inputs',
-    inputsKey(expected.inputs),
-    inputsKey(claim.inputs),
-  );
-  cmp('binding.request.mode', claim.mode === expected.mode, 'mode', expected.mode, claim.mode);
-  cmp(
-    'binding.request.gas-limit',
-    claim.gasLimit === expected.gasLimit,
-    'gas limit',
-    expected.gasLimit,
-    claim.gasLimit,
-  );
-  cmp(
-    'binding.request.nonce',
-    eqBytes(claim.nonce, expected.nonce),
-    'nonce',
-    expected.nonce && Buffer.from(expected.nonce).toString('hex'),
-    claim.nonce && Buffer.from(claim.nonce).toString('hex'),
-  );
-  const rd = Buffer.from(reportDataFor(claim)).toString('hex');
-  cmp(
-    'binding.report-data.response',
-    rd === r.reportData.toLowerCase(),
-    'report_data recomputed from the claim',
-    rd,
-    r.reportData,
-  );
-  let outs: WasmValue[] = [];
-  try {
-    outs = r.outputValues.map((v, i) => fromProtoValue(v, i));
-  } catch (e) {
-    checks.push({ id: 'binding.outputs', outcome: 'fail', detail: (e as Error).message });
-  }
-  const a = outs.map(valueKey).join(',');
-  const b = claim.outputs.map(valueKey).join(',');
-  checks.push({
-    id: 'binding.outputs',
-    outcome: a === b ? 'pass' : 'fail',
-    detail:
-      a === b ? 'output_values equal the claim outputs' : `output_values [${a}] differ from the claim [${b}]`,
-  });
-  checks.push({
-    id: 'binding.status',
-    outcome: claim.status === r.status ? 'pass' : 'fail',
-    detail: `claim status '${claim.status}', response status '${r.status}'`,
-  });
-  return { checks, envelope, claim };
 }
 
 /** Options for the evidence verification (passed to src/verify's verifyExecution). */
@@ -291,7 +210,7 @@ export interface VerifyOptions {
   allowSimulated?: boolean;
   /** PEM/DER of a simulated root to trust (instead of allowSimulated). */
   trustSimulatedRoot?: Uint8Array | string;
-  /** Skip evidence verification (binding checks still run). */
+  /** Skip verification entirely (--no-verify): the result says verified: false, "NOT VERIFIED (skipped)". */
   skipEvidence?: boolean;
   /** Anything else verifyExecution accepts. */
   extra?: Record<string, unknown>;
@@ -304,6 +223,8 @@ export interface ExecuteAndVerifyResult {
   status: string;
   gasUsed?: bigint;
   verdict: Verdict;
+  /** True only when verification ran and passed (false when skipped with skipEvidence). */
+  verified: boolean;
   claim?: ExecutionClaim;
   envelope?: AttestationEnvelope;
 }
@@ -320,10 +241,17 @@ export async function executeAndVerify(
   if (input.timeoutMs !== undefined) callOpts.timeoutMs = input.timeoutMs;
   if (input.signal) callOpts.signal = input.signal;
   const response = await client.execute(request, callOpts);
-  const expected = expectedInputs(withNonce);
-  const { checks, envelope, claim } = checkBinding(expected, response);
-  const parts: Verdict[] = [];
-  if (envelope && !verify.skipEvidence) {
+  const { checks, envelope, claim } = checkBinding(expectedInputs(withNonce), response);
+  let v: Verdict;
+  let verified = false;
+  if (verify.skipEvidence) {
+    checks.push({
+      id: 'verification',
+      outcome: 'skip',
+      detail: 'NOT VERIFIED (skipped: --no-verify): nothing in this response was checked',
+    });
+    v = verdict('execution-response', checks);
+  } else {
     const o: VerifyExecutionOptions = {
       request: toJson(WASMVMExecutionRequestSchema, request),
       response: toJson(WASMVMExecutionResponseSchema, response),
@@ -332,9 +260,8 @@ export async function executeAndVerify(
     };
     if (verify.allowSimulated) o.allowSimulated = true;
     if (verify.trustSimulatedRoot !== undefined) o.trustSimulatedRoot = verify.trustSimulatedRoot;
-    parts.push(await verifyExecution(envelope, o));
-  } else if (verify.skipEvidence) {
-    checks.push({ id: 'evidence', outcome: 'skip', detail: 'evidence verification skipped (--no-verify)' });
+    v = verdict('execution-response', checks, { parts: [await verifyExecution(undefined, o)] });
+    verified = v.ok;
   }
   const r = response.result!;
   const outputs: WasmValue[] = [];
@@ -348,7 +275,8 @@ export async function executeAndVerify(
     response,
     outputs,
     status: r?.status ?? '',
-    verdict: verdict('execution-response', checks, { parts }),
+    verdict: v,
+    verified,
   };
   if (r?.gasUsed !== undefined) out.gasUsed = r.gasUsed;
   if (claim) out.claim = claim;

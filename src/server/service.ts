@@ -18,7 +18,9 @@ import {
   type ClaimInputs,
   claimFromExecution,
   type EvidenceJson,
+  type ExecutionClaim,
   encodeClaim,
+  type RequestedAttestation,
   reportDataFor,
 } from '../binding/index.ts';
 import type { ExecuteRequest, ExecutionMode, WasmValue } from '../engine/index.ts';
@@ -164,6 +166,10 @@ export interface ParsedExecute {
   meter: boolean;
   nonce?: Uint8Array;
   attestationMode: AttestationMode;
+  /** What the request asked for ('default' = UNSPECIFIED), as bound in the claim's input side. */
+  attestationRequested: RequestedAttestation;
+  /** runtime_config.meter as sent (claim input side). */
+  meterRequested: boolean;
   includeGpuEvidence: boolean;
 }
 
@@ -230,6 +236,13 @@ export function parseExecute(req: WASMVMExecutionRequest, cfg: ServiceConfig): P
       rc?.attestationMode ?? ProtoAttestationMode.UNSPECIFIED,
       cfg.defaultAttestationMode,
     ),
+    attestationRequested:
+      rc?.attestationMode === ProtoAttestationMode.PER_REQUEST
+        ? 'per-request'
+        : rc?.attestationMode === ProtoAttestationMode.SESSION_KEY
+          ? 'session-key'
+          : 'default',
+    meterRequested: rc?.meter === true,
     includeGpuEvidence: rc?.includeGpuEvidence === true,
   };
   if (gasLimit !== undefined) parsed.gasLimit = gasLimit;
@@ -328,18 +341,22 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
         inputs: p.claimInputs,
         mode: p.mode,
         requestId: p.requestId,
+        meter: p.meterRequested,
+        attestationRequested: p.attestationRequested,
+        gpuRequested: p.includeGpuEvidence,
       };
       if (p.gasLimit !== undefined) claimReq.gasLimit = p.gasLimit;
       if (p.nonce !== undefined) claimReq.nonce = p.nonce;
-      const claim = claimFromExecution(claimReq, result);
+      const draft = claimFromExecution(claimReq, result);
 
       const tAttest = performance.now();
       let envelope: AttestationEnvelope;
+      let claim: ExecutionClaim;
       try {
-        envelope = await backend.attester.attestExecution(claim, p.attestationMode, {
+        ({ envelope, claim } = await backend.attester.attestExecution(draft, p.attestationMode, {
           includeGpuEvidence: p.includeGpuEvidence,
           signal: ctx.signal,
-        });
+        }));
       } catch (e) {
         if (e instanceof ServiceError) throw e;
         throw new ServiceError('ATTESTATION_FAILED', `attestation failed: ${(e as Error).message}`);
@@ -364,22 +381,23 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
         if (evidenceJson && !envelope.evidence && !extra.gpu)
           evidenceCache.set(evidenceJson, { spki: extra.sessionPublicKey ?? '', msg: evidence });
       }
+      // Every shown field is the attested claim's (verifiers compare each one with it, docs/binding.md).
       const result_ = create(WASMVMExecutionResultSchema, {
         inputs: p.inputStrings,
-        outputValues: result.outputs.map(toProtoValue),
+        outputValues: claim.outputs.map(toProtoValue),
         attestation: envelopeJson(envelope),
         reportData: reportDataHex,
-        status: result.status,
-        trapMessage: result.status === 'ok' ? '' : (result.message ?? ''),
-        costTableVersion: result.costTableVersion ?? '',
-        bytecodeSha256: result.bytecodeSha256,
-        mode: modeToProto(result.mode ?? p.mode),
+        status: claim.status,
+        trapMessage: claim.trapMessage ?? '',
+        costTableVersion: claim.costTableVersion ?? '',
+        bytecodeSha256: claim.bytecodeSha256,
+        mode: modeToProto(claim.executedMode),
         attestationMode: attestationModeToProto(envelope.mode),
         claim: encodeClaim(claim),
         claimSignature: fromB64(envelope.signature),
         evidence,
-        simulated: evidenceJson?.simulated === true || backend.attester.tee.simulated,
-        nonce: p.nonce ?? new Uint8Array(0),
+        simulated: claim.simulated,
+        nonce: claim.nonce ?? new Uint8Array(0),
         timing: create(TimingSchema, {
           totalUs: BigInt(Math.round((performance.now() - t0) * 1000)),
           executeUs: BigInt(Math.round(executeMs * 1000)),
@@ -387,8 +405,8 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
           cacheHit: result.cacheHit,
         }),
       });
-      if (result.gasUsed !== undefined) result_.gasUsed = result.gasUsed;
-      if (result.exitCode !== undefined) result_.exitCode = result.exitCode;
+      if (claim.gasUsed !== undefined) result_.gasUsed = claim.gasUsed;
+      if (claim.exitCode !== undefined) result_.exitCode = claim.exitCode;
       return create(WASMVMExecutionResponseSchema, { requestId: p.requestId, result: result_ });
     },
 

@@ -2,7 +2,8 @@
  * The Attester turns execution claims into attestation envelopes (docs/binding.md):
  * - per-request: fresh CPU evidence whose REPORT_DATA = reportDataFor(claim);
  * - session-key: each session has an ECDSA P-384 key (JWTs, ES384) and an ECDSA P-256 claim key, both
- *   attested once per key epoch (REPORT_DATA = sessionKeyReportData(spki, claimSpki, epoch, nonce)); the
+ *   attested once per key epoch (REPORT_DATA = sessionKeyReportData({spki, claimSpki, epoch, validity, kid},
+ *   nonce)); the
  *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384).
  * It also issues ES384 JWTs from the attested P-384 session key (engineer E's `attest_vm` tokens).
  */
@@ -15,13 +16,17 @@ import {
   b64,
   bytesToHex,
   CLAIM_SIGNATURE_ALG,
+  type ClaimDraft,
   claimToJson,
   ENVELOPE_FORMAT,
   ENVELOPE_VERSION,
   type ExecutionClaim,
   encodeClaim,
   evidenceToJson,
+  gpuBindingData,
+  gpuEvidenceDigest,
   reportDataFor,
+  type SessionKeyData,
   type SessionKeyJson,
   sessionKeyReportData,
 } from '../binding/index.ts';
@@ -44,6 +49,16 @@ export interface AttestResult {
   json: string;
   /** The claim's REPORT_DATA (64 bytes); in session-key mode it is not in the CPU evidence. */
   reportData: Uint8Array;
+  /** The completed claim (the draft plus the attestation facts). */
+  claim: ExecutionClaim;
+}
+
+export interface AttestExecutionOptions {
+  /**
+   * Collect GPU evidence for these 64 bytes (gpuBindingData(claim): its nonce is gpuNonceFor(them)).
+   * The evidence's digest goes into the claim (claim.gpuEvidenceSha256).
+   */
+  gpu?: (bindingData: Uint8Array) => Promise<unknown[]>;
 }
 
 interface SessionKey {
@@ -59,6 +74,9 @@ interface SessionKey {
   notAfter: number;
   /** Evidence made at key creation (nonce ''). */
   session: SessionKeyJson;
+  /** sessionKeyReportData(data, nonce ''): the session's identity in claims, hex. */
+  identity: string;
+  data: SessionKeyData;
 }
 
 export class Attester {
@@ -78,8 +96,39 @@ export class Attester {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Attest one execution. */
-  async attestExecution(claim: ExecutionClaim, mode: AttestationMode = 'per-request'): Promise<AttestResult> {
+  /**
+   * Attest one execution: complete the claim draft with the attestation facts (mode, TEE kind, simulated,
+   * session identity, GPU evidence digest, issuedAt), then bind it (evidence or session signature).
+   */
+  async attestExecution(
+    draft: ClaimDraft | ExecutionClaim,
+    mode: AttestationMode = 'per-request',
+    opts: AttestExecutionOptions = {},
+  ): Promise<AttestResult> {
+    if (mode !== 'per-request' && mode !== 'session-key')
+      throw new Error(`unknown attestation mode '${String(mode)}'`);
+    const key = mode === 'session-key' ? await this.sessionKey() : undefined;
+    const claim: ExecutionClaim = {
+      ...draft,
+      attestationMode: mode,
+      teeKind: this.provider.kind,
+      simulated: this.provider.simulated,
+      // Inside the key's window (the clock may tick past notAfter between the key lookup and here).
+      issuedAt: BigInt(
+        key
+          ? Math.min(Math.max(Math.floor(this.now()), key.notBefore), key.notAfter)
+          : Math.floor(this.now()),
+      ),
+    };
+    delete claim.session;
+    delete claim.gpuEvidenceSha256;
+    if (key) claim.session = key.identity;
+    let gpu: unknown[] | undefined;
+    if (opts.gpu) {
+      gpu = await opts.gpu(gpuBindingData(claim));
+      if (gpu.length > 0) claim.gpuEvidenceSha256 = gpuEvidenceDigest(gpu);
+      else gpu = undefined;
+    }
     const reportData = reportDataFor(claim);
     const base = {
       format: ENVELOPE_FORMAT,
@@ -89,11 +138,10 @@ export class Attester {
       reportData: bytesToHex(reportData),
     } as const;
     let envelope: AttestationEnvelope;
-    if (mode === 'per-request') {
+    if (!key) {
       const ev = await this.provider.getEvidence(reportData);
       envelope = { ...base, evidence: evidenceToJson(ev) };
-    } else if (mode === 'session-key') {
-      const key = await this.sessionKey();
+    } else {
       // The callback form of crypto.sign runs on libuv's thread pool, so concurrent executions sign in
       // parallel instead of queueing ~1 ms of ECDSA each on the event loop.
       const sig = await signAsync('sha256', encodeClaim(claim), {
@@ -106,15 +154,15 @@ export class Attester {
         signatureAlg: CLAIM_SIGNATURE_ALG,
         signature: b64(new Uint8Array(sig)),
       };
-    } else {
-      throw new Error(`unknown attestation mode '${String(mode)}'`);
     }
+    if (gpu) envelope.gpu = gpu;
     // `json` is serialized on first read (the server serializes the envelope itself, after adding GPU
     // evidence): ~8 KB of JSON per execution saved where nobody reads it.
     let json: string | undefined;
     return {
       envelope,
       reportData,
+      claim,
       get json() {
         json ??= JSON.stringify(envelope);
         return json;
@@ -124,7 +172,7 @@ export class Attester {
 
   /**
    * Fresh evidence for a client nonce (the GetAttestation RPC): REPORT_DATA =
-   * sessionKeyReportData(spki, claimSpki, epoch, nonce): it binds the current session keys and the nonce.
+   * sessionKeyReportData(session data, nonce): it binds the current session keys, their validity and the nonce.
    */
   async sessionEvidence(
     nonce: Uint8Array,
@@ -132,7 +180,7 @@ export class Attester {
     if (!(nonce instanceof Uint8Array) || nonce.length === 0 || nonce.length > 1024)
       throw new Error('nonce must be 1 to 1024 bytes');
     const key = await this.sessionKey();
-    const reportData = sessionKeyReportData(key.spki, key.claimSpki, key.epoch, nonce);
+    const reportData = sessionKeyReportData(key.data, nonce);
     const evidence = await this.provider.getEvidence(reportData);
     const session: SessionKeyJson = {
       ...key.session,
@@ -202,9 +250,11 @@ export class Attester {
     const jwk = { kty: 'EC' as const, crv: 'P-384' as const, x: j.x!, y: j.y!, kid };
     const claimPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const claimSpki = new Uint8Array(claimPair.publicKey.export({ format: 'der', type: 'spki' }));
-    const notBefore = this.now();
-    const notAfter = notBefore + this.lifetimeMs;
-    const evidence = await this.provider.getEvidence(sessionKeyReportData(spki, claimSpki, epoch));
+    const notBefore = Math.floor(this.now());
+    const notAfter = notBefore + Math.ceil(this.lifetimeMs);
+    const data: SessionKeyData = { spki, claimSpki, epoch, notBefore, notAfter, kid };
+    const identity = sessionKeyReportData(data);
+    const evidence = await this.provider.getEvidence(identity);
     const session: SessionKeyJson = {
       jwk,
       spki: b64(spki),
@@ -225,6 +275,8 @@ export class Attester {
       notBefore,
       notAfter,
       session,
+      identity: bytesToHex(identity),
+      data,
     };
   }
 }

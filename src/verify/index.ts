@@ -6,7 +6,10 @@ export {
   attestationFromResponse,
   claimInputFromRequest,
   protoJsonValue,
+  readResponse,
+  renderValue,
   type VerifyExecutionOptions,
+  verifyEvidence,
   verifyExecution,
   verifySessionAttestation,
 } from './execution.ts';

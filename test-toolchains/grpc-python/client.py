@@ -5,8 +5,10 @@ Usage: client.py HOST:PORT DESCRIPTOR_SET WASM
 
 The message classes come from a FileDescriptorSet compiled from proto/ by `buf build` (not from the
 TypeScript code). The request is built exactly as the original API describes it: base64 bytecode,
-string inputs, a mode and a gas limit. REPORT_DATA is recomputed here from what this client sent and
-what the server answered, following docs/binding.md, and must equal result.report_data.
+string inputs, a mode and a gas limit. Following docs/binding.md (claim v3), the input side is recomputed
+here from what this client sent and must be the first half of result.claim; REPORT_DATA recomputed from
+the claim must equal result.report_data; and the output side's status and outputs (parsed from the
+claim) must equal what the response shows.
 Prints one JSON object with what it saw; exits non-zero on any mismatch.
 """
 import base64
@@ -19,9 +21,9 @@ import sys
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-INPUT_DOMAIN = b"wasmvm-tee/claim/input/v1"
-OUTPUT_DOMAIN = b"wasmvm-tee/claim/output/v1"
-T_ABSENT, T_BYTES, T_STRING, T_U64, T_VALUES, T_STRINGS, T_I64 = 0, 1, 2, 3, 4, 5, 6
+INPUT_DOMAIN = b"wasmvm-tee/claim/input/v3"
+OUTPUT_DOMAIN = b"wasmvm-tee/claim/output/v3"
+T_ABSENT, T_BYTES, T_STRING, T_U64, T_VALUES, T_STRINGS, T_I64, T_BOOL = 0, 1, 2, 3, 4, 5, 6, 7
 TYPE_CODE = {1: 0x7F, 2: 0x7E, 3: 0x7D, 4: 0x7C}  # ValueType -> Wasm value type code
 MODE_NAME = {0: "interp", 1: "singlepass", 2: "multipass"}
 
@@ -60,19 +62,29 @@ def input_side(bytecode, fn, inputs, mode, gas_limit, nonce):
     s += field(5, T_STRING, MODE_NAME[mode].encode())
     s += field(6, T_U64, struct.pack(">Q", gas_limit)) if gas_limit is not None else absent(6)
     s += field(7, T_BYTES, nonce) if nonce else absent(7)
+    s += field(8, T_BOOL, b"\x00")  # meter: not set
+    s += field(9, T_STRING, b"default")  # attestation mode: the server's default
+    s += field(10, T_BOOL, b"\x00")  # no GPU evidence asked for
     return s
 
 
-def output_side(request_id, result):
-    s = field(1, T_STRING, OUTPUT_DOMAIN)
-    s += field(2, T_STRING, request_id.encode())
-    s += field(3, T_STRING, result.status.encode())
-    s += field(4, T_VALUES, values(result.output_values))
-    s += field(5, T_I64, struct.pack(">q", result.exit_code)) if result.HasField("exit_code") else absent(5)
-    s += field(6, T_U64, struct.pack(">Q", result.gas_used)) if result.HasField("gas_used") else absent(6)
-    s += field(7, T_STRING, result.cost_table_version.encode()) if result.cost_table_version else absent(7)
-    s += absent(8) + absent(9)  # no stdout/stderr captured for this module
-    return s
+def split_claim(claim):
+    """encodeClaim = u32be len ‖ input side ‖ u32be len ‖ output side."""
+    n = struct.unpack(">I", claim[:4])[0]
+    ins = claim[4 : 4 + n]
+    m = struct.unpack(">I", claim[4 + n : 8 + n])[0]
+    outs = claim[8 + n : 8 + n + m]
+    assert len(claim) == 8 + n + m
+    return ins, outs
+
+
+def fields(side):
+    out, i = {}, 0
+    while i < len(side):
+        fid, ftype, n = struct.unpack(">BBI", side[i : i + 6])
+        out[fid] = (ftype, side[i + 6 : i + 6 + n])
+        i += 6 + n
+    return out
 
 
 def main():
@@ -125,9 +137,14 @@ def main():
         "inputs": list(r.inputs),
     }
     ins = input_side(bytecode, "add", ["20", "22"], 1, 1000000, nonce)
-    outs = output_side(res.request_id, r)
-    recomputed = (hashlib.sha256(ins).digest() + hashlib.sha256(outs).digest()).hex()
+    claim_in, claim_out = split_claim(r.claim)
+    out["input_side_matches"] = ins == claim_in
+    recomputed = (hashlib.sha256(ins).digest() + hashlib.sha256(claim_out).digest()).hex()
     out["recomputed_report_data"] = recomputed
+    of = fields(claim_out)
+    out["claim_status"] = of[3][1].decode()
+    out["claim_outputs_match"] = of[4][1] == values(r.output_values)
+    out["claim_simulated"] = of[14][1] == b"\x01"
     env = json.loads(r.attestation)
     out["envelope_report_data"] = env.get("reportData")
     out["envelope_nonce"] = env.get("claim", {}).get("nonce")
@@ -181,6 +198,10 @@ def main():
     print(json.dumps(out))
     ok = (
         recomputed == r.report_data
+        and out["input_side_matches"]
+        and out["claim_status"] == r.status
+        and out["claim_outputs_match"]
+        and out["claim_simulated"] == r.simulated
         and r.status == "ok"
         and len(r.output_values) == 1
         and r.output_values[0].int32_value == 42

@@ -6,12 +6,13 @@ import {
   claimToJson,
   type ExecutionClaim,
   encodeClaim,
+  gpuBindingData,
   inputSide,
   outputSide,
   reportDataFor,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
-import { BINDING_VECTORS } from './vectors.ts';
+import { BINDING_VECTORS, SESSION_VECTOR } from './vectors.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -28,6 +29,7 @@ describe('binding: canonical claim encoding', () => {
           createHash('sha256').update(outputSide(claim)).digest('hex'),
       );
       assert.deepEqual(claimToJson(claim), v.claim);
+      assert.equal(hex(gpuBindingData(claim)), v.gpuBindingData);
     });
   }
 
@@ -38,7 +40,9 @@ describe('binding: canonical claim encoding', () => {
       assert.ok(doc.includes(v.inputSide), `${v.name}: input side not in doc`);
       assert.ok(doc.includes(v.outputSide), `${v.name}: output side not in doc`);
       assert.ok(doc.includes(v.reportData), `${v.name}: report data not in doc`);
+      assert.ok(doc.includes(v.gpuBindingData), `${v.name}: GPU binding data not in doc`);
     }
+    assert.ok(doc.includes(SESSION_VECTOR.reportData), 'session vector not in doc');
   });
 
   const base: ExecutionClaim = {
@@ -46,8 +50,16 @@ describe('binding: canonical claim encoding', () => {
     fn: 'f',
     inputs: [{ type: 'i32', value: -1 }],
     mode: 'interp',
+    meter: false,
+    attestationRequested: 'default',
+    gpuRequested: false,
     status: 'ok',
     outputs: [{ type: 'f64', bits: 0x7ff8000000000001n }],
+    executedMode: 'interp',
+    attestationMode: 'per-request',
+    teeKind: 'sev-snp',
+    simulated: false,
+    issuedAt: 1n,
   };
 
   it('every field changes REPORT_DATA, on its own side', () => {
@@ -61,6 +73,17 @@ describe('binding: canonical claim encoding', () => {
       ['mode', { mode: 'singlepass' }, 'in'],
       ['gas limit', { gasLimit: 0n }, 'in'],
       ['nonce', { nonce: new Uint8Array(0) }, 'in'],
+      ['meter', { meter: true }, 'in'],
+      ['attestation requested', { attestationRequested: 'per-request' }, 'in'],
+      ['gpu requested', { gpuRequested: true }, 'in'],
+      ['trap message', { trapMessage: '' }, 'out'],
+      ['executed mode', { executedMode: 'multipass' }, 'out'],
+      ['attestation mode', { attestationMode: 'session-key', session: '00'.repeat(64) }, 'out'],
+      ['tee kind', { teeKind: 'tdx' }, 'out'],
+      ['simulated', { simulated: true }, 'out'],
+      ['gpu digest', { gpuEvidenceSha256: '00'.repeat(32) }, 'out'],
+      ['issued at', { issuedAt: 2n }, 'out'],
+      ['negative zero', { outputs: [{ type: 'f64', bits: 0x8000000000000000n }] }, 'out'],
       ['request id', { requestId: '' }, 'out'],
       ['status', { status: 'out_of_gas' }, 'out'],
       ['nan payload', { outputs: [{ type: 'f64', bits: 0x7ff8000000000002n }] }, 'out'],
@@ -95,41 +118,96 @@ describe('binding: canonical claim encoding', () => {
     assert.equal(hex(encodeClaim(back)), hex(encodeClaim(c)));
   });
 
-  it('rejects malformed claims with stable codes', () => {
+  it('rejects malformed claims with stable codes, naming the field', () => {
     assert.throws(() => inputSide({ ...base, bytecodeSha256: 'zz' }), { code: 'INVALID_HEX' });
     assert.throws(() => inputSide({ ...base, bytecodeSha256: '00' }), { code: 'INVALID_CLAIM' });
     assert.throws(() => inputSide({ ...base, gasLimit: -1n }), { code: 'INVALID_CLAIM' });
     assert.throws(() => inputSide({ ...base, mode: 'jit' as never }), { code: 'INVALID_CLAIM' });
-    assert.throws(() => claimFromJson({ v: 2 }), { code: 'INVALID_CLAIM' });
+    assert.throws(() => outputSide({ ...base, attestationMode: 'session-key' }), { field: 'claim.session' });
+    const good = BINDING_VECTORS[0]!.claim as Record<string, unknown>;
+    assert.throws(() => claimFromJson({ ...good, v: 2 }), {
+      code: 'UNSUPPORTED_CLAIM_VERSION',
+      message: /claim\.v: unsupported claim version 2 \(this verifier reads v3\)/,
+    });
+    assert.throws(() => claimFromJson({ ...good, extra: 1 }), {
+      field: 'claim.extra',
+      message: /unknown field/,
+    });
+    for (const k of [
+      'fn',
+      'meter',
+      'gpuRequested',
+      'executedMode',
+      'teeKind',
+      'simulated',
+      'issuedAt',
+      'outputs',
+    ]) {
+      const o = { ...good };
+      delete o[k];
+      assert.throws(() => claimFromJson(o), { field: `claim.${k}`, message: /missing/ }, k);
+    }
+    assert.throws(() => claimFromJson({ ...good, outputs: [{ type: 'i32', value: 1, bits: 1 }] }), {
+      field: 'claim.outputs[0].bits',
+    });
+    assert.throws(() => claimFromJson({ ...good, simulated: 'false' }), { field: 'claim.simulated' });
+    assert.throws(() => claimFromJson({ ...good, issuedAt: '01' }), { field: 'claim.issuedAt' });
   });
 
-  it('session key REPORT_DATA binds both keys, epoch and nonce', () => {
-    const spki = new Uint8Array(120).fill(3);
-    const claimSpki = new Uint8Array(91).fill(5);
-    const a = hex(sessionKeyReportData(spki, claimSpki, 1));
+  it('session key REPORT_DATA binds both keys, epoch, validity, kid and nonce', () => {
+    const k = {
+      spki: new Uint8Array(120).fill(3),
+      claimSpki: new Uint8Array(91).fill(5),
+      epoch: 1,
+      notBefore: 1000,
+      notAfter: 2000,
+      kid: 'a',
+    };
+    const a = hex(sessionKeyReportData(k));
     assert.equal(a.length, 128);
-    assert.notEqual(hex(sessionKeyReportData(spki, claimSpki, 2)), a);
-    assert.notEqual(hex(sessionKeyReportData(spki, claimSpki, 1, Uint8Array.of(0))), a);
-    assert.notEqual(hex(sessionKeyReportData(new Uint8Array(120).fill(4), claimSpki, 1)), a);
-    assert.notEqual(hex(sessionKeyReportData(spki, new Uint8Array(91).fill(6), 1)), a);
+    for (const [name, over] of [
+      ['epoch', { epoch: 2 }],
+      ['notBefore', { notBefore: 999 }],
+      ['notAfter', { notAfter: 2001 }],
+      ['kid', { kid: 'b' }],
+      ['spki', { spki: new Uint8Array(120).fill(4) }],
+      ['claimSpki', { claimSpki: new Uint8Array(91).fill(6) }],
+    ] as const)
+      assert.notEqual(hex(sessionKeyReportData({ ...k, ...over })), a, name);
+    assert.notEqual(hex(sessionKeyReportData(k, Uint8Array.of(0))), a);
     // length prefixes: moving a byte from one key to the other changes the hash
     assert.notEqual(
-      hex(sessionKeyReportData(new Uint8Array(121).fill(3), new Uint8Array(90).fill(5), 1)),
-      hex(sessionKeyReportData(new Uint8Array(120).fill(3), new Uint8Array(91).fill(5), 1)),
+      hex(
+        sessionKeyReportData({
+          ...k,
+          spki: new Uint8Array(121).fill(3),
+          claimSpki: new Uint8Array(90).fill(5),
+        }),
+      ),
+      hex(
+        sessionKeyReportData({
+          ...k,
+          spki: new Uint8Array(120).fill(3),
+          claimSpki: new Uint8Array(91).fill(5),
+        }),
+      ),
     );
-    assert.throws(() => sessionKeyReportData(spki, new Uint8Array(0), 1), { code: 'INVALID_ENVELOPE' });
+    assert.throws(() => sessionKeyReportData({ ...k, claimSpki: new Uint8Array(0) }), {
+      code: 'INVALID_ENVELOPE',
+    });
+    assert.throws(() => sessionKeyReportData({ ...k, notAfter: 999 }), { code: 'INVALID_ENVELOPE' });
   });
 
   it('session key REPORT_DATA vector (docs/binding.md)', () => {
+    const d = SESSION_VECTOR.data;
     const v = sessionKeyReportData(
-      new Uint8Array(4).fill(0x11),
-      new Uint8Array(3).fill(0x22),
-      7,
-      Uint8Array.of(0xaa, 0xbb),
+      {
+        ...d,
+        spki: Buffer.from(d.spki, 'hex'),
+        claimSpki: Buffer.from(d.claimSpki, 'hex'),
+      },
+      Buffer.from(SESSION_VECTOR.nonce, 'hex'),
     );
-    assert.equal(
-      hex(v),
-      '79eb5dfa1975f2fcd2d8d5dca15cd95fa9d97af9776475ee0a1d2e511e32550d8bf6ff86c2533bde56068db26a236f2a470f28270213d173f288682d416d9ac7',
-    );
+    assert.equal(hex(v), SESSION_VECTOR.reportData);
   });
 });

@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AttestationEnvelope, claimFromExecution, reportDataFor } from '../../src/binding/index.ts';
+import {
+  type AttestationEnvelope,
+  claimFromExecution,
+  type ExecutionClaim,
+  reportDataFor,
+} from '../../src/binding/index.ts';
 import type { ExecuteResult } from '../../src/engine/types.ts';
 import { Attester, SimulatedSevSnpProvider } from '../../src/tee/index.ts';
 import { verifyExecution } from '../../src/verify/index.ts';
@@ -42,6 +47,8 @@ const claim = claimFromExecution(
   },
   result,
 );
+/** No nonce in these calls: freshness explicitly skipped. */
+const SKIP = { freshness: 'skip' } as const;
 const request = {
   execution: {
     requestId: 'r-1',
@@ -63,13 +70,17 @@ const failedIds = (v: {
 for (const mode of ['per-request', 'session-key'] as const) {
   describe(`end to end (${mode})`, () => {
     let env: AttestationEnvelope;
+    let full: ExecutionClaim;
     let json = '';
     before(async () => {
       const attester = new Attester(provider);
       const r = await attester.attestExecution(claim, mode);
       env = r.envelope;
       json = r.json;
-      assert.deepEqual(r.reportData, reportDataFor(claim));
+      full = r.claim;
+      assert.deepEqual(r.reportData, reportDataFor(r.claim));
+      assert.equal(r.claim.attestationMode, mode);
+      assert.equal(r.claim.simulated, true);
     });
 
     it('verifies with the trusted simulated root, request and nonce', async () => {
@@ -88,7 +99,7 @@ for (const mode of ['per-request', 'session-key'] as const) {
     });
 
     it('fails without the trusted root (simulated evidence rejected by default)', async () => {
-      const v = await verifyExecution(json, {});
+      const v = await verifyExecution(json, SKIP);
       assert.equal(v.ok, false);
       const f = failedIds(v);
       assert.ok(f.includes('snp.chain.vek'), f.join());
@@ -96,12 +107,12 @@ for (const mode of ['per-request', 'session-key'] as const) {
     });
 
     it('requireGpu fails when the envelope has no GPU evidence', async () => {
-      const v = await verifyExecution(json, { trustSimulatedRoot: root, requireGpu: true });
+      const v = await verifyExecution(json, { trustSimulatedRoot: root, requireGpu: true, ...SKIP });
       assert.deepEqual(failedIds(v), ['gpu.required']);
     });
 
     it('--allow-simulated accepts it, loudly', async () => {
-      const v = await verifyExecution(json, { allowSimulated: true });
+      const v = await verifyExecution(json, { allowSimulated: true, ...SKIP });
       assert.equal(v.ok, true, failedIds(v).join());
       assert.match(v.parts![0]!.checks.find((c) => c.id === 'snp.simulated')!.detail, /ANY simulated root/);
     });
@@ -109,17 +120,17 @@ for (const mode of ['per-request', 'session-key'] as const) {
     it('a tampered output fails at the binding check', async () => {
       const t = structuredClone(env);
       t.claim.outputs = [{ type: 'i32', value: 43 }];
-      const v = await verifyExecution(JSON.stringify(t), { trustSimulatedRoot: root });
+      const v = await verifyExecution(JSON.stringify(t), { trustSimulatedRoot: root, ...SKIP });
       assert.equal(v.ok, false);
       const f = failedIds(v);
       assert.ok(f.includes('binding.report-data'), f.join());
       if (mode === 'per-request') assert.ok(f.includes('binding.evidence-report-data'), f.join());
       else assert.ok(f.includes('binding.session-signature'), f.join());
       // and with a consistent (recomputed) reportData, the evidence / signature still catches it
-      t.reportData = Buffer.from(reportDataFor({ ...claim, outputs: [{ type: 'i32', value: 43 }] })).toString(
+      t.reportData = Buffer.from(reportDataFor({ ...full, outputs: [{ type: 'i32', value: 43 }] })).toString(
         'hex',
       );
-      const v2 = await verifyExecution(JSON.stringify(t), { trustSimulatedRoot: root });
+      const v2 = await verifyExecution(JSON.stringify(t), { trustSimulatedRoot: root, ...SKIP });
       assert.equal(v2.ok, false);
       assert.ok(
         failedIds(v2).some(
@@ -146,19 +157,13 @@ for (const mode of ['per-request', 'session-key'] as const) {
           status: 'ok',
         },
       };
-      const v = await verifyExecution(undefined, { response, trustSimulatedRoot: root });
-      assert.ok(failedIds(v).includes('binding.response'));
-      const good = {
-        requestId: 'r-1',
-        result: {
-          attestation: json,
-          outputValues: [{ type: 'VALUE_TYPE_INT32', int32Value: 42, bits: '42' }],
-          status: 'ok',
-          gasUsed: '1234',
-        },
-      };
-      const v2 = await verifyExecution(undefined, { response: good, trustSimulatedRoot: root });
-      assert.deepEqual(failedIds(v2), []);
+      const v = await verifyExecution(undefined, { response, trustSimulatedRoot: root, ...SKIP });
+      assert.ok(failedIds(v).includes('response.outputs'), failedIds(v).join());
+      // Absent proto3 fields are their defaults: the inputs (none shown) and `simulated` (false) are
+      // statements the claim contradicts; an absent attestation mode or bytecode hash is just not shown.
+      assert.ok(failedIds(v).includes('response.inputs'), failedIds(v).join());
+      assert.ok(failedIds(v).includes('response.simulated'), failedIds(v).join());
+      assert.ok(!failedIds(v).includes('response.attestation-mode'), failedIds(v).join());
     });
   });
 }
@@ -177,15 +182,14 @@ describe('session key', () => {
     const { session, reportData } = await a.sessionEvidence(Uint8Array.of(1, 2, 3));
     assert.equal(session.nonce, '010203');
     const { sessionKeyReportData } = await import('../../src/binding/index.ts');
+    const { sessionKeyDataFromJson } = await import('../../src/binding/index.ts');
     assert.deepEqual(
       reportData,
-      sessionKeyReportData(
-        Buffer.from(session.spki, 'base64'),
-        Buffer.from(session.claimSpki, 'base64'),
-        session.epoch,
-        Uint8Array.of(1, 2, 3),
-      ),
+      sessionKeyReportData(sessionKeyDataFromJson(session), Uint8Array.of(1, 2, 3)),
     );
+    // the validity window is inside the attested data
+    const d = sessionKeyDataFromJson(session);
+    assert.equal(d.notAfter - d.notBefore, 1000);
   });
 
   it('signs ES384 JWTs verifiable with its JWKS', async () => {
@@ -223,15 +227,22 @@ describe('dispatch by evidence kind', () => {
     const { readFileSync } = await import('node:fs');
     const quote = readFileSync(new URL('../data/tdx/quote-v4-phala-b0c06f.dat', import.meta.url));
     const { claimToJson, reportDataFor: rdf } = await import('../../src/binding/index.ts');
+    const full: ExecutionClaim = {
+      ...claim,
+      attestationMode: 'per-request',
+      teeKind: 'tdx',
+      simulated: false,
+      issuedAt: BigInt(Date.parse('2025-07-01T00:00:00Z')),
+    };
     const env = {
       format: 'wasmvm-tee/attestation',
-      v: 2,
+      v: 3,
       mode: 'per-request',
-      claim: claimToJson(claim),
-      reportData: Buffer.from(rdf(claim)).toString('hex'),
+      claim: claimToJson(full),
+      reportData: Buffer.from(rdf(full)).toString('hex'),
       evidence: { kind: 'tdx', simulated: false, provider: 'configfs-tsm', report: quote.toString('base64') },
     };
-    const v = await verifyExecution(JSON.stringify(env), { now: new Date('2025-07-01T00:00:00Z') });
+    const v = await verifyExecution(JSON.stringify(env), { now: new Date('2025-07-01T00:00:00Z'), ...SKIP });
     assert.equal(v.ok, false);
     assert.ok(failedIds(v).includes('binding.evidence-report-data'));
     assert.equal(v.parts?.[0]?.kind, 'tdx');
@@ -245,10 +256,10 @@ describe('simulated TDX through the same Attester and verifier', () => {
     assert.equal(tdx.kind, 'tdx');
     for (const mode of ['per-request', 'session-key'] as const) {
       const { json } = await new Attester(tdx).attestExecution(claim, mode);
-      const ok = await verifyExecution(json, { allowSimulated: true });
+      const ok = await verifyExecution(json, { allowSimulated: true, ...SKIP });
       assert.deepEqual(failedIds(ok), [], mode);
       assert.equal(ok.parts?.[0]?.kind, 'tdx');
-      assert.equal((await verifyExecution(json, {})).ok, false, mode);
+      assert.equal((await verifyExecution(json, SKIP)).ok, false, mode);
     }
   });
 });
@@ -257,6 +268,7 @@ describe('session-key claim key (ES256) binding', () => {
   // A session built by hand, so that the test holds every private key: the P-384 token key, the bound P-256
   // claim key and an unbound P-256 key.
   let session: import('../../src/binding/index.ts').SessionKeyJson;
+  let full: ExecutionClaim;
   const keys = {} as Record<'p384' | 'claim' | 'rogue', import('node:crypto').KeyObject>;
   let rogueSpki = '';
   const der = (k: import('node:crypto').KeyObject) =>
@@ -274,16 +286,28 @@ describe('session-key claim key (ES256) binding', () => {
     const spki = der(p384.publicKey);
     const claimSpki = der(claimKey.publicKey);
     const j = p384.publicKey.export({ format: 'jwk' });
-    const evidence = await provider.getEvidence(sessionKeyReportData(spki, claimSpki, 1));
+    const notBefore = Date.now() - 60_000;
+    const notAfter = Date.now() + 3600_000;
+    const data = { spki, claimSpki, epoch: 1, notBefore, notAfter, kid: 'test-kid' };
+    const identity = sessionKeyReportData(data);
+    const evidence = await provider.getEvidence(identity);
     session = {
-      jwk: { kty: 'EC', crv: 'P-384', x: j.x!, y: j.y! },
+      jwk: { kty: 'EC', crv: 'P-384', x: j.x!, y: j.y!, kid: 'test-kid' },
       spki: b64(spki),
       claimSpki: b64(claimSpki),
       epoch: 1,
-      notBefore: new Date(Date.now() - 60_000).toISOString(),
-      notAfter: new Date(Date.now() + 3600_000).toISOString(),
+      notBefore: new Date(notBefore).toISOString(),
+      notAfter: new Date(notAfter).toISOString(),
       nonce: '',
       evidence: evidenceToJson(evidence),
+    };
+    full = {
+      ...claim,
+      attestationMode: 'session-key',
+      teeKind: 'sev-snp',
+      simulated: true,
+      session: Buffer.from(identity).toString('hex'),
+      issuedAt: BigInt(Date.now()),
     };
   });
   const envelope = async (
@@ -293,16 +317,16 @@ describe('session-key claim key (ES256) binding', () => {
   ) => {
     const { sign } = await import('node:crypto');
     const { claimToJson, encodeClaim } = await import('../../src/binding/index.ts');
-    const sig = sign(key === 'p384' ? 'sha384' : 'sha256', encodeClaim(claim), {
+    const sig = sign(key === 'p384' ? 'sha384' : 'sha256', encodeClaim(full), {
       key: keys[key],
       dsaEncoding: 'ieee-p1363',
     });
     return JSON.stringify({
       format: 'wasmvm-tee/attestation',
-      v: 2,
+      v: 3,
       mode: 'session-key',
-      claim: claimToJson(claim),
-      reportData: Buffer.from(reportDataFor(claim)).toString('hex'),
+      claim: claimToJson(full),
+      reportData: Buffer.from(reportDataFor(full)).toString('hex'),
       session: { ...session, ...sessionOver },
       signatureAlg: 'ES256',
       signature: sig.toString('base64'),
@@ -311,13 +335,13 @@ describe('session-key claim key (ES256) binding', () => {
   };
 
   it('a claim signed by the bound P-256 claim key verifies', async () => {
-    const v = await verifyExecution(await envelope('claim'), { trustSimulatedRoot: root });
+    const v = await verifyExecution(await envelope('claim'), { trustSimulatedRoot: root, ...SKIP });
     assert.deepEqual(failedIds(v), []);
     assert.equal(v.ok, true);
   });
 
   it('a claim signed by the P-384 session key is rejected', async () => {
-    const v = await verifyExecution(await envelope('p384'), { trustSimulatedRoot: root });
+    const v = await verifyExecution(await envelope('p384'), { trustSimulatedRoot: root, ...SKIP });
     assert.equal(v.ok, false);
     assert.deepEqual(failedIds(v), ['binding.session-signature']);
     // and so is the old (v1) ES384 form
@@ -329,7 +353,7 @@ describe('session-key claim key (ES256) binding', () => {
   });
 
   it('a claim signed by an unbound P-256 key is rejected', async () => {
-    const v = await verifyExecution(await envelope('rogue'), { trustSimulatedRoot: root });
+    const v = await verifyExecution(await envelope('rogue'), { trustSimulatedRoot: root, ...SKIP });
     assert.equal(v.ok, false);
     assert.deepEqual(failedIds(v), ['binding.session-signature']);
   });
@@ -346,13 +370,22 @@ describe('session-key claim key (ES256) binding', () => {
 
   it('unknown versions, algorithms and a missing claim key are rejected clearly', async () => {
     for (const [over, sOver, re] of [
-      [{ v: 1 }, {}, /unsupported envelope version 1 \(this verifier reads v2\)/],
-      [{ v: 3 }, {}, /unsupported envelope version 3/],
+      [{ v: 2 }, {}, /unsupported envelope version 2 \(this verifier reads v3\)/],
+      [{ v: 4 }, {}, /unsupported envelope version 4/],
+      [{ extra: 1 }, {}, /attestation\.extra: unknown field/],
+      [
+        {},
+        { notAfter: '2030-01-01T00:00:00Z' },
+        /session\.notAfter: not an ISO-8601 UTC time with milliseconds/,
+      ],
       [{ signatureAlg: undefined }, {}, /unsupported signatureAlg 'undefined'/],
       [{ signatureAlg: 'EdDSA' }, {}, /unsupported signatureAlg 'EdDSA'/],
       [{}, { claimSpki: undefined }, /session\.claimSpki missing/],
     ] as const) {
-      const v = await verifyExecution(await envelope('claim', over, sOver), { trustSimulatedRoot: root });
+      const v = await verifyExecution(await envelope('claim', over, sOver), {
+        trustSimulatedRoot: root,
+        ...SKIP,
+      });
       assert.equal(v.ok, false);
       assert.match(v.checks.find((c) => c.id === 'binding.envelope')!.detail, re);
     }
@@ -363,12 +396,15 @@ describe('session-key claim key (ES256) binding', () => {
     const { createPublicKey } = await import('node:crypto');
     const spki = Buffer.from(session.spki, 'base64');
     const p384Spki = der(createPublicKey(keys.p384));
-    const evidence = await provider.getEvidence(sessionKeyReportData(spki, p384Spki, 1));
+    const { sessionKeyDataFromJson } = await import('../../src/binding/index.ts');
+    const data = { ...sessionKeyDataFromJson(session), spki: new Uint8Array(spki), claimSpki: p384Spki };
+    const evidence = await provider.getEvidence(sessionKeyReportData(data));
     const v = await verifyExecution(
       await envelope('p384', {}, { claimSpki: b64(p384Spki), evidence: evidenceToJson(evidence) }),
-      { trustSimulatedRoot: root },
+      { trustSimulatedRoot: root, ...SKIP },
     );
-    assert.deepEqual(failedIds(v), ['binding.session-signature']);
+    assert.ok(failedIds(v).includes('binding.session-signature'), failedIds(v).join());
+    assert.ok(!failedIds(v).includes('binding.session-key'), failedIds(v).join());
     assert.match(
       v.checks.find((c) => c.id === 'binding.session-signature')!.detail,
       /not an ECDSA P-256 key/,
@@ -395,8 +431,8 @@ describe('session-key claim key (ES256) binding', () => {
   it('the Attester signs claims with ES256 (64-byte P1363) by its claim key', async () => {
     const { createPublicKey, verify } = await import('node:crypto');
     const { encodeClaim } = await import('../../src/binding/index.ts');
-    const { envelope: e } = await new Attester(provider).attestExecution(claim, 'session-key');
-    assert.equal(e.v, 2);
+    const { envelope: e, claim: c } = await new Attester(provider).attestExecution(claim, 'session-key');
+    assert.equal(e.v, 3);
     assert.equal(e.signatureAlg, 'ES256');
     const sig = Buffer.from(e.signature!, 'base64');
     assert.equal(sig.length, 64);
@@ -406,12 +442,12 @@ describe('session-key claim key (ES256) binding', () => {
       type: 'spki',
     });
     assert.equal(claimKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
-    assert.ok(verify('sha256', encodeClaim(claim), { key: claimKey, dsaEncoding: 'ieee-p1363' }, sig));
+    assert.ok(verify('sha256', encodeClaim(c), { key: claimKey, dsaEncoding: 'ieee-p1363' }, sig));
     const tokenKey = createPublicKey({
       key: Buffer.from(e.session!.spki, 'base64'),
       format: 'der',
       type: 'spki',
     });
-    assert.ok(!verify('sha384', encodeClaim(claim), { key: tokenKey, dsaEncoding: 'ieee-p1363' }, sig));
+    assert.ok(!verify('sha384', encodeClaim(c), { key: tokenKey, dsaEncoding: 'ieee-p1363' }, sig));
   });
 });

@@ -39,10 +39,52 @@ const claimArb: fc.Arbitrary<ExecutionClaim> = fc
       costTableVersion: fc.string({ maxLength: 8 }),
       stdoutSha256: hex32,
       stderrSha256: hex32,
+      meter: fc.boolean(),
+      attestationRequested: fc.constantFrom(
+        'default' as const,
+        'per-request' as const,
+        'session-key' as const,
+      ),
+      gpuRequested: fc.boolean(),
+      trapMessage: fc.string({ maxLength: 8 }),
+      executedMode: fc.constantFrom('interp' as const, 'singlepass' as const, 'multipass' as const),
+      session: fc.option(
+        fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString('hex')),
+        {
+          nil: undefined,
+        },
+      ),
+      teeKind: fc.constantFrom('sev-snp' as const, 'tdx' as const),
+      simulated: fc.boolean(),
+      gpuEvidenceSha256: hex32,
+      issuedAt: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
     },
-    { requiredKeys: ['bytecodeSha256', 'fn', 'inputs', 'mode', 'status', 'outputs'] },
+    {
+      requiredKeys: [
+        'bytecodeSha256',
+        'fn',
+        'inputs',
+        'mode',
+        'status',
+        'outputs',
+        'meter',
+        'attestationRequested',
+        'gpuRequested',
+        'executedMode',
+        'teeKind',
+        'simulated',
+        'issuedAt',
+      ],
+    },
   )
-  .map((c) => c as ExecutionClaim);
+  .map((c) => {
+    const out = {
+      ...c,
+      attestationMode: c.session === undefined ? 'per-request' : 'session-key',
+    } as ExecutionClaim;
+    if (out.session === undefined) delete out.session;
+    return out;
+  });
 
 describe('binding properties', () => {
   it('JSON view round-trips to identical bytes', () => {

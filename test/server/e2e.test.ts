@@ -13,6 +13,8 @@ import {
   claimFromJson,
   parseEnvelope,
   reportDataFor,
+  type SessionKeyJson,
+  sessionKeyDataFromJson,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
 import { Engine } from '../../src/engine/index.ts';
@@ -226,19 +228,9 @@ describe('server end to end (real engine, simulated TEE)', () => {
   it('GetAttestation: session key evidence bound to the client nonce', async () => {
     const nonce = new Uint8Array(randomBytes(32));
     const r = await client.getAttestation({ nonce });
-    const session = JSON.parse(r.attestation) as {
-      spki: string;
-      claimSpki: string;
-      epoch: number;
-      nonce: string;
-    };
+    const session = JSON.parse(r.attestation) as SessionKeyJson;
     assert.equal(session.nonce, Buffer.from(nonce).toString('hex'));
-    const want = sessionKeyReportData(
-      new Uint8Array(Buffer.from(session.spki, 'base64')),
-      new Uint8Array(Buffer.from(session.claimSpki, 'base64')),
-      session.epoch,
-      nonce,
-    );
+    const want = sessionKeyReportData(sessionKeyDataFromJson(session), nonce);
     // SEV-SNP ATTESTATION_REPORT: REPORT_DATA at offset 0x50, 64 bytes.
     const report = r.evidence!.report;
     assert.equal(report.length, 1184);

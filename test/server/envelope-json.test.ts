@@ -5,16 +5,20 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import { type ExecutionClaim, parseEnvelope } from '../../src/binding/index.ts';
+import { type ClaimDraft, parseEnvelope } from '../../src/binding/index.ts';
 import { envelopeJson } from '../../src/server/service.ts';
 import { simulatedAttester } from './helpers.ts';
 
-function claim(i: number): ExecutionClaim {
+function claim(i: number): ClaimDraft {
   return {
     bytecodeSha256: 'ab'.repeat(32),
     fn: 'add',
     inputs: { legacy: ['20', String(i)] },
     mode: 'interp',
+    meter: false,
+    attestationRequested: 'default',
+    gpuRequested: false,
+    executedMode: 'interp',
     requestId: `req-${i}`,
     status: 'ok',
     outputs: [{ type: 'i32', value: 20 + i }],
@@ -29,7 +33,9 @@ describe('envelopeJson', () => {
   for (const mode of ['session-key', 'per-request'] as const) {
     it(`${mode}: byte-identical to JSON.stringify, cached or not, with or without gpu`, async () => {
       for (let i = 0; i < 3; i++) {
-        const env = await sim.attester.attestExecution(claim(i), mode, { includeGpuEvidence: false });
+        const { envelope: env } = await sim.attester.attestExecution(claim(i), mode, {
+          includeGpuEvidence: false,
+        });
         const expected = JSON.stringify(env);
         assert.equal(envelopeJson(env), expected);
         assert.equal(envelopeJson(env), expected); // second call: from the cache
@@ -41,7 +47,9 @@ describe('envelopeJson', () => {
   }
 
   it('a different session object (rotation, GetAttestation nonce) is serialized afresh', async () => {
-    const env = await sim.attester.attestExecution(claim(7), 'session-key', { includeGpuEvidence: false });
+    const { envelope: env } = await sim.attester.attestExecution(claim(7), 'session-key', {
+      includeGpuEvidence: false,
+    });
     assert.ok(env.session);
     envelopeJson(env);
     const rotated = { ...env, session: { ...env.session, epoch: env.session.epoch + 1, nonce: '00ff' } };

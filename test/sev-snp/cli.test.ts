@@ -153,6 +153,9 @@ describe('wasmvm-tee verify (CLI)', () => {
           attestation: json,
           status: 'ok',
           outputValues: [{ type: 'VALUE_TYPE_INT32', int32Value: 7 }],
+          inputs: ['1'],
+          nonce: 'BQ==',
+          simulated: true,
         },
       }),
     );
@@ -165,6 +168,13 @@ describe('wasmvm-tee verify (CLI)', () => {
     assert.equal((await run(['--response', resp, '--nonce', '06', '--trust-simulated-root', root])).code, 1);
     const env = join(tmp, 'env.json');
     writeFileSync(env, json);
-    assert.equal((await run(['--envelope', env, '--allow-simulated'])).code, 0);
+    assert.equal((await run(['--envelope', env, '--allow-simulated', '--nonce', '05'])).code, 0);
+    // freshness is required: no nonce is a usage error, --no-nonce says it was not checked
+    const noNonce = await run(['--envelope', env, '--allow-simulated']);
+    assert.equal(noNonce.code, 2);
+    assert.match(noNonce.err, /no nonce: give the nonce you sent/);
+    const skipped = await run(['--envelope', env, '--allow-simulated', '--no-nonce']);
+    assert.equal(skipped.code, 0);
+    assert.match(skipped.out, /freshness NOT checked/);
   });
 });

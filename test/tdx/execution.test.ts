@@ -39,7 +39,7 @@ describe('TDX evidence in an execution envelope', () => {
       const r = await attester.attestExecution(claim, 'per-request');
       const env = r.envelope as unknown as { evidence: { kind: string; report: string } };
       assert.equal(env.evidence.kind, 'tdx');
-      const v = await verifyExecution(r.json, {});
+      const v = await verifyExecution(r.json, { freshness: 'skip' });
       assert.equal(v.ok, false);
       const checks = all(v);
       assert.ok(
@@ -50,13 +50,13 @@ describe('TDX evidence in an execution envelope', () => {
       assert.ok(checks.some((c) => c.id === 'tdx.simulated' && c.outcome === 'fail'));
       // The same quote verified directly with its simulated root trusted: everything passes.
       const quote = parseTdxQuote(
-        (await new SimulatedTdxProvider({ warn: false, pki, version }).getEvidence(reportDataFor(claim)))
+        (await new SimulatedTdxProvider({ warn: false, pki, version }).getEvidence(reportDataFor(r.claim)))
           .report,
       );
       const d = await verifyTdxQuote(
-        (await new SimulatedTdxProvider({ warn: false, pki, version }).getEvidence(reportDataFor(claim)))
+        (await new SimulatedTdxProvider({ warn: false, pki, version }).getEvidence(reportDataFor(r.claim)))
           .report,
-        { expectedReportData: reportDataFor(claim), trustSimulatedRoots: [pki.rootDer] },
+        { expectedReportData: reportDataFor(r.claim), trustSimulatedRoots: [pki.rootDer] },
       );
       assert.equal(quote.header.version, version);
       assert.equal(d.ok, true, JSON.stringify(d.checks.filter((c) => c.outcome === 'fail')));

@@ -196,7 +196,9 @@ export type WASMVMExecutionResult = Message<"wasm.WASMVMExecutionResult"> & {
   outputValues: Value[];
 
   /**
-   * The attestation envelope (JSON, docs/binding.md).
+   * The attestation envelope (JSON, docs/binding.md): envelope v3 with the canonical claim v3. Every
+   * other field of this result is a copy of something in the claim (verifiers compare each one) or,
+   * like `timing`, named unverified by verifiers.
    *
    * @generated from field: string attestation = 5;
    */
@@ -259,28 +261,29 @@ export type WASMVMExecutionResult = Message<"wasm.WASMVMExecutionResult"> & {
   attestationMode: AttestationMode;
 
   /**
-   * The canonical execution claim, exactly the bytes that were hashed/signed (docs/binding.md).
+   * The canonical execution claim (v3), exactly the bytes that were hashed/signed (docs/binding.md);
+   * a copy of `attestation`'s claim, compared byte for byte by verifiers.
    *
    * @generated from field: bytes claim = 17;
    */
   claim: Uint8Array;
 
   /**
-   * Session-key mode: the signature over the claim.
+   * Session-key mode: the signature over the claim (a copy of the envelope's, compared by verifiers).
    *
    * @generated from field: bytes claim_signature = 18;
    */
   claimSignature: Uint8Array;
 
   /**
-   * The evidence, structured (the same as in `attestation`).
+   * The evidence, structured (a copy of the envelope's, compared byte for byte by verifiers).
    *
    * @generated from field: wasm.Evidence evidence = 19;
    */
   evidence?: Evidence | undefined;
 
   /**
-   * Timings.
+   * Timings (not attested: verifiers list them as unverified).
    *
    * @generated from field: wasm.Timing timing = 20;
    */

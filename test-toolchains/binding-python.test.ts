@@ -1,0 +1,47 @@
+/**
+ * The Python reference in docs/binding.md (written from the document alone) reproduces the claim v3
+ * vectors byte for byte: the input side, the output side, REPORT_DATA and gpuBindingData of each, and the
+ * session-key REPORT_DATA v3 vector. Needs python3 (Debian: python3).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BINDING_VECTORS, SESSION_VECTOR } from '../test/binding/vectors.ts';
+
+const python = process.env.WASMVM_PYTHON ?? '/usr/bin/python3';
+const available =
+  spawnSync(python, ['-c', 'import hashlib, struct, json'], { encoding: 'utf8' }).status === 0;
+
+describe('binding: the Python reference of docs/binding.md', {
+  skip: !available && !process.env.CI ? `${python} not found` : false,
+}, () => {
+  it('reproduces every claim vector and the session-key vector', () => {
+    const doc = readFileSync(new URL('../docs/binding.md', import.meta.url), 'utf8');
+    const code = /### Python reference[\s\S]*?```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(code, 'no Python reference in docs/binding.md');
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvm-binding-py-'));
+    try {
+      writeFileSync(join(dir, 'ref.py'), code);
+      writeFileSync(join(dir, 'vectors.json'), JSON.stringify(BINDING_VECTORS));
+      const r = spawnSync(python, [join(dir, 'ref.py'), join(dir, 'vectors.json')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      for (const v of BINDING_VECTORS)
+        assert.match(r.stdout, new RegExp(`^${v.name} True True True True$`, 'm'));
+      const d = SESSION_VECTOR.data;
+      const s = spawnSync(
+        python,
+        [
+          '-c',
+          `import hashlib,struct;print(hashlib.sha512(b"wasmvm-tee/session-key/v3"+struct.pack(">I",4)+bytes.fromhex("${d.spki}")+struct.pack(">I",3)+bytes.fromhex("${d.claimSpki}")+struct.pack(">QQQ",${d.epoch},${d.notBefore},${d.notAfter})+struct.pack(">I",2)+b"${d.kid}"+struct.pack(">I",2)+bytes.fromhex("${SESSION_VECTOR.nonce}")).hexdigest())`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(s.stdout.trim(), SESSION_VECTOR.reportData, s.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
