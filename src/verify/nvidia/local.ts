@@ -113,7 +113,7 @@ export async function verifyGpuEvidence(
     checks.push(
       pass(
         'nvidia.spdm.parse',
-        `SPDM 1.${spdm.request.version & 0xf} GET_MEASUREMENTS request (${spdm.request.bytes.length} B) + MEASUREMENTS response with ${spdm.response.blocks.length} blocks, ${spdm.response.opaque.length} B opaque data`,
+        `SPDM 1.${spdm.request.version & 0xf} GET_MEASUREMENTS request (${spdm.request.bytes.length} B) + MEASUREMENTS response with ${spdm.response.blocks.length} blocks, ${spdm.response.opaque.length} B opaque data${spdm.response.trailingZeroBytes ? `; ${spdm.response.trailingZeroBytes} zero byte(s) of padding after the signature ignored` : ''}`,
       ),
     );
   } catch (e) {
