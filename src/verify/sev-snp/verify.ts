@@ -116,7 +116,10 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
     try {
       evCerts = { ...certsFromTable(parseCertTable(opts.auxblob)), ...evCerts };
     } catch (e) {
-      checks.push(fail('snp.certs.table', `bad certificate table: ${(e as Error).message}`));
+      const code = (e as { code?: string }).code;
+      checks.push(
+        fail('snp.certs.table', `bad certificate table: ${code ? `${code}: ` : ''}${(e as Error).message}`),
+      );
     }
   }
   let vekDer: Uint8Array | string | undefined =
