@@ -4,11 +4,13 @@
  * MRTD / RTMR pins, on the real vectors (test/data/tdx) and on simulated quotes signed for the purpose.
  */
 import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { main } from '../../src/cli/verify-tdx.ts';
 import { buildSimulatedTdxQuote, createTdxPki } from '../../src/tee/tdx/simulated.ts';
 import { parseTdxPolicy, parseTdxQuote, TdxError, verifyTdxQuote } from '../../src/verify/tdx/index.ts';
 import type { Verdict } from '../../src/verify/types.ts';
-import { COLLATERAL_FOR, collateral, hex, quoteBytes } from './helpers.ts';
+import { COLLATERAL_FOR, collateral, DATA, hex, quoteBytes } from './helpers.ts';
 
 const outcome = (v: Verdict, id: string) => v.checks.find((c) => c.id === id)?.outcome;
 const failed = (v: Verdict) => v.checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
@@ -124,5 +126,41 @@ describe('tdx TD attributes on signed simulated quotes (only the attribute check
     assert.deepEqual(failed(await sim([28, 5], { allowDebug: true })), []);
     assert.deepEqual(failed(await sim([28, 29])), ['tdx.td.migratable']);
     assert.deepEqual(failed(await sim([28, 29], { allowMigratable: true })), []);
+  });
+});
+
+describe('tdx policy flags through the CLI', () => {
+  const run = async (args: string[]) => {
+    const out: string[] = [];
+    const code = await main(args, { out: (s) => out.push(s), err: (s) => out.push(s) });
+    return { code, out: out.join('\n') };
+  };
+  const base = (name: string) => [
+    '--tdx-quote',
+    join(DATA, name),
+    '--collateral',
+    join(DATA, COLLATERAL_FOR[name]!.collateral[0]!),
+    '--now',
+    COLLATERAL_FOR[name]!.at,
+  ];
+
+  it('--require-sept-ve-disable, --mrconfigid, --mrservicetd, --allow-debug', async () => {
+    const phala = 'quote-v4-phala-b0c06f.dat';
+    assert.equal((await run([...base(phala), '--require-sept-ve-disable'])).code, 0);
+    const spr = await run([...base('quote-v4-gotdxguest-spr.dat'), '--require-sept-ve-disable']);
+    assert.equal(spr.code, 1);
+    assert.match(spr.out, /tdx\.td\.sept-ve-disable/);
+    assert.equal((await run([...base(phala), '--mrconfigid', '00'.repeat(48)])).code, 0);
+    assert.equal((await run([...base(phala), '--mrconfigid', '01'.repeat(48)])).code, 1);
+    const v5 = 'quote-v5-gotdxguest.dat';
+    assert.equal((await run([...base(v5), '--mrservicetd', '00'.repeat(48)])).code, 0);
+    assert.equal((await run([...base(v5), '--mrservicetd', '02'.repeat(48)])).code, 1);
+    const dbg = 'quote-v4-debugtd.dat';
+    const accept = ['--accept-tcb', 'UpToDate,SWHardeningNeeded,OutOfDate'];
+    const d0 = await run([...base(dbg), ...accept]);
+    assert.equal(d0.code, 1);
+    assert.match(d0.out, /\[fail\] tdx\.td\.debug/);
+    assert.equal((await run([...base(dbg), ...accept, '--allow-debug'])).code, 0);
+    assert.equal((await run([...base(phala), '--mrtd', 'zz'])).code, 2);
   });
 });
