@@ -26,7 +26,7 @@ import { amdSignatureAlgorithmProblem } from '../../src/verify/sev-snp/sigalg.ts
 import type { Verdict } from '../../src/verify/types.ts';
 import { DATA, read, readText } from './helpers.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as never);
 const tmp = mkdtempSync(join(tmpdir(), 'wasmvm-tee-snp-defaults-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -173,8 +173,8 @@ describe('sev-snp: simulated chains (CRL, signature algorithm, critical extensio
 
   /** The simulated VCEK, re-signed by the simulated ASK with `alg`, optionally with an extra critical extension. */
   async function resignVcek(
-    alg: Algorithm & Record<string, unknown>,
-    importAlg: Algorithm & Record<string, unknown>,
+    alg: Record<string, unknown>,
+    importAlg: Record<string, unknown> & { name: string },
     extra?: x509.Extension,
   ) {
     const vcek = new x509.X509Certificate(ev.certs!.vcek!);

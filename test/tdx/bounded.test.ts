@@ -81,3 +81,51 @@ describe('tdx: bounded quotes', () => {
     assert.match(out.join('\n'), /TDX_QUOTE_SIZE/);
   });
 });
+
+describe('tdx: unknown critical X.509 extensions are rejected (as openssl verify does)', () => {
+  it('a PCK certificate with an unknown critical extension fails tdx.pck.chain; non-critical passes', async () => {
+    const { webcrypto } = await import('node:crypto');
+    const x509 = await import('@peculiar/x509');
+    await import('reflect-metadata');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    const { buildSimulatedTdxQuote, createTdxPki, signTdxQuote } = await import(
+      '../../src/tee/tdx/simulated.ts'
+    );
+    const pki = await createTdxPki();
+    const pem = (der: Uint8Array) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const caKey = await webcrypto.subtle.importKey(
+      'pkcs8',
+      pki.pckCaKey.export({ type: 'pkcs8', format: 'der' }),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign'],
+    );
+    const orig = new x509.X509Certificate(pki.pckDer);
+    const quoteWith = async (critical: boolean) => {
+      const pck = await x509.X509CertificateGenerator.create({
+        serialNumber: orig.serialNumber,
+        subject: orig.subject,
+        issuer: orig.issuer,
+        notBefore: orig.notBefore,
+        notAfter: orig.notAfter,
+        publicKey: orig.publicKey,
+        signingKey: caKey,
+        signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+        extensions: [
+          ...orig.extensions,
+          new x509.Extension('1.3.6.1.4.1.99999.2', critical, new Uint8Array([5, 0])),
+        ],
+      });
+      const chain = pem(new Uint8Array(pck.rawData)) + pem(pki.pckCaDer) + pem(pki.rootDer);
+      return signTdxQuote(parseTdxQuote(buildSimulatedTdxQuote(pki, new Uint8Array(64))), pki, chain);
+    };
+    const opts = { trustSimulatedRoots: [pem(pki.rootDer)] };
+    const bad = await verifyTdxQuote(await quoteWith(true), opts);
+    assert.equal(bad.ok, false);
+    assert.equal(bad.checks.find((c) => c.id === 'tdx.pck.chain')?.outcome, 'fail');
+    assert.match(detail(bad, 'tdx.pck.chain'), /unknown critical extension\(s\) 1\.3\.6\.1\.4\.1\.99999\.2/);
+    const ok = await verifyTdxQuote(await quoteWith(false), opts);
+    assert.equal(ok.ok, true, JSON.stringify(ok.checks.filter((c) => c.outcome === 'fail')));
+  });
+});

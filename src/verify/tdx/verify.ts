@@ -361,6 +361,7 @@ function verifyInner(
 
   // SIMULATED roots: only when explicitly trusted (or allowSimulated), never with Intel's names.
   let simulated = false;
+  let simulatedVia: string | undefined;
   const last = pckChain[pckChain.length - 1]!;
   const looksSimulated = pckChain.some((c) => c.subject.includes(SIMULATED_MARK));
   if (last.subject.includes(SIMULATED_MARK) && last.subject === last.issuer) {
@@ -374,11 +375,12 @@ function verifyInner(
     if (explicitly || (opts.allowSimulated && last.verify(last.publicKey))) {
       root = last;
       simulated = true;
+      simulatedVia = explicitly ? 'trust-simulated-root' : 'allow-simulated';
       fields.simulated = true;
       checks.push({
         id: 'tdx.simulated',
         outcome: 'pass',
-        detail: `SIMULATED evidence accepted (${explicitly ? 'explicitly trusted simulated root' : 'allowSimulated: ANY simulated root'}): proves NOTHING about Intel hardware`,
+        detail: `SIMULATED evidence accepted (${explicitly ? 'trusted simulated root, pinned by its exact bytes' : 'allowSimulated: ANY simulated root'}); root '${last.subject.replace(/\n/g, ', ')}' sha256 ${createHash('sha256').update(last.raw).digest('hex')}: proves NOTHING about Intel hardware`,
       });
     }
   }
@@ -415,6 +417,13 @@ function verifyInner(
   });
   // PCK chain to the pinned root.
   const chainRes = checkChainToPinnedRoot(pckChain, now, root);
+  fields.root = {
+    subject: cn(root),
+    subjectFull: root.subject.replace(/\n/g, ', '),
+    simulated,
+    sha256: createHash('sha256').update(root.raw).digest('hex'),
+    trustedBy: simulated ? (simulatedVia ?? 'trust-simulated-root') : 'pinned Intel SGX Root CA',
+  };
   checks.push({ id: 'tdx.pck.chain', outcome: chainRes.ok ? 'pass' : 'fail', detail: chainRes.detail });
   const issuerCn = name(pckIssuer);
   const caKind =
