@@ -368,8 +368,6 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
       jwks: set,
       pinnedKeys: false,
       requireNrasCa: false,
-      pinnedKeys: false,
-      requireNrasCa: false,
       now,
     });
     assert.equal(v.ok, true, JSON.stringify(v, null, 1));
@@ -395,8 +393,6 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
       const v = await verifyNrasResponse(await build({ ...detached, ...patch }), {
         nonce,
         jwks: set,
-        pinnedKeys: false,
-        requireNrasCa: false,
         pinnedKeys: false,
         requireNrasCa: false,
         now,
@@ -444,8 +440,6 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
       jwks: set,
       pinnedKeys: false,
       requireNrasCa: false,
-      pinnedKeys: false,
-      requireNrasCa: false,
       now,
       policy,
     });
@@ -456,8 +450,6 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
     const s = await verifyNrasResponse(await build(detached), {
       nonce,
       jwks: set,
-      pinnedKeys: false,
-      requireNrasCa: false,
       pinnedKeys: false,
       requireNrasCa: false,
       now,
