@@ -79,8 +79,14 @@ describe('GPU evidence: bounded', () => {
 
   it('a chain certificate with an unknown critical extension is rejected; the real chain has none', async () => {
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-    const rootKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const rootKeys = (await webcrypto.subtle.generateKey(alg, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
+    const leafKeys = (await webcrypto.subtle.generateKey(alg, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
     const root = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: '01',
       name: 'CN=Test Root (SIMULATED)',

@@ -136,9 +136,8 @@ describe('sev-snp: the AMD chain signature algorithm is pinned', () => {
         /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g,
       )!)
         ders.push(new Uint8Array(new x509.X509Certificate(p).rawData));
-    ders.forEach((der, i) =>
-      assert.equal(amdSignatureAlgorithmProblem(der, `real-${i}`), undefined, `cert ${i}`),
-    );
+    for (const [i, der] of ders.entries())
+      assert.equal(amdSignatureAlgorithmProblem(der, `real-${i}`), undefined, `cert ${i}`);
   });
 });
 
