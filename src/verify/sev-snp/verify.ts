@@ -324,7 +324,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
           ),
     );
     const critical = [chosen.ark, inter, vek]
-      .map((c) => [c, unknownCriticalExtensions(new Uint8Array(c.raw))] as const)
+      .map((c) => [c, criticalExtensionsOf(c)] as const)
       .filter(([, u]) => u.length > 0)
       .map(([c, u]) => `${cn(c.subject)}: ${u.join(', ')}`);
     checks.push(
@@ -515,6 +515,20 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   return verdict('sev-snp', checks, { fields });
 }
 
+const criticalCache = new Map<string, string[]>();
+
+/** Unknown critical extensions of a certificate, cached by its fingerprint (the chain is checked per report). */
+function criticalExtensionsOf(c: X509Certificate): string[] {
+  const key = fingerprint(c);
+  let u = criticalCache.get(key);
+  if (u === undefined) {
+    u = unknownCriticalExtensions(new Uint8Array(c.raw));
+    if (criticalCache.size >= 1024) criticalCache.clear();
+    criticalCache.set(key, u);
+  }
+  return u;
+}
+
 const vekCache = new Map<string, { vek: X509Certificate; info: AmdCertInfo }>();
 
 /** Parse a VCEK/VLEK (node X509Certificate + AMD extensions), cached by the SHA-256 of its bytes. */
@@ -532,6 +546,7 @@ function parseVek(der: Uint8Array | string): { vek: X509Certificate; info: AmdCe
 /** Clear the parsed-certificate caches (benchmarks compare cold and warm). */
 export function clearVekCache(): void {
   vekCache.clear();
+  criticalCache.clear();
   x509Cache.clear();
 }
 
