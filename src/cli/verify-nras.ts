@@ -10,6 +10,7 @@ import {
   fetchedJwks,
   isJwks,
   type JwksSource,
+  NRAS_PINNED_CA_SPKI_SHA256,
   type NvidiaPolicy,
   normalizeReferenceValues,
   parseNvidiaPolicy,
@@ -19,7 +20,6 @@ import {
   verifyGpuEvidence,
   verifyNrasResponse,
 } from '../verify/index.ts';
-import { NRAS_PINNED_CA_SPKI_SHA256 } from '../verify/nvidia/nras-pinned-jwks.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './verify-tdx.ts';
 
 export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';

@@ -14,13 +14,13 @@ import {
   parseTdxPolicy,
   parseTdxQuote,
   pemToDerList,
+  TDX_LIMITS,
   type TdxCollateral,
   type TdxPolicy,
   type Verdict,
   verdict,
   verifyTdxQuote,
 } from '../verify/index.ts';
-import { TDX_LIMITS } from '../verify/tdx/quote.ts';
 
 /**
  * Read a file of at most `max` bytes. Larger files are not read: `{ tooLarge: size }` (the caller turns it
