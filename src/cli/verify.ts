@@ -14,6 +14,7 @@ import {
   verifyExecution,
   verifySnpReport,
 } from '../verify/index.ts';
+import { readFileBounded } from './verify-tdx.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
 
@@ -80,8 +81,16 @@ const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error
 
 class UsageError extends Error {}
 
+/** Evidence files (--snp-report, --vcek, --certs, --crl) over this size are refused unread (issue 14). */
+const MAX_EVIDENCE_FILE_BYTES = 1024 * 1024;
+
 function readBytes(file: string): Uint8Array {
-  return new Uint8Array(readFileSync(file));
+  const r = readFileBounded(file, MAX_EVIDENCE_FILE_BYTES);
+  if ('tooLarge' in r)
+    throw new UsageError(
+      `EVIDENCE_FILE_SIZE: ${file} is ${r.tooLarge} bytes, over the ${MAX_EVIDENCE_FILE_BYTES}-byte limit (not read)`,
+    );
+  return r.bytes;
 }
 
 /** A report file: raw 1184 bytes, or hex text. */

@@ -90,22 +90,29 @@ describe('sev-snp: the certificate table is bounded', () => {
     assert.deepEqual(e[0]!.data, vcek);
   });
 
-  it('the CLI (--certs) rejects the hostile table with exit 1 and names the code', async () => {
-    const p = join(tmp, 'hostile-certs.bin');
-    writeFileSync(p, aliasedTable(20_000, 1024 * 1024));
-    let out = '';
-    const rc = await main(
-      [
-        '--snp-report',
-        fileURLToPath(new URL('genoa-v5-report.bin', DATA)),
-        '--certs',
-        p,
-        '--now',
-        '2026-06-01T00:00:00Z',
-      ],
-      { out: (s) => (out += `${s}\n`), err: (s) => (out += `${s}\n`) },
-    );
-    assert.ok(rc === 1 || rc === 2, out);
-    assert.match(out, /SNP_CERT_TABLE_SIZE/);
+  it('the CLI (--certs): the 1.5 MB table is refused unread (exit 2), a 300 KB one is rejected by the parser (exit 1)', async () => {
+    const run = async (table: Uint8Array, name: string) => {
+      const p = join(tmp, name);
+      writeFileSync(p, table);
+      let out = '';
+      const rc = await main(
+        [
+          '--snp-report',
+          fileURLToPath(new URL('genoa-v5-report.bin', DATA)),
+          '--certs',
+          p,
+          '--now',
+          '2026-06-01T00:00:00Z',
+        ],
+        { out: (s) => (out += `${s}\n`), err: (s) => (out += `${s}\n`) },
+      );
+      return { rc, out };
+    };
+    const big = await run(aliasedTable(20_000, 1024 * 1024), 'hostile-big.bin');
+    assert.equal(big.rc, 2, big.out);
+    assert.match(big.out, /EVIDENCE_FILE_SIZE/);
+    const mid = await run(aliasedTable(10, 300 * 1024), 'hostile-mid.bin');
+    assert.equal(mid.rc, 1, mid.out);
+    assert.match(mid.out, /SNP_CERT_TABLE_SIZE/);
   });
 });
