@@ -309,7 +309,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
     );
     checks.push(pass('snp.chain.vek', `${vekKind} signed by ${cn(inter.subject)} (RSA-PSS SHA-384)`));
     const algProblems = [chosen.ark, inter, vek]
-      .map((c) => [c, amdSignatureAlgorithmProblem(new Uint8Array(c.raw), fingerprint(c))] as const)
+      .map((c) => [c, certProblems(c).algorithm] as const)
       .filter(([, p]) => p !== undefined)
       .map(([c, p]) => `${cn(c.subject)}: ${p}`);
     checks.push(
@@ -324,7 +324,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
           ),
     );
     const critical = [chosen.ark, inter, vek]
-      .map((c) => [c, criticalExtensionsOf(c)] as const)
+      .map((c) => [c, certProblems(c).critical] as const)
       .filter(([, u]) => u.length > 0)
       .map(([c, u]) => `${cn(c.subject)}: ${u.join(', ')}`);
     checks.push(
@@ -515,18 +515,22 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   return verdict('sev-snp', checks, { fields });
 }
 
-const criticalCache = new Map<string, string[]>();
+const problemCache = new Map<string, { algorithm: string | undefined; critical: string[] }>();
 
-/** Unknown critical extensions of a certificate, cached by its fingerprint (the chain is checked per report). */
-function criticalExtensionsOf(c: X509Certificate): string[] {
+/**
+ * The pinned-algorithm and critical-extension verdicts of a chain certificate, cached by its fingerprint
+ * (itself cached per certificate object): the chain-cached path costs one map lookup per certificate.
+ */
+function certProblems(c: X509Certificate): { algorithm: string | undefined; critical: string[] } {
   const key = fingerprint(c);
-  let u = criticalCache.get(key);
-  if (u === undefined) {
-    u = unknownCriticalExtensions(new Uint8Array(c.raw));
-    if (criticalCache.size >= 1024) criticalCache.clear();
-    criticalCache.set(key, u);
+  let p = problemCache.get(key);
+  if (p === undefined) {
+    const der = new Uint8Array(c.raw);
+    p = { algorithm: amdSignatureAlgorithmProblem(der, key), critical: unknownCriticalExtensions(der) };
+    if (problemCache.size >= 1024) problemCache.clear();
+    problemCache.set(key, p);
   }
-  return u;
+  return p;
 }
 
 const vekCache = new Map<string, { vek: X509Certificate; info: AmdCertInfo }>();
@@ -546,7 +550,7 @@ function parseVek(der: Uint8Array | string): { vek: X509Certificate; info: AmdCe
 /** Clear the parsed-certificate caches (benchmarks compare cold and warm). */
 export function clearVekCache(): void {
   vekCache.clear();
-  criticalCache.clear();
+  problemCache.clear();
   x509Cache.clear();
 }
 
