@@ -4,13 +4,13 @@
  * (nvattest file, NRAS request body, or a list of GpuEvidence objects) against the pinned NVIDIA root.
  * Exit 0 only when every check and the policy pass.
  */
-import { readFileSync } from 'node:fs';
 import type { GpuEvidence } from '../tee/index.ts';
 import {
   createOcspChecker,
   fetchedJwks,
   isJwks,
   type JwksSource,
+  NRAS_PINNED_CA_SPKI_SHA256,
   type NvidiaPolicy,
   normalizeReferenceValues,
   parseNvidiaPolicy,
@@ -20,36 +20,44 @@ import {
   verifyGpuEvidence,
   verifyNrasResponse,
 } from '../verify/index.ts';
+import { MAX_JSON_INPUT_BYTES, readFileBounded } from './verify-tdx.ts';
 
 export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
 
 export const help = `Usage:
-  wasmvm-tee verify --nras-response r.json --nonce HEX [--jwks jwks.json] [--now ISO-8601]
+  wasmvm-tee verify --nras-response r.json --nonce HEX [--nras-jwks jwks.json] [--online] [--now ISO-8601]
                     [--policy p.json] [--issuer URL] [--json]
   wasmvm-tee verify --gpu-evidence evidence.json [--nonce HEX] [--now ISO-8601] [--policy p.json] [--json]
 
 --nras-response: an NRAS v3/v4 answer [["JWT", overall], {"GPU-0": token, ...}]. Checks every token's
-  ES384 signature against the NRAS JWKS (--jwks file, else fetched from
-  https://nras.attestation.nvidia.com/.well-known/jwks.json, refetched once on an unknown kid),
-  issuer, exp/nbf at --now, each submod digest, eat_nonce == --nonce (bytes), per-GPU error claims,
-  and the policy (default: NVIDIA's remote GPU policy for the token's claims version; --policy takes
-  a JSON file with an "nvidia" section {"overall-claims", "detached-claims", "gpuCount"} or NVIDIA's
-  own policy file).
+  ES384 signature against NVIDIA's PINNED NRAS keys (the JWKS NVIDIA published on 2026-06-29), plus keys
+  added with --nras-jwks FILE or fetched with --online from
+  https://nras.attestation.nvidia.com/.well-known/jwks.json (refetched once on an unknown kid). Every
+  signing key, pinned or added, must carry an x5c chain to a pinned NRAS CA ('NVIDIA Attestation Service
+  GPU Intermediate 004'; --pin-nras-ca adds one). Then the issuer, exp/nbf at --now, each submod digest,
+  eat_nonce == --nonce (bytes), per-GPU error claims, and the policy (default: NVIDIA's remote GPU policy
+  for the token's claims version; --policy takes a JSON file with an "nvidia" section
+  {"overall-claims", "detached-claims", "gpuCount"} or NVIDIA's own policy file).
 --gpu-evidence: nvattest evidence ([{arch, certificate, evidence, nonce}]), an NRAS request body
-  ({nonce, evidence_list}) or one evidence object. Checks the SPDM signature, the certificate chain
-  to the PINNED NVIDIA Device Identity CA, the FWID binding, the nonce (--nonce; else only that the
-  file's nonce equals the signed one) and, with --policy {"nvidia": {"referenceValues": {...}}}, the
-  measurements. Revocation: --ocsp asks NVIDIA's OCSP responder (online); without it: skip.
+  ({nonce, evidence_list}) or one evidence object. Checks the SPDM signature (zero padding after it is
+  accepted, other trailing bytes are not), the certificate chain to the PINNED NVIDIA Device Identity CA,
+  the FWID binding, the nonce (--nonce; else only that the file's nonce equals the signed one) and, with
+  --policy {"nvidia": {"referenceValues": {...}}}, the measurements. Revocation: --ocsp --online asks
+  NVIDIA's OCSP responder; without it: not checked (offline).
 
 Options:
-  --nonce HEX      expected nonce (64 hex digits)
-  --jwks FILE      pinned NRAS JWKS (offline)
-  --now ISO-8601   verification clock (recorded tokens need one)
-  --policy FILE    policy JSON (see docs/nvidia.md)
-  --issuer URL     accepted NRAS issuer (default https://nras.attestation.nvidia.com)
-  --pin-nras-ca H  SHA-256 of an NRAS CA's SubjectPublicKeyInfo the signing key's x5c must contain
-  --ocsp           (--gpu-evidence) check revocation online (OCSP); default offline: skip
-  --json           print the verdict as JSON
+  --nonce HEX        expected nonce (64 hex digits)
+  --nras-jwks FILE   add the keys of this JWKS file to the pinned ones (--jwks: same)
+  --online           allow network use: fetch the NRAS JWKS, and OCSP with --ocsp. Without it nothing is
+                     fetched; the verdict's fields.network says whether the network was used
+  --offline          never use the network (the default; kept for scripts)
+  --now ISO-8601     verification clock (recorded tokens need one)
+  --policy FILE      policy JSON (see docs/nvidia.md)
+  --issuer URL       accepted NRAS issuer (default https://nras.attestation.nvidia.com)
+  --pin-nras-ca H    also accept signing keys chaining to the NRAS CA with this SubjectPublicKeyInfo SHA-256
+  --ocsp             (--gpu-evidence, needs --online) check revocation with NVIDIA's OCSP responder
+  --json             print the verdict as JSON
+JSON inputs over ${MAX_JSON_INPUT_BYTES} bytes are rejected unread.
 Exit status: 0 verified, 1 rejected, 2 usage error.`;
 
 export interface CliIo {
@@ -68,12 +76,13 @@ function parseArgs(argv: string[]): Record<string, string | true> {
     '--gpu-evidence',
     '--nonce',
     '--jwks',
+    '--nras-jwks',
     '--now',
     '--policy',
     '--issuer',
     '--pin-nras-ca',
   ]);
-  const flags = new Set(['--json', '--ocsp']);
+  const flags = new Set(['--json', '--ocsp', '--online', '--offline']);
   const out: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -93,7 +102,12 @@ function parseArgs(argv: string[]): Record<string, string | true> {
 function readJson(path: string, what: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const r = readFileBounded(path, MAX_JSON_INPUT_BYTES);
+    if ('tooLarge' in r)
+      throw new Error(
+        `JSON_INPUT_SIZE: ${r.tooLarge} bytes, over the ${MAX_JSON_INPUT_BYTES}-byte limit (not read)`,
+      );
+    text = Buffer.from(r.bytes).toString('utf8');
   } catch (e) {
     throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }
@@ -164,9 +178,21 @@ export function formatVerdict(v: Verdict, indent = ''): string[] {
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   let verdictOut: Verdict;
   let json = false;
+  const network: string[] = [];
+  const countingFetch = (f: typeof fetch): typeof fetch =>
+    (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      network.push(String(input instanceof Request ? input.url : input));
+      return f(input, init);
+    }) as typeof fetch;
+  let online = false;
   try {
     const a = parseArgs(argv);
     json = a['--json'] === true;
+    online = a['--online'] === true;
+    if (online && a['--offline'] === true) throw new UsageError('give --online or --offline, not both');
+    if (a['--ocsp'] === true && !online)
+      throw new UsageError('--ocsp asks NVIDIA over the network: give --online too');
+    const netFetch = countingFetch(io.fetch ?? fetch);
     const now = parseNow(a['--now']);
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
@@ -175,12 +201,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         throw new UsageError('give either --nras-response or --gpu-evidence');
       const nonce = parseNonce(a['--nonce'], true)!;
       const response = readJson(a['--nras-response'], 'NRAS response');
-      let jwks: JwksSource;
-      if (typeof a['--jwks'] === 'string') {
-        const set = readJson(a['--jwks'], 'JWKS');
-        if (!isJwks(set)) throw new UsageError(`${a['--jwks']} is not a JWKS ({"keys": [...]})`);
-        jwks = pinnedJwks(set, `pinned ${a['--jwks']}`);
-      } else jwks = fetchedJwks(io.fetch ? { fetch: io.fetch } : {});
+      // NVIDIA's pinned keys always; --nras-jwks FILE adds keys; --online fetches NRAS's current JWKS.
+      let jwks: JwksSource | undefined;
+      const file = a['--nras-jwks'] ?? a['--jwks'];
+      if (typeof file === 'string') {
+        const set = readJson(file, 'JWKS');
+        if (!isJwks(set)) throw new UsageError(`${file} is not a JWKS ({"keys": [...]})`);
+        jwks = pinnedJwks(set, file);
+      } else if (online) jwks = fetchedJwks({ fetch: netFetch });
       let policy: NvidiaPolicy | undefined;
       if (policyJson !== undefined) {
         try {
@@ -189,7 +217,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           throw new UsageError(`policy: ${(e as Error).message}`);
         }
       }
-      const opts: Parameters<typeof verifyNrasResponse>[1] = { nonce, jwks };
+      const opts: Parameters<typeof verifyNrasResponse>[1] = { nonce };
+      if (jwks) opts.jwks = jwks;
       if (now) opts.now = now;
       if (policy) opts.policy = policy;
       if (typeof a['--issuer'] === 'string') opts.issuer = a['--issuer'];
@@ -197,7 +226,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         const pins = a['--pin-nras-ca'].split(',').map((x) => x.trim().toLowerCase());
         if (!pins.every((x) => /^[0-9a-f]{64}$/.test(x)))
           throw new UsageError('--pin-nras-ca takes SHA-256 hex values, comma-separated');
-        opts.pinnedNrasCaSpkiSha256 = pins;
+        opts.pinnedNrasCaSpkiSha256 = [...NRAS_PINNED_CA_SPKI_SHA256, ...pins];
       }
       verdictOut = await verifyNrasResponse(response, opts);
     } else if (typeof a['--gpu-evidence'] === 'string') {
@@ -212,8 +241,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         if (nonce) o.nonce = nonce;
         if (now) o.now = now;
         if (ref) o.referenceValues = ref;
-        if (a['--ocsp'] === true)
-          o.ocsp = createOcspChecker({ ...(io.fetch ? { fetch: io.fetch } : {}), ...(now ? { now } : {}) });
+        if (a['--ocsp'] === true) o.ocsp = createOcspChecker({ fetch: netFetch, ...(now ? { now } : {}) });
         parts.push(await verifyGpuEvidence(e, o));
       }
       verdictOut = verdict(
@@ -237,7 +265,24 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }
     throw e;
   }
+  const net =
+    network.length > 0
+      ? { used: true, detail: `network used: ${network.length} request(s) (--online)`, requests: network }
+      : { used: false, detail: online ? 'no network used (nothing to fetch)' : 'no network used (offline)' };
+  verdictOut = { ...verdictOut, fields: { ...(verdictOut.fields ?? {}), network: net } };
   if (json) io.out(JSON.stringify(verdictOut, null, 2));
-  else io.out(formatVerdict(verdictOut).join('\n'));
+  else {
+    io.out(formatVerdict(verdictOut).join('\n'));
+    for (const p of verdictOut.parts ?? []) {
+      const root = p.fields?.root as
+        | { subjectFull?: string; sha256?: string; trustedBy?: string }
+        | undefined;
+      if (root?.sha256)
+        io.out(
+          `accepted root (${String(p.fields?.name ?? p.kind)}): ${root.subjectFull} sha256 ${root.sha256} (${root.trustedBy})`,
+        );
+    }
+    io.out(`network: ${net.detail}`);
+  }
   return verdictOut.ok ? 0 : 1;
 }

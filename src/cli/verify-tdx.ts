@@ -2,7 +2,7 @@
  * `wasmvm-tee verify --tdx-quote quote.dat ...`: verify an Intel TDX quote (v4/v5) offline against the
  * pinned Intel SGX Root CA, with collateral from files or Intel PCS (cached). Exit 0 only when it passes.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,10 +14,39 @@ import {
   parseTdxPolicy,
   parseTdxQuote,
   pemToDerList,
+  TDX_LIMITS,
   type TdxCollateral,
   type TdxPolicy,
+  type Verdict,
+  verdict,
   verifyTdxQuote,
 } from '../verify/index.ts';
+
+/**
+ * Read a file of at most `max` bytes. Larger files are not read: `{ tooLarge: size }` (the caller turns it
+ * into a rejection with a stable code). Exported for the other verify CLIs (NVIDIA, policy and JSON inputs).
+ */
+export function readFileBounded(path: string, max: number): { bytes: Uint8Array } | { tooLarge: number } {
+  const size = statSync(path).size;
+  if (size > max) return { tooLarge: size };
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, b, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    // A file that grew since stat is read only up to the size checked.
+    return { bytes: new Uint8Array(b.buffer, b.byteOffset, at) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes of a JSON input (policy, collateral JSON, NRAS response, GPU evidence, JWKS) the CLIs read. */
+export const MAX_JSON_INPUT_BYTES = 4 * 1024 * 1024;
 
 export const summary = 'verify an Intel TDX quote (v4/v5) with DCAP collateral';
 
@@ -33,18 +62,29 @@ Options:
                           (PCCS QuoteCollateralV3). Repeatable: later ones fill gaps.
   --pcs-cache DIR         cache for collateral fetched from Intel PCS
                           (default ~/.wasmvm-tee/tdx-collateral)
-  --offline               never fetch: use --collateral and/or the cache only
+  --online                without --collateral: fetch collateral from Intel PCS (the only way this
+                          command uses the network; the verdict says whether it did)
+  --offline               never fetch (the default; kept for scripts)
   --now ISO-8601          verification time (default: now)
   --policy FILE           policy JSON (section "tdx", see docs/tdx.md)
-  --allow-debug           accept a debug TD (TD_ATTRIBUTES.DEBUG)
+  --allow-debug           accept a debug TD (TD_ATTRIBUTES.DEBUG and the profiling bits)
+  --allow-migratable      accept TD_ATTRIBUTES.MIGRATABLE (rejected by default)
+  --require-sept-ve-disable  require TD_ATTRIBUTES.SEPT_VE_DISABLE
+  --mrtd HEX, --mrconfigid HEX, --mrservicetd HEX, --mrowner HEX, --rtmr0..--rtmr3 HEX
+                          require this value (96 hex digits; repeatable: any listed value is accepted;
+                          added to the policy file's allow-list). Reserved TD_ATTRIBUTES bits are always
+                          rejected.
   --accept-tcb LIST       comma-separated acceptable TCB statuses (default UpToDate,SWHardeningNeeded)
   --report-data HEX       expected REPORT_DATA (128 hex digits)
   --json                  print the verdict as JSON (TD report fields, TCB status, every check)
   --trust-simulated-root FILE   trust this SIMULATED root (PEM/DER; subject must say SIMULATED). Repeatable.
   --allow-simulated       accept ANY simulated root that comes with the quote (testing only)
 
-Without --collateral and without --offline, collateral is fetched from
-https://api.trustedservices.intel.com (tdx/certification/v4) and cached.
+Without --collateral, collateral comes from the cache (--pcs-cache); only with --online is it fetched
+from https://api.trustedservices.intel.com (tdx/certification/v4) and cached. Without collateral the
+TCB status and revocation are NOT checked and the verdict fails (policy requireCollateral=false
+accepts that, named in the verdict). Quotes over ${TDX_LIMITS.maxQuoteBytes} bytes are rejected
+unread (TDX_QUOTE_SIZE).
 Exit status: 0 verified, 1 rejected, 2 usage error.`;
 
 export interface VerifyTdxIo {
@@ -55,8 +95,28 @@ export interface VerifyTdxIo {
 
 const defaultIo: VerifyTdxIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
+/** CLI pins → TDX policy allow-lists. */
+const PIN_FLAGS = new Map<string, string>([
+  ['--mrtd', 'mrTd'],
+  ['--mrconfigid', 'mrConfigId'],
+  ['--mrservicetd', 'mrServiceTd'],
+  ['--mrowner', 'mrOwner'],
+  ['--rtmr0', 'rtmr0'],
+  ['--rtmr1', 'rtmr1'],
+  ['--rtmr2', 'rtmr2'],
+  ['--rtmr3', 'rtmr3'],
+]);
+
 function parseArgs(argv: string[]): Record<string, string[]> {
-  const flags = new Set(['--offline', '--allow-debug', '--json', '--allow-simulated']);
+  const flags = new Set([
+    '--offline',
+    '--online',
+    '--allow-debug',
+    '--allow-migratable',
+    '--require-sept-ve-disable',
+    '--json',
+    '--allow-simulated',
+  ]);
   const valued = new Set([
     '--tdx-quote',
     '--collateral',
@@ -66,6 +126,7 @@ function parseArgs(argv: string[]): Record<string, string[]> {
     '--accept-tcb',
     '--report-data',
     '--trust-simulated-root',
+    ...PIN_FLAGS.keys(),
   ]);
   const out: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -120,7 +181,18 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   }
   let quote: Uint8Array;
   try {
-    quote = new Uint8Array(readFileSync(quotePath));
+    const r = readFileBounded(quotePath, TDX_LIMITS.maxQuoteBytes);
+    if ('tooLarge' in r) {
+      const v = verdict('tdx', [
+        {
+          id: 'tdx.quote.format',
+          outcome: 'fail',
+          detail: `TDX_QUOTE_SIZE: ${quotePath} is ${r.tooLarge} bytes, over the ${TDX_LIMITS.maxQuoteBytes}-byte limit (not read)`,
+        },
+      ]);
+      return report(v, quotePath, now, !!args['--json'], { used: false, detail: 'no network used' }, io);
+    }
+    quote = r.bytes;
   } catch (e) {
     io.err(`verify: cannot read ${quotePath}: ${(e as Error).message}`);
     return 2;
@@ -128,9 +200,23 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   let policy: TdxPolicy = {};
   let expectedReportData: Uint8Array | undefined;
   let collateral: TdxCollateral | undefined;
+  const network = { urls: [] as string[] };
+  let collateralNote: string | undefined;
   try {
-    if (one('--policy')) policy = parseTdxPolicy(JSON.parse(readFileSync(one('--policy')!, 'utf8')));
+    if (one('--policy')) {
+      const r = readFileBounded(one('--policy')!, MAX_JSON_INPUT_BYTES);
+      if ('tooLarge' in r)
+        throw new Error(`--policy: ${r.tooLarge} bytes, over the ${MAX_JSON_INPUT_BYTES}-byte limit`);
+      policy = parseTdxPolicy(JSON.parse(Buffer.from(r.bytes).toString('utf8')));
+    }
     if (args['--allow-debug']) policy.allowDebug = true;
+    if (args['--allow-migratable']) policy.allowMigratable = true;
+    if (args['--require-sept-ve-disable']) policy.requireSeptVeDisable = true;
+    const pins: Record<string, string[]> = {};
+    for (const [flag, key] of PIN_FLAGS)
+      if (args[flag])
+        pins[key] = [...((policy as Record<string, string[] | undefined>)[key] ?? []), ...args[flag]];
+    if (Object.keys(pins).length > 0) policy = parseTdxPolicy({ tdx: { ...policy, ...pins } });
     if (one('--accept-tcb'))
       policy = parseTdxPolicy({ tdx: { ...policy, acceptedTcbStatuses: one('--accept-tcb')!.split(',') } });
     const rd = one('--report-data');
@@ -139,7 +225,8 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
       expectedReportData = new Uint8Array(Buffer.from(rd, 'hex'));
     }
     const parts = (args['--collateral'] ?? []).map((p) => loadCollateral(p));
-    const offline = !!args['--offline'];
+    if (args['--online'] && args['--offline']) throw new Error('give --online or --offline, not both');
+    const offline = !args['--online'];
     const cacheDir = one('--pcs-cache') ?? join(homedir(), '.wasmvm-tee', 'tdx-collateral');
     if (parts.length === 0) {
       // Collateral for this quote's FMSPC from PCS (or the cache when offline).
@@ -156,10 +243,21 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
       if (fmspc) {
         try {
           const fetchOpts: Parameters<typeof fetchCollateral>[0] = { fmspc, ca, cacheDir, offline, now };
-          if (io.fetch) fetchOpts.fetch = io.fetch;
+          const f: FetchFn | undefined = io.fetch ?? (globalThis.fetch as unknown as FetchFn | undefined);
+          if (f)
+            fetchOpts.fetch = (url: string) => {
+              network.urls.push(url);
+              return f(url);
+            };
           parts.push(await fetchCollateral(fetchOpts));
+          collateralNote = offline
+            ? `collateral for FMSPC ${fmspc} from the cache ${cacheDir} (offline)`
+            : network.urls.length > 0
+              ? `collateral for FMSPC ${fmspc} fetched from Intel PCS (--online)`
+              : `collateral for FMSPC ${fmspc} from the cache ${cacheDir} (fresh; no fetch needed)`;
         } catch (e) {
-          if (parts.length === 0) io.err(`verify: ${(e as Error).message}`);
+          collateralNote = `${(e as Error).message}${offline ? ' (pass --collateral, or --online to fetch from Intel PCS)' : ''}`;
+          if (parts.length === 0) io.err(`verify: ${collateralNote}`);
         }
       }
     }
@@ -180,8 +278,45 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   }
   if (collateral) opts.collateral = collateral;
   if (expectedReportData) opts.expectedReportData = expectedReportData;
-  const v = await verifyTdxQuote(quote, opts);
-  if (args['--json']) {
+  let v = await verifyTdxQuote(quote, opts);
+  if (collateralNote && !collateral)
+    v = {
+      ...v,
+      checks: v.checks.map((c) =>
+        c.id === 'tdx.collateral' ? { ...c, detail: `${c.detail}: ${collateralNote}` } : c,
+      ),
+    };
+  const net =
+    network.urls.length > 0
+      ? { used: true, detail: `network used: ${network.urls.length} request(s) to Intel PCS (--online)` }
+      : {
+          used: false,
+          detail: args['--online'] ? 'no network used (nothing to fetch)' : 'no network used (offline)',
+        };
+  return report(v, quotePath, now, !!args['--json'], net, io, collateralNote);
+}
+
+function report(
+  v0: Verdict,
+  quotePath: string,
+  now: Date,
+  json: boolean,
+  network: { used: boolean; detail: string },
+  io: VerifyTdxIo,
+  collateralNote?: string,
+): number {
+  const v: Verdict = {
+    ...v0,
+    fields: {
+      ...(v0.fields ?? {}),
+      network: {
+        used: network.used,
+        detail: network.detail,
+        ...(collateralNote ? { collateral: collateralNote } : {}),
+      },
+    },
+  };
+  if (json) {
     io.out(JSON.stringify({ ...v, verifiedAt: now.toISOString() }, null, 2));
   } else {
     const td = (v.fields?.td ?? {}) as Record<string, unknown>;
@@ -192,6 +327,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
       io.out(
         `  TCB status: ${tcb.status ?? tcb.error}${(tcb.advisoryIds as string[] | undefined)?.length ? ` (${(tcb.advisoryIds as string[]).join(', ')})` : ''}`,
       );
+    io.out(`  ${network.detail}`);
     for (const c of v.checks) io.out(`  [${c.outcome.padEnd(4)}] ${c.id}: ${c.detail}`);
   }
   return v.ok ? 0 : 1;

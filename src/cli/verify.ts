@@ -18,6 +18,7 @@ import {
   verifyExecution,
   verifySnpReport,
 } from '../verify/index.ts';
+import { readFileBounded } from './verify-tdx.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
 
@@ -40,9 +41,14 @@ SEV-SNP report:
   --certs FILE              extended-report certificate table (auxblob)
   --product NAME            Milan | Genoa | Turin, for version 2 reports without a certificate
   --report-data HEX         require this REPORT_DATA (64 bytes)
-  --kds                     fetch a missing VCEK from AMD KDS (cached in ~/.cache/wasmvm-tee/kds)
-  --offline                 with --kds: use only the cache, never the network
-  --crl FILE|fetch          check the ASK/ASVK against an ARK-signed CRL (file, or fetched from KDS)
+  --kds                     take a missing VCEK from the AMD KDS cache (~/.cache/wasmvm-tee/kds);
+                            with --online, fetch it from AMD KDS when not cached
+  --crl FILE|fetch          check the ASK/ASVK against an ARK-signed CRL (file, or from KDS: cache,
+                            network with --online). A CRL past its nextUpdate is rejected
+  --allow-stale-crl         accept a CRL past its nextUpdate (named in the verdict)
+  --online                  allow network use (AMD KDS for --kds / --crl fetch). Without it nothing is
+                            fetched; the verdict's fields.network says whether the network was used
+  --offline                 never use the network (the default; kept for scripts)
 
 Execute response:
   --response FILE           a saved response: Connect/proto JSON of WASMVMExecutionResponse, or the output
@@ -58,8 +64,10 @@ Execute response:
   --no-nonce                do not check freshness (the verdict says so: the result may be replayed)
   --evidence FILE           'wasmvm-tee attest --json' output: its evidence must carry REPORT_DATA =
                             --report-data, or --nonce zero-padded to 64 bytes
-  --trust-simulated-root F  trust this simulated root (PEM, from 'wasmvm-tee attest --print-simulated-root')
-  --allow-simulated         accept ANY simulated root (testing only; marked in the output)
+  --trust-simulated-root F  trust this simulated root (PEM, from 'wasmvm-tee attest --print-simulated-root'):
+                            pinned by the SHA-256 fingerprint of that exact certificate, never by name
+  --allow-simulated         accept ANY simulated root (testing only): the output names the root accepted
+                            (subject and SHA-256 fingerprint)
   --require-gpu             fail when the envelope carries no GPU evidence
 
 Common:
@@ -70,8 +78,11 @@ Common:
                             (docs/attestation-formats-sev-snp.md lists the snp keys)
   --allow-debug             accept guests whose policy allows debugging
   --measurement HEX         require this MEASUREMENT (repeatable)
-  --vmpl N                  require this VMPL
-  --min-tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]
+  --vmpl N                  require this VMPL (default: 0)
+  --min-tcb bootloader=N,tee=N,snp=N,microcode=N[,fmc=N]
+                            minimum SPL per component (bl= and ucode= also accepted; fmc: Turin only,
+                            a non-Turin report has no FMC SPL and fails an fmc minimum), checked
+                            against the current, committed and reported TCB
   --host-data HEX           require this HOST_DATA
   --require-signing-key VCEK|VLEK
   --json                    print the verdict as JSON
@@ -85,8 +96,16 @@ const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error
 
 class UsageError extends Error {}
 
+/** Evidence files (--snp-report, --vcek, --certs, --crl) over this size are refused unread (issue 14). */
+const MAX_EVIDENCE_FILE_BYTES = 1024 * 1024;
+
 function readBytes(file: string): Uint8Array {
-  return new Uint8Array(readFileSync(file));
+  const r = readFileBounded(file, MAX_EVIDENCE_FILE_BYTES);
+  if ('tooLarge' in r)
+    throw new UsageError(
+      `EVIDENCE_FILE_SIZE: ${file} is ${r.tooLarge} bytes, over the ${MAX_EVIDENCE_FILE_BYTES}-byte limit (not read)`,
+    );
+  return r.bytes;
 }
 
 /** A report file: raw 1184 bytes, or hex text. */
@@ -136,9 +155,11 @@ function buildPolicy(
   if (typeof values['min-tcb'] === 'string') {
     const t: Record<string, number> = {};
     for (const part of values['min-tcb'].split(',')) {
-      const m = /^(bl|tee|snp|ucode|fmc)=(\d+)$/.exec(part.trim());
-      if (!m) throw new UsageError(`--min-tcb: bad component '${part}'`);
-      t[`${m[1]}SPL`] = Number(m[2]);
+      const m = /^(bl|bootloader|tee|snp|ucode|microcode|fmc)=(\d+)$/.exec(part.trim());
+      if (!m)
+        throw new UsageError(`--min-tcb: bad component '${part}' (bootloader, tee, snp, microcode, fmc)`);
+      const name = m[1] === 'bootloader' ? 'bl' : m[1] === 'microcode' ? 'ucode' : m[1];
+      t[`${name}SPL`] = Number(m[2]);
     }
     snp.minTcb = t;
   }
@@ -206,6 +227,29 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return v;
 }
 
+/**
+ * The roots a verdict accepted (subject + SHA-256 fingerprint, and how: pinned, --trust-simulated-root or
+ * --allow-simulated) and whether the network was used, for the vendor verdict and its parts.
+ */
+export function vendorSummary(v: Verdict): string[] {
+  const lines: string[] = [];
+  const walk = (x: Verdict) => {
+    const root = x.fields?.root as
+      | { subject?: string; subjectFull?: string; sha256?: string; trustedBy?: string; simulated?: boolean }
+      | null
+      | undefined;
+    if (root?.sha256)
+      lines.push(
+        `accepted root (${x.kind}): ${root.subjectFull ?? root.subject} sha256 ${root.sha256} (${root.trustedBy ?? (root.simulated ? 'simulated' : 'pinned')})`,
+      );
+    const net = x.fields?.network as { used?: boolean; detail?: string } | undefined;
+    if (net?.detail) lines.push(`network (${x.kind}): ${net.detail}`);
+    for (const p of x.parts ?? []) walk(p);
+  };
+  walk(v);
+  return lines;
+}
+
 /** TDX quotes are verified by verify-tdx.ts, NVIDIA evidence by verify-nras.ts. */
 async function delegate(
   argv: readonly string[],
@@ -242,7 +286,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         'report-data': { type: 'string' },
         kds: { type: 'boolean' },
         offline: { type: 'boolean' },
+        online: { type: 'boolean' },
         crl: { type: 'string' },
+        'allow-stale-crl': { type: 'boolean' },
         response: { type: 'string' },
         envelope: { type: 'string' },
         request: { type: 'string' },
@@ -276,10 +322,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (Number.isNaN(now.getTime())) throw new UsageError(`--now: not an ISO-8601 time: ${values.now}`);
     }
     const policy = buildPolicy(values);
+    // ---- vendor evidence: network and CRL (no network unless --online) ----
+    if (values.online && values.offline) throw new UsageError('give --online or --offline, not both');
     let kds: KdsOptions | undefined;
-    if (values.kds) kds = values.offline ? { offline: true } : {};
+    if (values.kds || values.crl === 'fetch') kds = values.online ? {} : { offline: true };
     let crl: Uint8Array | 'fetch' | undefined;
     if (typeof values.crl === 'string') crl = values.crl === 'fetch' ? 'fetch' : readBytes(values.crl);
+    const allowStaleCrl = values['allow-stale-crl'] === true;
+    // ---- end vendor evidence
     const trust = ((values['trust-simulated-root'] as string[] | undefined) ?? []).map((f) =>
       readFileSync(f, 'utf8'),
     );
@@ -300,6 +350,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (now) o.now = now;
       if (kds) o.kds = kds;
       if (crl) o.crl = crl;
+      if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
       v = await verifySnpReport(readReportFile(values['snp-report']), o);
     } else if (typeof values.response === 'string' || typeof values.envelope === 'string') {
@@ -369,6 +420,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           '*** SIMULATED evidence: signed by a local wasmvm-tee key chain, NOT by AMD hardware. It proves nothing about a TEE. ***',
         );
       io.out(render(v).join('\n'));
+      io.out(vendorSummary(v).join('\n'));
     }
     return v.ok ? 0 : 1;
   } catch (e) {

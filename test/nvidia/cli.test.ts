@@ -95,21 +95,22 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
     const pin = 'fd32837f954e2c45db073105166dfe6985ae0480bb113fba63b091a75affe896';
     const args1 = ['--nras-response', d('nras-v3-h100-1gpu.response.json'), '--nonce', NONCE_1GPU, ...NRAS];
     assert.equal((await run([...args1, '--pin-nras-ca', pin])).code, 0);
-    assert.equal((await run([...args1, '--pin-nras-ca', '11'.repeat(32)])).code, 1);
+    // --pin-nras-ca adds to the pinned NRAS CA: another CA does not remove NVIDIA's.
+    assert.equal((await run([...args1, '--pin-nras-ca', '11'.repeat(32)])).code, 0);
     assert.equal((await run([...args1, '--pin-nras-ca', 'xyz'])).code, 2);
     assert.equal((await run([])).code, 2);
     assert.equal((await run(['--nras-response', '/nonexistent.json', '--nonce', NONCE_1GPU])).code, 2);
-    // no --jwks: fetched from NRAS; without network it is a rejection with the reason
-    const net = await run([
-      '--nras-response',
-      d('nras-v3-h100-1gpu.response.json'),
-      '--nonce',
-      NONCE_1GPU,
-      '--now',
-      '2026-06-29T02:10:00Z',
-    ]);
+    // no --nras-jwks: NVIDIA's pinned keys, no network (the verdict says so)
+    const base = ['--nras-response', d('nras-v3-h100-1gpu.response.json'), '--nonce', NONCE_1GPU];
+    const pinned = await run([...base, '--now', '2026-06-29T02:10:00Z']);
+    assert.equal(pinned.code, 0, pinned.out + pinned.err);
+    assert.match(pinned.out, /network: no network used \(offline\)/);
+    assert.match(pinned.out, /PASS nvidia.nras.keys: 32 pinned NVIDIA key/);
+    // --online: the JWKS is fetched from NRAS; without network that is a rejection with the reason
+    const net = await run([...base, '--now', '2026-06-29T02:10:00Z', '--online', '--json']);
     assert.equal(net.code, 1);
     assert.match(net.out, /cannot fetch/);
+    assert.equal(JSON.parse(net.out).fields.network.used, true);
     assert.match(help, /--gpu-evidence/);
   });
 
@@ -136,8 +137,11 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
       1,
     );
     assert.equal((await run(['--gpu-evidence', d('nras-jwks-2026-06-29.json')])).code, 2);
-    const o = await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp']);
+    // --ocsp uses the network: only with --online
+    assert.equal((await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp'])).code, 2);
+    const o = await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp', '--online']);
     assert.equal(o.code, 1, 'no network: OCSP cannot succeed, revocation fails instead of passing');
+    assert.match(o.out, /network: network used/);
     assert.match(o.out, /FAIL nvidia.chain.revocation/);
   });
 });

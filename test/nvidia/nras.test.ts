@@ -102,8 +102,19 @@ describe('real NRAS v3 responses', () => {
   });
 
   it('the signing key x5c: consistent with the JWK, valid at the clock, optional CA pin', async () => {
+    // By default the key must chain to the pinned NRAS CA (Intermediate 004); requireNrasCa: false only checks x5c.
     const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: jwks(), now: NRAS_CLOCK });
-    assert.match(checkOf(v, 'nvidia.nras.signing-cert').detail, /Intermediate 004.*not anchored/);
+    assert.match(
+      checkOf(v, 'nvidia.nras.signing-cert').detail,
+      /chains to the pinned 'NVIDIA Attestation Service GPU Intermediate 004'/,
+    );
+    const un = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: jwks(),
+      now: NRAS_CLOCK,
+      requireNrasCa: false,
+    });
+    assert.match(checkOf(un, 'nvidia.nras.signing-cert').detail, /Intermediate 004.*not anchored/);
     const pin = 'fd32837f954e2c45db073105166dfe6985ae0480bb113fba63b091a75affe896';
     const p = await verifyNrasResponse(r1(), {
       nonce: NONCE_1GPU,
@@ -124,7 +135,12 @@ describe('real NRAS v3 responses', () => {
     const set = jwks();
     const other = set.keys.find((k) => k.kid !== KID)!;
     const mixed = { keys: set.keys.map((k) => (k.kid === KID ? { ...k, x5c: other.x5c } : k)) };
-    const m = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: mixed, now: NRAS_CLOCK });
+    const m = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: mixed,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.match(checkOf(m, 'nvidia.nras.signing-cert').detail, /different public key/);
   });
 
@@ -237,6 +253,7 @@ describe('real NRAS v3 responses', () => {
 });
 
 describe('JWKS fetched with a cache and one refetch', () => {
+  // pinnedKeys: false: the recorded key is among NVIDIA's pinned keys; these tests exercise the added source alone.
   const real = jwks();
   const stale = { keys: real.keys.filter((k) => k.kid !== KID) };
   function fakeFetch(seq: unknown[]) {
@@ -248,17 +265,32 @@ describe('JWKS fetched with a cache and one refetch', () => {
 
   it('an unknown kid triggers exactly one refetch, which finds the rotated key', async () => {
     const src = fetchedJwks({ fetch: fakeFetch([stale, real]), minRefreshIntervalMs: 0 });
-    const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const v = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(v.ok, true);
     assert.equal(src.fetches, 2);
-    const again = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const again = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(again.ok, true);
     assert.equal(src.fetches, 2, 'served from cache');
   });
 
   it('a kid that never appears: one refetch, then rejected', async () => {
     const src = fetchedJwks({ fetch: fakeFetch([stale, stale, stale]), minRefreshIntervalMs: 0 });
-    const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const v = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(v.ok, false);
     assert.equal(src.fetches, 2);
     assert.match(checkOf(v, 'nvidia.nras.signature').detail, /unknown kid/);
@@ -267,24 +299,40 @@ describe('JWKS fetched with a cache and one refetch', () => {
   it('refetches on unknown kids are rate-limited (made-up kids cannot drive fetches)', async () => {
     let t = 0;
     const src = fetchedJwks({ fetch: fakeFetch([stale, real]), clock: () => t });
-    const v1 = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const v1 = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(v1.ok, false, 'the fresh set is younger than the interval: no refetch yet');
     assert.equal(src.fetches, 1);
     t = 61_000;
-    const v2 = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const v2 = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(v2.ok, true);
     assert.equal(src.fetches, 2);
   });
 
   it('a JWKS endpoint failure fails the signature checks with the reason', async () => {
     const src = fetchedJwks({ fetch: (async () => new Response('oops', { status: 503 })) as typeof fetch });
-    const v = await verifyNrasResponse(r1(), { nonce: NONCE_1GPU, jwks: src, now: NRAS_CLOCK });
+    const v = await verifyNrasResponse(r1(), {
+      nonce: NONCE_1GPU,
+      jwks: src,
+      now: NRAS_CLOCK,
+      pinnedKeys: false,
+    });
     assert.equal(v.ok, false);
     assert.match(checkOf(v, 'nvidia.nras.signature').detail, /HTTP 503/);
   });
 });
 
 describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
+  // Our own key has no x5c to NVIDIA's NRAS CA: trusted explicitly (pinnedKeys: false, requireNrasCa: false).
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const kid = 'test-kid';
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384' };
@@ -315,7 +363,13 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
   const nonce = String(detached.eat_nonce);
 
   it("NVIDIA's default v4 policy passes on nvtrust's granular claims", async () => {
-    const v = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now });
+    const v = await verifyNrasResponse(await build(detached), {
+      nonce,
+      jwks: set,
+      pinnedKeys: false,
+      requireNrasCa: false,
+      now,
+    });
     assert.equal(v.ok, true, JSON.stringify(v, null, 1));
     assert.equal(v.fields?.policy, DEFAULT_POLICY_CLAIMS_3.name);
     assert.match(
@@ -336,19 +390,29 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
       },
       { 'x-nvidia-gpu-attestation-report-signature-verified': false },
     ]) {
-      const v = await verifyNrasResponse(await build({ ...detached, ...patch }), { nonce, jwks: set, now });
+      const v = await verifyNrasResponse(await build({ ...detached, ...patch }), {
+        nonce,
+        jwks: set,
+        pinnedKeys: false,
+        requireNrasCa: false,
+        now,
+      });
       assert.equal(v.ok, false, JSON.stringify(patch));
       assert.equal(checkOf(v.parts![0]!, 'nvidia.nras.gpu.policy').outcome, 'fail');
     }
     const o = await verifyNrasResponse(await build(detached, { 'x-nvidia-overall-att-result': false }), {
       nonce,
       jwks: set,
+      pinnedKeys: false,
+      requireNrasCa: false,
       now,
     });
     assert.equal(checkOf(o, 'nvidia.nras.policy').outcome, 'fail');
     const u = await verifyNrasResponse(await build(detached, { 'x-nvidia-ver': '9.9' }), {
       nonce,
       jwks: set,
+      pinnedKeys: false,
+      requireNrasCa: false,
       now,
     });
     assert.match(checkOf(u, 'nvidia.nras.policy').detail, /no default policy/);
@@ -360,6 +424,8 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
       {
         nonce,
         jwks: set,
+        pinnedKeys: false,
+        requireNrasCa: false,
         now,
       },
     );
@@ -369,12 +435,26 @@ describe('claims 3.0 (NRAS v4) with our own signing key', async () => {
 
   it("NVIDIA's own policy file is accepted as a custom policy", async () => {
     const policy = parseNvidiaPolicy(dataJson('nvtrust-gpu-remote-policy-v4.json'));
-    const v = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now, policy });
+    const v = await verifyNrasResponse(await build(detached), {
+      nonce,
+      jwks: set,
+      pinnedKeys: false,
+      requireNrasCa: false,
+      now,
+      policy,
+    });
     assert.equal(v.ok, true);
     const strict = parseNvidiaPolicy({
       nvidia: { 'detached-claims': { 'x-nvidia-gpu-driver-version': '999.0' } },
     });
-    const s = await verifyNrasResponse(await build(detached), { nonce, jwks: set, now, policy: strict });
+    const s = await verifyNrasResponse(await build(detached), {
+      nonce,
+      jwks: set,
+      pinnedKeys: false,
+      requireNrasCa: false,
+      now,
+      policy: strict,
+    });
     assert.equal(s.ok, false);
   });
 });

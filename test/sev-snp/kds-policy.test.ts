@@ -124,7 +124,9 @@ describe('SNP policy', () => {
   const report = read('milan-v3-aws-vlek-report.bin');
   const vek = read('milan-aws-vlek.der');
   const now = new Date('2025-06-01T00:00:00Z');
-  const run = async (p: unknown) => verifySnpReport(report, { vek, now, policy: parseSnpPolicy(p) });
+  // The AWS report is VMPL 1: every case but the VMPL one states it (VMPL 0 is required by default).
+  const run = async (p: unknown) =>
+    verifySnpReport(report, { vek, now, policy: parseSnpPolicy({ vmpl: 1, ...(p as object) }) });
   const failed = (v: Awaited<ReturnType<typeof run>>) =>
     v.checks.filter((c) => c.outcome === 'fail').map((c) => c.id);
 

@@ -46,7 +46,8 @@ describe('sev-snp: real reports from the test vectors', () => {
       const v = await verifySnpReport(bytes, {
         vek,
         now: timeFor(e.report),
-        policy: e.debugAllowed ? { allowDebug: true } : {},
+        // VMPL 0 is required by default: the VMPL 1 vectors state theirs (test/sev-snp/policy-defaults.test.ts).
+        policy: { vmpl: e.vmpl as number, ...(e.debugAllowed ? { allowDebug: true } : {}) },
         expectedReportData: r.reportData,
       });
       const failed = v.checks.filter((c) => c.outcome === 'fail');
@@ -84,6 +85,7 @@ describe('sev-snp: real reports from the test vectors', () => {
     const v = await verifySnpReport(read('milan-v3-aws-vlek-report.bin'), {
       vek: read('milan-aws-vlek.der'),
       now: new Date('2026-01-01T00:00:00Z'),
+      policy: { vmpl: 1 },
     });
     assert.equal(v.ok, false);
     assert.deepEqual(

@@ -132,7 +132,7 @@ describe('verify --tdx-quote CLI', () => {
     assert.equal((await run([...base, '--policy', pol])).code, 2);
   });
 
-  it('fetches from PCS when no collateral is given, caches, then works --offline from the cache', async () => {
+  it('never uses the network unless --online; with --online fetches from PCS, caches, then works offline from the cache', async () => {
     const cache = join(tmp, 'cache');
     const log: string[] = [];
     const args = [
@@ -143,8 +143,19 @@ describe('verify --tdx-quote CLI', () => {
       '--now',
       '2026-04-01T00:00:00Z',
     ];
-    const r = await run(args, fakePcs(log));
+    // Default: offline. Nothing cached yet: collateral missing, the verdict fails and says why; no fetch.
+    const r0 = await run([...args, '--json'], fakePcs(log));
+    assert.equal(r0.code, 1, r0.out + r0.err);
+    assert.deepEqual(log, []);
+    const v0 = JSON.parse(r0.out);
+    assert.equal(v0.fields.network.used, false);
+    const col = v0.checks.find((c: { id: string }) => c.id === 'tdx.collateral');
+    assert.equal(col.outcome, 'fail');
+    assert.match(col.detail, /--online/);
+    // --online: fetched from PCS, the verdict says the network was used.
+    const r = await run([...args, '--online', '--json'], fakePcs(log));
     assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(JSON.parse(r.out).fields.network.used, true);
     assert.deepEqual(log, [
       'https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=90c06f000000',
       'https://api.trustedservices.intel.com/tdx/certification/v4/qe/identity',
@@ -152,15 +163,19 @@ describe('verify --tdx-quote CLI', () => {
       'https://api.trustedservices.intel.com/sgx/certification/v4/rootcacrl',
     ]);
     assert.ok(readdirSync(cache).includes('tcb-info-90c06f000000.json'));
-    // Fresh cache: no second fetch.
-    const r2 = await run(args, fakePcs(log));
+    // Fresh cache: no second fetch even --online.
+    const r2 = await run([...args, '--online'], fakePcs(log));
     assert.equal(r2.code, 0);
     assert.equal(log.length, 4);
-    // Offline with the cache.
-    const r3 = await run([...args, '--offline'], async () => {
-      throw new Error('network used in offline mode');
-    });
-    assert.equal(r3.code, 0, r3.out + r3.err);
+    assert.match(r2.out, /no network used/);
+    // Offline (default, or --offline) with the cache.
+    for (const extra of [[], ['--offline']]) {
+      const r3 = await run([...args, ...extra], async () => {
+        throw new Error('network used in offline mode');
+      });
+      assert.equal(r3.code, 0, r3.out + r3.err);
+      assert.match(r3.out, /no network used \(offline\)/);
+    }
     // Offline without a cache: rejected (collateral missing).
     const r4 = await run([
       '--tdx-quote',
@@ -171,6 +186,7 @@ describe('verify --tdx-quote CLI', () => {
     ]);
     assert.equal(r4.code, 1);
     assert.match(r4.err, /offline: no cached collateral/);
+    assert.equal((await run([...args, '--online', '--offline'])).code, 2);
   });
 
   it('fetchCollateral: HTTP errors and a missing issuer-chain header are TDX_COLLATERAL_FETCH', async () => {

@@ -5,6 +5,7 @@
  */
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { DerError, type DerTree, decodeOid, readTree, walkTree } from '../der.ts';
+import { unknownCriticalExtensions } from '../x509-extensions.ts';
 import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from './roots.ts';
 
 export const OID_TCG_DICE_TCBINFO = '2.23.133.5.4.1';
@@ -36,6 +37,8 @@ export interface ChainResult {
   signatures: { ok: boolean; detail: string };
   validity: { ok: boolean; detail: string };
   caFlags: { ok: boolean; detail: string };
+  /** No certificate has a critical extension this verifier does not process (as `openssl verify`). */
+  criticalExtensions: { ok: boolean; detail: string };
 }
 
 /** Verify a leaf-first chain up to the pinned NVIDIA Device Identity CA at time `now`. */
@@ -103,7 +106,18 @@ export function verifyChainToPinnedRoot(
     notCa.length === 0
       ? { ok: true, detail: 'every issuing certificate has basicConstraints CA:TRUE' }
       : { ok: false, detail: `issuing certificate(s) without CA:TRUE: ${notCa.join(', ')}` };
-  return { chain, rootPinned, signatures, validity, caFlags };
+  const critical = chain.flatMap((c, i) => {
+    const u = unknownCriticalExtensions(new Uint8Array(c.raw), [
+      OID_TCG_DICE_TCBINFO,
+      OID_TCG_DICE_MULTI_TCBINFO,
+    ]);
+    return u.length > 0 ? [`#${i} ${commonName(c)}: ${u.join(', ')}`] : [];
+  });
+  const criticalExtensions =
+    critical.length === 0
+      ? { ok: true, detail: 'no certificate has an unknown critical extension' }
+      : { ok: false, detail: `unknown critical extension(s): ${critical.join('; ')}` };
+  return { chain, rootPinned, signatures, validity, caFlags, criticalExtensions };
 }
 
 /** Extensions of a certificate: [oid, value-bytes]. */

@@ -12,6 +12,7 @@ export {
 } from './jwks.ts';
 export {
   type GpuReferenceValues,
+  NVIDIA_LIMITS,
   normalizeReferenceValues,
   type VerifyGpuEvidenceOptions,
   verifyGpuEvidence,
@@ -20,12 +21,18 @@ export {
 export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export {
   NRAS_ISSUER,
+  NRAS_LIMITS,
   NrasFormatError,
   type ParsedNrasResponse,
   parseNrasResponse,
   type VerifyNrasOptions,
   verifyNrasResponse,
 } from './nras.ts';
+export {
+  NRAS_PINNED_CA_SPKI_SHA256,
+  NRAS_PINNED_JWKS,
+  NRAS_PINNED_JWKS_DATE,
+} from './nras-pinned-jwks.ts';
 export {
   buildOcspRequest,
   checkOcspResponse,

@@ -3,7 +3,7 @@
  * to the pinned NVIDIA Device Identity CA, FWID binding, the P-384 signature, the nonce, and the
  * measurements against reference values. Offline: revocation (OCSP) is recorded as 'skip'.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../tee/index.ts';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
@@ -56,6 +56,21 @@ export interface VerifyGpuEvidenceOptions {
   allowSimulated?: boolean;
 }
 
+/**
+ * Bounds of one GPU's evidence (issue 14): real SPDM reports are 4–8 KB (NVML's buffer is 8 KB), chains 5
+ * certificates of ~1 KB in 5 KB of PEM. Larger input is rejected before it is decoded.
+ */
+export const NVIDIA_LIMITS = {
+  /** Decoded bytes of the SPDM evidence. */
+  maxEvidenceBytes: 64 * 1024,
+  /** Characters of the PEM chain (decoded from base64). */
+  maxChainBytes: 64 * 1024,
+  /** Certificates in the chain. */
+  maxChainCerts: 8,
+  /** GPUs in one evidence list. */
+  maxGpus: 64,
+} as const;
+
 const ARCH_BY_CHIP: Record<string, string> = {
   GH100: 'HOPPER',
   GB100: 'BLACKWELL',
@@ -84,7 +99,9 @@ function skip(id: string, detail: string): Check {
   return { id, outcome: 'skip', detail };
 }
 
-function decodeB64(s: unknown, what: string): Uint8Array {
+function decodeB64(s: unknown, what: string, maxBytes: number): Uint8Array {
+  if (typeof s === 'string' && s.length > Math.ceil(maxBytes / 3) * 4 + 1024)
+    throw new Error(`NVIDIA_EVIDENCE_SIZE: ${what} is over ${maxBytes} bytes`);
   if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s))
     throw new Error(`${what} is not base64 text`);
   return new Uint8Array(Buffer.from(s, 'base64'));
@@ -108,12 +125,12 @@ export async function verifyGpuEvidence(
   let spdm: SpdmEvidence | undefined;
   let certs: X509Certificate[] = [];
   try {
-    const raw = decodeB64(evidence?.evidence, 'evidence');
+    const raw = decodeB64(evidence?.evidence, 'evidence', NVIDIA_LIMITS.maxEvidenceBytes);
     spdm = parseSpdmEvidence(raw);
     checks.push(
       pass(
         'nvidia.spdm.parse',
-        `SPDM 1.${spdm.request.version & 0xf} GET_MEASUREMENTS request (${spdm.request.bytes.length} B) + MEASUREMENTS response with ${spdm.response.blocks.length} blocks, ${spdm.response.opaque.length} B opaque data`,
+        `SPDM 1.${spdm.request.version & 0xf} GET_MEASUREMENTS request (${spdm.request.bytes.length} B) + MEASUREMENTS response with ${spdm.response.blocks.length} blocks, ${spdm.response.opaque.length} B opaque data${spdm.response.trailingZeroBytes ? `; ${spdm.response.trailingZeroBytes} zero byte(s) of padding after the signature ignored` : ''}`,
       ),
     );
   } catch (e) {
@@ -125,7 +142,14 @@ export async function verifyGpuEvidence(
     );
   }
   try {
-    const pem = Buffer.from(decodeB64(evidence?.certificate, 'certificate')).toString('latin1');
+    const pem = Buffer.from(
+      decodeB64(evidence?.certificate, 'certificate', NVIDIA_LIMITS.maxChainBytes),
+    ).toString('latin1');
+    const blocks = pem.split('-----BEGIN CERTIFICATE-----').length - 1;
+    if (blocks > NVIDIA_LIMITS.maxChainCerts)
+      throw new Error(
+        `NVIDIA_CHAIN_COUNT: ${blocks} certificates, over the limit of ${NVIDIA_LIMITS.maxChainCerts}`,
+      );
     certs = parseCertChain(pem);
     if (certs.length === 0) throw new Error('no PEM certificate found');
     checks.push(pass('nvidia.chain.parse', `${certs.length} certificates`));
@@ -196,6 +220,24 @@ export async function verifyGpuEvidence(
         ? pass('nvidia.chain.validity', r.validity.detail)
         : fail('nvidia.chain.validity', r.validity.detail),
     );
+    checks.push(
+      r.criticalExtensions.ok
+        ? pass('nvidia.chain.critical-extensions', r.criticalExtensions.detail)
+        : fail('nvidia.chain.critical-extensions', r.criticalExtensions.detail),
+    );
+    const rootCert = r.chain[r.chain.length - 1];
+    if (r.rootPinned.ok && rootCert)
+      fields.root = {
+        subject: commonName(rootCert),
+        subjectFull: rootCert.subject.replace(/\n/g, ', '),
+        simulated: simulatedTrusted,
+        sha256: createHash('sha256').update(rootCert.raw).digest('hex'),
+        trustedBy: simulatedTrusted
+          ? via === 'allowSimulated was set'
+            ? 'allow-simulated'
+            : 'trust-simulated-root'
+          : 'pinned NVIDIA Device Identity CA',
+      };
     if (opts.ocsp) {
       try {
         const o = await opts.ocsp(r.chain);
@@ -436,6 +478,13 @@ export async function verifyGpuEvidenceList(
   list: GpuEvidence[],
   opts: VerifyGpuEvidenceOptions = {},
 ): Promise<Verdict> {
+  if (list.length > NVIDIA_LIMITS.maxGpus)
+    return verdict('nvidia-local-list', [
+      fail(
+        'nvidia.gpu-count',
+        `NVIDIA_EVIDENCE_SIZE: ${list.length} GPUs, over the limit of ${NVIDIA_LIMITS.maxGpus}`,
+      ),
+    ]);
   const parts = [];
   for (const e of list) parts.push(await verifyGpuEvidence(e, opts));
   const checks: Check[] = [

@@ -21,8 +21,14 @@ import {
 } from 'jose';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
+import { unknownCriticalExtensions } from '../x509-extensions.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { isJwks, type JwksSource, pinnedJwks } from './jwks.ts';
+import { NRAS_PINNED_CA_SPKI_SHA256, NRAS_PINNED_JWKS, NRAS_PINNED_JWKS_DATE } from './nras-pinned-jwks.ts';
+
+/** Bounds of an NRAS response (issue 14): real ones hold 1–8 device tokens of 2–20 KB. */
+export const NRAS_LIMITS = { maxDeviceTokens: 64, maxTokenChars: 256 * 1024 } as const;
+
 import { defaultPolicyFor, evaluateRules, type NvidiaPolicy } from './policy.ts';
 
 export const NRAS_ISSUER = 'https://nras.attestation.nvidia.com';
@@ -30,8 +36,19 @@ export const NRAS_ISSUER = 'https://nras.attestation.nvidia.com';
 export interface VerifyNrasOptions {
   /** The nonce sent to NRAS (hex or bytes). */
   nonce: Uint8Array | string;
-  /** NRAS signing keys: a JWKS (pinned) or a source (fetched, cached, refetched once on an unknown kid). */
-  jwks: JSONWebKeySet | JwksSource;
+  /**
+   * ADDITIONAL NRAS signing keys: a JWKS (e.g. a file the user fetched) or a source (fetched, cached, refetched
+   * once on an unknown kid). Merged with NVIDIA's pinned keys (NRAS_PINNED_JWKS; on a kid conflict the pinned
+   * key wins). Like the pinned ones, an added key signs nothing unless its x5c chain reaches a pinned NRAS CA.
+   */
+  jwks?: JSONWebKeySet | JwksSource;
+  /** Use NVIDIA's pinned keys (default true). false: only `jwks` (tests with their own keys). */
+  pinnedKeys?: boolean;
+  /**
+   * Require every signing key's x5c to chain to a pinned NRAS CA (default true). false: a key without x5c,
+   * or with an unanchored chain, is used as it is (only for keys you trust by other means; marked 'skip').
+   */
+  requireNrasCa?: boolean;
   /** Explicit clock for exp/nbf (recorded tokens need one). Default: now. */
   now?: Date;
   /** Appraisal policy; default: NVIDIA's, chosen by the overall token's x-nvidia-ver. */
@@ -41,8 +58,9 @@ export interface VerifyNrasOptions {
   /** Seconds of clock skew tolerated for exp/nbf (default 0). */
   clockToleranceSec?: number;
   /**
-   * SHA-256 (hex) of SubjectPublicKeyInfo of NRAS issuing CAs to pin: when given, the signing key's
-   * `x5c` chain must contain one of them (e.g. 'NVIDIA Attestation Service GPU Intermediate 004').
+   * SHA-256 (hex) of SubjectPublicKeyInfo of the NRAS issuing CAs the signing keys' `x5c` must reach. Default
+   * NRAS_PINNED_CA_SPKI_SHA256 ('NVIDIA Attestation Service GPU Intermediate 004'); a list given here
+   * replaces the default (the CLI's --pin-nras-ca adds to it).
    */
   pinnedNrasCaSpkiSha256?: string[];
 }
@@ -70,6 +88,11 @@ export function checkJwkX5c(
     return { outcome: 'fail', detail: `x5c does not parse: ${(e as Error).message}` };
   }
   const leaf = certs[0]!;
+  for (const [i, c] of certs.entries()) {
+    const u = unknownCriticalExtensions(new Uint8Array(c.raw));
+    if (u.length > 0)
+      return { outcome: 'fail', detail: `x5c[${i}] has unknown critical extension(s) ${u.join(', ')}` };
+  }
   const jwkKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
   if (!spki(leaf.publicKey).equals(spki(jwkKey)))
@@ -134,7 +157,18 @@ export function parseNrasResponse(response: unknown): ParsedNrasResponse {
   if (typeof devs !== 'object' || devs === null || Array.isArray(devs))
     throw new NrasFormatError('second element must be an object of device tokens');
   const devices: Record<string, string> = {};
-  for (const [k, v] of Object.entries(devs as Record<string, unknown>)) {
+  if (head[1].length > NRAS_LIMITS.maxTokenChars)
+    throw new NrasFormatError(`NVIDIA_NRAS_SIZE: overall token over ${NRAS_LIMITS.maxTokenChars} characters`);
+  const entries = Object.entries(devs as Record<string, unknown>);
+  if (entries.length > NRAS_LIMITS.maxDeviceTokens)
+    throw new NrasFormatError(
+      `NVIDIA_NRAS_SIZE: ${entries.length} device tokens, over the limit of ${NRAS_LIMITS.maxDeviceTokens}`,
+    );
+  for (const [k, v] of entries) {
+    if (typeof v === 'string' && v.length > NRAS_LIMITS.maxTokenChars)
+      throw new NrasFormatError(
+        `NVIDIA_NRAS_SIZE: device token '${k}' over ${NRAS_LIMITS.maxTokenChars} characters`,
+      );
     if (typeof v !== 'string' || !JWT_RE.test(v))
       throw new NrasFormatError(`device token '${k}' is not a compact JWT`);
     devices[k] = v;
@@ -300,37 +334,66 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
     checks.push(c('nvidia.nras.nonce', 'fail', `expected nonce: ${(e as Error).message}`));
   }
 
-  // Keys: one refetch when a token names an unknown kid.
-  const source: JwksSource = isJwks(opts.jwks) ? pinnedJwks(opts.jwks) : (opts.jwks as JwksSource);
+  // Keys: NVIDIA's pinned keys plus any added ones (one refetch of an added source on an unknown kid).
+  const pinnedSet: JSONWebKeySet = opts.pinnedKeys === false ? { keys: [] } : NRAS_PINNED_JWKS;
+  const source: JwksSource | undefined =
+    opts.jwks === undefined
+      ? undefined
+      : isJwks(opts.jwks)
+        ? pinnedJwks(opts.jwks)
+        : (opts.jwks as JwksSource);
+  const pins = opts.pinnedNrasCaSpkiSha256 ?? [...NRAS_PINNED_CA_SPKI_SHA256];
+  const caPins = opts.requireNrasCa === false ? undefined : pins;
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   let keyError: string | undefined;
   const knownKids = new Set<string>();
   let keySet: JSONWebKeySet | undefined;
+  const kidsOf = (s: JSONWebKeySet) =>
+    new Set(s.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
+  const merge = (added: JSONWebKeySet): { set: JSONWebKeySet; ignored: number } => {
+    const have = kidsOf(pinnedSet);
+    const extra = added.keys.filter((k) => typeof k.kid !== 'string' || !have.has(k.kid));
+    return { set: { keys: [...pinnedSet.keys, ...extra] }, ignored: added.keys.length - extra.length };
+  };
+  let ignored = 0;
+  let addedCount = 0;
   try {
-    let set = await source.get();
+    let added = source ? await source.get() : { keys: [] };
     const kids = [parsed.overall, ...Object.values(parsed.devices)]
       .map(kidOf)
       .filter((k): k is string => !!k);
-    const has = (s: JSONWebKeySet) =>
-      new Set(s.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
-    if (kids.some((k) => !has(set).has(k)) && source.refresh) set = await source.refresh();
-    for (const k of has(set)) knownKids.add(k);
-    keys = createLocalJWKSet(set);
-    keySet = set;
+    if (source?.refresh && kids.some((k) => !kidsOf(merge(added).set).has(k))) added = await source.refresh();
+    const m = merge(added);
+    ignored = m.ignored;
+    addedCount = added.keys.length - m.ignored;
+    for (const k of kidsOf(m.set)) knownKids.add(k);
+    keys = createLocalJWKSet(m.set);
+    keySet = m.set;
   } catch (e) {
     keyError = (e as Error).message;
   }
+  checks.push(
+    c(
+      'nvidia.nras.keys',
+      keySet ? 'pass' : 'fail',
+      keySet
+        ? `${pinnedSet.keys.length} pinned NVIDIA key(s) (JWKS of ${NRAS_PINNED_JWKS_DATE})${source ? ` + ${addedCount} added from ${source.description}` : ''}${ignored ? ` (${ignored} added key(s) ignored: kid already pinned)` : ''}; signing keys must chain to ${caPins ? `a pinned NRAS CA (${caPins.map((h) => `${h.slice(0, 12)}…`).join(', ')})` : 'nothing (requireNrasCa=false)'}`
+        : `no NRAS keys: ${keyError}`,
+    ),
+  );
+  /** The x5c verdict for the key of `token` (undefined when it has no key in the set). */
+  const keyTrust = (token: string) => {
+    const kid = kidOf(token);
+    const jwk = keySet?.keys.find((k) => k.kid === kid) as Record<string, unknown> | undefined;
+    return jwk ? checkJwkX5c(jwk, now, caPins) : undefined;
+  };
   const tokOpts = { issuers, now, tolerance: opts.clockToleranceSec ?? 0, knownKids };
 
   // Overall token
   const overall = await verifyToken('nvidia.nras', parsed.overall, keys, keyError, tokOpts);
   checks.push(overall.signature, overall.issuer, overall.time);
   if (overall.signature.outcome === 'pass' && keySet) {
-    const kid = kidOf(parsed.overall);
-    const jwk = keySet.keys.find((k) => k.kid === kid) as Record<string, unknown> | undefined;
-    const x = jwk
-      ? checkJwkX5c(jwk, now, opts.pinnedNrasCaSpkiSha256)
-      : { outcome: 'fail' as const, detail: 'key not found' };
+    const x = keyTrust(parsed.overall) ?? { outcome: 'fail' as const, detail: 'key not found' };
     checks.push(c('nvidia.nras.signing-cert', x.outcome, x.detail));
   } else checks.push(c('nvidia.nras.signing-cert', 'skip', 'overall token not verified'));
   const op = overall.payload as Record<string, unknown> | undefined;
@@ -418,6 +481,10 @@ export async function verifyNrasResponse(response: unknown, opts: VerifyNrasOpti
     const dc: Check[] = [];
     const r = await verifyToken('nvidia.nras.gpu', token, keys, keyError, tokOpts);
     dc.push(r.signature, r.issuer, r.time);
+    if (r.signature.outcome === 'pass') {
+      const x = keyTrust(token) ?? { outcome: 'fail' as const, detail: 'key not found' };
+      dc.push(c('nvidia.nras.gpu.signing-cert', x.outcome, `${name}: ${x.detail}`));
+    } else dc.push(c('nvidia.nras.gpu.signing-cert', 'skip', `${name}: token not verified`));
     const want = submodDigests.get(name);
     const got = createHash('sha256').update(token, 'ascii').digest('hex');
     if (want === undefined)

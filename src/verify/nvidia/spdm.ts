@@ -21,6 +21,8 @@ export class SpdmError extends Error {
 export const SPDM_GET_MEASUREMENTS = 0xe0;
 export const SPDM_MEASUREMENTS = 0x60;
 export const P384_SIGNATURE_SIZE = 96;
+/** At most this many zero bytes of padding after the signature are tolerated (NVML's report buffer size). */
+export const MAX_TRAILING_ZERO_BYTES = 8192;
 
 export interface SpdmRequest {
   version: number;
@@ -59,7 +61,10 @@ export interface SpdmResponse {
   signature: Uint8Array;
   /** The response bytes up to (not including) the signature. */
   signed: Uint8Array;
+  /** The response bytes up to the end of the signature (zero padding after it excluded). */
   bytes: Uint8Array;
+  /** Zero bytes found after the signature (padding some stacks add); 0 for exact evidence. */
+  trailingZeroBytes: number;
 }
 
 export interface SpdmEvidence {
@@ -213,9 +218,17 @@ export function parseSpdmResponse(b: Uint8Array, signatureSize = P384_SIGNATURE_
     need(b, p, 8, 'RequesterContext');
     p += 8;
   }
-  if (b.length - p !== signatureSize)
+  if (b.length - p < signatureSize)
     throw new SpdmError(
       `SPDM: ${b.length - p} bytes left for the signature, expected ${signatureSize} (ECDSA P-384 r‖s)`,
+    );
+  // Some confidential-container stacks pad the evidence with zero bytes after the signature (see
+  // trustee's hopper_coco_report1): accepted and reported; anything else after the signature is not.
+  const sigEnd = p + signatureSize;
+  const padding = b.subarray(sigEnd);
+  if (padding.length > MAX_TRAILING_ZERO_BYTES || padding.some((x) => x !== 0))
+    throw new SpdmError(
+      `SPDM: ${padding.length} byte(s) after the ${signatureSize}-byte signature${padding.some((x) => x !== 0) ? ' are not all zero' : ` exceed the ${MAX_TRAILING_ZERO_BYTES}-byte padding limit`} (only zero padding is accepted)`,
     );
   return {
     version,
@@ -226,9 +239,10 @@ export function parseSpdmResponse(b: Uint8Array, signatureSize = P384_SIGNATURE_
     nonce,
     opaque,
     opaqueFields: parseOpaqueData(opaque),
-    signature: b.slice(p),
+    signature: b.slice(p, sigEnd),
     signed: b.slice(0, p),
-    bytes: b.slice(),
+    bytes: b.slice(0, sigEnd),
+    trailingZeroBytes: padding.length,
   };
 }
 

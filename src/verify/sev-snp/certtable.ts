@@ -44,16 +44,53 @@ const ROLE_BY_GUID = new Map<string, CertRole>(
   Object.entries(CERT_GUIDS).map(([k, g]) => [g, k as CertRole] as [string, CertRole]),
 );
 
-/** Parse a certificate table. Throws SnpFormatError on truncation or out-of-range entries. */
+/**
+ * Bounds of a certificate table (issue 14: a hostile table must not make the verifier copy or hold
+ * more than it needs). Real tables hold 1–4 certificates of 1–2 KB each (VCEK/VLEK, ASK/ASVK, ARK).
+ */
+export const CERT_TABLE_LIMITS = {
+  /** Bytes of the whole table (header, terminator and certificates; kernel buffers may be padded). */
+  maxTableBytes: 256 * 1024,
+  /** Entries before the zero terminator. */
+  maxEntries: 32,
+  /** Bytes of one certificate. */
+  maxCertBytes: 32 * 1024,
+} as const;
+
+/**
+ * Parse a certificate table. Each entry's `data` is a view into `buf` (nothing is copied). Throws
+ * SnpFormatError with a stable code: SNP_CERT_TABLE (truncated, out of range), SNP_CERT_TABLE_SIZE (table
+ * or one certificate too large), SNP_CERT_TABLE_ENTRIES (too many entries), SNP_CERT_TABLE_DUPLICATE (a GUID
+ * twice), SNP_CERT_TABLE_OVERLAP (two entries share bytes, or an entry overlaps the header).
+ */
 export function parseCertTable(buf: Uint8Array): CertTableEntry[] {
+  const L = CERT_TABLE_LIMITS;
+  if (buf.length > L.maxTableBytes)
+    throw new SnpFormatError(
+      'SNP_CERT_TABLE_SIZE',
+      `certificate table is ${buf.length} bytes, over the ${L.maxTableBytes}-byte limit`,
+    );
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: CertTableEntry[] = [];
+  const seen = new Set<string>();
+  let headerEnd = 0;
   for (let at = 0; ; at += 24) {
     if (at + 24 > buf.length)
       throw new SnpFormatError('SNP_CERT_TABLE', 'certificate table has no terminating entry');
     const entry = buf.subarray(at, at + 24);
-    if (entry.every((b) => b === 0)) break;
+    if (entry.every((b) => b === 0)) {
+      headerEnd = at + 24;
+      break;
+    }
+    if (out.length >= L.maxEntries)
+      throw new SnpFormatError(
+        'SNP_CERT_TABLE_ENTRIES',
+        `certificate table has more than ${L.maxEntries} entries`,
+      );
     const guid = bytesToGuid(entry.subarray(0, 16));
+    if (seen.has(guid))
+      throw new SnpFormatError('SNP_CERT_TABLE_DUPLICATE', `certificate table lists ${guid} twice`);
+    seen.add(guid);
     const offset = dv.getUint32(at + 16, true);
     const length = dv.getUint32(at + 20, true);
     if (offset + length > buf.length || offset < at + 24)
@@ -61,10 +98,32 @@ export function parseCertTable(buf: Uint8Array): CertTableEntry[] {
         'SNP_CERT_TABLE',
         `entry ${guid}: offset ${offset} + length ${length} outside the table`,
       );
-    const e: CertTableEntry = { guid, offset, length, data: buf.slice(offset, offset + length) };
+    if (length > L.maxCertBytes)
+      throw new SnpFormatError(
+        'SNP_CERT_TABLE_SIZE',
+        `entry ${guid}: ${length} bytes, over the ${L.maxCertBytes}-byte certificate limit`,
+      );
+    const e: CertTableEntry = { guid, offset, length, data: buf.subarray(offset, offset + length) };
     const role = ROLE_BY_GUID.get(guid);
     if (role) e.role = role;
     out.push(e);
+  }
+  // Entries must not overlap each other or the header (a table whose entries all point at one region
+  // would otherwise multiply the work done on it).
+  const ranges = out.filter((e) => e.length > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (r.offset < headerEnd)
+      throw new SnpFormatError(
+        'SNP_CERT_TABLE_OVERLAP',
+        `entry ${r.guid}: offset ${r.offset} is inside the table header (${headerEnd} bytes)`,
+      );
+    const next = ranges[i + 1];
+    if (next && r.offset + r.length > next.offset)
+      throw new SnpFormatError(
+        'SNP_CERT_TABLE_OVERLAP',
+        `entries ${r.guid} and ${next.guid} overlap (${r.offset}+${r.length} > ${next.offset})`,
+      );
   }
   return out;
 }

@@ -134,6 +134,7 @@ export async function checkCrl(
   ark: x509.X509Certificate,
   subject: x509.X509Certificate,
   now: Date,
+  opts: { allowStale?: boolean } = {},
 ): Promise<CrlResult> {
   let crl: x509.X509Crl;
   try {
@@ -156,10 +157,14 @@ export async function checkCrl(
       ok: false,
       detail: `certificate serial ${subject.serialNumber} is REVOKED (${entry.revocationDate.toISOString()})`,
     };
-  const stale =
-    crl.nextUpdate && crl.nextUpdate.getTime() < now.getTime() ? ' (CRL past its nextUpdate)' : '';
+  const stale = crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now.getTime();
+  if (stale && !opts.allowStale)
+    return {
+      ok: false,
+      detail: `the CRL is stale: nextUpdate ${crl.nextUpdate!.toISOString()} is before ${now.toISOString()} (get a fresh CRL, or accept it with --allow-stale-crl / allowStaleCrl)`,
+    };
   return {
     ok: true,
-    detail: `not revoked (CRL of ${crl.thisUpdate.toISOString()}, ${crl.entries.length} entries)${stale}`,
+    detail: `not revoked (CRL of ${crl.thisUpdate.toISOString()}, ${crl.entries.length} entries)${stale ? ` (CRL past its nextUpdate ${crl.nextUpdate!.toISOString()}: ALLOWED by allowStaleCrl)` : ''}`,
   };
 }

@@ -52,7 +52,7 @@ export interface SnpPolicy {
   reportIdMa?: string;
   /** Allowed CHIP_IDs (hex, 64 bytes each). */
   chipIds?: string[];
-  /** Exact VMPL. */
+  /** Exact VMPL required (default 0). */
   vmpl?: number;
   /** Required PLATFORM_INFO bits (true = must be set, false = must be clear). */
   platformInfo?: Partial<Record<keyof PlatformInfo, boolean>>;
@@ -348,10 +348,15 @@ export function checkSnpPolicy(
     const c = hex(r.chipId);
     checks.push((policy.chipIds.includes(c) ? pass : fail)(id('chip-id'), `CHIP_ID ${c.slice(0, 16)}…`));
   }
-  if (policy.vmpl !== undefined)
-    checks.push(
-      (r.vmpl === policy.vmpl ? pass : fail)(id('vmpl'), `VMPL ${r.vmpl}, required ${policy.vmpl}`),
-    );
+  // VMPL 0 by default: a report from a less privileged VMPL may come from code the guest owner does not
+  // control (e.g. beside an SVSM/paravisor). Override with policy.vmpl / --vmpl N.
+  const wantVmpl = policy.vmpl ?? 0;
+  checks.push(
+    (r.vmpl === wantVmpl ? pass : fail)(
+      id('vmpl'),
+      `VMPL ${r.vmpl}, required ${wantVmpl}${policy.vmpl === undefined ? ' (default; --vmpl N or policy snp.vmpl to change)' : ''}`,
+    ),
+  );
   if (policy.platformInfo) {
     const pi = decodePlatformInfo(r.platformInfo);
     for (const [k, want] of Object.entries(policy.platformInfo)) {

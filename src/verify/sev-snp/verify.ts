@@ -7,8 +7,9 @@ import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto
 import * as x509 from '@peculiar/x509';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
+import { unknownCriticalExtensions } from '../x509-extensions.ts';
 import { type AmdCertInfo, parseAmdCert } from './amd-cert.ts';
-import { certsFromTable, parseCertTable } from './certtable.ts';
+import { CERT_TABLE_LIMITS, certsFromTable, parseCertTable } from './certtable.ts';
 import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains, signedBy } from './chain.ts';
 import { checkCrl, fetchVcek, type KdsOptions, kdsCrlUrl, kdsGet } from './kds.ts';
 import { checkSnpPolicy, type SnpPolicy } from './policy.ts';
@@ -24,6 +25,7 @@ import {
   type SnpReportFields,
   signatureP1363,
 } from './report.ts';
+import { amdSignatureAlgorithmProblem } from './sigalg.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';
 
@@ -56,6 +58,8 @@ export interface VerifySnpOptions {
   kds?: KdsOptions;
   /** CRL (DER) for the intermediate, or 'fetch' (KDS). Without it the revocation check is skipped. */
   crl?: Uint8Array | 'fetch';
+  /** Accept a CRL past its nextUpdate (default false: a stale CRL fails 'snp.chain.crl'). */
+  allowStaleCrl?: boolean;
 }
 
 const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
@@ -110,13 +114,53 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       : fail('snp.report.reserved', `reserved bytes are not zero at ${nonZero.join(', ')}`),
   );
 
+  // ---- network: only through `kds` (VCEK or CRL from AMD KDS); every request is counted for the verdict
+  const network = { requests: [] as string[] };
+  let kds: KdsOptions | undefined;
+  if (opts.kds) {
+    const f = opts.kds.fetch ?? (globalThis.fetch as unknown as KdsOptions['fetch']);
+    kds = { ...opts.kds };
+    if (f)
+      kds.fetch = (url, init) => {
+        network.requests.push(url);
+        return f(url, init);
+      };
+  }
+  const networkField = () =>
+    network.requests.length > 0
+      ? { used: true, detail: `${network.requests.length} request(s) to AMD KDS`, requests: network.requests }
+      : {
+          used: false,
+          detail: opts.kds
+            ? opts.kds.offline
+              ? 'no network used (KDS offline: cache only)'
+              : 'no network used (KDS answers came from the cache)'
+            : 'no network used',
+        };
+
   // ---- certificates from the evidence
+  const oversized = [['vek', opts.vek], ...Object.entries(opts.certs ?? {})].filter(
+    ([, c]) => c !== undefined && (c as Uint8Array | string).length > CERT_TABLE_LIMITS.maxCertBytes * 2,
+  );
+  if (oversized.length > 0) {
+    checks.push(
+      fail(
+        'snp.certs.table',
+        `SNP_CERT_TABLE_SIZE: certificate(s) ${oversized.map(([k]) => k).join(', ')} over ${CERT_TABLE_LIMITS.maxCertBytes} bytes`,
+      ),
+    );
+    fields.network = networkField();
+    return verdict('sev-snp', checks, { fields });
+  }
   let evCerts: SnpCerts = { ...(opts.certs ?? {}) };
   if (opts.auxblob) {
     try {
       evCerts = { ...certsFromTable(parseCertTable(opts.auxblob)), ...evCerts };
     } catch (e) {
-      checks.push(fail('snp.certs.table', `bad certificate table: ${(e as Error).message}`));
+      const code = (e as { code?: string }).code;
+      checks.push(
+        fail('snp.certs.table', `bad certificate table: ${code ? `${code}: ` : ''}${(e as Error).message}`),
+      );
     }
   }
   let vekDer: Uint8Array | string | undefined =
@@ -125,11 +169,11 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   let vekSource = opts.vek ? 'given' : vekDer ? 'evidence' : '';
 
   let product = reportProduct(r) ?? opts.product;
-  if (!vekDer && signer.signingKey === 'VCEK' && opts.kds) {
+  if (!vekDer && signer.signingKey === 'VCEK' && kds) {
     const candidates: SnpProduct[] = product ? [product] : ['Milan', 'Genoa'];
     for (const p of candidates) {
       try {
-        vekDer = await fetchVcek(p, r.chipId, decodeTcb(r.reportedTcb, p), opts.kds);
+        vekDer = await fetchVcek(p, r.chipId, decodeTcb(r.reportedTcb, p), kds);
         vekSource = `AMD KDS (${p})`;
         break;
       } catch (e) {
@@ -147,6 +191,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       ),
     );
     fields.report = describeReport(r, product);
+    fields.network = networkField();
     return verdict('sev-snp', checks, { fields });
   }
   let vek: X509Certificate;
@@ -159,6 +204,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   } catch (e) {
     checks.push(fail('snp.vek.present', `cannot parse the VCEK/VLEK: ${(e as Error).message}`));
     fields.report = describeReport(r, product);
+    fields.network = networkField();
     return verdict('sev-snp', checks, { fields });
   }
   const vekIsVlek = cn(vek.subject) === 'SEV-VLEK' || info.cspId !== undefined;
@@ -262,6 +308,30 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       ),
     );
     checks.push(pass('snp.chain.vek', `${vekKind} signed by ${cn(inter.subject)} (RSA-PSS SHA-384)`));
+    const algProblems = [chosen.ark, inter, vek]
+      .map((c) => [c, certProblems(c).algorithm] as const)
+      .filter(([, p]) => p !== undefined)
+      .map(([c, p]) => `${cn(c.subject)}: ${p}`);
+    checks.push(
+      algProblems.length === 0
+        ? pass(
+            'snp.chain.signature-algorithm',
+            'ARK, intermediate and VEK are signed with RSASSA-PSS / SHA-384 / MGF1-SHA-384 / salt 48 (pinned)',
+          )
+        : fail(
+            'snp.chain.signature-algorithm',
+            `not the pinned RSASSA-PSS SHA-384: ${algProblems.join('; ')}`,
+          ),
+    );
+    const critical = [chosen.ark, inter, vek]
+      .map((c) => [c, certProblems(c).critical] as const)
+      .filter(([, u]) => u.length > 0)
+      .map(([c, u]) => `${cn(c.subject)}: ${u.join(', ')}`);
+    checks.push(
+      critical.length === 0
+        ? pass('snp.chain.critical-extensions', 'no certificate has an unknown critical extension')
+        : fail('snp.chain.critical-extensions', `unknown critical extension(s): ${critical.join('; ')}`),
+    );
     const bad = [chosen.ark, inter, vek].filter((c) => !isValidAt(c, now));
     checks.push(
       bad.length === 0
@@ -281,7 +351,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
           opts.crl === 'fetch'
             ? await kdsGet(
                 kdsCrlUrl(chosen.product as SnpProduct, vekIsVlek ? 'vlek' : 'vcek', opts.kds?.baseUrl),
-                opts.kds,
+                kds ?? { offline: true },
               )
             : opts.crl;
         const res = await checkCrl(
@@ -289,6 +359,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
           new x509.X509Certificate(chosen.ark.raw),
           new x509.X509Certificate(inter.raw),
           now,
+          { allowStale: opts.allowStaleCrl === true },
         );
         checks.push((res.ok ? pass : fail)('snp.chain.crl', `${cn(inter.subject)}: ${res.detail}`));
       } catch (e) {
@@ -302,7 +373,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       chosen?.simulated
         ? pass(
             'snp.simulated',
-            `SIMULATED evidence accepted (${simulatedVia === 'allow-simulated' ? '--allow-simulated: ANY simulated root' : 'explicitly trusted simulated root'}): proves NOTHING about AMD hardware`,
+            `SIMULATED evidence accepted (${simulatedVia === 'allow-simulated' ? '--allow-simulated: ANY simulated root' : 'trusted simulated root, pinned by its SHA-256 fingerprint'}); root '${chosen.ark.subject.replace(/\n/g, ', ')}' sha256 ${fingerprint(chosen.ark)}: proves NOTHING about AMD hardware`,
           )
         : fail('snp.simulated', 'SIMULATED evidence is rejected unless its root is explicitly trusted'),
     );
@@ -426,11 +497,40 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
       sha256: createHash('sha256').update(vek.raw).digest('hex'),
     },
     root: chosen
-      ? { subject: cn(chosen.ark.subject), simulated: chosen.simulated, sha256: fingerprint(chosen.ark) }
+      ? {
+          subject: cn(chosen.ark.subject),
+          subjectFull: chosen.ark.subject.replace(/\n/g, ', '),
+          simulated: chosen.simulated,
+          sha256: fingerprint(chosen.ark),
+          trustedBy: chosen.simulated
+            ? simulatedVia === 'allow-simulated'
+              ? 'allow-simulated'
+              : 'trust-simulated-root'
+            : 'pinned AMD root',
+        }
       : null,
+    network: networkField(),
   });
   if (!sigOk) fields.signatureValid = false;
   return verdict('sev-snp', checks, { fields });
+}
+
+const problemCache = new Map<string, { algorithm: string | undefined; critical: string[] }>();
+
+/**
+ * The pinned-algorithm and critical-extension verdicts of a chain certificate, cached by its fingerprint
+ * (itself cached per certificate object): the chain-cached path costs one map lookup per certificate.
+ */
+function certProblems(c: X509Certificate): { algorithm: string | undefined; critical: string[] } {
+  const key = fingerprint(c);
+  let p = problemCache.get(key);
+  if (p === undefined) {
+    const der = new Uint8Array(c.raw);
+    p = { algorithm: amdSignatureAlgorithmProblem(der, key), critical: unknownCriticalExtensions(der) };
+    if (problemCache.size >= 1024) problemCache.clear();
+    problemCache.set(key, p);
+  }
+  return p;
 }
 
 const vekCache = new Map<string, { vek: X509Certificate; info: AmdCertInfo }>();
@@ -450,6 +550,7 @@ function parseVek(der: Uint8Array | string): { vek: X509Certificate; info: AmdCe
 /** Clear the parsed-certificate caches (benchmarks compare cold and warm). */
 export function clearVekCache(): void {
   vekCache.clear();
+  problemCache.clear();
   x509Cache.clear();
 }
 

@@ -292,6 +292,25 @@ export function collateralFromJson(text: string, source = 'collateral.json'): Td
   return c;
 }
 
+/** Bytes of one collateral file (TCB Info and QE identity are 5–50 KB; PCCS JSON bundles ~100 KB). */
+export const MAX_COLLATERAL_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Read a collateral file, refusing one over MAX_COLLATERAL_FILE_BYTES (TDX_COLLATERAL_SIZE) before reading it. */
+function readBounded(p: string): Buffer {
+  let size: number;
+  try {
+    size = statSync(p).size;
+  } catch (e) {
+    throw new TdxError('TDX_COLLATERAL', `cannot read collateral ${p}: ${(e as Error).message}`);
+  }
+  if (size > MAX_COLLATERAL_FILE_BYTES)
+    throw new TdxError(
+      'TDX_COLLATERAL_SIZE',
+      `collateral file ${p} is ${size} bytes, over the ${MAX_COLLATERAL_FILE_BYTES}-byte limit`,
+    );
+  return readFileSync(p);
+}
+
 /** Load a directory bundle (see the module comment for the file names). */
 export function collateralFromDir(dir: string): TdxCollateral {
   const c = emptyCollateral();
@@ -305,21 +324,21 @@ export function collateralFromDir(dir: string): TdxCollateral {
   for (const name of names) {
     const p = join(dir, name);
     if (/^tcb-info-[0-9a-fA-F]{12}\.json$/.test(name)) {
-      addTcbInfo(c, signedFromPcsBody<TcbInfo>(readFileSync(p, 'utf8'), 'tcbInfo'));
+      addTcbInfo(c, signedFromPcsBody<TcbInfo>(readBounded(p).toString('utf8'), 'tcbInfo'));
     } else if (name === 'td-qe-identity.json' || name === 'qe-identity.json') {
-      c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(readFileSync(p, 'utf8'), 'enclaveIdentity');
+      c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(readBounded(p).toString('utf8'), 'enclaveIdentity');
     } else if (name === 'tcb-signing-chain.pem' || name === 'tcb-info-issuer-chain.pem') {
-      const ch = pemToDerList(readFileSync(p, 'latin1'));
+      const ch = pemToDerList(readBounded(p).toString('latin1'));
       c.tcbInfoIssuerChain = ch;
       c.qeIdentityIssuerChain ??= ch;
     } else if (name === 'qe-identity-issuer-chain.pem') {
-      c.qeIdentityIssuerChain = pemToDerList(readFileSync(p, 'latin1'));
+      c.qeIdentityIssuerChain = pemToDerList(readBounded(p).toString('latin1'));
     } else if (/^pck-crl(-(platform|processor))?\.(der|crl|pem|hex)$/.test(name)) {
-      c.pckCrls.push(crlBytes(new Uint8Array(readFileSync(p))));
+      c.pckCrls.push(crlBytes(new Uint8Array(readBounded(p))));
     } else if (name === 'pck-crl-issuer-chain.pem') {
-      c.pckCrlIssuerChain = pemToDerList(readFileSync(p, 'latin1'));
+      c.pckCrlIssuerChain = pemToDerList(readBounded(p).toString('latin1'));
     } else if (/^root-ca-crl\.(der|crl|pem|hex)$/.test(name)) {
-      c.rootCaCrl = crlBytes(new Uint8Array(readFileSync(p)));
+      c.rootCaCrl = crlBytes(new Uint8Array(readBounded(p)));
     }
   }
   return c;
@@ -351,7 +370,7 @@ export function loadCollateral(path: string): TdxCollateral {
     throw new TdxError('TDX_COLLATERAL', `cannot read collateral ${path}: ${(e as Error).message}`);
   }
   if (st.isDirectory()) return collateralFromDir(path);
-  const text = readFileSync(path, 'utf8');
+  const text = readBounded(path).toString('utf8');
   const keys = topLevelRawValues(text);
   if (keys.has('tcbInfo')) {
     const c = emptyCollateral();

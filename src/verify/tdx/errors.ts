@@ -1,6 +1,9 @@
 /** Errors of the TDX verifier, each with a stable code. */
 export type TdxErrorCode =
   | 'TDX_QUOTE_FORMAT'
+  | 'TDX_QUOTE_SIZE'
+  | 'TDX_CERT_COUNT'
+  | 'TDX_COLLATERAL_SIZE'
   | 'TDX_DER'
   | 'TDX_CERT'
   | 'TDX_CRL'

@@ -27,6 +27,7 @@ export {
 } from './pki.ts';
 export { DEFAULT_ACCEPTED_TCB_STATUSES, parseTdxPolicy, type TdxPolicy } from './policy.ts';
 export {
+  decodeTdAttributes,
   isDebugTd,
   parseSgxReportBody,
   parseTdxQuote,
@@ -36,6 +37,8 @@ export {
   serializeSgxReportBody,
   serializeTdxQuote,
   signedBytes,
+  TD_ATTRIBUTE_BITS,
+  TDX_LIMITS,
   type TdReport,
   type TdxQuote,
 } from './quote.ts';

@@ -22,6 +22,7 @@ import {
   timeValue,
   whole,
 } from '../der.ts';
+import { unknownCriticalExtensions } from '../x509-extensions.ts';
 import { TdxError } from './errors.ts';
 
 /**
@@ -267,6 +268,16 @@ export function checkChainToPinnedRoot(
   }
   if (certs.length === 0) return { ok: false, detail: 'chain has no certificate below the root' };
   const full = [...certs, root];
+  // A critical extension this verifier does not process rejects the chain (as `openssl verify` does).
+  // The SGX extensions (1.2.840.113741.1.13.1) are read, but Intel marks them non-critical.
+  for (const c of full) {
+    const unknown = unknownCriticalExtensions(new Uint8Array(c.raw), [SGX_EXTENSIONS_OID]);
+    if (unknown.length > 0)
+      return {
+        ok: false,
+        detail: `'${c.subject.replace(/\n/g, ', ')}' has unknown critical extension(s) ${unknown.join(', ')}`,
+      };
+  }
   for (let i = 0; i < full.length; i++) {
     const c = full[i]!;
     const from = new Date(c.validFrom);

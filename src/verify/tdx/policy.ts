@@ -3,11 +3,14 @@
  *
  * {
  *   "tdx": {
- *     "allowDebug": false,                       // reject TD_ATTRIBUTES.DEBUG by default
+ *     "allowDebug": false,                       // reject TD_ATTRIBUTES.DEBUG (and the profiling bits) by default
+ *     "allowMigratable": false,                  // reject TD_ATTRIBUTES.MIGRATABLE by default
+ *     "requireSeptVeDisable": false,             // when true, TD_ATTRIBUTES.SEPT_VE_DISABLE must be set
  *     "acceptedTcbStatuses": ["UpToDate", "SWHardeningNeeded"],
  *     "requireCollateral": true,                 // without collateral the TCB checks fail
  *     "mrTd": ["<96 hex>", ...], "rtmr0": [...], "rtmr1": [...], "rtmr2": [...], "rtmr3": [...],
  *     "mrConfigId": [...], "mrOwner": [...], "mrOwnerConfig": [...], "mrSeam": [...],
+ *     "mrServiceTd": [...],                      // TDX 1.5 quotes only (a TDX 1.0 quote fails the pin)
  *     "rejectAdvisories": ["INTEL-SA-00837"]
  *   }
  * }
@@ -26,11 +29,17 @@ export const MEASUREMENT_FIELDS = [
   'mrOwner',
   'mrOwnerConfig',
   'mrSeam',
+  'mrServiceTd',
 ] as const;
 export type MeasurementField = (typeof MEASUREMENT_FIELDS)[number];
 
 export interface TdxPolicy {
+  /** Accept TD_ATTRIBUTES.DEBUG and the profiling bits (HGS_PLUS_PROF, PERF_PROF, PMT_PROF). Default false. */
   allowDebug?: boolean;
+  /** Accept TD_ATTRIBUTES.MIGRATABLE (a migration TD may move the TD to another platform). Default false. */
+  allowMigratable?: boolean;
+  /** Require TD_ATTRIBUTES.SEPT_VE_DISABLE (no #VE on access to pending pages). Default false. */
+  requireSeptVeDisable?: boolean;
   acceptedTcbStatuses?: TcbStatus[];
   requireCollateral?: boolean;
   rejectAdvisories?: string[];
@@ -43,6 +52,7 @@ export interface TdxPolicy {
   mrOwner?: string[];
   mrOwnerConfig?: string[];
   mrSeam?: string[];
+  mrServiceTd?: string[];
 }
 
 /**
@@ -62,6 +72,8 @@ export function parseTdxPolicy(input: unknown): TdxPolicy {
     throw new TdxError('TDX_POLICY', "policy 'tdx' must be an object");
   const known = new Set<string>([
     'allowDebug',
+    'allowMigratable',
+    'requireSeptVeDisable',
     'acceptedTcbStatuses',
     'requireCollateral',
     'rejectAdvisories',
@@ -73,7 +85,12 @@ export function parseTdxPolicy(input: unknown): TdxPolicy {
       if (sec === root && ['snp', 'sev-snp', 'nvidia', 'binding', 'execution'].includes(k)) continue;
       throw new TdxError('TDX_POLICY', `policy tdx: unknown key '${k}'`);
     }
-    if (k === 'allowDebug' || k === 'requireCollateral') {
+    if (
+      k === 'allowDebug' ||
+      k === 'requireCollateral' ||
+      k === 'allowMigratable' ||
+      k === 'requireSeptVeDisable'
+    ) {
       if (typeof v !== 'boolean') throw new TdxError('TDX_POLICY', `policy tdx.${k} must be a boolean`);
       p[k] = v;
     } else if (k === 'acceptedTcbStatuses') {

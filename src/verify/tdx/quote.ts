@@ -25,6 +25,19 @@ export const SGX_REPORT_BODY_SIZE = 384;
 export const CERT_DATA_QE_REPORT = 6;
 export const CERT_DATA_PCK_CHAIN = 5;
 
+/**
+ * Bounds (issue 14): real quotes are 4–8 KB with a 3-certificate PCK chain (PCK, PCK CA, root). Larger
+ * input is rejected before any certificate is parsed: TDX_QUOTE_SIZE, TDX_CERT_COUNT, TDX_CERT.
+ */
+export const TDX_LIMITS = {
+  /** Bytes of a whole quote (header, body, signature data, certification data, padding). */
+  maxQuoteBytes: 64 * 1024,
+  /** Certificates in an embedded PCK chain (or a collateral issuer chain). */
+  maxChainCerts: 8,
+  /** Bytes of one DER certificate. */
+  maxCertBytes: 16 * 1024,
+} as const;
+
 export interface QuoteHeader {
   version: number;
   attestationKeyType: number;
@@ -120,6 +133,13 @@ class Reader {
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
     const v = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  /** Like bytes(), but a view into the input (for the variable-size parts: nothing is copied). */
+  view(n: number, field: string): Uint8Array {
+    this.need(n, field);
+    const v = this.b.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }
@@ -248,10 +268,10 @@ function parseCertData(type: number, data: Uint8Array): QeReportCertificationDat
   const qeReportRaw = r.bytes(SGX_REPORT_BODY_SIZE, 'QE report');
   const qeReportSignature = r.bytes(64, 'QE report signature');
   const authSize = r.u16('QE auth data size');
-  const qeAuthData = r.bytes(authSize, 'QE auth data');
+  const qeAuthData = r.view(authSize, 'QE auth data');
   const innerType = r.u16('inner certification data type');
   const innerSize = r.u32('inner certification data size');
-  const innerData = r.bytes(innerSize, 'inner certification data');
+  const innerData = r.view(innerSize, 'inner certification data');
   if (r.pos !== data.length)
     throw new TdxError(
       'TDX_QUOTE_FORMAT',
@@ -283,6 +303,11 @@ function serializeCertData(c: QeReportCertificationData): Uint8Array {
 export function parseTdxQuote(input: Uint8Array): TdxQuote {
   const bytes =
     input instanceof Buffer ? new Uint8Array(input.buffer, input.byteOffset, input.length) : input;
+  if (bytes.length > TDX_LIMITS.maxQuoteBytes)
+    throw new TdxError(
+      'TDX_QUOTE_SIZE',
+      `TDX quote: ${bytes.length} bytes, over the ${TDX_LIMITS.maxQuoteBytes}-byte limit (real quotes are 4–8 KB)`,
+    );
   const r = new Reader(bytes, 'TDX quote');
   const header: QuoteHeader = {
     version: r.u16('version'),
@@ -331,7 +356,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
   const attestationKey = sr.bytes(64, 'attestation key');
   const certificationType = sr.u16('certification data type');
   const certSize = sr.u32('certification data size');
-  const certData = sr.bytes(certSize, 'certification data');
+  const certData = sr.view(certSize, 'certification data');
   if (sr.pos !== sigLen)
     throw new TdxError(
       'TDX_QUOTE_FORMAT',
@@ -343,7 +368,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     signature,
     attestationKey,
     certificationType,
-    trailing: bytes.slice(sigEnd),
+    trailing: bytes.subarray(sigEnd),
     signedRegion: bytes.subarray(0, signedEnd),
   };
   if (bodyType !== undefined) quote.bodyType = bodyType;
@@ -397,18 +422,69 @@ export function signedBytes(q: TdxQuote): Uint8Array {
   return all.subarray(0, HEADER_SIZE + (q.header.version === 5 ? 6 : 0) + bodyLen);
 }
 
+/**
+ * TD_ATTRIBUTES bits defined by the TDX module ABI (1.0 to 2.0): everything else is reserved and must be 0.
+ * Bit 0 DEBUG; 4–6 profiling (HGS_PLUS_PROF, PERF_PROF, PMT_PROF: the host can observe the TD); 16 ICSSD;
+ * 17 SERVTD_EXT; 27 LASS; 28 SEPT_VE_DISABLE; 29 MIGRATABLE; 30 PKS; 31 KL; 62 TPA; 63 PERFMON.
+ */
+export const TD_ATTRIBUTE_BITS = {
+  DEBUG: 0,
+  HGS_PLUS_PROF: 4,
+  PERF_PROF: 5,
+  PMT_PROF: 6,
+  ICSSD: 16,
+  SERVTD_EXT: 17,
+  LASS: 27,
+  SEPT_VE_DISABLE: 28,
+  MIGRATABLE: 29,
+  PKS: 30,
+  KL: 31,
+  TPA: 62,
+  PERFMON: 63,
+} as const;
+
+/** TD_ATTRIBUTES as a 64-bit number (little-endian in the report). */
+export function tdAttributesValue(body: TdReport): bigint {
+  return Buffer.from(body.tdAttributes).readBigUInt64LE(0);
+}
+
+/** The set bits of TD_ATTRIBUTES: defined ones by name, reserved ones by number. */
+export function decodeTdAttributes(body: TdReport): { set: string[]; reservedBits: number[] } {
+  const v = tdAttributesValue(body);
+  const byBit = new Map<number, string>(Object.entries(TD_ATTRIBUTE_BITS).map(([k, b]) => [b, k]));
+  const set: string[] = [];
+  const reservedBits: number[] = [];
+  for (let i = 0; i < 64; i++) {
+    if (((v >> BigInt(i)) & 1n) === 0n) continue;
+    const name = byBit.get(i);
+    if (name) set.push(name);
+    else reservedBits.push(i);
+  }
+  return { set, reservedBits };
+}
+
 /** TD_ATTRIBUTES bit 0 (DEBUG). */
 export function isDebugTd(body: TdReport): boolean {
   return (body.tdAttributes[0]! & 1) === 1;
 }
 
-/** Split a PEM bundle into DER certificates, in order. */
-export function pemToDerList(pem: string | Uint8Array): Uint8Array[] {
+/**
+ * Split a PEM bundle into DER certificates, in order. At most `maxCerts` certificates (TDX_CERT_COUNT) of
+ * at most TDX_LIMITS.maxCertBytes each (TDX_CERT): counted before anything is decoded.
+ */
+export function pemToDerList(
+  pem: string | Uint8Array,
+  maxCerts: number = TDX_LIMITS.maxChainCerts,
+): Uint8Array[] {
   const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
   const out: Uint8Array[] = [];
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (out.length >= maxCerts)
+      throw new TdxError('TDX_CERT_COUNT', `PEM: more than ${maxCerts} certificates in one chain`);
     const b64 = m[1]!.replace(/\s+/g, '');
+    if (b64.length > Math.ceil(TDX_LIMITS.maxCertBytes / 3) * 4)
+      throw new TdxError('TDX_CERT', `PEM: a certificate over ${TDX_LIMITS.maxCertBytes} bytes`);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64))
       throw new TdxError('TDX_CERT', 'PEM: bad base64 in a certificate');
     out.push(new Uint8Array(Buffer.from(b64, 'base64')));

@@ -34,7 +34,15 @@ import {
   parseTdxPolicy,
   type TdxPolicy,
 } from './policy.ts';
-import { isDebugTd, parseTdxQuote, pemToDerList, type TdReport, type TdxQuote } from './quote.ts';
+import {
+  decodeTdAttributes,
+  isDebugTd,
+  parseTdxQuote,
+  pemToDerList,
+  type TdReport,
+  type TdxQuote,
+  tdAttributesValue,
+} from './quote.ts';
 import { evaluateTdxTcb, type TcbResult } from './tcb.ts';
 
 export interface VerifyTdxOptions {
@@ -98,8 +106,10 @@ export function tdReportFields(q: TdxQuote): Record<string, unknown> {
   return f;
 }
 
-function measurement(b: TdReport, k: MeasurementField): Uint8Array {
+function measurement(b: TdReport, k: MeasurementField): Uint8Array | undefined {
   switch (k) {
+    case 'mrServiceTd':
+      return b.mrServiceTd;
     case 'mrTd':
       return b.mrTd;
     case 'rtmr0':
@@ -334,7 +344,8 @@ function verifyInner(
   try {
     pckChain = toX509(pemToDerList(qc.inner.data));
   } catch (e) {
-    checks.push({ id: 'tdx.pck.chain', outcome: 'fail', detail: (e as Error).message });
+    const code = e instanceof TdxError ? `${e.code}: ` : '';
+    checks.push({ id: 'tdx.pck.chain', outcome: 'fail', detail: `${code}${(e as Error).message}` });
     return verdict('tdx', checks, { fields });
   }
   if (pckChain.length < 2) {
@@ -350,6 +361,7 @@ function verifyInner(
 
   // SIMULATED roots: only when explicitly trusted (or allowSimulated), never with Intel's names.
   let simulated = false;
+  let simulatedVia: string | undefined;
   const last = pckChain[pckChain.length - 1]!;
   const looksSimulated = pckChain.some((c) => c.subject.includes(SIMULATED_MARK));
   if (last.subject.includes(SIMULATED_MARK) && last.subject === last.issuer) {
@@ -363,11 +375,12 @@ function verifyInner(
     if (explicitly || (opts.allowSimulated && last.verify(last.publicKey))) {
       root = last;
       simulated = true;
+      simulatedVia = explicitly ? 'trust-simulated-root' : 'allow-simulated';
       fields.simulated = true;
       checks.push({
         id: 'tdx.simulated',
         outcome: 'pass',
-        detail: `SIMULATED evidence accepted (${explicitly ? 'explicitly trusted simulated root' : 'allowSimulated: ANY simulated root'}): proves NOTHING about Intel hardware`,
+        detail: `SIMULATED evidence accepted (${explicitly ? 'trusted simulated root, pinned by its exact bytes' : 'allowSimulated: ANY simulated root'}); root '${last.subject.replace(/\n/g, ', ')}' sha256 ${createHash('sha256').update(last.raw).digest('hex')}: proves NOTHING about Intel hardware`,
       });
     }
   }
@@ -404,6 +417,13 @@ function verifyInner(
   });
   // PCK chain to the pinned root.
   const chainRes = checkChainToPinnedRoot(pckChain, now, root);
+  fields.root = {
+    subject: cn(root),
+    subjectFull: root.subject.replace(/\n/g, ', '),
+    simulated,
+    sha256: createHash('sha256').update(root.raw).digest('hex'),
+    trustedBy: simulated ? (simulatedVia ?? 'trust-simulated-root') : 'pinned Intel SGX Root CA',
+  };
   checks.push({ id: 'tdx.pck.chain', outcome: chainRes.ok ? 'pass' : 'fail', detail: chainRes.detail });
   const issuerCn = name(pckIssuer);
   const caKind =
@@ -449,19 +469,52 @@ function verifyInner(
   }
 
   // 3. TD attributes, REPORT_DATA binding, measurements.
-  const debug = isDebugTd(q.body);
-  if (debug && !policy.allowDebug)
+  const attrs = decodeTdAttributes(q.body);
+  const has = (n: string) => attrs.set.includes(n);
+  const debugBits = ['DEBUG', 'HGS_PLUS_PROF', 'PERF_PROF', 'PMT_PROF'].filter(has);
+  if (debugBits.length > 0 && !policy.allowDebug)
     checks.push({
       id: 'tdx.td.debug',
       outcome: 'fail',
-      detail:
-        'TD_ATTRIBUTES.DEBUG is set: a debug TD (host can read its memory); rejected unless debug is allowed',
+      detail: `TD_ATTRIBUTES ${debugBits.join(', ')} set: ${has('DEBUG') ? 'a debug TD (the host can read and change its memory)' : 'the host can profile the TD'}; rejected unless debug is allowed (allowDebug, --allow-debug)`,
     });
   else
     checks.push({
       id: 'tdx.td.debug',
       outcome: 'pass',
-      detail: debug ? 'debug TD ALLOWED by policy (allowDebug)' : 'TD_ATTRIBUTES.DEBUG is clear',
+      detail:
+        debugBits.length > 0
+          ? `${debugBits.join(', ')} ALLOWED by policy (allowDebug)`
+          : 'TD_ATTRIBUTES.DEBUG and the profiling bits are clear',
+    });
+  checks.push(
+    attrs.reservedBits.length === 0
+      ? {
+          id: 'tdx.td.attributes',
+          outcome: 'pass',
+          detail: `TD_ATTRIBUTES 0x${tdAttributesValue(q.body).toString(16).padStart(16, '0')}: no reserved bit set (${attrs.set.join(', ') || 'no bit set'})`,
+        }
+      : {
+          id: 'tdx.td.attributes',
+          outcome: 'fail',
+          detail: `TD_ATTRIBUTES 0x${tdAttributesValue(q.body).toString(16).padStart(16, '0')}: reserved bit(s) ${attrs.reservedBits.join(', ')} set (must be zero)`,
+        },
+  );
+  if (has('MIGRATABLE'))
+    checks.push({
+      id: 'tdx.td.migratable',
+      outcome: policy.allowMigratable ? 'pass' : 'fail',
+      detail: policy.allowMigratable
+        ? 'TD_ATTRIBUTES.MIGRATABLE set: ALLOWED by policy (allowMigratable)'
+        : 'TD_ATTRIBUTES.MIGRATABLE set: a migration TD may move this TD to another platform; rejected unless allowMigratable',
+    });
+  if (policy.requireSeptVeDisable)
+    checks.push({
+      id: 'tdx.td.sept-ve-disable',
+      outcome: has('SEPT_VE_DISABLE') ? 'pass' : 'fail',
+      detail: has('SEPT_VE_DISABLE')
+        ? 'TD_ATTRIBUTES.SEPT_VE_DISABLE set (required by policy)'
+        : 'TD_ATTRIBUTES.SEPT_VE_DISABLE is clear but the policy requires it (requireSeptVeDisable)',
     });
   if (opts.expectedReportData) {
     const ok = sameBytes(opts.expectedReportData, q.body.reportData);
@@ -478,7 +531,16 @@ function verifyInner(
   for (const k of MEASUREMENT_FIELDS) {
     const allow = policy[k];
     if (!allow) continue;
-    const v = hex(measurement(q.body, k));
+    const m = measurement(q.body, k);
+    if (!m) {
+      checks.push({
+        id: `tdx.policy.${k}`,
+        outcome: 'fail',
+        detail: `${k} is pinned by the policy but this quote has none (TDX 1.0 body; MRSERVICETD needs a TDX 1.5 quote)`,
+      });
+      continue;
+    }
+    const v = hex(m);
     const ok = allow.includes(v);
     checks.push({
       id: `tdx.policy.${k}`,

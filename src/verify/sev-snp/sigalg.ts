@@ -1,0 +1,70 @@
+/**
+ * The AMD chain's signature algorithm, pinned: ARK → ASK/ASVK → VCEK/VLEK are all signed with RSASSA-PSS,
+ * SHA-384, MGF1-SHA-384, salt length 48, trailer field 1 (AMD's KDS specification). A certificate signed any
+ * other way (even one OpenSSL would verify, e.g. PKCS#1 v1.5 or PSS with SHA-256) is rejected.
+ */
+import { children, content, DerError, expect, intValue, oidToString, readNode, TAG, whole } from '../der.ts';
+
+const RSASSA_PSS = '1.2.840.113549.1.1.10';
+const MGF1 = '1.2.840.113549.1.1.8';
+const SHA384 = '2.16.840.1.101.3.4.2.2';
+
+/** A hash AlgorithmIdentifier: SHA-384 with absent or NULL parameters. */
+function isSha384(n: ReturnType<typeof readNode> | undefined): boolean {
+  if (!n || n.tag !== TAG.SEQUENCE) return false;
+  const k = children(n);
+  if (oidToString(k[0]!) !== SHA384) return false;
+  return k.length === 1 || (k.length === 2 && k[1]!.tag === TAG.NULL && content(k[1]!).length === 0);
+}
+
+/** undefined when `alg` (an AlgorithmIdentifier node) is RSASSA-PSS/SHA-384/MGF1-SHA-384/salt 48; else why not. */
+function pssProblem(alg: ReturnType<typeof readNode>): string | undefined {
+  const k = children(expect(alg, TAG.SEQUENCE, 'AlgorithmIdentifier'));
+  const oid = oidToString(k[0]!);
+  if (oid !== RSASSA_PSS) return `signature algorithm ${oid}, not RSASSA-PSS (${RSASSA_PSS})`;
+  const params = expect(k[1], TAG.SEQUENCE, 'RSASSA-PSS-params');
+  let hash = false;
+  let mgf = false;
+  let salt = -1;
+  let trailer = 1;
+  for (const p of children(params)) {
+    const inner = children(p)[0];
+    if (p.tag === 0xa0) hash = isSha384(inner);
+    else if (p.tag === 0xa1) {
+      const m = inner && inner.tag === TAG.SEQUENCE ? children(inner) : [];
+      mgf = m.length === 2 && oidToString(m[0]!) === MGF1 && isSha384(m[1]);
+    } else if (p.tag === 0xa2) salt = intValue(expect(inner, TAG.INTEGER, 'saltLength'));
+    else if (p.tag === 0xa3) trailer = intValue(expect(inner, TAG.INTEGER, 'trailerField'));
+    else return `unexpected RSASSA-PSS parameter [${p.tag & 0x1f}]`;
+  }
+  if (!hash) return 'RSASSA-PSS hash is not SHA-384';
+  if (!mgf) return 'RSASSA-PSS mask generation is not MGF1 with SHA-384';
+  if (salt !== 48) return `RSASSA-PSS salt length ${salt === -1 ? '20 (default)' : salt}, not 48`;
+  if (trailer !== 1) return `RSASSA-PSS trailer field ${trailer}, not 1`;
+  return undefined;
+}
+
+const cache = new Map<string, string | undefined>();
+
+/**
+ * undefined when the certificate (DER) is signed with the pinned algorithm and its tbsCertificate.signature
+ * equals the outer signatureAlgorithm; otherwise the reason. `key` caches the answer (a fingerprint).
+ */
+export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): string | undefined {
+  if (cache.has(key)) return cache.get(key);
+  let r: string | undefined;
+  try {
+    const c = children(expect(readNode(der), TAG.SEQUENCE, 'Certificate'));
+    const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
+    const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
+    r = pssProblem(expect(c[1], TAG.SEQUENCE, 'signatureAlgorithm'));
+    if (!r && (!inner || Buffer.compare(Buffer.from(whole(inner)), Buffer.from(whole(c[1]!))) !== 0))
+      r = 'tbsCertificate.signature differs from signatureAlgorithm';
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    r = `cannot read the signature algorithm: ${e.message}`;
+  }
+  if (cache.size > 1024) cache.clear();
+  cache.set(key, r);
+  return r;
+}
