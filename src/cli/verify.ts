@@ -179,11 +179,24 @@ function buildPolicy(
   return out;
 }
 
-function readJson(file: string, what: string): unknown {
+/**
+ * Saved responses, envelopes and evidence JSON: 16 MiB at most; a request (which carries the bytecode,
+ * base64) 64 MiB. Larger files are refused unread (JSON_INPUT_SIZE).
+ */
+const MAX_RESPONSE_JSON_BYTES = 16 << 20;
+const MAX_REQUEST_JSON_BYTES = 64 << 20;
+
+function readJson(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const r = readFileBounded(file, max);
+    if ('tooLarge' in r)
+      throw new UsageError(
+        `JSON_INPUT_SIZE: ${what} ${file} is ${r.tooLarge} bytes, over the ${max}-byte limit (not read)`,
+      );
+    text = Buffer.from(r.bytes).toString('utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${what}: ${(e as Error).message}`);
   }
   try {
@@ -357,8 +370,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
       let envelope: unknown;
       if (typeof values.response === 'string') o.response = readJson(values.response, '--response');
-      else envelope = readFileSync(values.envelope as string, 'utf8');
-      if (typeof values.request === 'string') o.request = readJson(values.request, '--request');
+      else {
+        const r = readFileBounded(values.envelope as string, MAX_RESPONSE_JSON_BYTES);
+        if ('tooLarge' in r)
+          throw new UsageError(
+            `JSON_INPUT_SIZE: --envelope is ${r.tooLarge} bytes, over the ${MAX_RESPONSE_JSON_BYTES}-byte limit (not read)`,
+          );
+        envelope = Buffer.from(r.bytes).toString('utf8');
+      }
+      if (typeof values.request === 'string')
+        o.request = readJson(values.request, '--request', MAX_REQUEST_JSON_BYTES);
       if (typeof values.nonce === 'string') o.nonce = parseHex(values.nonce, undefined, '--nonce');
       if (values['no-nonce']) {
         if (o.nonce !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
@@ -370,6 +391,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (now) o.now = now;
       if (kds) o.kds = kds;
       if (crl) o.crl = crl;
+      if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
       if (values['require-gpu']) o.requireGpu = true;
       v = await verifyExecution(envelope, o);

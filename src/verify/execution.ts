@@ -72,6 +72,8 @@ export interface VerifyExecutionOptions {
   now?: Date;
   kds?: KdsOptions;
   crl?: Uint8Array | 'fetch';
+  /** Accept a CRL past its nextUpdate (SEV-SNP; passed through to verifySnpReport). */
+  allowStaleCrl?: boolean;
   /** TDX collateral (passed through to verifyTdxQuote). */
   tdxCollateral?: TdxCollateral;
   /** Require GPU evidence (a host could strip it otherwise): fails `gpu.required` when absent. */
@@ -105,6 +107,7 @@ async function verifyCpu(
     if (opts.allowSimulated) o.allowSimulated = true;
     if (opts.kds) o.kds = opts.kds;
     if (opts.crl) o.crl = opts.crl;
+    if (opts.allowStaleCrl) o.allowStaleCrl = true;
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
