@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { childExecArgv, siblingModule } from '../util/runtime.ts';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.ts';
 import { Pool } from './pool.ts';
@@ -68,6 +68,8 @@ export interface EngineOptions {
   interpInProcess?: boolean;
   /** RSS cap of each executor process, MiB (default: workers × (worker heap + max memory + 64) + 512). */
   executorMemoryMb?: number;
+  /** Niceness added to executor processes (default 10: guests yield the CPU to the caller). */
+  executorNice?: number;
   /** JS heap (--max-old-space-size) of each executor's main thread, MiB (default 512). */
   executorHeapMb?: number;
   /** Restart backoff after executor crashes: initial × 2^(crashes-1), at most max (default 50 / 5000 ms). */
@@ -371,6 +373,15 @@ class ForkedExecutor implements ModeExecutor {
     this.child = child;
     this.killReason = undefined;
     this.known.clear();
+    // Guest code and V8's compilers run below the caller's priority: a CPU-bound guest (or a slow
+    // compilation) cannot starve the caller's event loop (health checks, other clients' I/O).
+    if (child.pid !== undefined && (o.executorNice ?? 10) !== 0) {
+      try {
+        setPriority(child.pid, Math.min(19, getPriority(process.pid) + (o.executorNice ?? 10)));
+      } catch {
+        /* not permitted here: same priority */
+      }
+    }
     this.ready = new Promise((resolve, reject) => {
       child.once('error', reject);
       const onMsg = (m: ExecutorToParent) => {

@@ -233,11 +233,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxNonceBytes: DEFAULTS.maxNonceBytes,
   };
   if (opts.maxMemoryPages !== undefined) config.maxMemoryPages = opts.maxMemoryPages;
-  const limiter = new Limiter(
-    opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
-    opts.maxQueue ?? DEFAULTS.maxQueue,
-    opts.perClient,
-  );
+  const maxConcurrency = opts.maxConcurrency ?? DEFAULTS.maxConcurrency;
+  // A client may by default keep half of the engine's worker threads busy (the engine's default is
+  // min(4, CPUs) per mode): another client then always finds a free worker, not just a free slot.
+  const perClient = {
+    maxConcurrency: Math.max(
+      1,
+      Math.floor(Math.min(maxConcurrency, Math.min(4, os.availableParallelism?.() ?? 4)) / 2),
+    ),
+    ...(opts.perClient ?? {}),
+  };
+  const limiter = new Limiter(maxConcurrency, opts.maxQueue ?? DEFAULTS.maxQueue, perClient);
   const guard = new ConnectionGuard(
     { ...defaultConnectionLimits(config.maxMessageBytes), ...(opts.connections ?? {}) },
     (reason) => metrics.rejected.inc({ reason }),
@@ -376,7 +382,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     listener = secure;
   } else {
     const h2 = http2.createServer(h2Options, handler);
-    const h1 = http.createServer(handler);
+    // headers/request timeouts are checked every second (Node's default: every 30 s)
+    const h1 = http.createServer({ connectionsCheckingInterval: 1_000 }, handler);
     h1.keepAliveTimeout = 5_000;
     h1.headersTimeout = lim.headersTimeoutMs;
     h1.requestTimeout = lim.headersTimeoutMs + lim.bodyTimeoutMs;

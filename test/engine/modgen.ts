@@ -32,6 +32,8 @@ export interface GenOptions {
   hotLoop?: number;
   /** Pages of memory the exported function grows and fills (memory bomb). */
   fillPages?: number;
+  /** End with an infinite loop (`loop br 0 end`). */
+  spin?: boolean;
 }
 
 function leb(n: number): number[] {
@@ -112,6 +114,7 @@ export function generate(o: GenOptions): Uint8Array {
   if (o.nesting) parts.push(repeat([0x02, 0x40], o.nesting), repeat([0x0b], o.nesting));
   if (o.loops) parts.push(repeat([0x03, 0x40, 0x0b], o.loops));
   if (o.nops) parts.push(repeat([0x01], o.nops));
+  if (o.spin) parts.push([0x03, 0x40, 0x0c, 0x00, 0x0b]);
   parts.push([0x0b]);
   const locals = Math.max(o.locals ?? 0, o.hotLoop ? 1 : 0);
   const run: Code = { locals: locals > 0 ? [[locals, 'i32']] : [], body: concat(parts) };
