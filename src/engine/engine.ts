@@ -68,7 +68,10 @@ export interface EngineOptions {
   interpInProcess?: boolean;
   /** RSS cap of each executor process, MiB (default: workers × (worker heap + max memory + 64) + 512). */
   executorMemoryMb?: number;
-  /** Niceness added to executor processes (default 10: guests yield the CPU to the caller). */
+  /**
+   * Niceness added to executor processes, so guests yield the CPU to the caller (default 0; the server's
+   * default backend uses 10). Relative to every process on the machine, not only the caller.
+   */
   executorNice?: number;
   /** JS heap (--max-old-space-size) of each executor's main thread, MiB (default 512). */
   executorHeapMb?: number;
@@ -375,9 +378,9 @@ class ForkedExecutor implements ModeExecutor {
     this.known.clear();
     // Guest code and V8's compilers run below the caller's priority: a CPU-bound guest (or a slow
     // compilation) cannot starve the caller's event loop (health checks, other clients' I/O).
-    if (child.pid !== undefined && (o.executorNice ?? 10) !== 0) {
+    if (child.pid !== undefined && (o.executorNice ?? 0) !== 0) {
       try {
-        setPriority(child.pid, Math.min(19, getPriority(process.pid) + (o.executorNice ?? 10)));
+        setPriority(child.pid, Math.min(19, getPriority(process.pid) + (o.executorNice ?? 0)));
       } catch {
         /* not permitted here: same priority */
       }
@@ -726,7 +729,7 @@ export const UNLIMITED_GAS = (1n << 63n) - 1n;
  * every request by its deadline unless V8 is stuck in compilation or instantiation, which cannot be
  * interrupted inside the process).
  */
-const WATCHDOG_GRACE_MS = 1_000;
+const WATCHDOG_GRACE_MS = 2_000;
 /** Modules at least this large are prepared (validated, instrumented, hashed) in a worker thread. */
 const PREPARE_INLINE_BYTES = 32 * 1024;
 

@@ -194,9 +194,9 @@ test('deadline covers compilation: a slow multipass compile is stopped by killin
   try {
     await e.warmup('multipass');
     const pid = e.stats().executors.multipass?.pid;
-    // 60,000 loops in 40 functions compiled eagerly by TurboFan: seconds (far longer than 50 ms + 1 s)
+    // 80,000 loops in 40 functions compiled eagerly by TurboFan: seconds (far longer than the deadline + 2 s grace)
     const slow = generate({ loops: 10 });
-    const many = generate({ functions: 40, loopsPerFunction: 1_500 });
+    const many = generate({ functions: 40, loopsPerFunction: 2_000 });
     // start the preparation thread first (a large module), so that the deadline below is spent compiling
     await e.execute({ bytecode: generate({ nops: 100_000 }), fn: 'run', args: [i32(0)] });
     const t0 = performance.now();
