@@ -33,20 +33,35 @@ const add = watBytes(
 
 // ---- 1. per-call overhead ----
 const N = quick ? 100 : 400;
+// The supervised design (default): interp runs in an executor process like every mode. Beside it, the
+// opt-in in-process interp pool (the design before issue 14), measured interleaved in the same run.
 const engine = new Engine({ workers: 1 });
+const inProc = new Engine({ workers: 1, interpInProcess: true });
 /** Sequential execute() latencies of the cached `add` module in one mode. */
-async function perCall(mode: 'interp' | 'singlepass'): Promise<number[]> {
-  await engine.execute({ bytecode: add, fn: 'add', args: [i32(1), i32(2)], mode }); // start, compile
+async function perCall(e: Engine, mode: 'interp' | 'singlepass', n = N): Promise<number[]> {
   const xs: number[] = [];
-  for (let k = 0; k < N; k++) {
+  for (let k = 0; k < n; k++) {
     const t = performance.now();
-    await engine.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)], mode });
+    await e.execute({ bytecode: add, fn: 'add', args: [i32(k), i32(1)], mode });
     xs.push(performance.now() - t);
   }
   return xs;
 }
-const viaEngine = await perCall('interp');
-const viaForked = await perCall('singlepass');
+for (const [e, mode] of [
+  [engine, 'interp'],
+  [engine, 'singlepass'],
+  [inProc, 'interp'],
+] as const)
+  await perCall(e, mode, 20); // start, compile, warm
+const viaEngine: number[] = [];
+const viaForked: number[] = [];
+const viaInProc: number[] = [];
+for (let r = 0; r < 4; r++) {
+  viaEngine.push(...(await perCall(engine, 'interp', N / 4)));
+  viaInProc.push(...(await perCall(inProc, 'interp', N / 4)));
+  viaForked.push(...(await perCall(engine, 'singlepass', N / 4)));
+}
+await inProc.close();
 const mod = new WA.Module(add);
 const raw: number[] = [];
 for (let k = 0; k < N; k++) {
@@ -65,12 +80,15 @@ await Promise.all(
 const concMs = performance.now() - tc;
 await conc.close();
 
-const inProcess = engine.stats().executors.interp as { inProcess?: boolean } | undefined;
 console.log('== per-call overhead (cached module, i32 add)');
 console.log(
-  `execute() median        ${fmt(median(viaEngine))}  (n=${N}, sequential, workers=1, interp${inProcess?.inProcess ? ', in-process pool' : ''})`,
+  `execute() interp, supervised executor  ${fmt(median(viaEngine))}  (n=${N}, sequential, workers=1; default)`,
 );
-console.log(`execute() singlepass    ${fmt(median(viaForked))}  (forked executor process)`);
+console.log(`execute() interp, in-process (opt-in)  ${fmt(median(viaInProc))}  (the design before issue 14)`);
+console.log(
+  `ratio supervised/in-process            ${(median(viaEngine) / median(viaInProc)).toFixed(2)}x  (+${fmt(median(viaEngine) - median(viaInProc))} per call)`,
+);
+console.log(`execute() singlepass    ${fmt(median(viaForked))}  (executor process)`);
 console.log(`raw Instance+call median ${fmt(median(raw))}`);
 console.log(`ratio execute/raw        ${(median(viaEngine) / median(raw)).toFixed(0)}x`);
 console.log(`ratio singlepass/raw     ${(median(viaForked) / median(raw)).toFixed(0)}x`);

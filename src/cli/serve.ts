@@ -3,9 +3,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MAX_LIMITS } from '../engine/index.ts';
+import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from '../engine/index.ts';
 import type { WebGpuBackend } from '../host/index.ts';
-import { createDefaultBackend, DEFAULTS, isLogLevel, startServer } from '../server/index.ts';
+import {
+  type ConnectionLimits,
+  createDefaultBackend,
+  DEFAULTS,
+  defaultConnectionLimits,
+  isLogLevel,
+  startServer,
+} from '../server/index.ts';
 import { buildDigest } from '../version-digest.ts';
 
 export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
@@ -36,6 +43,13 @@ Options:
   --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
   --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
   --webgpu-backend B       auto (default) | default | opengles | vulkan | metal | d3d12
+Hostile-input limits (docs/server.md, "Limits"):
+  --limit NAME=N           an engine limit, repeatable (e.g. --limit maxTables=10 --limit maxCompileCost=8000000;
+                           names: ${Object.keys(DEFAULT_LIMITS).join(', ')})
+  --conn NAME=N            a connection limit, repeatable (names: ${Object.keys(defaultConnectionLimits(1)).join(', ')})
+  --client-max-concurrency N  executions one client address may run at once (default: half of --max-concurrency)
+  --client-max-queue N     executions one client address may have waiting (default 16)
+  --executor-memory-mb N   RSS cap of each executor process (default: from workers and limits)
   -h, --help               this help
 
 Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
@@ -112,6 +126,11 @@ function parseCommandLine(argv: string[]) {
       'session-key-lifetime': { type: 'string' },
       'shutdown-timeout-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      limit: { type: 'string', multiple: true },
+      conn: { type: 'string', multiple: true },
+      'client-max-concurrency': { type: 'string' },
+      'client-max-queue': { type: 'string' },
+      'executor-memory-mb': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -154,7 +173,22 @@ function parseCommandLine(argv: string[]) {
     if (v !== undefined && v > max)
       throw new UsageError(`${flag}: ${v} is above the engine's ceiling ${max}`);
   }
-  return { values, opts, tee, lifetime, attestation };
+  // hostile-input limits (issue 14): engine limits, per-client quotas, connection limits
+  const limits = nameValues(values.limit, '--limit', MAX_LIMITS) as Partial<Limits>;
+  const connections = nameValues(
+    values.conn,
+    '--conn',
+    defaultConnectionLimits(1),
+  ) as Partial<ConnectionLimits>;
+  if (Object.keys(connections).length > 0) opts.connections = connections;
+  const perClient = { maxConcurrency: n('client-max-concurrency', 1), maxQueue: n('client-max-queue') };
+  if (perClient.maxConcurrency !== undefined || perClient.maxQueue !== undefined) {
+    opts.perClient = {};
+    if (perClient.maxConcurrency !== undefined) opts.perClient.maxConcurrency = perClient.maxConcurrency;
+    if (perClient.maxQueue !== undefined) opts.perClient.maxQueue = perClient.maxQueue;
+  }
+  const executorMemoryMb = n('executor-memory-mb', 64);
+  return { values, opts, tee, lifetime, attestation, limits, executorMemoryMb };
 }
 
 async function serve({
@@ -163,8 +197,11 @@ async function serve({
   tee,
   lifetime,
   attestation,
+  limits,
+  executorMemoryMb,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
   const backend = await createDefaultBackend({
+    engineOptions: { limits, ...(executorMemoryMb !== undefined ? { executorMemoryMb } : {}) },
     ...(tee === 'auto' ? {} : { teeProvider: tee }),
     allowSimulated: !values['require-hardware'],
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
@@ -236,4 +273,25 @@ async function serve({
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** Parse repeated NAME=N flags against the known names (and, for engine limits, their ceilings). */
+function nameValues(
+  items: string[] | undefined,
+  flag: string,
+  known: Readonly<object>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items ?? []) {
+    const m = /^([A-Za-z]+)=([0-9]+)$/.exec(item);
+    if (!m) throw new UsageError(`${flag}: expected NAME=N, got '${item}'`);
+    const [, name, v] = m as unknown as [string, string, string];
+    if (!Object.hasOwn(known, name)) throw new UsageError(`${flag}: unknown name '${name}'`);
+    const value = Number(v);
+    const ceiling = flag === '--limit' ? (known as Record<string, number>)[name]! : Number.MAX_SAFE_INTEGER;
+    if (value < 1 || value > ceiling)
+      throw new UsageError(`${flag} ${name}: ${value} is outside 1..${ceiling}`);
+    out[name] = value;
+  }
+  return out;
 }

@@ -5,12 +5,13 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { childExecArgv, siblingModule } from '../util/runtime.ts';
-import { capTableMax, inspect, type ModuleInfo } from './inspect.ts';
-import { COST_TABLE_VERSION, instrument } from './instrument/index.ts';
 import { DEFAULT_LIMITS, resolveLimits } from './limits.ts';
 import { Pool } from './pool.ts';
+import { type PreparedModule, prepareModule } from './prepare.ts';
+import { PreparePool } from './prepare-pool.ts';
 import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from './protocol.ts';
 import {
   EngineError,
@@ -58,12 +59,24 @@ export interface EngineOptions {
   /** JS heap limit of each worker, MiB (default 128). */
   workerHeapMb?: number;
   /**
-   * Run the `interp` worker pool in this process (worker threads of the caller) instead of a forked
-   * executor: one IPC hop less each way. Default true; it applies only when neither this process's flags
-   * (execArgv, NODE_OPTIONS) nor `extraV8Flags` touch Wasm compilation, i.e. when this process's V8 flags
-   * are the mode's flags.
+   * Opt in to running the `interp` worker pool in this process (worker threads of the caller) instead of
+   * a supervised executor process: one IPC hop less each way, but a V8 abort or OOM while compiling or
+   * running untrusted code (e.g. in TurboFan's background tier-up) then takes the caller's process down.
+   * Default false (the server never sets it). It applies only when neither this process's flags
+   * (execArgv, NODE_OPTIONS) nor `extraV8Flags` touch Wasm compilation.
    */
   interpInProcess?: boolean;
+  /** RSS cap of each executor process, MiB (default: workers × (worker heap + max memory + 64) + 512). */
+  executorMemoryMb?: number;
+  /**
+   * Niceness added to executor processes, so guests yield the CPU to the caller (default 0; the server's
+   * default backend uses 10). Relative to every process on the machine, not only the caller.
+   */
+  executorNice?: number;
+  /** JS heap (--max-old-space-size) of each executor's main thread, MiB (default 512). */
+  executorHeapMb?: number;
+  /** Restart backoff after executor crashes: initial × 2^(crashes-1), at most max (default 50 / 5000 ms). */
+  restartBackoffMs?: { initial: number; max: number };
 }
 
 export interface EngineStats {
@@ -91,6 +104,9 @@ interface Pending {
   reject(e: Error): void;
   msg: Extract<ParentToExecutor, { type: 'exec' }>;
   bytes: Uint8Array;
+  /** When it was sent, and its deadline (performance.now() ms). */
+  t0: number;
+  deadline: number;
 }
 
 /** Where a mode's executions run: a forked executor process, or a worker pool in this process. */
@@ -107,9 +123,9 @@ interface ModeExecutor {
   ): Promise<JobResult & { cacheHit: boolean }>;
   warmup(): Promise<{ pid: number; execArgv: string[]; v8: string }>;
   info(): NonNullable<EngineStats['executors'][ExecutionMode]>;
-  /** As a crash would: in-flight executions fail with ENGINE_UNAVAILABLE; false when nothing runs. */
+  /** As a crash would: in-flight executions fail with ENGINE_CRASHED; false when nothing runs. */
   kill(): boolean;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const CANCELLED: JobResult & { cacheHit: boolean } = {
@@ -268,14 +284,14 @@ class LocalExecutor implements ModeExecutor {
     this.pool = undefined;
     this.restarts++;
     pool.close();
-    const err = new EngineError('ENGINE_UNAVAILABLE', `worker pool (${this.mode}) was stopped`);
+    const err = new EngineError('ENGINE_CRASHED', `worker pool (${this.mode}) was stopped`);
     const all = [...this.pending.values()];
     this.pending.clear();
     for (const p of all) p.reject(err);
     return true;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
     pool?.close();
@@ -286,6 +302,9 @@ class LocalExecutor implements ModeExecutor {
   }
 }
 
+/** Why the supervisor killed an executor (reported to the requests in flight). */
+type KillReason = 'deadline' | 'memory' | 'crash' | 'close';
+
 class ForkedExecutor implements ModeExecutor {
   child?: ChildProcess;
   ready?: Promise<ExecutorToParent & { type: 'ready' }>;
@@ -293,20 +312,54 @@ class ForkedExecutor implements ModeExecutor {
   pending = new Map<number, Pending>();
   known = new Set<string>();
   restarts = 0;
+  /** Crashes since the executor last answered a request: the restart backoff grows with them. */
+  crashes = 0;
+  /** Earliest time (Date.now()) the next executor may start. */
+  nextStartAt = 0;
+  /** Why the current child is being killed by the supervisor, if it is. */
+  killReason?: KillReason;
   /** Requests waiting for the executor to start (keeps the child referenced). */
   waiting = 0;
   cacheEntries = 0;
   cacheBytes = 0;
+  private rssTimer?: NodeJS.Timeout;
+  /** Peak RSS seen by the watchdog, bytes. */
+  peakRss = 0;
 
   constructor(
     readonly mode: ExecutionMode,
     readonly engine: Engine,
   ) {}
 
+  /** The executor's RSS cap, bytes (EngineOptions.executorMemoryMb; default from the pool's limits). */
+  get rssCap(): number {
+    const o = this.engine.options;
+    if (o.executorMemoryMb) return o.executorMemoryMb * 1024 * 1024;
+    const p = poolOptions(this.mode, o);
+    const memPages = this.engine.limits.maxMemoryPages;
+    // per worker: its heap, its linear memory (instrumented cap), its stack and code; plus the executor
+    const perWorker = p.heapMb * 1024 * 1024 + memPages * 65536 + 64 * 1024 * 1024;
+    return p.workers * perWorker + 512 * 1024 * 1024;
+  }
+
+  /** Wait out the restart backoff (at most until `deadline`, performance.now() ms). */
+  async backoff(deadline: number): Promise<void> {
+    const wait = this.nextStartAt - Date.now();
+    if (wait <= 0 || this.child) return;
+    if (performance.now() + wait > deadline) {
+      throw new EngineError(
+        'ENGINE_UNAVAILABLE',
+        `executor (${this.mode}) is restarting after ${this.crashes} crash(es); retry in ${wait} ms`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+
   start(): Promise<ExecutorToParent & { type: 'ready' }> {
     if (this.ready && this.child && this.child.exitCode === null && this.child.connected) return this.ready;
     const o = this.engine.options;
-    const flags = [...MODE_V8_FLAGS[this.mode], ...(o.extraV8Flags ?? [])];
+    const heap = Math.max(64, o.executorHeapMb ?? 512);
+    const flags = [...MODE_V8_FLAGS[this.mode], `--max-old-space-size=${heap}`, ...(o.extraV8Flags ?? [])];
     const url = siblingModule(import.meta.url, 'executor');
     const w = typeof o.workers === 'number' ? o.workers : o.workers?.[this.mode];
     const env: NodeJS.ProcessEnv = { ...process.env };
@@ -321,7 +374,17 @@ class ForkedExecutor implements ModeExecutor {
       env,
     });
     this.child = child;
+    this.killReason = undefined;
     this.known.clear();
+    // Guest code and V8's compilers run below the caller's priority: a CPU-bound guest (or a slow
+    // compilation) cannot starve the caller's event loop (health checks, other clients' I/O).
+    if (child.pid !== undefined && (o.executorNice ?? 0) !== 0) {
+      try {
+        setPriority(child.pid, Math.min(19, getPriority(process.pid) + (o.executorNice ?? 0)));
+      } catch {
+        /* not permitted here: same priority */
+      }
+    }
     this.ready = new Promise((resolve, reject) => {
       child.once('error', reject);
       const onMsg = (m: ExecutorToParent) => {
@@ -337,18 +400,88 @@ class ForkedExecutor implements ModeExecutor {
     });
     this.ready.catch(() => {});
     child.on('message', (m: ExecutorToParent) => this.onMessage(m));
-    child.on('exit', (code, signal) => {
-      if (this.child === child) {
-        this.child = undefined;
-        this.ready = undefined;
-        this.restarts++;
-      }
-      const err = new EngineError('ENGINE_UNAVAILABLE', `executor (${this.mode}) exited: ${code ?? signal}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    });
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    this.startRssWatchdog(child);
     this.refresh();
     return this.ready;
+  }
+
+  /** Poll the executor's RSS (Linux /proc); above the cap it is killed and its requests get memory_limit. */
+  private startRssWatchdog(child: ChildProcess): void {
+    clearInterval(this.rssTimer);
+    const pid = child.pid;
+    if (pid === undefined || process.platform !== 'linux') return;
+    const cap = this.rssCap;
+    const page = 4096;
+    this.rssTimer = setInterval(() => {
+      if (this.child !== child) return;
+      let rss: number;
+      try {
+        rss = Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]) * page;
+      } catch {
+        return;
+      }
+      if (rss > this.peakRss) this.peakRss = rss;
+      if (rss > cap && !this.killReason) {
+        this.killReason = 'memory';
+        child.kill('SIGKILL');
+      }
+    }, 100);
+    this.rssTimer.unref();
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    clearInterval(this.rssTimer);
+    const reason = this.killReason ?? 'crash';
+    this.child = undefined;
+    this.ready = undefined;
+    this.killReason = undefined;
+    if (reason !== 'close') {
+      this.restarts++;
+      this.crashes++;
+      const b = this.engine.options.restartBackoffMs ?? { initial: 50, max: 5_000 };
+      this.nextStartAt = Date.now() + Math.min(b.max, b.initial * 2 ** Math.min(16, this.crashes - 1));
+    }
+    const now = performance.now();
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      if (reason === 'memory') {
+        p.resolve({
+          status: 'memory_limit',
+          outputs: [],
+          message: `executor (${this.mode}) exceeded its memory cap of ${Math.round(this.rssCap / 1048576)} MiB and was killed`,
+          durationMs: now - p.t0,
+          cacheHit: false,
+        });
+      } else if (reason === 'deadline' && now >= p.deadline) {
+        p.resolve({
+          status: 'deadline_exceeded',
+          outputs: [],
+          message: `deadline of ${p.msg.job.timeoutMs} ms exceeded (compilation or instantiation did not stop: executor killed)`,
+          durationMs: now - p.t0,
+          cacheHit: false,
+        });
+      } else if (reason === 'close') {
+        p.reject(new EngineError('ENGINE_UNAVAILABLE', 'engine is closed'));
+      } else {
+        p.reject(
+          new EngineError(
+            'ENGINE_CRASHED',
+            `executor (${this.mode}) ${reason === 'deadline' ? 'was killed (another execution would not stop)' : `exited: ${code ?? signal}`}; the request may be retried`,
+          ),
+        );
+      }
+    }
+  }
+
+  /** Kill the executor (SIGKILL) for `reason`: its in-flight requests are answered in onExit. */
+  killFor(reason: KillReason): boolean {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return false;
+    this.killReason ??= reason;
+    return c.kill('SIGKILL');
   }
 
   refresh(): void {
@@ -429,6 +562,7 @@ class ForkedExecutor implements ModeExecutor {
         return;
       case 'result':
         this.pending.delete(m.id);
+        this.crashes = 0;
         this.cacheEntries = m.cacheEntries;
         this.cacheBytes = m.cacheBytes;
         p.resolve({ ...m.result, cacheHit: m.cacheHit });
@@ -456,12 +590,14 @@ class ForkedExecutor implements ModeExecutor {
   async run(id: number, key: string, bytes: Uint8Array, job: Job, signal?: AbortSignal) {
     this.waiting++;
     try {
+      await this.backoff(performance.now() + job.timeoutMs);
       const p = this.start();
       this.refresh();
       await p;
     } finally {
       this.waiting--;
     }
+    // Starting an executor (once, ~0.1-0.3 s, or after a crash) is not counted in the deadline.
     return new Promise<JobResult & { cacheHit: boolean }>((resolve, reject) => {
       const msg: Extract<ParentToExecutor, { type: 'exec' }> = { type: 'exec', id, key, job };
       if (!this.known.has(key)) {
@@ -470,14 +606,18 @@ class ForkedExecutor implements ModeExecutor {
         if (this.known.size > 100_000) this.known.clear();
       }
       let onAbort: (() => void) | undefined;
-      // Watchdog: the executor answers every request by its deadline (it kills the worker); if it does
-      // not within a grace period (compilation included), it is wedged: kill it, which fails its requests.
+      const sent = performance.now();
+      // Watchdog: the executor answers every request by its deadline (it terminates the worker and waits
+      // for it to stop); if it does not within a grace period, V8 is stuck in compilation or
+      // instantiation of this module, which cannot be interrupted inside the process: kill the executor.
       const watchdog = setTimeout(() => {
-        if (this.pending.has(id)) this.child?.kill('SIGKILL');
+        if (this.pending.has(id)) this.killFor('deadline');
       }, job.timeoutMs + WATCHDOG_GRACE_MS);
       watchdog.unref();
+      let abortTimer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(watchdog);
+        clearTimeout(abortTimer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
       };
       this.pending.set(id, {
@@ -491,14 +631,19 @@ class ForkedExecutor implements ModeExecutor {
         },
         msg,
         bytes,
+        t0: sent,
+        deadline: sent + job.timeoutMs,
       });
       if (signal) {
+        // Cancel: the executor stops the execution (terminates its worker) and then answers 'cancelled';
+        // the request resolves only then, so whoever waits on it knows the work has stopped.
         onAbort = () => {
-          if (!this.pending.delete(id)) return;
-          clearTimeout(watchdog);
+          if (!this.pending.has(id)) return;
           this.post({ type: 'cancel', id });
-          this.refresh();
-          resolve({ status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0, cacheHit: false });
+          abortTimer = setTimeout(() => {
+            if (this.pending.has(id)) this.killFor('deadline');
+          }, WATCHDOG_GRACE_MS);
+          abortTimer.unref();
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
@@ -532,33 +677,61 @@ class ForkedExecutor implements ModeExecutor {
   }
 
   kill(): boolean {
-    return this.child?.kill('SIGKILL') ?? false;
+    return this.killFor('crash');
   }
 
-  close(): void {
+  /** Ask the executor to exit; SIGKILL if it has not within 2 s. Resolves once it is gone. */
+  async close(): Promise<void> {
     const c = this.child;
-    this.child = undefined;
-    this.ready = undefined;
-    if (c && c.exitCode === null) {
-      this.post({ type: 'shutdown' });
-      c.kill();
+    if (!c || c.exitCode !== null || c.signalCode !== null) {
+      clearInterval(this.rssTimer);
+      return;
     }
+    this.killReason = 'close';
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    try {
+      c.send({ type: 'shutdown' });
+    } catch {
+      /* channel gone */
+    }
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(t);
   }
 }
 
-interface Prepared {
-  info: ModuleInfo;
-  bytes: Uint8Array;
-  key: string;
-  costTableVersion?: string;
-  /** Metered modules: the original start function, to call after loading the gas (docs/metering.md). */
-  startExport?: string;
-  size: number;
-}
+type Prepared = PreparedModule;
+
+/** Limits that change what prepare() produces or accepts (part of its cache key). */
+const STATIC_KEYS: (keyof Limits)[] = [
+  'maxMemoryPages',
+  'maxTableElements',
+  'maxTables',
+  'maxTotalTableElements',
+  'maxMemories',
+  'maxGlobals',
+  'maxDataSegments',
+  'maxDataBytes',
+  'maxElementSegments',
+  'maxElementItems',
+  'maxFunctions',
+  'maxFunctionBodyBytes',
+  'maxLocals',
+  'maxBrTableTargets',
+  'maxNestingDepth',
+  'maxCompileCost',
+];
 
 export const UNLIMITED_GAS = (1n << 63n) - 1n;
-/** Time past a request's deadline after which an unresponsive executor is killed. */
-const WATCHDOG_GRACE_MS = 60_000;
+/**
+ * Time past a request's deadline after which an executor that has not answered is killed (it answers
+ * every request by its deadline unless V8 is stuck in compilation or instantiation, which cannot be
+ * interrupted inside the process).
+ */
+const WATCHDOG_GRACE_MS = 2_000;
+/** Modules at least this large are prepared (validated, instrumented, hashed) in a worker thread. */
+const PREPARE_INLINE_BYTES = 32 * 1024;
 
 export class Engine {
   readonly options: EngineOptions;
@@ -581,7 +754,7 @@ export class Engine {
     if (!e) {
       const local =
         MODE_V8_FLAGS[mode].length === 0 &&
-        (this.options.interpInProcess ?? true) &&
+        this.options.interpInProcess === true &&
         (this.options.extraV8Flags ?? []).length === 0 &&
         callerHasDefaultWasmFlags();
       e = local ? new LocalExecutor(mode, this) : new ForkedExecutor(mode, this);
@@ -590,80 +763,51 @@ export class Engine {
     return e;
   }
 
-  /** Validate + instrument (cached by the original bytes' hash and the instrumentation options). */
+  private preparePool?: PreparePool;
+
+  /**
+   * Validate + static limits + instrument (cached by the original bytes' hash and the options). Modules of
+   * PREPARE_INLINE_BYTES or more are prepared (and hashed, on a SHA-cache miss) in a worker thread, which
+   * the deadline terminates. Returns the module and the input's SHA-256, or 'timeout'.
+   */
   private async prepare(
     bytes: Uint8Array,
-    sha: string,
     metered: boolean,
     canonicalizeNaN: boolean,
     limits: Limits,
-  ): Promise<Prepared> {
-    const ck = `${sha}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${limits.maxMemoryPages}:${limits.maxTableElements}:${metered ? limits.maxStackHeight : 0}`;
-    const hit = this.prepared.get(ck);
-    if (hit) {
-      this.prepared.delete(ck);
-      this.prepared.set(ck, hit);
-      return hit;
-    }
-    if (!WebAssembly.validate(bytes)) {
-      let why = 'validation failed';
-      try {
-        new WebAssembly.Module(bytes);
-      } catch (e) {
-        why = (e as Error).message;
-      }
-      throw new EngineError('INVALID_BYTECODE', `invalid Wasm bytecode: ${why}`);
-    }
-    const info = inspect(bytes);
-    for (const mem of info.memories) {
-      if (mem.index64) throw new EngineError('UNSUPPORTED_FEATURE', 'memory64 is not supported');
-      if (mem.min > limits.maxMemoryPages) {
-        throw new EngineError(
-          'MEMORY_LIMIT',
-          `memory declares ${mem.min} initial pages, above the limit of ${limits.maxMemoryPages} pages`,
-        );
+    deadline: number,
+  ): Promise<{ prep: Prepared; sha: string } | 'timeout'> {
+    const large = bytes.length >= PREPARE_INLINE_BYTES;
+    let sha = large ? this.shas.lookup(bytes) : this.shas.sha256(bytes);
+    const cacheKey = (h: string) =>
+      `${h}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${JSON.stringify(limits, STATIC_KEYS)}:${metered ? limits.maxStackHeight : 0}`;
+    if (sha) {
+      const ck = cacheKey(sha);
+      const hit = this.prepared.get(ck);
+      if (hit) {
+        this.prepared.delete(ck);
+        this.prepared.set(ck, hit);
+        return { prep: hit, sha };
       }
     }
-    for (const t of info.tables) {
-      if (t.min > limits.maxTableElements) {
-        throw new EngineError(
-          'TABLE_LIMIT',
-          `table declares ${t.min} initial elements, above the limit of ${limits.maxTableElements}`,
-        );
-      }
-    }
-    let out: Uint8Array;
-    let startExport: string | undefined;
-    try {
-      // every module goes through instrument(): at least the memory cap (maxMemoryPages)
-      const r = instrument(bytes, {
-        gas: metered ? {} : false,
-        stackLimit: metered ? limits.maxStackHeight : false,
-        canonicalizeNaN,
-        maxMemoryPages: limits.maxMemoryPages,
-      });
-      out = r.bytes;
-      startExport = r.info.startExport;
-    } catch (e) {
-      if (e instanceof EngineError) throw e;
-      const code = (e as { code?: string }).code;
-      throw new EngineError(
-        code === 'INVALID_BYTECODE' || code === 'UNSUPPORTED_FEATURE' ? code : 'INVALID_BYTECODE',
-        `instrumentation failed: ${(e as Error).message}`,
+    const input = { bytes, metered, canonicalizeNaN, limits, hashInput: !sha };
+    let p: Prepared;
+    if (large) {
+      this.preparePool ??= new PreparePool(
+        Math.max(1, Math.min(2, availableParallelism())),
+        Math.max(128, this.options.workerHeapMb || 128) * 2,
       );
-    }
-    out = capTableMax(out, limits.maxTableElements);
-    const p: Prepared = {
-      info,
-      bytes: out,
-      key: createHash('sha256').update(out).digest('hex'),
-      size: out.length + bytes.length,
-    };
-    if (metered) p.costTableVersion = COST_TABLE_VERSION;
-    if (startExport) p.startExport = startExport;
+      const r = await this.preparePool.run(input, deadline);
+      if (r === 'timeout') return 'timeout';
+      p = r;
+      if (!sha) {
+        sha = p.inputSha256!;
+        this.shas.remember(bytes, sha);
+      }
+    } else p = prepareModule(input);
     const budget = this.options.compileCacheBytes ?? 256 * 1024 * 1024;
     if (p.size <= budget) {
-      this.prepared.set(ck, p);
+      this.prepared.set(cacheKey(sha!), p);
       this.preparedBytes += p.size;
       for (const [k, v] of this.prepared) {
         if (this.preparedBytes <= budget) break;
@@ -671,7 +815,7 @@ export class Engine {
         this.preparedBytes -= v.size;
       }
     }
-    return p;
+    return { prep: p, sha: sha! };
   }
 
   /** Run one execution. Traps are results; bad requests throw EngineError. */
@@ -699,8 +843,14 @@ export class Engine {
     const metered = req.meter ?? req.gasLimit !== undefined;
     const gas = metered ? (req.gasLimit ?? UNLIMITED_GAS) : undefined;
     const canonicalizeNaN = req.canonicalizeNaN ?? metered;
-    const sha = this.shas.sha256(bytecode);
-    const prep = await this.prepare(bytecode, sha, metered, canonicalizeNaN, limits);
+    // One deadline from here to the answer: preparation, compilation, instantiation and the call.
+    const t0 = performance.now();
+    const deadline = t0 + limits.timeoutMs;
+    const prepared = await this.prepare(bytecode, metered, canonicalizeNaN, limits, deadline);
+    if (prepared === 'timeout') {
+      return this.count(this.deadlineResult(mode, limits.timeoutMs, t0, this.shas.sha256(bytecode)));
+    }
+    const { prep, sha } = prepared;
 
     const exp = prep.info.exports.get(req.fn);
     if (!exp) throw new EngineError('FUNCTION_NOT_FOUND', `no export named ${JSON.stringify(req.fn)}`);
@@ -748,7 +898,8 @@ export class Engine {
       hostModules,
       hostOptions: req.hostOptions ?? {},
       maxOutputBytes: limits.maxOutputBytes,
-      timeoutMs: limits.timeoutMs,
+      // what is left of the deadline (the executor counts compilation and instantiation in it)
+      timeoutMs: Math.max(1, Math.ceil(deadline - performance.now())),
     };
     if (gas !== undefined) job.gas = gas;
     if (prep.startExport) job.startExport = prep.startExport;
@@ -775,6 +926,18 @@ export class Engine {
     if (r.tier) result.tier = r.tier;
     if (r.webgpu) result.webgpu = r.webgpu;
     return this.count(result);
+  }
+
+  private deadlineResult(mode: ExecutionMode, timeoutMs: number, t0: number, sha: string): ExecuteResult {
+    return {
+      status: 'deadline_exceeded',
+      outputs: [],
+      message: `deadline of ${timeoutMs} ms exceeded (module preparation)`,
+      bytecodeSha256: sha,
+      mode,
+      durationMs: performance.now() - t0,
+      cacheHit: false,
+    };
   }
 
   private count(r: ExecuteResult): ExecuteResult {
@@ -814,10 +977,14 @@ export class Engine {
     return this.executors.get(mode)?.kill() ?? false;
   }
 
+  /** Stop everything: executors are asked to exit and killed when they do not within 2 s. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const e of this.executors.values()) e.close();
+    this.preparePool?.close();
+    this.preparePool = undefined;
+    const all = [...this.executors.values()].map((e) => e.close());
     this.executors.clear();
+    await Promise.all(all);
   }
 }
 
@@ -872,7 +1039,8 @@ class ShaCache {
   private bytes = 0;
   constructor(private readonly budget = 64 * 1024 * 1024) {}
 
-  sha256(b: Uint8Array): string {
+  /** The digest of `b` when these exact bytes were seen recently (a memcmp, no hashing). */
+  lookup(b: Uint8Array): string | undefined {
     const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const fp = fingerprint(b);
     const e = this.map.get(fp);
@@ -881,7 +1049,22 @@ class ShaCache {
       this.map.set(fp, e);
       return e.sha;
     }
-    const sha = createHash('sha256').update(view).digest('hex');
+    return undefined;
+  }
+
+  sha256(b: Uint8Array): string {
+    const known = this.lookup(b);
+    if (known) return known;
+    const sha = createHash('sha256').update(b).digest('hex');
+    this.remember(b, sha);
+    return sha;
+  }
+
+  /** Record the digest of `b` (computed elsewhere, e.g. in a preparation thread). */
+  remember(b: Uint8Array, sha: string): void {
+    const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const fp = fingerprint(b);
+    const e = this.map.get(fp);
     if (e) {
       this.map.delete(fp);
       this.bytes -= e.copy.length;
@@ -895,6 +1078,5 @@ class ShaCache {
         this.bytes -= v.copy.length;
       }
     }
-    return sha;
   }
 }

@@ -21,7 +21,8 @@ export interface ModuleInfo {
   hasStart: boolean;
 }
 
-function read(bytes: Uint8Array): WasmModule {
+/** Read a module for the engine (format errors become EngineError INVALID_BYTECODE / UNSUPPORTED_FEATURE). */
+export function readWasm(bytes: Uint8Array): WasmModule {
   try {
     return readModule(bytes);
   } catch (e) {
@@ -39,7 +40,7 @@ function read(bytes: Uint8Array): WasmModule {
  * Returns the bytes unchanged when no table needs it.
  */
 export function capTableMax(bytes: Uint8Array, cap: number): Uint8Array {
-  const m = read(bytes);
+  const m = readWasm(bytes);
   if (m.tables.every((t) => t.limits.max !== undefined && t.limits.max <= cap)) return bytes;
   for (const t of m.tables) t.limits = { min: t.limits.min, max: Math.min(t.limits.max ?? cap, cap) };
   return writeModule(m);
@@ -51,8 +52,7 @@ function limits(l: WasmLimits): { min: number; max?: number } {
   return out;
 }
 
-export function inspect(bytes: Uint8Array): ModuleInfo {
-  const m = read(bytes);
+export function inspect(bytes: Uint8Array, m: WasmModule = readWasm(bytes)): ModuleInfo {
   const exports: ModuleInfo['exports'] = new Map();
   for (const e of m.exports) {
     if (e.kind === 'func') {

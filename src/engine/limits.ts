@@ -10,6 +10,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxResults: 1000,
   maxOutputBytes: 1024 * 1024,
   maxStackHeight: 40_000, // = instrument's DEFAULT_STACK_LIMIT (docs/metering.md)
+  // static module limits (docs/engine.md): generous for compiled C/Rust/AssemblyScript programs,
+  // far below what makes V8's compilers or instantiation take seconds or gigabytes
+  maxTables: 100,
+  maxTotalTableElements: 1_000_000,
+  maxMemories: 1,
+  maxGlobals: 100_000,
+  maxDataSegments: 100_000,
+  maxDataBytes: 16 * 1024 * 1024,
+  maxElementSegments: 100_000,
+  maxElementItems: 1_000_000,
+  maxFunctions: 250_000,
+  maxFunctionBodyBytes: 2 * 1024 * 1024,
+  maxLocals: 10_000,
+  maxBrTableTargets: 16_384,
+  maxNestingDepth: 1_000,
+  maxCompileCost: 32_000_000,
 });
 
 /** Hard ceilings a request cannot raise its limits above. */
@@ -24,6 +40,21 @@ export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
   // V8 overflowed first at ~508,000-559,000 units in Liftoff on the engine's 4 MiB worker stack
   // (docs/metering.md): a cap of 250,000 keeps a 2x margin in every tier.
   maxStackHeight: 250_000,
+  // V8's own implementation limits (src/wasm/wasm-limits.h) where it has one
+  maxTables: 100_000,
+  maxTotalTableElements: 10_000_000,
+  maxMemories: 1,
+  maxGlobals: 1_000_000,
+  maxDataSegments: 100_000,
+  maxDataBytes: 64 * 1024 * 1024,
+  maxElementSegments: 10_000_000,
+  maxElementItems: 10_000_000,
+  maxFunctions: 1_000_000,
+  maxFunctionBodyBytes: 7_654_321,
+  maxLocals: 50_000,
+  maxBrTableTargets: 65_520,
+  maxNestingDepth: 100_000,
+  maxCompileCost: 256_000_000,
 });
 
 export function resolveLimits(base: Readonly<Limits>, over: Partial<Limits> | undefined): Limits {

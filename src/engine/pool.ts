@@ -48,6 +48,7 @@ interface Task {
   slot?: Slot;
   timer?: NodeJS.Timeout;
   pendingHost?: Uint8Array;
+  stopping?: boolean;
   pendingState?: number;
   hostSent?: number;
   nextCallId: number;
@@ -90,6 +91,12 @@ export class Pool {
     this.ready = new Promise((resolve) => {
       first.worker.once('message', () => resolve());
       first.worker.once('exit', () => resolve());
+    });
+    // Pre-start the other workers once the first is up: a worker stopped by a deadline or a cancel is then
+    // not the only one (its replacement takes a while to load), and no request waits for a cold start.
+    void this.ready.then(() => {
+      while (!this.closed && this.slots.length < this.options.workers) this.spawn();
+      this.updateRef();
     });
     this.updateRef();
   }
@@ -167,13 +174,36 @@ export class Pool {
     }
   }
 
-  private replace(slot: Slot): void {
+  /** Terminate a slot's worker and start another; resolves when the old worker has stopped. */
+  private replace(slot: Slot): Promise<unknown> {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     slot.worker.removeAllListeners();
     slot.worker.on('error', () => {});
-    void slot.worker.terminate();
+    const stopped = slot.worker.terminate().catch(() => undefined);
     if (!this.closed) this.spawn();
+    return stopped;
+  }
+
+  /**
+   * Stop a task (deadline or cancel) and answer it once its worker has really stopped (terminate()
+   * resolved): the caller's concurrency slot is then free for work that is not still running. A worker
+   * that cannot be stopped (V8 in uninterruptible compilation / instantiation) is the supervisor's to kill.
+   */
+  private stop(task: Task, result: JobResult): void {
+    if (task.stopping) return;
+    task.stopping = true;
+    if (task.timer) clearTimeout(task.timer);
+    const qi = this.queue.indexOf(task);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const slot = task.slot;
+    const stopped = slot ? this.replace(slot) : Promise.resolve();
+    if (slot) slot.task = undefined;
+    void stopped.then(() => {
+      this.finish(task, result);
+      this.pump();
+    });
+    this.pump();
   }
 
   private finish(task: Task, result: JobResult | { code: string; message: string }): void {
@@ -322,11 +352,12 @@ export class Pool {
 
   /** Queue one execution; the answer comes through the events (needBytes when `bytes` are required). */
   async exec(id: number, key: string, bytes: Uint8Array | undefined, job: Job): Promise<void> {
-    if (this.cache.has(key)) return this.enqueue(id, key, this.cacheGet(key)!, job, true);
+    const t0 = performance.now();
+    if (this.cache.has(key)) return this.enqueue(id, key, this.cacheGet(key)!, job, true, t0);
     this.hold(1);
     try {
       const module = await this.load(id, key, bytes);
-      if (module) this.enqueue(id, key, module, job, false);
+      if (module) this.enqueue(id, key, module, job, false, t0);
     } finally {
       this.hold(-1);
     }
@@ -354,23 +385,38 @@ export class Pool {
     return module;
   }
 
-  private enqueue(id: number, key: string, module: WebAssembly.Module, job: Job, cacheHit: boolean): void {
-    if (this.closed || this.tasks.has(id) || this.cancelled.delete(id)) return;
+  private enqueue(
+    id: number,
+    key: string,
+    module: WebAssembly.Module,
+    job: Job,
+    cacheHit: boolean,
+    t0: number,
+  ): void {
+    if (this.closed || this.tasks.has(id)) return;
+    if (this.cancelled.delete(id)) {
+      // cancelled while its module compiled: answer now (nothing runs)
+      this.events.result(
+        id,
+        { status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0 },
+        cacheHit,
+      );
+      return;
+    }
     const task: Task = { id, key, module, job, cacheHit, nextCallId: 0 };
     this.tasks.set(id, task);
-    // The deadline runs from here (after compilation): time spent queued for a free worker counts.
-    task.timer = setTimeout(() => {
-      const qi = this.queue.indexOf(task);
-      if (qi >= 0) this.queue.splice(qi, 1);
-      if (task.slot) this.replace(task.slot);
-      this.finish(task, {
-        status: 'deadline_exceeded',
-        outputs: [],
-        message: `deadline of ${task.job.timeoutMs} ms exceeded`,
-        durationMs: task.job.timeoutMs,
-      });
-      this.pump();
-    }, job.timeoutMs);
+    // The deadline runs from the request's arrival: compilation, time queued for a free worker,
+    // instantiation and the call all count.
+    task.timer = setTimeout(
+      () =>
+        this.stop(task, {
+          status: 'deadline_exceeded',
+          outputs: [],
+          message: `deadline of ${task.job.timeoutMs} ms exceeded`,
+          durationMs: performance.now() - t0,
+        }),
+      Math.max(0, job.timeoutMs - (performance.now() - t0)),
+    );
     this.queue.push(task);
     this.pump();
   }
@@ -383,11 +429,7 @@ export class Pool {
       if (this.cancelled.size > 10_000) this.cancelled.clear();
       return;
     }
-    const qi = this.queue.indexOf(task);
-    if (qi >= 0) this.queue.splice(qi, 1);
-    if (task.slot) this.replace(task.slot);
-    this.finish(task, { status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0 });
-    this.pump();
+    this.stop(task, { status: 'cancelled', outputs: [], message: 'cancelled', durationMs: 0 });
   }
 
   /** The host handler's answer to a host call of execution `id`: written into its worker's buffer. */

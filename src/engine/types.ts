@@ -43,6 +43,33 @@ export interface Limits {
   maxOutputBytes: number;
   /** Maximum call-stack height, in stack-limiter units (see docs/metering.md). */
   maxStackHeight: number;
+  // Static module limits, checked before anything is compiled (static-limits.ts, docs/engine.md):
+  /** Tables (imported + defined). */
+  maxTables: number;
+  /** Sum of the initial elements of every table. */
+  maxTotalTableElements: number;
+  /** Memories (imported + defined). */
+  maxMemories: number;
+  /** Globals (imported + defined). */
+  maxGlobals: number;
+  /** Data segments, and the bytes of all of them together. */
+  maxDataSegments: number;
+  maxDataBytes: number;
+  /** Element segments, and the items of all of them together. */
+  maxElementSegments: number;
+  maxElementItems: number;
+  /** Functions (imported + defined). */
+  maxFunctions: number;
+  /** Bytes of one function body. */
+  maxFunctionBodyBytes: number;
+  /** Locals (parameters excluded) of one function. */
+  maxLocals: number;
+  /** Targets of one br_table. */
+  maxBrTableTargets: number;
+  /** Block / loop / if nesting depth within a function. */
+  maxNestingDepth: number;
+  /** Estimated compile cost of the whole module, in cost units (static-limits.ts: compileCost). */
+  maxCompileCost: number;
 }
 
 export interface ExecuteRequest {
@@ -170,7 +197,24 @@ export type EngineErrorCode =
   | 'TABLE_LIMIT'
   | 'LIMIT_EXCEEDED'
   | 'ENGINE_UNAVAILABLE'
+  | 'ENGINE_CRASHED'
+  | StaticLimitCode
   | 'INTERNAL';
+
+/** One stable code per static module limit (docs/engine.md, "Static module limits"). */
+export type StaticLimitCode =
+  | 'TOO_MANY_TABLES'
+  | 'TABLE_ELEMENTS_LIMIT'
+  | 'TOO_MANY_MEMORIES'
+  | 'TOO_MANY_GLOBALS'
+  | 'DATA_SEGMENT_LIMIT'
+  | 'ELEMENT_SEGMENT_LIMIT'
+  | 'TOO_MANY_FUNCTIONS'
+  | 'FUNCTION_BODY_TOO_LARGE'
+  | 'TOO_MANY_LOCALS'
+  | 'BR_TABLE_LIMIT'
+  | 'NESTING_LIMIT'
+  | 'COMPILE_COST_LIMIT';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

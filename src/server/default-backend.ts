@@ -68,7 +68,13 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
       webgpuInfo = { available: false, reason: (e as Error).message };
     }
   }
-  const engine = new Engine({ ...(opts.engineOptions ?? {}), hostHandler: createHostHandler(deps) });
+  // executors (guest code, V8's compilers) run at niceness +10: the event loop answering health checks
+  // and other clients keeps the CPU under load (docs/server.md, "Process model")
+  const engine = new Engine({
+    executorNice: 10,
+    ...(opts.engineOptions ?? {}),
+    hostHandler: createHostHandler(deps),
+  });
   return {
     engine,
     attester,

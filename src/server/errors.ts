@@ -39,8 +39,25 @@ export const ERROR_CODES = {
   TABLE_LIMIT: Code.ResourceExhausted,
   LIMIT_EXCEEDED: Code.ResourceExhausted,
   ENGINE_UNAVAILABLE: Code.Unavailable,
+  ENGINE_CRASHED: Code.Unavailable,
+  // static module limits (docs/engine.md)
+  TOO_MANY_TABLES: Code.ResourceExhausted,
+  TABLE_ELEMENTS_LIMIT: Code.ResourceExhausted,
+  TOO_MANY_MEMORIES: Code.ResourceExhausted,
+  TOO_MANY_GLOBALS: Code.ResourceExhausted,
+  DATA_SEGMENT_LIMIT: Code.ResourceExhausted,
+  ELEMENT_SEGMENT_LIMIT: Code.ResourceExhausted,
+  TOO_MANY_FUNCTIONS: Code.ResourceExhausted,
+  FUNCTION_BODY_TOO_LARGE: Code.ResourceExhausted,
+  TOO_MANY_LOCALS: Code.ResourceExhausted,
+  BR_TABLE_LIMIT: Code.ResourceExhausted,
+  NESTING_LIMIT: Code.ResourceExhausted,
+  COMPILE_COST_LIMIT: Code.ResourceExhausted,
   // server limits and lifecycle
   TOO_BUSY: Code.ResourceExhausted,
+  CLIENT_QUOTA: Code.ResourceExhausted,
+  BODY_QUOTA: Code.ResourceExhausted,
+  BODY_TIMEOUT: Code.DeadlineExceeded,
   MESSAGE_TOO_LARGE: Code.ResourceExhausted,
   DEADLINE_EXCEEDED: Code.DeadlineExceeded,
   CANCELLED: Code.Canceled,
@@ -56,13 +73,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export const ERROR_CODE_HEADER = 'wasmvm-error-code';
 export const REQUEST_ID_HEADER = 'wasmvm-request-id';
+/** Retry hint of RESOURCE_EXHAUSTED / UNAVAILABLE answers: milliseconds to wait before retrying. */
+export const RETRY_AFTER_HEADER = 'wasmvm-retry-after-ms';
 
 export class ServiceError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** Retry hint (sent as the wasmvm-retry-after-ms header/trailer). */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);
     this.name = 'ServiceError';
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -100,7 +122,15 @@ export function toConnectError(e: unknown, requestId = ''): { code: string; erro
   }
   const coded = e as { code?: unknown; message?: unknown; name?: unknown };
   if (e instanceof Error && isErrorCode(coded.code)) {
-    return { code: coded.code, error: connectError(coded.code, e.message, requestId) };
+    const error = connectError(coded.code, e.message, requestId);
+    const retry =
+      e instanceof ServiceError
+        ? e.retryAfterMs
+        : coded.code === 'ENGINE_CRASHED' || coded.code === 'ENGINE_UNAVAILABLE'
+          ? 100
+          : undefined;
+    if (retry !== undefined) error.metadata.set(RETRY_AFTER_HEADER, String(retry));
+    return { code: coded.code, error };
   }
   if (e instanceof Error && coded.name === 'BindingError') {
     return { code: 'ATTESTATION_FAILED', error: connectError('ATTESTATION_FAILED', e.message, requestId) };

@@ -18,6 +18,7 @@ export {
   type WasmvmClient,
   type WasmvmClientOptions,
 } from './client.ts';
+export { type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 export { createDefaultBackend, type DefaultBackendOptions } from './default-backend.ts';
 export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
 export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';

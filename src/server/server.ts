@@ -24,9 +24,10 @@ import type { AttestationMode } from '../binding/index.ts';
 import { Health } from '../gen/grpc/health/v1/health_pb.ts';
 import { WASMVMTeeService } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import type { Backend } from './backend.ts';
-import { codeName, toConnectError } from './errors.ts';
+import { ConnectionGuard, type ConnectionLimits, clientKey, defaultConnectionLimits } from './connections.ts';
+import { codeName, connectError, toConnectError } from './errors.ts';
 import { HealthState, registerHealth, ServingStatus } from './health.ts';
-import { Limiter } from './limiter.ts';
+import { type ClientQuota, Limiter } from './limiter.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ServerMetrics } from './metrics.ts';
 import { registerReflection } from './reflection.ts';
@@ -61,6 +62,10 @@ export interface ServerOptions {
   logger?: Logger;
   /** Log (debug level) guest data? Never by default. */
   metricsPath?: string;
+  /** Per-client execution quotas (default: half of maxConcurrency running, 16 queued). */
+  perClient?: Partial<ClientQuota>;
+  /** Connection timeouts, caps and HTTP/2 windows (defaults: connections.ts, docs/server.md). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -102,11 +107,67 @@ type NodeReq = IncomingMessage | Http2ServerRequest;
  * uploading, and the client would see a reset instead of the error. Iterate without destroying, and discard the rest of
  * the body once the response is sent (up to 16× the limit; bigger uploads are cut).
  */
-function drainInsteadOfReset(req: NodeReq, res: NodeRes, max: number): void {
-  (req as unknown as { [Symbol.asyncIterator]: () => AsyncIterator<Buffer> })[Symbol.asyncIterator] = () =>
-    req.iterator({ destroyOnReturn: false });
+function drainInsteadOfReset(req: NodeReq, res: NodeRes, max: number, guard: ConnectionGuard): void {
+  // Body guard: the bytes a client holds in the server are accounted (per client and in total, released
+  // when the response is over), and the whole body must arrive within bodyTimeoutMs. Past either, reading
+  // fails with BODY_QUOTA / BODY_TIMEOUT (the RPC layer answers with that code) and the rest is cut.
+  const client = clientKey(req.socket as Socket);
+  let held = 0;
+  let cut = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The timer only fails a read that is still waiting for the body (the RPC layer may stop reading at the
+  // end of its message without seeing the stream's end).
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (req.complete) return;
+      reject(
+        connectError(
+          'BODY_TIMEOUT',
+          `request body not received within ${guard.limits.bodyTimeoutMs} ms (limits: docs/server.md)`,
+        ),
+      );
+    }, guard.limits.bodyTimeoutMs);
+  });
+  timedOut.catch(() => {});
+  req.once('end', () => clearTimeout(timer));
+  // (an HTTP/2 compatibility response emits 'close' only when cut short, 'finish' when complete)
+  const over = () => {
+    clearTimeout(timer);
+    guard.release(client, held);
+    held = 0;
+    // a cut request's unread rest is discarded (its stream reset), so it cannot hold flow-control windows
+    if (cut && !req.complete) req.destroy();
+  };
+  res.once('finish', over);
+  res.once('close', over);
+  (req as unknown as { [Symbol.asyncIterator]: () => AsyncIterator<Buffer> })[Symbol.asyncIterator] = () => {
+    const it = req.iterator({ destroyOnReturn: false });
+    return {
+      next: async () => {
+        const r = await Promise.race([it.next(), timedOut]).catch((e: unknown) => {
+          cut = true;
+          guard.bodyTimedOut();
+          throw e;
+        });
+        if (!r.done) {
+          const n = (r.value as Buffer).length;
+          // the first 64 KiB of a body are always admitted (health checks and small calls never starve)
+          if (!guard.take(client, n, held + n <= 64 * 1024)) {
+            cut = true;
+            throw connectError(
+              'BODY_QUOTA',
+              `request bodies of this client (or of all clients) exceed the server's quota of ${guard.limits.maxBodyBytesPerClient} bytes in flight; retry later`,
+            );
+          }
+          held += n;
+        }
+        return r as IteratorResult<Buffer>;
+      },
+      return: (v?: unknown) => it.return!(v) as Promise<IteratorResult<Buffer>>,
+    };
+  };
   res.once('finish', () => {
-    if (req.complete) return;
+    if (req.complete || cut) return;
     let seen = 0;
     req.on('data', (chunk: Buffer) => {
       seen += chunk.length;
@@ -174,10 +235,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxNonceBytes: DEFAULTS.maxNonceBytes,
   };
   if (opts.maxMemoryPages !== undefined) config.maxMemoryPages = opts.maxMemoryPages;
-  const limiter = new Limiter(
-    opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
-    opts.maxQueue ?? DEFAULTS.maxQueue,
+  const maxConcurrency = opts.maxConcurrency ?? DEFAULTS.maxConcurrency;
+  // A client may by default keep half of the engine's worker threads busy (the engine's default is
+  // min(4, CPUs) per mode): another client then always finds a free worker, not just a free slot.
+  const perClient = {
+    maxConcurrency: Math.max(
+      1,
+      Math.floor(Math.min(maxConcurrency, Math.min(4, os.availableParallelism?.() ?? 4)) / 2),
+    ),
+    ...(opts.perClient ?? {}),
+  };
+  const limiter = new Limiter(maxConcurrency, opts.maxQueue ?? DEFAULTS.maxQueue, perClient);
+  const guard = new ConnectionGuard(
+    { ...defaultConnectionLimits(config.maxMessageBytes), ...(opts.connections ?? {}) },
+    (reason) => metrics.rejected.inc({ reason }),
   );
+  const lim = guard.limits;
   const services: DescService[] = [WASMVMTeeService, Health];
   const health = new HealthState(services.map((s) => s.typeName));
   const shutdown = new AbortController();
@@ -245,7 +318,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     compressMinBytes: opts.compressMinBytes ?? Number.MAX_SAFE_INTEGER,
     interceptors: [logInterceptor],
     shutdownSignal: shutdown.signal,
-    contextValues: () => createContextValues().set(requestInfoKey, {} satisfies RequestInfo),
+    contextValues: (req) =>
+      createContextValues().set(requestInfoKey, {
+        client: clientKey(req.socket as Socket),
+      } satisfies RequestInfo),
   });
 
   const metricsPath = opts.metricsPath ?? DEFAULTS.metricsPath;
@@ -267,7 +343,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       rejectTooLarge(req, res as ServerResponse, config.maxMessageBytes, metrics, logger);
       return;
     }
-    drainInsteadOfReset(req, res, config.maxMessageBytes);
+    drainInsteadOfReset(req, res, config.maxMessageBytes, guard);
     connectHandler(req as never, res as never);
   };
 
@@ -275,6 +351,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // one large message in flight; allow a few maximum-size messages at once.
   const h2Options: http2.ServerOptions = {
     maxSessionMemory: Math.max(32, Math.ceil((4 * config.maxMessageBytes) / (1024 * 1024))),
+    // flow control: what a peer may send before the server reads it is bounded by these windows
+    settings: { maxConcurrentStreams: lim.maxStreamsPerSession, initialWindowSize: lim.streamWindowBytes },
   };
   // Track connections so that shutdown can close them once drained.
   const sockets = new Set<Socket>();
@@ -282,10 +360,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let listener: net.Server;
   if (opts.tls) {
     const secure = http2.createSecureServer(
-      { cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true, ...h2Options },
+      {
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        allowHTTP1: true,
+        handshakeTimeout: lim.headersTimeoutMs,
+        ...h2Options,
+      },
       handler,
     );
+    secure.on('connection', (sock: Socket) => {
+      if (!guard.admit(sock)) sock.destroy();
+    });
     secure.on('session', (s: http2.ServerHttp2Session) => {
+      guard.watchSession(s);
       sessions.add(s);
       s.on('close', () => sessions.delete(s));
     });
@@ -296,13 +384,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     listener = secure;
   } else {
     const h2 = http2.createServer(h2Options, handler);
-    const h1 = http.createServer(handler);
+    // headers/request timeouts are checked every second (Node's default: every 30 s)
+    const h1 = http.createServer({ connectionsCheckingInterval: 1_000 }, handler);
     h1.keepAliveTimeout = 5_000;
+    h1.headersTimeout = lim.headersTimeoutMs;
+    h1.requestTimeout = lim.headersTimeoutMs + lim.bodyTimeoutMs;
+    h1.timeout = Math.max(lim.idleTimeoutMs, config.timeoutMs + lim.bodyTimeoutMs); // not during a call
     h2.on('session', (s: http2.ServerHttp2Session) => {
+      guard.watchSession(s);
       sessions.add(s);
       s.on('close', () => sessions.delete(s));
     });
     listener = net.createServer((sock: Socket) => {
+      if (!guard.admit(sock)) {
+        sock.destroy();
+        return;
+      }
+      // the first bytes (HTTP/2 preface or HTTP/1.1 request line) must come within headersTimeoutMs
+      const decided = guard.headersDeadline(sock);
       sockets.add(sock);
       // RPCs are small request/response exchanges: Nagle + delayed ACK would add ~40 ms to each.
       sock.setNoDelay(true);
@@ -315,6 +414,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const isH2 = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
         if (isH2 && buf.length < H2_PREFACE.length) return; // need more bytes to decide
         sock.removeListener('data', onData);
+        decided();
         sock.pause();
         sock.unshift(buf);
         // Both servers take the socket itself. Node's HTTP/2 session reads the native handle but first
@@ -330,6 +430,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
 
+  listener.maxConnections = lim.maxConnections;
   const host = opts.host ?? DEFAULTS.host;
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);

@@ -63,6 +63,8 @@ export interface RequestInfo {
   status?: string;
   cacheHit?: boolean;
   attestationMode?: AttestationMode;
+  /** The client's quota key (its address; set by the server). */
+  client?: string;
 }
 export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined, {
   description: 'wasmvm request info',
@@ -283,9 +285,9 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
       }
       ctx.responseHeader.set(REQUEST_ID_HEADER, p.requestId);
 
-      const release = await limiter.acquire(ctx.signal).catch((e: unknown) => {
+      const release = await limiter.acquire(ctx.signal, info?.client ?? '').catch((e: unknown) => {
         if (e instanceof ServiceError) {
-          metrics.rejected.inc({ reason: 'concurrency' });
+          metrics.rejected.inc({ reason: e.code === 'CLIENT_QUOTA' ? 'client_quota' : 'concurrency' });
           throw e;
         }
         throw abortError(ctx.signal, deps.isDraining());

@@ -37,11 +37,11 @@ test('cancellation: abort stops the execution and reports cancelled', async () =
   );
 });
 
-test('executor crash: in-flight requests fail with ENGINE_UNAVAILABLE, the next request restarts it', async () => {
+test('executor crash: in-flight requests fail with ENGINE_CRASHED, the next request restarts it', async () => {
   const p = engine.execute({ bytecode: m, fn: 'spin', args: [], limits: { timeoutMs: 20_000 } });
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(engine.killExecutor('interp'));
-  await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_UNAVAILABLE');
+  await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_CRASHED');
   const ok = await engine.execute({ bytecode: m, fn: 'inc', args: [i32(9)] });
   assert.deepEqual(ok.outputs, [i32(10)]);
   assert.equal(engine.stats().executors.interp?.restarts, 1);

@@ -13,7 +13,12 @@ const handler = async (method: string, params: unknown) => {
   if (method === 'fail') return () => 1; // not serializable: the guest gets a host trap, not a hang
   throw new Error(`no method ${method}`);
 };
-const local = new Engine({ workers: 1, hostModuleUrl: TEST_HOST_URL, hostHandler: handler });
+const local = new Engine({
+  workers: 1,
+  hostModuleUrl: TEST_HOST_URL,
+  hostHandler: handler,
+  interpInProcess: true,
+});
 const forked = new Engine({
   workers: 1,
   hostModuleUrl: TEST_HOST_URL,
@@ -43,7 +48,7 @@ const cases: [string, Engine, ExecutionMode][] = [
   ['forked singlepass', local, 'singlepass'],
 ];
 
-test('interp runs in this process by default; executors elsewhere', async () => {
+test('interp runs in this process when opted in; executors elsewhere', async () => {
   const info = await local.warmup('interp');
   assert.equal(info.pid, process.pid);
   assert.equal(local.stats().executors.interp?.inProcess, true);
@@ -86,7 +91,7 @@ for (const [name, engine, mode] of cases) {
     const p = run('spin', [], { limits: { timeoutMs: 20_000 } });
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(engine.killExecutor(mode));
-    await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_UNAVAILABLE');
+    await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_CRASHED');
     assert.deepEqual((await run('double', [i32(9)])).outputs, [i32(18)]);
     assert.equal(engine.stats().executors[mode]?.restarts, before + 1);
   });

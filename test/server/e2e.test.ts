@@ -321,7 +321,7 @@ describe('server end to end (real engine, simulated TEE)', () => {
       assert.equal((e as ConnectError).code, Code.ResourceExhausted);
       assert.equal((await health()).status, S.SERVING);
     });
-    it('500 concurrent requests: each OK or RESOURCE_EXHAUSTED TOO_BUSY; health answers throughout', async () => {
+    it('500 concurrent requests from one client: each OK or RESOURCE_EXHAUSTED CLIENT_QUOTA/TOO_BUSY; health answers throughout', async () => {
       let healthOk = 0;
       let healthBad = 0;
       let stop = false;
@@ -349,9 +349,13 @@ describe('server end to end (real engine, simulated TEE)', () => {
       const ok = results.filter((r) => r.ok);
       const rejected = results.filter((r) => !r.ok);
       assert.equal(ok.length + rejected.length, 500);
-      assert.ok(ok.length >= 8 + 64, `at least the running + queued succeed (${ok.length})`);
+      // one client: its quota (half of maxConcurrency running, 16 queued) at least succeeds
+      assert.ok(ok.length >= 4 + 16, `at least the client's running + queued quota succeed (${ok.length})`);
       for (const r of ok) assert.equal(r.v, r.i + 1);
-      for (const r of rejected) assert.deepEqual(r.e, { code: Code.ResourceExhausted, detail: 'TOO_BUSY' });
+      for (const r of rejected) {
+        assert.equal(r.e.code, Code.ResourceExhausted);
+        assert.ok(r.e.detail === 'CLIENT_QUOTA' || r.e.detail === 'TOO_BUSY', r.e.detail);
+      }
       assert.ok(healthOk >= 1, 'health answered during the burst');
       assert.equal(healthBad, 0);
     });

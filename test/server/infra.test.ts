@@ -325,7 +325,8 @@ describe('server limits, deadlines and shutdown', () => {
     const sim = simulatedAttester();
     const ts = await startTestServer(
       { engine, attester: sim.attester },
-      { maxConcurrency: 2, maxQueue: 3 },
+      // one client here: its quota set to the whole server, to test the global limits
+      { maxConcurrency: 2, maxQueue: 3, perClient: { maxConcurrency: 2, maxQueue: 3 } },
       sim.cleanup,
     );
     try {
