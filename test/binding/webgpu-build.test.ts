@@ -7,6 +7,9 @@
  * check id, and claims without them encode exactly as before (the vectors of docs/binding.md).
  */
 import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type ClaimWebGpu,
@@ -17,6 +20,7 @@ import {
   reportDataFor,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
+import { main as verifyMain } from '../../src/cli/verify.ts';
 import { Engine, type ExecuteRequest, type ExecuteResult } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import type { ExecutionEngine } from '../../src/server/backend.ts';
@@ -221,6 +225,45 @@ describe('binding: WebGPU use and the server build in claim v3', () => {
       assert.deepEqual(failed(r2), ['response.server-build']);
     }
     assert.ok(tried > 40, `only ${tried} edits`);
+  });
+
+  it('CLI: verify --server-build and the policy file serverBuildSha256 are enforced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvm-build-'));
+    try {
+      const s = samples['session-key']!;
+      const resp = join(dir, 'r.json');
+      writeFileSync(resp, JSON.stringify(s.response));
+      const run = async (...extra: string[]) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const code = await verifyMain(
+          ['--response', resp, '--nonce', s.nonce, '--allow-simulated', ...extra],
+          { out: (x) => out.push(x), err: (x) => err.push(x) },
+        );
+        return { code, out: out.join('\n'), err: err.join('\n') };
+      };
+      const ok = await run('--server-build', `sha256:${BUILD}`);
+      assert.equal(ok.code, 0, ok.out + ok.err);
+      assert.match(ok.out, /PASS reference\.server-build/);
+      const bad = await run('--server-build', OTHER);
+      assert.equal(bad.code, 1);
+      assert.match(bad.out, /FAIL reference\.server-build: server build (?:ab)+ is not one of the pinned builds/);
+      assert.equal((await run('--server-build', 'xyz')).code, 2);
+      const policy = join(dir, 'p.json');
+      writeFileSync(
+        policy,
+        JSON.stringify({ format: 'wasmvm-tee/reference-values/v1', serverBuildSha256: [OTHER] }),
+      );
+      const p = await run('--policy', policy);
+      assert.equal(p.code, 1);
+      assert.match(p.out, /FAIL reference\.server-build/);
+      assert.equal((await run('--policy', policy, '--server-build', BUILD)).code, 0);
+      const none = await run();
+      assert.equal(none.code, 0);
+      assert.doesNotMatch(none.out, /reference\.server-build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
