@@ -247,7 +247,10 @@ describe('binding: WebGPU use and the server build in claim v3', () => {
       assert.match(ok.out, /PASS reference\.server-build/);
       const bad = await run('--server-build', OTHER);
       assert.equal(bad.code, 1);
-      assert.match(bad.out, /FAIL reference\.server-build: server build (?:ab)+ is not one of the pinned builds/);
+      assert.match(
+        bad.out,
+        /FAIL reference\.server-build: server build (?:ab)+ is not one of the pinned builds/,
+      );
       assert.equal((await run('--server-build', 'xyz')).code, 2);
       const policy = join(dir, 'p.json');
       writeFileSync(

@@ -49,8 +49,9 @@ describe('WebGPU use in the attested claim (server, real adapter)', { skip }, ()
     const c = createWasmvmClient({ baseUrl: ts.server.url });
     const info = await c.getServerInfo({});
     assert.equal(info.webgpu?.available, true);
-    assert.equal(info.webgpu?.adapter?.backend, probe.adapter?.backend);
-    assert.equal(info.webgpu?.adapter?.device, probe.adapter?.device);
+    assert.ok(probe.available);
+    assert.equal(info.webgpu?.adapter?.backend, probe.adapter.backend);
+    assert.equal(info.webgpu?.adapter?.device, probe.adapter.device);
     for (const attestationMode of ['per-request', 'session-key'] as const) {
       const r = await executeAndVerify(
         c,
