@@ -642,7 +642,20 @@ function responseChecks(
     if (typeof got !== 'string') return 'expected a string';
     return got === want ? undefined : `'${got}' ≠ attested '${want}'`;
   };
-  if (typeof rawAttestation !== 'string' && typeof f.attestation !== 'object')
+  // The response's attestation is the envelope verified: the same text, or (an envelope passed
+  // separately, e.g. already parsed by a client) the same JSON.
+  if (f.attestation !== undefined && f.attestation !== rawAttestation) {
+    let same_ = false;
+    try {
+      const shown = typeof f.attestation === 'string' ? JSON.parse(f.attestation) : f.attestation;
+      const verified = typeof rawAttestation === 'string' ? JSON.parse(rawAttestation) : rawAttestation;
+      same_ = JSON.stringify(shown) === JSON.stringify(verified);
+    } catch {
+      same_ = false;
+    }
+    if (!same_)
+      checks.push(fail('response.attestation', `${P}attestation: not the envelope that was verified`));
+  } else if (typeof rawAttestation !== 'string' && typeof f.attestation !== 'object')
     checks.push(fail('response.attestation', 'attestation: expected the envelope JSON string'));
   // Proto3 JSON leaves out empty strings, empty bytes, UNSPECIFIED enums and unset messages: for these
   // fields "not shown" is not a claim about the execution. Every other field is compared as shown (its
