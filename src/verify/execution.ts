@@ -1365,6 +1365,23 @@ export async function verifySessionAttestation(
     notBefore: s.notBefore,
     notAfter: s.notAfter,
   });
+  // The server build is bound by the session REPORT_DATA (recomputed above): expose it, enforce a pin.
+  if (s.serverBuildSha256 !== undefined) fields.serverBuildSha256 = s.serverBuildSha256;
+  const pins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
+  if (pins !== undefined) {
+    const allowed = pins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
+    const got = s.serverBuildSha256;
+    checks.push(
+      got !== undefined && allowed.includes(got)
+        ? pass('reference.server-build', `server build ${got} is pinned`)
+        : fail(
+            'reference.server-build',
+            got === undefined
+              ? 'a server build is pinned but the session attests none'
+              : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
+          ),
+    );
+  }
   const part = await verifyCpu(cpu, expected, opts);
   fields.simulated = part.fields?.simulated === true;
   const parts = [part];

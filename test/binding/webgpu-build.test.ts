@@ -24,7 +24,8 @@ import { main as verifyMain } from '../../src/cli/verify.ts';
 import { Engine, type ExecuteRequest, type ExecuteResult } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import type { ExecutionEngine } from '../../src/server/backend.ts';
-import { type Verdict, verifyExecution } from '../../src/verify/index.ts';
+import { createWasmvmClient } from '../../src/server/client.ts';
+import { type Verdict, verifyExecution, verifySessionAttestation } from '../../src/verify/index.ts';
 import { simulatedAttester, startTestServer, type TestServer } from '../server/helpers.ts';
 import { ARGS_A, type Sample, sample } from './responses.ts';
 import { BINDING_VECTORS } from './vectors.ts';
@@ -225,6 +226,29 @@ describe('binding: WebGPU use and the server build in claim v3', () => {
       assert.deepEqual(failed(r2), ['response.server-build']);
     }
     assert.ok(tried > 40, `only ${tried} edits`);
+  });
+
+  it('GetAttestation: the session REPORT_DATA binds the build; pinned and edited', async () => {
+    const nonce = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const a = await createWasmvmClient({ baseUrl: ts.server.url }).getAttestation({ nonce });
+    const session = JSON.parse(a.attestation) as Json;
+    assert.equal(session.serverBuildSha256, BUILD);
+    const o = { nonce: nonce.toString('hex'), allowSimulated: true };
+    const ok = await verifySessionAttestation(session, { ...o, serverBuildSha256: [BUILD] });
+    assert.ok(ok.ok, JSON.stringify(failed(ok)));
+    assert.equal(ok.fields?.serverBuildSha256, BUILD);
+    const pinned = await verifySessionAttestation(session, { ...o, serverBuildSha256: [OTHER] });
+    assert.deepEqual(failed(pinned), ['reference.server-build']);
+    for (const edit of [
+      (x: Json) => (x.serverBuildSha256 = OTHER),
+      (x: Json) => delete x.serverBuildSha256,
+    ]) {
+      const e = structuredClone(session);
+      edit(e);
+      const v = await verifySessionAttestation(e, o);
+      assert.equal(v.ok, false);
+      assert.ok(failed(v).includes('binding.session-key'), JSON.stringify(failed(v)));
+    }
   });
 
   it('CLI: verify --server-build and the policy file serverBuildSha256 are enforced', async () => {
