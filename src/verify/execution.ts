@@ -1143,7 +1143,13 @@ export async function verifyExecution(
               : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
           ),
     );
-  }
+  } else if (claim.serverBuildSha256 !== undefined)
+    checks.push(
+      skip(
+        'reference.server-build',
+        `server build ${claim.serverBuildSha256} attested, not pinned (require it with --server-build SHA256 or the policy file's serverBuildSha256)`,
+      ),
+    );
   if (!cpuJson) {
     checks.push(fail('binding.evidence', 'no CPU evidence'));
     return verdict('execution', checks, { fields, parts });
