@@ -20,6 +20,7 @@ import {
   reportDataFor,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
+import { cli } from '../../src/cli/main.ts';
 import { main as verifyMain } from '../../src/cli/verify.ts';
 import { Engine, type ExecuteRequest, type ExecuteResult } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
@@ -248,6 +249,66 @@ describe('binding: WebGPU use and the server build in claim v3', () => {
       const v = await verifySessionAttestation(e, o);
       assert.equal(v.ok, false);
       assert.ok(failed(v).includes('binding.session-key'), JSON.stringify(failed(v)));
+    }
+  });
+
+  it('CLI: exec --server --json shows the WebGPU record; verify --response compares it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvm-webgpu-json-'));
+    const run = async (argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const log = console.log;
+      const error = console.error;
+      console.log = (...a: unknown[]) => void out.push(a.join(' '));
+      console.error = (...a: unknown[]) => void err.push(a.join(' '));
+      try {
+        return { code: await cli(argv), out: out.join('\n'), err: err.join('\n') };
+      } finally {
+        console.log = log;
+        console.error = error;
+      }
+    };
+    try {
+      const wasmFile = new URL('../server/fixtures/arith.wasm', import.meta.url).pathname;
+      const e = await run([
+        'exec',
+        '--server',
+        ts.server.url,
+        '--wasm',
+        wasmFile,
+        '--fn',
+        'fib',
+        '--arg',
+        '10',
+        '--allow-simulated',
+        '--json',
+      ]);
+      assert.equal(e.code, 0, e.err + e.out);
+      const j = JSON.parse(e.out) as Json;
+      assert.equal((j.webgpu as Json).device, 'llvmpipe (LLVM 15.0.6, 256 bits)');
+      assert.equal((j.webgpu as Json).gas, '1234');
+      assert.equal(j.serverBuildSha256, BUILD);
+      const f = join(dir, 'r.json');
+      const verifyIt = async (o: Json) => {
+        writeFileSync(f, JSON.stringify(o));
+        return run(['verify', '--response', f, '--nonce', j.nonce as string, '--allow-simulated']);
+      };
+      const ok = await verifyIt(j);
+      assert.equal(ok.code, 0, ok.out + ok.err);
+      assert.match(ok.out, /PASS response\.webgpu/);
+      for (const k of Object.keys(j.webgpu as Json)) {
+        const c = structuredClone(j);
+        const w = c.webgpu as Json;
+        w[k] = /^\d+$/.test(String(w[k])) ? String(BigInt(w[k] as string) + 1n) : `${String(w[k])}x`;
+        const v = await verifyIt(c);
+        assert.equal(v.code, 1, k);
+        assert.match(v.out, /FAIL response\.webgpu/, k);
+      }
+      const hidden = structuredClone(j);
+      delete hidden.webgpu;
+      assert.equal((await verifyIt(hidden)).code, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
