@@ -13,7 +13,8 @@
  * Node.js binary are not covered: pin them through the image (its digest) and the lock file.
  *
  * Recompute it from an unpacked package or image with `node scripts/build-digest.mjs DIR`.
- * Not yet inside the attested session data: the session claim's owner wires it in (docs/deployment.md).
+ * Bound into the attested data: createDefaultBackend passes it to the Attester, which puts it into the
+ * session REPORT_DATA and every claim (field 19); verifiers pin it (docs/deployment.md).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';

@@ -49,7 +49,8 @@ describe('exec --server --json → verify --response', () => {
     const provider = new SimulatedSevSnpProvider({ stateDir: dir, rsaBits: 2048, warn: false });
     engine = new Engine({ workers: 1 });
     server = await startServer({
-      backend: { engine, attester: new TeeAttester(provider) },
+      // a server that reports a build digest (bound into the session and every claim)
+      backend: { engine, attester: new TeeAttester(provider, { serverBuildSha256: 'ef'.repeat(32) }) },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger('silent'),
@@ -95,6 +96,20 @@ describe('exec --server --json → verify --response', () => {
       assert.match(j.reportData as string, /^[0-9a-f]{128}$/);
       assert.equal(env.reportData, j.reportData);
       assert.deepEqual(j.outputs, [{ type: 'i64', value: '55' }]);
+      assert.equal(j.serverBuildSha256, 'ef'.repeat(32));
+    }
+  });
+
+  it("verify --response --server-build: the saved result's attested build is pinned", async () => {
+    for (const f of Object.values(saved)) {
+      const nonce = (JSON.parse(readFileSync(f, 'utf8')) as { nonce: string }).nonce;
+      const base = ['verify', '--response', f, '--nonce', nonce, '--allow-simulated'];
+      const ok = await run([...base, '--server-build', 'ef'.repeat(32)]);
+      assert.equal(ok.code, 0, ok.err + ok.out);
+      assert.match(ok.out, /PASS reference\.server-build/);
+      const bad = await run([...base, '--server-build', '12'.repeat(32)]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.out, /FAIL reference\.server-build/);
     }
   });
 
@@ -147,6 +162,12 @@ describe('exec --server --json → verify --response', () => {
       'gas used',
       (j) => {
         j.gasUsed = String(BigInt(j.gasUsed as string) - 1n);
+      },
+    ],
+    [
+      'the server build',
+      (j) => {
+        j.serverBuildSha256 = '12'.repeat(32);
       },
     ],
     [

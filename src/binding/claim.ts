@@ -5,7 +5,10 @@
  *   side   = field*                       (fields in a fixed order, every field present)
  *   field  = u8 id ‖ u8 type ‖ u32be len ‖ value[len]
  *   types  = 0x00 absent (len 0), 0x01 bytes, 0x02 UTF-8 string, 0x03 u64be (len 8),
- *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1)
+ *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1),
+ *            0x08 record (a nested field list, same format)
+ * Output fields 18 (webgpu) and 19 (server build) are optional trailing fields: written only when present
+ * (claims without them encode exactly as before they existed).
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side).
  */
 import { createHash } from 'node:crypto';
@@ -63,6 +66,32 @@ export interface ClaimResult {
   trapMessage?: string;
   /** The execution mode that actually ran. */
   executedMode: ExecutionMode;
+  /** The guest used WebGPU compute (host module wasmvm_webgpu): the adapter and what was done on it. */
+  webgpu?: ClaimWebGpu;
+}
+
+/**
+ * WebGPU use of one execution (docs/webgpu.md "Metering and claims"). The adapter strings are what the
+ * driver inside the TEE reported (attested as "what the server saw", not a hardware identity: only GPU
+ * evidence proves a GPU); the counters and gas are deterministic for a given guest, inputs and limits.
+ */
+export interface ClaimWebGpu {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Dawn backend ('vulkan', 'metal', 'd3d12', 'opengles', 'default'...). */
+  backend: string;
+  featureLevel: 'core' | 'compatibility';
+  /** WebGPU host calls, compute dispatches, workgroups dispatched, bytes written to / read from the GPU. */
+  calls: bigint;
+  dispatches: bigint;
+  workgroups: bigint;
+  bytesToGpu: bigint;
+  bytesFromGpu: bigint;
+  /** Gas charged by the WebGPU imports (metered runs only; included in gasUsed). */
+  gas?: bigint;
+  gasTableVersion: string;
 }
 
 /** What the attester adds: how the claim is attested and by what. */
@@ -77,6 +106,11 @@ export interface ClaimAttestation {
   gpuEvidenceSha256?: string;
   /** When the claim was attested: server clock, ms since the Unix epoch. */
   issuedAt: bigint;
+  /**
+   * The server's build digest (src/version-digest.ts: SHA-256 over package.json and the code it runs),
+   * 64 hex chars; absent when the server does not report one.
+   */
+  serverBuildSha256?: string;
 }
 
 /** A claim before attestation (what claimFromExecution builds). */
@@ -105,6 +139,7 @@ const T_VALUES = 0x04;
 const T_STRINGS = 0x05;
 const T_I64 = 0x06;
 const T_BOOL = 0x07;
+const T_RECORD = 0x08;
 
 /** Wasm value type codes, as in the binary format. */
 export const VALUE_TYPE_CODE = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c } as const;
@@ -307,7 +342,8 @@ export function inputSide(claim: ClaimInputSide): Uint8Array {
 /**
  * The output side (ids 1..17): domain, request id, status, outputs, exit code, gas used, cost table,
  * stdout/stderr hashes, trap message, executed mode, attestation mode, TEE kind, simulated, session
- * identity, GPU evidence digest, issuedAt.
+ * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record) and 19 server build
+ * digest (32 bytes).
  */
 export function outputSide(claim: ExecutionClaim): Uint8Array {
   oneOf('claim.executedMode', claim.executedMode, MODES);
@@ -340,6 +376,46 @@ export function outputSide(claim: ExecutionClaim): Uint8Array {
   w.bytes(15, session);
   w.bytes(16, sha256Hex('claim.gpuEvidenceSha256', claim.gpuEvidenceSha256));
   w.u64(17, claim.issuedAt);
+  // Optional trailing fields: written only when present.
+  if (claim.webgpu !== undefined) w.field(18, T_RECORD, webgpuRecord(claim.webgpu));
+  if (claim.serverBuildSha256 !== undefined)
+    w.bytes(19, sha256Hex('claim.serverBuildSha256', claim.serverBuildSha256));
+  return w.done();
+}
+
+const FEATURE_LEVELS: readonly string[] = ['core', 'compatibility'];
+
+/**
+ * Field 18 of the output side (record): 1 vendor, 2 architecture, 3 device, 4 description, 5 backend,
+ * 6 featureLevel (strings), 7 calls, 8 dispatches, 9 workgroups, 10 bytesToGpu, 11 bytesFromGpu, 12 gas
+ * (u64; absent when unmetered), 13 gasTableVersion (string). Every sub-field is present (absent = type 0).
+ */
+export function webgpuRecord(g: ClaimWebGpu): Uint8Array {
+  if (!g || typeof g !== 'object') throw bad('claim.webgpu', 'not an object');
+  oneOf('claim.webgpu.featureLevel', g.featureLevel, FEATURE_LEVELS);
+  const w = new Writer();
+  const text = (id: number, k: keyof ClaimWebGpu) => {
+    if (typeof g[k] !== 'string') throw bad(`claim.webgpu.${k}`, 'expected a string');
+    w.string(id, g[k] as string);
+  };
+  text(1, 'vendor');
+  text(2, 'architecture');
+  text(3, 'device');
+  text(4, 'description');
+  text(5, 'backend');
+  w.string(6, g.featureLevel);
+  const n = (id: number, k: keyof ClaimWebGpu) => {
+    if (typeof g[k] !== 'bigint') throw bad(`claim.webgpu.${k}`, 'expected a u64');
+    w.u64(id, g[k] as bigint);
+  };
+  n(7, 'calls');
+  n(8, 'dispatches');
+  n(9, 'workgroups');
+  n(10, 'bytesToGpu');
+  n(11, 'bytesFromGpu');
+  if (g.gas !== undefined) n(12, 'gas');
+  else w.absent(12);
+  text(13, 'gasTableVersion');
   return w.done();
 }
 
@@ -433,6 +509,25 @@ export function claimFromExecution(req: ClaimRequest, result: ExecuteResult): Cl
     claim.stdoutSha256 = sha256HexOf(result.stdout);
   if (result.stderr !== undefined && result.stderr.length > 0)
     claim.stderrSha256 = sha256HexOf(result.stderr);
+  if (result.webgpu !== undefined) {
+    const u = result.webgpu;
+    const a = u.adapter;
+    claim.webgpu = {
+      vendor: a.vendor,
+      architecture: a.architecture,
+      device: a.device,
+      description: a.description,
+      backend: a.backend,
+      featureLevel: a.featureLevel,
+      calls: BigInt(u.calls),
+      dispatches: BigInt(u.dispatches),
+      workgroups: BigInt(u.workgroups),
+      bytesToGpu: BigInt(u.bytesToGpu),
+      bytesFromGpu: BigInt(u.bytesFromGpu),
+      gasTableVersion: u.gasTableVersion,
+    };
+    if (u.gas !== undefined) claim.webgpu.gas = BigInt(u.gas);
+  }
   return claim;
 }
 
@@ -473,6 +568,67 @@ export interface ExecutionClaimJson {
   session?: string;
   gpuEvidenceSha256?: string;
   issuedAt: string;
+  webgpu?: ClaimWebGpuJson;
+  serverBuildSha256?: string;
+}
+
+/** JSON view of claim.webgpu: counters and gas as decimal strings. */
+export interface ClaimWebGpuJson {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  backend: string;
+  featureLevel: 'core' | 'compatibility';
+  calls: string;
+  dispatches: string;
+  workgroups: string;
+  bytesToGpu: string;
+  bytesFromGpu: string;
+  gas?: string;
+  gasTableVersion: string;
+}
+
+const WEBGPU_TEXT = ['vendor', 'architecture', 'device', 'description', 'backend'] as const;
+const WEBGPU_COUNTERS = ['calls', 'dispatches', 'workgroups', 'bytesToGpu', 'bytesFromGpu'] as const;
+export const WEBGPU_JSON_KEYS = [
+  ...WEBGPU_TEXT,
+  'featureLevel',
+  ...WEBGPU_COUNTERS,
+  'gas',
+  'gasTableVersion',
+] as const;
+
+export function webgpuToJson(g: ClaimWebGpu): ClaimWebGpuJson {
+  const j = {} as ClaimWebGpuJson;
+  for (const k of WEBGPU_TEXT) j[k] = g[k];
+  j.featureLevel = g.featureLevel;
+  for (const k of WEBGPU_COUNTERS) j[k] = g[k].toString();
+  if (g.gas !== undefined) j.gas = g.gas.toString();
+  j.gasTableVersion = g.gasTableVersion;
+  return j;
+}
+
+export function webgpuFromJson(j: unknown, where = 'claim.webgpu'): ClaimWebGpu {
+  const o = j as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad(where, 'not an object');
+  exactKeys(o, where, WEBGPU_JSON_KEYS);
+  const text = (k: string) => {
+    if (typeof o[k] !== 'string')
+      throw bad(`${where}.${k}`, o[k] === undefined ? 'missing' : 'expected a string');
+    return o[k] as string;
+  };
+  const g = {
+    featureLevel: oneOf(`${where}.featureLevel`, o.featureLevel, FEATURE_LEVELS),
+    gasTableVersion: text('gasTableVersion'),
+  } as ClaimWebGpu;
+  for (const k of WEBGPU_TEXT) g[k] = text(k);
+  for (const k of WEBGPU_COUNTERS) {
+    if (o[k] === undefined) throw bad(`${where}.${k}`, 'missing');
+    g[k] = parseBig(o[k], `${where}.${k}`, 0n, U64_MAX);
+  }
+  if (o.gas !== undefined) g.gas = parseBig(o.gas, `${where}.gas`, 0n, U64_MAX);
+  return g;
 }
 
 export function valueToJson(v: WasmValue): WasmValueJson {
@@ -564,6 +720,8 @@ export function claimToJson(c: ExecutionClaim): ExecutionClaimJson {
   if (c.session !== undefined) j.session = c.session;
   if (c.gpuEvidenceSha256 !== undefined) j.gpuEvidenceSha256 = c.gpuEvidenceSha256;
   j.issuedAt = c.issuedAt.toString();
+  if (c.webgpu !== undefined) j.webgpu = webgpuToJson(c.webgpu);
+  if (c.serverBuildSha256 !== undefined) j.serverBuildSha256 = c.serverBuildSha256;
   return j;
 }
 
@@ -595,6 +753,8 @@ export const CLAIM_JSON_KEYS = [
   'session',
   'gpuEvidenceSha256',
   'issuedAt',
+  'webgpu',
+  'serverBuildSha256',
 ] as const;
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -685,5 +845,7 @@ export function claimFromJson(j: unknown): ExecutionClaim {
   if (o.trapMessage !== undefined) c.trapMessage = str(o, 'trapMessage');
   if (o.session !== undefined) c.session = lowerHex(o, 'session', 64);
   if (o.gpuEvidenceSha256 !== undefined) c.gpuEvidenceSha256 = lowerHex(o, 'gpuEvidenceSha256', 32);
+  if (o.webgpu !== undefined) c.webgpu = webgpuFromJson(o.webgpu);
+  if (o.serverBuildSha256 !== undefined) c.serverBuildSha256 = lowerHex(o, 'serverBuildSha256', 32);
   return c;
 }

@@ -48,6 +48,8 @@ export interface SessionKeyJson {
   evidence: EvidenceJson;
   /** GetAttestation only: GPU evidence for the session. */
   gpu?: unknown[];
+  /** The server's build digest (64 hex), bound by REPORT_DATA; absent when the server reports none. */
+  serverBuildSha256?: string;
 }
 
 export interface AttestationEnvelope {
@@ -84,6 +86,8 @@ export interface SessionKeyData {
   notAfter: number;
   /** Key id (the JWK `kid`). */
   kid: string;
+  /** The server's build digest (32 bytes), when the server reports one. */
+  serverBuild?: Uint8Array;
 }
 
 const u32 = (n: number) => {
@@ -103,14 +107,22 @@ const u64 = (n: number, what: string) => {
  * REPORT_DATA for a session:
  *   SHA-512( "wasmvm-tee/session-key/v3" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
  *            ‖ u64be epoch ‖ u64be notBefore ‖ u64be notAfter (ms since the Unix epoch)
- *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce )
- * With an empty nonce it is also the session's identity (claim.session).
+ *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce
+ *            [‖ server build digest (32 bytes), only when the server reports one] )
+ * (Everything before it is length-prefixed, so the trailing 32 bytes are unambiguous; sessions without
+ * a build digest hash exactly as before.) With an empty nonce it is also the session's identity (claim.session).
  */
 export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
     throw new BindingError('INVALID_ENVELOPE', 'session.claimSpki: missing', 'session.claimSpki');
   if (!(k.notBefore <= k.notAfter))
     throw new BindingError('INVALID_ENVELOPE', 'session.notAfter: before notBefore', 'session.notAfter');
+  if (k.serverBuild !== undefined && k.serverBuild.length !== 32)
+    throw new BindingError(
+      'INVALID_ENVELOPE',
+      'session.serverBuildSha256: expected 32 bytes',
+      'session.serverBuildSha256',
+    );
   const kid = new TextEncoder().encode(k.kid);
   const data = concat([
     new TextEncoder().encode(SESSION_KEY_DOMAIN),
@@ -125,6 +137,7 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
     kid,
     u32(nonce.length),
     nonce,
+    ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
   ]);
   return new Uint8Array(createHash('sha512').update(data).digest());
 }
@@ -147,7 +160,7 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
     throw new BindingError('INVALID_ENVELOPE', 'session.jwk: missing', 'session.jwk');
   if (typeof s.jwk.kid !== 'string' || s.jwk.kid === '')
     throw new BindingError('INVALID_ENVELOPE', 'session.jwk.kid: missing', 'session.jwk.kid');
-  return {
+  const d: SessionKeyData = {
     spki: fromB64(s.spki, 'session.spki'),
     claimSpki: fromB64(s.claimSpki, 'session.claimSpki'),
     epoch: s.epoch,
@@ -155,6 +168,12 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
     notAfter: parseIsoMs(s.notAfter, 'session.notAfter'),
     kid: s.jwk.kid,
   };
+  if (s.serverBuildSha256 !== undefined) {
+    if (typeof s.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.serverBuildSha256))
+      throw envErr('session.serverBuildSha256', 'expected 32 bytes of lowercase hex');
+    d.serverBuild = new Uint8Array(Buffer.from(s.serverBuildSha256, 'hex'));
+  }
+  return d;
 }
 
 export function b64(b: Uint8Array): string {
@@ -204,6 +223,7 @@ const SESSION_KEYS = [
   'nonce',
   'evidence',
   'gpu',
+  'serverBuildSha256',
 ] as const;
 const ENVELOPE_KEYS = [
   'format',
@@ -256,6 +276,11 @@ export function checkSessionShape(s: unknown, where = 'session'): void {
     throw envErr(`${where}.nonce`, 'expected lowercase hex');
   checkEvidenceShape(o.evidence, `${where}.evidence`);
   if (o.gpu !== undefined && !Array.isArray(o.gpu)) throw envErr(`${where}.gpu`, 'expected a list');
+  if (
+    o.serverBuildSha256 !== undefined &&
+    (typeof o.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.serverBuildSha256))
+  )
+    throw envErr(`${where}.serverBuildSha256`, 'expected 32 bytes of lowercase hex');
 }
 
 /**

@@ -12,6 +12,8 @@ export {
   type ClaimRequest,
   type ClaimResult,
   type ClaimTeeKind,
+  type ClaimWebGpu,
+  type ClaimWebGpuJson,
   claimFromExecution,
   claimFromJson,
   claimToJson,
@@ -34,6 +36,10 @@ export {
   valueFromJson,
   valueToJson,
   type WasmValueJson,
+  WEBGPU_JSON_KEYS,
+  webgpuFromJson,
+  webgpuRecord,
+  webgpuToJson,
 } from './claim.ts';
 export {
   type AttestationEnvelope,

@@ -219,6 +219,26 @@ export async function main(argv: string[]): Promise<number> {
     // the envelope exactly as the server sent it: `wasmvm-tee verify --response FILE` re-checks a saved result
     out.attestation = r.attestation;
     out.simulated = r.simulated;
+    if (r.webgpu) {
+      const w = r.webgpu;
+      const a = w.adapter;
+      out.webgpu = {
+        vendor: a?.vendor ?? '',
+        architecture: a?.architecture ?? '',
+        device: a?.device ?? '',
+        description: a?.description ?? '',
+        backend: a?.backend ?? '',
+        featureLevel: a?.featureLevel ?? '',
+        calls: w.calls.toString(),
+        dispatches: w.dispatches.toString(),
+        workgroups: w.workgroups.toString(),
+        bytesToGpu: w.bytesToGpu.toString(),
+        bytesFromGpu: w.bytesFromGpu.toString(),
+        ...(w.gas !== undefined ? { gas: w.gas.toString() } : {}),
+        gasTableVersion: w.gasTableVersion,
+      };
+    }
+    if (r.serverBuildSha256) out.serverBuildSha256 = r.serverBuildSha256;
     // not attested (the verifier lists them as unverified): this run's own conclusion
     out.verified = result.verified;
     out.verdict = result.verdict;
@@ -230,6 +250,11 @@ export async function main(argv: string[]): Promise<number> {
     );
     console.log(`outputs: ${result.outputs.map(show).join(' ') || '(none)'}`);
     if (result.gasUsed !== undefined) console.log(`gas used: ${result.gasUsed}`);
+    if (r.webgpu)
+      console.log(
+        `webgpu: ${r.webgpu.adapter?.device ?? '?'} (${r.webgpu.adapter?.backend ?? '?'}), ${r.webgpu.dispatches} dispatches, ${r.webgpu.workgroups} workgroups${r.webgpu.gas !== undefined ? `, gas ${r.webgpu.gas}` : ''}`,
+      );
+    if (r.serverBuildSha256) console.log(`server build: ${r.serverBuildSha256}`);
     console.log(`report_data: ${r.reportData}`);
     console.log(
       `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${values['no-verify'] ? 'NOT VERIFIED (skipped)' : result.verdict.ok ? 'OK' : 'FAILED'}`,

@@ -27,7 +27,8 @@ export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
 export const help = `Usage:
   wasmvm-tee verify --nras-response r.json --nonce HEX [--nras-jwks jwks.json] [--online] [--now ISO-8601]
                     [--policy p.json] [--issuer URL] [--json]
-  wasmvm-tee verify --gpu-evidence evidence.json [--nonce HEX] [--now ISO-8601] [--policy p.json] [--json]
+  wasmvm-tee verify --gpu-evidence evidence.json (--nonce HEX | --no-nonce) [--now ISO-8601]
+                    [--policy p.json] [--json]
 
 --nras-response: an NRAS v3/v4 answer [["JWT", overall], {"GPU-0": token, ...}]. Checks every token's
   ES384 signature against NVIDIA's PINNED NRAS keys (the JWKS NVIDIA published on 2026-06-29), plus keys
@@ -41,12 +42,16 @@ export const help = `Usage:
 --gpu-evidence: nvattest evidence ([{arch, certificate, evidence, nonce}]), an NRAS request body
   ({nonce, evidence_list}) or one evidence object. Checks the SPDM signature (zero padding after it is
   accepted, other trailing bytes are not), the certificate chain to the PINNED NVIDIA Device Identity CA,
-  the FWID binding, the nonce (--nonce; else only that the file's nonce equals the signed one) and, with
-  --policy {"nvidia": {"referenceValues": {...}}}, the measurements. Revocation: --ocsp --online asks
-  NVIDIA's OCSP responder; without it: not checked (offline).
+  the FWID binding, the nonce (--nonce: the signed nonce must be yours; REQUIRED unless --no-nonce, which
+  checks only that the file's nonce equals the signed one and says "freshness NOT checked" in the
+  verdict) and, with --policy {"nvidia": {"referenceValues": {...}}}, the measurements. Revocation:
+  --ocsp --online asks NVIDIA's OCSP responder; without it: not checked (offline).
 
 Options:
-  --nonce HEX        expected nonce (64 hex digits)
+  --nonce HEX        expected nonce (64 hex digits); required for --nras-response, and for
+                     --gpu-evidence unless --no-nonce
+  --no-nonce         (--gpu-evidence) do not check freshness: the verdict says so (the evidence may be
+                     old or replayed)
   --nras-jwks FILE   add the keys of this JWKS file to the pinned ones (--jwks: same)
   --online           allow network use: fetch the NRAS JWKS, and OCSP with --ocsp. Without it nothing is
                      fetched; the verdict's fields.network says whether the network was used
@@ -82,7 +87,7 @@ function parseArgs(argv: string[]): Record<string, string | true> {
     '--issuer',
     '--pin-nras-ca',
   ]);
-  const flags = new Set(['--json', '--ocsp', '--online', '--offline']);
+  const flags = new Set(['--json', '--ocsp', '--online', '--offline', '--no-nonce']);
   const out: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -199,6 +204,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (typeof a['--nras-response'] === 'string') {
       if (a['--gpu-evidence'] !== undefined)
         throw new UsageError('give either --nras-response or --gpu-evidence');
+      if (a['--no-nonce'] === true)
+        throw new UsageError('--no-nonce: not with --nras-response (its eat_nonce is always checked)');
       const nonce = parseNonce(a['--nonce'], true)!;
       const response = readJson(a['--nras-response'], 'NRAS response');
       // NVIDIA's pinned keys always; --nras-jwks FILE adds keys; --online fetches NRAS's current JWKS.
@@ -230,8 +237,15 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       }
       verdictOut = await verifyNrasResponse(response, opts);
     } else if (typeof a['--gpu-evidence'] === 'string') {
-      const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));
+      // Freshness by default, like the other verify paths: the nonce you asked for, or an explicit skip.
+      const skipNonce = a['--no-nonce'] === true;
+      if (skipNonce && a['--nonce'] !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+      if (!skipNonce && a['--nonce'] === undefined)
+        throw new UsageError(
+          'no nonce: give the nonce the GPU evidence was requested for (--nonce HEX, 32 bytes) to check freshness, or --no-nonce to skip that check',
+        );
       const nonce = parseNonce(a['--nonce'], false);
+      const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));
       const ref = policyJson === undefined ? undefined : normalizeReferenceValues(policyJson);
       if (policyJson !== undefined && !ref)
         throw new UsageError('policy has no nvidia.referenceValues for local verification');
@@ -252,8 +266,18 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
             outcome: list.length > 0 ? 'pass' : 'fail',
             detail: `${list.length} GPU(s)`,
           },
+          ...(skipNonce
+            ? [
+                {
+                  id: 'nvidia.freshness',
+                  outcome: 'skip' as const,
+                  detail:
+                    'freshness NOT checked (--no-nonce): the evidence may be old or replayed; only its own nonce field was compared with the signed one',
+                },
+              ]
+            : []),
         ],
-        { parts },
+        { parts, ...(skipNonce ? { fields: { freshness: 'not checked' } } : {}) },
       );
     } else {
       throw new UsageError('give --nras-response FILE or --gpu-evidence FILE');

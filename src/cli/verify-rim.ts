@@ -48,7 +48,10 @@ Options:
                             outside its validity at --at is COLLATERAL_EXPIRED
   --at ISO-8601             verification time for historical checks (same as --now)
   --gpu-evidence FILE       nvattest evidence ([{arch, certificate, evidence, nonce}]) or NRAS request body
-  --nonce HEX               the nonce the evidence must answer (32 bytes)
+  --nonce HEX               the nonce the evidence must answer (32 bytes); with --gpu-evidence
+                            REQUIRED unless --no-nonce
+  --no-nonce                do not check the evidence's freshness (the verdict says "freshness NOT
+                            checked": the evidence may be old or replayed)
   --now ISO-8601            verification time (default: now); RIM signer certificates live ~2 years,
                             so historical RIMs verify only at a time inside their validity
   --policy FILE             a reference-value policy file (docs/reference-values.md): its nvidia.rimVersions
@@ -76,6 +79,8 @@ interface Args {
   allow: string[];
   gpuEvidence?: string;
   nonce?: string;
+  /** --no-nonce: freshness of the GPU evidence explicitly not checked. */
+  noNonce?: boolean;
   now?: Date;
   policy?: string;
   json: boolean;
@@ -112,6 +117,9 @@ function parse(argv: string[]): Args {
         a.nonce = v.replace(/^0x/, '');
         break;
       }
+      case '--no-nonce':
+        a.noNonce = true;
+        break;
       case '--collateral':
         a.collateral = val();
         break;
@@ -136,6 +144,12 @@ function parse(argv: string[]): Args {
   if (a.rims.length === 0 && !a.collateral)
     throw new UsageError('give at least one --rim FILE (or --collateral)');
   if (a.collateral && !a.gpuEvidence) throw new UsageError('--collateral needs --gpu-evidence');
+  // Freshness by default, like the other verify paths.
+  if (a.noNonce && a.nonce !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+  if (a.gpuEvidence && !a.noNonce && a.nonce === undefined)
+    throw new UsageError(
+      'no nonce: give the nonce the GPU evidence was requested for (--nonce HEX, 32 bytes) to check freshness, or --no-nonce to skip that check',
+    );
   return a;
 }
 
@@ -250,8 +264,18 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
             outcome: list.length > 0 ? 'pass' : 'fail',
             detail: `${list.length} GPU(s)`,
           },
+          ...(a.noNonce
+            ? [
+                {
+                  id: 'nvidia.freshness',
+                  outcome: 'skip' as const,
+                  detail:
+                    'freshness NOT checked (--no-nonce): the evidence may be old or replayed; only its own nonce field was compared with the signed one',
+                },
+              ]
+            : []),
         ],
-        { parts },
+        { parts, ...(a.noNonce ? { fields: { freshness: 'not checked' } } : {}) },
       );
     }
   } catch (e) {

@@ -69,6 +69,10 @@ Execute response:
   --allow-simulated         accept ANY simulated root (testing only): the output names the root accepted
                             (subject and SHA-256 fingerprint)
   --require-gpu             fail when the envelope carries no GPU evidence
+  --server-build SHA256     require this server build digest (64 hex, 'sha256:' allowed; repeatable):
+                            the claim's attested serverBuildSha256 must be one of them (check
+                            reference.server-build; docs/deployment.md). Overrides the policy file's
+                            serverBuildSha256
 
 Common:
   --now ISO-8601            verification time (default: now); session keys must be valid at this time,
@@ -176,6 +180,11 @@ function buildPolicy(
     out.gpuReferenceValues = file.gpuReferenceValues as NonNullable<
       VerifyExecutionOptions['policy']
     >['gpuReferenceValues'];
+  if (Array.isArray(file.serverBuildSha256)) out.serverBuildSha256 = file.serverBuildSha256 as string[];
+  if (Array.isArray(values['server-build']))
+    out.serverBuildSha256 = (values['server-build'] as string[]).map((h) =>
+      parseHex(h.replace(/^sha256:/, ''), 32, '--server-build'),
+    );
   return out;
 }
 
@@ -311,6 +320,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         'trust-simulated-root': { type: 'string', multiple: true },
         'allow-simulated': { type: 'boolean' },
         'require-gpu': { type: 'boolean' },
+        'server-build': { type: 'string', multiple: true },
         now: { type: 'string' },
         policy: { type: 'string' },
         'allow-debug': { type: 'boolean' },

@@ -42,6 +42,10 @@ export class TeeAttester implements ExecutionAttester {
     if (opts.gpuCollector) this.gpu = Promise.resolve(opts.gpuCollector);
   }
 
+  get serverBuildSha256(): string | undefined {
+    return this.attester.serverBuildSha256;
+  }
+
   private gpuCollector(): Promise<GpuCollector> {
     if (!this.gpu) {
       const p = nvmlCollector();

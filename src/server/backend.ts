@@ -25,6 +25,8 @@ export interface TeeInfo {
 
 export interface ExecutionAttester {
   readonly tee: TeeInfo;
+  /** The server build digest (64 hex) bound into session REPORT_DATA and claims, when reported. */
+  readonly serverBuildSha256?: string | undefined;
   /**
    * Complete a claim draft with the attestation facts and bind it: per-request (fresh CPU evidence) or
    * session-key (signature). Returns the envelope and the completed claim.

@@ -16,6 +16,7 @@ import {
   type WebGpuHostOptions,
 } from '../host/index.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
+import { buildDigest } from '../version-digest.ts';
 import { TeeAttester } from './attester.ts';
 import type { Backend } from './backend.ts';
 
@@ -35,6 +36,12 @@ export interface DefaultBackendOptions {
   maxOutputBytes?: number;
   /** Offer WebGPU compute to guests (`serve --webgpu`; off by default; docs/webgpu.md). */
   webgpu?: WebGpuHostOptions;
+  /**
+   * The server build digest bound into session REPORT_DATA and every claim (64 hex, 'sha256:' allowed).
+   * Default: this process's buildDigest() (src/version-digest.ts; computed once, before serving).
+   * false: do not report one.
+   */
+  serverBuildSha256?: string | false;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -42,10 +49,12 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
   if (opts.teeProvider) detect.force = opts.teeProvider;
   if (opts.stateDir) detect.stateDir = opts.stateDir;
   const provider = await detectTee(detect);
-  const attester = new TeeAttester(
-    provider,
-    opts.sessionKeyLifetimeMs !== undefined ? { sessionKeyLifetimeMs: opts.sessionKeyLifetimeMs } : {},
-  );
+  const build =
+    opts.serverBuildSha256 === false ? undefined : (opts.serverBuildSha256 ?? (await buildDigest()).digest);
+  const attester = new TeeAttester(provider, {
+    ...(opts.sessionKeyLifetimeMs !== undefined ? { sessionKeyLifetimeMs: opts.sessionKeyLifetimeMs } : {}),
+    ...(build !== undefined ? { serverBuildSha256: build } : {}),
+  });
   const deps: HostHandlerDeps = {
     tee: provider,
     signer: attester.attester,

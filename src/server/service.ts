@@ -55,6 +55,7 @@ import {
   toProtoValue,
   valueToString,
 } from './values.ts';
+import { webgpuStatusToProto, webgpuUsageToProto } from './webgpu-proto.ts';
 
 /** Per-request facts the logging interceptor reads (set by the handlers). */
 export interface RequestInfo {
@@ -409,6 +410,8 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
       });
       if (claim.gasUsed !== undefined) result_.gasUsed = claim.gasUsed;
       if (claim.exitCode !== undefined) result_.exitCode = claim.exitCode;
+      if (claim.webgpu !== undefined) result_.webgpu = webgpuUsageToProto(claim.webgpu);
+      if (claim.serverBuildSha256 !== undefined) result_.serverBuildSha256 = claim.serverBuildSha256;
       return create(WASMVMExecutionResponseSchema, { requestId: p.requestId, result: result_ });
     },
 
@@ -457,6 +460,8 @@ export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps):
         }),
         costTableVersion: backend.costTableVersion ?? '',
         sessionPublicKey: spki ? Buffer.from(spki).toString('hex') : '',
+        webgpu: webgpuStatusToProto(backend.webgpu),
+        serverBuildSha256: backend.attester.serverBuildSha256 ?? '',
       });
     },
 

@@ -70,6 +70,8 @@ interface Entry {
   session: ReplicaSession;
   claimKey: ReturnType<typeof createPublicKey>;
   evidence: Verdict;
+  /** The server build digest the session's evidence binds (checked and pinned at full verification). */
+  serverBuildSha256: string | undefined;
 }
 
 const RETRYABLE = new Set([
@@ -168,6 +170,9 @@ export class SessionCache {
         const sig = fromB64(env.signature, 'signature');
         ok =
           env.signatureAlg === 'ES256' &&
+          // the claim's build = the build bound into the cached session (and pinned when it was verified)
+          env.claim.serverBuildSha256 === cached.serverBuildSha256 &&
+          env.session.serverBuildSha256 === cached.serverBuildSha256 &&
           verifySignature(
             'sha256',
             encodeClaim(claimFromJson(env.claim)),
@@ -182,7 +187,7 @@ export class SessionCache {
         outcome: ok ? 'pass' : 'fail',
         detail: ok
           ? `claim signed (ES256) by replica ${cached.session.label}'s attested claim key (session cached, epoch ${cached.session.epoch})`
-          : `the claim signature does not verify with the cached attested claim key of session ${cached.session.label}`,
+          : `the claim signature does not verify with the cached attested claim key of session ${cached.session.label}, or the claim's server build is not the session's`,
       });
       if (ok) cached.session.responses++;
       return {
@@ -208,7 +213,12 @@ export class SessionCache {
         simulated: Boolean(v.fields?.simulated),
         responses: 1,
       };
-      this.entries.set(id, { session, claimKey, evidence: v });
+      this.entries.set(id, {
+        session,
+        claimKey,
+        evidence: v,
+        serverBuildSha256: env.session.serverBuildSha256,
+      });
       const max = this.opts.maxSessions ?? 64;
       while (this.entries.size > max) this.entries.delete(this.entries.keys().next().value!);
     }

@@ -41,6 +41,11 @@ export interface AttesterOptions {
   issuer?: string;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * The server's build digest, 64 hex digits ('sha256:' prefix allowed; src/version-digest.ts): bound into
+   * every session REPORT_DATA and every claim (claim.serverBuildSha256). Absent: not reported.
+   */
+  serverBuildSha256?: string;
 }
 
 export interface AttestResult {
@@ -87,9 +92,16 @@ export class Attester {
   private current?: Promise<SessionKey>;
   private previous?: SessionKey;
   private epoch = 0;
+  /** The server build digest (lowercase hex) or undefined. */
+  readonly serverBuildSha256?: string;
 
   constructor(provider: TeeProvider, opts: AttesterOptions = {}) {
     this.provider = provider;
+    if (opts.serverBuildSha256 !== undefined) {
+      const h = opts.serverBuildSha256.replace(/^sha256:/, '').toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(h)) throw new Error('serverBuildSha256 must be 64 hex digits');
+      this.serverBuildSha256 = h;
+    }
     this.issuer = opts.issuer ?? 'wasmvm-tee';
     this.lifetimeMs = opts.sessionKeyLifetimeMs ?? 3600_000;
     if (!(this.lifetimeMs > 0)) throw new Error('sessionKeyLifetimeMs must be > 0');
@@ -122,7 +134,9 @@ export class Attester {
     };
     delete claim.session;
     delete claim.gpuEvidenceSha256;
+    delete claim.serverBuildSha256;
     if (key) claim.session = key.identity;
+    if (this.serverBuildSha256 !== undefined) claim.serverBuildSha256 = this.serverBuildSha256;
     let gpu: unknown[] | undefined;
     if (opts.gpu) {
       gpu = await opts.gpu(gpuBindingData(claim));
@@ -253,6 +267,8 @@ export class Attester {
     const notBefore = Math.floor(this.now());
     const notAfter = notBefore + Math.ceil(this.lifetimeMs);
     const data: SessionKeyData = { spki, claimSpki, epoch, notBefore, notAfter, kid };
+    if (this.serverBuildSha256 !== undefined)
+      data.serverBuild = new Uint8Array(Buffer.from(this.serverBuildSha256, 'hex'));
     const identity = sessionKeyReportData(data);
     const evidence = await this.provider.getEvidence(identity);
     const session: SessionKeyJson = {
@@ -265,6 +281,7 @@ export class Attester {
       nonce: '',
       evidence: evidenceToJson(evidence),
     };
+    if (this.serverBuildSha256 !== undefined) session.serverBuildSha256 = this.serverBuildSha256;
     return {
       epoch,
       privateKey: createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })),

@@ -68,7 +68,19 @@ export interface VerifyExecutionOptions {
   /** Accept any simulated root, CPU and GPU (testing only; loudly marked in the verdict). */
   allowSimulated?: boolean;
   /** Policy file contents: `{ snp?: SnpPolicy, tdx?: (parseTdxPolicy input), gpuReferenceValues?: ... }`. */
-  policy?: { snp?: SnpPolicy; tdx?: unknown; gpuReferenceValues?: GpuReferenceValues; nvidia?: unknown };
+  policy?: {
+    snp?: SnpPolicy;
+    tdx?: unknown;
+    gpuReferenceValues?: GpuReferenceValues;
+    nvidia?: unknown;
+    /** Allowed server build digests (64 hex; the reference-value file's `serverBuildSha256`). */
+    serverBuildSha256?: readonly string[];
+  };
+  /**
+   * Allowed server build digests (64 hex, 'sha256:' prefix allowed): the claim's attested
+   * serverBuildSha256 must be one of them (check `reference.server-build`). Overrides `policy.serverBuildSha256`.
+   */
+  serverBuildSha256?: readonly string[];
   now?: Date;
   kds?: KdsOptions;
   crl?: Uint8Array | 'fetch';
@@ -528,6 +540,8 @@ const RESULT_KEYS = [
   'simulated',
   'nonce',
   'exitCode',
+  'webgpu',
+  'serverBuildSha256',
 ];
 const EVIDENCE_KEYS = [
   'teeKind',
@@ -559,6 +573,8 @@ const CLI_KEYS = [
   'attestationMode',
   'attestation',
   'simulated',
+  'webgpu',
+  'serverBuildSha256',
   'verified',
   'verdict',
 ];
@@ -629,7 +645,20 @@ function responseChecks(
     if (typeof got !== 'string') return 'expected a string';
     return got === want ? undefined : `'${got}' ≠ attested '${want}'`;
   };
-  if (typeof rawAttestation !== 'string' && typeof f.attestation !== 'object')
+  // The response's attestation is the envelope verified: the same text, or (an envelope passed
+  // separately, e.g. already parsed by a client) the same JSON.
+  if (f.attestation !== undefined && f.attestation !== rawAttestation) {
+    let same_ = false;
+    try {
+      const shown = typeof f.attestation === 'string' ? JSON.parse(f.attestation) : f.attestation;
+      const verified = typeof rawAttestation === 'string' ? JSON.parse(rawAttestation) : rawAttestation;
+      same_ = JSON.stringify(shown) === JSON.stringify(verified);
+    } catch {
+      same_ = false;
+    }
+    if (!same_)
+      checks.push(fail('response.attestation', `${P}attestation: not the envelope that was verified`));
+  } else if (typeof rawAttestation !== 'string' && typeof f.attestation !== 'object')
     checks.push(fail('response.attestation', 'attestation: expected the envelope JSON string'));
   // Proto3 JSON leaves out empty strings, empty bytes, UNSPECIFIED enums and unset messages: for these
   // fields "not shown" is not a claim about the execution. Every other field is compared as shown (its
@@ -729,6 +758,12 @@ function responseChecks(
     if (typeof got !== 'boolean') return 'expected true or false';
     return got === claim.simulated ? undefined : `${got} ≠ attested ${claim.simulated}`;
   });
+  cmp('server-build', `${P}serverBuildSha256`, () =>
+    !proto && f.serverBuildSha256 === undefined && claim.serverBuildSha256 === undefined
+      ? undefined
+      : str('serverBuildSha256', claim.serverBuildSha256 ?? ''),
+  );
+  cmp('webgpu', `${P}webgpu`, () => webgpuDiff(f.webgpu, claim.webgpu, `${P}webgpu`, proto));
   if (proto) {
     cmp('claim', 'result.claim', () => {
       if (notShown('claim')) return undefined;
@@ -759,6 +794,48 @@ function responseChecks(
     ),
   );
   return checks;
+}
+
+const WEBGPU_ADAPTER_KEYS = ['vendor', 'architecture', 'device', 'description', 'backend', 'featureLevel'];
+const WEBGPU_COUNTERS = ['calls', 'dispatches', 'workgroups', 'bytesToGpu', 'bytesFromGpu'] as const;
+
+/**
+ * The response's WebGPU use vs the claim's, field by field (proto JSON: {adapter: {…}, calls, …, gas,
+ * gasTableVersion}, zero values left out; the CLI shape: the claim's JSON view). undefined when equal.
+ */
+function webgpuDiff(
+  got: unknown,
+  want: ExecutionClaim['webgpu'],
+  where: string,
+  proto: boolean,
+): string | undefined {
+  if (got === undefined || got === null)
+    return want === undefined ? undefined : `absent, attested (${want.vendor} ${want.device})`;
+  if (want === undefined) return 'present, the claim attests no WebGPU use';
+  const diffs: string[] = [];
+  let o: Record<string, unknown>;
+  let a: Record<string, unknown>;
+  if (proto) {
+    o = protoObject(got, where, ['adapter', ...WEBGPU_COUNTERS, 'gas', 'gasTableVersion']);
+    a = o.adapter === undefined ? {} : protoObject(o.adapter, `${where}.adapter`, WEBGPU_ADAPTER_KEYS);
+  } else {
+    o = protoObject(got, where, [...WEBGPU_ADAPTER_KEYS, ...WEBGPU_COUNTERS, 'gas', 'gasTableVersion']);
+    a = o;
+  }
+  for (const k of WEBGPU_ADAPTER_KEYS) {
+    const g = a[k] ?? '';
+    const w = want[k as keyof typeof want];
+    if (g !== w) diffs.push(`${k} '${String(g)}' ≠ attested '${String(w)}'`);
+  }
+  for (const k of WEBGPU_COUNTERS) {
+    const g = jsonInt(o[k] ?? (proto ? '0' : undefined), `${where}.${k}`, 0n, U64);
+    if (g !== want[k]) diffs.push(`${k} ${g} ≠ attested ${want[k]}`);
+  }
+  const gas = o.gas === undefined ? undefined : jsonInt(o.gas, `${where}.gas`, 0n, U64);
+  if (gas !== want.gas) diffs.push(`gas ${gas ?? '(none)'} ≠ attested ${want.gas ?? '(none)'}`);
+  if ((o.gasTableVersion ?? '') !== want.gasTableVersion)
+    diffs.push(`gasTableVersion '${String(o.gasTableVersion ?? '')}' ≠ attested '${want.gasTableVersion}'`);
+  return diffs.length === 0 ? undefined : diffs.join('; ');
 }
 
 function hexBytes(v: unknown, what: string): Uint8Array {
@@ -1034,11 +1111,48 @@ export async function verifyExecution(
           `session key valid ${s.notBefore} – ${s.notAfter} (attested); claim issued ${fields.issuedAt}${inWindow ? '' : ' OUTSIDE the window'}; verification time ${new Date(nowMs).toISOString()}${nowOk ? (opts.checkSessionKeyValidity === false ? ' (not checked against the window)' : '') : ' OUTSIDE the window (5 min skew allowed; --now to verify at another time)'}`,
         ),
       );
+      const sessionBuild = data.serverBuild === undefined ? undefined : bytesToHex(data.serverBuild);
+      checks.push(
+        sessionBuild === claim.serverBuildSha256
+          ? pass(
+              'binding.server-build',
+              sessionBuild === undefined
+                ? 'neither the session nor the claim reports a server build'
+                : 'claim.serverBuildSha256 = the build bound into the session REPORT_DATA',
+            )
+          : fail(
+              'binding.server-build',
+              `claim.serverBuildSha256 ${claim.serverBuildSha256 ?? '(none)'} ≠ the session's attested build ${sessionBuild ?? '(none)'}`,
+            ),
+      );
       cpuJson = s.evidence;
     } catch (e) {
       checks.push(fail('binding.session-signature', `bad session key: ${(e as Error).message}`));
     }
   }
+  if (claim.serverBuildSha256 !== undefined) fields.serverBuildSha256 = claim.serverBuildSha256;
+  if (claim.webgpu !== undefined) fields.webgpu = env.claim.webgpu;
+  const buildPins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
+  if (buildPins !== undefined) {
+    const allowed = buildPins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
+    const got = claim.serverBuildSha256;
+    checks.push(
+      got !== undefined && allowed.includes(got)
+        ? pass('reference.server-build', `server build ${got} is pinned`)
+        : fail(
+            'reference.server-build',
+            got === undefined
+              ? 'a server build is pinned but the claim attests none (an older or differently configured server)'
+              : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
+          ),
+    );
+  } else if (claim.serverBuildSha256 !== undefined)
+    checks.push(
+      skip(
+        'reference.server-build',
+        `server build ${claim.serverBuildSha256} attested, not pinned (require it with --server-build SHA256 or the policy file's serverBuildSha256)`,
+      ),
+    );
   if (!cpuJson) {
     checks.push(fail('binding.evidence', 'no CPU evidence'));
     return verdict('execution', checks, { fields, parts });
@@ -1260,6 +1374,23 @@ export async function verifySessionAttestation(
     notBefore: s.notBefore,
     notAfter: s.notAfter,
   });
+  // The server build is bound by the session REPORT_DATA (recomputed above): expose it, enforce a pin.
+  if (s.serverBuildSha256 !== undefined) fields.serverBuildSha256 = s.serverBuildSha256;
+  const pins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
+  if (pins !== undefined) {
+    const allowed = pins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
+    const got = s.serverBuildSha256;
+    checks.push(
+      got !== undefined && allowed.includes(got)
+        ? pass('reference.server-build', `server build ${got} is pinned`)
+        : fail(
+            'reference.server-build',
+            got === undefined
+              ? 'a server build is pinned but the session attests none'
+              : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
+          ),
+    );
+  }
   const part = await verifyCpu(cpu, expected, opts);
   fields.simulated = part.fields?.simulated === true;
   const parts = [part];

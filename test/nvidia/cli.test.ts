@@ -114,15 +114,26 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
     assert.match(help, /--gpu-evidence/);
   });
 
-  it('--gpu-evidence: nvattest file and NRAS request body, with and without --nonce', async () => {
+  it('--gpu-evidence: nvattest file and NRAS request body, with --nonce or --no-nonce', async () => {
     const r = await run([
       '--gpu-evidence',
       d('nvat-multi-gpu-hopper-evidence.json'),
       '--now',
       '2026-06-29T02:10:00Z',
+      '--no-nonce',
     ]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /SKIP nvidia.nonce/);
+    assert.match(r.out, /SKIP nvidia.freshness: freshness NOT checked/);
+    const rj = await run([
+      '--gpu-evidence',
+      d('nvat-multi-gpu-hopper-evidence.json'),
+      '--now',
+      '2026-06-29T02:10:00Z',
+      '--no-nonce',
+      '--json',
+    ]);
+    assert.equal(JSON.parse(rj.out).fields.freshness, 'not checked');
     const b = await run([
       '--gpu-evidence',
       d('nras-v3-h100-8gpu.request.json'),
@@ -136,12 +147,41 @@ describe('wasmvm-tee verify --nras-response / --gpu-evidence', () => {
       (await run(['--gpu-evidence', d('nras-v3-h100-8gpu.request.json'), '--nonce', NONCE_1GPU])).code,
       1,
     );
-    assert.equal((await run(['--gpu-evidence', d('nras-jwks-2026-06-29.json')])).code, 2);
+    assert.equal((await run(['--gpu-evidence', d('nras-jwks-2026-06-29.json'), '--no-nonce'])).code, 2);
     // --ocsp uses the network: only with --online
-    assert.equal((await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp'])).code, 2);
-    const o = await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp', '--online']);
+    assert.equal(
+      (await run(['--gpu-evidence', d('nvat-hopper-evidence.json'), '--ocsp', '--no-nonce'])).code,
+      2,
+    );
+    const o = await run([
+      '--gpu-evidence',
+      d('nvat-hopper-evidence.json'),
+      '--ocsp',
+      '--online',
+      '--no-nonce',
+    ]);
     assert.equal(o.code, 1, 'no network: OCSP cannot succeed, revocation fails instead of passing');
     assert.match(o.out, /network: network used/);
     assert.match(o.out, /FAIL nvidia.chain.revocation/);
+  });
+
+  it('--gpu-evidence requires --nonce or --no-nonce (freshness by default)', async () => {
+    const none = await run(['--gpu-evidence', d('nvat-multi-gpu-hopper-evidence.json')]);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /no nonce: give the nonce the GPU evidence was requested for \(--nonce HEX/);
+    assert.match(none.err, /--no-nonce to skip/);
+    assert.equal(none.out, '');
+    const both = await run([
+      '--gpu-evidence',
+      d('nvat-multi-gpu-hopper-evidence.json'),
+      '--nonce',
+      NONCE_1GPU,
+      '--no-nonce',
+    ]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /--nonce and --no-nonce: give one/);
+    const nras = await run(['--nras-response', d('nras-jwks-2026-06-29.json'), '--no-nonce']);
+    assert.equal(nras.code, 2);
+    assert.match(nras.err, /--no-nonce: not with --nras-response/);
   });
 });

@@ -328,7 +328,7 @@ describe('wasmvm-tee verify --rim (CLI)', async () => {
       evFile,
       JSON.stringify([trusteeEvidence('hopper_coco_report1.txt', 'hopper_coco_certs1.txt')]),
     );
-    const r = await run([
+    const args = [
       '--gpu-evidence',
       evFile,
       '--rim',
@@ -338,8 +338,14 @@ describe('wasmvm-tee verify --rim (CLI)', async () => {
       '--offline',
       '--allow-not-checked',
       'nvidia.rim.driver',
-    ]);
+    ];
+    // freshness by default: a nonce, or an explicit --no-nonce
+    const noNonce = await run(args);
+    assert.equal(noNonce.code, 2);
+    assert.match(noNonce.err, /no nonce: give the nonce the GPU evidence was requested for/);
+    const r = await run([...args, '--no-nonce']);
     assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /SKIP nvidia\.freshness: freshness NOT checked/);
     assert.match(r.out, /RIM_MEASUREMENT_MISMATCH: 11 of 12/);
     assert.match(r.out, /\s9\s+10\s+vbios\s+mismatch \(got 059b32e7/);
     assert.equal((r.out.match(/ match$/gm) ?? []).length, 11);

@@ -106,6 +106,7 @@ describe('offline collateral bundles', () => {
     const v = await run(verifyRimMain, [
       '--gpu-evidence',
       ev,
+      '--no-nonce',
       '--collateral',
       bundleFile,
       '--at',
@@ -121,6 +122,7 @@ describe('offline collateral bundles', () => {
     const v2 = await run(verifyRimMain, [
       '--gpu-evidence',
       ev,
+      '--no-nonce',
       '--collateral',
       bundleFile,
       '--at',
@@ -136,6 +138,7 @@ describe('offline collateral bundles', () => {
     const v3 = await run(verifyRimMain, [
       '--gpu-evidence',
       ev,
+      '--no-nonce',
       '--collateral',
       bundleFile,
       '--at',
@@ -147,7 +150,7 @@ describe('offline collateral bundles', () => {
     // a malformed bundle is an input error
     const badFile = join(tmp, 'bad.json');
     writeFileSync(badFile, JSON.stringify({ ...bundle, extra: 1 }));
-    const v4 = await run(verifyRimMain, ['--gpu-evidence', ev, '--collateral', badFile]);
+    const v4 = await run(verifyRimMain, ['--gpu-evidence', ev, '--no-nonce', '--collateral', badFile]);
     assert.equal(v4.code, 2);
     assert.match(v4.err, /unknown key 'extra'/);
   });

@@ -61,7 +61,7 @@ describe('reference-value policy files', () => {
     assert.deepEqual(rv.azure?.pcrs['7'], ['11'.repeat(32)]);
     assert.deepEqual(
       unenforcedPins(rv).map((x) => x.id),
-      ['reference.server-build', 'reference.azure-pcrs'],
+      ['reference.azure-pcrs'],
     );
   });
 

@@ -14,7 +14,8 @@ import { createWasmvmClient, executeAndVerify } from '../../src/server/client.ts
 import { createDefaultBackend } from '../../src/server/default-backend.ts';
 import { importModules } from '../../src/server/imports.ts';
 import { SimulatedSevSnpProvider } from '../../src/tee/index.ts';
-import { fixture, startTestServer, type TestServer } from './helpers.ts';
+import { buildDigest } from '../../src/version-digest.ts';
+import { fixture, GateEngine, simulatedAttester, startTestServer, type TestServer } from './helpers.ts';
 
 describe('default backend with host imports', () => {
   let ts: TestServer;
@@ -54,6 +55,29 @@ describe('default backend with host imports', () => {
     assert.match((await c.getServerInfo({})).costTableVersion, /\S/);
     assert.equal(r.claim?.stdoutSha256, createHash('sha256').update('hello\n').digest('hex'));
     assert.ok(r.verdict.ok, JSON.stringify(r.verdict));
+  });
+
+  it('the server build digest (computed once at start) is in the claim, the response and GetServerInfo', async () => {
+    const c = createWasmvmClient({ baseUrl: ts.server.url });
+    const want = (await buildDigest()).digest.replace(/^sha256:/, '');
+    const r = await executeAndVerify(
+      c,
+      {
+        bytecode: fixture('arith.wasm'),
+        fn: 'add',
+        args: [
+          { type: 'i32', value: 1 },
+          { type: 'i32', value: 2 },
+        ],
+      },
+      { allowSimulated: true, extra: { serverBuildSha256: [want] } },
+    );
+    assert.ok(r.verdict.ok, JSON.stringify(r.verdict));
+    assert.equal(r.claim?.serverBuildSha256, want);
+    assert.equal(r.response.result?.serverBuildSha256, want);
+    const info = await c.getServerInfo({});
+    assert.equal(info.serverBuildSha256, want);
+    assert.equal(info.webgpu, undefined, 'started without --webgpu: no WebGPU status');
   });
 
   it('modules without imports still run; unknown import modules are refused', async () => {
@@ -105,6 +129,54 @@ describe('default backend on the simulated TDX provider', () => {
       }
     } finally {
       await ts.close();
+    }
+  });
+});
+
+describe('GetServerInfo: the WebGPU adapter, or why there is none', () => {
+  it('unavailable: the reason; available: the adapter as its driver reports it', async () => {
+    const sim = simulatedAttester();
+    const engine = new GateEngine();
+    const off = await startTestServer({
+      engine,
+      attester: sim.attester,
+      webgpu: { available: false, reason: 'no WebGPU adapter: Dawn found none' },
+    });
+    const on = await startTestServer(
+      {
+        engine,
+        attester: sim.attester,
+        webgpu: {
+          available: true,
+          adapter: {
+            vendor: 'mesa',
+            architecture: '',
+            device: 'llvmpipe',
+            description: 'OpenGL ES 3.2 Mesa 22.3.6',
+            backend: 'opengles',
+            featureLevel: 'compatibility',
+          },
+          limits: {} as never,
+        },
+      },
+      {},
+      sim.cleanup,
+    );
+    try {
+      const a = await createWasmvmClient({ baseUrl: off.server.url }).getServerInfo({});
+      assert.equal(a.webgpu?.available, false);
+      assert.equal(a.webgpu?.reason, 'no WebGPU adapter: Dawn found none');
+      assert.equal(a.webgpu?.adapter, undefined);
+      const b = await createWasmvmClient({ baseUrl: on.server.url }).getServerInfo({});
+      assert.equal(b.webgpu?.available, true);
+      assert.equal(b.webgpu?.reason, '');
+      assert.equal(b.webgpu?.adapter?.device, 'llvmpipe');
+      assert.equal(b.webgpu?.adapter?.backend, 'opengles');
+      assert.equal(b.webgpu?.adapter?.featureLevel, 'compatibility');
+      assert.equal(b.webgpu?.adapter?.description, 'OpenGL ES 3.2 Mesa 22.3.6');
+    } finally {
+      await off.close();
+      await on.close();
     }
   });
 });

@@ -93,6 +93,17 @@ test('a cached session never accepts a bad signature or a changed output', async
   });
   const r2 = await cache.execute(badOut, { bytecode: arith, fn: 'add', args: ['2', '3'] });
   assert.equal(r2.verdict.ok, false);
+  // a session that claims another server build than the one verified (and pinned) is not the cached one
+  const badBuild = tampering(clients[0]!, (env) => {
+    env.session.serverBuildSha256 = 'ab'.repeat(32);
+  });
+  const r4 = await cache.execute(badBuild, { bytecode: arith, fn: 'add', args: ['2', '3'] });
+  assert.equal(r4.cacheHit, true);
+  assert.equal(r4.verdict.ok, false);
+  assert.match(
+    r4.verdict.checks.find((c) => c.id === 'binding.session-signature')?.detail ?? '',
+    /server build is not the session's/,
+  );
   // another replica's session presented with this one's keys: unknown session, verified in full, fails
   const foreign = tampering(clients[1]!, (env) => {
     env.signature = Buffer.alloc(64).toString('base64');

@@ -220,8 +220,10 @@ export function toVerifierPolicy(rv: ReferenceValues): {
   tdx?: TdxPolicy;
   nvidia?: NvidiaReferenceValues;
   gpuReferenceValues?: GpuReferenceValues;
+  serverBuildSha256?: string[];
 } {
   const out: ReturnType<typeof toVerifierPolicy> = {};
+  if (rv.serverBuildSha256) out.serverBuildSha256 = rv.serverBuildSha256;
   if (rv.snp) out.snp = rv.snp;
   if (rv.tdx) out.tdx = rv.tdx;
   if (rv.nvidia) out.nvidia = rv.nvidia;
@@ -235,12 +237,8 @@ export function toVerifierPolicy(rv: ReferenceValues): {
  */
 export function unenforcedPins(rv: ReferenceValues): { id: string; detail: string }[] {
   const out: { id: string; detail: string }[] = [];
-  if (rv.serverBuildSha256)
-    out.push({
-      id: 'reference.server-build',
-      detail:
-        'serverBuildSha256 is pinned, but no evidence field carries the server build: it is covered only through the launch measurement of the image that contains it',
-    });
+  // serverBuildSha256 is enforced by verifyExecution (check reference.server-build) since the claim and
+  // the session REPORT_DATA carry the server build digest.
   if (rv.azure)
     out.push({
       id: 'reference.azure-pcrs',

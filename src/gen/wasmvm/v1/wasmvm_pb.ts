@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wasmvm/v1/wasmvm.proto.
  */
 export const file_wasmvm_v1_wasmvm: GenFile = /*@__PURE__*/
-  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMi9QMKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQFCCwoJX2dhc191c2VkQgwKCl9leGl0X2NvZGUiqwEKBVZhbHVlEh0KBHR5cGUYASABKA4yDy53YXNtLlZhbHVlVHlwZRIVCgtpbnQzMl92YWx1ZRgCIAEoBUgAEhUKC2ludDY0X3ZhbHVlGAMgASgDSAASFwoNZmxvYXQzMl92YWx1ZRgEIAEoAkgAEhcKDWZsb2F0NjRfdmFsdWUYBSABKAFIABIRCgRiaXRzGAYgASgGSAGIAQFCBwoFdmFsdWVCBwoFX2JpdHMidQoWV0FTTVZNRXhlY3V0aW9uUmVxdWVzdBIoCglleGVjdXRpb24YASABKAsyFS53YXNtLldBU01WTUV4ZWN1dGlvbhIxCg5ydW50aW1lX2NvbmZpZxgCIAEoCzIZLndhc20uV0FTTVZNUnVudGltZUNvbmZpZyJaChdXQVNNVk1FeGVjdXRpb25SZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEisKBnJlc3VsdBgCIAEoCzIbLndhc20uV0FTTVZNRXhlY3V0aW9uUmVzdWx0Is4BCghFdmlkZW5jZRIQCgh0ZWVfa2luZBgBIAEoCRIRCglzaW11bGF0ZWQYAiABKAgSEAoIcHJvdmlkZXIYAyABKAkSDgoGcmVwb3J0GAQgASgMEgwKBHZjZWsYBSABKAwSDAoEdmxlaxgGIAEoDBILCgNhc2sYByABKAwSCwoDYXJrGAggASgMEhoKEnNlc3Npb25fcHVibGljX2tleRgJIAEoDBITCgtyZXBvcnRfZGF0YRgKIAEoCRIUCgxncHVfZXZpZGVuY2UYCyABKAkiVAoGVGltaW5nEhAKCHRvdGFsX3VzGAEgASgEEhIKCmV4ZWN1dGVfdXMYAiABKAQSEQoJYXR0ZXN0X3VzGAMgASgEEhEKCWNhY2hlX2hpdBgEIAEoCCJEChVHZXRBdHRlc3RhdGlvblJlcXVlc3QSDQoFbm9uY2UYASABKAwSHAoUaW5jbHVkZV9ncHVfZXZpZGVuY2UYAiABKAgiYgoWR2V0QXR0ZXN0YXRpb25SZXNwb25zZRITCgthdHRlc3RhdGlvbhgBIAEoCRIgCghldmlkZW5jZRgCIAEoCzIOLndhc20uRXZpZGVuY2USEQoJc2ltdWxhdGVkGAMgASgIIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IpwCChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIQCgh0ZWVfa2luZBgCIAEoCRIXCg90ZWVfZGVzY3JpcHRpb24YAyABKAkSEQoJc2ltdWxhdGVkGAQgASgIEh8KBW1vZGVzGAUgAygOMhAud2FzbS5XQVNNVk1Nb2RlEjcKGGRlZmF1bHRfYXR0ZXN0YXRpb25fbW9kZRgGIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEiIKBmxpbWl0cxgHIAEoCzISLndhc20uU2VydmVyTGltaXRzEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgIIAEoCRIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkqZwoKV0FTTVZNTW9kZRIiCh5XQVNNVk1fTU9ERV9JTlRFUlBfVU5TUEVDSUZJRUQQABIaChZXQVNNVk1fTU9ERV9TSU5HTEVQQVNTEAESGQoVV0FTTVZNX01PREVfTVVMVElQQVNTEAIqdwoPQXR0ZXN0YXRpb25Nb2RlEiAKHEFUVEVTVEFUSU9OX01PREVfVU5TUEVDSUZJRUQQABIgChxBVFRFU1RBVElPTl9NT0RFX1BFUl9SRVFVRVNUEAESIAocQVRURVNUQVRJT05fTU9ERV9TRVNTSU9OX0tFWRACKoMBCglWYWx1ZVR5cGUSGgoWVkFMVUVfVFlQRV9VTlNQRUNJRklFRBAAEhQKEFZBTFVFX1RZUEVfSU5UMzIQARIUChBWQUxVRV9UWVBFX0lOVDY0EAISFgoSVkFMVUVfVFlQRV9GTE9BVDMyEAMSFgoSVkFMVUVfVFlQRV9GTE9BVDY0EAQyoAIKEFdBU01WTVRlZVNlcnZpY2USRgoHRXhlY3V0ZRIcLndhc20uV0FTTVZNRXhlY3V0aW9uUmVxdWVzdBodLndhc20uV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USSwoOR2V0QXR0ZXN0YXRpb24SGy53YXNtLkdldEF0dGVzdGF0aW9uUmVxdWVzdBocLndhc20uR2V0QXR0ZXN0YXRpb25SZXNwb25zZRJICg1HZXRTZXJ2ZXJJbmZvEhoud2FzbS5HZXRTZXJ2ZXJJbmZvUmVxdWVzdBobLndhc20uR2V0U2VydmVySW5mb1Jlc3BvbnNlEi0KBEVjaG8SES53YXNtLkVjaG9SZXF1ZXN0GhIud2FzbS5FY2hvUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMitQQKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQESIQoGd2ViZ3B1GBggASgLMhEud2FzbS5XZWJHcHVVc2FnZRIbChNzZXJ2ZXJfYnVpbGRfc2hhMjU2GBkgASgJQgsKCV9nYXNfdXNlZEIMCgpfZXhpdF9jb2RlIqsBCgVWYWx1ZRIdCgR0eXBlGAEgASgOMg8ud2FzbS5WYWx1ZVR5cGUSFQoLaW50MzJfdmFsdWUYAiABKAVIABIVCgtpbnQ2NF92YWx1ZRgDIAEoA0gAEhcKDWZsb2F0MzJfdmFsdWUYBCABKAJIABIXCg1mbG9hdDY0X3ZhbHVlGAUgASgBSAASEQoEYml0cxgGIAEoBkgBiAEBQgcKBXZhbHVlQgcKBV9iaXRzInUKFldBU01WTUV4ZWN1dGlvblJlcXVlc3QSKAoJZXhlY3V0aW9uGAEgASgLMhUud2FzbS5XQVNNVk1FeGVjdXRpb24SMQoOcnVudGltZV9jb25maWcYAiABKAsyGS53YXNtLldBU01WTVJ1bnRpbWVDb25maWciWgoXV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgZyZXN1bHQYAiABKAsyGy53YXNtLldBU01WTUV4ZWN1dGlvblJlc3VsdCLOAQoIRXZpZGVuY2USEAoIdGVlX2tpbmQYASABKAkSEQoJc2ltdWxhdGVkGAIgASgIEhAKCHByb3ZpZGVyGAMgASgJEg4KBnJlcG9ydBgEIAEoDBIMCgR2Y2VrGAUgASgMEgwKBHZsZWsYBiABKAwSCwoDYXNrGAcgASgMEgsKA2FyaxgIIAEoDBIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAwSEwoLcmVwb3J0X2RhdGEYCiABKAkSFAoMZ3B1X2V2aWRlbmNlGAsgASgJIlQKBlRpbWluZxIQCgh0b3RhbF91cxgBIAEoBBISCgpleGVjdXRlX3VzGAIgASgEEhEKCWF0dGVzdF91cxgDIAEoBBIRCgljYWNoZV9oaXQYBCABKAgiRAoVR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Eg0KBW5vbmNlGAEgASgMEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAIgASgIImIKFkdldEF0dGVzdGF0aW9uUmVzcG9uc2USEwoLYXR0ZXN0YXRpb24YASABKAkSIAoIZXZpZGVuY2UYAiABKAsyDi53YXNtLkV2aWRlbmNlEhEKCXNpbXVsYXRlZBgDIAEoCCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCLdAgoVR2V0U2VydmVySW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEAoIdGVlX2tpbmQYAiABKAkSFwoPdGVlX2Rlc2NyaXB0aW9uGAMgASgJEhEKCXNpbXVsYXRlZBgEIAEoCBIfCgVtb2RlcxgFIAMoDjIQLndhc20uV0FTTVZNTW9kZRI3ChhkZWZhdWx0X2F0dGVzdGF0aW9uX21vZGUYBiABKA4yFS53YXNtLkF0dGVzdGF0aW9uTW9kZRIiCgZsaW1pdHMYByABKAsyEi53YXNtLlNlcnZlckxpbWl0cxIaChJjb3N0X3RhYmxlX3ZlcnNpb24YCCABKAkSGgoSc2Vzc2lvbl9wdWJsaWNfa2V5GAkgASgJEiIKBndlYmdwdRgKIAEoCzISLndhc20uV2ViR3B1U3RhdHVzEhsKE3NlcnZlcl9idWlsZF9zaGEyNTYYCyABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiggEKDVdlYkdwdUFkYXB0ZXISDgoGdmVuZG9yGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCRIOCgZkZXZpY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDwoHYmFja2VuZBgFIAEoCRIVCg1mZWF0dXJlX2xldmVsGAYgASgJIs0BCgtXZWJHcHVVc2FnZRIkCgdhZGFwdGVyGAEgASgLMhMud2FzbS5XZWJHcHVBZGFwdGVyEg0KBWNhbGxzGAIgASgEEhIKCmRpc3BhdGNoZXMYAyABKAQSEgoKd29ya2dyb3VwcxgEIAEoBBIUCgxieXRlc190b19ncHUYBSABKAQSFgoOYnl0ZXNfZnJvbV9ncHUYBiABKAQSEAoDZ2FzGAcgASgESACIAQESGQoRZ2FzX3RhYmxlX3ZlcnNpb24YCCABKAlCBgoEX2dhcyJXCgxXZWJHcHVTdGF0dXMSEQoJYXZhaWxhYmxlGAEgASgIEiQKB2FkYXB0ZXIYAiABKAsyEy53YXNtLldlYkdwdUFkYXB0ZXISDgoGcmVhc29uGAMgASgJKmcKCldBU01WTU1vZGUSIgoeV0FTTVZNX01PREVfSU5URVJQX1VOU1BFQ0lGSUVEEAASGgoWV0FTTVZNX01PREVfU0lOR0xFUEFTUxABEhkKFVdBU01WTV9NT0RFX01VTFRJUEFTUxACKncKD0F0dGVzdGF0aW9uTW9kZRIgChxBVFRFU1RBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASIAocQVRURVNUQVRJT05fTU9ERV9QRVJfUkVRVUVTVBABEiAKHEFUVEVTVEFUSU9OX01PREVfU0VTU0lPTl9LRVkQAiqDAQoJVmFsdWVUeXBlEhoKFlZBTFVFX1RZUEVfVU5TUEVDSUZJRUQQABIUChBWQUxVRV9UWVBFX0lOVDMyEAESFAoQVkFMVUVfVFlQRV9JTlQ2NBACEhYKElZBTFVFX1RZUEVfRkxPQVQzMhADEhYKElZBTFVFX1RZUEVfRkxPQVQ2NBAEMqACChBXQVNNVk1UZWVTZXJ2aWNlEkYKB0V4ZWN1dGUSHC53YXNtLldBU01WTUV4ZWN1dGlvblJlcXVlc3QaHS53YXNtLldBU01WTUV4ZWN1dGlvblJlc3BvbnNlEksKDkdldEF0dGVzdGF0aW9uEhsud2FzbS5HZXRBdHRlc3RhdGlvblJlcXVlc3QaHC53YXNtLkdldEF0dGVzdGF0aW9uUmVzcG9uc2USSAoNR2V0U2VydmVySW5mbxIaLndhc20uR2V0U2VydmVySW5mb1JlcXVlc3QaGy53YXNtLkdldFNlcnZlckluZm9SZXNwb25zZRItCgRFY2hvEhEud2FzbS5FY2hvUmVxdWVzdBoSLndhc20uRWNob1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * WASMVMExecution is what to run.
@@ -309,6 +309,20 @@ export type WASMVMExecutionResult = Message<"wasm.WASMVMExecutionResult"> & {
    * @generated from field: optional int32 exit_code = 23;
    */
   exitCode?: number | undefined;
+
+  /**
+   * WebGPU compute the guest used (unset when it used none): a copy of the claim's `webgpu`.
+   *
+   * @generated from field: wasm.WebGpuUsage webgpu = 24;
+   */
+  webgpu?: WebGpuUsage | undefined;
+
+  /**
+   * The server's build digest, hex (docs/deployment.md): a copy of the claim's `serverBuildSha256`.
+   *
+   * @generated from field: string server_build_sha256 = 25;
+   */
+  serverBuildSha256: string;
 };
 
 /**
@@ -721,6 +735,20 @@ export type GetServerInfoResponse = Message<"wasm.GetServerInfoResponse"> & {
    * @generated from field: string session_public_key = 9;
    */
   sessionPublicKey: string;
+
+  /**
+   * WebGPU compute for guests: unset when the server was started without --webgpu.
+   *
+   * @generated from field: wasm.WebGpuStatus webgpu = 10;
+   */
+  webgpu?: WebGpuStatus | undefined;
+
+  /**
+   * The server's build digest, hex (bound into session REPORT_DATA and claims; docs/deployment.md).
+   *
+   * @generated from field: string server_build_sha256 = 11;
+   */
+  serverBuildSha256: string;
 };
 
 /**
@@ -855,6 +883,167 @@ export type ErrorDetail = Message<"wasm.ErrorDetail"> & {
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
   messageDesc(file_wasmvm_v1_wasmvm, 16);
+
+/**
+ * WebGpuAdapter is a WebGPU adapter as its driver reports it (docs/webgpu.md).
+ *
+ * @generated from message wasm.WebGpuAdapter
+ */
+export type WebGpuAdapter = Message<"wasm.WebGpuAdapter"> & {
+  /**
+   * Vendor.
+   *
+   * @generated from field: string vendor = 1;
+   */
+  vendor: string;
+
+  /**
+   * Architecture.
+   *
+   * @generated from field: string architecture = 2;
+   */
+  architecture: string;
+
+  /**
+   * Device.
+   *
+   * @generated from field: string device = 3;
+   */
+  device: string;
+
+  /**
+   * Description.
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * Dawn backend: "vulkan", "metal", "d3d12", "opengles", "default".
+   *
+   * @generated from field: string backend = 5;
+   */
+  backend: string;
+
+  /**
+   * "core" or "compatibility".
+   *
+   * @generated from field: string feature_level = 6;
+   */
+  featureLevel: string;
+};
+
+/**
+ * Describes the message wasm.WebGpuAdapter.
+ * Use `create(WebGpuAdapterSchema)` to create a new message.
+ */
+export const WebGpuAdapterSchema: GenMessage<WebGpuAdapter> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 17);
+
+/**
+ * WebGpuUsage is what one execution did through WebGPU (attested: claim field 18, docs/binding.md).
+ *
+ * @generated from message wasm.WebGpuUsage
+ */
+export type WebGpuUsage = Message<"wasm.WebGpuUsage"> & {
+  /**
+   * The adapter used.
+   *
+   * @generated from field: wasm.WebGpuAdapter adapter = 1;
+   */
+  adapter?: WebGpuAdapter | undefined;
+
+  /**
+   * WebGPU host calls made by the guest.
+   *
+   * @generated from field: uint64 calls = 2;
+   */
+  calls: bigint;
+
+  /**
+   * Compute dispatches.
+   *
+   * @generated from field: uint64 dispatches = 3;
+   */
+  dispatches: bigint;
+
+  /**
+   * Workgroups dispatched.
+   *
+   * @generated from field: uint64 workgroups = 4;
+   */
+  workgroups: bigint;
+
+  /**
+   * Bytes written to the GPU.
+   *
+   * @generated from field: uint64 bytes_to_gpu = 5;
+   */
+  bytesToGpu: bigint;
+
+  /**
+   * Bytes read back from the GPU.
+   *
+   * @generated from field: uint64 bytes_from_gpu = 6;
+   */
+  bytesFromGpu: bigint;
+
+  /**
+   * Gas charged by the WebGPU imports (metered runs only; included in gas_used).
+   *
+   * @generated from field: optional uint64 gas = 7;
+   */
+  gas?: bigint | undefined;
+
+  /**
+   * WebGPU gas table version.
+   *
+   * @generated from field: string gas_table_version = 8;
+   */
+  gasTableVersion: string;
+};
+
+/**
+ * Describes the message wasm.WebGpuUsage.
+ * Use `create(WebGpuUsageSchema)` to create a new message.
+ */
+export const WebGpuUsageSchema: GenMessage<WebGpuUsage> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 18);
+
+/**
+ * WebGpuStatus says whether guests get WebGPU compute on this server (`serve --webgpu`).
+ *
+ * @generated from message wasm.WebGpuStatus
+ */
+export type WebGpuStatus = Message<"wasm.WebGpuStatus"> & {
+  /**
+   * True when an adapter is open.
+   *
+   * @generated from field: bool available = 1;
+   */
+  available: boolean;
+
+  /**
+   * The adapter (when available).
+   *
+   * @generated from field: wasm.WebGpuAdapter adapter = 2;
+   */
+  adapter?: WebGpuAdapter | undefined;
+
+  /**
+   * Why there is none (when not available).
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message wasm.WebGpuStatus.
+ * Use `create(WebGpuStatusSchema)` to create a new message.
+ */
+export const WebGpuStatusSchema: GenMessage<WebGpuStatus> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 19);
 
 /**
  * WASMVMMode is the original execution mode enum.
