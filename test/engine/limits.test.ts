@@ -222,7 +222,9 @@ test('executor memory cap: RSS above it kills the executor, reported as memory_l
   const e = new Engine({ workers: 1, executorMemoryMb: 260, restartBackoffMs: { initial: 10, max: 100 } });
   try {
     await e.warmup('interp');
-    const bomb = generate({ fillPages: 3200 }); // grows to 200 MiB and touches every page
+    // grows to 200 MiB, touches every page, then spins: the RSS watchdog (polling every 100 ms) must see it,
+    // however fast the fill is (on Node 24 a fill that ends between two polls was missed)
+    const bomb = generate({ fillPages: 3200, spin: true });
     const r = await e.execute({ bytecode: bomb, fn: 'run', args: [i32(0)], limits: { timeoutMs: 20_000 } });
     assert.equal(r.status, 'memory_limit', r.message);
     const ok = await e.execute({ bytecode: generate({}), fn: 'run', args: [i32(0)] });
