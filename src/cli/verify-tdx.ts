@@ -75,7 +75,8 @@ Options:
                           added to the policy file's allow-list). Reserved TD_ATTRIBUTES bits are always
                           rejected.
   --accept-tcb LIST       comma-separated acceptable TCB statuses (default UpToDate,SWHardeningNeeded)
-  --report-data HEX       expected REPORT_DATA (128 hex digits)
+  --report-data HEX       expected REPORT_DATA (128 hex digits): REQUIRED (freshness) unless --no-nonce
+  --no-nonce              do not check REPORT_DATA/freshness (the verdict says so: the quote may be replayed)
   --json                  print the verdict as JSON (TD report fields, TCB status, every check)
   --trust-simulated-root FILE   trust this SIMULATED root (PEM/DER; subject must say SIMULATED). Repeatable.
   --allow-simulated       accept ANY simulated root that comes with the quote (testing only)
@@ -116,6 +117,7 @@ function parseArgs(argv: string[]): Record<string, string[]> {
     '--require-sept-ve-disable',
     '--json',
     '--allow-simulated',
+    '--no-nonce',
   ]);
   const valued = new Set([
     '--tdx-quote',
@@ -169,6 +171,17 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   const quotePath = one('--tdx-quote');
   if (!quotePath) {
     io.err(`verify: --tdx-quote is required\n\n${help}`);
+    return 2;
+  }
+  // Freshness by default: the REPORT_DATA you asked the quote for, or an explicit --no-nonce.
+  if (one('--report-data') !== undefined && args['--no-nonce']) {
+    io.err('verify --tdx-quote: --report-data and --no-nonce: give one');
+    return 2;
+  }
+  if (one('--report-data') === undefined && !args['--no-nonce']) {
+    io.err(
+      'verify --tdx-quote: no REPORT_DATA: give --report-data HEX (what you asked the quote to carry, e.g. your nonce) to check freshness, or --no-nonce to skip that check',
+    );
     return 2;
   }
   let now = new Date();
@@ -305,10 +318,22 @@ function report(
   io: VerifyTdxIo,
   collateralNote?: string,
 ): number {
+  const noNonce = v0.checks.some((c) => c.id === 'tdx.report-data' && c.outcome === 'skip');
   const v: Verdict = {
     ...v0,
+    checks: noNonce
+      ? [
+          ...v0.checks,
+          {
+            id: 'freshness',
+            outcome: 'skip',
+            detail: 'freshness NOT checked (--no-nonce): the quote may be old or replayed',
+          },
+        ]
+      : v0.checks,
     fields: {
       ...(v0.fields ?? {}),
+      ...(noNonce ? { freshness: 'not checked' } : {}),
       network: {
         used: network.used,
         detail: network.detail,

@@ -40,7 +40,7 @@ SEV-SNP report:
   --vcek FILE               VCEK or VLEK certificate (DER or PEM)
   --certs FILE              extended-report certificate table (auxblob)
   --product NAME            Milan | Genoa | Turin, for version 2 reports without a certificate
-  --report-data HEX         require this REPORT_DATA (64 bytes)
+  --report-data HEX         require this REPORT_DATA (64 bytes): REQUIRED (freshness) unless --no-nonce
   --kds                     take a missing VCEK from the AMD KDS cache (~/.cache/wasmvm-tee/kds);
                             with --online, fetch it from AMD KDS when not cached
   --crl FILE|fetch          check the ASK/ASVK against an ARK-signed CRL (file, or from KDS: cache,
@@ -358,6 +358,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     );
     let v: Verdict;
     if (typeof values['snp-report'] === 'string') {
+      // Freshness by default: the REPORT_DATA you asked the report for, or an explicit --no-nonce.
+      if (typeof values['report-data'] === 'string' && values['no-nonce'])
+        throw new UsageError('--report-data and --no-nonce: give one');
+      if (typeof values['report-data'] !== 'string' && !values['no-nonce'])
+        throw new UsageError(
+          'no REPORT_DATA: give --report-data HEX (what you asked the report to carry, e.g. your nonce) to check freshness, or --no-nonce to skip that check',
+        );
       const o: VerifySnpOptions = { policy: policy.snp, trustSimulatedRoots: trust };
       if (typeof values.vcek === 'string') o.vek = readBytes(values.vcek);
       if (typeof values.certs === 'string') o.auxblob = readBytes(values.certs);
@@ -376,6 +383,19 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
       v = await verifySnpReport(readReportFile(values['snp-report']), o);
+      if (values['no-nonce'])
+        v = {
+          ...v,
+          checks: [
+            ...v.checks,
+            {
+              id: 'freshness',
+              outcome: 'skip',
+              detail: 'freshness NOT checked (--no-nonce): the report may be old or replayed',
+            },
+          ],
+          fields: { ...(v.fields ?? {}), freshness: 'not checked' },
+        };
     } else if (typeof values.response === 'string' || typeof values.envelope === 'string') {
       const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
       let envelope: unknown;

@@ -117,7 +117,13 @@ describe('reference-value policy files', () => {
       writeFileSync(f, JSON.stringify({ format: REFERENCE_VALUES_FORMAT, snp: { measurements: [m] } }));
       return f;
     };
-    const base = ['--snp-report', SNP('genoa-v5-report.bin'), '--vcek', SNP('genoa-v5-vcek.der')];
+    const base = [
+      '--no-nonce',
+      '--snp-report',
+      SNP('genoa-v5-report.bin'),
+      '--vcek',
+      SNP('genoa-v5-vcek.der'),
+    ];
     const now = ['--now', '2026-06-01T00:00:00Z'];
     const ok = await run([...base, ...now, '--policy', write('good.json', measurement)]);
     assert.equal(ok.code, 0, ok.out + ok.err);

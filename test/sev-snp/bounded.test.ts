@@ -97,6 +97,7 @@ describe('sev-snp: the certificate table is bounded', () => {
       let out = '';
       const rc = await main(
         [
+          '--no-nonce',
           '--snp-report',
           fileURLToPath(new URL('genoa-v5-report.bin', DATA)),
           '--certs',

@@ -30,6 +30,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 describe('wasmvm-tee verify (CLI)', () => {
   it('--snp-report with --vcek: 0 when it verifies, 1 when it does not, 2 on usage errors', async () => {
     const ok = await run([
+      '--no-nonce',
       '--snp-report',
       d('genoa-v5-report.bin'),
       '--vcek',
@@ -40,6 +41,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     assert.equal(ok.code, 0, ok.out + ok.err);
     assert.match(ok.out, /VERIFIED: sev-snp/);
     const hex = await run([
+      '--no-nonce',
       '--snp-report',
       d('milan-v2-virtee-report.hex'),
       '--vcek',
@@ -49,6 +51,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     assert.equal(hex.code, 0);
     assert.equal(JSON.parse(hex.out).ok, true);
     const expired = await run([
+      '--no-nonce',
       '--snp-report',
       d('milan-v3-aws-vlek-report.bin'),
       '--vcek',
@@ -58,6 +61,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     ]);
     assert.equal(expired.code, 1);
     const debug = await run([
+      '--no-nonce',
       '--snp-report',
       d('milan-v2-gosevguest-report.bin'),
       '--vcek',
@@ -66,6 +70,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     assert.equal(debug.code, 1);
     assert.match(debug.out, /FAIL snp.policy.debug/);
     const allowed = await run([
+      '--no-nonce',
       '--snp-report',
       d('milan-v2-gosevguest-report.bin'),
       '--vcek',
@@ -74,6 +79,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     ]);
     assert.equal(allowed.code, 0);
     const wrongMeasurement = await run([
+      '--no-nonce',
       '--snp-report',
       d('genoa-v5-report.bin'),
       '--vcek',
@@ -84,7 +90,10 @@ describe('wasmvm-tee verify (CLI)', () => {
       '2026-06-01T00:00:00Z',
     ]);
     assert.equal(wrongMeasurement.code, 1);
-    assert.equal((await run(['--snp-report', d('genoa-v5-report.bin'), '--now', 'yesterday'])).code, 2);
+    assert.equal(
+      (await run(['--no-nonce', '--snp-report', d('genoa-v5-report.bin'), '--now', 'yesterday'])).code,
+      2,
+    );
     assert.equal((await run(['--bogus'])).code, 2);
     assert.equal((await run([])).code, 2);
   });
@@ -93,6 +102,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     const p = join(tmp, 'policy.json');
     writeFileSync(p, JSON.stringify({ snp: { vmpl: 1, requireSigningKey: 'VLEK' } }));
     const r = await run([
+      '--no-nonce',
       '--snp-report',
       d('milan-v3-aws-vlek-report.bin'),
       '--vcek',
@@ -107,6 +117,7 @@ describe('wasmvm-tee verify (CLI)', () => {
     assert.equal(
       (
         await run([
+          '--no-nonce',
           '--snp-report',
           d('milan-v3-aws-vlek-report.bin'),
           '--vcek',
@@ -120,7 +131,10 @@ describe('wasmvm-tee verify (CLI)', () => {
       1,
     );
     writeFileSync(p, JSON.stringify({ snp: { vmlp: 0 } }));
-    assert.equal((await run(['--snp-report', d('genoa-v5-report.bin'), '--policy', p])).code, 2);
+    assert.equal(
+      (await run(['--no-nonce', '--snp-report', d('genoa-v5-report.bin'), '--policy', p])).code,
+      2,
+    );
   });
 
   it('--response with --request/--nonce and the simulated root', async () => {

@@ -60,6 +60,7 @@ describe('sev-snp: VMPL 0 by default', () => {
 
   it('through the CLI: exit 1 by default, 0 with --vmpl 1', async () => {
     const args = [
+      '--no-nonce',
       '--snp-report',
       d('milan-v5-gcp-vmpl1-report.bin'),
       '--vcek',
@@ -97,6 +98,7 @@ describe('sev-snp: --min-tcb per component', () => {
       });
       assert.ok(failed(bad).includes('snp.policy.min-tcb.reported'), JSON.stringify(failed(bad)));
       const args = [
+        '--no-nonce',
         '--snp-report',
         d('genoa-v5-report.bin'),
         '--vcek',
@@ -119,7 +121,10 @@ describe('sev-snp: --min-tcb per component', () => {
     assert.ok(genoa.some((c) => c.id === 'snp.policy.min-tcb.reported' && c.outcome === 'fail'));
   });
   it('a bad component is a usage error (exit 2)', async () => {
-    assert.equal((await cli(['--snp-report', d('genoa-v5-report.bin'), '--min-tcb', 'firmware=3'])).code, 2);
+    assert.equal(
+      (await cli(['--no-nonce', '--snp-report', d('genoa-v5-report.bin'), '--min-tcb', 'firmware=3'])).code,
+      2,
+    );
   });
 });
 
@@ -228,7 +233,7 @@ describe('sev-snp: simulated chains (CRL, signature algorithm, critical extensio
         { guid: CERT_GUIDS.ark, data: ev.certs!.ark! },
       ]),
     );
-    const r = await cli(['--snp-report', rep, '--certs', certs, '--allow-simulated']);
+    const r = await cli(['--no-nonce', '--snp-report', rep, '--certs', certs, '--allow-simulated']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /accepted root \(sev-snp\): .*SIMULATED.* sha256 [0-9a-f]{64} \(allow-simulated\)/);
     assert.match(r.out, /network \(sev-snp\): no network used/);

@@ -73,7 +73,7 @@ describe('tdx: bounded quotes', () => {
     const p = join(tmp, 'big-quote.dat');
     writeFileSync(p, withExtraCerts(20_000));
     const out: string[] = [];
-    const rc = await main(['--tdx-quote', p, '--now', '2023-07-01T00:00:00Z'], {
+    const rc = await main(['--no-nonce', '--tdx-quote', p, '--now', '2023-07-01T00:00:00Z'], {
       out: (s) => out.push(s),
       err: (s) => out.push(s),
     });

@@ -62,6 +62,7 @@ function fakePcs(log: string[]): FetchFn {
 describe('verify --tdx-quote CLI', () => {
   it('passing quote → exit 0; text lists every check', async () => {
     const r = await run([
+      '--no-nonce',
       '--tdx-quote',
       join(DATA, 'quote-v4-phala-b0c06f.dat'),
       '--collateral',
@@ -76,6 +77,7 @@ describe('verify --tdx-quote CLI', () => {
 
   it('--json has the TD report fields, TCB status with advisories, and every check', async () => {
     const r = await run([
+      '--no-nonce',
       '--tdx-quote',
       join(DATA, 'quote-v4-debugtd.dat'),
       '--collateral',
@@ -102,6 +104,7 @@ describe('verify --tdx-quote CLI', () => {
 
   it('debug TD → exit 1 by default; policy file is applied; usage errors → exit 2', async () => {
     const base = [
+      '--no-nonce',
       '--tdx-quote',
       join(DATA, 'quote-v4-debugtd.dat'),
       '--collateral',
@@ -136,6 +139,7 @@ describe('verify --tdx-quote CLI', () => {
     const cache = join(tmp, 'cache');
     const log: string[] = [];
     const args = [
+      '--no-nonce',
       '--tdx-quote',
       join(DATA, 'quote-v5-gotdxguest.dat'),
       '--pcs-cache',
@@ -178,6 +182,7 @@ describe('verify --tdx-quote CLI', () => {
     }
     // Offline without a cache: rejected (collateral missing).
     const r4 = await run([
+      '--no-nonce',
       '--tdx-quote',
       join(DATA, 'quote-v5-gotdxguest.dat'),
       '--pcs-cache',
@@ -222,7 +227,16 @@ describe('verify --tdx-quote CLI', () => {
     writeFileSync(qf, buildSimulatedTdxQuote(pki, new Uint8Array(64)));
     writeFileSync(rootf, pki.rootDer);
     writeFileSync(pol, JSON.stringify({ tdx: { requireCollateral: false } }));
-    const base = ['--tdx-quote', qf, '--policy', pol, '--offline', '--pcs-cache', join(tmp, 'none')];
+    const base = [
+      '--no-nonce',
+      '--tdx-quote',
+      qf,
+      '--policy',
+      pol,
+      '--offline',
+      '--pcs-cache',
+      join(tmp, 'none'),
+    ];
     const r = await run(base);
     assert.equal(r.code, 1);
     assert.match(r.out, /\[fail\] tdx\.simulated/);

@@ -136,6 +136,7 @@ describe('tdx policy flags through the CLI', () => {
     return { code, out: out.join('\n') };
   };
   const base = (name: string) => [
+    '--no-nonce',
     '--tdx-quote',
     join(DATA, name),
     '--collateral',
