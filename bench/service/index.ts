@@ -3,10 +3,13 @@
  * small cached module, in session-key and per-request attestation modes, each as a ratio to the bare
  * Echo RPC measured on the same server in the same run.
  *
- * The server runs in a child process (`wasmvm-tee serve`, simulated TEE), the load generator here,
- * over gRPC (HTTP/2, h2c) with the generated client.
+ * Two servers run side by side, each in a child process on the simulated TEE (bench/service/server-child.ts):
+ * the shipped configuration, where guest code runs in supervised executor processes, and the engine's
+ * opt-in in-process `interp` path (the server's design before the hostile-input work). Every cell is
+ * measured in interleaved rounds on both, and the last lines print supervised ÷ in-process.
+ * The load generator is here, over gRPC (HTTP/2, h2c) with the generated client.
  *
- *   node --import tsx bench/service/index.ts [--seconds S] [--rounds R] [--concurrency 1,8,32] [--protocol grpc]
+ *   node --import tsx bench/service/index.ts [--seconds S] [--rounds R] [--concurrency 1,8,32] [--protocol grpc] [--no-in-process]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,33 +29,25 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'grpc' },
     'max-concurrency': { type: 'string', default: '64' },
     rounds: { type: 'string', default: '3' },
+    'no-in-process': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
   },
 });
-const seconds = Number(values.seconds);
+const seconds = values.quick ? 0.6 : Number(values.seconds);
 const levels = values.concurrency!.split(',').map(Number);
 const protocol = values.protocol as Protocol;
 const rounds = Math.max(1, Number(values.rounds));
 
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
+function startServer(inProcess: boolean): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
-      join(root, 'bin/wasmvm-tee.js'),
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--tee',
-      'simulated',
-      '--log-level',
-      'warn',
+      join(root, 'bench/service/server-child.ts'),
       '--max-concurrency',
       values['max-concurrency']!,
-      '--max-queue',
-      '4096',
+      ...(inProcess ? ['--interp-in-process'] : []),
     ],
     {
       cwd: root,
@@ -112,27 +107,37 @@ async function load(conc: number, call: () => Promise<unknown>, secs: number): P
 }
 
 async function main(): Promise<void> {
-  const { child, url } = await startServer();
+  const { child, url } = await startServer(false);
+  const local = values['no-in-process'] ? undefined : await startServer(true);
   try {
     const client: WasmvmClient = createWasmvmClient({ baseUrl: url, protocol });
+    const localClient = local ? createWasmvmClient({ baseUrl: local.url, protocol }) : undefined;
     const bytecode = Buffer.from(readFileSync(join(root, 'test/server/fixtures/arith.wasm'))).toString(
       'base64',
     );
     const payload = new Uint8Array(256);
-    const exec = (mode: AttestationMode) => () =>
-      client
-        .execute({
-          execution: { bytecode, fnName: 'add', inputs: ['20', '22'] },
-          runtimeConfig: { attestationMode: mode },
-        })
-        .then((r) => {
-          if (r.result?.outputValues[0]?.value.value !== 42) throw new Error('wrong result');
-        });
+    const exec =
+      (mode: AttestationMode, c: WasmvmClient = client) =>
+      () =>
+        c
+          .execute({
+            execution: { bytecode, fnName: 'add', inputs: ['20', '22'] },
+            runtimeConfig: { attestationMode: mode },
+          })
+          .then((r) => {
+            if (r.result?.outputValues[0]?.value.value !== 42) throw new Error('wrong result');
+          });
     const workloads: Array<[string, () => Promise<unknown>]> = [
       ['echo', () => client.echo({ payload })],
       ['execute session-key', exec(AttestationMode.SESSION_KEY)],
       ['execute per-request', exec(AttestationMode.PER_REQUEST)],
     ];
+    if (localClient)
+      workloads.push(
+        ['in-process session-key', exec(AttestationMode.SESSION_KEY, localClient)],
+        ['in-process per-request', exec(AttestationMode.PER_REQUEST, localClient)],
+      );
+    const latency: Record<string, number> = {};
     // warm up: JIT, compile cache, session key
     for (const [, call] of workloads) await load(4, call, 0.5);
     const info = await client.getServerInfo({});
@@ -164,6 +169,7 @@ async function main(): Promise<void> {
         if (name === 'echo') echoRps = r.rps;
         const ratio = r.rps / echoRps;
         summary[`${name}@${conc}`] = ratio;
+        latency[`${name}@${conc}`] = r.p50;
         console.log(
           `${String(conc).padEnd(12)}${name.padEnd(22)}${r.rps.toFixed(0).padStart(9)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}${String(r.errors).padStart(8)}${ratio.toFixed(2).padStart(9)}`,
         );
@@ -175,8 +181,22 @@ async function main(): Promise<void> {
       `\nsession-key Execute / Echo throughput: ${sk.map((x) => x.toFixed(2)).join(', ')} (at ${levels.join(', ')}); ` +
         `target >= ${target}: ${sk.every((x) => x >= target) ? 'met' : 'NOT met'} `,
     );
+    if (localClient) {
+      console.log(
+        '\nsupervised executors ÷ in-process interp (the design before the hostile-input work), same run:',
+      );
+      for (const mode of ['session-key', 'per-request'])
+        for (const c of levels) {
+          const t = summary[`execute ${mode}@${c}`]! / summary[`in-process ${mode}@${c}`]!;
+          const dp50 = (latency[`execute ${mode}@${c}`]! - latency[`in-process ${mode}@${c}`]!) * 1000;
+          console.log(
+            `  ${mode.padEnd(12)} concurrency ${String(c).padEnd(3)} throughput ${t.toFixed(2)}×, p50 latency ${dp50 >= 0 ? '+' : ''}${dp50.toFixed(0)} µs`,
+          );
+        }
+    }
   } finally {
     child.kill('SIGTERM');
+    local?.child.kill('SIGTERM');
   }
 }
 
