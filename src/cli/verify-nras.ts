@@ -20,7 +20,7 @@ import {
   verifyGpuEvidence,
   verifyNrasResponse,
 } from '../verify/index.ts';
-import { MAX_JSON_INPUT_BYTES, readFileBounded } from './verify-tdx.ts';
+import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
 
 export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
 

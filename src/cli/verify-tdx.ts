@@ -2,7 +2,7 @@
  * `wasmvm-tee verify --tdx-quote quote.dat ...`: verify an Intel TDX quote (v4/v5) offline against the
  * pinned Intel SGX Root CA, with collateral from files or Intel PCS (cached). Exit 0 only when it passes.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,32 +21,7 @@ import {
   verdict,
   verifyTdxQuote,
 } from '../verify/index.ts';
-
-/**
- * Read a file of at most `max` bytes. Larger files are not read: `{ tooLarge: size }` (the caller turns it
- * into a rejection with a stable code). Exported for the other verify CLIs (NVIDIA, policy and JSON inputs).
- */
-export function readFileBounded(path: string, max: number): { bytes: Uint8Array } | { tooLarge: number } {
-  const size = statSync(path).size;
-  if (size > max) return { tooLarge: size };
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(size);
-    let at = 0;
-    while (at < size) {
-      const n = readSync(fd, b, at, size - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    // A file that grew since stat is read only up to the size checked.
-    return { bytes: new Uint8Array(b.buffer, b.byteOffset, at) };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Bytes of a JSON input (policy, collateral JSON, NRAS response, GPU evidence, JWKS) the CLIs read. */
-export const MAX_JSON_INPUT_BYTES = 4 * 1024 * 1024;
+import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
 
 export const summary = 'verify an Intel TDX quote (v4/v5) with DCAP collateral';
 

@@ -18,7 +18,7 @@ import {
   verifyExecution,
   verifySnpReport,
 } from '../verify/index.ts';
-import { readFileBounded } from './verify-tdx.ts';
+import { readFileBounded } from './read-bounded.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
 
@@ -195,19 +195,23 @@ function buildPolicy(
 const MAX_RESPONSE_JSON_BYTES = 16 << 20;
 const MAX_REQUEST_JSON_BYTES = 64 << 20;
 
-function readJson(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): unknown {
-  let text: string;
+/** A text file of at most `max` bytes (larger: JSON_INPUT_SIZE, not read); read errors name the option. */
+function readText(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): string {
+  let r: ReturnType<typeof readFileBounded>;
   try {
-    const r = readFileBounded(file, max);
-    if ('tooLarge' in r)
-      throw new UsageError(
-        `JSON_INPUT_SIZE: ${what} ${file} is ${r.tooLarge} bytes, over the ${max}-byte limit (not read)`,
-      );
-    text = Buffer.from(r.bytes).toString('utf8');
+    r = readFileBounded(file, max);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     throw new UsageError(`${what}: ${(e as Error).message}`);
   }
+  if ('tooLarge' in r)
+    throw new UsageError(
+      `JSON_INPUT_SIZE: ${what} ${file} is ${r.tooLarge} bytes, over the ${max}-byte limit (not read)`,
+    );
+  return Buffer.from(r.bytes).toString('utf8');
+}
+
+function readJson(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): unknown {
+  const text = readText(file, what, max);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -400,14 +404,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
       let envelope: unknown;
       if (typeof values.response === 'string') o.response = readJson(values.response, '--response');
-      else {
-        const r = readFileBounded(values.envelope as string, MAX_RESPONSE_JSON_BYTES);
-        if ('tooLarge' in r)
-          throw new UsageError(
-            `JSON_INPUT_SIZE: --envelope is ${r.tooLarge} bytes, over the ${MAX_RESPONSE_JSON_BYTES}-byte limit (not read)`,
-          );
-        envelope = Buffer.from(r.bytes).toString('utf8');
-      }
+      else envelope = readText(values.envelope as string, '--envelope');
       if (typeof values.request === 'string')
         o.request = readJson(values.request, '--request', MAX_REQUEST_JSON_BYTES);
       if (typeof values.nonce === 'string') o.nonce = parseHex(values.nonce, undefined, '--nonce');

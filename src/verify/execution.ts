@@ -99,6 +99,34 @@ export interface VerifyExecutionOptions {
 const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
 const fail = (id: string, detail: string): Check => ({ id, outcome: 'fail', detail });
 const skip = (id: string, detail: string): Check => ({ id, outcome: 'skip', detail });
+
+/**
+ * `reference.server-build`: the attested server build against the pins (`serverBuildSha256` option, else
+ * the policy file's). Pinned: pass or fail; attested but not pinned: a skip naming it; neither: nothing.
+ */
+function serverBuildCheck(
+  got: string | undefined,
+  opts: VerifyExecutionOptions,
+  source: string,
+): Check | undefined {
+  const pins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
+  if (pins === undefined)
+    return got === undefined
+      ? undefined
+      : skip(
+          'reference.server-build',
+          `server build ${got} attested, not pinned (require it with --server-build SHA256 or the policy file's serverBuildSha256)`,
+        );
+  const allowed = pins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
+  if (got !== undefined && allowed.includes(got))
+    return pass('reference.server-build', `server build ${got} is pinned`);
+  return fail(
+    'reference.server-build',
+    got === undefined
+      ? `a server build is pinned but ${source} attests none (an older or differently configured server)`
+      : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
+  );
+}
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
 type Cpu = ReturnType<typeof evidenceFromJson>;
@@ -1132,27 +1160,8 @@ export async function verifyExecution(
   }
   if (claim.serverBuildSha256 !== undefined) fields.serverBuildSha256 = claim.serverBuildSha256;
   if (claim.webgpu !== undefined) fields.webgpu = env.claim.webgpu;
-  const buildPins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
-  if (buildPins !== undefined) {
-    const allowed = buildPins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
-    const got = claim.serverBuildSha256;
-    checks.push(
-      got !== undefined && allowed.includes(got)
-        ? pass('reference.server-build', `server build ${got} is pinned`)
-        : fail(
-            'reference.server-build',
-            got === undefined
-              ? 'a server build is pinned but the claim attests none (an older or differently configured server)'
-              : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
-          ),
-    );
-  } else if (claim.serverBuildSha256 !== undefined)
-    checks.push(
-      skip(
-        'reference.server-build',
-        `server build ${claim.serverBuildSha256} attested, not pinned (require it with --server-build SHA256 or the policy file's serverBuildSha256)`,
-      ),
-    );
+  const buildCheck = serverBuildCheck(claim.serverBuildSha256, opts, 'the claim');
+  if (buildCheck) checks.push(buildCheck);
   if (!cpuJson) {
     checks.push(fail('binding.evidence', 'no CPU evidence'));
     return verdict('execution', checks, { fields, parts });
@@ -1376,21 +1385,8 @@ export async function verifySessionAttestation(
   });
   // The server build is bound by the session REPORT_DATA (recomputed above): expose it, enforce a pin.
   if (s.serverBuildSha256 !== undefined) fields.serverBuildSha256 = s.serverBuildSha256;
-  const pins = opts.serverBuildSha256 ?? opts.policy?.serverBuildSha256;
-  if (pins !== undefined) {
-    const allowed = pins.map((h) => h.replace(/^sha256:/, '').toLowerCase());
-    const got = s.serverBuildSha256;
-    checks.push(
-      got !== undefined && allowed.includes(got)
-        ? pass('reference.server-build', `server build ${got} is pinned`)
-        : fail(
-            'reference.server-build',
-            got === undefined
-              ? 'a server build is pinned but the session attests none'
-              : `server build ${got} is not one of the pinned builds (${allowed.join(', ') || 'none'})`,
-          ),
-    );
-  }
+  const buildCheck = serverBuildCheck(s.serverBuildSha256, opts, 'the session');
+  if (buildCheck && buildCheck.outcome !== 'skip') checks.push(buildCheck);
   const part = await verifyCpu(cpu, expected, opts);
   fields.simulated = part.fields?.simulated === true;
   const parts = [part];
