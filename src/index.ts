@@ -6,6 +6,7 @@
 export * as binding from './binding/index.ts';
 export * as engine from './engine/index.ts';
 export { closeDefaultEngine, Engine, execute } from './engine/index.ts';
+export { isWasmvmTeeError, WasmvmTeeError } from './util/errors.ts';
 export * as verify from './verify/index.ts';
 export { type Verdict, type VerifyExecutionOptions, verifyExecution } from './verify/index.ts';
 export { VERSION } from './version.ts';
