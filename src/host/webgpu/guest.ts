@@ -56,6 +56,13 @@ const KINDS: Record<string, string> = {
   CommandBuffer: 'commandBuffer',
 };
 
+/** The import object's shape: guest-callable functions by name. */
+type Imports = Record<string, (...a: never[]) => number | bigint | undefined>;
+
+const L = LAYOUT;
+/** A wasm i32 as the unsigned value it stands for. */
+const u = (x: number) => x >>> 0;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: false });
 
@@ -231,11 +238,22 @@ export class WebGpuModule {
     }
   }
 
-  imports(): Record<string, (...a: never[]) => number | bigint | undefined> {
-    const L = LAYOUT;
-    const im: Record<string, (...a: never[]) => number | bigint | undefined> = {};
-    const u = (x: number) => x >>> 0;
+  imports(): Imports {
+    return {
+      ...this.refcountImports(),
+      ...this.adapterDeviceImports(),
+      ...this.bufferImports(),
+      ...this.queueImports(),
+      ...this.shaderPipelineImports(),
+      ...this.bindingImports(),
+      ...this.commandImports(),
+      ...this.errorImports(),
+    };
+  }
 
+  /** wgpu*AddRef and wgpu*Release of every object kind (deferred). */
+  private refcountImports(): Imports {
+    const im: Imports = {};
     for (const [name, kind] of Object.entries(KINDS)) {
       im[`wgpu${name}AddRef`] = ((h: number) => {
         this.defer(`wgpu${name}AddRef`, 'addRef', [kind, u(h)]);
@@ -246,8 +264,12 @@ export class WebGpuModule {
         return undefined;
       }) as never;
     }
+    return im;
+  }
 
-    Object.assign(im, {
+  /** Instance, adapter and device: creation, adapter info, device destroy and queue. */
+  private adapterDeviceImports(): Imports {
+    return {
       wgpuCreateInstance: (_desc: number) => this.handle('wgpuCreateInstance', 'createInstance', []),
       wasmvmInstanceRequestAdapterSync: (inst: number, _opts: number) =>
         this.handle('wgpuInstanceRequestAdapter', 'requestAdapter', [u(inst)]),
@@ -256,7 +278,7 @@ export class WebGpuModule {
         return this.copyOut(enc.encode(v), out, cap, 'wasmvmAdapterInfoField');
       },
       wasmvmAdapterRequestDeviceSync: (adapter: number, desc: number) => {
-        const d = LAYOUT.deviceDescriptor;
+        const d = L.deviceDescriptor;
         const label = this.label(u(desc), d.label, 'WGPUDeviceDescriptor');
         const features = desc ? this.u32(u(desc) + d.requiredFeatureCount, 'WGPUDeviceDescriptor') : 0;
         return this.handle('wgpuAdapterRequestDevice', 'requestDevice', [u(adapter), label, features]);
@@ -266,6 +288,12 @@ export class WebGpuModule {
         return undefined;
       },
       wgpuDeviceGetQueue: (dev: number) => this.handle('wgpuDeviceGetQueue', 'getQueue', [u(dev)]),
+    };
+  }
+
+  /** Buffers: creation, size/usage/map state, destroy, synchronous map, mapped reads and writes, unmap. */
+  private bufferImports(): Imports {
+    return {
       wgpuDeviceCreateBuffer: (dev: number, desc: number) => {
         const p = u(desc);
         const d = L.bufferDescriptor;
@@ -337,6 +365,12 @@ export class WebGpuModule {
         this.call('wgpuBufferUnmap', 'bufferUnmap', [u(b)]);
         return undefined;
       },
+    };
+  }
+
+  /** The queue: buffer writes, submit, wait for idle. */
+  private queueImports(): Imports {
+    return {
       wgpuQueueWriteBuffer: (q: number, b: number, offset: bigint, src: number, size: number) => {
         this.mem.check(src, size, 'wgpuQueueWriteBuffer data');
         if (u(size) > this.limits.maxBufferBytes) {
@@ -364,6 +398,12 @@ export class WebGpuModule {
       },
       wasmvmQueueWaitIdleSync: (q: number) =>
         this.handle('wgpuQueueOnSubmittedWorkDone', 'queueWait', [u(q)]),
+    };
+  }
+
+  /** Shader modules and compute pipelines (WGSL only; entry point and override constants). */
+  private shaderPipelineImports(): Imports {
+    return {
       wgpuDeviceCreateShaderModule: (dev: number, desc: number) => {
         const p = u(desc);
         this.mem.check(p, 12, 'WGPUShaderModuleDescriptor');
@@ -393,6 +433,45 @@ export class WebGpuModule {
           BigInt(bytes) * WEBGPU_GAS.perShaderByte,
         );
       },
+      wgpuDeviceCreateComputePipeline: (dev: number, desc: number) => {
+        const p = u(desc);
+        const d = L.computePipelineDescriptor;
+        const c = p + d.compute;
+        const C = L.computeState;
+        this.mem.check(p, 40, 'WGPUComputePipelineDescriptor');
+        const label = this.label(p, d.label, 'WGPUComputePipelineDescriptor');
+        const layout = this.u32(p + d.layout, 'WGPUComputePipelineDescriptor');
+        const module = this.u32(c + C.module, 'WGPUComputeState');
+        const ep = this.stringView(c + C.entryPoint, 'WGPUComputeState.entryPoint', MAX_ENTRY_POINT);
+        if (typeof ep === 'object') throw new HostTrap('WGPUComputeState.entryPoint: too long');
+        const nc = this.count(this.u32(c + C.constantCount, 'WGPUComputeState'), 'constantCount');
+        const cbase = this.u32(c + C.constants, 'WGPUComputeState');
+        const K = L.constantEntry;
+        this.mem.check(cbase, nc * K.size, 'WGPUComputeState.constants');
+        const constants: [string, number][] = [];
+        for (let i = 0; i < nc; i++) {
+          const e = cbase + i * K.size;
+          const key = this.stringView(e + K.key, 'WGPUConstantEntry.key', MAX_ENTRY_POINT);
+          if (typeof key !== 'string') throw new HostTrap('WGPUConstantEntry.key: missing or too long');
+          const bits = this.u64(e + K.value, 'WGPUConstantEntry.value');
+          const f = new Float64Array(new BigUint64Array([bits]).buffer)[0]!;
+          constants.push([key, f]);
+        }
+        return this.handle(
+          'wgpuDeviceCreateComputePipeline',
+          'createComputePipeline',
+          [u(dev), label, layout, module, ep, constants],
+          WEBGPU_GAS.pipeline,
+        );
+      },
+      wgpuComputePipelineGetBindGroupLayout: (pl: number, index: number) =>
+        this.handle('wgpuComputePipelineGetBindGroupLayout', 'pipelineGetBindGroupLayout', [u(pl), u(index)]),
+    };
+  }
+
+  /** Bindings: bind group layouts (buffer bindings), pipeline layouts and bind groups. */
+  private bindingImports(): Imports {
+    return {
       wgpuDeviceCreateBindGroupLayout: (dev: number, desc: number) => {
         const p = u(desc);
         const d = L.bindGroupLayoutDescriptor;
@@ -443,39 +522,6 @@ export class WebGpuModule {
           layouts,
         ]);
       },
-      wgpuDeviceCreateComputePipeline: (dev: number, desc: number) => {
-        const p = u(desc);
-        const d = L.computePipelineDescriptor;
-        const c = p + d.compute;
-        const C = L.computeState;
-        this.mem.check(p, 40, 'WGPUComputePipelineDescriptor');
-        const label = this.label(p, d.label, 'WGPUComputePipelineDescriptor');
-        const layout = this.u32(p + d.layout, 'WGPUComputePipelineDescriptor');
-        const module = this.u32(c + C.module, 'WGPUComputeState');
-        const ep = this.stringView(c + C.entryPoint, 'WGPUComputeState.entryPoint', MAX_ENTRY_POINT);
-        if (typeof ep === 'object') throw new HostTrap('WGPUComputeState.entryPoint: too long');
-        const nc = this.count(this.u32(c + C.constantCount, 'WGPUComputeState'), 'constantCount');
-        const cbase = this.u32(c + C.constants, 'WGPUComputeState');
-        const K = L.constantEntry;
-        this.mem.check(cbase, nc * K.size, 'WGPUComputeState.constants');
-        const constants: [string, number][] = [];
-        for (let i = 0; i < nc; i++) {
-          const e = cbase + i * K.size;
-          const key = this.stringView(e + K.key, 'WGPUConstantEntry.key', MAX_ENTRY_POINT);
-          if (typeof key !== 'string') throw new HostTrap('WGPUConstantEntry.key: missing or too long');
-          const bits = this.u64(e + K.value, 'WGPUConstantEntry.value');
-          const f = new Float64Array(new BigUint64Array([bits]).buffer)[0]!;
-          constants.push([key, f]);
-        }
-        return this.handle(
-          'wgpuDeviceCreateComputePipeline',
-          'createComputePipeline',
-          [u(dev), label, layout, module, ep, constants],
-          WEBGPU_GAS.pipeline,
-        );
-      },
-      wgpuComputePipelineGetBindGroupLayout: (pl: number, index: number) =>
-        this.handle('wgpuComputePipelineGetBindGroupLayout', 'pipelineGetBindGroupLayout', [u(pl), u(index)]),
       wgpuDeviceCreateBindGroup: (dev: number, desc: number) => {
         const p = u(desc);
         const d = L.bindGroupDescriptor;
@@ -503,6 +549,12 @@ export class WebGpuModule {
         }
         return this.handle('wgpuDeviceCreateBindGroup', 'createBindGroup', [u(dev), label, layout, entries]);
       },
+    };
+  }
+
+  /** Command encoding: encoders, compute passes, copies and clears, dispatches (recorded, deferred). */
+  private commandImports(): Imports {
+    return {
       wgpuDeviceCreateCommandEncoder: (dev: number, desc: number) =>
         this.handle('wgpuDeviceCreateCommandEncoder', 'createCommandEncoder', [
           u(dev),
@@ -586,6 +638,12 @@ export class WebGpuModule {
         this.defer('wgpuComputePassEncoderEnd', 'passEnd', [u(pass)]);
         return undefined;
       },
+    };
+  }
+
+  /** Errors: error scopes, uncaptured errors, and the last message of a failed call. */
+  private errorImports(): Imports {
+    return {
       wgpuDevicePushErrorScope: (dev: number, filter: number) => {
         this.defer('wgpuDevicePushErrorScope', 'pushErrorScope', [u(dev), u(filter)]);
         return undefined;
@@ -598,8 +656,7 @@ export class WebGpuModule {
         if (this.pending.length > 0) this.send('wasmvmLastMessage', 'batch', []);
         return this.copyOut(enc.encode(this.lastMessage), out, cap, 'wasmvmLastMessage');
       },
-    });
-    return im;
+    };
   }
 
   /** Copy up to cap bytes of data to out (bounds-checked); return the full length. */
