@@ -266,7 +266,7 @@ function classify(
   const err = e as { name?: string; message?: string; code?: unknown };
   const msg = String(err?.message ?? e);
   if ((api?.WasiExit && e instanceof api.WasiExit) || err?.name === 'WasiExit') {
-    const code = Number(err.code ?? 0);
+    const code = Number((e as { exitCode?: unknown }).exitCode ?? err.code ?? 0);
     return { status: 'exit', message: `guest exited with code ${code}`, exitCode: code };
   }
   if ((api?.HostTrap && e instanceof api.HostTrap) || err?.name === 'HostTrap') {

@@ -3,7 +3,9 @@
  * report (offsets from AMD SEV-SNP ABI spec table 22 and Intel TDX DCAP quote v4 TD report body).
  * Signature and chain checks are the verifier's job (src/verify); these are only read here.
  */
+
 import type { CpuEvidence } from '../tee/index.ts';
+import { HostError } from './errors.ts';
 
 export interface EvidenceFields {
   measurement: string;
@@ -16,7 +18,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export function evidenceFields(ev: CpuEvidence): EvidenceFields {
   const r = ev.report;
   if (ev.kind === 'sev-snp') {
-    if (r.length < 0x2a0) throw new Error(`SEV-SNP report too short (${r.length} bytes)`);
+    if (r.length < 0x2a0)
+      throw new HostError('EVIDENCE_TOO_SHORT', `SEV-SNP report too short (${r.length} bytes)`);
     const dv = new DataView(r.buffer, r.byteOffset, r.byteLength);
     const policy = dv.getBigUint64(0x08, true);
     return {
@@ -27,7 +30,8 @@ export function evidenceFields(ev: CpuEvidence): EvidenceFields {
   }
   // TDX quote v4/v5: 48-byte header, then the TD report body.
   const body = 48;
-  if (r.length < body + 584) throw new Error(`TDX quote too short (${r.length} bytes)`);
+  if (r.length < body + 584)
+    throw new HostError('EVIDENCE_TOO_SHORT', `TDX quote too short (${r.length} bytes)`);
   const dv = new DataView(r.buffer, r.byteOffset, r.byteLength);
   const tdAttributes = dv.getBigUint64(body + 120, true);
   return {

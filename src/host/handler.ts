@@ -16,6 +16,7 @@ import type { Check, Verdict } from '../verify/index.ts';
 import { TEE_CODE } from './attestation.ts';
 import { AuditLog, type AuditOptions } from './audit.ts';
 import { cacheKey, TtlCache } from './cache.ts';
+import { HostError } from './errors.ts';
 import { evidenceFields } from './evidence-fields.ts';
 import {
   DEFAULT_POLICY,
@@ -104,7 +105,7 @@ function dataParam(p: Record<string, unknown>): Uint8Array {
   const d = p.data;
   if (d === undefined) return new Uint8Array(0);
   if (typeof d !== 'string' || !/^(?:[0-9a-f]{2})*$/i.test(d) || d.length > 2 * 64 * 1024) {
-    throw new Error('invalid guest data');
+    throw new HostError('INVALID_GUEST_DATA', 'invalid guest data');
   }
   return new Uint8Array(Buffer.from(d, 'hex'));
 }
@@ -121,67 +122,142 @@ export interface HostHandlerInstance {
   audit?: AuditLog;
 }
 
-export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandlerInstance {
-  const now = deps.now ?? Date.now;
-  const policy = parsePolicy({ ...DEFAULT_POLICY, ...(deps.policy ?? {}) });
-  const cache = new TtlCache<AttestationResult>(deps.cacheTtlMs ?? 60_000, now);
-  const tokens = new TokenVerifier(deps.issuers ?? [], {
-    clockToleranceSeconds: deps.clockToleranceSeconds ?? 60,
-    now,
-  });
-  if (deps.signer) {
-    const signer = deps.signer;
-    tokens.addIssuer({
-      name: 'self',
-      issuer: signer.issuer,
-      algorithms: ['ES384'],
-      jwksProvider: () => signer.jwks(),
-    });
+/** Run a verifier; a thrown error becomes a failing verdict, never an exception to the guest. */
+async function safeVerify(kind: string, run: () => Promise<Verdict>): Promise<Verdict> {
+  try {
+    return await run();
+  } catch (e) {
+    return {
+      ok: false,
+      kind,
+      checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
+    };
   }
-  const audit = deps.auditLogPath ? new AuditLog(deps.auditLogPath, { now, ...deps.audit }) : undefined;
-  const includeEvidence = deps.includeEvidence ?? true;
-  const ts = () => Math.floor(now() / 1000);
+}
 
-  const fail = (
+type Params = Record<string, unknown>;
+
+/**
+ * The host calls, one method per call group: attestation (attest_vm, attest_gpu), tokens
+ * (verify_token), the cache (clear_cache), detection (detect_tee), WebGPU and stdio passthrough.
+ * `handle` is the HostHandler: it dispatches by method name.
+ */
+class HostCalls {
+  readonly now: () => number;
+  readonly policy: HostPolicy;
+  readonly cache: TtlCache<AttestationResult>;
+  readonly tokens: TokenVerifier;
+  readonly audit: AuditLog | undefined;
+  private readonly includeEvidence: boolean;
+
+  constructor(private readonly deps: HostHandlerDeps) {
+    const now = deps.now ?? Date.now;
+    this.now = now;
+    this.policy = parsePolicy({ ...DEFAULT_POLICY, ...(deps.policy ?? {}) });
+    this.cache = new TtlCache<AttestationResult>(deps.cacheTtlMs ?? 60_000, now);
+    this.tokens = new TokenVerifier(deps.issuers ?? [], {
+      clockToleranceSeconds: deps.clockToleranceSeconds ?? 60,
+      now,
+    });
+    if (deps.signer) {
+      const signer = deps.signer;
+      this.tokens.addIssuer({
+        name: 'self',
+        issuer: signer.issuer,
+        algorithms: ['ES384'],
+        jwksProvider: () => signer.jwks(),
+      });
+    }
+    this.audit = deps.auditLogPath ? new AuditLog(deps.auditLogPath, { now, ...deps.audit }) : undefined;
+    this.includeEvidence = deps.includeEvidence ?? true;
+  }
+
+  /** The HostHandler: one host call by method name. */
+  async handle(method: string, rawParams: unknown): Promise<unknown> {
+    const params = (rawParams && typeof rawParams === 'object' ? rawParams : {}) as Params;
+    const started = this.now();
+    switch (method) {
+      case 'attest_vm':
+        return this.attestVmCall(params, started);
+      case 'attest_gpu':
+        return this.attestGpuCall(params, started);
+      case 'verify_token':
+        return this.verifyToken(params);
+      case 'clear_cache':
+        return this.clearCache(params);
+      case 'detect_tee':
+        return this.detect();
+      case 'webgpu':
+        return this.webgpu(rawParams, params);
+      case 'stdio':
+        return this.stdio(params);
+      default:
+        throw new HostError('UNKNOWN_HOST_METHOD', `unknown host method '${method}'`);
+    }
+  }
+
+  // ---- common parts ----------------------------------------------------------------------------
+
+  private ts(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  private fail(
     error: string,
     tee_type: string | null,
     extra: Partial<AttestationResult> = {},
-  ): AttestationResult => ({
-    success: false,
-    error,
-    timestamp: ts(),
-    tee_type,
-    ...extra,
-  });
+  ): AttestationResult {
+    return {
+      success: false,
+      error,
+      timestamp: this.ts(),
+      tee_type,
+      ...extra,
+    };
+  }
 
-  const log = (event: Record<string, unknown>) => {
-    if (!audit) return;
+  private log(event: Record<string, unknown>): void {
+    if (!this.audit) return;
     try {
-      audit.append(event);
+      this.audit.append(event);
     } catch (e) {
       // An audit failure must be loud but must not crash the service.
-      process.emitWarning(`audit log ${deps.auditLogPath}: ${(e as Error).message}`);
+      process.emitWarning(`audit log ${this.deps.auditLogPath}: ${(e as Error).message}`);
     }
-  };
+  }
 
-  /** Run a verifier; a thrown error becomes a failing verdict, never an exception to the guest. */
-  const safeVerify = async (kind: string, run: () => Promise<Verdict>): Promise<Verdict> => {
-    try {
-      return await run();
-    } catch (e) {
-      return {
-        ok: false,
-        kind,
-        checks: [{ id: 'verify.error', outcome: 'fail', detail: (e as Error).message }],
-      };
-    }
-  };
+  private async withCache(
+    key: string,
+    run: () => Promise<AttestationResult>,
+  ): Promise<{ result: AttestationResult; cached: boolean }> {
+    const hit = this.cache.get(key);
+    if (hit) return { result: { ...hit, cached: true }, cached: true };
+    const result = await run();
+    if (result.success) this.cache.set(key, result);
+    return { result, cached: false };
+  }
+
+  private auditResult(event: string, r: AttestationResult, extra: Record<string, unknown>): void {
+    this.log({
+      event,
+      success: r.success,
+      ...(r.error ? { error: r.error } : {}),
+      tee_type: r.tee_type,
+      simulated: r.simulated,
+      nonce: r.nonce,
+      report_data: r.report_data,
+      token_sha256: r.token ? sha256hex(r.token) : undefined,
+      evidence_sha256: r.evidence ? sha256hex(r.evidence) : undefined,
+      policy_failed: r.policy_failed,
+      ...extra,
+    });
+  }
 
   /**
    * The common end of attest_vm and attest_gpu: refuse when a policy check failed, else sign a token
    * (when a signer is configured) carrying `claims` and the passed checks, and answer success.
    */
-  async function conclude(
+  private async conclude(
     what: string,
     checks: Check[],
     base: { tee_type: string; simulated: boolean; nonce: string; report_data: string },
@@ -191,49 +267,72 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     const failed = checks.filter((c) => c.outcome === 'fail');
     if (failed.length > 0) {
       const why = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
-      return fail(`host policy rejected the ${what}: ${why}`, base.tee_type, {
+      return this.fail(`host policy rejected the ${what}: ${why}`, base.tee_type, {
         ...base,
         policy_failed: failed.map((c) => c.id),
       });
     }
-    const token = deps.signer
-      ? await deps.signer.signJwt(
+    const token = this.deps.signer
+      ? await this.deps.signer.signJwt(
           {
             sub: 'wasmvm-tee/guest-attestation',
             jti: hex(new Uint8Array(randomBytes(16))),
-            nbf: ts(),
+            nbf: this.ts(),
             ...claims,
             policy: { ok: true, checks: checks.map((c) => c.id) },
           },
-          { expiresInSeconds: deps.tokenTtlSeconds ?? 300 },
+          { expiresInSeconds: this.deps.tokenTtlSeconds ?? 300 },
         )
       : undefined;
     return {
       success: true,
       ...(token ? { token } : {}),
-      ...(includeEvidence ? { evidence: evidenceJson } : {}),
-      timestamp: ts(),
+      ...(this.includeEvidence ? { evidence: evidenceJson } : {}),
+      timestamp: this.ts(),
       ...base,
     };
   }
 
-  async function attestVm(data: Uint8Array): Promise<AttestationResult> {
-    const tee = deps.tee;
+  // ---- attest_vm -------------------------------------------------------------------------------
+
+  private async attestVmCall(params: Params, started: number): Promise<AttestationResult> {
+    let data: Uint8Array;
+    try {
+      data = dataParam(params);
+    } catch (e) {
+      return this.fail((e as Error).message, null);
+    }
+    const key = cacheKey('vm', sha256hex(data));
+    const { result, cached } = await this.withCache(key, () =>
+      this.attestVm(data).catch((e: unknown) => this.fail(`attest_vm: ${(e as Error).message}`, null)),
+    );
+    this.auditResult('attest_vm', result, {
+      cached,
+      data_sha256: sha256hex(data),
+      context: params.context,
+      ms: this.now() - started,
+    });
+    return result;
+  }
+
+  private async attestVm(data: Uint8Array): Promise<AttestationResult> {
+    const tee = this.deps.tee;
     if (!tee)
-      return fail('no TEE available (not running in an AMD SEV-SNP or Intel TDX confidential VM)', null);
+      return this.fail('no TEE available (not running in an AMD SEV-SNP or Intel TDX confidential VM)', null);
     const nonce = new Uint8Array(randomBytes(32));
     const reportData = guestReportData(nonce, data);
     let ev: CpuEvidence;
     try {
       ev = await tee.getEvidence(reportData);
     } catch (e) {
-      return fail(`${tee.description}: evidence failed: ${(e as Error).message}`, teeName(tee.kind));
+      return this.fail(`${tee.description}: evidence failed: ${(e as Error).message}`, teeName(tee.kind));
     }
     const fields = evidenceFields(ev);
     if (fields.reportData !== hex(reportData)) {
-      return fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
+      return this.fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
     }
-    const verifyCpu = deps.verifyCpu;
+    const verifyCpu = this.deps.verifyCpu;
+    const policy = this.policy;
     const verdict = verifyCpu
       ? await safeVerify(ev.kind, () => verifyCpu(ev, reportData, { allowSimulated: policy.allowSimulated }))
       : undefined;
@@ -259,7 +358,7 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       nonce: hex(nonce),
       report_data: hex(reportData),
     };
-    return conclude('evidence', checks, base, evidenceJson, {
+    return this.conclude('evidence', checks, base, evidenceJson, {
       kind: 'vm',
       tee_type: ev.kind,
       simulated: ev.simulated,
@@ -274,13 +373,39 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     });
   }
 
-  async function attestGpu(index: number, data: Uint8Array): Promise<AttestationResult> {
-    const gpu = deps.gpu;
+  // ---- attest_gpu ------------------------------------------------------------------------------
+
+  private async attestGpuCall(params: Params, started: number): Promise<AttestationResult> {
+    const index = Number(params.index);
+    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
+      return this.fail('invalid GPU index', 'NVIDIA GPU');
+    let data: Uint8Array;
+    try {
+      data = dataParam(params);
+    } catch (e) {
+      return this.fail((e as Error).message, 'NVIDIA GPU');
+    }
+    const key = cacheKey('gpu', sha256hex(data), index);
+    const { result, cached } = await this.withCache(key, () =>
+      this.attestGpu(index, data).catch((e: unknown) =>
+        this.fail(`attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
+      ),
+    );
+    this.auditResult('attest_gpu', result, {
+      gpu_index: index,
+      cached,
+      data_sha256: sha256hex(data),
+      context: params.context,
+      ms: this.now() - started,
+    });
+    return result;
+  }
+
+  private async attestGpu(index: number, data: Uint8Array): Promise<AttestationResult> {
+    const gpu = this.deps.gpu;
     if (!gpu) {
-      return fail(
-        `no NVIDIA GPU / NVML not available${deps.gpuUnavailableReason ? ` (${deps.gpuUnavailableReason})` : ''}`,
-        'NVIDIA GPU',
-      );
+      const why = this.deps.gpuUnavailableReason;
+      return this.fail(`no NVIDIA GPU / NVML not available${why ? ` (${why})` : ''}`, 'NVIDIA GPU');
     }
     const nonce = new Uint8Array(randomBytes(32));
     const gpuNonce = guestGpuNonce(nonce, data);
@@ -288,9 +413,10 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     try {
       got = await gpu.collect(index, gpuNonce);
     } catch (e) {
-      return fail(`GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
+      return this.fail(`GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
     }
     const verifyGpu = gpu.verify;
+    const policy = this.policy;
     const verdict = verifyGpu
       ? await safeVerify('nvidia-local', () =>
           verifyGpu(got.evidence, gpuNonce, {
@@ -310,7 +436,7 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       report_data: hex(gpuNonce),
     };
     const evidenceJson = JSON.stringify(got.evidence);
-    return conclude('GPU evidence', checks, base, evidenceJson, {
+    return this.conclude('GPU evidence', checks, base, evidenceJson, {
       kind: 'gpu',
       gpu_index: index,
       arch: got.arch,
@@ -323,16 +449,41 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
     });
   }
 
-  function detect(): Record<string, unknown> {
-    const tee = deps.tee;
+  // ---- verify_token, clear_cache -----------------------------------------------------------------
+
+  private async verifyToken(params: Params): Promise<Record<string, unknown>> {
+    const token = typeof params.token === 'string' ? params.token : '';
+    const r = await this.tokens.verify(token);
+    this.log({
+      event: 'verify_token',
+      valid: r.valid,
+      issuer: r.issuer,
+      reason: r.reason,
+      token_sha256: sha256hex(token),
+      context: params.context,
+    });
+    return { valid: r.valid, issuer: r.issuer, reason: r.reason };
+  }
+
+  private clearCache(params: Params): { cleared: number } {
+    const n = this.cache.size;
+    this.cache.clear();
+    this.log({ event: 'clear_cache', entries: n, context: params.context });
+    return { cleared: n };
+  }
+
+  // ---- detect_tee ------------------------------------------------------------------------------
+
+  private detect(): Record<string, unknown> {
+    const tee = this.deps.tee;
     if (!tee)
       return {
         tee_type: 'None',
         supports_attestation: false,
         simulated: false,
         code: TEE_CODE.NONE,
-        gpu: !!deps.gpu,
-        webgpu: webgpuInfo(),
+        gpu: !!this.deps.gpu,
+        webgpu: this.webgpuInfo(),
       };
     const code =
       (tee.kind === 'sev-snp' ? TEE_CODE.SEV_SNP : TEE_CODE.TDX) |
@@ -343,137 +494,47 @@ export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandl
       simulated: tee.simulated,
       code,
       provider: tee.description,
-      gpu: !!deps.gpu,
-      webgpu: webgpuInfo(),
+      gpu: !!this.deps.gpu,
+      webgpu: this.webgpuInfo(),
     };
   }
 
   /** detect_tee's `webgpu`: whether guests get WebGPU compute here, and on which adapter. */
-  function webgpuInfo(): Record<string, unknown> {
-    if (!deps.webgpu)
-      return { available: false, reason: deps.webgpuUnavailableReason ?? 'WebGPU is not enabled (--webgpu)' };
-    const d = deps.webgpu.describe();
+  private webgpuInfo(): Record<string, unknown> {
+    if (!this.deps.webgpu)
+      return {
+        available: false,
+        reason: this.deps.webgpuUnavailableReason ?? 'WebGPU is not enabled (--webgpu)',
+      };
+    const d = this.deps.webgpu.describe();
     return { available: d.available, adapter: d.adapter };
   }
 
-  const withCache = async (
-    key: string,
-    run: () => Promise<AttestationResult>,
-  ): Promise<{ result: AttestationResult; cached: boolean }> => {
-    const hit = cache.get(key);
-    if (hit) return { result: { ...hit, cached: true }, cached: true };
-    const result = await run();
-    if (result.success) cache.set(key, result);
-    return { result, cached: false };
-  };
+  // ---- webgpu, stdio ---------------------------------------------------------------------------
 
-  const auditResult = (event: string, r: AttestationResult, extra: Record<string, unknown>) => {
-    log({
-      event,
-      success: r.success,
-      ...(r.error ? { error: r.error } : {}),
-      tee_type: r.tee_type,
-      simulated: r.simulated,
-      nonce: r.nonce,
-      report_data: r.report_data,
-      token_sha256: r.token ? sha256hex(r.token) : undefined,
-      evidence_sha256: r.evidence ? sha256hex(r.evidence) : undefined,
-      policy_failed: r.policy_failed,
-      ...extra,
-    });
-  };
+  private webgpu(rawParams: unknown, params: Params): unknown {
+    if (this.deps.webgpu) return this.deps.webgpu.handle(rawParams);
+    // WebGPU off: an adapter request fails with the reason; nothing else can have a handle
+    const reason = `WebGPU is not available on this host: ${this.deps.webgpuUnavailableReason ?? 'not enabled by the operator (--webgpu)'}`;
+    if (params.op === 'createInstance') return { v: 1 };
+    if (params.op === 'end' || params.op === 'release') return {};
+    if (params.op === 'requestAdapter') return { v: 0, m: reason };
+    return { trap: reason };
+  }
 
-  const handler: HostHandler = async (method, rawParams) => {
-    const params = (rawParams && typeof rawParams === 'object' ? rawParams : {}) as Record<string, unknown>;
-    const context = params.context;
-    const started = now();
-    switch (method) {
-      case 'attest_vm': {
-        let data: Uint8Array;
-        try {
-          data = dataParam(params);
-        } catch (e) {
-          return fail((e as Error).message, null);
-        }
-        const key = cacheKey('vm', sha256hex(data));
-        const { result, cached } = await withCache(key, () =>
-          attestVm(data).catch((e: unknown) => fail(`attest_vm: ${(e as Error).message}`, null)),
-        );
-        auditResult('attest_vm', result, {
-          cached,
-          data_sha256: sha256hex(data),
-          context,
-          ms: now() - started,
-        });
-        return result;
-      }
-      case 'attest_gpu': {
-        const index = Number(params.index);
-        if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
-          return fail('invalid GPU index', 'NVIDIA GPU');
-        let data: Uint8Array;
-        try {
-          data = dataParam(params);
-        } catch (e) {
-          return fail((e as Error).message, 'NVIDIA GPU');
-        }
-        const key = cacheKey('gpu', sha256hex(data), index);
-        const { result, cached } = await withCache(key, () =>
-          attestGpu(index, data).catch((e: unknown) =>
-            fail(`attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
-          ),
-        );
-        auditResult('attest_gpu', result, {
-          gpu_index: index,
-          cached,
-          data_sha256: sha256hex(data),
-          context,
-          ms: now() - started,
-        });
-        return result;
-      }
-      case 'verify_token': {
-        const token = typeof params.token === 'string' ? params.token : '';
-        const r = await tokens.verify(token);
-        log({
-          event: 'verify_token',
-          valid: r.valid,
-          issuer: r.issuer,
-          reason: r.reason,
-          token_sha256: sha256hex(token),
-          context,
-        });
-        return { valid: r.valid, issuer: r.issuer, reason: r.reason };
-      }
-      case 'clear_cache': {
-        const n = cache.size;
-        cache.clear();
-        log({ event: 'clear_cache', entries: n, context });
-        return { cleared: n };
-      }
-      case 'detect_tee':
-        return detect();
-      case 'webgpu': {
-        if (deps.webgpu) return deps.webgpu.handle(rawParams);
-        // WebGPU off: an adapter request fails with the reason; nothing else can have a handle
-        const reason = `WebGPU is not available on this host: ${deps.webgpuUnavailableReason ?? 'not enabled by the operator (--webgpu)'}`;
-        if (params.op === 'createInstance') return { v: 1 };
-        if (params.op === 'end' || params.op === 'release') return {};
-        if (params.op === 'requestAdapter') return { v: 0, m: reason };
-        return { trap: reason };
-      }
-      case 'stdio': {
-        if (!deps.stdio) throw new Error('stdio passthrough is not enabled');
-        const fd = params.fd === 2 ? 2 : 1;
-        const data = typeof params.data === 'string' ? Buffer.from(params.data, 'base64') : Buffer.alloc(0);
-        deps.stdio(fd, new Uint8Array(data));
-        return { ok: true };
-      }
-      default:
-        throw new Error(`unknown host method '${method}'`);
-    }
-  };
+  private stdio(params: Params): { ok: true } {
+    if (!this.deps.stdio) throw new HostError('STDIO_DISABLED', 'stdio passthrough is not enabled');
+    const fd = params.fd === 2 ? 2 : 1;
+    const data = typeof params.data === 'string' ? Buffer.from(params.data, 'base64') : Buffer.alloc(0);
+    this.deps.stdio(fd, new Uint8Array(data));
+    return { ok: true };
+  }
+}
 
+export function createHostHandlerInstance(deps: HostHandlerDeps = {}): HostHandlerInstance {
+  const calls = new HostCalls(deps);
+  const handler: HostHandler = (method, params) => calls.handle(method, params);
+  const { cache, tokens, policy, audit } = calls;
   return { handler, cache, tokens, policy, ...(audit ? { audit } : {}) };
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { ATTESTATION_MODULE, AttestationModule, type AttestationModuleOptions } from './attestation.ts';
+import { HostError } from './errors.ts';
 import type { HostHandlerDeps } from './handler.ts';
 import { GuestMemory } from './memory.ts';
 import type { DefaultDepsOptions } from './providers.ts';
@@ -19,7 +20,7 @@ export type { AttestationModuleOptions } from './attestation.ts';
 export { ATTESTATION_MODULE, MAX_GUEST_DATA, MAX_TOKEN_BYTES, TEE_CODE } from './attestation.ts';
 export { AuditLog, type AuditOptions, type AuditVerification, verifyAuditLog } from './audit.ts';
 export { TtlCache } from './cache.ts';
-export { HostTrap, WasiExit } from './errors.ts';
+export { HostError, type HostErrorCode, HostTrap, WasiExit } from './errors.ts';
 export {
   createHostHandler,
   createHostHandlerInstance,
@@ -64,8 +65,10 @@ export interface HostOptions {
   webgpu?: WebGpuModuleOptions;
 }
 
-export class UnknownHostModuleError extends Error {
-  readonly code = 'UNKNOWN_IMPORT';
+export class UnknownHostModuleError extends HostError<'UNKNOWN_IMPORT'> {
+  constructor(message: string) {
+    super('UNKNOWN_IMPORT', message);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Check, Verdict } from '../verify/index.ts';
+import { HostError } from './errors.ts';
 
 export interface HostPolicy {
   /** Accept the simulated TEE / simulated GPU (default false). */
@@ -37,8 +38,10 @@ export const DEFAULT_POLICY: HostPolicy = {
   gpu: { requireMeasurementMatch: true },
 };
 
-export class PolicyError extends Error {
-  readonly code = 'INVALID_POLICY';
+export class PolicyError extends HostError<'INVALID_POLICY'> {
+  constructor(message: string) {
+    super('INVALID_POLICY', message);
+  }
 }
 
 const KNOWN = new Set([

@@ -22,6 +22,7 @@ import {
   verifySnpReport,
   verifyTdxQuote,
 } from '../verify/index.ts';
+import { HostError } from './errors.ts';
 import type { GpuAttestationProvider, HostHandlerDeps } from './handler.ts';
 
 /** CPU verifier for the handler: SEV-SNP against pinned AMD roots (or the local simulated root), TDX. */
@@ -67,7 +68,7 @@ export async function nvidiaGpuProvider(): Promise<{ gpu?: GpuAttestationProvide
       description: `NVIDIA GPU via NVML (${probe.gpus.length} GPU(s), driver ${probe.driverVersion ?? '?'})`,
       async collect(index, nonce) {
         const [ev] = await collectGpuEvidence(nonce, { index });
-        if (!ev) throw new Error(`no evidence for GPU ${index}`);
+        if (!ev) throw new HostError('NO_GPU_EVIDENCE', `no evidence for GPU ${index}`);
         return { evidence: ev as unknown as Record<string, unknown>, simulated: false, arch: ev.arch };
       },
       async verify(evidence, nonce, opts) {

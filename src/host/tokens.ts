@@ -7,6 +7,7 @@
  * Intel Trust Authority, each with a JWKS given inline, as a file (works offline) or as a URL (fetched
  * with a cache; a token whose `kid` is not in the cached set triggers one refetch, rate-limited).
  */
+
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -19,6 +20,7 @@ import {
   type JWTPayload,
   jwtVerify,
 } from 'jose';
+import { HostError } from './errors.ts';
 
 /** Asymmetric algorithms we accept at all. */
 export const ASYMMETRIC_ALGS = [
@@ -75,8 +77,10 @@ export const ISSUER_PRESETS: Record<string, Omit<IssuerConfig, 'name'>> = {
   },
 };
 
-export class TokenConfigError extends Error {
-  readonly code = 'INVALID_ISSUER_CONFIG';
+export class TokenConfigError extends HostError<'INVALID_ISSUER_CONFIG'> {
+  constructor(message: string) {
+    super('INVALID_ISSUER_CONFIG', message);
+  }
 }
 
 export interface TokenVerification {

@@ -40,7 +40,7 @@ try {
 } catch (e) {
   if (e instanceof WasiExit) {
     status = 'exit';
-    code = e.code;
+    code = e.exitCode;
   } else if (e instanceof HostTrap) {
     status = 'host_trap';
     message = e.message;

@@ -279,7 +279,7 @@ describe('WASI guest end to end', () => {
     const g = await instantiate(GUEST, fakeBridge({}), {}, ['wasi_snapshot_preview1']);
     assert.throws(
       () => (g.instance.exports._start as () => void)(),
-      (e: unknown) => e instanceof WasiExit && e.code === 42,
+      (e: unknown) => e instanceof WasiExit && e.exitCode === 42,
     );
     const out = g.host.collect();
     assert.equal(new TextDecoder().decode(out.stdout), 'hello, wasi\n');

@@ -13,12 +13,14 @@
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { HostError } from '../errors.ts';
 import { ERRNO } from './constants.ts';
 
-export class WasiErrno extends Error {
+/** A WASI call's failure as an errno: the import returns `errno` to the guest (never thrown out). */
+export class WasiErrno extends HostError<'WASI_ERRNO'> {
   readonly errno: number;
   constructor(errno: number, message = `WASI errno ${errno}`) {
-    super(message);
+    super('WASI_ERRNO', message);
     this.errno = errno;
   }
 }

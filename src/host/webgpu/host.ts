@@ -9,7 +9,9 @@
  * (`op: 'end'`, sent by the worker when the execution finishes) or when it has been idle for
  * `sessionIdleMs` (an execution killed at its deadline never says goodbye).
  */
+
 import { randomBytes } from 'node:crypto';
+import { HostError } from '../errors.ts';
 import {
   DEFAULT_WEBGPU_LIMITS,
   ERROR_FILTERS,
@@ -32,12 +34,25 @@ export interface WebGpuHostOptions {
   sessionIdleMs?: number;
 }
 
-export class WebGpuUnavailableError extends Error {
-  readonly code = 'WEBGPU_UNAVAILABLE';
+export class WebGpuUnavailableError extends HostError<'WEBGPU_UNAVAILABLE'> {
+  constructor(message: string) {
+    super('WEBGPU_UNAVAILABLE', message);
+  }
 }
 
 /** Errors the guest caused by misuse (bad handle, wrong kind): the worker traps the guest. */
-class GuestMisuse extends Error {}
+class GuestMisuse extends HostError<'WEBGPU_GUEST_MISUSE'> {
+  constructor(message: string) {
+    super('WEBGPU_GUEST_MISUSE', message);
+  }
+}
+
+/** An operator limit reached while creating an object: an out-of-memory error for the guest's device. */
+class LimitError extends HostError<'WEBGPU_LIMIT'> {
+  constructor(message: string) {
+    super('WEBGPU_LIMIT', message);
+  }
+}
 
 type Kind =
   | 'instance'
@@ -1005,8 +1020,6 @@ export class WebGpuHost {
     return { adapter: this.adapter, globals: this.globals };
   }
 }
-
-class LimitError extends Error {}
 
 /** A fresh, unguessable session id (the worker makes one per execution). */
 export function newSessionId(): string {
