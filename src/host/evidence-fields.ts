@@ -4,6 +4,7 @@
  * Signature and chain checks are the verifier's job (src/verify); these are only read here.
  */
 
+import { toHex } from '../formats/index.ts';
 import type { CpuEvidence } from '../tee/index.ts';
 import { HostError } from './errors.ts';
 
@@ -13,8 +14,6 @@ export interface EvidenceFields {
   debug: boolean;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
 export function evidenceFields(ev: CpuEvidence): EvidenceFields {
   const r = ev.report;
   if (ev.kind === 'sev-snp') {
@@ -23,8 +22,8 @@ export function evidenceFields(ev: CpuEvidence): EvidenceFields {
     const dv = new DataView(r.buffer, r.byteOffset, r.byteLength);
     const policy = dv.getBigUint64(0x08, true);
     return {
-      measurement: hex(r.subarray(0x90, 0x90 + 48)),
-      reportData: hex(r.subarray(0x50, 0x50 + 64)),
+      measurement: toHex(r.subarray(0x90, 0x90 + 48)),
+      reportData: toHex(r.subarray(0x50, 0x50 + 64)),
       debug: ((policy >> 19n) & 1n) === 1n,
     };
   }
@@ -35,8 +34,8 @@ export function evidenceFields(ev: CpuEvidence): EvidenceFields {
   const dv = new DataView(r.buffer, r.byteOffset, r.byteLength);
   const tdAttributes = dv.getBigUint64(body + 120, true);
   return {
-    measurement: hex(r.subarray(body + 136, body + 136 + 48)),
-    reportData: hex(r.subarray(body + 520, body + 520 + 64)),
+    measurement: toHex(r.subarray(body + 136, body + 136 + 48)),
+    reportData: toHex(r.subarray(body + 520, body + 520 + 64)),
     debug: (tdAttributes & 1n) === 1n,
   };
 }

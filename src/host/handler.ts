@@ -10,7 +10,8 @@
  * verify_token: real signature verification (tokens.ts). clear_cache: empties the result cache.
  * Every call is appended to the hash-chained audit log (audit.ts) with hashes only, no secrets.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex, toBase64, toHex } from '../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
 import type { Check, Verdict } from '../verify/index.ts';
 import { TEE_CODE } from './attestation.ts';
@@ -93,9 +94,6 @@ export interface HostHandlerDeps {
   now?: () => number;
 }
 
-const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
 function teeName(kind: 'sev-snp' | 'tdx'): string {
   return kind === 'sev-snp' ? 'AMD SEV-SNP' : 'Intel TDX';
 }
@@ -111,7 +109,7 @@ function dataParam(p: Record<string, unknown>): Uint8Array {
 }
 
 function b64(b: Uint8Array | undefined): string | undefined {
-  return b ? Buffer.from(b).toString('base64') : undefined;
+  return b ? toBase64(b) : undefined;
 }
 
 export interface HostHandlerInstance {
@@ -246,8 +244,8 @@ class HostCalls {
       simulated: r.simulated,
       nonce: r.nonce,
       report_data: r.report_data,
-      token_sha256: r.token ? sha256hex(r.token) : undefined,
-      evidence_sha256: r.evidence ? sha256hex(r.evidence) : undefined,
+      token_sha256: r.token ? sha256Hex(r.token) : undefined,
+      evidence_sha256: r.evidence ? sha256Hex(r.evidence) : undefined,
       policy_failed: r.policy_failed,
       ...extra,
     });
@@ -276,7 +274,7 @@ class HostCalls {
       ? await this.deps.signer.signJwt(
           {
             sub: 'wasmvm-tee/guest-attestation',
-            jti: hex(new Uint8Array(randomBytes(16))),
+            jti: toHex(new Uint8Array(randomBytes(16))),
             nbf: this.ts(),
             ...claims,
             policy: { ok: true, checks: checks.map((c) => c.id) },
@@ -302,13 +300,13 @@ class HostCalls {
     } catch (e) {
       return this.fail((e as Error).message, null);
     }
-    const key = cacheKey('vm', sha256hex(data));
+    const key = cacheKey('vm', sha256Hex(data));
     const { result, cached } = await this.withCache(key, () =>
       this.attestVm(data).catch((e: unknown) => this.fail(`attest_vm: ${(e as Error).message}`, null)),
     );
     this.auditResult('attest_vm', result, {
       cached,
-      data_sha256: sha256hex(data),
+      data_sha256: sha256Hex(data),
       context: params.context,
       ms: this.now() - started,
     });
@@ -328,7 +326,7 @@ class HostCalls {
       return this.fail(`${tee.description}: evidence failed: ${(e as Error).message}`, teeName(tee.kind));
     }
     const fields = evidenceFields(ev);
-    if (fields.reportData !== hex(reportData)) {
+    if (fields.reportData !== toHex(reportData)) {
       return this.fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
     }
     const verifyCpu = this.deps.verifyCpu;
@@ -355,8 +353,8 @@ class HostCalls {
     const base = {
       tee_type: teeName(ev.kind),
       simulated: ev.simulated,
-      nonce: hex(nonce),
-      report_data: hex(reportData),
+      nonce: toHex(nonce),
+      report_data: toHex(reportData),
     };
     return this.conclude('evidence', checks, base, evidenceJson, {
       kind: 'vm',
@@ -364,11 +362,11 @@ class HostCalls {
       simulated: ev.simulated,
       provider: ev.provider,
       measurement: fields.measurement,
-      report_data: hex(reportData),
-      nonce: hex(nonce),
-      data_sha256: sha256hex(data),
+      report_data: toHex(reportData),
+      nonce: toHex(nonce),
+      data_sha256: sha256Hex(data),
       debug: fields.debug,
-      evidence_sha256: sha256hex(ev.report),
+      evidence_sha256: sha256Hex(ev.report),
       verified: verdict?.ok ?? false,
     });
   }
@@ -385,7 +383,7 @@ class HostCalls {
     } catch (e) {
       return this.fail((e as Error).message, 'NVIDIA GPU');
     }
-    const key = cacheKey('gpu', sha256hex(data), index);
+    const key = cacheKey('gpu', sha256Hex(data), index);
     const { result, cached } = await this.withCache(key, () =>
       this.attestGpu(index, data).catch((e: unknown) =>
         this.fail(`attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
@@ -394,7 +392,7 @@ class HostCalls {
     this.auditResult('attest_gpu', result, {
       gpu_index: index,
       cached,
-      data_sha256: sha256hex(data),
+      data_sha256: sha256Hex(data),
       context: params.context,
       ms: this.now() - started,
     });
@@ -432,8 +430,8 @@ class HostCalls {
     const base = {
       tee_type: 'NVIDIA GPU',
       simulated: got.simulated,
-      nonce: hex(nonce),
-      report_data: hex(gpuNonce),
+      nonce: toHex(nonce),
+      report_data: toHex(gpuNonce),
     };
     const evidenceJson = JSON.stringify(got.evidence);
     return this.conclude('GPU evidence', checks, base, evidenceJson, {
@@ -441,10 +439,10 @@ class HostCalls {
       gpu_index: index,
       arch: got.arch,
       simulated: got.simulated,
-      gpu_nonce: hex(gpuNonce),
-      nonce: hex(nonce),
-      data_sha256: sha256hex(data),
-      evidence_sha256: sha256hex(evidenceJson),
+      gpu_nonce: toHex(gpuNonce),
+      nonce: toHex(nonce),
+      data_sha256: sha256Hex(data),
+      evidence_sha256: sha256Hex(evidenceJson),
       verified: verdict?.ok ?? false,
     });
   }
@@ -459,7 +457,7 @@ class HostCalls {
       valid: r.valid,
       issuer: r.issuer,
       reason: r.reason,
-      token_sha256: sha256hex(token),
+      token_sha256: sha256Hex(token),
       context: params.context,
     });
     return { valid: r.valid, issuer: r.issuer, reason: r.reason };
