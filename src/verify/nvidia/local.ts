@@ -3,6 +3,7 @@
  * to the pinned NVIDIA Device Identity CA, FWID binding, the P-384 signature, the nonce, and the
  * measurements against reference values. Offline: revocation (OCSP) is recorded as 'skip'.
  */
+
 import { createHash, X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../tee/index.ts';
 import type { Check } from '../types.ts';
@@ -14,6 +15,7 @@ import {
   verifyChainToPinnedRoot,
   verifyP384RawSignature,
 } from './certs.ts';
+import { NvidiaVerifyError } from './errors.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { describeOpaque, opaqueField, parseSpdmEvidence, type SpdmEvidence } from './spdm.ts';
 
@@ -101,9 +103,12 @@ function skip(id: string, detail: string): Check {
 
 function decodeB64(s: unknown, what: string, maxBytes: number): Uint8Array {
   if (typeof s === 'string' && s.length > Math.ceil(maxBytes / 3) * 4 + 1024)
-    throw new Error(`NVIDIA_EVIDENCE_SIZE: ${what} is over ${maxBytes} bytes`);
+    throw new NvidiaVerifyError(
+      'NVIDIA_EVIDENCE_SIZE',
+      `NVIDIA_EVIDENCE_SIZE: ${what} is over ${maxBytes} bytes`,
+    );
   if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s))
-    throw new Error(`${what} is not base64 text`);
+    throw new NvidiaVerifyError('NVIDIA_BAD_EVIDENCE', `${what} is not base64 text`);
   return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
@@ -147,11 +152,12 @@ export async function verifyGpuEvidence(
     ).toString('latin1');
     const blocks = pem.split('-----BEGIN CERTIFICATE-----').length - 1;
     if (blocks > NVIDIA_LIMITS.maxChainCerts)
-      throw new Error(
+      throw new NvidiaVerifyError(
+        'NVIDIA_CHAIN_COUNT',
         `NVIDIA_CHAIN_COUNT: ${blocks} certificates, over the limit of ${NVIDIA_LIMITS.maxChainCerts}`,
       );
     certs = parseCertChain(pem);
-    if (certs.length === 0) throw new Error('no PEM certificate found');
+    if (certs.length === 0) throw new NvidiaVerifyError('NVIDIA_BAD_EVIDENCE', 'no PEM certificate found');
     checks.push(pass('nvidia.chain.parse', `${certs.length} certificates`));
   } catch (e) {
     checks.push(

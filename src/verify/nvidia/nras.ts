@@ -10,6 +10,7 @@
  * every token is compared as bytes with the nonce we sent. Claims are appraised by a policy
  * (default: NVIDIA's remote policy for the token's claims version).
  */
+
 import { createHash, createPublicKey, type JsonWebKey, type KeyObject, X509Certificate } from 'node:crypto';
 import {
   createLocalJWKSet,
@@ -22,6 +23,7 @@ import {
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
 import { unknownCriticalExtensions } from '../x509-extensions.ts';
+import { NrasFormatError } from './errors.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { isJwks, type JwksSource, pinnedJwks } from './jwks.ts';
 import { NRAS_PINNED_CA_SPKI_SHA256, NRAS_PINNED_JWKS, NRAS_PINNED_JWKS_DATE } from './nras-pinned-jwks.ts';
@@ -125,9 +127,7 @@ export interface ParsedNrasResponse {
   devices: Record<string, string>;
 }
 
-export class NrasFormatError extends Error {
-  readonly code = 'NVIDIA_NRAS_MALFORMED';
-}
+export { NrasFormatError };
 
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 

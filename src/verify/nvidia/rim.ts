@@ -22,7 +22,9 @@
  * for every other document the two algorithms produce the same bytes, and C14N 1.0 is registered
  * under the 1.1 identifier.
  */
+
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { WasmvmTeeError } from '../../util/errors.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verifyChainToPinnedRoot } from './certs.ts';
 import { NVIDIA_RIM_ROOT_PEM } from './roots.ts';
@@ -42,14 +44,7 @@ export type RimErrorCode =
   | 'RIM_MEASUREMENT_MISMATCH' // an active measurement differs from every golden alternative
   | 'RIM_NOT_CHECKED'; // a check that could not run (no RIM given, revocation offline)
 
-export class RimError extends Error {
-  constructor(
-    readonly code: RimErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class RimError extends WasmvmTeeError<RimErrorCode> {}
 
 const NS_SWID = 'http://standards.iso.org/iso/19770/-2/2015/schema.xsd';
 const NS_DSIG = 'http://www.w3.org/2000/09/xmldsig#';
@@ -121,7 +116,7 @@ class EcdsaSha384 {
     return ECDSA_SHA384;
   }
   getSignature(): string {
-    throw new Error('signing RIMs is not supported');
+    throw new RimError('RIM_NOT_CHECKED', 'signing RIMs is not supported');
   }
   verifySignature(material: string, key: unknown, signatureValue: string, cb?: unknown): boolean {
     const ok = ecdsaSha384Verify(material, key, signatureValue);
@@ -377,7 +372,7 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
     sx.loadSignature(signature);
     const ok = sx.checkSignature(text);
     const signed = sx.getSignedReferences();
-    if (!ok || signed.length !== 1) throw new Error('signature does not verify');
+    if (!ok || signed.length !== 1) throw new RimError('RIM_SIGNATURE_INVALID', 'signature does not verify');
     const signedDoc = parseXml(signed[0]!);
     rim = parseRimDocument(signedDoc, certs);
     checks.push(
