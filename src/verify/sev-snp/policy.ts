@@ -204,9 +204,18 @@ export function checkSnpPolicy(
   extra: { cspId?: string } = {},
 ): Check[] {
   const checks: Check[] = [];
-  const gp = decodePolicy(r.policy);
-  const id = (s: string) => `snp.policy.${s}`;
+  checkGuestPolicy(r, policy, checks);
+  checkFirmware(r, policy, product, checks);
+  checkIdentity(r, policy, checks);
+  checkSigningKeys(r, policy, extra, checks);
+  return checks;
+}
 
+const id = (s: string) => `snp.policy.${s}`;
+
+/** The guest POLICY bits (debug, migration agent, SMT, single socket, CXL, required bits, ABI). */
+function checkGuestPolicy(r: SnpReportFields, policy: SnpPolicy, checks: Check[]): void {
+  const gp = decodePolicy(r.policy);
   checks.push(
     gp.debug && !policy.allowDebug
       ? fail(
@@ -253,6 +262,15 @@ export function checkSnpPolicy(
       ),
     );
   }
+}
+
+/** Firmware: guest SVN, minimum TCBs, build and version, no provisional firmware. */
+function checkFirmware(
+  r: SnpReportFields,
+  policy: SnpPolicy,
+  product: SnpProduct | undefined,
+  checks: Check[],
+): void {
   if (policy.minGuestSvn !== undefined)
     checks.push(
       (r.guestSvn >= policy.minGuestSvn ? pass : fail)(
@@ -327,6 +345,10 @@ export function checkSnpPolicy(
       ),
     );
   }
+}
+
+/** What the guest is: MEASUREMENT, HOST_DATA and the other ids, CHIP_ID, VMPL, PLATFORM_INFO. */
+function checkIdentity(r: SnpReportFields, policy: SnpPolicy, checks: Check[]): void {
   if (policy.measurements) {
     const m = hex(r.measurement);
     checks.push(
@@ -378,6 +400,15 @@ export function checkSnpPolicy(
       );
     }
   }
+}
+
+/** Who signed what: the signing key kind, author and ID key digests, the VLEK's CSP. */
+function checkSigningKeys(
+  r: SnpReportFields,
+  policy: SnpPolicy,
+  extra: { cspId?: string },
+  checks: Check[],
+): void {
   const si = decodeSignerInfo(r.signerInfo);
   if (policy.requireSigningKey)
     checks.push(
@@ -409,5 +440,4 @@ export function checkSnpPolicy(
     const ok = extra.cspId !== undefined && policy.cspIds.includes(extra.cspId);
     checks.push((ok ? pass : fail)(id('csp-id'), `VLEK cspId ${extra.cspId ?? '(none)'}`));
   }
-  return checks;
 }
