@@ -2,6 +2,7 @@
  * Verifiers (library; no server or provider code): SEV-SNP, TDX, NVIDIA, and whole executions.
  * Other rooms may add export lines for their own modules here.
  */
+export { PolicyError, type PolicyErrorCode, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   attestationFromResponse,
   claimInputFromRequest,

@@ -1,5 +1,6 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
 export { commonName, leafFwids, parseCertChain, pinnedDeviceRoot, verifyChainToPinnedRoot } from './certs.ts';
+export { NvidiaVerifyError, type NvidiaVerifyErrorCode } from './errors.ts';
 export { compareHexNonce, toNonceBytes } from './hex.ts';
 export {
   type FetchedJwksOptions,

@@ -2,7 +2,9 @@
  * NRAS signing keys. A pinned JWKS file, or fetched from NRAS with a cache and ONE refetch when a
  * token names a kid the cached set does not have (NRAS rotates keys every few days).
  */
+
 import type { JSONWebKeySet } from 'jose';
+import { JwksError } from './errors.ts';
 
 export const NRAS_JWKS_URL = 'https://nras.attestation.nvidia.com/.well-known/jwks.json';
 
@@ -14,9 +16,7 @@ export interface JwksSource {
   readonly description: string;
 }
 
-export class JwksError extends Error {
-  readonly code = 'NVIDIA_JWKS_UNAVAILABLE';
-}
+export { JwksError };
 
 export function isJwks(x: unknown): x is JSONWebKeySet {
   return typeof x === 'object' && x !== null && Array.isArray((x as { keys?: unknown }).keys);

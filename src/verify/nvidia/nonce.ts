@@ -9,11 +9,12 @@
  * other hash of the same REPORT_DATA. A verifier recomputes it from the verified CPU report.
  */
 import { createHash } from 'node:crypto';
+import { VerifyError } from '../errors.ts';
 
 export const GPU_NONCE_DOMAIN = 'wasmvm-tee/gpu-nonce/v1';
 
 export function gpuNonceFor(reportData: Uint8Array): Uint8Array {
   if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
-    throw new TypeError(`REPORT_DATA must be 64 bytes, got ${reportData?.length}`);
+    throw new VerifyError('VERIFY_BAD_INPUT', `REPORT_DATA must be 64 bytes, got ${reportData?.length}`);
   return new Uint8Array(createHash('sha256').update(GPU_NONCE_DOMAIN).update(reportData).digest());
 }

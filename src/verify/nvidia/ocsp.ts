@@ -6,9 +6,11 @@
  * OCSPSigning EKU), name the same CertID, be current (thisUpdate ≤ now ≤ nextUpdate) and say `good`.
  * Offline (no checker given) the verdict records revocation as 'skip'.
  */
+
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { type DerTree, decodeOid, readTree } from '../der.ts';
 import { certExtensions } from './certs.ts';
+import { NvidiaVerifyError } from './errors.ts';
 
 export const NVIDIA_OCSP_URL = 'https://ocsp.ndis.nvidia.com/';
 const OID_SHA1 = '1.3.14.3.2.26';
@@ -96,7 +98,7 @@ export function ocspUrlOf(cert: X509Certificate): string | undefined {
 function genTime(n: DerTree): Date {
   const s = Buffer.from(n.value).toString('latin1'); // YYYYMMDDHHMMSS[.fff]Z
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
-  if (!m) throw new Error(`bad GeneralizedTime '${s}'`);
+  if (!m) throw new NvidiaVerifyError('NVIDIA_OCSP_MALFORMED', `bad GeneralizedTime '${s}'`);
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
 }
 

@@ -8,6 +8,7 @@
  *   { "version": "4.0", "authorization-rules": { "overall-claims": {...}, "detached-claims": {...} } }
  * Each listed claim must be present with an equal value (objects: every listed member, recursively).
  */
+import { PolicyError } from '../errors.ts';
 
 export type ClaimRules = Record<string, unknown>;
 
@@ -88,40 +89,39 @@ export function defaultPolicyFor(claimsVersion: unknown): NvidiaPolicy | undefin
   return undefined;
 }
 
-export class PolicyError extends Error {
-  readonly code = 'NVIDIA_BAD_POLICY';
-}
+export { PolicyError };
 
 /** Accept `{nvidia: {...}}`, NVIDIA's `{authorization-rules: {...}}`, or the rules object itself. */
 export function parseNvidiaPolicy(json: unknown): NvidiaPolicy {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new PolicyError('policy must be a JSON object');
+    throw new PolicyError('NVIDIA_BAD_POLICY', 'policy must be a JSON object');
   const o = json as Record<string, unknown>;
   let p: Record<string, unknown> = o;
   if ('nvidia' in o) p = o.nvidia as Record<string, unknown>;
   else if ('authorization-rules' in o) p = o['authorization-rules'] as Record<string, unknown>;
   if (typeof p !== 'object' || p === null || Array.isArray(p))
-    throw new PolicyError('policy section must be an object');
+    throw new PolicyError('NVIDIA_BAD_POLICY', 'policy section must be an object');
   const allowed = new Set(['overall-claims', 'detached-claims', 'gpuCount', 'name', 'type']);
-  for (const k of Object.keys(p)) if (!allowed.has(k)) throw new PolicyError(`unknown policy key '${k}'`);
+  for (const k of Object.keys(p))
+    if (!allowed.has(k)) throw new PolicyError('NVIDIA_BAD_POLICY', `unknown policy key '${k}'`);
   if (p.type !== undefined && p.type !== 'JWT')
-    throw new PolicyError(`policy type '${String(p.type)}' is not supported (only JWT)`);
+    throw new PolicyError('NVIDIA_BAD_POLICY', `policy type '${String(p.type)}' is not supported (only JWT)`);
   const out: NvidiaPolicy = {};
   for (const k of ['overall-claims', 'detached-claims'] as const) {
     const v = p[k];
     if (v === undefined) continue;
     if (typeof v !== 'object' || v === null || Array.isArray(v))
-      throw new PolicyError(`'${k}' must be an object`);
+      throw new PolicyError('NVIDIA_BAD_POLICY', `'${k}' must be an object`);
     out[k] = v as ClaimRules;
   }
   if (p.gpuCount !== undefined) {
     if (!Number.isInteger(p.gpuCount) || (p.gpuCount as number) < 1)
-      throw new PolicyError('gpuCount must be a positive integer');
+      throw new PolicyError('NVIDIA_BAD_POLICY', 'gpuCount must be a positive integer');
     out.gpuCount = p.gpuCount as number;
   }
   out.name = typeof p.name === 'string' ? p.name : 'custom';
   if (!out['overall-claims'] && !out['detached-claims'])
-    throw new PolicyError('policy has neither overall-claims nor detached-claims');
+    throw new PolicyError('NVIDIA_BAD_POLICY', 'policy has neither overall-claims nor detached-claims');
   return out;
 }
 

@@ -22,7 +22,9 @@
  * for every other document the two algorithms produce the same bytes, and C14N 1.0 is registered
  * under the 1.1 identifier.
  */
+
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { WasmvmTeeError } from '../../util/errors.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verifyChainToPinnedRoot } from './certs.ts';
 import { NVIDIA_RIM_ROOT_PEM } from './roots.ts';
@@ -42,14 +44,7 @@ export type RimErrorCode =
   | 'RIM_MEASUREMENT_MISMATCH' // an active measurement differs from every golden alternative
   | 'RIM_NOT_CHECKED'; // a check that could not run (no RIM given, revocation offline)
 
-export class RimError extends Error {
-  constructor(
-    readonly code: RimErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class RimError extends WasmvmTeeError<RimErrorCode> {}
 
 const NS_SWID = 'http://standards.iso.org/iso/19770/-2/2015/schema.xsd';
 const NS_DSIG = 'http://www.w3.org/2000/09/xmldsig#';
@@ -121,7 +116,7 @@ class EcdsaSha384 {
     return ECDSA_SHA384;
   }
   getSignature(): string {
-    throw new Error('signing RIMs is not supported');
+    throw new RimError('RIM_NOT_CHECKED', 'signing RIMs is not supported');
   }
   verifySignature(material: string, key: unknown, signatureValue: string, cb?: unknown): boolean {
     const ok = ecdsaSha384Verify(material, key, signatureValue);
@@ -308,35 +303,17 @@ function cn(c: X509Certificate): string {
   );
 }
 
-/** Verify one RIM: XML signature, signing chain to the pinned root at `now`, structure. */
-export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {}): RimResult {
-  const now = opts.now ?? new Date();
-  const checks: Check[] = [];
-  const done = (rim?: ParsedRim): RimResult => {
-    const fields: Record<string, unknown> = { verifiedAt: now.toISOString() };
-    if (rim) {
-      fields.kind = rim.kind;
-      fields.version = rim.version;
-      fields.product = rim.product;
-      fields.tagId = rim.tagId;
-      fields.activeMeasurements = rim.measurements.filter((m) => m.active).length;
-    }
-    const r: RimResult = { verdict: strictVerdict('nvidia-rim', checks, opts.allowNotChecked, { fields }) };
-    if (rim) r.rim = rim;
-    return r;
-  };
-  const text = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
-
-  // 1. Structure and the signature element
-  let doc: XmlDocument;
-  let certs: X509Certificate[];
-  let signature: XmlElement;
+/** 1. Structure and the signature element ('nvidia.rim.parse'); undefined when malformed. */
+function checkRimStructure(
+  text: string,
+  checks: Check[],
+): { certs: X509Certificate[]; signature: XmlElement } | undefined {
   try {
-    doc = parseXml(text);
+    const doc = parseXml(text);
     const sigs = doc.getElementsByTagNameNS(NS_DSIG, 'Signature');
     if (sigs.length !== 1)
       throw new RimError('RIM_MALFORMED', `expected one ds:Signature, found ${sigs.length}`);
-    signature = sigs[0]!;
+    const signature = sigs[0]!;
     if (signature.parentNode !== doc.documentElement)
       throw new RimError('RIM_MALFORMED', 'the ds:Signature is not a child of the document element');
     const refs = signature.getElementsByTagNameNS(NS_DSIG, 'Reference');
@@ -354,17 +331,24 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
       for (const a of Array.from(e.attributes))
         if (a.namespaceURI === NS_XML)
           throw new RimError('RIM_MALFORMED', `xml:-namespace attribute ${a.name} (C14N 1.1 ≠ 1.0 for it)`);
-    certs = keyInfoCertificates(doc);
+    const certs = keyInfoCertificates(doc);
     if (certs.length === 0) throw new RimError('RIM_MALFORMED', 'KeyInfo holds no X509Certificate');
     parseRimDocument(doc, certs); // structure errors surface before any cryptography
     checks.push(pass('nvidia.rim.parse', `SWID RIM with ${certs.length} KeyInfo certificate(s)`));
+    return { certs, signature };
   } catch (e) {
     checks.push(fail('nvidia.rim.parse', 'RIM_MALFORMED', e instanceof Error ? e.message : String(e)));
-    return done();
+    return undefined;
   }
+}
 
-  // 2. XML signature with the KeyInfo leaf; the reference values come from the signed bytes only.
-  let rim: ParsedRim | undefined;
+/** 2. XML signature with the KeyInfo leaf ('nvidia.rim.signature'); the reference values come from the signed bytes only. */
+function checkRimSignature(
+  text: string,
+  signature: XmlElement,
+  certs: X509Certificate[],
+  checks: Check[],
+): ParsedRim | undefined {
   const leaf = certs[0]!;
   try {
     const sx = new SignedXml({
@@ -377,15 +361,16 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
     sx.loadSignature(signature);
     const ok = sx.checkSignature(text);
     const signed = sx.getSignedReferences();
-    if (!ok || signed.length !== 1) throw new Error('signature does not verify');
+    if (!ok || signed.length !== 1) throw new RimError('RIM_SIGNATURE_INVALID', 'signature does not verify');
     const signedDoc = parseXml(signed[0]!);
-    rim = parseRimDocument(signedDoc, certs);
+    const rim = parseRimDocument(signedDoc, certs);
     checks.push(
       pass(
         'nvidia.rim.signature',
         `enveloped XML-DSig (C14N 1.1, SHA-384, ECDSA P-384) verifies with '${cn(leaf)}'; ${rim.measurements.length} measurements read from the signed bytes`,
       ),
     );
+    return rim;
   } catch (e) {
     checks.push(
       fail(
@@ -395,8 +380,11 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
       ),
     );
   }
+  return undefined;
+}
 
-  // 3. Signing chain to the pinned NVIDIA CoRIM signing root
+/** 3. Signing chain to the pinned NVIDIA CoRIM signing root ('nvidia.rim.chain.*'). */
+function checkRimChain(certs: X509Certificate[], opts: VerifyRimOptions, now: Date, checks: Check[]): void {
   const root = new X509Certificate(opts.trustRoot ?? NVIDIA_RIM_ROOT_PEM);
   const chain = verifyChainToPinnedRoot(certs, now, root);
   const rootName = opts.trustRoot ? `explicitly trusted '${cn(root)}'` : `pinned '${cn(root)}'`;
@@ -430,6 +418,32 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
       'OCSP status of the RIM signing chain (offline verifier; allow with allowNotChecked)',
     ),
   );
+}
+
+/** Verify one RIM: XML signature, signing chain to the pinned root at `now`, structure. */
+export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {}): RimResult {
+  const now = opts.now ?? new Date();
+  const checks: Check[] = [];
+  const done = (rim?: ParsedRim): RimResult => {
+    const fields: Record<string, unknown> = { verifiedAt: now.toISOString() };
+    if (rim) {
+      fields.kind = rim.kind;
+      fields.version = rim.version;
+      fields.product = rim.product;
+      fields.tagId = rim.tagId;
+      fields.activeMeasurements = rim.measurements.filter((m) => m.active).length;
+    }
+    const r: RimResult = { verdict: strictVerdict('nvidia-rim', checks, opts.allowNotChecked, { fields }) };
+    if (rim) r.rim = rim;
+    return r;
+  };
+  const text = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
+
+  const structure = checkRimStructure(text, checks);
+  if (!structure) return done();
+  const { certs, signature } = structure;
+  const rim = checkRimSignature(text, signature, certs, checks);
+  checkRimChain(certs, opts, now, checks);
   if (rim && opts.allowedVersions) {
     const allowed = opts.allowedVersions.map((v) => v.toUpperCase());
     checks.push(

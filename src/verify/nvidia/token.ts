@@ -4,7 +4,9 @@
  * secret or `alg: none`: a relying party checks the CPU report, then this token with the key the
  * report binds. Claim names follow NRAS's detached EAT so the same appraisal policy applies.
  */
+
 import type { Verdict } from '../types.ts';
+import { NvidiaVerifyError } from './errors.ts';
 
 /** Anything that signs a JWT with the attested key (C's Attester). */
 export interface AttestedJwtSigner {
@@ -72,6 +74,9 @@ export async function issueLocalGpuToken(
     alg?: string;
   };
   if (header.alg !== 'ES384')
-    throw new Error(`attested signer produced alg '${String(header.alg)}', expected ES384`);
+    throw new NvidiaVerifyError(
+      'NVIDIA_TOKEN_ALG',
+      `attested signer produced alg '${String(header.alg)}', expected ES384`,
+    );
   return jwt;
 }

@@ -5,6 +5,7 @@
  * This version carries NVIDIA RIMs (kind "nvidia-rim"); every item stays vendor-signed and is
  * verified again on use — the bundle itself is not trusted.
  */
+import { WasmvmTeeError } from '../../util/errors.ts';
 import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../nvidia/spdm.ts';
 
 export const COLLATERAL_BUNDLE_FORMAT = 'wasmvm-tee/collateral-bundle/v1';
@@ -15,14 +16,7 @@ export type CollateralErrorCode =
   | 'COLLATERAL_EXPIRED' // an item is outside its validity at the verification time
   | 'COLLATERAL_FETCH_FAILED'; // (collateral fetch) the vendor service did not deliver an item
 
-export class CollateralError extends Error {
-  constructor(
-    readonly code: CollateralErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class CollateralError extends WasmvmTeeError<CollateralErrorCode> {}
 
 export interface CollateralItem {
   kind: 'nvidia-rim';

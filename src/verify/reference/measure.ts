@@ -20,20 +20,17 @@
  * at 16). KVM (upstream) extends each page right after adding it ("single-pass"); older TDX stacks
  * added all of a section's pages first ("two-pass").
  */
-import { createHash } from 'node:crypto';
 
-export class MeasureError extends Error {
-  constructor(
-    readonly code:
-      | 'MEASURE_BAD_FIRMWARE' // no OVMF footer table / SEV metadata / TDVF metadata, or inconsistent
-      | 'MEASURE_NO_KERNEL_HASHES' // kernel given, firmware has no SNP_KERNEL_HASHES section
-      | 'MEASURE_UNSUPPORTED' // an option this tool cannot compute honestly
-      | 'MEASURE_BAD_INPUT',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { createHash } from 'node:crypto';
+import { WasmvmTeeError } from '../../util/errors.ts';
+
+export type MeasureErrorCode =
+  | 'MEASURE_BAD_FIRMWARE' // no OVMF footer table / SEV metadata / TDVF metadata, or inconsistent
+  | 'MEASURE_NO_KERNEL_HASHES' // kernel given, firmware has no SNP_KERNEL_HASHES section
+  | 'MEASURE_UNSUPPORTED' // an option this tool cannot compute honestly
+  | 'MEASURE_BAD_INPUT';
+
+export class MeasureError extends WasmvmTeeError<MeasureErrorCode> {}
 
 const PAGE = 4096;
 const FOUR_GB = 0x1_0000_0000;
@@ -41,7 +38,7 @@ const FOUR_GB = 0x1_0000_0000;
 /** GUID as stored on disk (first three fields little-endian). */
 export function guidBytes(guid: string): Buffer {
   const h = guid.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(h)) throw new Error(`bad GUID ${guid}`);
+  if (!/^[0-9a-fA-F]{32}$/.test(h)) throw new MeasureError('MEASURE_BAD_INPUT', `bad GUID ${guid}`);
   const b = Buffer.from(h, 'hex');
   return Buffer.concat([
     Buffer.from(b.subarray(0, 4)).reverse(),

@@ -10,15 +10,19 @@
  * their sections — and the result has the `{ snp, tdx, nvidia, gpuReferenceValues }` shape that
  * `verifyExecution` and `wasmvm-tee verify --policy` already take.
  */
+
 import { readFileSync } from 'node:fs';
+import { WasmvmTeeError } from '../../util/errors.ts';
 import type { GpuReferenceValues } from '../nvidia/local.ts';
 import { parseSnpPolicy, type SnpPolicy } from '../sev-snp/policy.ts';
 import { parseTdxPolicy, type TdxPolicy } from '../tdx/policy.ts';
 
 export const REFERENCE_VALUES_FORMAT = 'wasmvm-tee/reference-values/v1';
 
-export class ReferenceValuesError extends Error {
-  readonly code = 'REFERENCE_VALUES_INVALID';
+export class ReferenceValuesError extends WasmvmTeeError<'REFERENCE_VALUES_INVALID'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REFERENCE_VALUES_INVALID', message, options);
+  }
 }
 
 export interface AzurePcrPolicy {

@@ -2,7 +2,9 @@
  * AMD key chains: ARK (pinned) → ASK / ASVK (pinned intermediates) → VCEK / VLEK, RSA-PSS SHA-384.
  * Signature checks use node:crypto's X509Certificate.verify (OpenSSL), results cached per certificate pair.
  */
+
 import { createHash, X509Certificate } from 'node:crypto';
+import { VerifyError } from '../errors.ts';
 import type { SnpProduct } from './report.ts';
 import { PINNED_AMD_ROOTS } from './roots.ts';
 
@@ -25,7 +27,7 @@ export function pinnedChains(): PinnedChain[] {
       const ask = new X509Certificate(r.ask);
       const asvk = new X509Certificate(r.asvk);
       if (!ark.verify(ark.publicKey) || !ask.verify(ark.publicKey) || !asvk.verify(ark.publicKey))
-        throw new Error(`internal: pinned AMD ${r.product} chain does not verify`);
+        throw new VerifyError('VERIFY_INTERNAL', `internal: pinned AMD ${r.product} chain does not verify`);
       return { product: r.product, ark, ask, asvk, simulated: false };
     });
   }

@@ -6,6 +6,7 @@
  * Responses are cached on disk (by URL); HTTP 429 is retried with backoff (Retry-After honoured, capped);
  * `offline` never touches the network (cache only). `fetch` is injectable (tests; there is no network here).
  */
+import { WasmvmTeeError } from '../../util/errors.ts';
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -39,14 +40,10 @@ export interface KdsOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export class KdsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'KdsError';
-    this.code = code;
-  }
-}
+/** Codes of KdsError: why AMD KDS did not deliver. */
+export type KdsErrorCode = 'KDS_OFFLINE' | 'KDS_UNAVAILABLE' | 'KDS_NETWORK' | 'KDS_THROTTLED' | 'KDS_HTTP';
+
+export class KdsError extends WasmvmTeeError<KdsErrorCode> {}
 
 export function kdsVcekUrl(product: SnpProduct, chipId: Uint8Array, tcb: TcbParts, base = KDS_BASE): string {
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

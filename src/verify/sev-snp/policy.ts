@@ -3,6 +3,7 @@
  * go-sev-guest's `validate` package that apply to a single report. Every field is optional; defaults:
  * debug guests rejected, migration agent rejected, SMT allowed, provisional firmware permitted.
  */
+import { PolicyError } from '../errors.ts';
 import type { Check } from '../types.ts';
 import {
   decodePlatformInfo,
@@ -69,13 +70,7 @@ export interface SnpPolicy {
   cspIds?: string[];
 }
 
-export class PolicyError extends Error {
-  readonly code = 'INVALID_POLICY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
-  }
-}
+export { PolicyError };
 
 const BOOL_KEYS = [
   'allowDebug',
@@ -114,67 +109,81 @@ const PI_KEYS = [
 
 function hexOk(v: unknown, bytes: number, what: string): string {
   if (typeof v !== 'string' || !new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v))
-    throw new PolicyError(`snp.${what}: expected ${bytes} bytes of hex`);
+    throw new PolicyError('INVALID_POLICY', `snp.${what}: expected ${bytes} bytes of hex`);
   return v.toLowerCase();
 }
 
 /** Validate a policy object (the `snp` section). Unknown keys are errors (typos must not weaken a policy). */
 export function parseSnpPolicy(o: unknown): SnpPolicy {
   if (o === undefined || o === null) return {};
-  if (typeof o !== 'object' || Array.isArray(o)) throw new PolicyError('snp policy: expected an object');
+  if (typeof o !== 'object' || Array.isArray(o))
+    throw new PolicyError('INVALID_POLICY', 'snp policy: expected an object');
   const src = o as Record<string, unknown>;
   const p: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(src)) {
     if ((BOOL_KEYS as readonly string[]).includes(k)) {
-      if (typeof v !== 'boolean') throw new PolicyError(`snp.${k}: expected a boolean`);
+      if (typeof v !== 'boolean') throw new PolicyError('INVALID_POLICY', `snp.${k}: expected a boolean`);
       p[k] = v;
     } else if ((NUM_KEYS as readonly string[]).includes(k)) {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        throw new PolicyError(`snp.${k}: expected an integer ≥ 0`);
+        throw new PolicyError('INVALID_POLICY', `snp.${k}: expected an integer ≥ 0`);
       p[k] = v;
     } else if (k in HEX_KEYS) p[k] = hexOk(v, HEX_KEYS[k]!, k);
     else if (k in HEX_LIST_KEYS) {
-      if (!Array.isArray(v)) throw new PolicyError(`snp.${k}: expected a list of hex strings`);
+      if (!Array.isArray(v))
+        throw new PolicyError('INVALID_POLICY', `snp.${k}: expected a list of hex strings`);
       p[k] = v.map((x, i) => hexOk(x, HEX_LIST_KEYS[k]!, `${k}[${i}]`));
     } else if (k === 'minTcb' || k === 'minLaunchTcb') {
-      if (!v || typeof v !== 'object') throw new PolicyError(`snp.${k}: expected an object`);
+      if (!v || typeof v !== 'object')
+        throw new PolicyError('INVALID_POLICY', `snp.${k}: expected an object`);
       const t: Record<string, number> = {};
       for (const [tk, tv] of Object.entries(v)) {
         if (!TCB_KEYS.includes(tk))
-          throw new PolicyError(`snp.${k}.${tk}: unknown SPL (${TCB_KEYS.join(', ')})`);
+          throw new PolicyError('INVALID_POLICY', `snp.${k}.${tk}: unknown SPL (${TCB_KEYS.join(', ')})`);
         if (typeof tv !== 'number' || !Number.isInteger(tv) || tv < 0 || tv > 255)
-          throw new PolicyError(`snp.${k}.${tk}: expected 0..255`);
+          throw new PolicyError('INVALID_POLICY', `snp.${k}.${tk}: expected 0..255`);
         t[tk] = tv;
       }
       p[k] = t;
     } else if (k === 'minVersion') {
       if (typeof v !== 'string' || !/^\d+\.\d+$/.test(v))
-        throw new PolicyError('snp.minVersion: expected "major.minor"');
+        throw new PolicyError('INVALID_POLICY', 'snp.minVersion: expected "major.minor"');
       p[k] = v;
     } else if (k === 'platformInfo') {
-      if (!v || typeof v !== 'object') throw new PolicyError('snp.platformInfo: expected an object');
+      if (!v || typeof v !== 'object')
+        throw new PolicyError('INVALID_POLICY', 'snp.platformInfo: expected an object');
       for (const [pk, pv] of Object.entries(v)) {
         if (!PI_KEYS.includes(pk))
-          throw new PolicyError(`snp.platformInfo.${pk}: unknown bit (${PI_KEYS.join(', ')})`);
-        if (typeof pv !== 'boolean') throw new PolicyError(`snp.platformInfo.${pk}: expected a boolean`);
+          throw new PolicyError(
+            'INVALID_POLICY',
+            `snp.platformInfo.${pk}: unknown bit (${PI_KEYS.join(', ')})`,
+          );
+        if (typeof pv !== 'boolean')
+          throw new PolicyError('INVALID_POLICY', `snp.platformInfo.${pk}: expected a boolean`);
       }
       p[k] = v;
     } else if (k === 'guestPolicyBits') {
-      if (!v || typeof v !== 'object') throw new PolicyError('snp.guestPolicyBits: expected an object');
+      if (!v || typeof v !== 'object')
+        throw new PolicyError('INVALID_POLICY', 'snp.guestPolicyBits: expected an object');
       for (const [pk, pv] of Object.entries(v)) {
         if (!GP_KEYS.includes(pk))
-          throw new PolicyError(`snp.guestPolicyBits.${pk}: unknown bit (${GP_KEYS.join(', ')})`);
-        if (typeof pv !== 'boolean') throw new PolicyError(`snp.guestPolicyBits.${pk}: expected a boolean`);
+          throw new PolicyError(
+            'INVALID_POLICY',
+            `snp.guestPolicyBits.${pk}: unknown bit (${GP_KEYS.join(', ')})`,
+          );
+        if (typeof pv !== 'boolean')
+          throw new PolicyError('INVALID_POLICY', `snp.guestPolicyBits.${pk}: expected a boolean`);
       }
       p[k] = v;
     } else if (k === 'requireSigningKey') {
-      if (v !== 'VCEK' && v !== 'VLEK') throw new PolicyError('snp.requireSigningKey: VCEK or VLEK');
+      if (v !== 'VCEK' && v !== 'VLEK')
+        throw new PolicyError('INVALID_POLICY', 'snp.requireSigningKey: VCEK or VLEK');
       p[k] = v;
     } else if (k === 'cspIds') {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-        throw new PolicyError('snp.cspIds: expected a list of strings');
+        throw new PolicyError('INVALID_POLICY', 'snp.cspIds: expected a list of strings');
       p[k] = v;
-    } else throw new PolicyError(`snp.${k}: unknown policy key`);
+    } else throw new PolicyError('INVALID_POLICY', `snp.${k}: unknown policy key`);
   }
   return p as SnpPolicy;
 }
@@ -195,9 +204,18 @@ export function checkSnpPolicy(
   extra: { cspId?: string } = {},
 ): Check[] {
   const checks: Check[] = [];
-  const gp = decodePolicy(r.policy);
-  const id = (s: string) => `snp.policy.${s}`;
+  checkGuestPolicy(r, policy, checks);
+  checkFirmware(r, policy, product, checks);
+  checkIdentity(r, policy, checks);
+  checkSigningKeys(r, policy, extra, checks);
+  return checks;
+}
 
+const id = (s: string) => `snp.policy.${s}`;
+
+/** The guest POLICY bits (debug, migration agent, SMT, single socket, CXL, required bits, ABI). */
+function checkGuestPolicy(r: SnpReportFields, policy: SnpPolicy, checks: Check[]): void {
+  const gp = decodePolicy(r.policy);
   checks.push(
     gp.debug && !policy.allowDebug
       ? fail(
@@ -244,6 +262,15 @@ export function checkSnpPolicy(
       ),
     );
   }
+}
+
+/** Firmware: guest SVN, minimum TCBs, build and version, no provisional firmware. */
+function checkFirmware(
+  r: SnpReportFields,
+  policy: SnpPolicy,
+  product: SnpProduct | undefined,
+  checks: Check[],
+): void {
   if (policy.minGuestSvn !== undefined)
     checks.push(
       (r.guestSvn >= policy.minGuestSvn ? pass : fail)(
@@ -318,6 +345,10 @@ export function checkSnpPolicy(
       ),
     );
   }
+}
+
+/** What the guest is: MEASUREMENT, HOST_DATA and the other ids, CHIP_ID, VMPL, PLATFORM_INFO. */
+function checkIdentity(r: SnpReportFields, policy: SnpPolicy, checks: Check[]): void {
   if (policy.measurements) {
     const m = hex(r.measurement);
     checks.push(
@@ -369,6 +400,15 @@ export function checkSnpPolicy(
       );
     }
   }
+}
+
+/** Who signed what: the signing key kind, author and ID key digests, the VLEK's CSP. */
+function checkSigningKeys(
+  r: SnpReportFields,
+  policy: SnpPolicy,
+  extra: { cspId?: string },
+  checks: Check[],
+): void {
   const si = decodeSignerInfo(r.signerInfo);
   if (policy.requireSigningKey)
     checks.push(
@@ -400,5 +440,4 @@ export function checkSnpPolicy(
     const ok = extra.cspId !== undefined && policy.cspIds.includes(extra.cspId);
     checks.push((ok ? pass : fail)(id('csp-id'), `VLEK cspId ${extra.cspId ?? '(none)'}`));
   }
-  return checks;
 }

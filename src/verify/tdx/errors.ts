@@ -1,4 +1,6 @@
 /** Errors of the TDX verifier, each with a stable code. */
+import { WasmvmTeeError } from '../../util/errors.ts';
+
 export type TdxErrorCode =
   | 'TDX_QUOTE_FORMAT'
   | 'TDX_QUOTE_SIZE'
@@ -12,11 +14,4 @@ export type TdxErrorCode =
   | 'TDX_POLICY'
   | 'TDX_TCB';
 
-export class TdxError extends Error {
-  readonly code: TdxErrorCode;
-  constructor(code: TdxErrorCode, message: string) {
-    super(message);
-    this.name = 'TdxError';
-    this.code = code;
-  }
-}
+export class TdxError extends WasmvmTeeError<TdxErrorCode> {}

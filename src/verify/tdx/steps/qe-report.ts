@@ -1,0 +1,36 @@
+/**
+ * Step 5: the QE report, signed by the PCK key ('tdx.qe.report-signature'), whose REPORT_DATA binds the
+ * attestation key: SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes ('tdx.qe.report-data').
+ */
+import { createHash, type X509Certificate } from 'node:crypto';
+import type { Check } from '../../types.ts';
+import { sameBytes, verifyP256Raw } from '../pki.ts';
+import type { QeReportCertificationData, TdxQuote } from '../quote.ts';
+import { hex } from './common.ts';
+
+export function checkQeReport(
+  q: TdxQuote,
+  qc: QeReportCertificationData,
+  pck: X509Certificate,
+  attKeyOk: boolean,
+  checks: Check[],
+): void {
+  const qeSigOk = verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, pck.publicKey);
+  checks.push({
+    id: 'tdx.qe.report-signature',
+    outcome: qeSigOk ? 'pass' : 'fail',
+    detail: qeSigOk
+      ? `QE report signature verifies with the PCK certificate key`
+      : 'QE report signature does not verify with the PCK certificate key',
+  });
+  const expect = createHash('sha256').update(q.attestationKey).update(qc.qeAuthData).digest();
+  const rd = qc.qeReport.reportData;
+  const bindOk = attKeyOk && sameBytes(rd.subarray(0, 32), expect) && rd.subarray(32).every((x) => x === 0);
+  checks.push({
+    id: 'tdx.qe.report-data',
+    outcome: bindOk ? 'pass' : 'fail',
+    detail: bindOk
+      ? 'QE REPORT_DATA = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes'
+      : `QE REPORT_DATA ${hex(rd)} is not SHA-256(attestation key ‖ QE auth data) ${expect.toString('hex')} ‖ zeros`,
+  });
+}
