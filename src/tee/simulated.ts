@@ -28,7 +28,7 @@ import {
   serializeReport,
   setSignatureP1363,
   type TcbParts,
-} from '../verify/index.ts';
+} from '../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';

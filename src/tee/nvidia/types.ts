@@ -8,17 +8,9 @@
  * `import type` and stays usable offline without any provider code.
  */
 
-/** Confidential-computing state of the system as NVML reports it. */
-export interface GpuCcSettings {
-  /** NVML_CC_SYSTEM_ENVIRONMENT_*: 'unavailable' | 'sim' | 'prod' (a number when unknown). */
-  environment: 'unavailable' | 'sim' | 'prod' | number;
-  /** NVML_CC_SYSTEM_FEATURE_ENABLED. */
-  ccFeature: boolean;
-  /** NVML_CC_SYSTEM_DEVTOOLS_MODE_ON: debug/dev-tools mode (not production-safe). */
-  devToolsMode: boolean;
-  /** NVML_CC_SYSTEM_MULTIGPU_*: 'none' | 'protected-pcie' | 'nvle' (number when unknown); absent on old drivers. */
-  multiGpuMode?: 'none' | 'protected-pcie' | 'nvle' | number;
-}
+import type { GpuCcSettings } from '../../formats/index.ts';
+
+export type { GpuCcSettings };
 
 export interface GpuEvidence {
   /** 'HOPPER', 'BLACKWELL' (NRAS `arch` values). */

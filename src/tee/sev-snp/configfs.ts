@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { certsFromTable, parseCertTable } from '../../verify/index.ts';
+import { certsFromTable, parseCertTable } from '../../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
 export const CONFIGFS_TSM_ROOT = '/sys/kernel/config/tsm/report';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseTdxQuote } from '../../verify/index.ts';
+import { parseTdxQuote } from '../../formats/index.ts';
 import { registerTeeDetector } from '../detect.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 

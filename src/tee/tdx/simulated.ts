@@ -23,7 +23,7 @@ import {
   serializeTdxQuote,
   type TdReport,
   type TdxQuote,
-} from '../../verify/index.ts';
+} from '../../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;

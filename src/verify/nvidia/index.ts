@@ -1,4 +1,13 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
+
+export {
+  describeOpaque,
+  GPU_NONCE_DOMAIN,
+  gpuNonceFor,
+  parseSpdmEvidence,
+  SpdmError,
+  type SpdmEvidence,
+} from '../../formats/index.ts';
 export { commonName, leafFwids, parseCertChain, pinnedDeviceRoot, verifyChainToPinnedRoot } from './certs.ts';
 export { compareHexNonce, toNonceBytes } from './hex.ts';
 export {
@@ -18,7 +27,6 @@ export {
   verifyGpuEvidence,
   verifyGpuEvidenceList,
 } from './local.ts';
-export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export {
   NRAS_ISSUER,
   NRAS_LIMITS,
@@ -54,7 +62,6 @@ export {
   NVIDIA_DEVICE_IDENTITY_ROOT_SHA256,
   NVIDIA_RIM_ROOT_PEM,
 } from './roots.ts';
-export { describeOpaque, parseSpdmEvidence, SpdmError, type SpdmEvidence } from './spdm.ts';
 export {
   type AttestedJwtSigner,
   issueLocalGpuToken,

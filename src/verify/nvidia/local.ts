@@ -4,6 +4,7 @@
  * measurements against reference values. Offline: revocation (OCSP) is recorded as 'skip'.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { describeOpaque, opaqueField, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
 import type { GpuEvidence } from '../../tee/index.ts';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
@@ -15,7 +16,6 @@ import {
   verifyP384RawSignature,
 } from './certs.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
-import { describeOpaque, opaqueField, parseSpdmEvidence, type SpdmEvidence } from './spdm.ts';
 
 /**
  * Reference values for the measurement comparison (what NVIDIA's RIMs hold, in a plain JSON form):

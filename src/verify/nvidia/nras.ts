@@ -19,9 +19,9 @@ import {
   type JWTPayload,
   jwtVerify,
 } from 'jose';
+import { unknownCriticalExtensions } from '../../formats/index.ts';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
-import { unknownCriticalExtensions } from '../x509-extensions.ts';
 import { compareHexNonce, toNonceBytes } from './hex.ts';
 import { isJwks, type JwksSource, pinnedJwks } from './jwks.ts';
 import { NRAS_PINNED_CA_SPKI_SHA256, NRAS_PINNED_JWKS, NRAS_PINNED_JWKS_DATE } from './nras-pinned-jwks.ts';

@@ -7,7 +7,7 @@
  * Offline (no checker given) the verdict records revocation as 'skip'.
  */
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
-import { type DerTree, decodeOid, readTree } from '../der.ts';
+import { type DerTree, decodeOid, readTree } from '../../formats/index.ts';
 import { certExtensions } from './certs.ts';
 
 export const NVIDIA_OCSP_URL = 'https://ocsp.ndis.nvidia.com/';

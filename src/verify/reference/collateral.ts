@@ -5,7 +5,7 @@
  * This version carries NVIDIA RIMs (kind "nvidia-rim"); every item stays vendor-signed and is
  * verified again on use — the bundle itself is not trusted.
  */
-import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../nvidia/spdm.ts';
+import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
 
 export const COLLATERAL_BUNDLE_FORMAT = 'wasmvm-tee/collateral-bundle/v1';
 

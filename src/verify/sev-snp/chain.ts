@@ -3,7 +3,7 @@
  * Signature checks use node:crypto's X509Certificate.verify (OpenSSL), results cached per certificate pair.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { SnpProduct } from './report.ts';
+import type { SnpProduct } from '../../formats/index.ts';
 import { PINNED_AMD_ROOTS } from './roots.ts';
 
 export interface PinnedChain {

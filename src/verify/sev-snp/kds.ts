@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { SnpProduct, TcbParts } from './report.ts';
+import type { SnpProduct, TcbParts } from '../../formats/index.ts';
 
 export const KDS_BASE = 'https://kdsintf.amd.com';
 

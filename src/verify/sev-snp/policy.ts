@@ -3,7 +3,7 @@
  * go-sev-guest's `validate` package that apply to a single report. Every field is optional; defaults:
  * debug guests rejected, migration agent rejected, SMT allowed, provisional firmware permitted.
  */
-import type { Check } from '../types.ts';
+
 import {
   decodePlatformInfo,
   decodePolicy,
@@ -14,7 +14,8 @@ import {
   type SnpReportFields,
   type TcbParts,
   tcbAtLeast,
-} from './report.ts';
+} from '../../formats/index.ts';
+import type { Check } from '../types.ts';
 
 export interface SnpPolicy {
   /** Accept guests whose POLICY allows debugging (default false). */

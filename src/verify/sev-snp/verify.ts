@@ -5,26 +5,29 @@
 import 'reflect-metadata';
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { Check, Verdict } from '../types.ts';
-import { verdict } from '../types.ts';
-import { unknownCriticalExtensions } from '../x509-extensions.ts';
-import { type AmdCertInfo, parseAmdCert } from './amd-cert.ts';
-import { CERT_TABLE_LIMITS, certsFromTable, parseCertTable } from './certtable.ts';
-import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains, signedBy } from './chain.ts';
-import { checkCrl, fetchVcek, type KdsOptions, kdsCrlUrl, kdsGet } from './kds.ts';
-import { checkSnpPolicy, type SnpPolicy } from './policy.ts';
 import {
+  type AmdCertInfo,
+  CERT_TABLE_LIMITS,
+  certsFromTable,
   decodePolicy,
   decodeSignerInfo,
   decodeTcb,
   describeReport,
+  parseAmdCert,
+  parseCertTable,
   parseReport,
   reportProduct,
   SIGNED_REGION_END,
   type SnpProduct,
   type SnpReportFields,
   signatureP1363,
-} from './report.ts';
+  unknownCriticalExtensions,
+} from '../../formats/index.ts';
+import type { Check, Verdict } from '../types.ts';
+import { verdict } from '../types.ts';
+import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains, signedBy } from './chain.ts';
+import { checkCrl, fetchVcek, type KdsOptions, kdsCrlUrl, kdsGet } from './kds.ts';
+import { checkSnpPolicy, type SnpPolicy } from './policy.ts';
 import { amdSignatureAlgorithmProblem } from './sigalg.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';

@@ -13,9 +13,9 @@
  *      a Revoked QE/module makes it Revoked. Advisory ids are the union of every level that matched.
  */
 
+import type { SgxReportBody, TdReport } from '../../formats/index.ts';
 import type { EnclaveIdentity, TcbInfo, TcbStatus } from './collateral.ts';
 import type { PckExtensions } from './pki.ts';
-import type { SgxReportBody, TdReport } from './quote.ts';
 
 export interface TcbResult {
   ok: boolean;

@@ -13,6 +13,15 @@ import {
 } from './collateral.ts';
 import { TdxError } from './errors.ts';
 import {
+  decodeTdAttributes,
+  isDebugTd,
+  parseTdxQuote,
+  pemToDerList,
+  type TdReport,
+  type TdxQuote,
+  tdAttributesValue,
+} from './layout.ts';
+import {
   type Crl,
   checkChainToPinnedRoot,
   type PckExtensions,
@@ -34,15 +43,6 @@ import {
   parseTdxPolicy,
   type TdxPolicy,
 } from './policy.ts';
-import {
-  decodeTdAttributes,
-  isDebugTd,
-  parseTdxQuote,
-  pemToDerList,
-  type TdReport,
-  type TdxQuote,
-  tdAttributesValue,
-} from './quote.ts';
 import { evaluateTdxTcb, type TcbResult } from './tcb.ts';
 
 export interface VerifyTdxOptions {

@@ -1,15 +1,16 @@
 /**
- * The verifier's one strict DER reader (X.509 certificates, CRLs, OCSP responses, Intel SGX, AMD and
+ * The one strict DER reader (X.509 certificates, CRLs, OCSP responses, Intel SGX, AMD and
  * TCG DICE extensions), plus the few encoders the simulated TEE needs. Only low-tag-number form and
  * definite lengths of at most 4 bytes; every read is bounds-checked against its container and throws
  * `DerError` (code 'DER') on bad input. Subrooms map it to their own error codes where they need to.
  */
 
-export class DerError extends Error {
-  readonly code = 'DER';
+import { FormatError } from './errors.ts';
+
+/** Malformed DER (code 'DER'). */
+export class DerError extends FormatError<'DER'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'DerError';
+    super('DER', message);
   }
 }
 
