@@ -12,8 +12,8 @@
  *   SNP_GET_EXT_REPORT = _IOWR('S', 0x2, ...) = 0xC0205302
  */
 import { certsFromTable, parseCertTable, REPORT_SIZE } from '../../formats/index.ts';
+import { TeeError } from '../errors.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
-import { TeeError } from './configfs.ts';
 
 export const SEV_GUEST_DEVICE = '/dev/sev-guest';
 const IOC = (nr: number, size: number) => ((3 << 30) | (size << 16) | (0x53 << 8) | nr) >>> 0;
