@@ -23,8 +23,8 @@ interface KernelOptions {
   bumps?: number;
 }
 
-/** A fake kernel over a real directory `root`: the TsmFs the module drives. */
-function fakeKernel(root: string, o: KernelOptions = {}): TsmFs & { ops: string[] } {
+/** A fake kernel over a real directory (the root, for the reader): the TsmFs the module drives. */
+function fakeKernel(_root: string, o: KernelOptions = {}): TsmFs & { ops: string[] } {
   let bumps = o.bumps ?? 0;
   const ops: string[] = [];
   const outFor = 'outblob' in o ? o.outblob : (b: Uint8Array) => Buffer.concat([Buffer.from('OUT'), b]);
