@@ -5,6 +5,7 @@
  * `DerError` (code 'DER') on bad input. Subrooms map it to their own error codes where they need to.
  */
 
+import { toHex } from './encoding.ts';
 import { FormatError } from './errors.ts';
 
 /** Malformed DER (code 'DER'). */
@@ -155,7 +156,7 @@ export function intValue(node: DerNode): number {
 export function intHex(node: DerNode): string {
   let b = content(expect(node, TAG.INTEGER, 'INTEGER'));
   while (b.length > 1 && b[0] === 0) b = b.subarray(1);
-  return Buffer.from(b).toString('hex');
+  return toHex(b);
 }
 
 /** UTCTime or GeneralizedTime (seconds, 'Z') → Date. */

@@ -20,6 +20,10 @@ export type TeeErrorCode =
   /** /dev/sev-guest: an ioctl failed. */
   | 'TEE_IOCTL_FAILED'
   /** /dev/sev-guest: the optional dependency koffi is missing. */
-  | 'TEE_FFI_UNAVAILABLE';
+  | 'TEE_FFI_UNAVAILABLE'
+  /** An argument a simulated TEE was given has the wrong shape (e.g. a MEASUREMENT that is not 48 bytes). */
+  | 'TEE_INVALID_ARGUMENT'
+  /** An invariant of this code does not hold (a bug). */
+  | 'TEE_INTERNAL';
 
 export class TeeError extends WasmvmTeeError<TeeErrorCode> {}

@@ -15,6 +15,7 @@
  */
 
 import { u16le as u16, u24le as u24 } from '../bytes.ts';
+import { toHex } from '../encoding.ts';
 import { FormatError } from '../errors.ts';
 
 /** Malformed SPDM evidence (code NVIDIA_SPDM_MALFORMED). */
@@ -273,7 +274,7 @@ function cString(v: Uint8Array): string {
  * two u32 halves, formatted like nvtrust's `format_vbios_version`.
  */
 export function formatVbiosVersion(v: Uint8Array): string {
-  if (v.length < 8) return Buffer.from(v).toString('hex');
+  if (v.length < 8) return toHex(v);
   const lo = Buffer.from(v).readUInt32LE(0);
   const hi = Buffer.from(v).readUInt32LE(4);
   const h = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
@@ -309,7 +310,7 @@ export function describeOpaque(r: SpdmResponse): Record<string, string | number[
         break;
       }
       default:
-        out[f.name] = Buffer.from(f.value).toString('hex');
+        out[f.name] = toHex(f.value);
     }
   }
   return out;

@@ -9,6 +9,7 @@
  */
 
 import type { GpuCcSettings } from '../../formats/index.ts';
+import { WasmvmTeeError } from '../../util/errors.ts';
 
 export type { GpuCcSettings };
 
@@ -46,12 +47,10 @@ export type NvidiaErrorCode =
   | 'NVIDIA_BAD_EVIDENCE' // NVML returned sizes that do not fit the structure
   | 'NVIDIA_NRAS_FAILED'; // the NRAS service answered with an error / could not be reached
 
-export class NvidiaError extends Error {
-  readonly code: NvidiaErrorCode;
-  constructor(code: NvidiaErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'NvidiaError';
-    this.code = code;
+/** The NVIDIA provider's error; the message starts with the code (`NVIDIA_NO_GPU: …`). */
+export class NvidiaError extends WasmvmTeeError<NvidiaErrorCode> {
+  constructor(code: NvidiaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `${code}: ${message}`, options);
   }
 }
 
