@@ -14,6 +14,7 @@ import {
   type SnpReportFields,
   type TcbParts,
   tcbAtLeast,
+  toHex,
 } from '../../formats/index.ts';
 import type { Check } from '../types.ts';
 
@@ -180,7 +181,7 @@ export function parseSnpPolicy(o: unknown): SnpPolicy {
   return p as SnpPolicy;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = toHex;
 const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
 const fail = (id: string, detail: string): Check => ({ id, outcome: 'fail', detail });
 const tcbStr = (t: Partial<TcbParts>) =>
