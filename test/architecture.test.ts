@@ -87,6 +87,9 @@ function violation(i: Import): string | null {
   if (from && STANDALONE.has(from) && to === 'server') return `src/${from} must not import src/server`;
   if (from && STANDALONE.has(from) && to && ['engine', 'host', 'tee'].includes(to) && !i.typeOnly)
     return `src/${from} must not load src/${to} at run time (import type only)`;
+  if (from === 'tee' && to === 'verify') return 'src/tee must not import src/verify (build with src/formats)';
+  if (from === 'formats' && to && to !== 'formats' && !FREE_ROOMS.has(to))
+    return 'src/formats imports no other room (src/util only)';
   if (to === null || from === to || FREE_ROOMS.has(to)) return null;
   if (i.target === `src/${to}/index.ts`) return null;
   return `cross-room import of ${i.target}: go through src/${to}/index.ts`;
@@ -99,7 +102,7 @@ test('the scan sees the source tree', () => {
   assert.ok(files.length > 50, `only ${files.length} files found under src/`);
   // known cross-room imports through an index exist: the scan is not vacuous
   assert.ok(all.some((i) => i.file.startsWith('src/cli/') && i.target === 'src/verify/index.ts'));
-  assert.ok(all.some((i) => i.file.startsWith('src/tee/') && i.target === 'src/verify/index.ts'));
+  assert.ok(all.some((i) => i.file.startsWith('src/tee/') && i.target === 'src/formats/index.ts'));
 });
 
 test('cross-room imports go through the room index.ts', () => {
@@ -131,6 +134,11 @@ test('the checker flags what it must', () => {
   assert.ok(violation(imp('src/verify/execution.ts', '../server/index.ts', true)));
   assert.ok(violation(imp('src/binding/claim.ts', '../server/client.ts')));
   assert.ok(violation(imp('src/verify/nvidia/local.ts', '../../tee/index.ts')));
+  // providers build with src/formats, never with the verifier; formats stands alone
+  assert.ok(violation(imp('src/tee/simulated.ts', '../verify/index.ts', true)));
+  assert.ok(violation(imp('src/formats/der.ts', '../verify/index.ts', true)));
+  assert.equal(violation(imp('src/tee/simulated.ts', '../formats/index.ts')), null);
+  assert.equal(violation(imp('src/formats/errors.ts', '../util/errors.ts')), null);
   // allowed
   assert.equal(violation(imp('src/verify/nvidia/local.ts', '../../tee/index.ts', true)), null);
   assert.equal(violation(imp('src/cli/verify.ts', '../verify/index.ts')), null);
@@ -181,7 +189,16 @@ test('every package.json export points at a module that loads', async () => {
   const root = (await import(
     pathToFileURL(source(pkg.exports['.'] as { types: string; default: string })).href
   )) as Record<string, unknown>;
-  for (const k of ['execute', 'Engine', 'verifyExecution', 'VERSION', 'engine', 'verify', 'binding'])
+  for (const k of [
+    'execute',
+    'Engine',
+    'verifyExecution',
+    'VERSION',
+    'engine',
+    'verify',
+    'binding',
+    'formats',
+  ])
     assert.ok(k in root, `package entry lacks ${k}`);
   for (const bin of Object.values(pkg.bin)) assert.ok(readFileSync(join(ROOT, bin), 'utf8').length > 0);
 });

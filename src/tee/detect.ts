@@ -4,6 +4,7 @@
  * and the verifier rejects it unless told otherwise.
  */
 import { access } from 'node:fs/promises';
+import { TeeError } from './errors.ts';
 import { CONFIGFS_TSM_ROOT, ConfigfsTsmProvider, probeConfigfsProvider } from './sev-snp/configfs.ts';
 import { SEV_GUEST_DEVICE, SevGuestIoctlProvider } from './sev-snp/ioctl.ts';
 import { SimulatedSevSnpProvider } from './simulated.ts';
@@ -54,8 +55,11 @@ export async function detectTee(opts: DetectOptions = {}): Promise<TeeProvider> 
     const p = await d.detect({ ...opts, ...(configfsProvider ? { configfsProvider } : {}) });
     if (p) return p;
   }
-  if (force) throw new Error(`TEE provider '${force}' is not available here`);
+  if (force) throw new TeeError('TEE_UNAVAILABLE', `TEE provider '${force}' is not available here`);
   if (opts.allowSimulated === false)
-    throw new Error('no hardware TEE found (configfs-tsm, /dev/sev-guest) and simulation is disabled');
+    throw new TeeError(
+      'TEE_UNAVAILABLE',
+      'no hardware TEE found (configfs-tsm, /dev/sev-guest) and simulation is disabled',
+    );
   return simulated();
 }

@@ -1,6 +1,14 @@
 /** Evidence providers and the Attester (docs/attestation-formats-sev-snp.md, docs/binding.md). */
 export { Attester, type AttesterOptions, type AttestResult } from './attester.ts';
+export {
+  nodeTsmFs,
+  probeTsmProvider,
+  readTsmReport,
+  type TsmReport,
+  type TsmReportOptions,
+} from './configfs-tsm.ts';
 export { type DetectOptions, detectTee, registerTeeDetector, type TeeDetector } from './detect.ts';
+export { TeeError, type TeeErrorCode } from './errors.ts';
 export {
   collectGpuEvidence,
   createSimulatedGpu,
@@ -17,7 +25,6 @@ export {
   type ConfigfsOptions,
   ConfigfsTsmProvider,
   probeConfigfsProvider,
-  TeeError,
   type TsmFs,
 } from './sev-snp/configfs.ts';
 export {

@@ -28,7 +28,8 @@ import {
   serializeReport,
   setSignatureP1363,
   type TcbParts,
-} from '../verify/index.ts';
+} from '../formats/index.ts';
+import { TeeError } from './errors.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';
@@ -354,10 +355,10 @@ export class SimulatedSevSnpProvider implements TeeProvider {
 
   async getEvidence(reportData: Uint8Array): Promise<CpuEvidence> {
     if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
-      throw new Error('REPORT_DATA must be exactly 64 bytes');
+      throw new TeeError('TEE_BAD_REPORT_DATA', 'REPORT_DATA must be exactly 64 bytes');
     const chain = await this.getChain();
     const measurement = this.opts.measurement ?? (await measureSourceTree());
-    if (measurement.length !== 48) throw new Error('MEASUREMENT must be 48 bytes');
+    if (measurement.length !== 48) throw new TeeError('TEE_INVALID_ARGUMENT', 'MEASUREMENT must be 48 bytes');
     const version = this.opts.reportVersion ?? 5;
     const r = emptyReport(version);
     const tcb = encodeTcb(SIMULATED_TCB, 'Milan');
@@ -391,7 +392,7 @@ export class SimulatedSevSnpProvider implements TeeProvider {
     });
     setSignatureP1363(r, new Uint8Array(sig));
     const report = serializeReport(r);
-    if (report.length !== REPORT_SIZE) throw new Error('internal: report size');
+    if (report.length !== REPORT_SIZE) throw new TeeError('TEE_INTERNAL', 'internal: report size');
     const certs = { vcek: chain.vcek, ask: chain.ask, ark: chain.ark };
     return {
       kind: 'sev-snp',

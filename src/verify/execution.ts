@@ -29,6 +29,7 @@ import {
   sessionKeyReportData,
 } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
+import { parseReport } from '../formats/index.ts';
 import {
   type GpuReferenceValues,
   gpuNonceFor,
@@ -37,7 +38,6 @@ import {
 } from './nvidia/index.ts';
 import type { KdsOptions } from './sev-snp/kds.ts';
 import type { SnpPolicy } from './sev-snp/policy.ts';
-import { parseReport } from './sev-snp/report.ts';
 import { verifySnpReport } from './sev-snp/verify.ts';
 import {
   parseTdxPolicy,

@@ -64,8 +64,6 @@ export {
   parseTdxQuote,
   pemToDerList,
   type SgxReportBody,
-  serializeSgxReportBody,
-  serializeTdxQuote,
   TDX_LIMITS,
   type TdReport,
   type TdxCollateral,

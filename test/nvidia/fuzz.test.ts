@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DerError, readTree } from '../../src/verify/der.ts';
+import { DerError, readTree } from '../../src/formats/der.ts';
+import { parseSpdmEvidence, SpdmError } from '../../src/formats/nvidia/spdm.ts';
 import { verifyGpuEvidence } from '../../src/verify/nvidia/local.ts';
 import { verifyNrasResponse } from '../../src/verify/nvidia/nras.ts';
-import { parseSpdmEvidence, SpdmError } from '../../src/verify/nvidia/spdm.ts';
 import { dataJson, hopperEvidence, jwks, NONCE_1GPU, NRAS_CLOCK } from './helpers.ts';
 
 const NOW = new Date('2026-06-29T02:10:00Z');

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { describeOpaque, parseSpdmEvidence, SpdmError } from '../../src/formats/nvidia/spdm.ts';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { leafFwids, parseCertChain } from '../../src/verify/nvidia/certs.ts';
 import { verifyGpuEvidence, verifyGpuEvidenceList } from '../../src/verify/nvidia/local.ts';
@@ -9,7 +10,6 @@ import {
   NVIDIA_DEVICE_IDENTITY_ROOT_PEM,
   NVIDIA_DEVICE_IDENTITY_ROOT_SHA256,
 } from '../../src/verify/nvidia/roots.ts';
-import { describeOpaque, parseSpdmEvidence, SpdmError } from '../../src/verify/nvidia/spdm.ts';
 import {
   blackwellEvidence,
   checkOf,

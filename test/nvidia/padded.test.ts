@@ -2,9 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { MAX_TRAILING_ZERO_BYTES, parseSpdmEvidence, SpdmError } from '../../src/formats/nvidia/spdm.ts';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { verifyGpuEvidence } from '../../src/verify/nvidia/local.ts';
-import { MAX_TRAILING_ZERO_BYTES, parseSpdmEvidence, SpdmError } from '../../src/verify/nvidia/spdm.ts';
 
 const dir = new URL('../data/nvidia/trustee/', import.meta.url);
 const reportHex = readFileSync(new URL('hopper_coco_report1.txt', dir), 'utf8').trim();

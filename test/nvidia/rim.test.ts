@@ -4,6 +4,7 @@ import { createHash, sign as cryptoSign, KeyObject, webcrypto, X509Certificate }
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
+import { parseSpdmEvidence } from '../../src/formats/nvidia/spdm.ts';
 import type { GpuEvidence } from '../../src/tee/nvidia/types.ts';
 import { compareEvidenceToRims, parseRim, verifyRim } from '../../src/verify/nvidia/rim.ts';
 import {
@@ -12,7 +13,6 @@ import {
   verifyGpuEvidenceWithRims,
 } from '../../src/verify/nvidia/rim-appraise.ts';
 import { NVIDIA_RIM_ROOT_PEM } from '../../src/verify/nvidia/roots.ts';
-import { parseSpdmEvidence } from '../../src/verify/nvidia/spdm.ts';
 import { SignedXml } from '../../src/verify/nvidia/xml-libs.ts';
 import type { Verdict } from '../../src/verify/types.ts';
 

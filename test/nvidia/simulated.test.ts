@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { describeOpaque, parseSpdmEvidence } from '../../src/formats/nvidia/spdm.ts';
 import { attestWithNras, buildNrasRequest } from '../../src/tee/nvidia/index.ts';
 import { SimulatedGpu } from '../../src/tee/nvidia/simulated.ts';
 import { verifyGpuEvidence, verifyGpuEvidenceList } from '../../src/verify/nvidia/local.ts';
-import { describeOpaque, parseSpdmEvidence } from '../../src/verify/nvidia/spdm.ts';
 import { checkOf } from './helpers.ts';
 
 describe('simulated GPU (real formats, local root)', async () => {

@@ -8,11 +8,14 @@ import * as pkg from 'wasmvm-tee';
 import * as binding from 'wasmvm-tee/binding';
 import { createWasmvmClient, executeAndVerify } from 'wasmvm-tee/client';
 import * as engine from 'wasmvm-tee/engine';
+import * as formats from 'wasmvm-tee/formats';
 import * as verify from 'wasmvm-tee/verify';
 
 const [url, rootFile, wasmFile] = process.argv.slice(2);
 assert.equal(typeof pkg.VERSION, 'string');
 assert.equal(typeof binding, 'object');
+assert.equal(typeof formats.parseReport, 'function');
+assert.equal(pkg.formats.serializeTdxQuote, formats.serializeTdxQuote);
 assert.equal(typeof verify.verifyExecution, 'function');
 assert.equal(pkg.verifyExecution, verify.verifyExecution);
 

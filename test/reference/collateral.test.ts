@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main as collateralMain } from '../../src/cli/collateral.ts';
 import { main as verifyRimMain } from '../../src/cli/verify-rim.ts';
-import { parseSpdmEvidence } from '../../src/verify/nvidia/spdm.ts';
+import { parseSpdmEvidence } from '../../src/formats/nvidia/spdm.ts';
 import { parseCollateralBundle } from '../../src/verify/reference/collateral.ts';
 
 const RIM_DIR = new URL('../data/nvidia/rim/', import.meta.url);

@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/verify.ts';
+import { buildCertTable, guidToBytes } from '../../src/formats/index.ts';
 import {
-  buildCertTable,
   CERT_GUIDS,
   CERT_TABLE_LIMITS,
-  guidToBytes,
   parseCertTable,
   SnpFormatError,
   verifySnpReport,

@@ -1,15 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { KeyObject, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { encodeTcb, serializeReport, setSignatureP1363 } from '../../src/formats/index.ts';
 import { createAmdShapedChain } from '../../src/tee/index.ts';
-import {
-  encodeTcb,
-  parseReport,
-  SIGNED_REGION_END,
-  serializeReport,
-  setSignatureP1363,
-  verifySnpReport,
-} from '../../src/verify/sev-snp/index.ts';
+import { parseReport, SIGNED_REGION_END, verifySnpReport } from '../../src/verify/sev-snp/index.ts';
 import { read } from './helpers.ts';
 
 const AMD = (cn: string) => `CN=${cn}, O=Advanced Micro Devices, L=Santa Clara, ST=CA, C=US, OU=Engineering`;

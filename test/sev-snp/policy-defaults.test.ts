@@ -223,7 +223,7 @@ describe('sev-snp: simulated chains (CRL, signature algorithm, critical extensio
     const vc = join(tmp, 'sim-vcek.der');
     writeFileSync(rep, ev.report);
     writeFileSync(vc, ev.certs!.vcek!);
-    const { buildCertTable, CERT_GUIDS } = await import('../../src/verify/sev-snp/index.ts');
+    const { buildCertTable, CERT_GUIDS } = await import('../../src/formats/index.ts');
     const certs = join(tmp, 'sim-certs.bin');
     writeFileSync(
       certs,

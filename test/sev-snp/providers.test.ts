@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { buildCertTable, guidToBytes } from '../../src/formats/index.ts';
 import {
   ConfigfsTsmProvider,
   detectTee,
@@ -26,11 +27,9 @@ import {
   unpackReportResp,
 } from '../../src/tee/index.ts';
 import {
-  buildCertTable,
   bytesToGuid,
   CERT_GUIDS,
   certsFromTable,
-  guidToBytes,
   parseCertTable,
   parseReport,
 } from '../../src/verify/sev-snp/index.ts';
@@ -219,7 +218,7 @@ describe('certificate table (auxblob)', () => {
 describe('simulated provider', () => {
   it('version 3 and 5 reports round-trip and verify against the simulated root only', async () => {
     const { verifySnpReport } = await import('../../src/verify/sev-snp/index.ts');
-    const { serializeReport } = await import('../../src/verify/sev-snp/index.ts');
+    const { serializeReport } = await import('../../src/formats/index.ts');
     const root = await sim.rootPem();
     for (const reportVersion of [3, 5] as const) {
       const p = new SimulatedSevSnpProvider({

@@ -1,15 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { KeyObject, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { emptyReport, encodeTcb, serializeReport, setSignatureP1363 } from '../../src/formats/index.ts';
 import { createAmdShapedChain } from '../../src/tee/index.ts';
 import {
   decodeTcb,
-  emptyReport,
-  encodeTcb,
   parseReport,
   SIGNED_REGION_END,
-  serializeReport,
-  setSignatureP1363,
   verifySnpReport,
 } from '../../src/verify/sev-snp/index.ts';
 

@@ -1,13 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { serializeReport } from '../../src/formats/index.ts';
 import {
   decodeSignerInfo,
   decodeTcb,
   parseAmdCert,
   parseReport,
   pinnedChains,
-  serializeReport,
   tcbHex,
   verifySnpReport,
 } from '../../src/verify/sev-snp/index.ts';
@@ -156,7 +156,7 @@ describe('sev-snp: real reports from the test vectors', () => {
 
 describe('sev-snp: certificates that come with the evidence', () => {
   it('a certificate table with the real VCEK verifies; a junk ASK in it is ignored; a foreign ARK fails', async () => {
-    const { buildCertTable, CERT_GUIDS } = await import('../../src/verify/sev-snp/index.ts');
+    const { buildCertTable, CERT_GUIDS } = await import('../../src/formats/index.ts');
     const report = read('genoa-v5-report.bin');
     const vcek = read('genoa-v5-vcek.der');
     const now = new Date('2026-06-01T00:00:00Z');

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/verify-tdx.ts';
+import { serializeTdxQuote } from '../../src/formats/index.ts';
 import {
   parseTdxQuote,
   pemToDerList,
-  serializeTdxQuote,
+  TDX_LIMITS,
   TdxError,
   verifyTdxQuote,
 } from '../../src/verify/tdx/index.ts';
-import { TDX_LIMITS } from '../../src/verify/tdx/quote.ts';
 import type { Verdict } from '../../src/verify/types.ts';
 import { quoteBytes } from './helpers.ts';
 

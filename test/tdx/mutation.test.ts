@@ -7,10 +7,10 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { serializeTdxQuote } from '../../src/formats/index.ts';
 import {
   collateralFromJson,
   parseTdxQuote,
-  serializeTdxQuote,
   type TdxCollateral,
   verifyTdxQuote,
 } from '../../src/verify/tdx/index.ts';

@@ -1,7 +1,8 @@
 /** TdxProvider against a fake configfs-tsm tree (in memory), including concurrent writers. */
 import * as assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { probeTdx, TdxProvider, TdxTeeError, type TdxTsmFs } from '../../src/tee/tdx/index.ts';
+import { TeeError } from '../../src/tee/index.ts';
+import { probeTdx, TdxProvider, type TdxTsmFs } from '../../src/tee/tdx/index.ts';
 import { buildSimulatedTdxQuote, createTdxPki, type TdxPki } from '../../src/tee/tdx/simulated.ts';
 import { parseTdxQuote } from '../../src/verify/tdx/index.ts';
 
@@ -105,7 +106,7 @@ describe('TdxProvider (configfs-tsm, tdx_guest)', () => {
     assert.equal(fs.entries.size, 0);
   });
 
-  it('gives up with TDX_CONCURRENT_WRITER when the entry keeps changing', async () => {
+  it('gives up with TEE_CONCURRENT_WRITER when the entry keeps changing', async () => {
     const fs = new FakeTsm('/r', 'tdx_guest', pki);
     fs.afterOutblob = (e) => {
       e.generation++;
@@ -113,7 +114,7 @@ describe('TdxProvider (configfs-tsm, tdx_guest)', () => {
     const p = new TdxProvider({ root: '/r', fs, retries: 2, backoffMs: () => 0 });
     await assert.rejects(
       p.getEvidence(new Uint8Array(64)),
-      (e: unknown) => e instanceof TdxTeeError && e.code === 'TDX_CONCURRENT_WRITER',
+      (e: unknown) => e instanceof TeeError && e.code === 'TEE_CONCURRENT_WRITER',
     );
     assert.equal(fs.entries.size, 0);
   });
@@ -122,22 +123,22 @@ describe('TdxProvider (configfs-tsm, tdx_guest)', () => {
     const snp = new FakeTsm('/r', 'sev_guest', pki);
     await assert.rejects(
       new TdxProvider({ root: '/r', fs: snp }).getEvidence(new Uint8Array(64)),
-      (e: unknown) => e instanceof TdxTeeError && e.code === 'TDX_WRONG_PROVIDER',
+      (e: unknown) => e instanceof TeeError && e.code === 'TEE_WRONG_PROVIDER',
     );
     assert.equal(snp.entries.size, 0);
     const fs = new FakeTsm('/r', 'tdx_guest', pki);
     await assert.rejects(
       new TdxProvider({ root: '/r', fs }).getEvidence(new Uint8Array(32)),
-      (e: unknown) => e instanceof TdxTeeError && e.code === 'TDX_BAD_REPORT_DATA',
+      (e: unknown) => e instanceof TeeError && e.code === 'TEE_BAD_REPORT_DATA',
     );
     fs.outblobFor = () => new Uint8Array(100);
     await assert.rejects(
       new TdxProvider({ root: '/r', fs }).getEvidence(new Uint8Array(64)),
-      (e: unknown) => e instanceof TdxTeeError && e.code === 'TDX_BAD_QUOTE',
+      (e: unknown) => e instanceof TeeError && e.code === 'TEE_BAD_EVIDENCE',
     );
     await assert.rejects(
       new TdxProvider({ root: '/nope', fs }).getEvidence(new Uint8Array(64)),
-      (e: unknown) => e instanceof TdxTeeError && e.code === 'TDX_UNAVAILABLE',
+      (e: unknown) => e instanceof TeeError && e.code === 'TEE_UNAVAILABLE',
     );
   });
 

@@ -1,13 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { serializeSgxReportBody, serializeTdxQuote } from '../../src/formats/index.ts';
 import {
   isDebugTd,
   parsePckExtensions,
   parseSgxReportBody,
   parseTdxQuote,
   pemToDerList,
-  serializeSgxReportBody,
-  serializeTdxQuote,
   signedBytes,
   TdxError,
 } from '../../src/verify/tdx/index.ts';

@@ -8,17 +8,10 @@
  * `import type` and stays usable offline without any provider code.
  */
 
-/** Confidential-computing state of the system as NVML reports it. */
-export interface GpuCcSettings {
-  /** NVML_CC_SYSTEM_ENVIRONMENT_*: 'unavailable' | 'sim' | 'prod' (a number when unknown). */
-  environment: 'unavailable' | 'sim' | 'prod' | number;
-  /** NVML_CC_SYSTEM_FEATURE_ENABLED. */
-  ccFeature: boolean;
-  /** NVML_CC_SYSTEM_DEVTOOLS_MODE_ON: debug/dev-tools mode (not production-safe). */
-  devToolsMode: boolean;
-  /** NVML_CC_SYSTEM_MULTIGPU_*: 'none' | 'protected-pcie' | 'nvle' (number when unknown); absent on old drivers. */
-  multiGpuMode?: 'none' | 'protected-pcie' | 'nvle' | number;
-}
+import type { GpuCcSettings } from '../../formats/index.ts';
+import { WasmvmTeeError } from '../../util/errors.ts';
+
+export type { GpuCcSettings };
 
 export interface GpuEvidence {
   /** 'HOPPER', 'BLACKWELL' (NRAS `arch` values). */
@@ -54,12 +47,10 @@ export type NvidiaErrorCode =
   | 'NVIDIA_BAD_EVIDENCE' // NVML returned sizes that do not fit the structure
   | 'NVIDIA_NRAS_FAILED'; // the NRAS service answered with an error / could not be reached
 
-export class NvidiaError extends Error {
-  readonly code: NvidiaErrorCode;
-  constructor(code: NvidiaErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'NvidiaError';
-    this.code = code;
+/** The NVIDIA provider's error; the message starts with the code (`NVIDIA_NO_GPU: …`). */
+export class NvidiaError extends WasmvmTeeError<NvidiaErrorCode> {
+  constructor(code: NvidiaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `${code}: ${message}`, options);
   }
 }
 

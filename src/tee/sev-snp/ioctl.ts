@@ -11,9 +11,9 @@
  *   SNP_GET_REPORT = _IOWR('S', 0x0, struct snp_guest_request_ioctl) = 0xC0205300
  *   SNP_GET_EXT_REPORT = _IOWR('S', 0x2, ...) = 0xC0205302
  */
-import { certsFromTable, parseCertTable, REPORT_SIZE } from '../../verify/index.ts';
+import { certsFromTable, parseCertTable, REPORT_SIZE } from '../../formats/index.ts';
+import { TeeError } from '../errors.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
-import { TeeError } from './configfs.ts';
 
 export const SEV_GUEST_DEVICE = '/dev/sev-guest';
 const IOC = (nr: number, size: number) => ((3 << 30) | (size << 16) | (0x53 << 8) | nr) >>> 0;

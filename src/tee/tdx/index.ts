@@ -6,50 +6,35 @@
  *   read `generation`, `outblob` (the quote), `generation` again — a changed or unexpected generation
  *   means another writer touched the entry: retry with a fresh entry. The entry is always removed.
  *
- * The configfs root and the file-system operations are injectable so tests run it against a fake tree.
+ * The protocol (and its generation check, its TeeError codes) lives in ../configfs-tsm.ts, shared with the
+ * SEV-SNP provider; this file adds the quote check (outblob parses and carries our REPORT_DATA).
  */
-import { randomBytes } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseTdxQuote } from '../../verify/index.ts';
+import { parseTdxQuote } from '../../formats/index.ts';
+import {
+  CONFIGFS_TSM_ROOT,
+  nodeTsmFs,
+  probeTsmProvider,
+  readTsmReport,
+  type TsmFs,
+} from '../configfs-tsm.ts';
 import { registerTeeDetector } from '../detect.ts';
+import { TeeError, type TeeErrorCode } from '../errors.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
-export const TDX_CONFIGFS_ROOT = '/sys/kernel/config/tsm/report';
+export { nodeTsmFs } from '../configfs-tsm.ts';
+
+export const TDX_CONFIGFS_ROOT = CONFIGFS_TSM_ROOT;
 export const TDX_PROVIDER_NAME = 'tdx_guest';
 
-/** The subset of node:fs/promises the provider uses. */
-export interface TdxTsmFs {
-  mkdir(path: string): Promise<unknown>;
-  rmdir(path: string): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, data: Uint8Array | string): Promise<void>;
-  access(path: string): Promise<void>;
-}
+/** The subset of node:fs/promises the provider uses (the configfs-tsm module's TsmFs). */
+export type TdxTsmFs = TsmFs;
 
-export const nodeTsmFs: TdxTsmFs = {
-  mkdir: (p) => fsp.mkdir(p),
-  rmdir: (p) => fsp.rmdir(p),
-  readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
-  writeFile: (p, d) => fsp.writeFile(p, d),
-  access: (p) => fsp.access(p),
-};
-
-export type TdxTeeErrorCode =
-  | 'TDX_BAD_REPORT_DATA'
-  | 'TDX_UNAVAILABLE'
-  | 'TDX_WRONG_PROVIDER'
-  | 'TDX_CONCURRENT_WRITER'
-  | 'TDX_BAD_QUOTE';
-
-export class TdxTeeError extends Error {
-  readonly code: TdxTeeErrorCode;
-  constructor(code: TdxTeeErrorCode, message: string) {
-    super(message);
-    this.name = 'TdxTeeError';
-    this.code = code;
-  }
-}
+/** @deprecated The TDX provider throws TeeError (one set of codes with the SEV-SNP providers). */
+export type TdxTeeErrorCode = TeeErrorCode;
+/** @deprecated Use TeeError: the TDX provider throws it (TEE_* codes). */
+export const TdxTeeError = TeeError;
+/** @deprecated Use TeeError. */
+export type TdxTeeError = TeeError;
 
 export interface TdxProviderOptions {
   /** configfs-tsm report root (default /sys/kernel/config/tsm/report). */
@@ -61,28 +46,9 @@ export interface TdxProviderOptions {
   backoffMs?: (attempt: number) => number;
 }
 
-const text = (b: Uint8Array) => Buffer.from(b).toString('utf8').trim();
-
 /** True when configfs-tsm is present and a fresh entry's provider is `tdx_guest`. Never throws. */
 export async function probeTdx(root = TDX_CONFIGFS_ROOT, fs: TdxTsmFs = nodeTsmFs): Promise<boolean> {
-  try {
-    await fs.access(root);
-  } catch {
-    return false;
-  }
-  const dir = join(root, `wasmvm-tee-probe-${randomBytes(6).toString('hex')}`);
-  try {
-    await fs.mkdir(dir);
-  } catch {
-    return false;
-  }
-  try {
-    return text(await fs.readFile(join(dir, 'provider'))) === TDX_PROVIDER_NAME;
-  } catch {
-    return false;
-  } finally {
-    await fs.rmdir(dir).catch(() => undefined);
-  }
+  return (await probeTsmProvider(root, fs)) === TDX_PROVIDER_NAME;
 }
 
 export class TdxProvider implements TeeProvider {
@@ -101,72 +67,27 @@ export class TdxProvider implements TeeProvider {
   }
 
   async getEvidence(reportData: Uint8Array): Promise<CpuEvidence> {
-    if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
-      throw new TdxTeeError('TDX_BAD_REPORT_DATA', 'REPORT_DATA must be exactly 64 bytes');
-    const retries = this.opts.retries ?? 5;
-    const backoff = this.opts.backoffMs ?? ((n: number) => 5 * 2 ** n);
-    let why = '';
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      const got = await this.once(reportData);
-      if (got.ok) return got.evidence;
-      why = got.why;
-      if (attempt < retries) await new Promise((r) => setTimeout(r, backoff(attempt)));
-    }
-    throw new TdxTeeError(
-      'TDX_CONCURRENT_WRITER',
-      `configfs-tsm entry kept changing under us after ${retries + 1} attempts (${why})`,
-    );
-  }
-
-  private async once(
-    reportData: Uint8Array,
-  ): Promise<{ ok: true; evidence: CpuEvidence } | { ok: false; why: string }> {
-    const fs = this.fs;
-    const dir = join(this.root, `wasmvm-tee-tdx-${process.pid}-${randomBytes(8).toString('hex')}`);
-    try {
-      await fs.mkdir(dir);
-    } catch (e) {
-      throw new TdxTeeError(
-        'TDX_UNAVAILABLE',
-        `cannot create a configfs-tsm report entry in ${this.root}: ${(e as Error).message}`,
-      );
-    }
-    try {
-      const provider = text(await fs.readFile(join(dir, 'provider')));
-      if (provider !== TDX_PROVIDER_NAME)
-        throw new TdxTeeError(
-          'TDX_WRONG_PROVIDER',
-          `configfs-tsm provider is '${provider}', expected '${TDX_PROVIDER_NAME}'`,
-        );
-      await fs.writeFile(join(dir, 'inblob'), reportData);
-      const gen1 = text(await fs.readFile(join(dir, 'generation')));
-      let outblob: Uint8Array;
-      try {
-        outblob = await fs.readFile(join(dir, 'outblob'));
-      } catch (e) {
-        throw new TdxTeeError(
-          'TDX_UNAVAILABLE',
-          `reading outblob failed (is the host's QGS reachable?): ${(e as Error).message}`,
-        );
-      }
-      const gen2 = text(await fs.readFile(join(dir, 'generation')));
-      if (gen1 !== gen2 || gen1 !== '1')
-        return { ok: false, why: `generation ${gen1} → ${gen2}, expected 1` };
-      let quote: ReturnType<typeof parseTdxQuote>;
-      try {
-        quote = parseTdxQuote(outblob);
-      } catch (e) {
-        throw new TdxTeeError('TDX_BAD_QUOTE', `outblob is not a TDX quote: ${(e as Error).message}`);
-      }
-      if (Buffer.compare(Buffer.from(quote.body.reportData), Buffer.from(reportData)) !== 0)
-        return { ok: false, why: 'outblob REPORT_DATA differs from what we wrote' };
-      return {
-        ok: true,
-        evidence: { kind: 'tdx', simulated: false, report: outblob, provider: 'configfs-tsm' },
-      };
-    } finally {
-      await fs.rmdir(dir).catch(() => undefined);
-    }
+    const got = await readTsmReport(reportData, {
+      root: this.root,
+      fs: this.fs,
+      provider: TDX_PROVIDER_NAME,
+      entryPrefix: 'wasmvm-tee-tdx',
+      outblobHint: "is the host's QGS reachable?",
+      ...(this.opts.retries !== undefined ? { retries: this.opts.retries } : {}),
+      ...(this.opts.backoffMs !== undefined ? { backoffMs: this.opts.backoffMs } : {}),
+      check: (outblob) => {
+        let quote: ReturnType<typeof parseTdxQuote>;
+        try {
+          quote = parseTdxQuote(outblob);
+        } catch (e) {
+          throw new TeeError('TEE_BAD_EVIDENCE', `outblob is not a TDX quote: ${(e as Error).message}`);
+        }
+        if (Buffer.compare(Buffer.from(quote.body.reportData), Buffer.from(reportData)) !== 0)
+          return 'outblob REPORT_DATA differs from what we wrote';
+        return undefined;
+      },
+    });
+    return { kind: 'tdx', simulated: false, report: got.outblob, provider: 'configfs-tsm' };
   }
 }
 

@@ -23,7 +23,8 @@ import {
   serializeTdxQuote,
   type TdReport,
   type TdxQuote,
-} from '../../verify/index.ts';
+} from '../../formats/index.ts';
+import { TeeError } from '../errors.ts';
 import type { CpuEvidence, TeeProvider } from '../types.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -269,7 +270,7 @@ export function signCollateralJson(pki: TdxPki, raw: string): string {
  * PCK key, PCK chain PEM, quote signature. Returns the serialized quote.
  */
 export function signTdxQuote(q: TdxQuote, pki: TdxPki, chainPem = pki.pckChainPem): Uint8Array {
-  if (!q.qeCert) throw new Error('quote has no QE report certification data');
+  if (!q.qeCert) throw new TeeError('TEE_BAD_EVIDENCE', 'quote has no QE report certification data');
   q.attestationKey = pki.attestationPublic;
   const qe = q.qeCert;
   const bind = createHash('sha256').update(pki.attestationPublic).update(qe.qeAuthData).digest();
@@ -291,7 +292,7 @@ export function buildSimulatedTdxQuote(
   reportData: Uint8Array,
   o: { version?: 4 | 5; body?: Partial<TdReport> } = {},
 ): Uint8Array {
-  if (reportData.length !== 64) throw new Error('REPORT_DATA must be 64 bytes');
+  if (reportData.length !== 64) throw new TeeError('TEE_BAD_REPORT_DATA', 'REPORT_DATA must be 64 bytes');
   const version = o.version ?? 4;
   const body: TdReport = {
     teeTcbSvn: Uint8Array.from([3, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
@@ -372,7 +373,7 @@ export class SimulatedTdxProvider implements TeeProvider {
   }
   async getEvidence(reportData: Uint8Array): Promise<CpuEvidence> {
     if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
-      throw new Error('REPORT_DATA must be exactly 64 bytes');
+      throw new TeeError('TEE_BAD_REPORT_DATA', 'REPORT_DATA must be exactly 64 bytes');
     this.pki ??= createTdxPki();
     const pki = await this.pki;
     const opts: { version?: 4 | 5 } = {};

@@ -4,8 +4,14 @@
  * not repeat the root; if it does, it must equal the pinned root byte for byte.
  */
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
-import { DerError, type DerTree, decodeOid, readTree, walkTree } from '../der.ts';
-import { unknownCriticalExtensions } from '../x509-extensions.ts';
+import {
+  DerError,
+  type DerTree,
+  decodeOid,
+  readTree,
+  unknownCriticalExtensions,
+  walkTree,
+} from '../../formats/index.ts';
 import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from './roots.ts';
 
 export const OID_TCG_DICE_TCBINFO = '2.23.133.5.4.1';

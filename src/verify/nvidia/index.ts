@@ -1,4 +1,13 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
+
+export {
+  describeOpaque,
+  GPU_NONCE_DOMAIN,
+  gpuNonceFor,
+  parseSpdmEvidence,
+  SpdmError,
+  type SpdmEvidence,
+} from '../../formats/index.ts';
 export { commonName, leafFwids, parseCertChain, pinnedDeviceRoot, verifyChainToPinnedRoot } from './certs.ts';
 export { NvidiaVerifyError, type NvidiaVerifyErrorCode } from './errors.ts';
 export { compareHexNonce, toNonceBytes } from './hex.ts';
@@ -19,7 +28,6 @@ export {
   verifyGpuEvidence,
   verifyGpuEvidenceList,
 } from './local.ts';
-export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export {
   NRAS_ISSUER,
   NRAS_LIMITS,
@@ -55,7 +63,6 @@ export {
   NVIDIA_DEVICE_IDENTITY_ROOT_SHA256,
   NVIDIA_RIM_ROOT_PEM,
 } from './roots.ts';
-export { describeOpaque, parseSpdmEvidence, SpdmError, type SpdmEvidence } from './spdm.ts';
 export {
   type AttestedJwtSigner,
   issueLocalGpuToken,

@@ -8,7 +8,7 @@
  */
 
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
-import { type DerTree, decodeOid, readTree } from '../der.ts';
+import { type DerTree, decodeOid, readTree } from '../../formats/index.ts';
 import { certExtensions } from './certs.ts';
 import { NvidiaVerifyError } from './errors.ts';
 

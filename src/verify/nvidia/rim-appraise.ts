@@ -3,6 +3,8 @@
  * the signed SPDM measurements against the verified RIMs' golden values, index by index.
  * The result is one verdict whose parts are the evidence verdict, each RIM's verdict and the appraisal.
  */
+
+import { parseSpdmEvidence } from '../../formats/index.ts';
 import type { GpuEvidence } from '../../tee/index.ts';
 import type { Check, Verdict } from '../types.ts';
 import { type VerifyGpuEvidenceOptions, verifyGpuEvidence } from './local.ts';
@@ -13,7 +15,6 @@ import {
   type VerifyRimOptions,
   verifyRim,
 } from './rim.ts';
-import { parseSpdmEvidence } from './spdm.ts';
 
 export interface AppraiseGpuOptions extends Omit<VerifyGpuEvidenceOptions, 'referenceValues'> {
   /** RIM files (SWID XML), driver and/or VBIOS, any order: each is classified by its version. */

@@ -24,11 +24,11 @@
  */
 
 import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { describeOpaque, type SpdmEvidence } from '../../formats/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verifyChainToPinnedRoot } from './certs.ts';
 import { NVIDIA_RIM_ROOT_PEM } from './roots.ts';
-import { describeOpaque, type SpdmEvidence } from './spdm.ts';
 import { C14nCanonicalization, DOMParser, SignedXml, type XmlDocument, type XmlElement } from './xml-libs.ts';
 
 /** Stable error codes of RIM checks (a failing check's detail starts with its code). */

@@ -5,8 +5,9 @@
  * This version carries NVIDIA RIMs (kind "nvidia-rim"); every item stays vendor-signed and is
  * verified again on use — the bundle itself is not trusted.
  */
+
+import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
-import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../nvidia/spdm.ts';
 
 export const COLLATERAL_BUNDLE_FORMAT = 'wasmvm-tee/collateral-bundle/v1';
 

@@ -4,8 +4,8 @@
  */
 
 import { createHash, X509Certificate } from 'node:crypto';
+import type { SnpProduct } from '../../formats/index.ts';
 import { VerifyError } from '../errors.ts';
-import type { SnpProduct } from './report.ts';
 import { PINNED_AMD_ROOTS } from './roots.ts';
 
 export interface PinnedChain {

@@ -1,6 +1,47 @@
-/** SEV-SNP formats (pure code, no I/O): shared by the providers (src/tee) and the verifier. */
-
-export { encodeIa5, encodeInteger, encodeTlv } from '../der.ts';
-export * from './amd-cert.ts';
-export * from './certtable.ts';
-export * from './report.ts';
+/**
+ * The SEV-SNP formats the verifier reads (report, certificate table, AMD certificate extensions): they
+ * live in src/formats; this re-exports the parse side for `wasmvm-tee/verify`. The serializers the
+ * simulated TEE uses (serializeReport, buildCertTable, setSignatureP1363, …) are exported by
+ * `wasmvm-tee/formats` only.
+ */
+export {
+  AMD_OID,
+  type AmdCertInfo,
+  bytesToGuid,
+  CERT_GUIDS,
+  CERT_TABLE_LIMITS,
+  type CertRole,
+  type CertTableEntry,
+  certsFromTable,
+  decodePlatformInfo,
+  decodePolicy,
+  decodeSignerInfo,
+  decodeTcb,
+  describeReport,
+  type GuestPolicy,
+  type PlatformInfo,
+  parseAmdCert,
+  parseCert,
+  parseCertTable,
+  parseReport,
+  productFromCpuid,
+  productFromName,
+  REPORT_LAYOUT,
+  REPORT_SIZE,
+  reportProduct,
+  SIG_COMPONENT_SIZE,
+  SIG_R_OFFSET,
+  SIG_S_OFFSET,
+  SIGNED_REGION_END,
+  type SignerInfo,
+  type SigningKey,
+  SnpFormatError,
+  type SnpFormatErrorCode,
+  type SnpProduct,
+  type SnpReportFields,
+  signatureP1363,
+  type TcbParts,
+  tcbAtLeast,
+  tcbHex,
+  tcbLayoutIsTurin,
+} from '../../formats/index.ts';

@@ -13,7 +13,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { SnpProduct, TcbParts } from './report.ts';
+import type { SnpProduct, TcbParts } from '../../formats/index.ts';
+import { toHex } from '../../formats/index.ts';
 
 export const KDS_BASE = 'https://kdsintf.amd.com';
 
@@ -46,7 +47,7 @@ export type KdsErrorCode = 'KDS_OFFLINE' | 'KDS_UNAVAILABLE' | 'KDS_NETWORK' | '
 export class KdsError extends WasmvmTeeError<KdsErrorCode> {}
 
 export function kdsVcekUrl(product: SnpProduct, chipId: Uint8Array, tcb: TcbParts, base = KDS_BASE): string {
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const hex = toHex;
   if (product === 'Turin') {
     const q = `fmcSPL=${tcb.fmcSPL ?? 0}&blSPL=${tcb.blSPL}&teeSPL=${tcb.teeSPL}&snpSPL=${tcb.snpSPL}&ucodeSPL=${tcb.ucodeSPL}`;
     return `${base}/vcek/v1/Turin/${hex(chipId.subarray(0, 8))}?${q}`;

@@ -3,8 +3,7 @@
  * go-sev-guest's `validate` package that apply to a single report. Every field is optional; defaults:
  * debug guests rejected, migration agent rejected, SMT allowed, provisional firmware permitted.
  */
-import { PolicyError } from '../errors.ts';
-import type { Check } from '../types.ts';
+
 import {
   decodePlatformInfo,
   decodePolicy,
@@ -15,7 +14,10 @@ import {
   type SnpReportFields,
   type TcbParts,
   tcbAtLeast,
-} from './report.ts';
+  toHex,
+} from '../../formats/index.ts';
+import { PolicyError } from '../errors.ts';
+import type { Check } from '../types.ts';
 
 export interface SnpPolicy {
   /** Accept guests whose POLICY allows debugging (default false). */
@@ -188,7 +190,7 @@ export function parseSnpPolicy(o: unknown): SnpPolicy {
   return p as SnpPolicy;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = toHex;
 const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
 const fail = (id: string, detail: string): Check => ({ id, outcome: 'fail', detail });
 const tcbStr = (t: Partial<TcbParts>) =>

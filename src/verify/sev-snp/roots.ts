@@ -5,7 +5,7 @@
  * the DER are checked by test/sev-snp/roots.test.ts against test/data/sev-snp/expected-results.json.
  * Roots that arrive with evidence are never trusted: they are only compared to these.
  */
-import type { SnpProduct } from './report.ts';
+import type { SnpProduct } from '../../formats/index.ts';
 
 const ARK_MILAN = `-----BEGIN CERTIFICATE-----
 MIIGYzCCBBKgAwIBAgIDAQAAMEYGCSqGSIb3DQEBCjA5oA8wDQYJYIZIAWUDBAIC

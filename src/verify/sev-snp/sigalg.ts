@@ -3,7 +3,17 @@
  * SHA-384, MGF1-SHA-384, salt length 48, trailer field 1 (AMD's KDS specification). A certificate signed any
  * other way (even one OpenSSL would verify, e.g. PKCS#1 v1.5 or PSS with SHA-256) is rejected.
  */
-import { children, content, DerError, expect, intValue, oidToString, readNode, TAG, whole } from '../der.ts';
+import {
+  children,
+  content,
+  DerError,
+  expect,
+  intValue,
+  oidToString,
+  readNode,
+  TAG,
+  whole,
+} from '../../formats/index.ts';
 
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const MGF1 = '1.2.840.113549.1.1.8';

@@ -4,9 +4,9 @@
  * live in ./steps/, one file each; `verifySnpReport` runs them in order.
  */
 import 'reflect-metadata';
+import { describeReport, reportProduct } from '../../formats/index.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
-import { describeReport, reportProduct } from './report.ts';
 import {
   checkChainLinks,
   checkEvidenceArk,

@@ -16,7 +16,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TdxError } from './errors.ts';
-import { pemToDerList } from './quote.ts';
+import { pemToDerList } from './layout.ts';
 
 export interface SignedJson<T> {
   /** The exact text of the signed JSON value (e.g. the `tcbInfo` object), as it appeared. */

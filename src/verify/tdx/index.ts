@@ -19,14 +19,6 @@ export {
 } from './collateral.ts';
 export { TdxError, type TdxErrorCode } from './errors.ts';
 export {
-  INTEL_SGX_ROOT_CA_PEM,
-  INTEL_SGX_ROOT_CA_SHA256,
-  type PckExtensions,
-  parseCrl,
-  parsePckExtensions,
-} from './pki.ts';
-export { DEFAULT_ACCEPTED_TCB_STATUSES, parseTdxPolicy, type TdxPolicy } from './policy.ts';
-export {
   decodeTdAttributes,
   isDebugTd,
   parseSgxReportBody,
@@ -34,13 +26,19 @@ export {
   pemToDerList,
   type QuoteHeader,
   type SgxReportBody,
-  serializeSgxReportBody,
-  serializeTdxQuote,
   signedBytes,
   TD_ATTRIBUTE_BITS,
   TDX_LIMITS,
   type TdReport,
   type TdxQuote,
-} from './quote.ts';
+} from './layout.ts';
+export {
+  INTEL_SGX_ROOT_CA_PEM,
+  INTEL_SGX_ROOT_CA_SHA256,
+  type PckExtensions,
+  parseCrl,
+  parsePckExtensions,
+} from './pki.ts';
+export { DEFAULT_ACCEPTED_TCB_STATUSES, parseTdxPolicy, type TdxPolicy } from './policy.ts';
 export { converge, evaluateTdxTcb, type TcbResult } from './tcb.ts';
 export { tdReportFields, type VerifyTdxOptions, verifyTdxQuote } from './verify.ts';

@@ -20,9 +20,9 @@ import {
   readNode,
   TAG,
   timeValue,
+  unknownCriticalExtensions,
   whole,
-} from '../der.ts';
-import { unknownCriticalExtensions } from '../x509-extensions.ts';
+} from '../../formats/index.ts';
 import { TdxError } from './errors.ts';
 
 /**

@@ -13,9 +13,10 @@
  *      a Revoked QE/module makes it Revoked. Advisory ids are the union of every level that matched.
  */
 
+import type { SgxReportBody, TdReport } from '../../formats/index.ts';
+import { toHex } from '../../formats/index.ts';
 import type { EnclaveIdentity, TcbInfo, TcbStatus } from './collateral.ts';
 import type { PckExtensions } from './pki.ts';
-import type { SgxReportBody, TdReport } from './quote.ts';
 
 export interface TcbResult {
   ok: boolean;
@@ -32,7 +33,7 @@ export interface TcbResult {
   notes: string[];
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = toHex;
 
 function maskedEqual(value: Uint8Array, expectedHex: string, maskHex: string): boolean {
   const exp = Buffer.from(expectedHex, 'hex');

@@ -3,11 +3,11 @@
  * ('nvidia.spdm.parse') and the PEM certificate chain ('nvidia.chain.parse'), both bounded in size.
  */
 import type { X509Certificate } from 'node:crypto';
+import { parseSpdmEvidence, type SpdmEvidence } from '../../../formats/index.ts';
 import type { GpuEvidence } from '../../../tee/index.ts';
 import type { Check } from '../../types.ts';
 import { parseCertChain } from '../certs.ts';
 import { NvidiaVerifyError } from '../errors.ts';
-import { parseSpdmEvidence, type SpdmEvidence } from '../spdm.ts';
 import { fail, NVIDIA_LIMITS, pass } from './local-common.ts';
 
 function decodeB64(s: unknown, what: string, maxBytes: number): Uint8Array {

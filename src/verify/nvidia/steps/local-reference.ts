@@ -2,8 +2,9 @@
  * Step 4 of local GPU verification: the measurements and versions against reference values
  * ('nvidia.measurements', 'nvidia.driver-version', 'nvidia.vbios-version').
  */
+
+import type { SpdmEvidence } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import type { SpdmEvidence } from '../spdm.ts';
 import { fail, type GpuReferenceValues, pass, skip } from './local-common.ts';
 
 /**

@@ -4,11 +4,11 @@
  * ('nvidia.nonce.consistent', 'nvidia.nonce').
  */
 import type { X509Certificate } from 'node:crypto';
+import { describeOpaque, opaqueField, type SpdmEvidence } from '../../../formats/index.ts';
 import type { GpuEvidence } from '../../../tee/index.ts';
 import type { Check } from '../../types.ts';
 import { leafFwids, verifyP384RawSignature } from '../certs.ts';
 import { compareHexNonce, toNonceBytes } from '../hex.ts';
-import { describeOpaque, opaqueField, type SpdmEvidence } from '../spdm.ts';
 import { fail, pass, skip } from './local-common.ts';
 
 /** The report's fields for the verdict; returns the decoded opaque data. */

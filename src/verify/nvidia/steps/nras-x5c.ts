@@ -1,7 +1,7 @@
 /** The trust of an NRAS signing key: its JWKS `x5c` chain, optionally anchored at a pinned NRAS CA. */
 import { createHash, createPublicKey, type JsonWebKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { unknownCriticalExtensions } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { unknownCriticalExtensions } from '../../x509-extensions.ts';
 
 /**
  * The `x5c` certificate chain of a JWKS key: x5c[0] must hold the same public key as the JWK, each

@@ -4,8 +4,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { unknownCriticalExtensions } from '../../x509-extensions.ts';
-import { type AmdCertInfo, parseAmdCert } from '../amd-cert.ts';
+import { type AmdCertInfo, parseAmdCert, unknownCriticalExtensions } from '../../../formats/index.ts';
 import { fingerprint } from '../chain.ts';
 import { amdSignatureAlgorithmProblem } from '../sigalg.ts';
 

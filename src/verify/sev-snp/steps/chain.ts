@@ -6,10 +6,10 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import type { SnpProduct } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
 import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains } from '../chain.ts';
 import { checkCrl, type KdsOptions, kdsCrlUrl, kdsGet } from '../kds.ts';
-import type { SnpProduct } from '../report.ts';
 import { certProblems } from './cert-cache.ts';
 import { fail, pass, SIMULATED_MARK, skip, type VerifySnpOptions } from './common.ts';
 import type { SimulatedVia } from './trust-chains.ts';

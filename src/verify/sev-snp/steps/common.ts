@@ -1,8 +1,9 @@
 /** Helpers shared by the SEV-SNP verification steps: check constructors, hex text, the option types. */
+
+import type { SnpProduct } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
 import type { KdsOptions } from '../kds.ts';
 import type { SnpPolicy } from '../policy.ts';
-import type { SnpProduct } from '../report.ts';
 
 export const SIMULATED_MARK = 'SIMULATED';
 

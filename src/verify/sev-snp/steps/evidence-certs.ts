@@ -2,8 +2,9 @@
  * Step 2: the certificates that came with the evidence (`vek`, `certs`, the GHCB certificate table), bounded
  * in size ('snp.certs.table'); given certificates win over the table's.
  */
+
+import { CERT_TABLE_LIMITS, certsFromTable, parseCertTable } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { CERT_TABLE_LIMITS, certsFromTable, parseCertTable } from '../certtable.ts';
 import { fail, type SnpCerts, type VerifySnpOptions } from './common.ts';
 
 /** The evidence certificates, or undefined after an oversized-certificate failure (verification stops). */

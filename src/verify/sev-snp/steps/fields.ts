@@ -1,7 +1,12 @@
 /** The verdict's fields of a verified SEV-SNP report: the decoded report, the VEK, the root and the network used. */
 import { createHash } from 'node:crypto';
+import {
+  decodePolicy,
+  describeReport,
+  type SnpProduct,
+  type SnpReportFields,
+} from '../../../formats/index.ts';
 import { cn, fingerprint, type PinnedChain } from '../chain.ts';
-import { decodePolicy, describeReport, type SnpProduct, type SnpReportFields } from '../report.ts';
 import { hex } from './common.ts';
 import type { SimulatedVia } from './trust-chains.ts';
 import type { Vek } from './vek.ts';

@@ -1,8 +1,8 @@
 /** Step 8: the report against what the caller expects: REPORT_DATA ('snp.report-data') and the SNP policy ('snp.policy.*'). */
+
+import type { AmdCertInfo, SnpProduct, SnpReportFields } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import type { AmdCertInfo } from '../amd-cert.ts';
 import { checkSnpPolicy, type SnpPolicy } from '../policy.ts';
-import type { SnpProduct, SnpReportFields } from '../report.ts';
 import { fail, hex, pass } from './common.ts';
 
 export function checkReportData(r: SnpReportFields, expected: Uint8Array | undefined, checks: Check[]): void {

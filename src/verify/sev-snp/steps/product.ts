@@ -1,7 +1,8 @@
 /** Step 4: the product line (Milan, Genoa, Turin): the report's CPUID and the certificate must agree ('snp.product'). */
+
+import type { AmdCertInfo } from '../../../formats/index.ts';
+import { reportProduct, type SnpProduct, type SnpReportFields } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import type { AmdCertInfo } from '../amd-cert.ts';
-import { reportProduct, type SnpProduct, type SnpReportFields } from '../report.ts';
 import { fail, pass, skip } from './common.ts';
 
 /** The product line to verify against; `product` (the guess so far) unchanged when report and certificate disagree. */

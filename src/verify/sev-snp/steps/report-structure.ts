@@ -2,8 +2,9 @@
  * Step 1: the ATTESTATION_REPORT itself: it parses ('snp.report.parse'), is signed with ECDSA P-384/SHA-384
  * ('snp.report.signature-algo'), and its reserved bytes are zero ('snp.report.reserved').
  */
+
+import { parseReport, type SnpReportFields } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { parseReport, type SnpReportFields } from '../report.ts';
 import { fail, pass } from './common.ts';
 
 /** The parsed report, or undefined after a failed 'snp.report.parse' check (verification stops). */

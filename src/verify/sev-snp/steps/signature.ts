@@ -3,8 +3,8 @@
  * Checked even when the chain failed, for diagnostics; the verdict fails anyway.
  */
 import { verify as cryptoVerify, type X509Certificate } from 'node:crypto';
+import { SIGNED_REGION_END, type SnpReportFields, signatureP1363 } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { SIGNED_REGION_END, type SnpReportFields, signatureP1363 } from '../report.ts';
 import { fail, pass } from './common.ts';
 
 /** Whether the signature verifies. */

@@ -3,8 +3,8 @@
  * only when explicitly trusted (trustSimulatedRoots, by fingerprint) or allowSimulated; and the one that signs it.
  */
 import type { X509Certificate } from 'node:crypto';
+import type { SnpProduct } from '../../../formats/index.ts';
 import { fingerprint, type PinnedChain, pinnedChains, signedBy } from '../chain.ts';
-import type { SnpProduct } from '../report.ts';
 import { safeX509 } from './cert-cache.ts';
 import { SIMULATED_MARK, type SnpCerts, type VerifySnpOptions } from './common.ts';
 

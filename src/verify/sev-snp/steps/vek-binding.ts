@@ -2,8 +2,14 @@
  * Step 7: the VEK belongs to this report: a VCEK's hwID equals CHIP_ID ('snp.vek.hwid'), a VLEK names its
  * CSP ('snp.vlek.csp'), and the certificate's SPLs equal REPORTED_TCB ('snp.vek.tcb').
  */
+
+import {
+  decodeSignerInfo,
+  decodeTcb,
+  type SnpProduct,
+  type SnpReportFields,
+} from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { decodeSignerInfo, decodeTcb, type SnpProduct, type SnpReportFields } from '../report.ts';
 import { fail, hex, pass, skip } from './common.ts';
 import type { Vek } from './vek.ts';
 

@@ -3,11 +3,16 @@
  * ('snp.vek.present'), and of the kind SIGNER_INFO names ('snp.vek.kind').
  */
 import type { X509Certificate } from 'node:crypto';
+import type { AmdCertInfo } from '../../../formats/index.ts';
+import {
+  decodeSignerInfo,
+  decodeTcb,
+  type SnpProduct,
+  type SnpReportFields,
+} from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import type { AmdCertInfo } from '../amd-cert.ts';
 import { cn } from '../chain.ts';
 import { fetchVcek, type KdsOptions } from '../kds.ts';
-import { decodeSignerInfo, decodeTcb, type SnpProduct, type SnpReportFields } from '../report.ts';
 import { parseVek } from './cert-cache.ts';
 import { fail, pass, type SnpCerts } from './common.ts';
 

@@ -2,8 +2,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
 import { TdxError } from '../errors.ts';
+import { pemToDerList, type QeReportCertificationData, type TdxQuote } from '../layout.ts';
 import { toX509 } from '../pki.ts';
-import { pemToDerList, type QeReportCertificationData, type TdxQuote } from '../quote.ts';
 
 export interface PckCertificationData {
   qc: QeReportCertificationData;

@@ -3,9 +3,9 @@
  * measurement allow-lists ('tdx.policy.<field>': MRTD, RTMRs, MRCONFIGID, MROWNER, …).
  */
 import type { Check } from '../../types.ts';
+import type { TdReport } from '../layout.ts';
 import { sameBytes } from '../pki.ts';
 import { MEASUREMENT_FIELDS, type MeasurementField, type TdxPolicy } from '../policy.ts';
-import type { TdReport } from '../quote.ts';
 import { hex } from './common.ts';
 
 function measurement(b: TdReport, k: MeasurementField): Uint8Array | undefined {

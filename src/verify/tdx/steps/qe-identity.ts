@@ -4,7 +4,7 @@
  */
 import type { Check } from '../../types.ts';
 import type { EnclaveIdentity, SignedJson, TdxCollateral } from '../collateral.ts';
-import type { SgxReportBody } from '../quote.ts';
+import type { SgxReportBody } from '../layout.ts';
 import { hex } from './common.ts';
 import { checkSignedJson } from './signed-collateral.ts';
 import type { CollateralTrust } from './tcb-info.ts';

@@ -4,8 +4,8 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
+import type { QeReportCertificationData, TdxQuote } from '../layout.ts';
 import { sameBytes, verifyP256Raw } from '../pki.ts';
-import type { QeReportCertificationData, TdxQuote } from '../quote.ts';
 import { hex } from './common.ts';
 
 export function checkQeReport(

@@ -1,7 +1,7 @@
 /** Step 2: the quote signature over header ‖ TD report with the attestation key ('tdx.quote.signature'). */
 import type { Check } from '../../types.ts';
+import type { TdxQuote } from '../layout.ts';
 import { p256Key, verifyP256Raw } from '../pki.ts';
-import type { TdxQuote } from '../quote.ts';
 
 /** Returns whether the attestation key is a valid P-256 point (the QE binding needs it). */
 export function checkQuoteSignature(q: TdxQuote, checks: Check[]): { attKeyOk: boolean } {

@@ -1,6 +1,6 @@
 /** Step 1: parse the quote ('tdx.quote.format'), expose the TD report's fields, check the QE vendor id. */
 import { TdxError } from '../errors.ts';
-import { isDebugTd, parseTdxQuote, type TdxQuote } from '../quote.ts';
+import { isDebugTd, parseTdxQuote, type TdxQuote } from '../layout.ts';
 import { hex, INTEL_QE_VENDOR_ID, type StepOutput } from './common.ts';
 
 export function tdReportFields(q: TdxQuote): Record<string, unknown> {

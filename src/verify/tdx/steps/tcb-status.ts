@@ -4,9 +4,9 @@
  */
 import type { Check } from '../../types.ts';
 import type { EnclaveIdentity, SignedJson, TcbInfo } from '../collateral.ts';
+import type { SgxReportBody, TdxQuote } from '../layout.ts';
 import type { PckExtensions } from '../pki.ts';
 import { DEFAULT_ACCEPTED_TCB_STATUSES, type TdxPolicy } from '../policy.ts';
-import type { SgxReportBody, TdxQuote } from '../quote.ts';
 import { evaluateTdxTcb, type TcbResult } from '../tcb.ts';
 import type { StepOutput } from './common.ts';
 

@@ -3,8 +3,8 @@
  * ('tdx.td.attributes'), MIGRATABLE ('tdx.td.migratable'), SEPT_VE_DISABLE ('tdx.td.sept-ve-disable').
  */
 import type { Check } from '../../types.ts';
+import { decodeTdAttributes, type TdxQuote, tdAttributesValue } from '../layout.ts';
 import type { TdxPolicy } from '../policy.ts';
-import { decodeTdAttributes, type TdxQuote, tdAttributesValue } from '../quote.ts';
 
 export function checkTdAttributes(q: TdxQuote, policy: TdxPolicy, checks: Check[]): void {
   const attrs = decodeTdAttributes(q.body);

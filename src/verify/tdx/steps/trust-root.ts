@@ -3,8 +3,8 @@
  * explicitly trusted (trustSimulatedRoots, pinned by its bytes) or allowSimulated; never one with Intel's names.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
+import { pemToDerList } from '../layout.ts';
 import { pinnedRoot, sameBytes, toX509 } from '../pki.ts';
-import { pemToDerList } from '../quote.ts';
 import { SIMULATED_MARK, type StepOutput } from './common.ts';
 
 export interface TrustRoot {

@@ -10,7 +10,8 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { content, derInteger, derString, readNode } from '../der.ts';
-import { SnpFormatError, type SnpProduct, type TcbParts } from './report.ts';
+import { SnpFormatError } from './errors.ts';
+import type { SnpProduct, TcbParts } from './report.ts';
 
 export const AMD_OID = {
   structVersion: '1.3.6.1.4.1.3704.1.1',

@@ -1,15 +1,17 @@
 /**
- * The verifier's one strict DER reader (X.509 certificates, CRLs, OCSP responses, Intel SGX, AMD and
+ * The one strict DER reader (X.509 certificates, CRLs, OCSP responses, Intel SGX, AMD and
  * TCG DICE extensions), plus the few encoders the simulated TEE needs. Only low-tag-number form and
  * definite lengths of at most 4 bytes; every read is bounds-checked against its container and throws
  * `DerError` (code 'DER') on bad input. Subrooms map it to their own error codes where they need to.
  */
 
-export class DerError extends Error {
-  readonly code = 'DER';
+import { toHex } from './encoding.ts';
+import { FormatError } from './errors.ts';
+
+/** Malformed DER (code 'DER'). */
+export class DerError extends FormatError<'DER'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'DerError';
+    super('DER', message);
   }
 }
 
@@ -154,7 +156,7 @@ export function intValue(node: DerNode): number {
 export function intHex(node: DerNode): string {
   let b = content(expect(node, TAG.INTEGER, 'INTEGER'));
   while (b.length > 1 && b[0] === 0) b = b.subarray(1);
-  return Buffer.from(b).toString('hex');
+  return toHex(b);
 }
 
 /** UTCTime or GeneralizedTime (seconds, 'Z') → Date. */

@@ -3,7 +3,7 @@
  * entries of { GUID (16 bytes), offset u32le, length u32le } terminated by an all-zero entry; offsets are
  * relative to the start of the table.
  */
-import { SnpFormatError } from './report.ts';
+import { SnpFormatError } from './errors.ts';
 
 export const CERT_GUIDS = {
   vcek: '63da758d-e664-4564-adc5-f4b93be8accd',

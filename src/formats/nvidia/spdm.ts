@@ -14,8 +14,15 @@
  * The signature is ECDSA P-384 / SHA-384 over request ‖ response-without-signature.
  */
 
-export class SpdmError extends Error {
-  readonly code = 'NVIDIA_SPDM_MALFORMED';
+import { u16le as u16, u24le as u24 } from '../bytes.ts';
+import { toHex } from '../encoding.ts';
+import { FormatError } from '../errors.ts';
+
+/** Malformed SPDM evidence (code NVIDIA_SPDM_MALFORMED). */
+export class SpdmError extends FormatError<'NVIDIA_SPDM_MALFORMED'> {
+  constructor(message: string) {
+    super('NVIDIA_SPDM_MALFORMED', message);
+  }
 }
 
 export const SPDM_GET_MEASUREMENTS = 0xe0;
@@ -108,13 +115,6 @@ export const OPAQUE_FIELD_NAMES: Record<number, string> = {
   36: 'FEATURE_FLAG',
   255: 'INVALID',
 };
-
-function u16(b: Uint8Array, p: number): number {
-  return b[p]! | (b[p + 1]! << 8);
-}
-function u24(b: Uint8Array, p: number): number {
-  return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16);
-}
 
 function need(b: Uint8Array, p: number, n: number, what: string): void {
   if (p + n > b.length)
@@ -274,7 +274,7 @@ function cString(v: Uint8Array): string {
  * two u32 halves, formatted like nvtrust's `format_vbios_version`.
  */
 export function formatVbiosVersion(v: Uint8Array): string {
-  if (v.length < 8) return Buffer.from(v).toString('hex');
+  if (v.length < 8) return toHex(v);
   const lo = Buffer.from(v).readUInt32LE(0);
   const hi = Buffer.from(v).readUInt32LE(4);
   const h = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
@@ -310,7 +310,7 @@ export function describeOpaque(r: SpdmResponse): Record<string, string | number[
         break;
       }
       default:
-        out[f.name] = Buffer.from(f.value).toString('hex');
+        out[f.name] = toHex(f.value);
     }
   }
   return out;

@@ -2,21 +2,14 @@
  * AMD SEV-SNP ATTESTATION_REPORT (SEV-SNP Firmware ABI, Table "ATTESTATION_REPORT Structure"),
  * versions 2 to 5: parse and serialize byte-exactly. Pure format code (no I/O), shared by src/tee and src/verify.
  */
+import { toHex } from '../encoding.ts';
+import { SnpFormatError } from './errors.ts';
 
 export const REPORT_SIZE = 0x4a0;
 export const SIGNED_REGION_END = 0x2a0;
 export const SIG_R_OFFSET = 0x2a0;
 export const SIG_S_OFFSET = 0x2e8;
 export const SIG_COMPONENT_SIZE = 72;
-
-export class SnpFormatError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'SnpFormatError';
-    this.code = code;
-  }
-}
 
 /** AMD product lines: each has its own ARK. Turin changes the TCB_VERSION layout. */
 export type SnpProduct = 'Milan' | 'Genoa' | 'Turin';
@@ -231,7 +224,7 @@ export function encodeTcb(t: TcbParts, product: SnpProduct | undefined): bigint 
 export function tcbHex(raw: bigint): string {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, raw, true);
-  return Buffer.from(b).toString('hex');
+  return toHex(b);
 }
 
 /** Component-wise comparison: true when every SPL of `a` >= the one of `b`. */
@@ -370,7 +363,7 @@ export function setSignatureP1363(r: SnpReportFields, sig: Uint8Array): void {
   r.signatureS = S;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const hex = toHex;
 
 /** A JSON-friendly view of every field (hex strings, decoded bit fields, TCBs for the product's layout). */
 export function describeReport(r: SnpReportFields, product?: SnpProduct): Record<string, unknown> {

@@ -14,7 +14,8 @@
  *     certification data type u16 (5 = PCK cert chain PEM) + size u32 + bytes.
  * Bytes after the signed data (some quotes carry zero padding) are kept for a byte-exact round trip.
  */
-import { TdxError } from './errors.ts';
+import { ByteReader, ByteWriter } from '../bytes.ts';
+import { TdxFormatError } from './errors.ts';
 
 export const TEE_TYPE_TDX = 0x81;
 export const ATT_KEY_TYPE_ECDSA_P256 = 2;
@@ -117,73 +118,30 @@ export interface TdxQuote {
   signedRegion: Uint8Array;
 }
 
-class Reader {
-  pos = 0;
-  constructor(
-    readonly b: Uint8Array,
-    readonly what: string,
-  ) {}
-  need(n: number, field: string): void {
-    if (this.pos + n > this.b.length)
-      throw new TdxError(
+type Reader = ByteReader;
+
+/** A reader whose truncation error is TdxFormatError('TDX_QUOTE_FORMAT') naming the field. */
+function reader(b: Uint8Array, what: string): Reader {
+  return new ByteReader(
+    b,
+    what,
+    (f) =>
+      new TdxFormatError(
         'TDX_QUOTE_FORMAT',
-        `${this.what}: truncated at ${field} (offset ${this.pos}, need ${n} bytes, have ${this.b.length - this.pos})`,
-      );
-  }
-  bytes(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const v = this.b.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-  /** Like bytes(), but a view into the input (for the variable-size parts: nothing is copied). */
-  view(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const v = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.b[this.pos]! | (this.b[this.pos + 1]! << 8);
-    this.pos += 2;
-    return v;
-  }
-  u32(field: string): number {
-    this.need(4, field);
-    const v = new DataView(this.b.buffer, this.b.byteOffset + this.pos, 4).getUint32(0, true);
-    this.pos += 4;
-    return v;
-  }
+        `${f.what}: truncated at ${f.field} (offset ${f.offset}, need ${f.need} bytes, have ${f.have})`,
+      ),
+  );
 }
 
-class Writer {
-  private parts: Uint8Array[] = [];
-  bytes(b: Uint8Array, n?: number, field = 'field'): this {
-    if (n !== undefined && b.length !== n)
-      throw new TdxError('TDX_QUOTE_FORMAT', `serialize: ${field} must be ${n} bytes, got ${b.length}`);
-    this.parts.push(b);
-    return this;
-  }
-  u16(v: number): this {
-    const b = new Uint8Array(2);
-    new DataView(b.buffer).setUint16(0, v, true);
-    return this.bytes(b);
-  }
-  u32(v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
-    return this.bytes(b);
-  }
-  done(): Uint8Array {
-    return Buffer.concat(this.parts);
-  }
+/** A writer whose size error is TdxFormatError('TDX_QUOTE_FORMAT'). */
+function writer(): ByteWriter {
+  return new ByteWriter((m) => new TdxFormatError('TDX_QUOTE_FORMAT', m));
 }
 
 export function parseSgxReportBody(b: Uint8Array): SgxReportBody {
   if (b.length !== SGX_REPORT_BODY_SIZE)
-    throw new TdxError('TDX_QUOTE_FORMAT', `QE report: expected 384 bytes, got ${b.length}`);
-  const r = new Reader(b, 'QE report');
+    throw new TdxFormatError('TDX_QUOTE_FORMAT', `QE report: expected 384 bytes, got ${b.length}`);
+  const r = reader(b, 'QE report');
   return {
     cpuSvn: r.bytes(16, 'cpuSvn'),
     miscSelect: r.u32('miscSelect'),
@@ -201,7 +159,7 @@ export function parseSgxReportBody(b: Uint8Array): SgxReportBody {
 }
 
 export function serializeSgxReportBody(q: SgxReportBody): Uint8Array {
-  return new Writer()
+  return writer()
     .bytes(q.cpuSvn, 16, 'cpuSvn')
     .u32(q.miscSelect)
     .bytes(q.reserved1, 28, 'reserved1')
@@ -240,7 +198,7 @@ function parseTdReport(r: Reader, v15: boolean): TdReport {
 }
 
 export function serializeTdReport(b: TdReport, v15: boolean): Uint8Array {
-  const w = new Writer()
+  const w = writer()
     .bytes(b.teeTcbSvn, 16, 'TEE_TCB_SVN')
     .bytes(b.mrSeam, 48, 'MRSEAM')
     .bytes(b.mrSignerSeam, 48, 'MRSIGNERSEAM')
@@ -255,7 +213,10 @@ export function serializeTdReport(b: TdReport, v15: boolean): Uint8Array {
   w.bytes(b.reportData, 64, 'REPORTDATA');
   if (v15) {
     if (!b.teeTcbSvn2 || !b.mrServiceTd)
-      throw new TdxError('TDX_QUOTE_FORMAT', 'serialize: TDX 1.5 body needs TEE_TCB_SVN2 and MRSERVICETD');
+      throw new TdxFormatError(
+        'TDX_QUOTE_FORMAT',
+        'serialize: TDX 1.5 body needs TEE_TCB_SVN2 and MRSERVICETD',
+      );
     w.bytes(b.teeTcbSvn2, 16, 'TEE_TCB_SVN2').bytes(b.mrServiceTd, 48, 'MRSERVICETD');
   }
   return w.done();
@@ -263,8 +224,8 @@ export function serializeTdReport(b: TdReport, v15: boolean): Uint8Array {
 
 function parseCertData(type: number, data: Uint8Array): QeReportCertificationData {
   if (type !== CERT_DATA_QE_REPORT)
-    throw new TdxError('TDX_QUOTE_FORMAT', `certification data type ${type}: expected 6 (QE report)`);
-  const r = new Reader(data, 'QE report certification data');
+    throw new TdxFormatError('TDX_QUOTE_FORMAT', `certification data type ${type}: expected 6 (QE report)`);
+  const r = reader(data, 'QE report certification data');
   const qeReportRaw = r.bytes(SGX_REPORT_BODY_SIZE, 'QE report');
   const qeReportSignature = r.bytes(64, 'QE report signature');
   const authSize = r.u16('QE auth data size');
@@ -273,7 +234,7 @@ function parseCertData(type: number, data: Uint8Array): QeReportCertificationDat
   const innerSize = r.u32('inner certification data size');
   const innerData = r.view(innerSize, 'inner certification data');
   if (r.pos !== data.length)
-    throw new TdxError(
+    throw new TdxFormatError(
       'TDX_QUOTE_FORMAT',
       `QE report certification data: ${data.length - r.pos} unexpected bytes after the inner data`,
     );
@@ -288,7 +249,7 @@ function parseCertData(type: number, data: Uint8Array): QeReportCertificationDat
 
 function serializeCertData(c: QeReportCertificationData): Uint8Array {
   const report = serializeSgxReportBody(c.qeReport);
-  return new Writer()
+  return writer()
     .bytes(report)
     .bytes(c.qeReportSignature, 64, 'QE report signature')
     .u16(c.qeAuthData.length)
@@ -299,16 +260,16 @@ function serializeCertData(c: QeReportCertificationData): Uint8Array {
     .done();
 }
 
-/** Parse a TDX quote (v4 or v5). Throws TdxError('TDX_QUOTE_FORMAT') with the failing field. */
+/** Parse a TDX quote (v4 or v5). Throws TdxFormatError('TDX_QUOTE_FORMAT') with the failing field. */
 export function parseTdxQuote(input: Uint8Array): TdxQuote {
   const bytes =
     input instanceof Buffer ? new Uint8Array(input.buffer, input.byteOffset, input.length) : input;
   if (bytes.length > TDX_LIMITS.maxQuoteBytes)
-    throw new TdxError(
+    throw new TdxFormatError(
       'TDX_QUOTE_SIZE',
       `TDX quote: ${bytes.length} bytes, over the ${TDX_LIMITS.maxQuoteBytes}-byte limit (real quotes are 4–8 KB)`,
     );
-  const r = new Reader(bytes, 'TDX quote');
+  const r = reader(bytes, 'TDX quote');
   const header: QuoteHeader = {
     version: r.u16('version'),
     attestationKeyType: r.u16('attestation key type'),
@@ -319,14 +280,17 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     userData: r.bytes(20, 'user data'),
   };
   if (header.version !== 4 && header.version !== 5)
-    throw new TdxError('TDX_QUOTE_FORMAT', `TDX quote: version ${header.version} not supported (4 or 5)`);
+    throw new TdxFormatError(
+      'TDX_QUOTE_FORMAT',
+      `TDX quote: version ${header.version} not supported (4 or 5)`,
+    );
   if (header.teeType !== TEE_TYPE_TDX)
-    throw new TdxError(
+    throw new TdxFormatError(
       'TDX_QUOTE_FORMAT',
       `TDX quote: TEE type 0x${header.teeType.toString(16)} is not TDX (0x81)`,
     );
   if (header.attestationKeyType !== ATT_KEY_TYPE_ECDSA_P256)
-    throw new TdxError(
+    throw new TdxFormatError(
       'TDX_QUOTE_FORMAT',
       `TDX quote: attestation key type ${header.attestationKeyType} not supported (2 = ECDSA P-256)`,
     );
@@ -337,13 +301,19 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
     const size = r.u32('body size');
     if (bodyType === 2) {
       if (size !== TD_REPORT10_SIZE)
-        throw new TdxError('TDX_QUOTE_FORMAT', `TDX quote: body type 2 with size ${size} (expected 584)`);
+        throw new TdxFormatError(
+          'TDX_QUOTE_FORMAT',
+          `TDX quote: body type 2 with size ${size} (expected 584)`,
+        );
     } else if (bodyType === 3) {
       if (size !== TD_REPORT15_SIZE)
-        throw new TdxError('TDX_QUOTE_FORMAT', `TDX quote: body type 3 with size ${size} (expected 648)`);
+        throw new TdxFormatError(
+          'TDX_QUOTE_FORMAT',
+          `TDX quote: body type 3 with size ${size} (expected 648)`,
+        );
       v15 = true;
     } else {
-      throw new TdxError('TDX_QUOTE_FORMAT', `TDX quote: body type ${bodyType} not supported (2 or 3)`);
+      throw new TdxFormatError('TDX_QUOTE_FORMAT', `TDX quote: body type ${bodyType} not supported (2 or 3)`);
     }
   }
   const body = parseTdReport(r, v15);
@@ -351,14 +321,14 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
   const sigLen = r.u32('signature data length');
   r.need(sigLen, 'signature data');
   const sigEnd = r.pos + sigLen;
-  const sr = new Reader(bytes.subarray(r.pos, sigEnd), 'TDX quote signature data');
+  const sr = reader(bytes.subarray(r.pos, sigEnd), 'TDX quote signature data');
   const signature = sr.bytes(64, 'quote signature');
   const attestationKey = sr.bytes(64, 'attestation key');
   const certificationType = sr.u16('certification data type');
   const certSize = sr.u32('certification data size');
   const certData = sr.view(certSize, 'certification data');
   if (sr.pos !== sigLen)
-    throw new TdxError(
+    throw new TdxFormatError(
       'TDX_QUOTE_FORMAT',
       `TDX quote: ${sigLen - sr.pos} unexpected bytes in the signature data`,
     );
@@ -380,7 +350,7 @@ export function parseTdxQuote(input: Uint8Array): TdxQuote {
 /** Serialize a parsed quote back to bytes (byte-exact for every parsed input). */
 export function serializeTdxQuote(q: TdxQuote): Uint8Array {
   const h = q.header;
-  const w = new Writer()
+  const w = writer()
     .u16(h.version)
     .u16(h.attestationKeyType)
     .u32(h.teeType)
@@ -394,17 +364,18 @@ export function serializeTdxQuote(q: TdxQuote): Uint8Array {
     v15 = t === 3;
     w.u16(t).u32(v15 ? TD_REPORT15_SIZE : TD_REPORT10_SIZE);
   } else if (h.version !== 4) {
-    throw new TdxError('TDX_QUOTE_FORMAT', `serialize: version ${h.version} not supported`);
+    throw new TdxFormatError('TDX_QUOTE_FORMAT', `serialize: version ${h.version} not supported`);
   }
   w.bytes(serializeTdReport(q.body, v15));
   let cert: Uint8Array;
   if (q.certificationType === CERT_DATA_QE_REPORT) {
-    if (!q.qeCert) throw new TdxError('TDX_QUOTE_FORMAT', 'serialize: certification type 6 needs qeCert');
+    if (!q.qeCert)
+      throw new TdxFormatError('TDX_QUOTE_FORMAT', 'serialize: certification type 6 needs qeCert');
     cert = serializeCertData(q.qeCert);
   } else {
     cert = q.certificationRaw ?? new Uint8Array(0);
   }
-  const sig = new Writer()
+  const sig = writer()
     .bytes(q.signature, 64, 'quote signature')
     .bytes(q.attestationKey, 64, 'attestation key')
     .u16(q.certificationType)
@@ -481,12 +452,12 @@ export function pemToDerList(
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (out.length >= maxCerts)
-      throw new TdxError('TDX_CERT_COUNT', `PEM: more than ${maxCerts} certificates in one chain`);
+      throw new TdxFormatError('TDX_CERT_COUNT', `PEM: more than ${maxCerts} certificates in one chain`);
     const b64 = m[1]!.replace(/\s+/g, '');
     if (b64.length > Math.ceil(TDX_LIMITS.maxCertBytes / 3) * 4)
-      throw new TdxError('TDX_CERT', `PEM: a certificate over ${TDX_LIMITS.maxCertBytes} bytes`);
+      throw new TdxFormatError('TDX_CERT', `PEM: a certificate over ${TDX_LIMITS.maxCertBytes} bytes`);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64))
-      throw new TdxError('TDX_CERT', 'PEM: bad base64 in a certificate');
+      throw new TdxFormatError('TDX_CERT', 'PEM: bad base64 in a certificate');
     out.push(new Uint8Array(Buffer.from(b64, 'base64')));
   }
   return out;

@@ -1,0 +1,29 @@
+/**
+ * TeeError: the error of the CPU evidence providers (configfs-tsm for SEV-SNP and TDX, /dev/sev-guest,
+ * the simulated TEEs), one set of stable codes. The NVIDIA provider keeps its own NvidiaError.
+ */
+import { WasmvmTeeError } from '../util/errors.ts';
+
+export type TeeErrorCode =
+  /** REPORT_DATA is not exactly 64 bytes. */
+  | 'TEE_BAD_REPORT_DATA'
+  /** The interface (configfs-tsm root, device) is missing or cannot be used. */
+  | 'TEE_UNAVAILABLE'
+  /** configfs-tsm serves another provider (e.g. tdx_guest where sev_guest was asked for). */
+  | 'TEE_WRONG_PROVIDER'
+  /** configfs-tsm: the entry's generation kept changing (another writer), retries exhausted. */
+  | 'TEE_CONCURRENT_WRITER'
+  /** The firmware (or the host's quote service) failed to produce evidence. */
+  | 'TEE_FIRMWARE_ERROR'
+  /** The evidence produced does not parse as what the provider promises (e.g. outblob not a TDX quote). */
+  | 'TEE_BAD_EVIDENCE'
+  /** /dev/sev-guest: an ioctl failed. */
+  | 'TEE_IOCTL_FAILED'
+  /** /dev/sev-guest: the optional dependency koffi is missing. */
+  | 'TEE_FFI_UNAVAILABLE'
+  /** An argument a simulated TEE was given has the wrong shape (e.g. a MEASUREMENT that is not 48 bytes). */
+  | 'TEE_INVALID_ARGUMENT'
+  /** An invariant of this code does not hold (a bug). */
+  | 'TEE_INTERNAL';
+
+export class TeeError extends WasmvmTeeError<TeeErrorCode> {}
