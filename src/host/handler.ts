@@ -11,6 +11,7 @@
  * Every call is appended to the hash-chained audit log (audit.ts) with hashes only, no secrets.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { guestGpuNonce, guestReportData } from '../binding/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
 import type { Check, Verdict } from '../verify/index.ts';
 import { TEE_CODE } from './attestation.ts';
@@ -24,7 +25,6 @@ import {
   type HostPolicy,
   parsePolicy,
 } from './policy.ts';
-import { guestGpuNonce, guestReportData } from './report-data.ts';
 import { type IssuerConfig, TokenVerifier } from './tokens.ts';
 import type { AttestationResult, HostHandler } from './types.ts';
 import type { WebGpuHost } from './webgpu/host.ts';

@@ -25,11 +25,13 @@ import {
   type ClaimInputs,
   claimFromJson,
   type ExecutionClaim,
+  type ExecutionMode,
+  modeToProto,
   parseEnvelope,
+  requestedAttestationToProto,
+  type WasmValue,
 } from '../binding/index.ts';
-import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
-  AttestationMode as ProtoAttestationMode,
   type WASMVMExecutionRequest,
   WASMVMExecutionRequestSchema,
   type WASMVMExecutionResponse,
@@ -43,7 +45,7 @@ import {
   verdict,
   verifyExecution,
 } from '../verify/index.ts';
-import { fromProtoValue, modeToProto, toProtoValue } from './values.ts';
+import { fromProtoValue, toProtoValue } from './values.ts';
 
 export type Protocol = 'grpc' | 'grpc-web' | 'connect';
 export const PROTOCOLS: readonly Protocol[] = ['grpc', 'grpc-web', 'connect'];
@@ -150,12 +152,7 @@ export function buildExecuteRequest(input: ExecuteInput & { nonce: Uint8Array })
       mode: modeToProto(input.mode ?? 'interp'),
       gasLimit: input.gasLimit !== undefined ? { useGasLimit: true, limit: input.gasLimit } : undefined,
       meter: input.meter ?? false,
-      attestationMode:
-        input.attestationMode === 'per-request'
-          ? ProtoAttestationMode.PER_REQUEST
-          : input.attestationMode === 'session-key'
-            ? ProtoAttestationMode.SESSION_KEY
-            : ProtoAttestationMode.UNSPECIFIED,
+      attestationMode: requestedAttestationToProto(input.attestationMode ?? 'default'),
       includeGpuEvidence: input.includeGpuEvidence ?? false,
     },
   });

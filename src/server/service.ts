@@ -83,22 +83,14 @@ export interface ServiceConfig {
 const MAX_REQUEST_ID = 128;
 const MAX_INPUTS = 1000;
 
-function attestationModeFromProto(m: ProtoAttestationMode, dflt: AttestationMode): AttestationMode {
-  switch (m) {
-    case ProtoAttestationMode.UNSPECIFIED:
-      return dflt;
-    case ProtoAttestationMode.PER_REQUEST:
-      return 'per-request';
-    case ProtoAttestationMode.SESSION_KEY:
-      return 'session-key';
-    default:
-      throw new ServiceError('UNSUPPORTED_ATTESTATION', `unknown attestation mode ${m}`);
-  }
+/** What a request's AttestationMode asked for (binding's table); UNSUPPORTED_ATTESTATION for an unknown one. */
+export function requestedAttestationOf(m: ProtoAttestationMode): RequestedAttestation {
+  const r = requestedAttestationFromProto(m);
+  if (r === undefined) throw new ServiceError('UNSUPPORTED_ATTESTATION', `unknown attestation mode ${m}`);
+  return r;
 }
 
-export function attestationModeToProto(m: AttestationMode): ProtoAttestationMode {
-  return m === 'per-request' ? ProtoAttestationMode.PER_REQUEST : ProtoAttestationMode.SESSION_KEY;
-}
+export { attestationModeToProto };
 
 function fromB64(s: string | undefined): Uint8Array {
   return s ? new Uint8Array(Buffer.from(s, 'base64')) : new Uint8Array(0);

@@ -1,10 +1,16 @@
 /**
- * Conversions between the API's `wasm.Value` (the original oneof shape plus exact `bits`) and the
- * engine's typed `WasmValue` (exact bits for floats), and the API's mode enums.
+ * Conversions between the API's `wasm.Value` (the original oneof shape plus exact `bits`) and binding's
+ * typed `WasmValue` (exact bits for floats), and the API's mode enums (binding's one table, with the
+ * service's error for an unknown mode).
  */
 import { create } from '@bufbuild/protobuf';
-import type { ExecutionMode, WasmValue } from '../engine/index.ts';
-import { type Value, ValueSchema, ValueType, WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import {
+  type ExecutionMode,
+  modeFromProto as modeFromProtoValue,
+  modeToProto,
+  type WasmValue,
+} from '../binding/index.ts';
+import { type Value, ValueSchema, ValueType, type WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import { ServiceError } from './errors.ts';
 
 const dv = new DataView(new ArrayBuffer(8));
@@ -127,26 +133,14 @@ export function valueToString(v: WasmValue): string {
   }
 }
 
+/** The execution mode of a request's WASMVMMode (binding's table); INVALID_MODE for an unknown one. */
 export function modeFromProto(m: WASMVMMode): ExecutionMode {
-  switch (m) {
-    case WASMVMMode.WASMVM_MODE_INTERP_UNSPECIFIED:
-      return 'interp';
-    case WASMVMMode.WASMVM_MODE_SINGLEPASS:
-      return 'singlepass';
-    case WASMVMMode.WASMVM_MODE_MULTIPASS:
-      return 'multipass';
-    default:
-      throw new ServiceError('INVALID_MODE', `unknown mode ${m}`);
-  }
+  const mode = modeFromProtoValue(m);
+  if (mode === undefined) throw new ServiceError('INVALID_MODE', `unknown mode ${m}`);
+  return mode;
 }
 
-export function modeToProto(m: ExecutionMode): WASMVMMode {
-  return m === 'singlepass'
-    ? WASMVMMode.WASMVM_MODE_SINGLEPASS
-    : m === 'multipass'
-      ? WASMVMMode.WASMVM_MODE_MULTIPASS
-      : WASMVMMode.WASMVM_MODE_INTERP_UNSPECIFIED;
-}
+export { modeToProto };
 
 /** Strict standard base64 (RFC 4648 §4, padding required; CR/LF ignored like Go's StdEncoding). */
 export function decodeBase64Strict(s: string, what: string): Uint8Array {

@@ -7,6 +7,7 @@ import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto
 import {
   type AttestationEnvelope,
   BindingError,
+  type BindingErrorCode,
   bytesToHex,
   type ClaimInputSide,
   type ClaimInputs,
@@ -222,7 +223,7 @@ function protoObject(o: unknown, where: string, allowed: readonly string[]): Rec
   return out;
 }
 
-function invalid(field: string, why: string, code = 'INVALID_RESPONSE'): BindingError {
+function invalid(field: string, why: string, code: BindingErrorCode = 'INVALID_RESPONSE'): BindingError {
   return new BindingError(code, `${field}: ${why}`, field);
 }
 

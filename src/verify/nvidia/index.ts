@@ -1,4 +1,6 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
+
+export { GPU_NONCE_DOMAIN, gpuNonceFor } from '../../binding/index.ts';
 export { commonName, leafFwids, parseCertChain, pinnedDeviceRoot, verifyChainToPinnedRoot } from './certs.ts';
 export { compareHexNonce, toNonceBytes } from './hex.ts';
 export {
@@ -18,7 +20,6 @@ export {
   verifyGpuEvidence,
   verifyGpuEvidenceList,
 } from './local.ts';
-export { GPU_NONCE_DOMAIN, gpuNonceFor } from './nonce.ts';
 export {
   NRAS_ISSUER,
   NRAS_LIMITS,

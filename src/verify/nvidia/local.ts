@@ -4,7 +4,7 @@
  * measurements against reference values. Offline: revocation (OCSP) is recorded as 'skip'.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { GpuEvidence } from '../../tee/index.ts';
+import type { GpuEvidence } from '../../binding/index.ts';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
 import {
