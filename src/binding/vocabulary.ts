@@ -133,7 +133,7 @@ export function modeFromProto(m: WASMVMMode | number): ExecutionMode | undefined
 export function modeFromProtoJson(x: unknown): ExecutionMode | undefined {
   const s = String(x);
   if ((EXECUTION_MODES as readonly string[]).includes(s)) return s as ExecutionMode;
-  if (/^[0-9]+$/.test(s)) return modeFromProto(Number(s));
+  if (/^(?:0|[1-9][0-9]*)$/.test(s)) return modeFromProto(Number(s));
   const n = (WASMVMMode as unknown as Record<string, unknown>)[s];
   return typeof n === 'number' ? modeFromProto(n) : undefined;
 }
@@ -161,7 +161,7 @@ export function requestedAttestationFromProto(
 export function requestedAttestationFromProtoJson(x: unknown): RequestedAttestation | undefined {
   const s = String(x);
   if ((REQUESTED_ATTESTATIONS as readonly string[]).includes(s)) return s as RequestedAttestation;
-  if (/^[0-9]+$/.test(s)) return requestedAttestationFromProto(Number(s));
+  if (/^(?:0|[1-9][0-9]*)$/.test(s)) return requestedAttestationFromProto(Number(s));
   if (!s.startsWith('ATTESTATION_MODE_')) return undefined;
   const n = (ProtoAttestationMode as unknown as Record<string, unknown>)[s.slice('ATTESTATION_MODE_'.length)];
   return typeof n === 'number' ? requestedAttestationFromProto(n) : undefined;

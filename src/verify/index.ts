@@ -12,7 +12,7 @@ export {
   verifyEvidence,
   verifyExecution,
   verifySessionAttestation,
-} from './execution.ts';
+} from './execution/index.ts';
 export {
   createOcspChecker,
   fetchedJwks,
