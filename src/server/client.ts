@@ -45,6 +45,7 @@ import {
   verdict,
   verifyExecution,
 } from '../verify/index.ts';
+import { ClientError } from './errors.ts';
 import { fromProtoValue, toProtoValue } from './values.ts';
 
 export type Protocol = 'grpc' | 'grpc-web' | 'connect';
@@ -98,7 +99,10 @@ export function createWasmvmTransport(opts: WasmvmClientOptions): Transport {
         useBinaryFormat: opts.useBinaryFormat ?? false,
       });
     default:
-      throw new Error(`unknown protocol '${String(protocol)}' (grpc, grpc-web, connect)`);
+      throw new ClientError(
+        'UNKNOWN_PROTOCOL',
+        `unknown protocol '${String(protocol)}' (grpc, grpc-web, connect)`,
+      );
   }
 }
 
@@ -281,6 +285,7 @@ export async function executeAndVerify(
   return out;
 }
 
+export { ClientError, type ClientErrorCode } from './errors.ts';
 // Many replicas: per-replica attested session cache (src/server/session-cache.ts).
 export {
   type CachedExecuteResult,

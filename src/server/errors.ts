@@ -106,6 +106,15 @@ export class ServiceError extends WasmvmTeeError<ErrorCode> {
   }
 }
 
+/** A server set up with impossible limits (never sent to a client: the server does not start). */
+export class ServerConfigError extends WasmvmTeeError<'INVALID_CONFIG'> {}
+
+/** Stable codes of the typed client's own errors (the server's come back as ConnectErrors). */
+export type ClientErrorCode = 'UNKNOWN_PROTOCOL';
+
+/** An error of the typed client itself (client.ts), before anything is sent. */
+export class ClientError extends WasmvmTeeError<ClientErrorCode> {}
+
 export function isErrorCode(c: unknown): c is ErrorCode {
   return typeof c === 'string' && Object.hasOwn(ERROR_CODES, c);
 }
