@@ -10,6 +10,7 @@
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) (derivations.ts).
  */
 import { createHash } from 'node:crypto';
+import { toHex } from '../formats/index.ts';
 import type { ClaimInputSide, ClaimWebGpu, ExecutionClaim } from './claim.ts';
 import { INPUT_DOMAIN, OUTPUT_DOMAIN } from './derivations.ts';
 import { BindingError } from './errors.ts';
@@ -171,9 +172,8 @@ export function hexToBytes(hex: string, what = 'hex'): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-export function bytesToHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
+/** Lowercase hex (formats' toHex). */
+export const bytesToHex: (b: Uint8Array) => string = toHex;
 
 function sha256Hex(field: string, hex: string | undefined): Uint8Array | undefined {
   if (hex === undefined) return undefined;

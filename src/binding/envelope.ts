@@ -1,6 +1,8 @@
 /**
  * The attestation envelope: the JSON string put in `WASMVMExecutionResult.attestation` (docs/binding.md).
  */
+
+import { toBase64 } from '../formats/index.ts';
 import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex } from './encode.ts';
@@ -125,9 +127,8 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
   return d;
 }
 
-export function b64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-}
+/** Standard base64 with padding (formats' toBase64). */
+export const b64: (b: Uint8Array) => string = toBase64;
 
 const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 

@@ -22,7 +22,7 @@ import {
 import {
   type AttestationEnvelope,
   type AttestationMode,
-  type ClaimInputs,
+  type ClaimInputSide,
   claimFromJson,
   type ExecutionClaim,
   type ExecutionMode,
@@ -162,15 +162,11 @@ export function buildExecuteRequest(input: ExecuteInput & { nonce: Uint8Array })
   });
 }
 
-/** What the client expects in the claim's input side, from the request it sent. */
-export interface ExpectedInputs {
-  bytecodeSha256: string;
-  fn: string;
-  inputs: ClaimInputs;
-  mode: ExecutionMode;
-  gasLimit?: bigint;
-  nonce?: Uint8Array;
-}
+/** What the client expects in the claim's input side, from the request it sent (binding's model). */
+export type ExpectedInputs = Pick<
+  ClaimInputSide,
+  'bytecodeSha256' | 'fn' | 'inputs' | 'mode' | 'gasLimit' | 'nonce'
+>;
 
 export function expectedInputs(input: ExecuteInput & { nonce: Uint8Array }): ExpectedInputs {
   const args = input.args ?? [];
