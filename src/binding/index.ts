@@ -78,6 +78,14 @@ export {
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
 export {
+  f32Bits,
+  f32FromBits,
+  f64Bits,
+  f64FromBits,
+  renderValue,
+  valueToString,
+} from './value-text.ts';
+export {
   ATTESTATION_MODES,
   type AttestationMode,
   attestationModeToProto,

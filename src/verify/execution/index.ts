@@ -3,10 +3,10 @@
  * its steps: the request (request.ts), the response (response.ts), the evidence (evidence.ts), proto
  * JSON reading (proto-json.ts), and session keys on their own (session.ts).
  */
-export { isBindingError } from '../../binding/index.ts';
+export { isBindingError, renderValue } from '../../binding/index.ts';
 export type { VerifyExecutionOptions } from './common.ts';
 export { verifyEvidence } from './evidence.ts';
-export { protoJsonValue, renderValue } from './proto-json.ts';
+export { protoJsonValue } from './proto-json.ts';
 export { claimInputFromRequest } from './request.ts';
 export { attestationFromResponse, readResponse } from './response.ts';
 export { verifySessionAttestation } from './session.ts';

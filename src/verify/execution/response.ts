@@ -11,21 +11,13 @@ import {
   fromB64,
   modeFromProtoJson,
   requestedAttestationFromProtoJson,
+  valueToString,
   type WasmValue,
 } from '../../binding/index.ts';
 import type { Check } from '../types.ts';
 import { fail, invalid, pass, same, skip } from './common.ts';
 import { evidenceReportData } from './evidence.ts';
-import {
-  b64Field,
-  hexBytes,
-  inputString,
-  jsonInt,
-  pick,
-  protoJsonValue,
-  protoObject,
-  U64,
-} from './proto-json.ts';
+import { b64Field, hexBytes, jsonInt, pick, protoJsonValue, protoObject, U64 } from './proto-json.ts';
 
 /** Find the envelope JSON in a saved response. */
 export function attestationFromResponse(resp: unknown): unknown {
@@ -214,7 +206,7 @@ export function responseChecks(
     const list = f.inputs ?? [];
     if (!proto && f.inputs === undefined) return undefined;
     const want =
-      'legacy' in claim.inputs ? [...claim.inputs.legacy] : (claim.inputs as WasmValue[]).map(inputString);
+      'legacy' in claim.inputs ? [...claim.inputs.legacy] : (claim.inputs as WasmValue[]).map(valueToString);
     return JSON.stringify(list) === JSON.stringify(want)
       ? undefined
       : `${JSON.stringify(list)} ≠ attested ${JSON.stringify(want)}`;
