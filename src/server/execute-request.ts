@@ -19,17 +19,16 @@ import {
   type AttestationMode,
   attestationModeToProto,
   type ClaimDraft,
+  type ClaimInputSide,
   type ClaimInputs,
   type ClaimRequest,
   claimFromExecution,
   type ExecutionClaim,
-  type ExecutionMode,
   encodeClaim,
   isGasLimit,
   type RequestedAttestation,
   reportDataFor,
   requestedAttestationFromProto,
-  type WasmValue,
 } from '../binding/index.ts';
 import type { ExecuteRequest, ExecuteResult } from '../engine/index.ts';
 import {
@@ -69,20 +68,17 @@ function requestedAttestationOf(m: ProtoAttestationMode): RequestedAttestation {
 export interface ParsedExecute {
   requestId: string;
   bytecode: Uint8Array;
-  fn: string;
-  args: readonly WasmValue[] | { legacy: readonly string[] };
-  claimInputs: ClaimInputs;
+  /**
+   * The claim's input side as the request sets it (binding's model; the bytecode hash is the engine's).
+   * Its `inputs` are also the engine's arguments; `meter` and `attestationRequested` are as sent.
+   */
+  input: Omit<ClaimInputSide, 'bytecodeSha256'>;
+  /** The inputs as the response echoes them (legacy strings). */
   inputStrings: string[];
-  mode: ExecutionMode;
-  gasLimit?: bigint;
+  /** The engine meters: a gas limit, or runtime_config.meter. */
   meter: boolean;
-  nonce?: Uint8Array;
+  /** The attestation mode that runs: the one asked for, or the server's default. */
   attestationMode: AttestationMode;
-  /** What the request asked for ('default' = UNSPECIFIED), as bound in the claim's input side. */
-  attestationRequested: RequestedAttestation;
-  /** runtime_config.meter as sent (claim input side). */
-  meterRequested: boolean;
-  includeGpuEvidence: boolean;
 }
 
 /** Step 1, decode and validate: the request's fields, checked before a slot is taken. */
@@ -109,18 +105,15 @@ export function parseExecute(req: WASMVMExecutionRequest, cfg: ServiceConfig): P
     throw new ServiceError('INPUTS_CONFLICT', 'set inputs (strings) or typed_inputs, not both');
   if (ex.inputs.length + ex.typedInputs.length > MAX_INPUTS)
     throw new ServiceError('INVALID_ARGUMENT', `more than ${MAX_INPUTS} inputs`);
-  let args: ParsedExecute['args'];
-  let claimInputs: ClaimInputs;
+  let inputs: ClaimInputs;
   let inputStrings: string[];
   if (ex.typedInputs.length > 0) {
     const typed = ex.typedInputs.map((v, i) => fromProtoValue(v, i));
-    args = typed;
-    claimInputs = typed;
+    inputs = typed;
     inputStrings = typed.map(valueToString);
   } else {
     const legacy = [...ex.inputs];
-    args = { legacy };
-    claimInputs = { legacy };
+    inputs = { legacy };
     inputStrings = legacy;
   }
   if (ex.nonce.length > cfg.maxNonceBytes)
@@ -139,23 +132,24 @@ export function parseExecute(req: WASMVMExecutionRequest, cfg: ServiceConfig): P
   const attestationRequested = requestedAttestationOf(
     rc?.attestationMode ?? ProtoAttestationMode.UNSPECIFIED,
   );
-  const parsed: ParsedExecute = {
+  const input: ParsedExecute['input'] = {
+    fn: ex.fnName,
+    inputs,
+    mode,
+    meter: rc?.meter === true,
+    attestationRequested,
+    gpuRequested: rc?.includeGpuEvidence === true,
+  };
+  if (gasLimit !== undefined) input.gasLimit = gasLimit;
+  if (ex.nonce.length > 0) input.nonce = ex.nonce;
+  return {
     requestId,
     bytecode,
-    fn: ex.fnName,
-    args,
-    claimInputs,
+    input,
     inputStrings,
-    mode,
     meter: gasLimit !== undefined || rc?.meter === true,
     attestationMode: attestationRequested === 'default' ? cfg.defaultAttestationMode : attestationRequested,
-    attestationRequested,
-    meterRequested: rc?.meter === true,
-    includeGpuEvidence: rc?.includeGpuEvidence === true,
   };
-  if (gasLimit !== undefined) parsed.gasLimit = gasLimit;
-  if (ex.nonce.length > 0) parsed.nonce = ex.nonce;
-  return parsed;
 }
 
 function abortError(signal: AbortSignal, draining = false): unknown {
@@ -205,16 +199,16 @@ function engineRequest(p: ParsedExecute, ctx: HandlerContext, deps: ServiceDeps)
   const { backend, config } = deps;
   const ereq: ExecuteRequest = {
     bytecode: p.bytecode,
-    fn: p.fn,
-    args: p.args,
-    mode: p.mode,
+    fn: p.input.fn,
+    args: p.input.inputs,
+    mode: p.input.mode,
     meter: p.meter,
     signal: ctx.signal,
     limits: { maxBytecodeBytes: config.maxBytecodeBytes, timeoutMs: config.timeoutMs },
   };
   if (config.maxMemoryPages !== undefined)
     ereq.limits = { ...ereq.limits, maxMemoryPages: config.maxMemoryPages };
-  if (p.gasLimit !== undefined) ereq.gasLimit = p.gasLimit;
+  if (p.input.gasLimit !== undefined) ereq.gasLimit = p.input.gasLimit;
   const modules = backend.hostSetup ? importModules(p.bytecode) : [];
   if (modules.length > 0) {
     const host = backend.hostSetup?.(modules, { requestId: p.requestId });
@@ -271,17 +265,10 @@ async function runExecution(
 /** Step 3: the claim draft from the request as the client sent it and the engine's result. */
 function buildClaim(p: ParsedExecute, result: ExecuteResult): ClaimDraft {
   const claimReq: ClaimRequest = {
+    ...p.input,
     bytecodeSha256: result.bytecodeSha256,
-    fn: p.fn,
-    inputs: p.claimInputs,
-    mode: p.mode,
     requestId: p.requestId,
-    meter: p.meterRequested,
-    attestationRequested: p.attestationRequested,
-    gpuRequested: p.includeGpuEvidence,
   };
-  if (p.gasLimit !== undefined) claimReq.gasLimit = p.gasLimit;
-  if (p.nonce !== undefined) claimReq.nonce = p.nonce;
   return claimFromExecution(claimReq, result);
 }
 
@@ -297,7 +284,7 @@ async function attest(
   let claim: ExecutionClaim;
   try {
     ({ envelope, claim } = await deps.backend.attester.attestExecution(draft, p.attestationMode, {
-      includeGpuEvidence: p.includeGpuEvidence,
+      includeGpuEvidence: p.input.gpuRequested,
       signal: ctx.signal,
     }));
   } catch (e) {
