@@ -1,8 +1,13 @@
 /**
  * The attestation envelope: the JSON string put in `WASMVMExecutionResult.attestation` (docs/binding.md).
  */
-import { createHash } from 'node:crypto';
-import { BindingError, bytesToHex, concat, type ExecutionClaim, type ExecutionClaimJson } from './claim.ts';
+
+import { toBase64 } from '../formats/index.ts';
+import type { ExecutionClaim } from './claim.ts';
+import type { ExecutionClaimJson } from './claim-json.ts';
+import { bytesToHex } from './encode.ts';
+import { BindingError } from './errors.ts';
+import type { AttestationMode, CpuEvidence, TeeKind } from './vocabulary.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
 /**
@@ -10,16 +15,14 @@ export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
  * inside the session REPORT_DATA (SESSION_KEY_DOMAIN v3).
  */
 export const ENVELOPE_VERSION = 3;
-/** v3 binds both session public keys, the epoch, the validity window and the key id. */
-export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v3';
 /** The only claim signature algorithm: ECDSA P-256/SHA-256, IEEE P1363 r‖s (64 bytes). */
 export const CLAIM_SIGNATURE_ALG = 'ES256';
 
-export type AttestationMode = 'per-request' | 'session-key';
+export type { AttestationMode };
 
 /** CPU evidence in JSON (binary as standard base64). */
 export interface EvidenceJson {
-  kind: 'sev-snp' | 'tdx';
+  kind: TeeKind;
   /** True when produced by the local simulated TEE (compared with the claim and the verified chain). */
   simulated: boolean;
   provider: string;
@@ -90,58 +93,6 @@ export interface SessionKeyData {
   serverBuild?: Uint8Array;
 }
 
-const u32 = (n: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, false);
-  return b;
-};
-const u64 = (n: number, what: string) => {
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new BindingError('INVALID_ENVELOPE', `${what}: not a u64`, what);
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n), false);
-  return b;
-};
-
-/**
- * REPORT_DATA for a session:
- *   SHA-512( "wasmvm-tee/session-key/v3" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
- *            ‖ u64be epoch ‖ u64be notBefore ‖ u64be notAfter (ms since the Unix epoch)
- *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce
- *            [‖ server build digest (32 bytes), only when the server reports one] )
- * (Everything before it is length-prefixed, so the trailing 32 bytes are unambiguous; sessions without
- * a build digest hash exactly as before.) With an empty nonce it is also the session's identity (claim.session).
- */
-export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
-    throw new BindingError('INVALID_ENVELOPE', 'session.claimSpki: missing', 'session.claimSpki');
-  if (!(k.notBefore <= k.notAfter))
-    throw new BindingError('INVALID_ENVELOPE', 'session.notAfter: before notBefore', 'session.notAfter');
-  if (k.serverBuild !== undefined && k.serverBuild.length !== 32)
-    throw new BindingError(
-      'INVALID_ENVELOPE',
-      'session.serverBuildSha256: expected 32 bytes',
-      'session.serverBuildSha256',
-    );
-  const kid = new TextEncoder().encode(k.kid);
-  const data = concat([
-    new TextEncoder().encode(SESSION_KEY_DOMAIN),
-    u32(k.spki.length),
-    k.spki,
-    u32(k.claimSpki.length),
-    k.claimSpki,
-    u64(k.epoch, 'session.epoch'),
-    u64(k.notBefore, 'session.notBefore'),
-    u64(k.notAfter, 'session.notAfter'),
-    u32(kid.length),
-    kid,
-    u32(nonce.length),
-    nonce,
-    ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
-  ]);
-  return new Uint8Array(createHash('sha512').update(data).digest());
-}
-
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Canonical time: ISO-8601 UTC with milliseconds, exactly as Date.prototype.toISOString writes it. */
@@ -176,9 +127,8 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
   return d;
 }
 
-export function b64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-}
+/** Standard base64 with padding (formats' toBase64). */
+export const b64: (b: Uint8Array) => string = toBase64;
 
 const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -342,17 +292,7 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
  * Evidence → JSON. The raw certificate table (auxblob) is included only when no certificate could be split
  * out of it (`certs` empty), unless `includeAuxblob` — it would otherwise double the envelope's size.
  */
-export function evidenceToJson(
-  e: {
-    kind: 'sev-snp' | 'tdx';
-    simulated: boolean;
-    provider: string;
-    report: Uint8Array;
-    certs?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array };
-    auxblob?: Uint8Array;
-  },
-  opts: { includeAuxblob?: boolean } = {},
-): EvidenceJson {
+export function evidenceToJson(e: CpuEvidence, opts: { includeAuxblob?: boolean } = {}): EvidenceJson {
   const j: EvidenceJson = {
     kind: e.kind,
     simulated: e.simulated,
@@ -372,18 +312,11 @@ export function evidenceToJson(
   return j;
 }
 
-export function evidenceFromJson(j: EvidenceJson): {
-  kind: 'sev-snp' | 'tdx';
-  simulated: boolean;
-  provider: string;
-  report: Uint8Array;
-  certs?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array };
-  auxblob?: Uint8Array;
-} {
+export function evidenceFromJson(j: EvidenceJson): CpuEvidence {
   if (!j || typeof j !== 'object') throw new BindingError('INVALID_ENVELOPE', 'evidence: not an object');
   if (j.kind !== 'sev-snp' && j.kind !== 'tdx')
     throw new BindingError('INVALID_ENVELOPE', `evidence.kind '${String(j.kind)}'`);
-  const out: ReturnType<typeof evidenceFromJson> = {
+  const out: CpuEvidence = {
     kind: j.kind,
     simulated: j.simulated === true,
     provider: typeof j.provider === 'string' ? j.provider : '',

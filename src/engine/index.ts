@@ -5,6 +5,9 @@
 import { Engine, type EngineOptions } from './engine.ts';
 import type { ExecuteRequest, ExecuteResult } from './types.ts';
 
+/** The statuses are src/binding's vocabulary (re-exported: engine's public API). */
+export { EXECUTION_STATUSES } from '../binding/index.ts';
+
 export {
   Engine,
   type EngineOptions,

@@ -3,26 +3,11 @@
  * These are the contract between the engine and every other room (binding, server, host, CLI).
  */
 
-/** The original API's execution modes, mapped to V8 tiers (see docs/engine.md). */
-export type ExecutionMode = 'interp' | 'singlepass' | 'multipass';
-// interp     = WASMVM_MODE_INTERP_UNSPECIFIED: V8's default tiering (lazy Liftoff, dynamic tier-up to TurboFan)
-// singlepass = WASMVM_MODE_SINGLEPASS: Liftoff only (--liftoff-only)
-// multipass  = WASMVM_MODE_MULTIPASS: TurboFan only (--no-liftoff)
+// The vocabulary (values, value types, modes, statuses, EXECUTION_STATUSES) is src/binding's; the
+// engine uses its types as they are (type-only: the engine's workers never load src/binding).
+import type { ExecutionMode, ExecutionStatus, ValueType, WasmValue } from '../binding/index.ts';
 
-export type ValueType = 'i32' | 'i64' | 'f32' | 'f64';
-
-/**
- * A typed Wasm value with its exact bits.
- * - i32: `value` is the signed 32-bit integer.
- * - i64: `value` is the signed 64-bit integer as a bigint.
- * - f32: `bits` is the raw IEEE-754 bit pattern as an unsigned 32-bit number (NaN payloads kept).
- * - f64: `bits` is the raw IEEE-754 bit pattern as an unsigned 64-bit bigint (NaN payloads kept).
- */
-export type WasmValue =
-  | { readonly type: 'i32'; readonly value: number }
-  | { readonly type: 'i64'; readonly value: bigint }
-  | { readonly type: 'f32'; readonly bits: number }
-  | { readonly type: 'f64'; readonly bits: bigint };
+export type { ExecutionMode, ExecutionStatus, ValueType, WasmValue };
 
 /** Arguments: typed values, or the legacy string form parsed by the export's parameter types. */
 export type Args = readonly WasmValue[] | { readonly legacy: readonly string[] };
@@ -91,46 +76,6 @@ export interface ExecuteRequest {
   /** Abort (e.g. client deadline): the execution is stopped and reported as 'cancelled'. */
   signal?: AbortSignal;
 }
-
-/** Stable result codes. `ok` is success; every other value is a trap or an engine-side stop. */
-export type ExecutionStatus =
-  | 'ok'
-  | 'unreachable'
-  | 'out_of_bounds_memory'
-  | 'out_of_bounds_table'
-  | 'integer_divide_by_zero'
-  | 'integer_overflow'
-  | 'invalid_conversion'
-  | 'indirect_call_mismatch'
-  | 'null_reference'
-  | 'stack_overflow'
-  | 'out_of_gas'
-  | 'deadline_exceeded'
-  | 'memory_limit'
-  | 'output_limit'
-  | 'host_trap'
-  | 'exit'
-  | 'cancelled';
-
-export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
-  'ok',
-  'unreachable',
-  'out_of_bounds_memory',
-  'out_of_bounds_table',
-  'integer_divide_by_zero',
-  'integer_overflow',
-  'invalid_conversion',
-  'indirect_call_mismatch',
-  'null_reference',
-  'stack_overflow',
-  'out_of_gas',
-  'deadline_exceeded',
-  'memory_limit',
-  'output_limit',
-  'host_trap',
-  'exit',
-  'cancelled',
-];
 
 export interface ExecuteResult {
   status: ExecutionStatus;

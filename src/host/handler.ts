@@ -10,7 +10,9 @@
  * verify_token: real signature verification (tokens.ts). clear_cache: empties the result cache.
  * Every call is appended to the hash-chained audit log (audit.ts) with hashes only, no secrets.
  */
+
 import { randomBytes } from 'node:crypto';
+import { guestGpuNonce, guestReportData } from '../binding/index.ts';
 import { sha256Hex, toBase64, toHex } from '../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
 import type { Check, Verdict } from '../verify/index.ts';
@@ -26,7 +28,6 @@ import {
   type HostPolicy,
   parsePolicy,
 } from './policy.ts';
-import { guestGpuNonce, guestReportData } from './report-data.ts';
 import { type IssuerConfig, TokenVerifier } from './tokens.ts';
 import type { AttestationResult, HostHandler } from './types.ts';
 import type { WebGpuHost } from './webgpu/host.ts';

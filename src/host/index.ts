@@ -16,6 +16,12 @@ import { Wasi, type WasiOptions } from './wasi/index.ts';
 import { WEBGPU_MODULE, type WebGpuUsage } from './webgpu/abi.ts';
 import { WebGpuModule, type WebGpuModuleOptions } from './webgpu/guest.ts';
 
+export {
+  GUEST_GPU_NONCE_TAG,
+  GUEST_REPORT_DATA_TAG,
+  guestGpuNonce,
+  guestReportData,
+} from '../binding/index.ts';
 export type { AttestationModuleOptions } from './attestation.ts';
 export { ATTESTATION_MODULE, MAX_GUEST_DATA, MAX_TOKEN_BYTES, TEE_CODE } from './attestation.ts';
 export { AuditLog, type AuditOptions, type AuditVerification, verifyAuditLog } from './audit.ts';
@@ -31,7 +37,6 @@ export {
 } from './handler.ts';
 export { DEFAULT_POLICY, type HostPolicy, loadPolicy, PolicyError, parsePolicy } from './policy.ts';
 export type { DefaultDepsOptions } from './providers.ts';
-export { GUEST_GPU_NONCE_TAG, GUEST_REPORT_DATA_TAG, guestGpuNonce, guestReportData } from './report-data.ts';
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
 export type { PreopenOption, WasiOptions } from './wasi/index.ts';

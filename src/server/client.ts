@@ -22,14 +22,16 @@ import {
 import {
   type AttestationEnvelope,
   type AttestationMode,
-  type ClaimInputs,
+  type ClaimInputSide,
   claimFromJson,
   type ExecutionClaim,
+  type ExecutionMode,
+  modeToProto,
   parseEnvelope,
+  requestedAttestationToProto,
+  type WasmValue,
 } from '../binding/index.ts';
-import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
-  AttestationMode as ProtoAttestationMode,
   type WASMVMExecutionRequest,
   WASMVMExecutionRequestSchema,
   type WASMVMExecutionResponse,
@@ -43,7 +45,8 @@ import {
   verdict,
   verifyExecution,
 } from '../verify/index.ts';
-import { fromProtoValue, modeToProto, toProtoValue } from './values.ts';
+import { ClientError } from './errors.ts';
+import { fromProtoValue, toProtoValue } from './values.ts';
 
 export type Protocol = 'grpc' | 'grpc-web' | 'connect';
 export const PROTOCOLS: readonly Protocol[] = ['grpc', 'grpc-web', 'connect'];
@@ -96,7 +99,10 @@ export function createWasmvmTransport(opts: WasmvmClientOptions): Transport {
         useBinaryFormat: opts.useBinaryFormat ?? false,
       });
     default:
-      throw new Error(`unknown protocol '${String(protocol)}' (grpc, grpc-web, connect)`);
+      throw new ClientError(
+        'UNKNOWN_PROTOCOL',
+        `unknown protocol '${String(protocol)}' (grpc, grpc-web, connect)`,
+      );
   }
 }
 
@@ -150,26 +156,17 @@ export function buildExecuteRequest(input: ExecuteInput & { nonce: Uint8Array })
       mode: modeToProto(input.mode ?? 'interp'),
       gasLimit: input.gasLimit !== undefined ? { useGasLimit: true, limit: input.gasLimit } : undefined,
       meter: input.meter ?? false,
-      attestationMode:
-        input.attestationMode === 'per-request'
-          ? ProtoAttestationMode.PER_REQUEST
-          : input.attestationMode === 'session-key'
-            ? ProtoAttestationMode.SESSION_KEY
-            : ProtoAttestationMode.UNSPECIFIED,
+      attestationMode: requestedAttestationToProto(input.attestationMode ?? 'default'),
       includeGpuEvidence: input.includeGpuEvidence ?? false,
     },
   });
 }
 
-/** What the client expects in the claim's input side, from the request it sent. */
-export interface ExpectedInputs {
-  bytecodeSha256: string;
-  fn: string;
-  inputs: ClaimInputs;
-  mode: ExecutionMode;
-  gasLimit?: bigint;
-  nonce?: Uint8Array;
-}
+/** What the client expects in the claim's input side, from the request it sent (binding's model). */
+export type ExpectedInputs = Pick<
+  ClaimInputSide,
+  'bytecodeSha256' | 'fn' | 'inputs' | 'mode' | 'gasLimit' | 'nonce'
+>;
 
 export function expectedInputs(input: ExecuteInput & { nonce: Uint8Array }): ExpectedInputs {
   const args = input.args ?? [];
@@ -284,6 +281,7 @@ export async function executeAndVerify(
   return out;
 }
 
+export { ClientError, type ClientErrorCode } from './errors.ts';
 // Many replicas: per-replica attested session cache (src/server/session-cache.ts).
 export {
   type CachedExecuteResult,

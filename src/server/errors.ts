@@ -10,7 +10,9 @@
 
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
+import type { BindingErrorCode } from '../binding/index.ts';
 import { ErrorDetailSchema } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import { isWasmvmTeeError, WasmvmTeeError } from '../util/errors.ts';
 
 /** Stable error codes and the gRPC code each maps to. */
 export const ERROR_CODES = {
@@ -71,22 +73,47 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Codes of other rooms' errors that are not service codes, and the service code answered for each:
+ * binding's (a claim or envelope the attester could not build or read) are ATTESTATION_FAILED.
+ */
+const ANSWERED_AS = {
+  INVALID_CLAIM: 'ATTESTATION_FAILED',
+  INVALID_HEX: 'ATTESTATION_FAILED',
+  INVALID_ENVELOPE: 'ATTESTATION_FAILED',
+  UNSUPPORTED_CLAIM_VERSION: 'ATTESTATION_FAILED',
+  UNSUPPORTED_ENVELOPE_VERSION: 'ATTESTATION_FAILED',
+  INVALID_REQUEST: 'ATTESTATION_FAILED',
+  INVALID_RESPONSE: 'ATTESTATION_FAILED',
+  VALUE_MISMATCH: 'ATTESTATION_FAILED',
+  INVALID_LENGTH: 'ATTESTATION_FAILED',
+} as const satisfies Record<Exclude<BindingErrorCode, ErrorCode>, ErrorCode>;
+
+/** Retry hint (ms) of codes whose error carries none: a crashed or unavailable engine is restarted. */
+const DEFAULT_RETRY_MS: Partial<Record<ErrorCode, number>> = { ENGINE_CRASHED: 100, ENGINE_UNAVAILABLE: 100 };
+
 export const ERROR_CODE_HEADER = 'wasmvm-error-code';
 export const REQUEST_ID_HEADER = 'wasmvm-request-id';
 /** Retry hint of RESOURCE_EXHAUSTED / UNAVAILABLE answers: milliseconds to wait before retrying. */
 export const RETRY_AFTER_HEADER = 'wasmvm-retry-after-ms';
 
-export class ServiceError extends Error {
-  readonly code: ErrorCode;
+export class ServiceError extends WasmvmTeeError<ErrorCode> {
   /** Retry hint (sent as the wasmvm-retry-after-ms header/trailer). */
   readonly retryAfterMs: number | undefined;
   constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
-    super(message);
-    this.name = 'ServiceError';
-    this.code = code;
+    super(code, message);
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** A server set up with impossible limits (never sent to a client: the server does not start). */
+export class ServerConfigError extends WasmvmTeeError<'INVALID_CONFIG'> {}
+
+/** Stable codes of the typed client's own errors (the server's come back as ConnectErrors). */
+export type ClientErrorCode = 'UNKNOWN_PROTOCOL';
+
+/** An error of the typed client itself (client.ts), before anything is sent. */
+export class ClientError extends WasmvmTeeError<ClientErrorCode> {}
 
 export function isErrorCode(c: unknown): c is ErrorCode {
   return typeof c === 'string' && Object.hasOwn(ERROR_CODES, c);
@@ -120,20 +147,18 @@ export function toConnectError(e: unknown, requestId = ''): { code: string; erro
     if (mapped) return { code: mapped, error: connectError(mapped, e.rawMessage, requestId) };
     return { code: codeName(e.code), error: e };
   }
-  const coded = e as { code?: unknown; message?: unknown; name?: unknown };
+  // By code only: a service code (its own or passed through from the engine), or another room's code
+  // the service answers with one of its own (ANSWERED_AS).
+  const coded = e as { code?: unknown; retryAfterMs?: unknown };
   if (e instanceof Error && isErrorCode(coded.code)) {
     const error = connectError(coded.code, e.message, requestId);
-    const retry =
-      e instanceof ServiceError
-        ? e.retryAfterMs
-        : coded.code === 'ENGINE_CRASHED' || coded.code === 'ENGINE_UNAVAILABLE'
-          ? 100
-          : undefined;
+    const retry = typeof coded.retryAfterMs === 'number' ? coded.retryAfterMs : DEFAULT_RETRY_MS[coded.code];
     if (retry !== undefined) error.metadata.set(RETRY_AFTER_HEADER, String(retry));
     return { code: coded.code, error };
   }
-  if (e instanceof Error && coded.name === 'BindingError') {
-    return { code: 'ATTESTATION_FAILED', error: connectError('ATTESTATION_FAILED', e.message, requestId) };
+  if (isWasmvmTeeError(e) && Object.hasOwn(ANSWERED_AS, e.code)) {
+    const code = ANSWERED_AS[e.code as keyof typeof ANSWERED_AS];
+    return { code, error: connectError(code, e.message, requestId) };
   }
   return { code: 'INTERNAL', error: connectError('INTERNAL', 'internal error (see server log)', requestId) };
 }

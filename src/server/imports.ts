@@ -3,25 +3,26 @@
  * (the service offers the guest only the host modules it imports). Malformed input → [] (the engine
  * rejects the module with INVALID_BYTECODE anyway).
  */
+import { ServiceError } from './errors.ts';
 
 function leb(bytes: Uint8Array, pos: { o: number }): number {
   let result = 0;
   let shift = 0;
   for (let i = 0; i < 5; i++) {
-    if (pos.o >= bytes.length) throw new RangeError('truncated');
+    if (pos.o >= bytes.length) throw new ServiceError('INVALID_BYTECODE', 'truncated');
     const b = bytes[pos.o++]!;
     result |= (b & 0x7f) << shift;
     if ((b & 0x80) === 0) return result >>> 0;
     shift += 7;
   }
-  throw new RangeError('bad LEB128');
+  throw new ServiceError('INVALID_BYTECODE', 'bad LEB128');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function name(bytes: Uint8Array, pos: { o: number }): string {
   const n = leb(bytes, pos);
-  if (pos.o + n > bytes.length) throw new RangeError('truncated name');
+  if (pos.o + n > bytes.length) throw new ServiceError('INVALID_BYTECODE', 'truncated name');
   const s = utf8.decode(bytes.subarray(pos.o, pos.o + n));
   pos.o += n;
   return s;

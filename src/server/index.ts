@@ -20,6 +20,13 @@ export {
 } from './client.ts';
 export { type ConnectionLimits, defaultConnectionLimits } from './connections.ts';
 export { createDefaultBackend, type DefaultBackendOptions } from './default-backend.ts';
+export {
+  ClientError,
+  type ClientErrorCode,
+  type ErrorCode,
+  ServerConfigError,
+  ServiceError,
+} from './errors.ts';
 export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
 export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';
 export { valueToString } from './values.ts';

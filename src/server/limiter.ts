@@ -9,7 +9,7 @@
  *   client with many queued requests cannot starve one with a single request.
  * A waiting request whose signal aborts (client deadline/cancel) leaves the queue.
  */
-import { ServiceError } from './errors.ts';
+import { ServerConfigError, ServiceError } from './errors.ts';
 
 export interface ClientQuota {
   /** Executions one client may run at once (default: half of max, at least 1). */
@@ -40,8 +40,8 @@ export class Limiter {
     readonly maxQueue: number,
     perClient?: Partial<ClientQuota>,
   ) {
-    if (!(max >= 1)) throw new RangeError('max concurrency must be >= 1');
-    if (!(maxQueue >= 0)) throw new RangeError('max queue must be >= 0');
+    if (!(max >= 1)) throw new ServerConfigError('INVALID_CONFIG', 'max concurrency must be >= 1');
+    if (!(maxQueue >= 0)) throw new ServerConfigError('INVALID_CONFIG', 'max queue must be >= 0');
     this.perClient = {
       maxConcurrency: Math.max(1, perClient?.maxConcurrency ?? Math.ceil(max / 2)),
       maxQueue: Math.max(0, perClient?.maxQueue ?? Math.min(16, maxQueue)),

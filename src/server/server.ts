@@ -25,13 +25,14 @@ import { Health } from '../gen/grpc/health/v1/health_pb.ts';
 import { WASMVMTeeService } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import type { Backend } from './backend.ts';
 import { ConnectionGuard, type ConnectionLimits, clientKey, defaultConnectionLimits } from './connections.ts';
+import { type RequestInfo, requestInfoKey, type ServiceConfig } from './context.ts';
 import { codeName, connectError, toConnectError } from './errors.ts';
 import { HealthState, registerHealth, ServingStatus } from './health.ts';
 import { type ClientQuota, Limiter } from './limiter.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ServerMetrics } from './metrics.ts';
 import { registerReflection } from './reflection.ts';
-import { type RequestInfo, registerWasmvmService, requestInfoKey, type ServiceConfig } from './service.ts';
+import { registerWasmvmService } from './service.ts';
 
 export interface ServerOptions {
   backend: Backend;

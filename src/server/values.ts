@@ -1,30 +1,22 @@
 /**
- * Conversions between the API's `wasm.Value` (the original oneof shape plus exact `bits`) and the
- * engine's typed `WasmValue` (exact bits for floats), and the API's mode enums.
+ * Conversions between the API's `wasm.Value` (the original oneof shape plus exact `bits`) and binding's
+ * typed `WasmValue` (exact bits for floats), and the API's mode enums (binding's one table, with the
+ * service's error for an unknown mode).
  */
 import { create } from '@bufbuild/protobuf';
-import type { ExecutionMode, WasmValue } from '../engine/index.ts';
-import { type Value, ValueSchema, ValueType, WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import {
+  type ExecutionMode,
+  f32Bits,
+  f32FromBits,
+  f64Bits,
+  f64FromBits,
+  modeFromProto as modeFromProtoValue,
+  modeToProto,
+  valueToString,
+  type WasmValue,
+} from '../binding/index.ts';
+import { type Value, ValueSchema, ValueType, type WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import { ServiceError } from './errors.ts';
-
-const dv = new DataView(new ArrayBuffer(8));
-
-function f32FromBits(bits: number): number {
-  dv.setUint32(0, bits >>> 0);
-  return dv.getFloat32(0);
-}
-function f32Bits(n: number): number {
-  dv.setFloat32(0, n);
-  return dv.getUint32(0);
-}
-function f64FromBits(bits: bigint): number {
-  dv.setBigUint64(0, BigInt.asUintN(64, bits));
-  return dv.getFloat64(0);
-}
-function f64Bits(n: number): bigint {
-  dv.setFloat64(0, n);
-  return dv.getBigUint64(0);
-}
 
 /** API value → engine value. `bits`, when present, wins (NaN payloads, -0). */
 export function fromProtoValue(v: Value, index: number): WasmValue {
@@ -113,40 +105,16 @@ export function toProtoValue(v: WasmValue): Value {
   }
 }
 
-/** A typed value as the legacy string form (decimal; floats via their number, NaN payload lost). */
-export function valueToString(v: WasmValue): string {
-  switch (v.type) {
-    case 'i32':
-      return String(v.value | 0);
-    case 'i64':
-      return BigInt.asIntN(64, v.value).toString();
-    case 'f32':
-      return String(f32FromBits(v.bits));
-    case 'f64':
-      return String(f64FromBits(v.bits));
-  }
-}
+export { valueToString };
 
+/** The execution mode of a request's WASMVMMode (binding's table); INVALID_MODE for an unknown one. */
 export function modeFromProto(m: WASMVMMode): ExecutionMode {
-  switch (m) {
-    case WASMVMMode.WASMVM_MODE_INTERP_UNSPECIFIED:
-      return 'interp';
-    case WASMVMMode.WASMVM_MODE_SINGLEPASS:
-      return 'singlepass';
-    case WASMVMMode.WASMVM_MODE_MULTIPASS:
-      return 'multipass';
-    default:
-      throw new ServiceError('INVALID_MODE', `unknown mode ${m}`);
-  }
+  const mode = modeFromProtoValue(m);
+  if (mode === undefined) throw new ServiceError('INVALID_MODE', `unknown mode ${m}`);
+  return mode;
 }
 
-export function modeToProto(m: ExecutionMode): WASMVMMode {
-  return m === 'singlepass'
-    ? WASMVMMode.WASMVM_MODE_SINGLEPASS
-    : m === 'multipass'
-      ? WASMVMMode.WASMVM_MODE_MULTIPASS
-      : WASMVMMode.WASMVM_MODE_INTERP_UNSPECIFIED;
-}
+export { modeToProto };
 
 /** Strict standard base64 (RFC 4648 §4, padding required; CR/LF ignored like Go's StdEncoding). */
 export function decodeBase64Strict(s: string, what: string): Uint8Array {

@@ -2,31 +2,10 @@
  * Evidence providers: the contract between src/tee and its users (server, host, CLI).
  */
 
-/** What kind of hardware evidence. Simulated evidence has the same formats, marked `simulated`. */
-export type TeeKind = 'sev-snp' | 'tdx';
+// The evidence descriptors are src/binding's vocabulary (one definition for providers and verifier).
+import type { CpuEvidence, TeeKind } from '../binding/index.ts';
 
-/** CPU (confidential VM) evidence as produced by a provider. */
-export interface CpuEvidence {
-  kind: TeeKind;
-  /** True for the local simulated TEE: its key chain is not AMD's/Intel's. */
-  simulated: boolean;
-  /** The raw report: SEV-SNP ATTESTATION_REPORT (1184 bytes) or a TDX quote. */
-  report: Uint8Array;
-  /**
-   * Certificates that came with the evidence (SEV-SNP extended report auxblob: VCEK/VLEK, ASK/ASVK,
-   * ARK; TDX: inside the quote). DER. Roots here are never trusted, only matched to pinned ones.
-   */
-  certs?: {
-    vcek?: Uint8Array;
-    vlek?: Uint8Array;
-    ask?: Uint8Array;
-    ark?: Uint8Array;
-  };
-  /** Raw auxblob (GHCB extended-report certificate table) when the provider returned one. */
-  auxblob?: Uint8Array;
-  /** Which provider produced it: 'configfs-tsm', 'sev-guest-ioctl', 'simulated'. */
-  provider: string;
-}
+export type { CpuEvidence, TeeKind };
 
 export interface TeeProvider {
   readonly kind: TeeKind;

@@ -13,7 +13,7 @@ export {
   verifyEvidence,
   verifyExecution,
   verifySessionAttestation,
-} from './execution.ts';
+} from './execution/index.ts';
 export {
   createOcspChecker,
   fetchedJwks,

@@ -1,5 +1,5 @@
 /**
- * Composite-attestation GPU nonce. The one definition lives in src/formats (formats/nvidia/nonce.ts),
- * which the verifier recomputes from a verified CPU report; the provider side uses the same function.
+ * Composite-attestation GPU nonce. The one definition lives in src/binding (derivations.ts); the
+ * provider side and the verifier use the same function.
  */
-export { GPU_NONCE_DOMAIN, gpuNonceFor } from '../../formats/index.ts';
+export { GPU_NONCE_DOMAIN, gpuNonceFor } from '../../binding/index.ts';

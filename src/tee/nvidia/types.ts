@@ -8,33 +8,11 @@
  * `import type` and stays usable offline without any provider code.
  */
 
-import type { GpuCcSettings } from '../../formats/index.ts';
+// The evidence descriptors are src/binding's vocabulary (one definition for providers and verifier).
+import type { GpuCcSettings, GpuEvidence } from '../../binding/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
 
-export type { GpuCcSettings };
-
-export interface GpuEvidence {
-  /** 'HOPPER', 'BLACKWELL' (NRAS `arch` values). */
-  arch: string;
-  /** base64 of the PEM certificate chain (leaf first), exactly as NRAS v3/v4 expects it. */
-  certificate: string;
-  /** base64 of the SPDM GET_MEASUREMENTS request ‖ response (signed), as NRAS expects it. */
-  evidence: string;
-  /** hex (64 chars): the 32-byte nonce the evidence was requested with. */
-  nonce: string;
-  /** NVML device index, when collected through NVML. */
-  index?: number;
-  /** GPU UUID (NVML), e.g. 'GPU-6e6b...'. */
-  uuid?: string;
-  /** Driver version as NVML reports it (the signed copy is in the SPDM opaque data). */
-  driverVersion?: string;
-  /** VBIOS version as NVML reports it (the signed copy is in the SPDM opaque data). */
-  vbiosVersion?: string;
-  /** CC settings read through NVML at collection time (unsigned, informative). */
-  cc?: GpuCcSettings;
-  /** Who produced it: 'nvml' or 'file'. */
-  source?: string;
-}
+export type { GpuCcSettings, GpuEvidence };
 
 /** Stable error codes of the NVIDIA evidence provider. */
 export type NvidiaErrorCode =

@@ -1,9 +1,8 @@
 /** NVIDIA GPU verification: local (SPDM evidence) and remote (NRAS detached EAT). */
 
+export { GPU_NONCE_DOMAIN, gpuNonceFor } from '../../binding/index.ts';
 export {
   describeOpaque,
-  GPU_NONCE_DOMAIN,
-  gpuNonceFor,
   parseSpdmEvidence,
   SpdmError,
   type SpdmEvidence,

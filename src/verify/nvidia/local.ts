@@ -5,7 +5,7 @@
  * The steps live in ./steps/local-*.ts; `verifyGpuEvidence` runs them in order.
  */
 
-import type { GpuEvidence } from '../../tee/index.ts';
+import type { GpuEvidence } from '../../binding/index.ts';
 import type { Check } from '../types.ts';
 import { type Verdict, verdict } from '../types.ts';
 import { checkCcSettings } from './steps/local-cc.ts';

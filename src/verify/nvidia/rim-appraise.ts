@@ -4,8 +4,8 @@
  * The result is one verdict whose parts are the evidence verdict, each RIM's verdict and the appraisal.
  */
 
+import type { GpuEvidence } from '../../binding/index.ts';
 import { parseSpdmEvidence } from '../../formats/index.ts';
-import type { GpuEvidence } from '../../tee/index.ts';
 import type { Check, Verdict } from '../types.ts';
 import { type VerifyGpuEvidenceOptions, verifyGpuEvidence } from './local.ts';
 import {

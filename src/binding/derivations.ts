@@ -1,0 +1,152 @@
+/**
+ * Every REPORT_DATA and nonce derivation of wasmvm-tee, with its domain string (docs/binding.md). The
+ * domain strings are ASCII and enter the hash as their bytes, with no length prefix or terminator unless
+ * said; `‖` is concatenation. Each derivation keeps its output from ever equalling another's for the
+ * same input.
+ */
+import { createHash } from 'node:crypto';
+import type { ClaimInputSide, ExecutionClaim } from './claim.ts';
+import { concat, inputSide, outputSide } from './encode.ts';
+import type { SessionKeyData } from './envelope.ts';
+import { BindingError } from './errors.ts';
+
+/** Field 1 of the claim's input side: the 25 bytes "wasmvm-tee/claim/input/v3" (a string field). */
+export const INPUT_DOMAIN = 'wasmvm-tee/claim/input/v3';
+/** Field 1 of the claim's output side: the 26 bytes "wasmvm-tee/claim/output/v3" (a string field). */
+export const OUTPUT_DOMAIN = 'wasmvm-tee/claim/output/v3';
+/** gpuBindingData: the 23 bytes "wasmvm-tee/claim/gpu/v3", then the claim's input side. */
+export const GPU_BINDING_DOMAIN = 'wasmvm-tee/claim/gpu/v3';
+/** sessionKeyReportData: the 25 bytes "wasmvm-tee/session-key/v3", then the session's facts. */
+export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v3';
+/** gpuNonceFor: the 23 bytes "wasmvm-tee/gpu-nonce/v1", then REPORT_DATA. */
+export const GPU_NONCE_DOMAIN = 'wasmvm-tee/gpu-nonce/v1';
+/** guestReportData: the 31 bytes "wasmvm-tee/guest-report-data/v1", a 0x00 byte, nonce, guest data. */
+export const GUEST_REPORT_DATA_TAG = 'wasmvm-tee/guest-report-data/v1';
+/** guestGpuNonce: the 29 bytes "wasmvm-tee/guest-gpu-nonce/v1", a 0x00 byte, nonce, guest data. */
+export const GUEST_GPU_NONCE_TAG = 'wasmvm-tee/guest-gpu-nonce/v1';
+
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+
+/** REPORT_DATA of an execution (64 bytes) = SHA-256(input side) ‖ SHA-256(output side) (encode.ts). */
+export function reportDataFor(claim: ExecutionClaim): Uint8Array {
+  const a = inputSide(claim);
+  const b = outputSide(claim);
+  return concat([sha256(a), sha256(b)]);
+}
+
+/**
+ * The 64 bytes GPU evidence is bound to (its nonce is gpuNonceFor(these)):
+ * SHA-512("wasmvm-tee/claim/gpu/v3" ‖ input side). The input side carries the client's nonce, so GPU
+ * evidence is fresh per request; its digest is then in the output side, so it cannot be swapped.
+ */
+export function gpuBindingData(claim: ClaimInputSide): Uint8Array {
+  return new Uint8Array(createHash('sha512').update(GPU_BINDING_DOMAIN).update(inputSide(claim)).digest());
+}
+
+/** SHA-256 of the GPU evidence list as JSON text (ECMAScript JSON.stringify of the envelope's `gpu`), hex. */
+export function gpuEvidenceDigest(gpu: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(gpu)).digest('hex');
+}
+
+/**
+ * Composite attestation: one nonce drives the CPU report and every GPU's evidence.
+ *
+ *   gpuNonce = SHA-256("wasmvm-tee/gpu-nonce/v1" ‖ REPORT_DATA)        (32 bytes)
+ *
+ * REPORT_DATA (64 bytes) is what the CPU report signs (reportDataFor(claim) in per-request mode, the
+ * session-key REPORT_DATA in session-key mode; gpuBindingData(claim) for an execution's GPU evidence).
+ * Every GPU gets the same nonce, as NRAS expects (one nonce per request). A verifier recomputes it from
+ * the verified CPU report. Throws BindingError('INVALID_LENGTH') unless given 64 bytes.
+ */
+export function gpuNonceFor(reportData: Uint8Array): Uint8Array {
+  if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
+    throw new BindingError('INVALID_LENGTH', `REPORT_DATA must be 64 bytes, got ${reportData?.length}`);
+  return new Uint8Array(createHash('sha256').update(GPU_NONCE_DOMAIN).update(reportData).digest());
+}
+
+const u32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, false);
+  return b;
+};
+const u64 = (n: number, what: string) => {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new BindingError('INVALID_ENVELOPE', `${what}: not a u64`, what);
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), false);
+  return b;
+};
+
+/**
+ * REPORT_DATA for a session:
+ *   SHA-512( "wasmvm-tee/session-key/v3" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
+ *            ‖ u64be epoch ‖ u64be notBefore ‖ u64be notAfter (ms since the Unix epoch)
+ *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce
+ *            [‖ server build digest (32 bytes), only when the server reports one] )
+ * (Everything before it is length-prefixed, so the trailing 32 bytes are unambiguous; sessions without
+ * a build digest hash exactly as before.) With an empty nonce it is also the session's identity (claim.session).
+ */
+export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
+    throw new BindingError('INVALID_ENVELOPE', 'session.claimSpki: missing', 'session.claimSpki');
+  if (!(k.notBefore <= k.notAfter))
+    throw new BindingError('INVALID_ENVELOPE', 'session.notAfter: before notBefore', 'session.notAfter');
+  if (k.serverBuild !== undefined && k.serverBuild.length !== 32)
+    throw new BindingError(
+      'INVALID_ENVELOPE',
+      'session.serverBuildSha256: expected 32 bytes',
+      'session.serverBuildSha256',
+    );
+  const kid = new TextEncoder().encode(k.kid);
+  const data = concat([
+    new TextEncoder().encode(SESSION_KEY_DOMAIN),
+    u32(k.spki.length),
+    k.spki,
+    u32(k.claimSpki.length),
+    k.claimSpki,
+    u64(k.epoch, 'session.epoch'),
+    u64(k.notBefore, 'session.notBefore'),
+    u64(k.notAfter, 'session.notAfter'),
+    u32(kid.length),
+    kid,
+    u32(nonce.length),
+    nonce,
+    ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
+  ]);
+  return new Uint8Array(createHash('sha512').update(data).digest());
+}
+
+/**
+ * REPORT_DATA of a guest's own attestation (host module wasmtime_attestation, attest_vm):
+ *   SHA-512("wasmvm-tee/guest-report-data/v1" ‖ 0x00 ‖ nonce (32 bytes) ‖ data)      (64 bytes)
+ *
+ * `nonce` is a fresh random host nonce (never constant); `data` is the guest's bytes (empty for
+ * attest_vm/attest_gpu). Guest data is ALWAYS hashed with a domain tag, even when it is exactly
+ * 64 bytes: a guest must never be able to choose raw REPORT_DATA, or it could obtain evidence that
+ * looks like the service's own execution binding (reportDataFor(claim)).
+ */
+export function guestReportData(nonce: Uint8Array, data: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHash('sha512')
+      .update(GUEST_REPORT_DATA_TAG)
+      .update(Uint8Array.of(0))
+      .update(nonce)
+      .update(data)
+      .digest(),
+  );
+}
+
+/**
+ * GPU nonce of a guest's own GPU attestation (attest_gpu):
+ *   SHA-256("wasmvm-tee/guest-gpu-nonce/v1" ‖ 0x00 ‖ nonce (32 bytes) ‖ data)       (32 bytes)
+ */
+export function guestGpuNonce(nonce: Uint8Array, data: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHash('sha256')
+      .update(GUEST_GPU_NONCE_TAG)
+      .update(Uint8Array.of(0))
+      .update(nonce)
+      .update(data)
+      .digest(),
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * BindingError: the error of the binding room (claims, envelopes, derivations) and of the verifier's
+ * reading of requests and responses against them. `field` names the offending field when there is one.
+ */
+import { WasmvmTeeError } from '../util/errors.ts';
+
+/** Stable codes of BindingError. */
+export type BindingErrorCode =
+  /** A claim field is missing, unknown or malformed (also: a value out of range while encoding). */
+  | 'INVALID_CLAIM'
+  /** A hex string is not even-length hex. */
+  | 'INVALID_HEX'
+  /** An envelope or session field is missing, unknown or malformed. */
+  | 'INVALID_ENVELOPE'
+  | 'UNSUPPORTED_CLAIM_VERSION'
+  | 'UNSUPPORTED_ENVELOPE_VERSION'
+  /** A saved request (verifier input) is malformed. */
+  | 'INVALID_REQUEST'
+  /** A saved response (verifier input) is malformed. */
+  | 'INVALID_RESPONSE'
+  /** Two representations of one value in a saved response disagree. */
+  | 'VALUE_MISMATCH'
+  /** A nonce given to the verifier is not hex. */
+  | 'INVALID_NONCE'
+  /** A derivation got input of the wrong size (e.g. REPORT_DATA not 64 bytes). */
+  | 'INVALID_LENGTH'
+  /** A gas limit outside 1..2^63-1. */
+  | 'INVALID_GAS_LIMIT';
+
+export class BindingError extends WasmvmTeeError<BindingErrorCode> {
+  /** The field the error is about (e.g. 'claim.outputs[1].bits'), when there is one. */
+  readonly field?: string;
+  constructor(code: BindingErrorCode, message: string, field?: string) {
+    super(code, message);
+    if (field !== undefined) this.field = field;
+  }
+}
+
+/** True for a BindingError (also one made by another copy of the module), by code. */
+export function isBindingError(e: unknown): e is BindingError {
+  return e instanceof BindingError;
+}
