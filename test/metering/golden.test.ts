@@ -5,7 +5,7 @@
  * (bytes, info, or the error's name/code/message) per option set must equal test/metering/golden.json.
  * A change that alters instrumented bytes on purpose regenerates it: GOLDEN_UPDATE=1.
  */
-import assert from 'node:assert/strict';
+import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
