@@ -9,7 +9,8 @@ import {
   type WasmModule,
   writeModule,
 } from '../wasm/index.ts';
-import { EngineError, type ValueType } from './types.ts';
+import { EngineError } from './errors.ts';
+import type { ValueType } from './types.ts';
 
 export type AnyValType = ValueType | 'v128' | 'funcref' | 'externref' | string;
 

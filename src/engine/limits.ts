@@ -1,5 +1,6 @@
 /** Default execution limits (see docs/engine.md). */
-import { EngineError, type Limits } from './types.ts';
+import { EngineError } from './errors.ts';
+import type { Limits } from './types.ts';
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBytecodeBytes: 16 * 1024 * 1024,

@@ -5,8 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { siblingModule } from '../util/runtime.ts';
+import { EngineError } from './errors.ts';
 import type { PreparedModule, PrepareInput } from './prepare.ts';
-import { EngineError } from './types.ts';
 
 const workerUrl = siblingModule(import.meta.url, 'prepare-worker');
 
@@ -74,10 +74,7 @@ export class PreparePool {
         if (!job || job.id !== m.id) return;
         this.done(slot, job);
         if (m.ok) job.resolve(m.prepared!);
-        else
-          job.reject(
-            new EngineError((m.code ?? 'INTERNAL') as EngineError['code'], m.message ?? 'preparation failed'),
-          );
+        else job.reject(EngineError.fromWire(m, 'preparation failed'));
         this.pump();
       },
     );

@@ -5,10 +5,11 @@
  * so that the caller's event loop stays free and the deadline can stop it. Internal to the engine.
  */
 import { createHash } from 'node:crypto';
+import { EngineError } from './errors.ts';
 import { capTableMax, inspect, type ModuleInfo, readWasm } from './inspect.ts';
 import { COST_TABLE_VERSION, instrument } from './instrument/index.ts';
 import { checkStaticLimits } from './static-limits.ts';
-import { EngineError, type Limits } from './types.ts';
+import type { Limits } from './types.ts';
 
 export interface PrepareInput {
   bytes: Uint8Array;

@@ -5,7 +5,8 @@
  * function count) on top of the code's bytes.
  */
 import { Reader, readImmediates, readOpcode, type WasmModule } from '../wasm/index.ts';
-import { EngineError, type Limits, type StaticLimitCode } from './types.ts';
+import { EngineError } from './errors.ts';
+import type { Limits, StaticLimitCode } from './types.ts';
 
 /**
  * Compile-cost weights, in cost units (one unit ≈ one byte of straight-line code). Measured with V8 11.3

@@ -9,6 +9,7 @@
  * memory (8 bytes per result) where the caller reads them with a DataView. i32 and i64 cross the JS
  * boundary as number and BigInt, both exact.
  */
+import { EngineError } from './errors.ts';
 import type { ValueType, WasmValue } from './types.ts';
 
 const TYPE_CODE: Record<ValueType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
@@ -56,7 +57,7 @@ function funcType(params: readonly ValueType[], results: readonly ValueType[]): 
 
 /** Bytes of the trampoline module for a signature. At most 8192 results (one page of 8-byte slots). */
 export function trampolineBytes(params: readonly ValueType[], results: readonly ValueType[]): Uint8Array {
-  if (results.length > 8192) throw new RangeError('too many results for the trampoline');
+  if (results.length > 8192) throw new EngineError('LIMIT_EXCEEDED', 'too many results for the trampoline');
   const carried = params.map((t): ValueType => (t === 'f32' ? 'i32' : t === 'f64' ? 'i64' : t));
   const body: number[] = [];
   // locals: one per result

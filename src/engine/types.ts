@@ -125,47 +125,4 @@ export interface GpuComputeUsage {
   gasTableVersion: string;
 }
 
-/**
- * Errors before execution (bad request) are thrown as EngineError with a stable code;
- * traps during execution are results, never thrown.
- */
-export type EngineErrorCode =
-  | 'INVALID_BYTECODE'
-  | 'BYTECODE_TOO_LARGE'
-  | 'UNSUPPORTED_FEATURE'
-  | 'FUNCTION_NOT_FOUND'
-  | 'NOT_A_FUNCTION'
-  | 'INVALID_ARGUMENT'
-  | 'ARITY_MISMATCH'
-  | 'UNKNOWN_IMPORT'
-  | 'MEMORY_LIMIT'
-  | 'TABLE_LIMIT'
-  | 'LIMIT_EXCEEDED'
-  | 'ENGINE_UNAVAILABLE'
-  | 'ENGINE_CRASHED'
-  | StaticLimitCode
-  | 'INTERNAL';
-
-/** One stable code per static module limit (docs/engine.md, "Static module limits"). */
-export type StaticLimitCode =
-  | 'TOO_MANY_TABLES'
-  | 'TABLE_ELEMENTS_LIMIT'
-  | 'TOO_MANY_MEMORIES'
-  | 'TOO_MANY_GLOBALS'
-  | 'DATA_SEGMENT_LIMIT'
-  | 'ELEMENT_SEGMENT_LIMIT'
-  | 'TOO_MANY_FUNCTIONS'
-  | 'FUNCTION_BODY_TOO_LARGE'
-  | 'TOO_MANY_LOCALS'
-  | 'BR_TABLE_LIMIT'
-  | 'NESTING_LIMIT'
-  | 'COMPILE_COST_LIMIT';
-
-export class EngineError extends Error {
-  readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
-    this.name = 'EngineError';
-    this.code = code;
-  }
-}
+export { EngineError, type EngineErrorCode, type StaticLimitCode } from './errors.ts';

@@ -5,7 +5,8 @@
  * signalling NaNs and -0.0 survive. The engine passes them into and out of Wasm through a generated
  * trampoline module that takes/returns integers and reinterprets them inside Wasm (see trampoline.ts).
  */
-import { EngineError, type ValueType, type WasmValue } from './types.ts';
+import { EngineError } from './errors.ts';
+import type { ValueType, WasmValue } from './types.ts';
 
 export const VALUE_TYPES: readonly ValueType[] = ['i32', 'i64', 'f32', 'f64'];
 
@@ -46,7 +47,7 @@ export function floatNumber(v: WasmValue): number {
     scratch.setBigUint64(0, v.bits);
     return scratch.getFloat64(0);
   }
-  throw new TypeError(`not a float: ${v.type}`);
+  throw new EngineError('INVALID_ARGUMENT', `not a float: ${v.type}`);
 }
 
 export function isValueType(t: unknown): t is ValueType {

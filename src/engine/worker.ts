@@ -5,6 +5,7 @@
  */
 import { deserialize } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { EngineError } from './errors.ts';
 import {
   type DoneMessage,
   decodeSig,
@@ -58,9 +59,9 @@ function loadHost(url: string | undefined): Promise<HostApi> {
   return p;
 }
 
-class BridgeError extends Error {
+class BridgeError extends EngineError {
   constructor(message: string) {
-    super(message);
+    super('HOST_TRAP', message);
     this.name = 'HostTrap';
   }
 }
@@ -108,14 +109,8 @@ function tierOf(fn: unknown): { liftoff: boolean; turbofan: boolean } | undefine
   }
 }
 
-class RequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A bad request found in the worker: sent to the executor as `{ code, message }` (EngineError.fromWire). */
+class RequestError extends EngineError {}
 
 const sigs = new Map<string, ReturnType<typeof decodeSig>>();
 

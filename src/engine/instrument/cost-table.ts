@@ -3,6 +3,7 @@
  * into the attested claim). See docs/metering.md for the rationale of each class.
  */
 import { OP_BY_NAME, OP_NAME, OP_VALID, OPCODE_KEYS } from '../../wasm/index.ts';
+import { EngineError } from '../errors.ts';
 
 export interface CostTable {
   /** Version string reported as `costTableVersion`. Change it whenever any cost changes. */
@@ -56,17 +57,23 @@ const cache = new WeakMap<CostTable, CompiledCosts>();
 
 function checkInt(name: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new RangeError(`cost table: ${name} must be an integer in [0, ${max}], got ${String(v)}`);
+    throw new EngineError(
+      'INVALID_ARGUMENT',
+      `cost table: ${name} must be an integer in [0, ${max}], got ${String(v)}`,
+    );
   }
   return v;
 }
 
-/** Validates a cost table and precomputes per-opcode costs. Throws RangeError on a bad table. */
+/** Validates a cost table and precomputes per-opcode costs. Throws EngineError INVALID_ARGUMENT on a bad table. */
 export function compileCostTable(table: CostTable): CompiledCosts {
   const hit = cache.get(table);
   if (hit) return hit;
   if (typeof table.version !== 'string' || table.version.length === 0 || table.version.length > 64)
-    throw new RangeError('cost table: version must be a non-empty string of at most 64 characters');
+    throw new EngineError(
+      'INVALID_ARGUMENT',
+      'cost table: version must be a non-empty string of at most 64 characters',
+    );
   const base = checkInt('base', table.base, 1_000_000);
   checkInt('memoryGrowPerPage', table.memoryGrowPerPage, 1 << 20);
   checkInt('bulkMemoryPerByte', table.bulkMemoryPerByte, 1 << 20);
@@ -75,7 +82,8 @@ export function compileCostTable(table: CostTable): CompiledCosts {
   for (let k = 0; k < OPCODE_KEYS; k++) if (OP_VALID[k]) op[k] = base;
   for (const [name, v] of Object.entries(table.ops ?? {})) {
     const key = OP_BY_NAME.get(name);
-    if (key === undefined) throw new RangeError(`cost table: unknown instruction '${name}'`);
+    if (key === undefined)
+      throw new EngineError('INVALID_ARGUMENT', `cost table: unknown instruction '${name}'`);
     op[key] = checkInt(`ops['${name}']`, v, 1_000_000);
   }
   if (
@@ -83,7 +91,10 @@ export function compileCostTable(table: CostTable): CompiledCosts {
     table !== DEFAULT_COST_TABLE &&
     !sameCosts(op, table, compileCostTable(DEFAULT_COST_TABLE))
   ) {
-    throw new RangeError(`cost table: version '${COST_TABLE_VERSION}' is reserved for the default table`);
+    throw new EngineError(
+      'INVALID_ARGUMENT',
+      `cost table: version '${COST_TABLE_VERSION}' is reserved for the default table`,
+    );
   }
   const out = { table, op };
   cache.set(table, out);
