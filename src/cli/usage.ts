@@ -3,7 +3,7 @@
  * one `UsageError` (code USAGE: a bad command line; BAD_INPUT: an input file that cannot be read or
  * parsed). A verb prints a UsageError with `reportUsage` and exits EXIT.USAGE (2, src/cli/exit-codes.ts).
  */
-import { type ParseArgsConfig, parseArgs as nodeParseArgs } from 'node:util';
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { WasmvmTeeError } from '../util/errors.ts';
 import { EXIT } from './exit-codes.ts';
 
