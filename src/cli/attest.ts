@@ -66,10 +66,21 @@ export async function main(argv: string[]): Promise<number> {
   const rd = new Uint8Array(64);
   const hexArg = (values['report-data'] ?? values.nonce) as string | undefined;
   if (hexArg !== undefined) rd.set(Buffer.from(hexArg, 'hex'));
-  const provider = await detectTee({
-    ...(typeof values.provider === 'string' ? { force: values.provider } : {}),
-    ...(stateDir ? { stateDir } : {}),
-  });
+  let provider: Awaited<ReturnType<typeof detectTee>>;
+  try {
+    provider = await detectTee({
+      ...(typeof values.provider === 'string' ? { force: values.provider } : {}),
+      ...(stateDir ? { stateDir } : {}),
+    });
+  } catch (e) {
+    // a forced provider that is not here: the command line asked for it
+    if (typeof values.provider !== 'string') throw e;
+    return reportUsage(
+      'attest',
+      new UsageError('BAD_INPUT', `--provider: ${(e as Error).message}`),
+      console.error,
+    );
+  }
   const ev = await provider.getEvidence(rd);
   if (typeof values['out-report'] === 'string') writeFileSync(values['out-report'], ev.report);
   if (typeof values['out-certs'] === 'string' && ev.auxblob) writeFileSync(values['out-certs'], ev.auxblob);

@@ -85,16 +85,20 @@ export async function cli(argv: string[]): Promise<number> {
   return cmd.main(rest);
 }
 
+/** `cli`, with anything it throws (a bug, an unexpected host failure) printed and mapped to EXIT.INTERNAL. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    return await cli(argv);
+  } catch (err) {
+    // not a usage, input, transport or guest outcome (each verb returns those): an internal error
+    console.error(`wasmvm-tee: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.INTERNAL;
+  }
+}
+
 const isMain = process.argv[1] !== undefined && /(?:wasmvm-tee(?:\.js)?|main\.[jt]s)$/.test(process.argv[1]);
 if (isMain) {
-  cli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      // not a usage, input, transport or guest outcome (each verb returns those): an internal error
-      console.error(`wasmvm-tee: internal error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = EXIT.INTERNAL;
-    },
-  );
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
