@@ -136,33 +136,51 @@ test("run: the guest's own exit code", async () => {
   assert.equal(r.status, 7, r.stderr);
 });
 
-test("130: a second SIGTERM during serve's shutdown", { timeout: 120_000 }, async () => {
+test('130: a second SIGTERM while serve drains an in-flight call', { timeout: 180_000 }, async () => {
+  const spin = join(dir, 'spin.wasm');
+  writeFileSync(spin, await wat('(module (func (export "spin") (loop $l (br $l))))'));
+  const env = { ...process.env, WASMVM_TEE_STATE_DIR: join(dir, 'state') };
   const child = spawn(
     process.execPath,
-    [
-      BIN,
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--tee',
-      'simulated',
-      '--shutdown-timeout-ms',
-      '30000',
-    ],
-    { env: { ...process.env, WASMVM_TEE_STATE_DIR: join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--tee', 'simulated', '--timeout-ms', '120000'],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (/wasmvm-tee listening on/.test(stderr)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  child.kill('SIGTERM');
-  assert.equal(await exited, EXIT.SECOND_SIGNAL, stderr);
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on('exit', (code, sig) => resolve(code ?? sig)),
+  );
+  const until = async (ok: () => boolean | Promise<boolean>) => {
+    while (!(await ok())) {
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await until(() => /wasmvm-tee listening on/.test(stderr));
+  const port = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]!;
+  // a call that runs until the server's 120 s deadline: the graceful shutdown waits for it
+  const client = spawn(
+    process.execPath,
+    [BIN, 'exec', '--server', `127.0.0.1:${port}`, '--wasm', spin, '--fn', 'spin', '--allow-simulated'],
+    { env, stdio: 'ignore' },
+  );
+  try {
+    await until(async () =>
+      /wasmvm_executions_in_flight 1/.test(
+        await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        ),
+      ),
+    );
+    child.kill('SIGTERM');
+    await until(() => /graceful shutdown/.test(stderr));
+    child.kill('SIGTERM');
+    assert.equal(await exited, EXIT.SECOND_SIGNAL, stderr);
+  } finally {
+    client.kill();
+    child.kill('SIGKILL');
+  }
 });
