@@ -28,7 +28,7 @@ for (const [args, message] of [
   [['--port', '99999'], /--port: expected an integer in 0\.\.65535, got '99999'/],
   [['--port', '-1'], /--port/],
   [['--port', '8x'], /--port: expected an integer in 0\.\.65535, got '8x'/],
-  [['--bogus'], /Unknown option '--bogus'/],
+  [['--bogus'], /unknown option '--bogus'/],
   [['--attestation', 'never'], /--attestation: expected session-key or per-request/],
   [['--tls-cert', 'a.pem'], /--tls-cert and --tls-key go together/],
   [['--timeout-ms', '999999999999'], /--timeout-ms: .* above the engine's ceiling/],

@@ -84,6 +84,7 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
   },
   { argv: ['measure'], module: 'measure', flags: ['--ovmf', '--vcpu-type', '--tdvf', '--page-order'] },
   { argv: ['attest'], module: 'attest', flags: ['--provider', '--out-report', '--report-data'] },
+  { argv: ['inspect'], module: 'inspect', flags: ['--json'] },
 ];
 
 for (const c of CASES) {

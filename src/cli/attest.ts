@@ -3,10 +3,11 @@
  * root for `verify --trust-simulated-root`.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { evidenceToJson } from '../binding/index.ts';
 import { detectTee, SimulatedSevSnpProvider } from '../tee/index.ts';
 import { describeReport, parseReport } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'print fresh local attestation evidence (or the simulated root)';
 
@@ -27,53 +28,59 @@ Options:
   --json                    print the evidence as JSON (binary fields base64, as in the attestation envelope)
   --print-simulated-root    print the simulated ARK certificate (PEM) to trust with
                             'wasmvm-tee verify --trust-simulated-root FILE', and exit
+
+${EXIT_TABLE}
 `;
 
 export async function main(argv: string[]): Promise<number> {
   let values: Record<string, unknown>;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        nonce: { type: 'string' },
-        'report-data': { type: 'string' },
-        provider: { type: 'string' },
-        'state-dir': { type: 'string' },
-        'out-report': { type: 'string' },
-        'out-certs': { type: 'string' },
-        json: { type: 'boolean' },
-        'print-simulated-root': { type: 'boolean' },
-      },
-      strict: true,
-    }).values as Record<string, unknown>;
+    values = parseArgs(argv, {
+      nonce: { type: 'string' },
+      'report-data': { type: 'string' },
+      provider: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'out-report': { type: 'string' },
+      'out-certs': { type: 'string' },
+      json: { type: 'boolean' },
+      'print-simulated-root': { type: 'boolean' },
+    }).values;
+    const hex = (values['report-data'] ?? values.nonce) as string | undefined;
+    if (hex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(hex))
+      throw new UsageError('USAGE', '--nonce/--report-data must be hex');
+    if (hex !== undefined) {
+      const n = hex.length / 2;
+      if (values['report-data'] !== undefined ? n !== 64 : n > 64)
+        throw new UsageError('USAGE', '--report-data must be 64 bytes, --nonce at most 64');
+    }
   } catch (e) {
-    console.error(`wasmvm-tee attest: ${(e as Error).message}\n\n${help}`);
-    return 2;
+    if (e instanceof UsageError) return reportUsage('attest', e, console.error, help);
+    throw e;
   }
   const stateDir = values['state-dir'] as string | undefined;
   if (values['print-simulated-root']) {
     const sim = new SimulatedSevSnpProvider({ ...(stateDir ? { stateDir } : {}), warn: false });
     process.stdout.write(await sim.rootPem());
-    return 0;
+    return EXIT.OK;
   }
   const rd = new Uint8Array(64);
   const hexArg = (values['report-data'] ?? values.nonce) as string | undefined;
-  if (hexArg !== undefined) {
-    if (!/^([0-9a-fA-F]{2})+$/.test(hexArg)) {
-      console.error('wasmvm-tee attest: --nonce/--report-data must be hex');
-      return 2;
-    }
-    const b = Buffer.from(hexArg, 'hex');
-    if (values['report-data'] !== undefined ? b.length !== 64 : b.length > 64) {
-      console.error('wasmvm-tee attest: --report-data must be 64 bytes, --nonce at most 64');
-      return 2;
-    }
-    rd.set(b);
+  if (hexArg !== undefined) rd.set(Buffer.from(hexArg, 'hex'));
+  let provider: Awaited<ReturnType<typeof detectTee>>;
+  try {
+    provider = await detectTee({
+      ...(typeof values.provider === 'string' ? { force: values.provider } : {}),
+      ...(stateDir ? { stateDir } : {}),
+    });
+  } catch (e) {
+    // a forced provider that is not here: the command line asked for it
+    if (typeof values.provider !== 'string') throw e;
+    return reportUsage(
+      'attest',
+      new UsageError('BAD_INPUT', `--provider: ${(e as Error).message}`),
+      console.error,
+    );
   }
-  const provider = await detectTee({
-    ...(typeof values.provider === 'string' ? { force: values.provider } : {}),
-    ...(stateDir ? { stateDir } : {}),
-  });
   const ev = await provider.getEvidence(rd);
   if (typeof values['out-report'] === 'string') writeFileSync(values['out-report'], ev.report);
   if (typeof values['out-certs'] === 'string' && ev.auxblob) writeFileSync(values['out-certs'], ev.auxblob);
@@ -89,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
         2,
       ),
     );
-    return 0;
+    return EXIT.OK;
   }
   console.log(
     `provider: ${provider.description}${ev.simulated ? '  *** SIMULATED: proves nothing ***' : ''}`,
@@ -111,5 +118,5 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`${ev.kind} evidence: ${ev.report.length} bytes`);
   }
   console.log(`certificates: ${Object.keys(ev.certs ?? {}).join(', ') || '(none)'}`);
-  return 0;
+  return EXIT.OK;
 }

@@ -13,6 +13,8 @@ import {
   parseRim,
   verifyRim,
 } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 import { evidenceFromJson } from './verify-nras.ts';
 
 export const summary = 'gather vendor collateral (NVIDIA RIMs) into a bundle for offline verification';
@@ -40,6 +42,7 @@ Options:
 AMD (KDS) and Intel (PCS) collateral are not gathered by this version.
 Exit status: 0 bundle written with every item, 1 some item could not be fetched or verified
 (COLLATERAL_FETCH_FAILED; the bundle holds the others), 2 usage or input error.
+${EXIT_TABLE}
 `;
 
 export interface CliIo {
@@ -48,8 +51,6 @@ export interface CliIo {
   fetch?: typeof fetch;
 }
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
-
-class UsageError extends Error {}
 
 async function fetchRim(
   base: string,
@@ -79,38 +80,33 @@ async function fetchRim(
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [verb, ...rest] = argv;
   try {
-    if (verb !== 'fetch') throw new UsageError("the verb is 'fetch'");
-    const forFiles: string[] = [];
-    let out: string | undefined;
-    let base = NVIDIA_RIM_SERVICE;
-    let json = false;
+    if (verb !== 'fetch') throw new UsageError('USAGE', "the verb is 'fetch'");
+    const { values: v } = parseArgs(rest, {
+      for: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'rim-service': { type: 'string' },
+      json: { type: 'boolean' },
+      now: { type: 'string' },
+    });
+    const forFiles = v.for ?? [];
+    const out = v.out;
+    const base = v['rim-service'] ?? NVIDIA_RIM_SERVICE;
+    const json = !!v.json;
     let now: Date | undefined;
-    for (let i = 0; i < rest.length; i++) {
-      const a = rest[i]!;
-      const val = () => {
-        const v = rest[++i];
-        if (v === undefined) throw new UsageError(`${a} needs a value`);
-        return v;
-      };
-      if (a === '--for') forFiles.push(val());
-      else if (a === '--out') out = val();
-      else if (a === '--rim-service') base = val();
-      else if (a === '--json') json = true;
-      else if (a === '--now') {
-        const v = val();
-        now = new Date(v);
-        if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${v}' is not an ISO-8601 time`);
-      } else throw new UsageError(`unknown option '${a}'`);
+    if (v.now !== undefined) {
+      now = new Date(v.now);
+      if (Number.isNaN(now.getTime()))
+        throw new UsageError('USAGE', `--now '${v.now}' is not an ISO-8601 time`);
     }
-    if (forFiles.length === 0) throw new UsageError('give --for EVIDENCE');
-    if (!out) throw new UsageError('give --out BUNDLE');
+    if (forFiles.length === 0) throw new UsageError('USAGE', 'give --for EVIDENCE');
+    if (!out) throw new UsageError('USAGE', 'give --out BUNDLE');
     const ids = new Set<string>();
     for (const f of forFiles) {
       let list: ReturnType<typeof evidenceFromJson>;
       try {
         list = evidenceFromJson(JSON.parse(readFileSync(f, 'utf8')));
       } catch (e) {
-        throw new UsageError(`${f}: ${(e as Error).message}`);
+        throw new UsageError('BAD_INPUT', `${f}: ${(e as Error).message}`);
       }
       for (const ev of list) {
         const r = nvidiaRimIdsForEvidence(ev.evidence);
@@ -167,15 +163,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       for (const m of failures) io.err(`wasmvm-tee collateral: ${m}`);
       io.out(`wrote ${out}: ${items.length} item(s)${failures.length ? `, ${failures.length} missing` : ''}`);
     }
-    return failures.length === 0 ? 0 : 1;
+    // some item could not be fetched or did not verify: the bundle holds the others
+    return failures.length === 0 ? EXIT.OK : EXIT.VERIFICATION_FAILED;
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`wasmvm-tee collateral: ${e.message}\n\n${help}`);
-      return 2;
-    }
+    if (e instanceof UsageError) return reportUsage('collateral', e, io.err, help);
     if (e instanceof CollateralError || (e as { code?: string }).code) {
       io.err(`wasmvm-tee collateral: ${(e as { code?: string }).code}: ${(e as Error).message}`);
-      return 2;
+      return EXIT.USAGE;
     }
     throw e;
   }

@@ -3,7 +3,6 @@
  * the response (engineer A's exec.ts delegates here when --server is given).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { AttestationMode } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
@@ -14,13 +13,16 @@ import {
   type VerifyOptions,
 } from '../server/index.ts';
 import { renderValue, type Verdict } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const help = `Usage: wasmvm-tee exec --server HOST:PORT --wasm FILE --fn NAME [--arg V ...] [options]
 
 Runs an exported function on a remote wasmvm-tee server, with a fresh random nonce, and verifies the
 response against the request it sent (claim ↔ request, REPORT_DATA, outputs, evidence with pinned roots).
-Exits 0 when the call succeeded and verification passed; 1 when verification failed or the call
-trapped; 2 on usage errors; 3 when the server returned an error.
+Exits 0 when the call succeeded and verification passed; 1 when verification failed; 4 when the
+(verified) call trapped, 5 when it hit a limit; 2 on usage errors; 3 when the call failed on the wire
+or the server returned an error.
 
 Options:
   --server HOST:PORT       server address (or a URL: http://..., https://...)
@@ -42,7 +44,9 @@ Options:
   --json                   print the result as JSON, with the attestation envelope and the nonce
                            (save it: 'wasmvm-tee verify --response FILE --nonce HEX' re-checks it
                            offline; every field printed is compared with the attested claim)
-  -h, --help               this help`;
+  -h, --help               this help
+
+${EXIT_TABLE}`;
 
 function toUrl(server: string, tls: boolean): string {
   if (/^https?:\/\//.test(server)) return server.replace(/\/+$/, '');
@@ -97,42 +101,35 @@ function jsonReplacer(_k: string, v: unknown): unknown {
 export async function main(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        server: { type: 'string' },
-        wasm: { type: 'string' },
-        fn: { type: 'string' },
-        arg: { type: 'string', multiple: true },
-        gas: { type: 'string' },
-        mode: { type: 'string' },
-        attestation: { type: 'string' },
-        gpu: { type: 'boolean' },
-        protocol: { type: 'string' },
-        tls: { type: 'boolean' },
-        ca: { type: 'string' },
-        insecure: { type: 'boolean' },
-        'timeout-ms': { type: 'string' },
-        'trust-simulated-root': { type: 'string' },
-        'allow-simulated': { type: 'boolean' },
-        'no-verify': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    ({ values } = parseArgs(argv, {
+      server: { type: 'string' },
+      wasm: { type: 'string' },
+      fn: { type: 'string' },
+      arg: { type: 'string', multiple: true },
+      gas: { type: 'string' },
+      mode: { type: 'string' },
+      attestation: { type: 'string' },
+      gpu: { type: 'boolean' },
+      protocol: { type: 'string' },
+      tls: { type: 'boolean' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+      'trust-simulated-root': { type: 'string' },
+      'allow-simulated': { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
-    console.error(`wasmvm-tee exec: ${(e as Error).message}\n\n${help}`);
-    return 2;
+    if (e instanceof UsageError) return reportUsage('exec', e, console.error, help);
+    throw e;
   }
   if (values.help) {
     console.log(help);
     return 0;
   }
-  const usage = (m: string) => {
-    console.error(`wasmvm-tee exec: ${m}`);
-    return 2;
-  };
+  const usage = (m: string) => reportUsage('exec', new UsageError('USAGE', m), console.error);
   const server = values.server as string | undefined;
   const wasm = values.wasm as string | undefined;
   const fn = values.fn as string | undefined;
@@ -158,18 +155,27 @@ export async function main(argv: string[]): Promise<number> {
     if (!/^[0-9]+$/.test(values['timeout-ms'] as string)) return usage('--timeout-ms: an integer');
     timeoutMs = Number(values['timeout-ms']);
   }
-  const bytecode = new Uint8Array(readFileSync(wasm));
+  let bytecode: Uint8Array;
+  let ca: Buffer | undefined;
+  let simulatedRoot: Uint8Array | undefined;
+  try {
+    bytecode = new Uint8Array(readFileSync(wasm));
+    if (values.ca) ca = readFileSync(values.ca as string);
+    if (values['trust-simulated-root'])
+      simulatedRoot = new Uint8Array(readFileSync(values['trust-simulated-root'] as string));
+  } catch (e) {
+    return reportUsage('exec', new UsageError('BAD_INPUT', (e as Error).message), console.error);
+  }
   const tls = Boolean(values.tls) || String(server).startsWith('https://');
   const client = createWasmvmClient({
     baseUrl: toUrl(server, tls),
     protocol: protocol as Protocol,
-    ...(values.ca ? { ca: readFileSync(values.ca as string) } : {}),
+    ...(ca ? { ca } : {}),
     ...(values.insecure ? { insecureSkipVerify: true } : {}),
   });
   const verify: VerifyOptions = {};
   if (values['allow-simulated']) verify.allowSimulated = true;
-  if (values['trust-simulated-root'])
-    verify.trustSimulatedRoot = new Uint8Array(readFileSync(values['trust-simulated-root'] as string));
+  if (simulatedRoot) verify.trustSimulatedRoot = simulatedRoot;
   if (values['no-verify']) verify.skipEvidence = true;
 
   let result: Awaited<ReturnType<typeof executeAndVerify>>;
@@ -196,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(
         `wasmvm-tee exec: server error${code ? ` ${code}` : ''}: ${err.rawMessage ?? err.message}`,
       );
-    return 3;
+    return EXIT.TRANSPORT;
   }
   const r = result.response.result!;
   if (values.json) {
@@ -261,7 +267,6 @@ export async function main(argv: string[]): Promise<number> {
     );
     for (const l of printVerdict(result.verdict)) console.log(l);
   }
-  if (values['no-verify']) return result.status === 'ok' ? 0 : 1;
-  if (!result.verdict.ok) return 1;
-  return result.status === 'ok' ? 0 : 1;
+  if (!values['no-verify'] && !result.verdict.ok) return EXIT.VERIFICATION_FAILED;
+  return exitForStatus(result.status);
 }

@@ -14,6 +14,8 @@ import {
   formatValue,
   type WasmValue,
 } from '../engine/index.ts';
+import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
+import { intOption, parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'run a Wasm export locally (or on a server with --server)';
 
@@ -34,13 +36,11 @@ Options:
   --json               print one JSON object (i64 as decimal strings, floats with their bits)
   --server URL         run on a wasmvm-tee server instead (see 'wasmvm-tee exec --server URL --help')
 
-Exit status: 0 ok, 1 trap (any non-ok status), 2 usage or bad request.`;
-
-class Usage extends Error {}
+${EXIT_TABLE}`;
 
 interface Parsed {
-  wasm?: string;
-  fn?: string;
+  wasm: string;
+  fn: string;
   args: string[];
   mode: ExecutionMode;
   gas?: bigint;
@@ -51,65 +51,30 @@ interface Parsed {
 }
 
 function parseArgv(argv: string[]): Parsed {
-  const p: Parsed = { args: [], mode: 'interp', meter: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    let v: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      v = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    const val = () => {
-      if (v !== undefined) return v;
-      const n = argv[++i];
-      if (n === undefined) throw new Usage(`${a} needs a value`);
-      return n;
-    };
-    const int = (s: string) => {
-      if (!/^[0-9]+$/.test(s)) throw new Usage(`${a} must be a non-negative integer`);
-      return Number(s);
-    };
-    switch (a) {
-      case '--wasm':
-        p.wasm = val();
-        break;
-      case '--fn':
-        p.fn = val();
-        break;
-      case '--arg':
-        p.args.push(val());
-        break;
-      case '--mode': {
-        const m = val();
-        if (m !== 'interp' && m !== 'singlepass' && m !== 'multipass') throw new Usage(`unknown mode ${m}`);
-        p.mode = m;
-        break;
-      }
-      case '--gas': {
-        const g = val();
-        if (!/^[0-9]+$/.test(g)) throw new Usage('--gas must be a non-negative integer');
-        p.gas = BigInt(g);
-        break;
-      }
-      case '--meter':
-        p.meter = true;
-        break;
-      case '--timeout-ms':
-        p.timeoutMs = int(val());
-        break;
-      case '--max-memory-pages':
-        p.maxMemoryPages = int(val());
-        break;
-      case '--json':
-        p.json = true;
-        break;
-      default:
-        throw new Usage(`unknown option ${a}`);
-    }
-  }
-  if (!p.wasm) throw new Usage('--wasm is required');
-  if (!p.fn) throw new Usage('--fn is required');
+  const { values: v } = parseArgs(argv, {
+    wasm: { type: 'string' },
+    fn: { type: 'string' },
+    arg: { type: 'string', multiple: true },
+    mode: { type: 'string' },
+    gas: { type: 'string' },
+    meter: { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+    'max-memory-pages': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const mode = v.mode ?? 'interp';
+  if (mode !== 'interp' && mode !== 'singlepass' && mode !== 'multipass')
+    throw new UsageError('USAGE', `unknown mode ${mode}`);
+  if (v.gas !== undefined && !/^[0-9]+$/.test(v.gas))
+    throw new UsageError('USAGE', '--gas must be a non-negative integer');
+  if (!v.wasm) throw new UsageError('USAGE', '--wasm is required');
+  if (!v.fn) throw new UsageError('USAGE', '--fn is required');
+  const p: Parsed = { wasm: v.wasm, fn: v.fn, args: v.arg ?? [], mode, meter: !!v.meter, json: !!v.json };
+  if (v.gas !== undefined) p.gas = BigInt(v.gas);
+  const timeoutMs = intOption(v['timeout-ms'], '--timeout-ms');
+  if (timeoutMs !== undefined) p.timeoutMs = timeoutMs;
+  const maxMemoryPages = intOption(v['max-memory-pages'], '--max-memory-pages');
+  if (maxMemoryPages !== undefined) p.maxMemoryPages = maxMemoryPages;
   return p;
 }
 
@@ -129,23 +94,20 @@ export async function main(argv: string[]): Promise<number> {
   try {
     p = parseArgv(argv);
   } catch (e) {
-    if (e instanceof Usage) {
-      console.error(`wasmvm-tee exec: ${e.message}\n\n${help}`);
-      return 2;
-    }
+    if (e instanceof UsageError) return reportUsage('exec', e, console.error, help);
     throw e;
   }
   let bytecode: Uint8Array;
   try {
-    bytecode = new Uint8Array(await readFile(p.wasm!));
+    bytecode = new Uint8Array(await readFile(p.wasm));
   } catch (e) {
     console.error(`wasmvm-tee exec: cannot read ${p.wasm}: ${(e as Error).message}`);
-    return 2;
+    return EXIT.USAGE;
   }
   try {
     // Args go as legacy strings: the engine parses each by the export's parameter type, and checks an
     // explicit TYPE: prefix against it.
-    const req: ExecuteRequest = { bytecode, fn: p.fn!, args: { legacy: p.args }, mode: p.mode };
+    const req: ExecuteRequest = { bytecode, fn: p.fn, args: { legacy: p.args }, mode: p.mode };
     if (p.gas !== undefined) req.gasLimit = p.gas;
     if (p.meter) req.meter = true;
     const limits: ExecuteRequest['limits'] = {};
@@ -173,12 +135,12 @@ export async function main(argv: string[]): Promise<number> {
       const msg = r.status !== 'ok' && r.message ? `: ${r.message}` : '';
       console.error(`status ${r.status}${msg}  mode ${r.mode}${gas}  ${r.durationMs.toFixed(2)} ms`);
     }
-    return r.status === 'ok' ? 0 : 1;
+    return exitForStatus(r.status);
   } catch (e) {
     if (e instanceof EngineError) {
       if (p.json) console.log(JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2));
       console.error(`wasmvm-tee exec: ${e.code}: ${e.message}`);
-      return 2;
+      return EXIT.USAGE;
     }
     throw e;
   } finally {

@@ -4,6 +4,7 @@
  * its help depends on the arguments (exec --server, verify --tdx-quote / --nras-response / --gpu-evidence).
  */
 import { VERSION } from '../version.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 
 export interface Command {
   readonly summary: string;
@@ -43,6 +44,10 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
     summary: 'compute the expected SEV-SNP MEASUREMENT or TDX MRTD of a VM image',
     load: () => import('./measure.ts'),
   },
+  inspect: {
+    summary: "list a module's imports and exports with their signatures",
+    load: () => import('./inspect.ts'),
+  },
   collateral: {
     summary: 'gather vendor collateral (NVIDIA RIMs) into a bundle for offline verification',
     load: () => import('./collateral.ts'),
@@ -53,7 +58,7 @@ function usage(): string {
   const lines = [`wasmvm-tee ${VERSION}: confidential WebAssembly execution with hardware attestation`, ''];
   lines.push('Usage: wasmvm-tee <command> [options]', '', 'Commands:');
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
-  lines.push('', "Run 'wasmvm-tee <command> --help' for a command's options.");
+  lines.push('', "Run 'wasmvm-tee <command> --help' for a command's options.", '', EXIT_TABLE);
   return lines.join('\n');
 }
 
@@ -61,34 +66,39 @@ export async function cli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (name === '--version' || name === '-v') {
     console.log(VERSION);
-    return 0;
+    return EXIT.OK;
   }
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!entry) {
     console.error(`wasmvm-tee: unknown command '${name}'\n\n${usage()}`);
-    return 2;
+    return EXIT.USAGE;
   }
   const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(cmd.helpFor ? await cmd.helpFor(rest) : cmd.help);
-    return 0;
+    return EXIT.OK;
   }
   return cmd.main(rest);
 }
 
+/** `cli`, with anything it throws (a bug, an unexpected host failure) printed and mapped to EXIT.INTERNAL. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    return await cli(argv);
+  } catch (err) {
+    // not a usage, input, transport or guest outcome (each verb returns those): an internal error
+    console.error(`wasmvm-tee: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.INTERNAL;
+  }
+}
+
 const isMain = process.argv[1] !== undefined && /(?:wasmvm-tee(?:\.js)?|main\.[jt]s)$/.test(process.argv[1]);
 if (isMain) {
-  cli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`wasmvm-tee: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

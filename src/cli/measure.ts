@@ -3,8 +3,9 @@
  * to pin with `wasmvm-tee verify --measurement HEX` or in a reference-value file.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { MeasureError, measureSnp, measureTdx, type SnpMeasureOptions, VCPU_TYPES } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'compute the expected SEV-SNP MEASUREMENT or TDX MRTD of a VM image';
 
@@ -41,6 +42,7 @@ Common:
   --json                  print {"kind": ..., "measurement": HEX, "inputs": {...}}
 Exit status: 0 computed, 2 usage or input error (with an error code: MEASURE_BAD_FIRMWARE,
 MEASURE_NO_KERNEL_HASHES, MEASURE_UNSUPPORTED, MEASURE_BAD_INPUT).
+${EXIT_TABLE}
 `;
 
 export interface CliIo {
@@ -49,77 +51,65 @@ export interface CliIo {
 }
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
-class UsageError extends Error {}
-
 function read(file: unknown, what: string): Buffer {
-  if (typeof file !== 'string') throw new UsageError(`${what} FILE is required`);
+  if (typeof file !== 'string') throw new UsageError('USAGE', `${what} FILE is required`);
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `cannot read ${what} ${file}: ${(e as Error).message}`);
   }
 }
 
 function hexArg(v: unknown, what: string, bytes?: number): Buffer {
   const s = String(v).replace(/^0x/, '');
   if (!/^([0-9a-fA-F]{2})+$/.test(s) || (bytes !== undefined && s.length !== bytes * 2))
-    throw new UsageError(`${what}: expected ${bytes ?? 'some'} bytes of hex`);
+    throw new UsageError('USAGE', `${what}: expected ${bytes ?? 'some'} bytes of hex`);
   return Buffer.from(s, 'hex');
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [kind, ...rest] = argv;
   try {
-    if (kind !== 'snp' && kind !== 'tdx') throw new UsageError("give 'snp' or 'tdx'");
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      values = parseArgs({
-        args: rest,
-        options: {
-          ovmf: { type: 'string' },
-          tdvf: { type: 'string' },
-          vcpus: { type: 'string' },
-          'vcpu-type': { type: 'string' },
-          'vcpu-sig': { type: 'string' },
-          vmm: { type: 'string' },
-          kernel: { type: 'string' },
-          initrd: { type: 'string' },
-          append: { type: 'string' },
-          'guest-features': { type: 'string' },
-          'snp-ovmf-hash': { type: 'string' },
-          'page-order': { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }).values;
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    if (kind !== 'snp' && kind !== 'tdx') throw new UsageError('USAGE', "give 'snp' or 'tdx'");
+    const { values } = parseArgs(rest, {
+      ovmf: { type: 'string' },
+      tdvf: { type: 'string' },
+      vcpus: { type: 'string' },
+      'vcpu-type': { type: 'string' },
+      'vcpu-sig': { type: 'string' },
+      vmm: { type: 'string' },
+      kernel: { type: 'string' },
+      initrd: { type: 'string' },
+      append: { type: 'string' },
+      'guest-features': { type: 'string' },
+      'snp-ovmf-hash': { type: 'string' },
+      'page-order': { type: 'string' },
+      json: { type: 'boolean' },
+    });
     let m: Buffer;
     const inputs: Record<string, unknown> = {};
     if (kind === 'snp') {
       if (values.tdvf !== undefined || values['page-order'] !== undefined)
-        throw new UsageError('--tdvf/--page-order are for measure tdx');
+        throw new UsageError('USAGE', '--tdvf/--page-order are for measure tdx');
       const vcpus = Number(values.vcpus);
       if (values.vcpus === undefined || !Number.isInteger(vcpus))
-        throw new UsageError('--vcpus N is required');
+        throw new UsageError('USAGE', '--vcpus N is required');
       const o: SnpMeasureOptions = { ovmf: read(values.ovmf, '--ovmf'), vcpus };
       if (typeof values.vmm === 'string') o.vmm = values.vmm as 'qemu';
       if (typeof values['vcpu-type'] === 'string') o.vcpuType = values['vcpu-type'];
       if (typeof values['vcpu-sig'] === 'string') {
         const sig = Number.parseInt(String(values['vcpu-sig']).replace(/^0x/, ''), 16);
         if (!Number.isInteger(sig) || sig < 0 || sig > 0xffffffff)
-          throw new UsageError('--vcpu-sig: 32-bit hex');
+          throw new UsageError('USAGE', '--vcpu-sig: 32-bit hex');
         o.vcpuSig = sig;
       }
       if (typeof values.kernel === 'string') o.kernel = read(values.kernel, '--kernel');
       if (typeof values.initrd === 'string') {
-        if (!o.kernel) throw new UsageError('--initrd needs --kernel');
+        if (!o.kernel) throw new UsageError('USAGE', '--initrd needs --kernel');
         o.initrd = read(values.initrd, '--initrd');
       }
       if (typeof values.append === 'string') {
-        if (!o.kernel) throw new UsageError('--append needs --kernel');
+        if (!o.kernel) throw new UsageError('USAGE', '--append needs --kernel');
         o.append = values.append;
       }
       if (typeof values['guest-features'] === 'string')
@@ -140,10 +130,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       });
     } else {
       if (values.ovmf !== undefined || values.vcpus !== undefined || values.kernel !== undefined)
-        throw new UsageError('measure tdx takes --tdvf (and --page-order)');
+        throw new UsageError('USAGE', 'measure tdx takes --tdvf (and --page-order)');
       const order = values['page-order'] ?? 'single-pass';
       if (order !== 'single-pass' && order !== 'two-pass')
-        throw new UsageError('--page-order: single-pass or two-pass');
+        throw new UsageError('USAGE', '--page-order: single-pass or two-pass');
       m = measureTdx({ tdvf: read(values.tdvf, '--tdvf'), pageOrder: order });
       Object.assign(inputs, { tdvf: values.tdvf, pageOrder: order });
     }
@@ -159,13 +149,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     else io.out(hex);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`wasmvm-tee measure: ${e.message}\n\n${help}`);
-      return 2;
-    }
+    if (e instanceof UsageError) return reportUsage('measure', e, io.err, help);
     if (e instanceof MeasureError) {
       io.err(`wasmvm-tee measure: ${e.code}: ${e.message}`);
-      return 2;
+      return EXIT.USAGE;
     }
     throw e;
   }

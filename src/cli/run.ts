@@ -20,13 +20,15 @@ import {
   WebGpuHost,
   type WebGpuUsage,
 } from '../host/index.ts';
+import { EXIT, EXIT_TABLE, RUN_TRAP_EXIT } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'run a WASI module locally with the attestation imports (like wasmtime run)';
 
 export const help = `Usage: wasmvm-tee run module.wasm [options] [-- guest args...]
 
 Runs the module's _start with WASI (preview1 subset) and wasmtime_attestation; exits with the
-guest's exit code (proc_exit), 0 when _start returns, 134 on a trap, 2 on a usage error.
+guest's exit code (proc_exit), 0 when _start returns, 134 on a trap or limit, 2 on a usage error.
 
 Options:
   --dir=PATH[:ro|:rw]     preopen host directory PATH under the same name (read-only by default)
@@ -46,7 +48,9 @@ Options:
   --no-gpu                do not probe NVIDIA GPUs
   --webgpu                offer WebGPU compute to the guest (wasmvm_webgpu imports, docs/webgpu.md)
   --webgpu-backend B      auto | default | opengles | vulkan | metal | d3d12 (default auto)
-  -h, --help              this text`;
+  -h, --help              this text
+
+${EXIT_TABLE}`;
 
 export interface RunArgs {
   module: string;
@@ -72,8 +76,6 @@ export interface RunArgs {
   stream?: boolean;
 }
 
-export class UsageError extends Error {}
-
 function dirSpec(spec: string, guest?: string): PreopenOption {
   let host = spec;
   let writable = false;
@@ -82,138 +84,92 @@ function dirSpec(spec: string, guest?: string): PreopenOption {
     host = m[1]!;
     writable = m[2] === 'rw';
   }
-  if (host === '') throw new UsageError(`empty directory in '${spec}'`);
+  if (host === '') throw new UsageError('USAGE', `empty directory in '${spec}'`);
   return { guest: guest ?? host, host, writable };
 }
 
 export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const out: Partial<RunArgs> & { preopens: PreopenOption[]; env: Record<string, string>; args: string[] } = {
-    preopens: [],
-    env: {},
-    args: [],
-  };
-  let i = 0;
-  const value = (name: string, inline?: string): string => {
-    if (inline !== undefined) return inline;
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      out.args.push(...argv.slice(i + 1));
-      break;
-    }
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    switch (name) {
-      case '--dir':
-        out.preopens.push(dirSpec(value(name, inline)));
-        break;
-      case '--map': {
-        const v = value(name, inline);
-        const k = v.indexOf('=');
-        if (k <= 0) throw new UsageError(`--map wants GUEST=HOST, got '${v}'`);
-        out.preopens.push(dirSpec(v.slice(k + 1), v.slice(0, k)));
-        break;
-      }
-      case '--env': {
-        const v = value(name, inline);
-        const k = v.indexOf('=');
-        if (k <= 0) throw new UsageError(`--env wants K=V, got '${v}'`);
-        out.env[v.slice(0, k)] = v.slice(k + 1);
-        break;
-      }
-      case '--gas': {
-        const v = value(name, inline);
-        if (!/^\d+$/.test(v)) throw new UsageError(`--gas wants a non-negative integer, got '${v}'`);
-        out.gas = BigInt(v);
-        break;
-      }
-      case '--mode': {
-        const v = value(name, inline);
-        if (v !== 'interp' && v !== 'singlepass' && v !== 'multipass') {
-          throw new UsageError(`--mode: interp | singlepass | multipass, got '${v}'`);
-        }
-        out.mode = v;
-        break;
-      }
-      case '--timeout': {
-        const v = Number(value(name, inline));
-        if (!Number.isInteger(v) || v <= 0) throw new UsageError('--timeout wants milliseconds > 0');
-        out.timeoutMs = v;
-        break;
-      }
-      case '--cache-ttl': {
-        const v = Number(value(name, inline));
-        if (!Number.isInteger(v) || v < 0) throw new UsageError('--cache-ttl wants milliseconds >= 0');
-        out.cacheTtlMs = v;
-        break;
-      }
-      case '--allow-simulated':
-        out.allowSimulated = true;
-        break;
-      case '--deterministic':
-        out.deterministic = true;
-        break;
-      case '--no-gpu':
-        out.noGpu = true;
-        break;
-      case '--policy':
-        out.policy = value(name, inline);
-        break;
-      case '--issuers':
-        out.issuers = value(name, inline);
-        break;
-      case '--audit-log':
-        out.auditLog = value(name, inline);
-        break;
-      case '--seed':
-        out.seed = value(name, inline);
-        break;
-      case '--tdx-collateral':
-        out.tdxCollateral = value(name, inline);
-        break;
-      case '--webgpu':
-        out.webgpu = true;
-        break;
-      case '--webgpu-backend': {
-        const v = value(name, inline);
-        if (!['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'].includes(v))
-          throw new UsageError(
-            `--webgpu-backend: auto | default | opengles | vulkan | metal | d3d12, got '${v}'`,
-          );
-        out.webgpuBackend = v as WebGpuBackend;
-        break;
-      }
-      default:
-        if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
-        if (out.module === undefined) out.module = a;
-        else out.args.push(a); // arguments after the module go to the guest (like wasmtime)
-    }
+  // after '--' everything goes to the guest; before it, positionals after the module do too (like wasmtime)
+  const dd = argv.indexOf('--');
+  const { values: v, positionals } = parseArgs(
+    dd < 0 ? argv : argv.slice(0, dd),
+    {
+      dir: { type: 'string', multiple: true },
+      map: { type: 'string', multiple: true },
+      env: { type: 'string', multiple: true },
+      gas: { type: 'string' },
+      mode: { type: 'string' },
+      timeout: { type: 'string' },
+      'cache-ttl': { type: 'string' },
+      'allow-simulated': { type: 'boolean' },
+      deterministic: { type: 'boolean' },
+      'no-gpu': { type: 'boolean' },
+      policy: { type: 'string' },
+      issuers: { type: 'string' },
+      'audit-log': { type: 'string' },
+      seed: { type: 'string' },
+      'tdx-collateral': { type: 'string' },
+      webgpu: { type: 'boolean' },
+      'webgpu-backend': { type: 'string' },
+    },
+    true,
+  );
+  const [module, ...guestArgs] = positionals;
+  if (!module) throw new UsageError('USAGE', 'missing module.wasm');
+  const preopens = (v.dir ?? []).map((d) => dirSpec(d));
+  for (const m of v.map ?? []) {
+    const k = m.indexOf('=');
+    if (k <= 0) throw new UsageError('USAGE', `--map wants GUEST=HOST, got '${m}'`);
+    preopens.push(dirSpec(m.slice(k + 1), m.slice(0, k)));
   }
-  if (!out.module) throw new UsageError('missing module.wasm');
+  const env: Record<string, string> = {};
+  for (const e of v.env ?? []) {
+    const k = e.indexOf('=');
+    if (k <= 0) throw new UsageError('USAGE', `--env wants K=V, got '${e}'`);
+    env[e.slice(0, k)] = e.slice(k + 1);
+  }
+  if (v.gas !== undefined && !/^\d+$/.test(v.gas))
+    throw new UsageError('USAGE', `--gas wants a non-negative integer, got '${v.gas}'`);
+  const mode = v.mode ?? 'interp';
+  if (mode !== 'interp' && mode !== 'singlepass' && mode !== 'multipass')
+    throw new UsageError('USAGE', `--mode: interp | singlepass | multipass, got '${mode}'`);
+  let timeoutMs = 60_000;
+  if (v.timeout !== undefined) {
+    timeoutMs = Number(v.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+      throw new UsageError('USAGE', '--timeout wants milliseconds > 0');
+  }
+  let cacheTtlMs: number | undefined;
+  if (v['cache-ttl'] !== undefined) {
+    cacheTtlMs = Number(v['cache-ttl']);
+    if (!Number.isInteger(cacheTtlMs) || cacheTtlMs < 0)
+      throw new UsageError('USAGE', '--cache-ttl wants milliseconds >= 0');
+  }
+  const backend = v['webgpu-backend'];
+  if (backend !== undefined && !['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'].includes(backend))
+    throw new UsageError(
+      'USAGE',
+      `--webgpu-backend: auto | default | opengles | vulkan | metal | d3d12, got '${backend}'`,
+    );
   return {
-    module: out.module,
-    preopens: out.preopens,
-    env: out.env,
-    args: out.args,
-    ...(out.gas !== undefined ? { gas: out.gas } : {}),
-    mode: out.mode ?? 'interp',
-    timeoutMs: out.timeoutMs ?? 60_000,
-    allowSimulated: out.allowSimulated ?? false,
-    ...(out.policy ? { policy: out.policy } : {}),
-    ...(out.issuers ? { issuers: out.issuers } : {}),
-    ...(out.auditLog ? { auditLog: out.auditLog } : {}),
-    ...(out.cacheTtlMs !== undefined ? { cacheTtlMs: out.cacheTtlMs } : {}),
-    deterministic: out.deterministic ?? false,
-    ...(out.seed ? { seed: out.seed } : {}),
-    noGpu: out.noGpu ?? false,
-    ...(out.tdxCollateral ? { tdxCollateral: out.tdxCollateral } : {}),
-    ...(out.webgpu ? { webgpu: true } : {}),
-    ...(out.webgpuBackend ? { webgpuBackend: out.webgpuBackend } : {}),
+    module,
+    preopens,
+    env,
+    args: [...guestArgs, ...(dd < 0 ? [] : argv.slice(dd + 1))],
+    ...(v.gas !== undefined ? { gas: BigInt(v.gas) } : {}),
+    mode,
+    timeoutMs,
+    allowSimulated: v['allow-simulated'] ?? false,
+    ...(v.policy ? { policy: v.policy } : {}),
+    ...(v.issuers ? { issuers: v.issuers } : {}),
+    ...(v['audit-log'] ? { auditLog: v['audit-log'] } : {}),
+    ...(cacheTtlMs !== undefined ? { cacheTtlMs } : {}),
+    deterministic: v.deterministic ?? false,
+    ...(v.seed ? { seed: v.seed } : {}),
+    noGpu: v['no-gpu'] ?? false,
+    ...(v['tdx-collateral'] ? { tdxCollateral: v['tdx-collateral'] } : {}),
+    ...(v.webgpu ? { webgpu: true } : {}),
+    ...(backend ? { webgpuBackend: backend as WebGpuBackend } : {}),
   };
 }
 
@@ -233,7 +189,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
   try {
     bytecode = new Uint8Array(readFileSync(a.module));
   } catch (e) {
-    throw new UsageError(`cannot read ${a.module}: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `cannot read ${a.module}: ${(e as Error).message}`);
   }
   for (const p of a.preopens) {
     let ok = false;
@@ -242,7 +198,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     } catch {
       ok = false;
     }
-    if (!ok) throw new UsageError(`--dir/--map: '${p.host}' is not a directory`);
+    if (!ok) throw new UsageError('BAD_INPUT', `--dir/--map: '${p.host}' is not a directory`);
   }
   const policy = a.policy ? loadPolicy(a.policy) : undefined;
   const issuers: IssuerConfig[] = a.issuers
@@ -313,7 +269,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       hostOptions: hostOptions as Record<string, unknown>,
       limits: { timeoutMs: a.timeoutMs, maxOutputBytes: 32 * 1024 * 1024 },
     });
-    const exitCode = r.status === 'ok' ? 0 : r.status === 'exit' ? (r.exitCode ?? 0) & 0xff : 134;
+    const exitCode = r.status === 'ok' ? 0 : r.status === 'exit' ? (r.exitCode ?? 0) & 0xff : RUN_TRAP_EXIT;
     return {
       exitCode,
       stdout: r.stdout ?? new Uint8Array(0),
@@ -329,7 +285,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       e.message.includes(WEBGPU_MODULE) &&
       !a.webgpu
     )
-      throw new UsageError(`${e.message}: the module uses WebGPU; run it with --webgpu`);
+      throw new UsageError('USAGE', `${e.message}: the module uses WebGPU; run it with --webgpu`);
     throw e;
   } finally {
     await engine.close();
@@ -342,8 +298,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     a = parseRunArgs(argv);
   } catch (e) {
-    process.stderr.write(`wasmvm-tee run: ${(e as Error).message}\n\n${help}\n`);
-    return 2;
+    if (e instanceof UsageError) return reportUsage('run', e, (s) => process.stderr.write(`${s}\n`), help);
+    throw e;
   }
   let r: RunOutcome;
   try {
@@ -351,11 +307,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`wasmvm-tee run: ${e.message}\n`);
-      return 2;
+      return EXIT.USAGE;
     }
     if (e instanceof EngineError) {
+      // a module the engine refuses (invalid bytecode, unknown import, a limit): an input error
       process.stderr.write(`wasmvm-tee run: ${e.code}: ${e.message}\n`);
-      return 1;
+      return EXIT.USAGE;
     }
     throw e;
   }

@@ -2,7 +2,6 @@
  * `wasmvm-tee serve`: the gRPC / gRPC-Web / Connect server (docs/server.md).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from '../engine/index.ts';
 import type { WebGpuBackend } from '../host/index.ts';
 import {
@@ -14,6 +13,8 @@ import {
   startServer,
 } from '../server/index.ts';
 import { buildDigest } from '../version-digest.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
+import { intOption, parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'serve the WASMVMTeeService API (gRPC, gRPC-Web, Connect) on one port';
 
@@ -54,29 +55,15 @@ Hostile-input limits (docs/server.md, "Limits"):
 
 Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
 local key chain that verifiers reject unless told to trust it) and says so loudly.
-SIGTERM/SIGINT: stop accepting, health NOT_SERVING, drain in-flight calls, close the engine.`;
+SIGTERM/SIGINT: stop accepting, health NOT_SERVING, drain in-flight calls, close the engine;
+a second signal exits 130 at once.
 
-/** A bad command line: `main` prints it with the usage hint and exits 2 (as every verb does). */
-export class UsageError extends Error {}
-
-function int(
-  v: string | undefined,
-  name: string,
-  min = 0,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
-    throw new UsageError(
-      `--${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got '${v}'`,
-    );
-  return Number(v);
-}
+${EXIT_TABLE}`;
 
 function webgpuBackend(v: string | undefined): WebGpuBackend {
   const all = ['auto', 'default', 'opengles', 'vulkan', 'metal', 'd3d12'];
   if (v === undefined) return 'auto';
-  if (!all.includes(v)) throw new Error(`--webgpu-backend: ${all.join(' | ')}, got '${v}'`);
+  if (!all.includes(v)) throw new UsageError('USAGE', `--webgpu-backend: ${all.join(' | ')}, got '${v}'`);
   return v as WebGpuBackend;
 }
 
@@ -85,14 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseCommandLine(argv);
   } catch (e) {
-    // node:util parseArgs throws TypeError with an ERR_PARSE_ARGS_* code for unknown/malformed options.
-    const code = (e as { code?: unknown }).code;
-    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
-      process.stderr.write(
-        `wasmvm-tee serve: ${(e as Error).message}\nRun 'wasmvm-tee serve --help' for the options.\n`,
-      );
-      return 2;
-    }
+    if (e instanceof UsageError) return reportUsage('serve', e, (s) => process.stderr.write(`${s}\n`));
     throw e;
   }
   if (parsed === 'help') {
@@ -104,55 +84,59 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Everything on the command line, checked before anything starts (no TEE, no engine, no socket). */
 function parseCommandLine(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      attestation: { type: 'string' },
-      tee: { type: 'string' },
-      'require-hardware': { type: 'boolean' },
-      webgpu: { type: 'boolean' },
-      'webgpu-backend': { type: 'string' },
-      'max-concurrency': { type: 'string' },
-      'max-queue': { type: 'string' },
-      'max-message-bytes': { type: 'string' },
-      'max-bytecode-bytes': { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      'max-memory-pages': { type: 'string' },
-      'session-key-lifetime': { type: 'string' },
-      'shutdown-timeout-ms': { type: 'string' },
-      'log-level': { type: 'string' },
-      limit: { type: 'string', multiple: true },
-      conn: { type: 'string', multiple: true },
-      'client-max-concurrency': { type: 'string' },
-      'client-max-queue': { type: 'string' },
-      'executor-memory-mb': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values } = parseArgs(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    attestation: { type: 'string' },
+    tee: { type: 'string' },
+    'require-hardware': { type: 'boolean' },
+    webgpu: { type: 'boolean' },
+    'webgpu-backend': { type: 'string' },
+    'max-concurrency': { type: 'string' },
+    'max-queue': { type: 'string' },
+    'max-message-bytes': { type: 'string' },
+    'max-bytecode-bytes': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    'max-memory-pages': { type: 'string' },
+    'session-key-lifetime': { type: 'string' },
+    'shutdown-timeout-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+    limit: { type: 'string', multiple: true },
+    conn: { type: 'string', multiple: true },
+    'client-max-concurrency': { type: 'string' },
+    'client-max-queue': { type: 'string' },
+    'executor-memory-mb': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help' as const;
   const attestation = values.attestation ?? DEFAULTS.attestationMode;
   if (attestation !== 'session-key' && attestation !== 'per-request')
-    throw new UsageError(`--attestation: expected session-key or per-request, got '${attestation}'`);
+    throw new UsageError('USAGE', `--attestation: expected session-key or per-request, got '${attestation}'`);
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: unknown level '${logLevel}'`);
+  if (!isLogLevel(logLevel)) throw new UsageError('USAGE', `--log-level: unknown level '${logLevel}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
-    throw new UsageError('--tls-cert and --tls-key go together');
+    throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
   const tee = values.tee ?? 'auto';
-  const lifetime = int(values['session-key-lifetime'], 'session-key-lifetime', 1);
+  webgpuBackend(values['webgpu-backend']); // checked now; used with --webgpu
+  const lifetime = intOption(values['session-key-lifetime'], '--session-key-lifetime', 1);
 
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
   const opts: Omit<Parameters<typeof startServer>[0], 'backend'> = { logLevel, attestationMode: attestation };
-  const port = int(values.port, 'port', 0, 65535);
+  const port = intOption(values.port, '--port', 0, 65535);
   if (port !== undefined) opts.port = port;
   if (values.host) opts.host = values.host;
-  if (tlsCert && tlsKey) opts.tls = { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) };
-  const n = (k: string, min = 0) => int((values as Record<string, string | undefined>)[k], k, min);
+  if (tlsCert && tlsKey) {
+    try {
+      opts.tls = { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) };
+    } catch (e) {
+      throw new UsageError('BAD_INPUT', `--tls-cert/--tls-key: ${(e as Error).message}`);
+    }
+  }
+  const n = (k: string, min = 0) =>
+    intOption((values as Record<string, string | undefined>)[k], `--${k}`, min);
   const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K] | undefined) => {
     if (v !== undefined) opts[k] = v;
   };
@@ -171,7 +155,7 @@ function parseCommandLine(argv: string[]) {
     ['--max-memory-pages', opts.maxMemoryPages, MAX_LIMITS.maxMemoryPages],
   ] as const) {
     if (v !== undefined && v > max)
-      throw new UsageError(`${flag}: ${v} is above the engine's ceiling ${max}`);
+      throw new UsageError('USAGE', `${flag}: ${v} is above the engine's ceiling ${max}`);
   }
   // hostile-input limits (issue 14): engine limits, per-client quotas, connection limits
   const limits = nameValues(values.limit, '--limit', MAX_LIMITS) as Partial<Limits>;
@@ -259,14 +243,14 @@ async function serve({
       signals++;
       if (signals > 1) {
         server.logger.log('warn', `second ${sig}: exiting now`);
-        process.exit(130);
+        process.exit(EXIT.SECOND_SIGNAL);
       }
       server.logger.log('info', `${sig}: graceful shutdown`);
       server.close().then(
-        () => resolve(0),
+        () => resolve(EXIT.OK),
         (e: unknown) => {
           server.logger.log('error', 'shutdown failed', { error: String(e) });
-          resolve(1);
+          resolve(EXIT.INTERNAL);
         },
       );
     };
@@ -284,13 +268,13 @@ function nameValues(
   const out: Record<string, number> = {};
   for (const item of items ?? []) {
     const m = /^([A-Za-z]+)=([0-9]+)$/.exec(item);
-    if (!m) throw new UsageError(`${flag}: expected NAME=N, got '${item}'`);
+    if (!m) throw new UsageError('USAGE', `${flag}: expected NAME=N, got '${item}'`);
     const [, name, v] = m as unknown as [string, string, string];
-    if (!Object.hasOwn(known, name)) throw new UsageError(`${flag}: unknown name '${name}'`);
+    if (!Object.hasOwn(known, name)) throw new UsageError('USAGE', `${flag}: unknown name '${name}'`);
     const value = Number(v);
     const ceiling = flag === '--limit' ? (known as Record<string, number>)[name]! : Number.MAX_SAFE_INTEGER;
     if (value < 1 || value > ceiling)
-      throw new UsageError(`${flag} ${name}: ${value} is outside 1..${ceiling}`);
+      throw new UsageError('USAGE', `${flag} ${name}: ${value} is outside 1..${ceiling}`);
     out[name] = value;
   }
   return out;

@@ -20,7 +20,9 @@ import {
   verifyGpuEvidence,
   verifyNrasResponse,
 } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'verify an NVIDIA NRAS response or local GPU evidence';
 
@@ -63,7 +65,7 @@ Options:
   --ocsp             (--gpu-evidence, needs --online) check revocation with NVIDIA's OCSP responder
   --json             print the verdict as JSON
 JSON inputs over ${MAX_JSON_INPUT_BYTES} bytes are rejected unread.
-Exit status: 0 verified, 1 rejected, 2 usage error.`;
+${EXIT_TABLE}`;
 
 export interface CliIo {
   out: (s: string) => void;
@@ -73,34 +75,26 @@ export interface CliIo {
 
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Record<string, string | true> {
-  const valued = new Set([
-    '--nras-response',
-    '--gpu-evidence',
-    '--nonce',
-    '--jwks',
-    '--nras-jwks',
-    '--now',
-    '--policy',
-    '--issuer',
-    '--pin-nras-ca',
-  ]);
-  const flags = new Set(['--json', '--ocsp', '--online', '--offline', '--no-nonce']);
+/** The command line as `--name` → value (true for flags), as the code below reads it. */
+function parseCommandLine(argv: string[]): Record<string, string | true> {
+  const { values } = parseArgs(argv, {
+    'nras-response': { type: 'string' },
+    'gpu-evidence': { type: 'string' },
+    nonce: { type: 'string' },
+    jwks: { type: 'string' },
+    'nras-jwks': { type: 'string' },
+    now: { type: 'string' },
+    policy: { type: 'string' },
+    issuer: { type: 'string' },
+    'pin-nras-ca': { type: 'string' },
+    json: { type: 'boolean' },
+    ocsp: { type: 'boolean' },
+    online: { type: 'boolean' },
+    offline: { type: 'boolean' },
+    'no-nonce': { type: 'boolean' },
+  });
   const out: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [k, inline] = a.includes('=')
-      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-      : [a, undefined];
-    if (flags.has(k)) out[k] = true;
-    else if (valued.has(k)) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${k} needs a value`);
-      out[k] = v;
-    } else throw new UsageError(`unknown option '${a}'`);
-  }
+  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== false) out[`--${k}`] = v;
   return out;
 }
 
@@ -109,34 +103,37 @@ function readJson(path: string, what: string): unknown {
   try {
     const r = readFileBounded(path, MAX_JSON_INPUT_BYTES);
     if ('tooLarge' in r)
-      throw new Error(
+      throw new UsageError(
+        'BAD_INPUT',
         `JSON_INPUT_SIZE: ${r.tooLarge} bytes, over the ${MAX_JSON_INPUT_BYTES}-byte limit (not read)`,
       );
     text = Buffer.from(r.bytes).toString('utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `cannot read ${what} ${path}: ${(e as Error).message}`);
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`${what} ${path} is not JSON`);
+    throw new UsageError('BAD_INPUT', `${what} ${path} is not JSON`);
   }
 }
 
 function parseNow(s: string | true | undefined): Date | undefined {
   if (s === undefined) return undefined;
   const d = new Date(String(s));
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--now '${String(s)}' is not an ISO-8601 time`);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError('USAGE', `--now '${String(s)}' is not an ISO-8601 time`);
   return d;
 }
 
 function parseNonce(s: string | true | undefined, required: boolean): string | undefined {
   if (s === undefined) {
-    if (required) throw new UsageError('--nonce HEX is required');
+    if (required) throw new UsageError('USAGE', '--nonce HEX is required');
     return undefined;
   }
   const v = String(s);
-  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v)) throw new UsageError('--nonce must be 64 hex digits (32 bytes)');
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v))
+    throw new UsageError('USAGE', '--nonce must be 64 hex digits (32 bytes)');
   return v.replace(/^0x/, '');
 }
 
@@ -156,7 +153,7 @@ export function evidenceFromJson(j: unknown): GpuEvidence[] {
   ) {
     const body = j as { nonce?: string; arch?: string; evidence_list: unknown[] };
     if (!body.evidence_list.every(isEv))
-      throw new UsageError('evidence_list entries need "evidence" and "certificate"');
+      throw new UsageError('BAD_INPUT', 'evidence_list entries need "evidence" and "certificate"');
     return (body.evidence_list as GpuEvidence[]).map((e) => ({
       ...e,
       arch: e.arch ?? body.arch ?? 'HOPPER',
@@ -166,6 +163,7 @@ export function evidenceFromJson(j: unknown): GpuEvidence[] {
   if (typeof j === 'object' && j !== null && Array.isArray((j as { gpu?: unknown }).gpu))
     return evidenceFromJson((j as { gpu: unknown }).gpu);
   throw new UsageError(
+    'BAD_INPUT',
     'no GPU evidence found (expected [{arch, certificate, evidence, nonce}], {evidence_list}, or {gpu: [...]})',
   );
 }
@@ -191,21 +189,25 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }) as typeof fetch;
   let online = false;
   try {
-    const a = parseArgs(argv);
+    const a = parseCommandLine(argv);
     json = a['--json'] === true;
     online = a['--online'] === true;
-    if (online && a['--offline'] === true) throw new UsageError('give --online or --offline, not both');
+    if (online && a['--offline'] === true)
+      throw new UsageError('USAGE', 'give --online or --offline, not both');
     if (a['--ocsp'] === true && !online)
-      throw new UsageError('--ocsp asks NVIDIA over the network: give --online too');
+      throw new UsageError('USAGE', '--ocsp asks NVIDIA over the network: give --online too');
     const netFetch = countingFetch(io.fetch ?? fetch);
     const now = parseNow(a['--now']);
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
     if (typeof a['--nras-response'] === 'string') {
       if (a['--gpu-evidence'] !== undefined)
-        throw new UsageError('give either --nras-response or --gpu-evidence');
+        throw new UsageError('USAGE', 'give either --nras-response or --gpu-evidence');
       if (a['--no-nonce'] === true)
-        throw new UsageError('--no-nonce: not with --nras-response (its eat_nonce is always checked)');
+        throw new UsageError(
+          'USAGE',
+          '--no-nonce: not with --nras-response (its eat_nonce is always checked)',
+        );
       const nonce = parseNonce(a['--nonce'], true)!;
       const response = readJson(a['--nras-response'], 'NRAS response');
       // NVIDIA's pinned keys always; --nras-jwks FILE adds keys; --online fetches NRAS's current JWKS.
@@ -213,7 +215,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const file = a['--nras-jwks'] ?? a['--jwks'];
       if (typeof file === 'string') {
         const set = readJson(file, 'JWKS');
-        if (!isJwks(set)) throw new UsageError(`${file} is not a JWKS ({"keys": [...]})`);
+        if (!isJwks(set)) throw new UsageError('BAD_INPUT', `${file} is not a JWKS ({"keys": [...]})`);
         jwks = pinnedJwks(set, file);
       } else if (online) jwks = fetchedJwks({ fetch: netFetch });
       let policy: NvidiaPolicy | undefined;
@@ -221,7 +223,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         try {
           policy = parseNvidiaPolicy(policyJson);
         } catch (e) {
-          throw new UsageError(`policy: ${(e as Error).message}`);
+          throw new UsageError('BAD_INPUT', `policy: ${(e as Error).message}`);
         }
       }
       const opts: Parameters<typeof verifyNrasResponse>[1] = { nonce };
@@ -232,23 +234,25 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (typeof a['--pin-nras-ca'] === 'string') {
         const pins = a['--pin-nras-ca'].split(',').map((x) => x.trim().toLowerCase());
         if (!pins.every((x) => /^[0-9a-f]{64}$/.test(x)))
-          throw new UsageError('--pin-nras-ca takes SHA-256 hex values, comma-separated');
+          throw new UsageError('USAGE', '--pin-nras-ca takes SHA-256 hex values, comma-separated');
         opts.pinnedNrasCaSpkiSha256 = [...NRAS_PINNED_CA_SPKI_SHA256, ...pins];
       }
       verdictOut = await verifyNrasResponse(response, opts);
     } else if (typeof a['--gpu-evidence'] === 'string') {
       // Freshness by default, like the other verify paths: the nonce you asked for, or an explicit skip.
       const skipNonce = a['--no-nonce'] === true;
-      if (skipNonce && a['--nonce'] !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+      if (skipNonce && a['--nonce'] !== undefined)
+        throw new UsageError('USAGE', '--nonce and --no-nonce: give one');
       if (!skipNonce && a['--nonce'] === undefined)
         throw new UsageError(
+          'USAGE',
           'no nonce: give the nonce the GPU evidence was requested for (--nonce HEX, 32 bytes) to check freshness, or --no-nonce to skip that check',
         );
       const nonce = parseNonce(a['--nonce'], false);
       const list = evidenceFromJson(readJson(a['--gpu-evidence'], 'GPU evidence'));
       const ref = policyJson === undefined ? undefined : normalizeReferenceValues(policyJson);
       if (policyJson !== undefined && !ref)
-        throw new UsageError('policy has no nvidia.referenceValues for local verification');
+        throw new UsageError('USAGE', 'policy has no nvidia.referenceValues for local verification');
       const parts: Verdict[] = [];
       for (const e of list) {
         const o: Parameters<typeof verifyGpuEvidence>[1] = {};
@@ -280,13 +284,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         { parts, ...(skipNonce ? { fields: { freshness: 'not checked' } } : {}) },
       );
     } else {
-      throw new UsageError('give --nras-response FILE or --gpu-evidence FILE');
+      throw new UsageError('USAGE', 'give --nras-response FILE or --gpu-evidence FILE');
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`wasmvm-tee verify: ${e.message}\n\n${help}`);
-      return 2;
-    }
+    if (e instanceof UsageError) return reportUsage('verify', e, io.err, help);
     throw e;
   }
   const net =
@@ -308,5 +309,5 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }
     io.out(`network: ${net.detail}`);
   }
-  return verdictOut.ok ? 0 : 1;
+  return verdictOut.ok ? EXIT.OK : EXIT.VERIFICATION_FAILED;
 }

@@ -17,6 +17,8 @@ import {
   verifyGpuEvidenceWithRims,
   verifyRim,
 } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 import { evidenceFromJson, formatVerdict } from './verify-nras.ts';
 
 export const summary = 'verify NVIDIA RIMs, or GPU evidence against them';
@@ -62,7 +64,7 @@ Error codes (in the failing check's detail): RIM_MALFORMED, RIM_SIGNATURE_INVALI
 RIM_CHAIN_INVALID, RIM_EXPIRED, RIM_VERSION_MISMATCH, RIM_VERSION_NOT_ALLOWED, RIM_CONFLICT,
 RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
 COLLATERAL_EXPIRED.
-Exit status: 0 verified, 1 verification failed, 2 usage or input error.
+${EXIT_TABLE}
 `;
 
 export interface CliIo {
@@ -70,8 +72,6 @@ export interface CliIo {
   err(s: string): void;
 }
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
-
-class UsageError extends Error {}
 
 interface Args {
   rims: string[];
@@ -87,67 +87,44 @@ interface Args {
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { rims: [], allow: [], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const k = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const val = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${k} needs a value`);
-      return v;
-    };
-    switch (k) {
-      case '--rim':
-        a.rims.push(val());
-        break;
-      case '--allow-not-checked':
-        a.allow.push(val());
-        break;
-      case '--offline':
-        a.allow.push('nvidia.rim.chain.revocation');
-        break;
-      case '--gpu-evidence':
-        a.gpuEvidence = val();
-        break;
-      case '--nonce': {
-        const v = val();
-        if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v)) throw new UsageError('--nonce must be 64 hex digits');
-        a.nonce = v.replace(/^0x/, '');
-        break;
-      }
-      case '--no-nonce':
-        a.noNonce = true;
-        break;
-      case '--collateral':
-        a.collateral = val();
-        break;
-      case '--at':
-      case '--now': {
-        const v = val();
-        const d = new Date(v);
-        if (Number.isNaN(d.getTime())) throw new UsageError(`--now '${v}' is not an ISO-8601 time`);
-        a.now = d;
-        break;
-      }
-      case '--policy':
-        a.policy = val();
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      default:
-        throw new UsageError(`unknown option '${arg}'`);
-    }
+  const { values: v } = parseArgs(argv, {
+    rim: { type: 'string', multiple: true },
+    'allow-not-checked': { type: 'string', multiple: true },
+    offline: { type: 'boolean' },
+    'gpu-evidence': { type: 'string' },
+    nonce: { type: 'string' },
+    'no-nonce': { type: 'boolean' },
+    collateral: { type: 'string' },
+    at: { type: 'string' },
+    now: { type: 'string' },
+    policy: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const a: Args = { rims: v.rim ?? [], allow: [...(v['allow-not-checked'] ?? [])], json: !!v.json };
+  if (v.offline) a.allow.push('nvidia.rim.chain.revocation');
+  if (v['gpu-evidence'] !== undefined) a.gpuEvidence = v['gpu-evidence'];
+  if (v.nonce !== undefined) {
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v.nonce))
+      throw new UsageError('USAGE', '--nonce must be 64 hex digits');
+    a.nonce = v.nonce.replace(/^0x/, '');
   }
+  if (v['no-nonce']) a.noNonce = true;
+  if (v.collateral !== undefined) a.collateral = v.collateral;
+  const at = v.now ?? v.at;
+  if (at !== undefined) {
+    const d = new Date(at);
+    if (Number.isNaN(d.getTime())) throw new UsageError('USAGE', `--now '${at}' is not an ISO-8601 time`);
+    a.now = d;
+  }
+  if (v.policy !== undefined) a.policy = v.policy;
   if (a.rims.length === 0 && !a.collateral)
-    throw new UsageError('give at least one --rim FILE (or --collateral)');
-  if (a.collateral && !a.gpuEvidence) throw new UsageError('--collateral needs --gpu-evidence');
+    throw new UsageError('USAGE', 'give at least one --rim FILE (or --collateral)');
+  if (a.collateral && !a.gpuEvidence) throw new UsageError('USAGE', '--collateral needs --gpu-evidence');
   // Freshness by default, like the other verify paths.
-  if (a.noNonce && a.nonce !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+  if (a.noNonce && a.nonce !== undefined) throw new UsageError('USAGE', '--nonce and --no-nonce: give one');
   if (a.gpuEvidence && !a.noNonce && a.nonce === undefined)
     throw new UsageError(
+      'USAGE',
       'no nonce: give the nonce the GPU evidence was requested for (--nonce HEX, 32 bytes) to check freshness, or --no-nonce to skip that check',
     );
   return a;
@@ -157,7 +134,7 @@ function read(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `cannot read ${what} ${file}: ${(e as Error).message}`);
   }
 }
 
@@ -191,13 +168,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         j = JSON.parse(read(a.gpuEvidence, 'GPU evidence').toString('utf8'));
       } catch (e) {
         if (e instanceof UsageError) throw e;
-        throw new UsageError(`GPU evidence ${a.gpuEvidence} is not JSON`);
+        throw new UsageError('BAD_INPUT', `GPU evidence ${a.gpuEvidence} is not JSON`);
       }
       let list: ReturnType<typeof evidenceFromJson>;
       try {
         list = evidenceFromJson(j);
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError('BAD_INPUT', (e as Error).message);
       }
       let bundle: CollateralBundle | undefined;
       if (a.collateral) {
@@ -207,7 +184,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           );
         } catch (e) {
           if (e instanceof UsageError) throw e;
-          throw new UsageError(`--collateral: ${(e as Error).message}`);
+          throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
         }
       }
       const at = a.now ?? new Date();
@@ -279,9 +256,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       );
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code === 'REFERENCE_VALUES_INVALID') {
+    if (e instanceof UsageError) return reportUsage('verify', e, io.err, help);
+    if ((e as { code?: string }).code === 'REFERENCE_VALUES_INVALID') {
       io.err(`wasmvm-tee verify: ${(e as Error).message}\n\n${help}`);
-      return 2;
+      return EXIT.USAGE;
     }
     throw e;
   }
@@ -290,7 +268,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.out(formatVerdict(out).join('\n'));
     for (const line of perIndexLines(out)) io.out(line);
   }
-  return out.ok ? 0 : 1;
+  return out.ok ? EXIT.OK : EXIT.VERIFICATION_FAILED;
 }
 
 /** Per-index table of every appraisal in the verdict tree. */

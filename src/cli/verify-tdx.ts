@@ -21,7 +21,9 @@ import {
   verdict,
   verifyTdxQuote,
 } from '../verify/index.ts';
+import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'verify an Intel TDX quote (v4/v5) with DCAP collateral';
 
@@ -61,7 +63,7 @@ from https://api.trustedservices.intel.com (tdx/certification/v4) and cached. Wi
 TCB status and revocation are NOT checked and the verdict fails (policy requireCollateral=false
 accepts that, named in the verdict). Quotes over ${TDX_LIMITS.maxQuoteBytes} bytes are rejected
 unread (TDX_QUOTE_SIZE).
-Exit status: 0 verified, 1 rejected, 2 usage error.`;
+${EXIT_TABLE}`;
 
 export interface VerifyTdxIo {
   out: (s: string) => void;
@@ -83,49 +85,40 @@ const PIN_FLAGS = new Map<string, string>([
   ['--rtmr3', 'rtmr3'],
 ]);
 
-function parseArgs(argv: string[]): Record<string, string[]> {
-  const flags = new Set([
-    '--offline',
-    '--online',
-    '--allow-debug',
-    '--allow-migratable',
-    '--require-sept-ve-disable',
-    '--json',
-    '--allow-simulated',
-    '--no-nonce',
-  ]);
-  const valued = new Set([
-    '--tdx-quote',
-    '--collateral',
-    '--pcs-cache',
-    '--now',
-    '--policy',
-    '--accept-tcb',
-    '--report-data',
-    '--trust-simulated-root',
-    ...PIN_FLAGS.keys(),
-  ]);
+/** The command line as `--name` → its values in order ('true' for flags), as the code below reads it. */
+function parseCommandLine(argv: string[]): Record<string, string[]> {
+  const str = { type: 'string', multiple: true } as const;
+  const flag = { type: 'boolean', multiple: true } as const;
+  const { values } = parseArgs(argv, {
+    offline: flag,
+    online: flag,
+    'allow-debug': flag,
+    'allow-migratable': flag,
+    'require-sept-ve-disable': flag,
+    json: flag,
+    'allow-simulated': flag,
+    'no-nonce': flag,
+    'tdx-quote': str,
+    collateral: str,
+    'pcs-cache': str,
+    now: str,
+    policy: str,
+    'accept-tcb': str,
+    'report-data': str,
+    'trust-simulated-root': str,
+    mrtd: str,
+    mrconfigid: str,
+    mrservicetd: str,
+    mrowner: str,
+    rtmr0: str,
+    rtmr1: str,
+    rtmr2: str,
+    rtmr3: str,
+  });
   const out: Record<string, string[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    let v: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      v = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    if (flags.has(a)) {
-      if (v !== undefined) throw new Error(`${a} takes no value`);
-      out[a] = [...(out[a] ?? []), 'true'];
-    } else if (valued.has(a)) {
-      if (v === undefined) {
-        v = argv[++i];
-        if (v === undefined) throw new Error(`${a} needs a value`);
-      }
-      out[a] = [...(out[a] ?? []), v];
-    } else {
-      throw new Error(`unknown option '${a}'`);
-    }
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    out[`--${k}`] = (v as (string | boolean)[]).map(String);
   }
   return out;
 }
@@ -133,38 +126,38 @@ function parseArgs(argv: string[]): Record<string, string[]> {
 export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.out(help);
-    return 0;
+    return EXIT.OK;
   }
   let args: Record<string, string[]>;
   try {
-    args = parseArgs(argv);
+    args = parseCommandLine(argv);
   } catch (e) {
-    io.err(`verify --tdx-quote: ${(e as Error).message}\n\n${help}`);
-    return 2;
+    if (e instanceof UsageError) return reportUsage('verify --tdx-quote', e, io.err, help);
+    throw e;
   }
   const one = (k: string) => args[k]?.[args[k]!.length - 1];
   const quotePath = one('--tdx-quote');
   if (!quotePath) {
     io.err(`verify: --tdx-quote is required\n\n${help}`);
-    return 2;
+    return EXIT.USAGE;
   }
   // Freshness by default: the REPORT_DATA you asked the quote for, or an explicit --no-nonce.
   if (one('--report-data') !== undefined && args['--no-nonce']) {
     io.err('verify --tdx-quote: --report-data and --no-nonce: give one');
-    return 2;
+    return EXIT.USAGE;
   }
   if (one('--report-data') === undefined && !args['--no-nonce']) {
     io.err(
       'verify --tdx-quote: no REPORT_DATA: give --report-data HEX (what you asked the quote to carry, e.g. your nonce) to check freshness, or --no-nonce to skip that check',
     );
-    return 2;
+    return EXIT.USAGE;
   }
   let now = new Date();
   if (one('--now')) {
     now = new Date(one('--now')!);
     if (Number.isNaN(now.getTime())) {
       io.err(`verify: --now '${one('--now')}' is not an ISO-8601 time`);
-      return 2;
+      return EXIT.USAGE;
     }
   }
   let quote: Uint8Array;
@@ -183,7 +176,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
     quote = r.bytes;
   } catch (e) {
     io.err(`verify: cannot read ${quotePath}: ${(e as Error).message}`);
-    return 2;
+    return EXIT.USAGE;
   }
   let policy: TdxPolicy = {};
   let expectedReportData: Uint8Array | undefined;
@@ -194,7 +187,10 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
     if (one('--policy')) {
       const r = readFileBounded(one('--policy')!, MAX_JSON_INPUT_BYTES);
       if ('tooLarge' in r)
-        throw new Error(`--policy: ${r.tooLarge} bytes, over the ${MAX_JSON_INPUT_BYTES}-byte limit`);
+        throw new UsageError(
+          'BAD_INPUT',
+          `--policy: ${r.tooLarge} bytes, over the ${MAX_JSON_INPUT_BYTES}-byte limit`,
+        );
       policy = parseTdxPolicy(JSON.parse(Buffer.from(r.bytes).toString('utf8')));
     }
     if (args['--allow-debug']) policy.allowDebug = true;
@@ -209,11 +205,13 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
       policy = parseTdxPolicy({ tdx: { ...policy, acceptedTcbStatuses: one('--accept-tcb')!.split(',') } });
     const rd = one('--report-data');
     if (rd !== undefined) {
-      if (!/^[0-9a-fA-F]{128}$/.test(rd)) throw new Error('--report-data must be 128 hex digits');
+      if (!/^[0-9a-fA-F]{128}$/.test(rd))
+        throw new UsageError('USAGE', '--report-data must be 128 hex digits');
       expectedReportData = new Uint8Array(Buffer.from(rd, 'hex'));
     }
     const parts = (args['--collateral'] ?? []).map((p) => loadCollateral(p));
-    if (args['--online'] && args['--offline']) throw new Error('give --online or --offline, not both');
+    if (args['--online'] && args['--offline'])
+      throw new UsageError('USAGE', 'give --online or --offline, not both');
     const offline = !args['--online'];
     const cacheDir = one('--pcs-cache') ?? join(homedir(), '.wasmvm-tee', 'tdx-collateral');
     if (parts.length === 0) {
@@ -252,7 +250,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
     if (parts.length > 0) collateral = mergeCollateral(...parts);
   } catch (e) {
     io.err(`verify: ${(e as Error).message}`);
-    return 2;
+    return EXIT.USAGE;
   }
   const opts: Parameters<typeof verifyTdxQuote>[1] = { now, policy };
   if (args['--allow-simulated']) opts.allowSimulated = true;
@@ -261,7 +259,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
       opts.trustSimulatedRoots = args['--trust-simulated-root'].map((f) => new Uint8Array(readFileSync(f)));
     } catch (e) {
       io.err(`verify: ${(e as Error).message}`);
-      return 2;
+      return EXIT.USAGE;
     }
   }
   if (collateral) opts.collateral = collateral;
@@ -330,5 +328,5 @@ function report(
     io.out(`  ${network.detail}`);
     for (const c of v.checks) io.out(`  [${c.outcome.padEnd(4)}] ${c.id}: ${c.detail}`);
   }
-  return v.ok ? 0 : 1;
+  return v.ok ? EXIT.OK : EXIT.VERIFICATION_FAILED;
 }

@@ -3,7 +3,6 @@
  * (TDX quotes → verify-tdx.ts, NVIDIA → verify-nras.ts). Exit 0 only when everything passes.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   isReferenceValuesFile,
   type KdsOptions,
@@ -18,7 +17,9 @@ import {
   verifyExecution,
   verifySnpReport,
 } from '../verify/index.ts';
+import { EXIT } from './exit-codes.ts';
 import { readFileBounded } from './read-bounded.ts';
+import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
 
@@ -98,8 +99,6 @@ export interface CliIo {
 }
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
-class UsageError extends Error {}
-
 /** Evidence files (--snp-report, --vcek, --certs, --crl) over this size are refused unread (issue 14). */
 const MAX_EVIDENCE_FILE_BYTES = 1024 * 1024;
 
@@ -107,6 +106,7 @@ function readBytes(file: string): Uint8Array {
   const r = readFileBounded(file, MAX_EVIDENCE_FILE_BYTES);
   if ('tooLarge' in r)
     throw new UsageError(
+      'BAD_INPUT',
       `EVIDENCE_FILE_SIZE: ${file} is ${r.tooLarge} bytes, over the ${MAX_EVIDENCE_FILE_BYTES}-byte limit (not read)`,
     );
   return r.bytes;
@@ -123,7 +123,7 @@ export function readReportFile(file: string): Uint8Array {
 
 function parseHex(s: string, bytes: number | undefined, what: string): string {
   if (!/^([0-9a-fA-F]{2})+$/.test(s) || (bytes !== undefined && s.length !== bytes * 2))
-    throw new UsageError(`${what}: expected ${bytes ?? 'some'} bytes of hex`);
+    throw new UsageError('USAGE', `${what}: expected ${bytes ?? 'some'} bytes of hex`);
   return s.toLowerCase();
 }
 
@@ -141,7 +141,7 @@ function buildPolicy(
         if (rv.allowSimulated) values['allow-simulated'] = true;
       }
     } catch (e) {
-      throw new UsageError(`--policy: ${(e as Error).message}`);
+      throw new UsageError('BAD_INPUT', `--policy: ${(e as Error).message}`);
     }
   }
   const snp: Record<string, unknown> = { ...((file.snp as Record<string, unknown>) ?? {}) };
@@ -149,7 +149,7 @@ function buildPolicy(
   if (Array.isArray(values.measurement))
     snp.measurements = (values.measurement as string[]).map((m) => parseHex(m, 48, '--measurement'));
   if (typeof values.vmpl === 'string') {
-    if (!/^[0-3]$/.test(values.vmpl)) throw new UsageError('--vmpl: 0 to 3');
+    if (!/^[0-3]$/.test(values.vmpl)) throw new UsageError('USAGE', '--vmpl: 0 to 3');
     snp.vmpl = Number(values.vmpl);
   }
   if (typeof values['host-data'] === 'string')
@@ -161,7 +161,10 @@ function buildPolicy(
     for (const part of values['min-tcb'].split(',')) {
       const m = /^(bl|bootloader|tee|snp|ucode|microcode|fmc)=(\d+)$/.exec(part.trim());
       if (!m)
-        throw new UsageError(`--min-tcb: bad component '${part}' (bootloader, tee, snp, microcode, fmc)`);
+        throw new UsageError(
+          'USAGE',
+          `--min-tcb: bad component '${part}' (bootloader, tee, snp, microcode, fmc)`,
+        );
       const name = m[1] === 'bootloader' ? 'bl' : m[1] === 'microcode' ? 'ucode' : m[1];
       t[`${name}SPL`] = Number(m[2]);
     }
@@ -171,7 +174,7 @@ function buildPolicy(
   try {
     parsed = parseSnpPolicy(snp);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError('USAGE', (e as Error).message);
   }
   const out: NonNullable<VerifyExecutionOptions['policy']> & { snp: SnpPolicy } = { snp: parsed };
   if (file.tdx !== undefined) out.tdx = file.tdx;
@@ -201,10 +204,11 @@ function readText(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): st
   try {
     r = readFileBounded(file, max);
   } catch (e) {
-    throw new UsageError(`${what}: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `${what}: ${(e as Error).message}`);
   }
   if ('tooLarge' in r)
     throw new UsageError(
+      'BAD_INPUT',
       `JSON_INPUT_SIZE: ${what} ${file} is ${r.tooLarge} bytes, over the ${max}-byte limit (not read)`,
     );
   return Buffer.from(r.bytes).toString('utf8');
@@ -215,7 +219,7 @@ function readJson(file: string, what: string, max = MAX_RESPONSE_JSON_BYTES): un
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${what}: ${file} is not JSON: ${(e as Error).message}`);
+    throw new UsageError('BAD_INPUT', `${what}: ${file} is not JSON: ${(e as Error).message}`);
   }
 }
 
@@ -302,55 +306,52 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (sub) return sub.main(argv);
   let values: Record<string, unknown>;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        'snp-report': { type: 'string' },
-        vcek: { type: 'string' },
-        certs: { type: 'string' },
-        product: { type: 'string' },
-        'report-data': { type: 'string' },
-        kds: { type: 'boolean' },
-        offline: { type: 'boolean' },
-        online: { type: 'boolean' },
-        crl: { type: 'string' },
-        'allow-stale-crl': { type: 'boolean' },
-        response: { type: 'string' },
-        envelope: { type: 'string' },
-        request: { type: 'string' },
-        nonce: { type: 'string' },
-        'no-nonce': { type: 'boolean' },
-        evidence: { type: 'string' },
-        'trust-simulated-root': { type: 'string', multiple: true },
-        'allow-simulated': { type: 'boolean' },
-        'require-gpu': { type: 'boolean' },
-        'server-build': { type: 'string', multiple: true },
-        now: { type: 'string' },
-        policy: { type: 'string' },
-        'allow-debug': { type: 'boolean' },
-        measurement: { type: 'string', multiple: true },
-        vmpl: { type: 'string' },
-        'min-tcb': { type: 'string' },
-        'host-data': { type: 'string' },
-        'require-signing-key': { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseArgs(argv, {
+      'snp-report': { type: 'string' },
+      vcek: { type: 'string' },
+      certs: { type: 'string' },
+      product: { type: 'string' },
+      'report-data': { type: 'string' },
+      kds: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      online: { type: 'boolean' },
+      crl: { type: 'string' },
+      'allow-stale-crl': { type: 'boolean' },
+      response: { type: 'string' },
+      envelope: { type: 'string' },
+      request: { type: 'string' },
+      nonce: { type: 'string' },
+      'no-nonce': { type: 'boolean' },
+      evidence: { type: 'string' },
+      'trust-simulated-root': { type: 'string', multiple: true },
+      'allow-simulated': { type: 'boolean' },
+      'require-gpu': { type: 'boolean' },
+      'server-build': { type: 'string', multiple: true },
+      now: { type: 'string' },
+      policy: { type: 'string' },
+      'allow-debug': { type: 'boolean' },
+      measurement: { type: 'string', multiple: true },
+      vmpl: { type: 'string' },
+      'min-tcb': { type: 'string' },
+      'host-data': { type: 'string' },
+      'require-signing-key': { type: 'string' },
+      json: { type: 'boolean' },
     }).values as Record<string, unknown>;
   } catch (e) {
-    io.err(`wasmvm-tee verify: ${(e as Error).message}\n\n${help}`);
-    return 2;
+    if (e instanceof UsageError) return reportUsage('verify', e, io.err, help);
+    throw e;
   }
   try {
     let now: Date | undefined;
     if (typeof values.now === 'string') {
       now = new Date(values.now);
-      if (Number.isNaN(now.getTime())) throw new UsageError(`--now: not an ISO-8601 time: ${values.now}`);
+      if (Number.isNaN(now.getTime()))
+        throw new UsageError('USAGE', `--now: not an ISO-8601 time: ${values.now}`);
     }
     const policy = buildPolicy(values);
     // ---- vendor evidence: network and CRL (no network unless --online) ----
-    if (values.online && values.offline) throw new UsageError('give --online or --offline, not both');
+    if (values.online && values.offline)
+      throw new UsageError('USAGE', 'give --online or --offline, not both');
     let kds: KdsOptions | undefined;
     if (values.kds || values.crl === 'fetch') kds = values.online ? {} : { offline: true };
     let crl: Uint8Array | 'fetch' | undefined;
@@ -364,9 +365,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (typeof values['snp-report'] === 'string') {
       // Freshness by default: the REPORT_DATA you asked the report for, or an explicit --no-nonce.
       if (typeof values['report-data'] === 'string' && values['no-nonce'])
-        throw new UsageError('--report-data and --no-nonce: give one');
+        throw new UsageError('USAGE', '--report-data and --no-nonce: give one');
       if (typeof values['report-data'] !== 'string' && !values['no-nonce'])
         throw new UsageError(
+          'USAGE',
           'no REPORT_DATA: give --report-data HEX (what you asked the report to carry, e.g. your nonce) to check freshness, or --no-nonce to skip that check',
         );
       const o: VerifySnpOptions = { policy: policy.snp, trustSimulatedRoots: trust };
@@ -374,7 +376,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (typeof values.certs === 'string') o.auxblob = readBytes(values.certs);
       if (typeof values.product === 'string') {
         if (!['Milan', 'Genoa', 'Turin'].includes(values.product))
-          throw new UsageError('--product: Milan, Genoa or Turin');
+          throw new UsageError('USAGE', '--product: Milan, Genoa or Turin');
         o.product = values.product as 'Milan';
       }
       if (typeof values['report-data'] === 'string')
@@ -409,10 +411,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         o.request = readJson(values.request, '--request', MAX_REQUEST_JSON_BYTES);
       if (typeof values.nonce === 'string') o.nonce = parseHex(values.nonce, undefined, '--nonce');
       if (values['no-nonce']) {
-        if (o.nonce !== undefined) throw new UsageError('--nonce and --no-nonce: give one');
+        if (o.nonce !== undefined) throw new UsageError('USAGE', '--nonce and --no-nonce: give one');
         o.freshness = 'skip';
       } else if (o.nonce === undefined && !requestHasNonce(o.request))
         throw new UsageError(
+          'USAGE',
           'no nonce: give the nonce you sent (--nonce HEX, or --request with it) to check freshness, or --no-nonce to skip that check',
         );
       if (now) o.now = now;
@@ -425,7 +428,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const bad = inputError(v);
       if (bad) {
         io.err(`wasmvm-tee verify: ${bad}`);
-        return 2;
+        return EXIT.USAGE;
       }
     } else if (typeof values.evidence === 'string') {
       const file = readJson(values.evidence, '--evidence') as Record<string, unknown>;
@@ -434,15 +437,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         expected = new Uint8Array(Buffer.from(parseHex(values['report-data'], 64, '--report-data'), 'hex'));
       else if (typeof values.nonce === 'string') {
         const n = Buffer.from(parseHex(values.nonce, undefined, '--nonce'), 'hex');
-        if (n.length > 64) throw new UsageError('--nonce: at most 64 bytes');
+        if (n.length > 64) throw new UsageError('USAGE', '--nonce: at most 64 bytes');
         expected = new Uint8Array(64);
         expected.set(n);
       } else if (values['no-nonce']) {
         if (typeof file.reportData !== 'string' || !/^[0-9a-f]{128}$/.test(file.reportData))
-          throw new UsageError('--evidence: reportData: expected 64 bytes of hex');
+          throw new UsageError('BAD_INPUT', '--evidence: reportData: expected 64 bytes of hex');
         expected = new Uint8Array(Buffer.from(file.reportData, 'hex'));
       } else
         throw new UsageError(
+          'USAGE',
           'no nonce: give --nonce HEX (or --report-data HEX) to check freshness, or --no-nonce to skip that check',
         );
       const o: VerifyExecutionOptions = { policy, trustSimulatedRoot: trust };
@@ -454,10 +458,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       try {
         v = await verifyEvidence(file, expected, o);
       } catch (e) {
-        throw new UsageError(`--evidence: ${(e as Error).message}`);
+        throw new UsageError('BAD_INPUT', `--evidence: ${(e as Error).message}`);
       }
     } else {
       throw new UsageError(
+        'USAGE',
         'give --snp-report, --response, --envelope, --evidence, --tdx-quote or --nras-response',
       );
     }
@@ -471,14 +476,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       io.out(render(v).join('\n'));
       io.out(vendorSummary(v).join('\n'));
     }
-    return v.ok ? 0 : 1;
+    return v.ok ? EXIT.OK : EXIT.VERIFICATION_FAILED;
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`wasmvm-tee verify: ${e.message}`);
-      return 2;
+      return EXIT.USAGE;
     }
     const code = (e as { code?: string }).code;
     io.err(`wasmvm-tee verify: ${code ? `${code}: ` : ''}${(e as Error).message}`);
-    return 2;
+    return EXIT.USAGE;
   }
 }

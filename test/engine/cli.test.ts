@@ -28,7 +28,7 @@ test('exec on the committed C fixture prints the right value in every mode', asy
   });
 });
 
-test('exec --json, typed args, trap exit code 1, usage exit code 2', async () => {
+test('exec --json, typed args, trap exit code 4, usage exit code 2', async () => {
   const [json, trap, arity, usage] = await Promise.all([
     exec(['--fn', 'hypot', '--arg', 'f64:3', '--arg', 'f64:4', '--json', '--gas', '1000000']),
     exec(['--fn', 'div', '--arg', '1', '--arg', '0']),
@@ -41,7 +41,7 @@ test('exec --json, typed args, trap exit code 1, usage exit code 2', async () =>
   assert.deepEqual(j.outputs, [{ type: 'f64', bits: '0x4014000000000000', value: '5' }]);
   assert.match(j.gasUsed, /^[1-9][0-9]*$/);
   assert.ok(j.costTableVersion);
-  assert.equal(trap.code, 1);
+  assert.equal(trap.code, 4);
   assert.match(trap.stderr, /integer_divide_by_zero/);
   assert.equal(arity.code, 2);
   assert.match(arity.stderr, /ARITY_MISMATCH/);
