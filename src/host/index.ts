@@ -35,7 +35,14 @@ export {
   type HostHandlerInstance,
   type TokenSigner,
 } from './handler.ts';
-export { DEFAULT_POLICY, type HostPolicy, loadPolicy, PolicyError, parsePolicy } from './policy.ts';
+export {
+  DEFAULT_POLICY,
+  type HostPolicy,
+  HostPolicyError,
+  loadPolicy,
+  PolicyError,
+  parsePolicy,
+} from './policy.ts';
 export type { DefaultDepsOptions } from './providers.ts';
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';

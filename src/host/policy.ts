@@ -38,7 +38,7 @@ export const DEFAULT_POLICY: HostPolicy = {
   gpu: { requireMeasurementMatch: true },
 };
 
-export class PolicyError extends HostError<'INVALID_POLICY'> {
+export class HostPolicyError extends HostError<'INVALID_POLICY'> {
   constructor(message: string) {
     super('INVALID_POLICY', message);
   }
@@ -57,35 +57,35 @@ const KNOWN = new Set([
 export function parsePolicy(input: unknown): HostPolicy {
   if (input === undefined || input === null) return structuredClone(DEFAULT_POLICY);
   if (typeof input !== 'object' || Array.isArray(input))
-    throw new PolicyError('policy must be a JSON object');
+    throw new HostPolicyError('policy must be a JSON object');
   const o = input as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PolicyError(`unknown policy key '${k}'`);
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new HostPolicyError(`unknown policy key '${k}'`);
   const bool = (k: string, d: boolean): boolean => {
     if (o[k] === undefined) return d;
-    if (typeof o[k] !== 'boolean') throw new PolicyError(`policy.${k} must be a boolean`);
+    if (typeof o[k] !== 'boolean') throw new HostPolicyError(`policy.${k} must be a boolean`);
     return o[k] as boolean;
   };
   const strList = (v: unknown, k: string): string[] | undefined => {
     if (v === undefined) return undefined;
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-      throw new PolicyError(`policy.${k} must be strings`);
+      throw new HostPolicyError(`policy.${k} must be strings`);
     return v as string[];
   };
   const tee = strList(o.allowedTeeTypes, 'allowedTeeTypes');
   if (tee?.some((t) => t !== 'sev-snp' && t !== 'tdx'))
-    throw new PolicyError("allowedTeeTypes: 'sev-snp' | 'tdx'");
+    throw new HostPolicyError("allowedTeeTypes: 'sev-snp' | 'tdx'");
   const meas = strList(o.allowedMeasurements, 'allowedMeasurements')?.map((m) => m.toLowerCase());
   if (meas?.some((m) => !/^[0-9a-f]{96}$/.test(m))) {
-    throw new PolicyError('allowedMeasurements: 48-byte hex strings (96 hex digits)');
+    throw new HostPolicyError('allowedMeasurements: 48-byte hex strings (96 hex digits)');
   }
   const g = (o.gpu ?? {}) as Record<string, unknown>;
-  if (typeof g !== 'object' || Array.isArray(g)) throw new PolicyError('policy.gpu must be an object');
+  if (typeof g !== 'object' || Array.isArray(g)) throw new HostPolicyError('policy.gpu must be an object');
   for (const k of Object.keys(g)) {
     if (k !== 'requireMeasurementMatch' && k !== 'allowedArchitectures' && k !== 'referenceValues')
-      throw new PolicyError(`unknown key gpu.${k}`);
+      throw new HostPolicyError(`unknown key gpu.${k}`);
   }
   if (g.requireMeasurementMatch !== undefined && typeof g.requireMeasurementMatch !== 'boolean') {
-    throw new PolicyError('gpu.requireMeasurementMatch must be a boolean');
+    throw new HostPolicyError('gpu.requireMeasurementMatch must be a boolean');
   }
   const policy: HostPolicy = {
     allowSimulated: bool('allowSimulated', false),
@@ -103,7 +103,7 @@ export function parsePolicy(input: unknown): HostPolicy {
       g.referenceValues === null ||
       Array.isArray(g.referenceValues)
     ) {
-      throw new PolicyError('gpu.referenceValues must be an object');
+      throw new HostPolicyError('gpu.referenceValues must be an object');
     }
     policy.gpu.referenceValues = g.referenceValues as Record<string, unknown>;
   }
@@ -115,13 +115,13 @@ export function loadPolicy(path: string): HostPolicy {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PolicyError(`cannot read policy ${path}: ${(e as Error).message}`);
+    throw new HostPolicyError(`cannot read policy ${path}: ${(e as Error).message}`);
   }
   try {
     return parsePolicy(JSON.parse(text));
   } catch (e) {
-    if (e instanceof PolicyError) throw e;
-    throw new PolicyError(`policy ${path} is not valid JSON: ${(e as Error).message}`);
+    if (e instanceof HostPolicyError) throw e;
+    throw new HostPolicyError(`policy ${path} is not valid JSON: ${(e as Error).message}`);
   }
 }
 
@@ -233,3 +233,6 @@ export function evaluateGpuPolicy(p: HostPolicy, f: GpuFacts): Check[] {
   }
   return out;
 }
+
+/** @deprecated the host policy's error is HostPolicyError; kept so existing imports keep working. */
+export { HostPolicyError as PolicyError };

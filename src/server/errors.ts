@@ -110,7 +110,10 @@ export class ServiceError extends WasmvmTeeError<ErrorCode> {
 export class ServerConfigError extends WasmvmTeeError<'INVALID_CONFIG'> {}
 
 /** Stable codes of the typed client's own errors (the server's come back as ConnectErrors). */
-export type ClientErrorCode = 'UNKNOWN_PROTOCOL';
+export type ClientErrorCode =
+  | 'UNKNOWN_PROTOCOL'
+  /** Execute failed after every allowed attempt; `cause` holds the last ConnectError. */
+  | 'EXECUTE_FAILED';
 
 /** An error of the typed client itself (client.ts), before anything is sent. */
 export class ClientError extends WasmvmTeeError<ClientErrorCode> {}

@@ -33,6 +33,7 @@ import {
   type VerifyOptions,
   type WasmvmClient,
 } from './client.ts';
+import { ClientError } from './errors.ts';
 
 /** One replica's attested session, as the cache knows it. */
 export interface ReplicaSession {
@@ -121,7 +122,8 @@ export class SessionCache {
       } catch (e) {
         const ce = ConnectError.from(e);
         if (!RETRYABLE.has(ce.code) || attempt >= retries || input.signal?.aborted) {
-          const err = new Error(
+          const err = new ClientError(
+            'EXECUTE_FAILED',
             `Execute failed after ${attempt + 1} attempt(s): ${Code[ce.code]}: ${ce.rawMessage}` +
               (retried.length ? ` (earlier: ${retried.join('; ')})` : ''),
             { cause: e },

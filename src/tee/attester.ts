@@ -7,6 +7,7 @@
  *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384).
  * It also issues ES384 JWTs from the attested P-384 session key (engineer E's `attest_vm` tokens).
  */
+
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { type JWK, type JWTPayload, SignJWT } from 'jose';
@@ -30,6 +31,7 @@ import {
   type SessionKeyJson,
   sessionKeyReportData,
 } from '../binding/index.ts';
+import { TeeError } from './errors.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
 
 const signAsync = promisify(sign);
@@ -99,12 +101,14 @@ export class Attester {
     this.provider = provider;
     if (opts.serverBuildSha256 !== undefined) {
       const h = opts.serverBuildSha256.replace(/^sha256:/, '').toLowerCase();
-      if (!/^[0-9a-f]{64}$/.test(h)) throw new Error('serverBuildSha256 must be 64 hex digits');
+      if (!/^[0-9a-f]{64}$/.test(h))
+        throw new TeeError('TEE_INVALID_ARGUMENT', 'serverBuildSha256 must be 64 hex digits');
       this.serverBuildSha256 = h;
     }
     this.issuer = opts.issuer ?? 'wasmvm-tee';
     this.lifetimeMs = opts.sessionKeyLifetimeMs ?? 3600_000;
-    if (!(this.lifetimeMs > 0)) throw new Error('sessionKeyLifetimeMs must be > 0');
+    if (!(this.lifetimeMs > 0))
+      throw new TeeError('TEE_INVALID_ARGUMENT', 'sessionKeyLifetimeMs must be > 0');
     this.now = opts.now ?? Date.now;
   }
 
@@ -118,7 +122,7 @@ export class Attester {
     opts: AttestExecutionOptions = {},
   ): Promise<AttestResult> {
     if (mode !== 'per-request' && mode !== 'session-key')
-      throw new Error(`unknown attestation mode '${String(mode)}'`);
+      throw new TeeError('TEE_INVALID_ARGUMENT', `unknown attestation mode '${String(mode)}'`);
     const key = mode === 'session-key' ? await this.sessionKey() : undefined;
     const claim: ExecutionClaim = {
       ...draft,
@@ -192,7 +196,7 @@ export class Attester {
     nonce: Uint8Array,
   ): Promise<{ session: SessionKeyJson; reportData: Uint8Array; evidence: CpuEvidence }> {
     if (!(nonce instanceof Uint8Array) || nonce.length === 0 || nonce.length > 1024)
-      throw new Error('nonce must be 1 to 1024 bytes');
+      throw new TeeError('TEE_INVALID_ARGUMENT', 'nonce must be 1 to 1024 bytes');
     const key = await this.sessionKey();
     const reportData = sessionKeyReportData(key.data, nonce);
     const evidence = await this.provider.getEvidence(reportData);

@@ -2,14 +2,13 @@
  * Byte-level helpers for the Wasm binary format: a cursor-based reader with LEB128 decoding
  * (unsigned/signed, 32/64-bit; 64-bit values as bigint) and a growable writer.
  */
+import { WasmvmTeeError } from '../util/errors.ts';
 
 /** Malformed Wasm binary. `code` is always 'INVALID_BYTECODE'; `offset` is the byte offset of the problem. */
-export class WasmFormatError extends Error {
-  readonly code = 'INVALID_BYTECODE' as const;
+export class WasmFormatError extends WasmvmTeeError<'INVALID_BYTECODE'> {
   readonly offset: number;
   constructor(message: string, offset: number) {
-    super(`${message} (at byte offset ${offset})`);
-    this.name = 'WasmFormatError';
+    super('INVALID_BYTECODE', `${message} (at byte offset ${offset})`);
     this.offset = offset;
   }
 }

@@ -6,16 +6,15 @@
  *   object is allocated per instruction and unchanged byte ranges can be copied verbatim.
  * - `decodeInstructions` / `encodeInstructions` give a fully decoded object form (tests, tools).
  */
+import { WasmvmTeeError } from '../util/errors.ts';
 import { Reader, WasmFormatError, Writer } from './bytes.ts';
 import { Imm, OP_IMM, OP_VALID, UNSUPPORTED_OPCODES } from './opcodes.ts';
 
 /** A feature outside Wasm 2.0 (threads, memory64, multi-memory, exceptions, GC, tail calls ...). */
-export class WasmFeatureError extends Error {
-  readonly code = 'UNSUPPORTED_FEATURE' as const;
+export class WasmFeatureError extends WasmvmTeeError<'UNSUPPORTED_FEATURE'> {
   readonly offset: number;
   constructor(feature: string, offset: number) {
-    super(`unsupported Wasm feature: ${feature} (at byte offset ${offset})`);
-    this.name = 'WasmFeatureError';
+    super('UNSUPPORTED_FEATURE', `unsupported Wasm feature: ${feature} (at byte offset ${offset})`);
     this.offset = offset;
   }
 }

@@ -1,5 +1,5 @@
 /** Step 5 of local GPU verification: the CC settings the host reported (NVML; unsigned, informative): 'nvidia.cc-settings'. */
-import type { GpuEvidence } from '../../../tee/index.ts';
+import type { GpuEvidence } from '../../../binding/index.ts';
 import type { Check } from '../../types.ts';
 import { fail, pass, skip, type VerifyGpuEvidenceOptions } from './local-common.ts';
 

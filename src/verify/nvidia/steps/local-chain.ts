@@ -4,7 +4,7 @@
  * validity, critical extensions and revocation ('nvidia.chain.*'), and the evidence's arch ('nvidia.arch').
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { GpuEvidence } from '../../../tee/index.ts';
+import type { GpuEvidence } from '../../../binding/index.ts';
 import type { Check } from '../../types.ts';
 import { commonName, verifyChainToPinnedRoot } from '../certs.ts';
 import { fail, pass, skip, type VerifyGpuEvidenceOptions } from './local-common.ts';

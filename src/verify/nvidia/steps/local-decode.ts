@@ -3,8 +3,8 @@
  * ('nvidia.spdm.parse') and the PEM certificate chain ('nvidia.chain.parse'), both bounded in size.
  */
 import type { X509Certificate } from 'node:crypto';
+import type { GpuEvidence } from '../../../binding/index.ts';
 import { parseSpdmEvidence, type SpdmEvidence } from '../../../formats/index.ts';
-import type { GpuEvidence } from '../../../tee/index.ts';
 import type { Check } from '../../types.ts';
 import { parseCertChain } from '../certs.ts';
 import { NvidiaVerifyError } from '../errors.ts';

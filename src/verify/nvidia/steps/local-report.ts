@@ -4,8 +4,8 @@
  * ('nvidia.nonce.consistent', 'nvidia.nonce').
  */
 import type { X509Certificate } from 'node:crypto';
+import type { GpuEvidence } from '../../../binding/index.ts';
 import { describeOpaque, opaqueField, type SpdmEvidence } from '../../../formats/index.ts';
-import type { GpuEvidence } from '../../../tee/index.ts';
 import type { Check } from '../../types.ts';
 import { leafFwids, verifyP384RawSignature } from '../certs.ts';
 import { compareHexNonce, toNonceBytes } from '../hex.ts';
