@@ -147,7 +147,11 @@ const all = files.flatMap((f) => importsOf(f, texts.get(f) as string));
 
 test('the scan sees the source tree and every room', () => {
   assert.ok(files.length > 100, `only ${files.length} files found under src/`);
-  for (const r of ROOMS) assert.ok(files.some((f) => roomOf(posix(relative(ROOT, f))) === r), `no src/${r}`);
+  for (const r of ROOMS)
+    assert.ok(
+      files.some((f) => roomOf(posix(relative(ROOT, f))) === r),
+      `no src/${r}`,
+    );
   // known imports exist: the scan is not vacuous
   assert.ok(all.some((i) => i.file.startsWith('src/cli/') && i.target === 'src/verify/index.ts'));
   assert.ok(all.some((i) => i.file.startsWith('src/tee/') && i.target === 'src/formats/index.ts'));
@@ -204,12 +208,13 @@ test('the checker flags what it must', () => {
     "export type { F } from '../f/g.ts';",
     "import '../side/effect.ts';",
     "const m = await import('../r/s.ts');",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the parser's input is a template literal
     'const n = await import(`../tpl/${"x"}.ts`);',
     "type M = typeof import('../k/l.ts');",
     "type N = import('../n/o.ts').N;",
     "const w = new URL('../wk/entry.js', import.meta.url);",
     "// import { f } from '../commented/out.ts';",
-    "const s = \"import { g } from '../in/string.ts'\";",
+    'const s = "import { g } from \'../in/string.ts\'";',
   ].join('\n');
   const got = importsOf(join(SRC, 'cli', 'f.ts'), text)
     .map((i) => `${i.target} ${i.kind}`)
@@ -307,7 +312,8 @@ test('every error class extends WasmvmTeeError', () => {
     return next.every((b) => reaches(b, seen));
   };
   const isErrorClass = (c: ClassInfo, seen = new Set<string>()): boolean => {
-    if (/Error$|Exception$|Exit$/.test(c.name) || (c.base !== null && BUILTIN_ERRORS.has(c.base))) return true;
+    if (/Error$|Exception$|Exit$/.test(c.name) || (c.base !== null && BUILTIN_ERRORS.has(c.base)))
+      return true;
     if (c.base === null || seen.has(c.name)) return false;
     seen.add(c.name);
     return (byName.get(c.base) ?? []).some((b) => isErrorClass(b, seen));
@@ -356,7 +362,16 @@ test('every package.json export points at a module that loads', async () => {
   const root = (await import(
     pathToFileURL(source(pkg.exports['.'] as { types: string; default: string })).href
   )) as Record<string, unknown>;
-  for (const k of ['execute', 'Engine', 'verifyExecution', 'VERSION', 'engine', 'verify', 'binding', 'formats'])
+  for (const k of [
+    'execute',
+    'Engine',
+    'verifyExecution',
+    'VERSION',
+    'engine',
+    'verify',
+    'binding',
+    'formats',
+  ])
     assert.ok(k in root, `package entry lacks ${k}`);
   for (const bin of Object.values(pkg.bin)) assert.ok(readFileSync(join(ROOT, bin), 'utf8').length > 0);
 });
