@@ -2,7 +2,7 @@
  * `measure snp|tdx` against an independent Python computation written from the specifications
  * (test-toolchains/measure/measure_ref.py, stdlib only), on synthetic OVMF/TDVF images that carry
  * real footer tables and metadata. (The EC2 path is also checked against sev-snp-measure's published
- * digests in test/reference/measure.test.ts; QEMU, direct boot and TDX are checked here.)
+ * digests in test/verify/reference/measure.test.ts; QEMU, direct boot and TDX are checked here.)
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { measureSnp, measureTdx, VCPU_TYPES } from '../src/verify/reference/measure.ts';
-import { sevOvmf, tdvfImage } from '../test/reference/firmware.ts';
+import { sevOvmf, tdvfImage } from '../test/verify/reference/firmware.ts';
 
 const python = process.env.WASMVM_PYTHON ?? '/usr/bin/python3';
 const script = fileURLToPath(new URL('./measure/measure_ref.py', import.meta.url));

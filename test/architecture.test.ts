@@ -375,3 +375,29 @@ test('every package.json export points at a module that loads', async () => {
     assert.ok(k in root, `package entry lacks ${k}`);
   for (const bin of Object.values(pkg.bin)) assert.ok(readFileSync(join(ROOT, bin), 'utf8').length > 0);
 });
+
+test('test/ mirrors src/: every folder is a room or one of the cross-cutting suites', () => {
+  const CROSS = new Set(['spec', 'fuzz', 'data', 'fixtures', 'deploy', 'package-consumer']);
+  const dirs = readdirSync(join(ROOT, 'test'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  const stray = dirs.filter((d) => !ROOMS.includes(d) && !CROSS.has(d));
+  assert.deepEqual(
+    stray,
+    [],
+    `test folders that are neither a room nor listed in docs/architecture.md: ${stray}`,
+  );
+  const looseTests = readdirSync(join(ROOT, 'test')).filter((n) => n.endsWith('.test.ts'));
+  assert.deepEqual(looseTests.sort(), ['architecture.test.ts', 'package.test.ts', 'smoke.test.ts']);
+  // Vendor tests sit under the room they test: providers under tee/, verifiers under verify/.
+  for (const vendor of ['sev-snp', 'tdx', 'nvidia']) {
+    assert.ok(
+      readdirSync(join(ROOT, 'test', 'tee', vendor)).some((n) => n.endsWith('.test.ts')),
+      vendor,
+    );
+    assert.ok(
+      readdirSync(join(ROOT, 'test', 'verify', vendor)).some((n) => n.endsWith('.test.ts')),
+      vendor,
+    );
+  }
+});

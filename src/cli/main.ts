@@ -17,7 +17,7 @@ export interface Command {
 /**
  * The verbs. Each one's code loads only when it runs (or prints its own --help): the top-level usage
  * reads the summaries here, so `wasmvm-tee --help` loads no server, engine or verifier code.
- * test/cli-help.test.ts checks that each summary equals the module's own `summary`.
+ * test/cli/help.test.ts checks that each summary equals the module's own `summary`.
  */
 export const commands: Record<string, { readonly summary: string; load(): Promise<Command> }> = {
   serve: {

@@ -2,7 +2,7 @@
  * Pinned AMD roots: ARK-Milan, ARK-Genoa, ARK-Turin (self-signed, RSA-PSS SHA-384) and their known
  * intermediates, ASK (SEV-<product>, signs VCEKs) and ASVK (SEV-VLEK-<product>, signs VLEKs), as served by
  * AMD KDS `cert_chain` (https://kdsintf.amd.com/{vcek,vlek}/v1/<product>/cert_chain). SHA-256 fingerprints of
- * the DER are checked by test/sev-snp/roots.test.ts against test/data/sev-snp/expected-results.json.
+ * the DER are checked by test/verify/sev-snp/vectors.test.ts against test/data/sev-snp/expected-results.json.
  * Roots that arrive with evidence are never trusted: they are only compared to these.
  */
 import type { SnpProduct } from '../../formats/index.ts';
