@@ -18,6 +18,8 @@ import {
   EXECUTION_MODES,
   type ExecutionMode,
   type ExecutionStatus,
+  GAS_LIMIT_MAX,
+  GAS_LIMIT_MIN,
   REQUESTED_ATTESTATIONS,
   type RequestedAttestation,
   TEE_KINDS,
@@ -320,7 +322,8 @@ export function claimFromJson(j: unknown): ExecutionClaim {
     simulated: boolOf('claim.simulated', need('simulated')),
     issuedAt: parseBig(need('issuedAt'), 'claim.issuedAt', 0n, U64_MAX),
   };
-  if (o.gasLimit !== undefined) c.gasLimit = parseBig(o.gasLimit, 'claim.gasLimit', 0n, U64_MAX);
+  if (o.gasLimit !== undefined)
+    c.gasLimit = parseBig(o.gasLimit, 'claim.gasLimit', GAS_LIMIT_MIN, GAS_LIMIT_MAX);
   if (o.nonce !== undefined) c.nonce = hexToBytes(lowerHex(o, 'nonce'), 'claim.nonce');
   if (o.requestId !== undefined) c.requestId = str(o, 'requestId');
   if (o.exitCode !== undefined) {

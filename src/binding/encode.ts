@@ -17,6 +17,8 @@ import { BindingError } from './errors.ts';
 import {
   ATTESTATION_MODES,
   EXECUTION_MODES,
+  GAS_LIMIT_MAX,
+  GAS_LIMIT_MIN,
   REQUESTED_ATTESTATIONS,
   TEE_KINDS,
   VALUE_TYPE_CODE,
@@ -218,6 +220,8 @@ export function inputSide(claim: ClaimInputSide): Uint8Array {
   if ('legacy' in claim.inputs) w.field(4, T_STRINGS, encodeStrings(claim.inputs.legacy));
   else w.field(4, T_VALUES, encodeValues(claim.inputs as readonly WasmValue[]));
   w.string(5, claim.mode);
+  if (claim.gasLimit !== undefined && !(claim.gasLimit >= GAS_LIMIT_MIN && claim.gasLimit <= GAS_LIMIT_MAX))
+    throw bad('claim.gasLimit', `gas limit must be in 1..2^63-1 (got ${claim.gasLimit})`);
   w.u64(6, claim.gasLimit);
   w.bytes(7, claim.nonce);
   w.bool(8, boolOf('claim.meter', claim.meter));

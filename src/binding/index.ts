@@ -78,12 +78,15 @@ export {
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
 export {
+  bitsHex,
   f32Bits,
   f32FromBits,
   f64Bits,
   f64FromBits,
   renderValue,
+  valueToDisplayJson,
   valueToString,
+  type WasmValueDisplayJson,
 } from './value-text.ts';
 export {
   ATTESTATION_MODES,
@@ -99,6 +102,7 @@ export {
   type ExecutionStatus,
   GAS_LIMIT_MAX,
   GAS_LIMIT_MIN,
+  type GpuAdapterInfo,
   type GpuCcSettings,
   type GpuComputeUsage,
   type GpuEvidence,

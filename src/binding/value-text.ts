@@ -1,7 +1,7 @@
 /**
  * Text renderings of a typed Wasm value, written once: the decimal rendering `exec` prints
  * (renderValue) and the legacy string the server echoes in `inputs` (valueToString), with the raw-bits
- * ↔ float conversions they use.
+ * ↔ float conversions they use, and the display JSON form `exec --json` prints.
  */
 import type { WasmValue } from './vocabulary.ts';
 
@@ -65,5 +65,40 @@ export function valueToString(v: WasmValue): string {
       return String(f32FromBits(v.bits));
     case 'f64':
       return String(f64FromBits(v.bits));
+  }
+}
+
+/** Raw bits as fixed-width hex (`0x3fc00000`); integers as their two's complement bits. */
+export function bitsHex(v: WasmValue): string {
+  switch (v.type) {
+    case 'i32':
+      return `0x${(v.value >>> 0).toString(16).padStart(8, '0')}`;
+    case 'i64':
+      return `0x${BigInt.asUintN(64, v.value).toString(16).padStart(16, '0')}`;
+    case 'f32':
+      return `0x${(v.bits >>> 0).toString(16).padStart(8, '0')}`;
+    case 'f64':
+      return `0x${BigInt.asUintN(64, v.bits).toString(16).padStart(16, '0')}`;
+  }
+}
+
+/**
+ * The display JSON form of a value (what `exec --json` prints, locally and against a server): i32 as a
+ * number, i64 as a decimal string, floats as their exact bits in hex plus the rendering (`renderValue`).
+ * The claim's canonical form is `WasmValueJson` (claim-json.ts); the verifier reads both.
+ */
+export type WasmValueDisplayJson =
+  | { type: 'i32'; value: number }
+  | { type: 'i64'; value: string }
+  | { type: 'f32' | 'f64'; bits: string; value: string };
+
+export function valueToDisplayJson(v: WasmValue): WasmValueDisplayJson {
+  switch (v.type) {
+    case 'i32':
+      return { type: 'i32', value: v.value | 0 };
+    case 'i64':
+      return { type: 'i64', value: BigInt.asIntN(64, v.value).toString() };
+    default:
+      return { type: v.type, bits: bitsHex(v), value: renderValue(v) };
   }
 }

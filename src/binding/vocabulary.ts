@@ -6,6 +6,8 @@
  * The engine, server, client, host, providers and verifier all take these from here (src/binding owns
  * them; nothing here imports another room).
  */
+
+import type { GpuCcSettings } from '../formats/index.ts';
 import { AttestationMode as ProtoAttestationMode, WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import { BindingError } from './errors.ts';
 
@@ -213,17 +215,8 @@ export interface CpuEvidenceCerts {
   ark?: Uint8Array;
 }
 
-/** Confidential-computing state of the system as NVML reports it. */
-export interface GpuCcSettings {
-  /** NVML_CC_SYSTEM_ENVIRONMENT_*: 'unavailable' | 'sim' | 'prod' (a number when unknown). */
-  environment: 'unavailable' | 'sim' | 'prod' | number;
-  /** NVML_CC_SYSTEM_FEATURE_ENABLED. */
-  ccFeature: boolean;
-  /** NVML_CC_SYSTEM_DEVTOOLS_MODE_ON: debug/dev-tools mode (not production-safe). */
-  devToolsMode: boolean;
-  /** NVML_CC_SYSTEM_MULTIGPU_*: 'none' | 'protected-pcie' | 'nvle' (number when unknown); absent on old drivers. */
-  multiGpuMode?: 'none' | 'protected-pcie' | 'nvle' | number;
-}
+/** Confidential-computing state as NVML reports it: the layout lives in src/formats (nvidia/structs.ts). */
+export type { GpuCcSettings };
 
 /**
  * NVIDIA GPU evidence: the wire format shared by the NVML provider, the NRAS client, the attestation
@@ -256,23 +249,34 @@ export interface GpuEvidence {
 
 // ---------------------------------------------------------------- what an execution produced
 
-/** What the guest did on the GPU through WebGPU (the engine's GpuComputeUsage has this shape). */
+/** The WebGPU adapter as its driver reports it (GPUAdapterInfo), plus the backend the host chose. */
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** 'vulkan', 'opengles', 'metal', 'd3d12'... as requested from Dawn ('default' = Dawn's choice). */
+  backend: string;
+  featureLevel: 'core' | 'compatibility';
+}
+
+/**
+ * What an execution did on the GPU through WebGPU (host module `wasmvm_webgpu`, docs/webgpu.md). One
+ * definition: the host reports it (as WebGpuUsage), the engine returns it, the claim binds it.
+ */
 export interface GpuComputeUsage {
-  adapter: {
-    vendor: string;
-    architecture: string;
-    device: string;
-    description: string;
-    backend: string;
-    featureLevel: 'core' | 'compatibility';
-  };
+  adapter: GpuAdapterInfo;
+  /** wasmvm_webgpu calls made. */
   calls: number;
+  /** Compute dispatches recorded. */
   dispatches: number;
+  /** Workgroups dispatched (sum of x*y*z). */
   workgroups: number;
+  /** Bytes written from guest memory to the GPU / read back into guest memory. */
   bytesToGpu: number;
   bytesFromGpu: number;
-  /** Gas charged by the WebGPU imports (metered runs), decimal or integer. */
-  gas?: string | number | bigint;
+  /** Gas charged by the WebGPU imports (metered runs), decimal string. */
+  gas?: string;
   gasTableVersion: string;
 }
 

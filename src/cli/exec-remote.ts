@@ -3,7 +3,7 @@
  * the response (engineer A's exec.ts delegates here when --server is given).
  */
 import { readFileSync } from 'node:fs';
-import type { AttestationMode } from '../binding/index.ts';
+import { type AttestationMode, isGasLimit, valueToDisplayJson } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   createWasmvmClient,
@@ -66,28 +66,6 @@ function printVerdict(v: Verdict, indent = ''): string[] {
   return lines;
 }
 
-/** `exec --json` value form: i32 number, i64 decimal string, floats exact bits (hex) plus the rendering. */
-function jsonValue(v: WasmValue): Record<string, unknown> {
-  switch (v.type) {
-    case 'i32':
-      return { type: 'i32', value: v.value | 0 };
-    case 'i64':
-      return { type: 'i64', value: BigInt.asIntN(64, v.value).toString() };
-    case 'f32':
-      return {
-        type: 'f32',
-        bits: `0x${(v.bits >>> 0).toString(16).padStart(8, '0')}`,
-        value: renderValue(v),
-      };
-    case 'f64':
-      return {
-        type: 'f64',
-        bits: `0x${BigInt.asUintN(64, v.bits).toString(16).padStart(16, '0')}`,
-        value: renderValue(v),
-      };
-  }
-}
-
 function modeName(m: number): string {
   return m === 1 ? 'singlepass' : m === 2 ? 'multipass' : 'interp';
 }
@@ -146,8 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     return usage('--attestation: session-key or per-request');
   let gasLimit: bigint | undefined;
   if (values.gas !== undefined) {
-    if (!/^[0-9]+$/.test(values.gas as string) || BigInt(values.gas as string) <= 0n)
-      return usage('--gas: a positive integer');
+    if (!/^[0-9]+$/.test(values.gas as string) || !isGasLimit(BigInt(values.gas as string)))
+      return usage('--gas: an integer in 1..2^63-1');
     gasLimit = BigInt(values.gas as string);
   }
   let timeoutMs: number | undefined;
@@ -211,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       status: r.status,
     };
     if (r.trapMessage) out.trapMessage = r.trapMessage;
-    out.outputs = result.outputs.map(jsonValue);
+    out.outputs = result.outputs.map(valueToDisplayJson);
     out.inputs = [...r.inputs];
     if (r.exitCode !== undefined) out.exitCode = r.exitCode;
     if (r.gasUsed !== undefined) out.gasUsed = r.gasUsed.toString();

@@ -3,6 +3,7 @@
  * handled by exec-remote.ts).
  */
 import { readFile } from 'node:fs/promises';
+import { isGasLimit } from '../binding/index.ts';
 import {
   bitsHex,
   closeDefaultEngine,
@@ -65,8 +66,11 @@ function parseArgv(argv: string[]): Parsed {
   const mode = v.mode ?? 'interp';
   if (mode !== 'interp' && mode !== 'singlepass' && mode !== 'multipass')
     throw new UsageError('USAGE', `unknown mode ${mode}`);
-  if (v.gas !== undefined && !/^[0-9]+$/.test(v.gas))
-    throw new UsageError('USAGE', '--gas must be a non-negative integer');
+  if (v.gas !== undefined && !(/^[0-9]+$/.test(v.gas) && isGasLimit(BigInt(v.gas))))
+    throw new UsageError(
+      'USAGE',
+      '--gas must be an integer in 1..2^63-1 (--meter counts gas without a limit)',
+    );
   if (!v.wasm) throw new UsageError('USAGE', '--wasm is required');
   if (!v.fn) throw new UsageError('USAGE', '--fn is required');
   const p: Parsed = { wasm: v.wasm, fn: v.fn, args: v.arg ?? [], mode, meter: !!v.meter, json: !!v.json };

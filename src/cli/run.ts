@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { isGasLimit } from '../binding/index.ts';
 import { Engine, EngineError, type ExecutionMode } from '../engine/index.ts';
 import {
   createHostHandlerInstance,
@@ -128,8 +129,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     if (k <= 0) throw new UsageError('USAGE', `--env wants K=V, got '${e}'`);
     env[e.slice(0, k)] = e.slice(k + 1);
   }
-  if (v.gas !== undefined && !/^\d+$/.test(v.gas))
-    throw new UsageError('USAGE', `--gas wants a non-negative integer, got '${v.gas}'`);
+  if (v.gas !== undefined && !(/^\d+$/.test(v.gas) && isGasLimit(BigInt(v.gas))))
+    throw new UsageError('USAGE', `--gas wants an integer in 1..2^63-1, got '${v.gas}'`);
   const mode = v.mode ?? 'interp';
   if (mode !== 'interp' && mode !== 'singlepass' && mode !== 'multipass')
     throw new UsageError('USAGE', `--mode: interp | singlepass | multipass, got '${mode}'`);

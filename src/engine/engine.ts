@@ -3,6 +3,7 @@
  * memory cap), and runs it in the executor process of the requested mode. Traps are results; bad requests
  * throw EngineError.
  */
+import { isGasLimit } from '../binding/index.ts';
 import { checkArgs } from './args.ts';
 import { EngineError } from './errors.ts';
 import { ForkedExecutor } from './executors/forked.ts';
@@ -79,11 +80,11 @@ export class Engine {
         `bytecode is ${bytecode.length} bytes, above the limit of ${limits.maxBytecodeBytes}`,
       );
     }
-    if (
-      req.gasLimit !== undefined &&
-      (typeof req.gasLimit !== 'bigint' || req.gasLimit < 0n || req.gasLimit > UNLIMITED_GAS)
-    ) {
-      throw new EngineError('INVALID_ARGUMENT', 'gasLimit must be a bigint in 0..2^63-1');
+    if (req.gasLimit !== undefined && !isGasLimit(req.gasLimit)) {
+      throw new EngineError(
+        'INVALID_ARGUMENT',
+        `gasLimit must be a bigint in 1..2^63-1 (got ${String(req.gasLimit)}); meter: true counts gas without a limit`,
+      );
     }
     const metered = req.meter ?? req.gasLimit !== undefined;
     const gas = metered ? (req.gasLimit ?? UNLIMITED_GAS) : undefined;

@@ -5,7 +5,13 @@
 
 // The vocabulary (values, value types, modes, statuses, EXECUTION_STATUSES) is src/binding's; the
 // engine uses its types as they are (type-only: the engine's workers never load src/binding).
-import type { ExecutionMode, ExecutionStatus, ValueType, WasmValue } from '../binding/index.ts';
+import type {
+  ExecutionMode,
+  ExecutionStatus,
+  GpuComputeUsage,
+  ValueType,
+  WasmValue,
+} from '../binding/index.ts';
 
 export type { ExecutionMode, ExecutionStatus, ValueType, WasmValue };
 
@@ -105,24 +111,6 @@ export interface ExecuteResult {
   webgpu?: GpuComputeUsage;
 }
 
-/** What an execution did on the GPU through WebGPU (mirrors src/host's WebGpuUsage). */
-export interface GpuComputeUsage {
-  adapter: {
-    vendor: string;
-    architecture: string;
-    device: string;
-    description: string;
-    backend: string;
-    featureLevel: 'core' | 'compatibility';
-  };
-  calls: number;
-  dispatches: number;
-  workgroups: number;
-  bytesToGpu: number;
-  bytesFromGpu: number;
-  /** Gas charged by the WebGPU imports (metered runs), decimal. */
-  gas?: string;
-  gasTableVersion: string;
-}
-
 export { EngineError, type EngineErrorCode, type StaticLimitCode } from './errors.ts';
+/** What an execution did on the GPU through WebGPU: one definition, in src/binding. */
+export type { GpuComputeUsage };

@@ -5,6 +5,16 @@
  * signalling NaNs and -0.0 survive. The engine passes them into and out of Wasm through a generated
  * trampoline module that takes/returns integers and reinterprets them inside Wasm (see trampoline.ts).
  */
+import {
+  bitsHex,
+  f32FromBits,
+  f32Bits as f32ToBits,
+  f64FromBits,
+  f64Bits as f64ToBits,
+  renderValue,
+  valueToDisplayJson,
+  type WasmValueDisplayJson,
+} from '../binding/index.ts';
 import { EngineError } from './errors.ts';
 import type { ValueType, WasmValue } from './types.ts';
 
@@ -12,8 +22,6 @@ export const VALUE_TYPES: readonly ValueType[] = ['i32', 'i64', 'f32', 'f64'];
 
 const I64_MIN = -(1n << 63n);
 const U64_MAX = (1n << 64n) - 1n;
-
-const scratch = new DataView(new ArrayBuffer(8));
 
 export function i32(value: number): WasmValue {
   return { type: 'i32', value: value | 0 };
@@ -23,12 +31,10 @@ export function i64(value: bigint | number): WasmValue {
 }
 /** f32 from a JS number (rounded to float32) or from raw bits with f32Bits(). */
 export function f32(value: number): WasmValue {
-  scratch.setFloat32(0, value);
-  return { type: 'f32', bits: scratch.getUint32(0) };
+  return { type: 'f32', bits: f32ToBits(value) };
 }
 export function f64(value: number): WasmValue {
-  scratch.setFloat64(0, value);
-  return { type: 'f64', bits: scratch.getBigUint64(0) };
+  return { type: 'f64', bits: f64ToBits(value) };
 }
 export function f32Bits(bits: number): WasmValue {
   return { type: 'f32', bits: bits >>> 0 };
@@ -39,14 +45,8 @@ export function f64Bits(bits: bigint): WasmValue {
 
 /** The JS number of a float value (NaN payloads are lost here: display only). */
 export function floatNumber(v: WasmValue): number {
-  if (v.type === 'f32') {
-    scratch.setUint32(0, v.bits);
-    return scratch.getFloat32(0);
-  }
-  if (v.type === 'f64') {
-    scratch.setBigUint64(0, v.bits);
-    return scratch.getFloat64(0);
-  }
+  if (v.type === 'f32') return f32FromBits(v.bits);
+  if (v.type === 'f64') return f64FromBits(v.bits);
   throw new EngineError('INVALID_ARGUMENT', `not a float: ${v.type}`);
 }
 
@@ -178,60 +178,14 @@ export function parseTypedArg(spec: string, fallback?: ValueType, index?: number
   return parseValue(fallback, spec, index);
 }
 
-/** Human-readable form: integers in decimal, floats as shortest decimal, `nan`, `nan:0x...`, `inf`, `-0`. */
-export function formatValue(v: WasmValue): string {
-  switch (v.type) {
-    case 'i32':
-      return String(v.value);
-    case 'i64':
-      return v.value.toString();
-    case 'f32':
-    case 'f64': {
-      const n = floatNumber(v);
-      const neg = v.type === 'f32' ? v.bits >>> 31 === 1 : v.bits >> 63n === 1n;
-      if (Number.isNaN(n)) {
-        const payload = v.type === 'f32' ? BigInt(v.bits & 0x7fffff) : v.bits & ((1n << 52n) - 1n);
-        const canonical = v.type === 'f32' ? 0x400000n : 1n << 51n;
-        return `${neg ? '-' : ''}nan${payload === canonical ? '' : `:0x${payload.toString(16)}`}`;
-      }
-      if (n === Number.POSITIVE_INFINITY) return 'inf';
-      if (n === Number.NEGATIVE_INFINITY) return '-inf';
-      if (n === 0 && neg) return '-0';
-      return String(n);
-    }
-  }
-}
+/** Human-readable form (binding's renderValue): integers in decimal, floats as shortest decimal, `nan`,
+ * `nan:0x...`, `inf`, `-0`. */
+export const formatValue = renderValue;
+export { bitsHex };
 
-/** Raw bits as fixed-width hex (`0x3fc00000`); integers as their two's complement bits. */
-export function bitsHex(v: WasmValue): string {
-  switch (v.type) {
-    case 'i32':
-      return `0x${(v.value >>> 0).toString(16).padStart(8, '0')}`;
-    case 'i64':
-      return `0x${BigInt.asUintN(64, v.value).toString(16).padStart(16, '0')}`;
-    case 'f32':
-      return `0x${v.bits.toString(16).padStart(8, '0')}`;
-    case 'f64':
-      return `0x${v.bits.toString(16).padStart(16, '0')}`;
-  }
-}
-
-/** JSON form of a value: i32 as a number, i64 as a decimal string, floats as bits hex plus a display value. */
-export type JsonValue =
-  | { type: 'i32'; value: number }
-  | { type: 'i64'; value: string }
-  | { type: 'f32' | 'f64'; bits: string; value: string };
-
-export function encodeJsonValue(v: WasmValue): JsonValue {
-  switch (v.type) {
-    case 'i32':
-      return { type: 'i32', value: v.value };
-    case 'i64':
-      return { type: 'i64', value: v.value.toString() };
-    default:
-      return { type: v.type, bits: bitsHex(v), value: formatValue(v) };
-  }
-}
+/** JSON form of a value as `exec --json` prints it (binding's display form): exact bits plus a rendering. */
+export type JsonValue = WasmValueDisplayJson;
+export const encodeJsonValue = valueToDisplayJson;
 
 /**
  * Decode a JSON value: `{type, bits}` (exact, preferred for floats) or `{type, value}` where value is a

@@ -71,7 +71,7 @@ describe('binding: canonical claim encoding', () => {
       ['inputs type', { inputs: [{ type: 'f32', bits: 0xffffffff }] }, 'in'],
       ['legacy inputs', { inputs: { legacy: ['-1'] } }, 'in'],
       ['mode', { mode: 'singlepass' }, 'in'],
-      ['gas limit', { gasLimit: 0n }, 'in'],
+      ['gas limit', { gasLimit: 1n }, 'in'],
       ['nonce', { nonce: new Uint8Array(0) }, 'in'],
       ['meter', { meter: true }, 'in'],
       ['attestation requested', { attestationRequested: 'per-request' }, 'in'],
@@ -110,7 +110,7 @@ describe('binding: canonical claim encoding', () => {
         { type: 'f32', bits: 0x7fc00001 },
       ],
       outputs: [{ type: 'i64', value: 2n ** 63n - 1n }],
-      gasLimit: 2n ** 64n - 1n,
+      gasLimit: 2n ** 63n - 1n,
       nonce: Uint8Array.of(1, 2, 3),
       exitCode: -1,
     };
@@ -121,7 +121,11 @@ describe('binding: canonical claim encoding', () => {
   it('rejects malformed claims with stable codes, naming the field', () => {
     assert.throws(() => inputSide({ ...base, bytecodeSha256: 'zz' }), { code: 'INVALID_HEX' });
     assert.throws(() => inputSide({ ...base, bytecodeSha256: '00' }), { code: 'INVALID_CLAIM' });
-    assert.throws(() => inputSide({ ...base, gasLimit: -1n }), { code: 'INVALID_CLAIM' });
+    for (const gasLimit of [-1n, 0n, 2n ** 63n])
+      assert.throws(() => inputSide({ ...base, gasLimit }), {
+        code: 'INVALID_CLAIM',
+        field: 'claim.gasLimit',
+      });
     assert.throws(() => inputSide({ ...base, mode: 'jit' as never }), { code: 'INVALID_CLAIM' });
     assert.throws(() => outputSide({ ...base, attestationMode: 'session-key' }), { field: 'claim.session' });
     const good = BINDING_VECTORS[0]!.claim as Record<string, unknown>;

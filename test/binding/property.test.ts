@@ -29,7 +29,7 @@ const claimArb: fc.Arbitrary<ExecutionClaim> = fc
         fc.record({ legacy: fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }) }),
       ),
       mode: fc.constantFrom('interp' as const, 'singlepass' as const, 'multipass' as const),
-      gasLimit: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      gasLimit: fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }),
       nonce: fc.uint8Array({ maxLength: 40 }),
       requestId: fc.string({ maxLength: 8 }),
       status: fc.constantFrom('ok' as const, 'unreachable' as const, 'out_of_gas' as const, 'exit' as const),

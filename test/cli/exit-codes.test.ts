@@ -58,6 +58,14 @@ test('2 usage or input error, in every verb that parses', () => {
     [['serve', '--port', '99999'], /--port: expected an integer in 0\.\.65535, got '99999'/],
     [['serve', '--bogus'], /unknown option '--bogus'/],
     [['run', '--gas'], /--gas needs a value/],
+    // One gas-limit rule everywhere (binding's GAS_LIMIT_MIN..MAX): 0 and 2^63 are refused by every verb.
+    [['run', KERNELS, '--gas', '0'], /--gas wants an integer in 1\.\.2\^63-1/],
+    [['exec', '--wasm', KERNELS, '--fn', 'fib', '--gas', '0'], /--gas must be an integer in 1\.\.2\^63-1/],
+    [['exec', '--wasm', KERNELS, '--fn', 'fib', '--gas', '9223372036854775808'], /1\.\.2\^63-1/],
+    [
+      ['exec', '--server', '127.0.0.1:1', '--wasm', KERNELS, '--fn', 'fib', '--gas', '0'],
+      /--gas: an integer in 1\.\.2\^63-1/,
+    ],
     [['verify', '--bogus'], /unknown option '--bogus'/],
     [['verify', '--tdx-quote', 'q', '--bogus'], /unknown option '--bogus'/],
     [['verify', '--rim', 'x', '--bogus'], /unknown option '--bogus'/],

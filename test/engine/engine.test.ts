@@ -337,6 +337,17 @@ test('an unknown host module name is a bad request', async () => {
   );
 });
 
+test('gasLimit outside 1..2^63-1 is a bad request (meter: true counts without a limit)', async () => {
+  const m = wat('(module (func (export "f")))');
+  for (const gasLimit of [0n, -1n, 2n ** 63n])
+    await assert.rejects(
+      engine.execute({ bytecode: m, fn: 'f', args: [], gasLimit }),
+      code('INVALID_ARGUMENT'),
+    );
+  const r = await engine.execute({ bytecode: m, fn: 'f', args: [], gasLimit: 2n ** 63n - 1n });
+  assert.equal(r.status, 'ok');
+});
+
 test('v128 parameters are an unsupported feature', async () => {
   const m = wat('(module (func (export "f") (param v128)))');
   await assert.rejects(engine.execute({ bytecode: m, fn: 'f', args: [] }), code('UNSUPPORTED_FEATURE'));

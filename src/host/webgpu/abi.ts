@@ -3,6 +3,8 @@
  * the gas table. Shared by the worker side (guest.ts) and the host side (host.ts). See docs/webgpu.md.
  */
 
+import type { GpuAdapterInfo, GpuComputeUsage } from '../../binding/index.ts';
+
 export const WEBGPU_MODULE = 'wasmvm_webgpu';
 
 /** Version of GAS_TABLE (bump on any change: gas figures are part of what a result reports). */
@@ -122,30 +124,5 @@ export const LAYOUT = {
   computePassDescriptor: { label: 4, timestampWrites: 12 },
 } as const;
 
-/** What an execution that used WebGPU reports (ExecuteResult.webgpu). */
-export interface WebGpuUsage {
-  adapter: WebGpuAdapterInfo;
-  /** wasmvm_webgpu calls made. */
-  calls: number;
-  /** Compute dispatches recorded. */
-  dispatches: number;
-  /** Workgroups dispatched (sum of x*y*z). */
-  workgroups: number;
-  /** Bytes written from guest memory to the GPU / read back into guest memory. */
-  bytesToGpu: number;
-  bytesFromGpu: number;
-  /** Gas charged by the WebGPU imports (metered runs), decimal string. */
-  gas?: string;
-  gasTableVersion: string;
-}
-
-/** The adapter as the driver reports it (GPUAdapterInfo), plus the backend the host chose. */
-export interface WebGpuAdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** 'vulkan', 'opengles', 'metal', 'd3d12'... as requested from Dawn ('default' = Dawn's choice). */
-  backend: string;
-  featureLevel: 'core' | 'compatibility';
-}
+/** What an execution that used WebGPU reports (ExecuteResult.webgpu) and its adapter: defined in src/binding. */
+export type { GpuAdapterInfo as WebGpuAdapterInfo, GpuComputeUsage as WebGpuUsage };
