@@ -25,7 +25,19 @@ export type BindingErrorCode =
   /** A derivation got input of the wrong size (e.g. REPORT_DATA not 64 bytes). */
   | 'INVALID_LENGTH'
   /** A gas limit outside 1..2^63-1. */
-  | 'INVALID_GAS_LIMIT';
+  | 'INVALID_GAS_LIMIT'
+  /** Reading an Execute request (request.ts): the service's stable request codes. */
+  | 'MISSING_EXECUTION'
+  | 'MISSING_FUNCTION'
+  | 'MISSING_BYTECODE'
+  | 'BYTECODE_CONFLICT'
+  | 'BYTECODE_TOO_LARGE'
+  | 'INPUTS_CONFLICT'
+  | 'INVALID_BASE64'
+  | 'INVALID_VALUE'
+  | 'INVALID_MODE'
+  | 'INVALID_ARGUMENT'
+  | 'UNSUPPORTED_ATTESTATION';
 
 export class BindingError extends WasmvmTeeError<BindingErrorCode> {
   /** The field the error is about (e.g. 'claim.outputs[1].bits'), when there is one. */

@@ -78,6 +78,14 @@ export {
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
 export {
+  decodeBase64Strict,
+  fromProtoValue,
+  type RequestBounds,
+  type RequestReading,
+  readExecuteRequest,
+  toProtoValue,
+} from './request.ts';
+export {
   bitsHex,
   f32Bits,
   f32FromBits,

@@ -20,49 +20,30 @@ import {
   attestationModeToProto,
   type ClaimDraft,
   type ClaimInputSide,
-  type ClaimInputs,
   type ClaimRequest,
   claimFromExecution,
   type ExecutionClaim,
   encodeClaim,
-  isGasLimit,
-  type RequestedAttestation,
+  readExecuteRequest,
   reportDataFor,
-  requestedAttestationFromProto,
 } from '../binding/index.ts';
 import type { ExecuteRequest, ExecuteResult } from '../engine/index.ts';
 import {
-  AttestationMode as ProtoAttestationMode,
   TimingSchema,
   type WASMVMExecutionRequest,
   type WASMVMExecutionResponse,
   WASMVMExecutionResponseSchema,
   WASMVMExecutionResultSchema,
-  WASMVMMode,
 } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import { type RequestInfo, requestInfoKey, type ServiceConfig, type ServiceDeps } from './context.ts';
 import { REQUEST_ID_HEADER, ServiceError } from './errors.ts';
 import { base64Bytes, envelopeEvidence, envelopeJson } from './evidence-proto.ts';
 import { importModules } from './imports.ts';
-import {
-  decodeBase64Strict,
-  fromProtoValue,
-  modeFromProto,
-  modeToProto,
-  toProtoValue,
-  valueToString,
-} from './values.ts';
+import { modeToProto, toProtoValue } from './values.ts';
 import { webgpuUsageToProto } from './webgpu-proto.ts';
 
 const MAX_REQUEST_ID = 128;
 const MAX_INPUTS = 1000;
-
-/** What a request's AttestationMode asked for (binding's table); UNSUPPORTED_ATTESTATION for an unknown one. */
-function requestedAttestationOf(m: ProtoAttestationMode): RequestedAttestation {
-  const r = requestedAttestationFromProto(m);
-  if (r === undefined) throw new ServiceError('UNSUPPORTED_ATTESTATION', `unknown attestation mode ${m}`);
-  return r;
-}
 
 /** Validated, decoded Execute request. */
 export interface ParsedExecute {
@@ -81,74 +62,26 @@ export interface ParsedExecute {
   attestationMode: AttestationMode;
 }
 
-/** Step 1, decode and validate: the request's fields, checked before a slot is taken. */
+/**
+ * Step 1, decode and validate: the request's fields, checked before a slot is taken. The reading is
+ * binding's (the verifier reads a saved request with the same function); the service adds its limits.
+ */
 export function parseExecute(req: WASMVMExecutionRequest, cfg: ServiceConfig): ParsedExecute {
-  const ex = req.execution;
-  if (!ex) throw new ServiceError('MISSING_EXECUTION', 'execution is required');
-  if (ex.requestId.length > MAX_REQUEST_ID)
-    throw new ServiceError('INVALID_ARGUMENT', `request_id longer than ${MAX_REQUEST_ID} characters`);
-  const requestId = ex.requestId || randomUUID();
-  if (!ex.fnName) throw new ServiceError('MISSING_FUNCTION', 'fn_name is required');
-  if (ex.bytecode && ex.bytecodeRaw.length > 0)
-    throw new ServiceError('BYTECODE_CONFLICT', 'set bytecode (base64) or bytecode_raw, not both');
-  // Size check before decoding: base64 of N bytes is 4*ceil(N/3) characters.
-  if (ex.bytecode.length > Math.ceil(cfg.maxBytecodeBytes / 3) * 4 + 1024)
-    throw new ServiceError('BYTECODE_TOO_LARGE', `bytecode larger than ${cfg.maxBytecodeBytes} bytes`);
-  const bytecode = ex.bytecode ? decodeBase64Strict(ex.bytecode, 'bytecode') : ex.bytecodeRaw;
-  if (bytecode.length === 0) throw new ServiceError('MISSING_BYTECODE', 'bytecode is required');
-  if (bytecode.length > cfg.maxBytecodeBytes)
-    throw new ServiceError(
-      'BYTECODE_TOO_LARGE',
-      `bytecode is ${bytecode.length} bytes, the limit is ${cfg.maxBytecodeBytes}`,
-    );
-  if (ex.inputs.length > 0 && ex.typedInputs.length > 0)
-    throw new ServiceError('INPUTS_CONFLICT', 'set inputs (strings) or typed_inputs, not both');
-  if (ex.inputs.length + ex.typedInputs.length > MAX_INPUTS)
-    throw new ServiceError('INVALID_ARGUMENT', `more than ${MAX_INPUTS} inputs`);
-  let inputs: ClaimInputs;
-  let inputStrings: string[];
-  if (ex.typedInputs.length > 0) {
-    const typed = ex.typedInputs.map((v, i) => fromProtoValue(v, i));
-    inputs = typed;
-    inputStrings = typed.map(valueToString);
-  } else {
-    const legacy = [...ex.inputs];
-    inputs = { legacy };
-    inputStrings = legacy;
-  }
-  if (ex.nonce.length > cfg.maxNonceBytes)
-    throw new ServiceError('INVALID_NONCE', `nonce longer than ${cfg.maxNonceBytes} bytes`);
-  const rc = req.runtimeConfig;
-  const mode = modeFromProto(rc?.mode ?? WASMVMMode.WASMVM_MODE_INTERP_UNSPECIFIED);
-  let gasLimit: bigint | undefined;
-  if (rc?.gasLimit?.useGasLimit) {
-    if (!isGasLimit(rc.gasLimit.limit))
-      throw new ServiceError(
-        'INVALID_GAS_LIMIT',
-        `gas limit must be in 1..2^63-1 when use_gas_limit is set (got ${rc.gasLimit.limit})`,
-      );
-    gasLimit = rc.gasLimit.limit;
-  }
-  const attestationRequested = requestedAttestationOf(
-    rc?.attestationMode ?? ProtoAttestationMode.UNSPECIFIED,
-  );
-  const input: ParsedExecute['input'] = {
-    fn: ex.fnName,
-    inputs,
-    mode,
-    meter: rc?.meter === true,
-    attestationRequested,
-    gpuRequested: rc?.includeGpuEvidence === true,
-  };
-  if (gasLimit !== undefined) input.gasLimit = gasLimit;
-  if (ex.nonce.length > 0) input.nonce = ex.nonce;
+  const r = readExecuteRequest(req, {
+    maxBytecodeBytes: cfg.maxBytecodeBytes,
+    maxNonceBytes: cfg.maxNonceBytes,
+    maxInputs: MAX_INPUTS,
+    maxRequestIdChars: MAX_REQUEST_ID,
+  });
+  const { input } = r;
   return {
-    requestId,
-    bytecode,
+    requestId: r.requestId || randomUUID(),
+    bytecode: r.bytecode,
     input,
-    inputStrings,
-    meter: gasLimit !== undefined || rc?.meter === true,
-    attestationMode: attestationRequested === 'default' ? cfg.defaultAttestationMode : attestationRequested,
+    inputStrings: r.inputStrings,
+    meter: input.gasLimit !== undefined || input.meter,
+    attestationMode:
+      input.attestationRequested === 'default' ? cfg.defaultAttestationMode : input.attestationRequested,
   };
 }
 

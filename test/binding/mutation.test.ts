@@ -413,6 +413,46 @@ describe('verifier mutation suite (library)', () => {
     assert.ok(failed(otherReq).includes('binding.request'));
   });
 
+  it('the saved request: every field it sets, mutated, fails binding.request; proto names read too', async () => {
+    const s = scenarios[0]!;
+    const check = (request: unknown) =>
+      verifyExecution(undefined, { response: s.a.response, request, allowSimulated: true });
+    assert.equal((await check(s.a.request)).ok, true);
+    // proto (snake_case) field names: the same request, as the service's JSON codec also reads it
+    const snake = (o: unknown): unknown =>
+      Array.isArray(o)
+        ? o.map(snake)
+        : o && typeof o === 'object'
+          ? Object.fromEntries(
+              Object.entries(o).map(([k, v]) => [
+                k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+                snake(v),
+              ]),
+            )
+          : o;
+    const v = await check(snake(s.a.request));
+    assert.equal(v.ok, true, failed(v).join());
+    // Not part of the claim (the service does not act on them): the request's version and timestamp.
+    const unbound = /^execution\.(?:version|timestamp)/;
+    const accepted: string[] = [];
+    let tried = 0;
+    for (const [path, leaf] of leaves(s.a.request)) {
+      const name = path.join('.');
+      if (unbound.test(name)) continue;
+      tried++;
+      const r = await check(setAt(s.a.request, path, mutateLeaf(path, leaf, tried)));
+      if (!failed(r).includes('binding.request')) accepted.push(`${name}: ${JSON.stringify(leaf)}`);
+    }
+    assert.ok(tried >= 10, `only ${tried} request fields`);
+    assert.deepEqual(accepted, [], `request mutations not caught:\n${accepted.join('\n')}`);
+    // A field the request schema does not have, and a request the service would refuse, are named.
+    const unknown = await check({ ...(s.a.request as object), extra: 1 });
+    assert.match(unknown.checks.find((c) => c.id === 'binding.request')!.detail, /cannot read the request/);
+    const ex = (s.a.request as { execution: Record<string, unknown> }).execution;
+    const conflict = await check({ ...(s.a.request as object), execution: { ...ex, inputs: ['1'] } });
+    assert.match(conflict.checks.find((c) => c.id === 'binding.request')!.detail, /INPUTS_CONFLICT/);
+  });
+
   it('bad input: malformed JSON, an older claim version, missing or unknown fields are named', async () => {
     const s = scenarios[0]!;
     const tree = explode(s.a.response);

@@ -212,6 +212,18 @@ describe('server RPC layer', () => {
         'INVALID_VALUE',
       ],
       [
+        'typed field and bits that disagree',
+        {
+          execution: {
+            fnName: 'f',
+            bytecode: WASM_B64,
+            typedInputs: [{ type: 1, value: { case: 'int32Value', value: 1 }, bits: 2n }],
+          },
+        },
+        Code.InvalidArgument,
+        'INVALID_VALUE',
+      ],
+      [
         'gas limit 0 with use_gas_limit',
         {
           execution: { fnName: 'f', bytecode: WASM_B64 },

@@ -386,7 +386,8 @@ export type Value = Message<"wasm.Value"> & {
 
   /**
    * Exact bits (extension): f32 as its 32 IEEE-754 bits, f64 as its 64 bits, integers as two's
-   * complement. Servers always set it; when present on input it wins over `value` (NaN payloads).
+   * complement. Servers always set it; on input it decides the value (NaN payloads, -0), and a `value`
+   * sent beside it must denote the same value (any NaN for a NaN, 0 for -0) or the request is refused.
    *
    * @generated from field: optional fixed64 bits = 6;
    */
