@@ -138,6 +138,8 @@ function violation(i: Pick<Import, 'file' | 'target' | 'kind'>): string | null {
   if (FREE_ROOMS.has(to)) return null;
   if (i.kind === 'url') return null; // a worker entry file is loaded by path, not through an index
   if (i.target === `src/${to}/index.ts`) return null;
+  // A room's constants (defaults.ts: limits, ports, levels) are its second entry: light to load.
+  if (i.target === `src/${to}/defaults.ts`) return null;
   return `cross-room import of ${i.target}: go through src/${to}/index.ts`;
 }
 
@@ -165,6 +167,26 @@ test('no forbidden arrow between rooms, and cross-room imports go through index.
     .filter((x) => x.why !== null)
     .map(({ i, why }) => `${i.file}:${i.line}: '${i.spec}': ${why}`);
   assert.deepEqual(bad, []);
+});
+
+test("a room's defaults.ts loads nothing at run time (constants for --help and argument checks)", () => {
+  const defaults = files
+    .map((f) => posix(relative(ROOT, f)))
+    .filter((f) => /^src\/[^/]+\/defaults\.ts$/.test(f));
+  assert.ok(defaults.includes('src/server/defaults.ts') && defaults.includes('src/engine/defaults.ts'));
+  const heavy = all
+    .filter((i) => defaults.includes(i.file) && i.kind !== 'type')
+    .filter((i) => !i.target.startsWith('src/util/') && !/\/defaults\.ts$/.test(i.target))
+    .map((i) => `${i.file}:${i.line}: ${i.spec}`);
+  assert.deepEqual(heavy, []);
+  // and `serve` loads the server only when it runs
+  const serveValue = all
+    .filter((i) => i.file === 'src/cli/serve.ts' && i.kind === 'value')
+    .map((i) => i.target);
+  assert.deepEqual(
+    serveValue.filter((t) => !/\/defaults\.ts$/.test(t) && !t.startsWith('src/cli/')),
+    [],
+  );
 });
 
 test('the checker flags what it must', () => {

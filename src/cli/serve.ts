@@ -2,17 +2,13 @@
  * `wasmvm-tee serve`: the gRPC / gRPC-Web / Connect server (docs/server.md).
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_LIMITS, type Limits, MAX_LIMITS } from '../engine/index.ts';
+// Constants only at load time (the rooms' defaults.ts entries): `serve --help` and argument errors load
+// no server, engine or TEE code. serve() loads the server when it runs.
+import { DEFAULT_LIMITS, MAX_LIMITS } from '../engine/defaults.ts';
+import type { Limits } from '../engine/index.ts';
 import type { WebGpuBackend } from '../host/index.ts';
-import {
-  type ConnectionLimits,
-  createDefaultBackend,
-  DEFAULTS,
-  defaultConnectionLimits,
-  isLogLevel,
-  startServer,
-} from '../server/index.ts';
-import { buildDigest } from '../version-digest.ts';
+import { type ConnectionLimits, DEFAULTS, defaultConnectionLimits, LOG_LEVELS } from '../server/defaults.ts';
+import type { ServerOptions } from '../server/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { intOption, parseArgs, reportUsage, UsageError } from './usage.ts';
 
@@ -115,7 +111,8 @@ function parseCommandLine(argv: string[]) {
   if (attestation !== 'session-key' && attestation !== 'per-request')
     throw new UsageError('USAGE', `--attestation: expected session-key or per-request, got '${attestation}'`);
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError('USAGE', `--log-level: unknown level '${logLevel}'`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new UsageError('USAGE', `--log-level: unknown level '${logLevel}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
   const tee = values.tee ?? 'auto';
@@ -124,7 +121,10 @@ function parseCommandLine(argv: string[]) {
 
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
-  const opts: Omit<Parameters<typeof startServer>[0], 'backend'> = { logLevel, attestationMode: attestation };
+  const opts: Omit<ServerOptions, 'backend'> = {
+    logLevel: logLevel as (typeof LOG_LEVELS)[number],
+    attestationMode: attestation,
+  };
   const port = intOption(values.port, '--port', 0, 65535);
   if (port !== undefined) opts.port = port;
   if (values.host) opts.host = values.host;
@@ -184,6 +184,8 @@ async function serve({
   limits,
   executorMemoryMb,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
+  const { createDefaultBackend, startServer } = await import('../server/index.ts');
+  const { buildDigest } = await import('../version-digest.ts');
   const backend = await createDefaultBackend({
     engineOptions: { limits, ...(executorMemoryMb !== undefined ? { executorMemoryMb } : {}) },
     ...(tee === 'auto' ? {} : { teeProvider: tee }),

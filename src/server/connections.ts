@@ -7,40 +7,9 @@
 import type * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 
-export interface ConnectionLimits {
-  /** A new connection must send its HTTP/2 preface or HTTP/1.1 request headers within this, ms. */
-  headersTimeoutMs: number;
-  /** A connection (or HTTP/2 session) with nothing in flight is closed after this long idle, ms. */
-  idleTimeoutMs: number;
-  /** A request's whole body must arrive within this, ms (slow senders are cut). */
-  bodyTimeoutMs: number;
-  /** Open connections in all, and per client address. */
-  maxConnections: number;
-  maxConnectionsPerClient: number;
-  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of each session. */
-  maxStreamsPerSession: number;
-  /** HTTP/2 flow-control windows: per stream (SETTINGS_INITIAL_WINDOW_SIZE) and per session, bytes. */
-  streamWindowBytes: number;
-  sessionWindowBytes: number;
-  /** Request-body bytes one client address (and all clients) may hold in the server at once. */
-  maxBodyBytesPerClient: number;
-  maxBodyBytesTotal: number;
-}
+import { type ConnectionLimits, defaultConnectionLimits } from './defaults.ts';
 
-export function defaultConnectionLimits(maxMessageBytes: number): ConnectionLimits {
-  return {
-    headersTimeoutMs: 10_000,
-    idleTimeoutMs: 60_000,
-    bodyTimeoutMs: 30_000,
-    maxConnections: 1024,
-    maxConnectionsPerClient: 64,
-    maxStreamsPerSession: 32,
-    streamWindowBytes: 1024 * 1024,
-    sessionWindowBytes: 4 * 1024 * 1024,
-    maxBodyBytesPerClient: 2 * maxMessageBytes,
-    maxBodyBytesTotal: Math.max(8 * maxMessageBytes, 256 * 1024 * 1024),
-  };
-}
+export { type ConnectionLimits, defaultConnectionLimits };
 
 /** The quota key of a socket: its remote address (IPv4-mapped IPv6 folded to IPv4). */
 export function clientKey(sock: Socket | undefined): string {

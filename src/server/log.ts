@@ -3,7 +3,9 @@
  * is ever logged; request lines carry ids, method, code, duration and gas only.
  */
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import type { LOG_LEVELS } from './defaults.ts';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
