@@ -20,6 +20,7 @@ import {
   type ExecutionStatus,
   GAS_LIMIT_MAX,
   GAS_LIMIT_MIN,
+  type GpuAdapterInfo,
   REQUESTED_ATTESTATIONS,
   type RequestedAttestation,
   TEE_KINDS,
@@ -70,13 +71,7 @@ export interface ExecutionClaimJson {
 }
 
 /** JSON view of claim.webgpu: counters and gas as decimal strings. */
-export interface ClaimWebGpuJson {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  backend: string;
-  featureLevel: 'core' | 'compatibility';
+export interface ClaimWebGpuJson extends GpuAdapterInfo {
   calls: string;
   dispatches: string;
   workgroups: string;

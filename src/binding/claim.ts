@@ -10,6 +10,7 @@ import type {
   ExecutionMode,
   ExecutionOutcome,
   ExecutionStatus,
+  GpuAdapterInfo,
   RequestedAttestation,
   TeeKind,
   WasmValue,
@@ -73,14 +74,7 @@ export interface ClaimResult {
  * driver inside the TEE reported (attested as "what the server saw", not a hardware identity: only GPU
  * evidence proves a GPU); the counters and gas are deterministic for a given guest, inputs and limits.
  */
-export interface ClaimWebGpu {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** Dawn backend ('vulkan', 'metal', 'd3d12', 'opengles', 'default'...). */
-  backend: string;
-  featureLevel: 'core' | 'compatibility';
+export interface ClaimWebGpu extends GpuAdapterInfo {
   /** WebGPU host calls, compute dispatches, workgroups dispatched, bytes written to / read from the GPU. */
   calls: bigint;
   dispatches: bigint;
