@@ -179,14 +179,35 @@ test("a room's defaults.ts loads nothing at run time (constants for --help and a
     .filter((i) => !i.target.startsWith('src/util/') && !/\/defaults\.ts$/.test(i.target))
     .map((i) => `${i.file}:${i.line}: ${i.spec}`);
   assert.deepEqual(heavy, []);
-  // and `serve` loads the server only when it runs
-  const serveValue = all
-    .filter((i) => i.file === 'src/cli/serve.ts' && i.kind === 'value')
-    .map((i) => i.target);
-  assert.deepEqual(
-    serveValue.filter((t) => !/\/defaults\.ts$/.test(t) && !t.startsWith('src/cli/')),
-    [],
+});
+
+test('every verb loads its rooms only when it runs: --help loads the CLI, util, wasm and defaults.ts only', () => {
+  const staticImports = new Map<string, string[]>();
+  for (const i of all)
+    if (i.kind === 'value') staticImports.set(i.file, [...(staticImports.get(i.file) ?? []), i.target]);
+  const closure = (start: string): Set<string> => {
+    const seen = new Set<string>();
+    const todo = [start];
+    while (todo.length > 0) {
+      const f = todo.pop() as string;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      todo.push(...(staticImports.get(f) ?? []));
+    }
+    return seen;
+  };
+  const light = (f: string) =>
+    f.startsWith('src/cli/') ||
+    f.startsWith('src/util/') ||
+    f.startsWith('src/wasm/') || // a leaf: the binary reader `inspect` runs on, importing util only
+    /^src\/[^/]+\/defaults\.ts$/.test(f) ||
+    f === 'src/version.ts';
+  const verbs = ['serve', 'exec', 'run', 'verify', 'attest', 'measure', 'inspect', 'collateral'];
+  const heavy = verbs.flatMap((v) =>
+    [...closure(`src/cli/${v}.ts`)].filter((f) => !light(f)).map((f) => `${v}: ${f}`),
   );
+  assert.deepEqual(heavy, []);
+  assert.ok(closure('src/cli/serve.ts').has('src/server/defaults.ts'), 'the closure follows imports');
 });
 
 test('the checker flags what it must', () => {

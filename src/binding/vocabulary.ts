@@ -9,6 +9,7 @@
 
 import type { GpuCcSettings } from '../formats/index.ts';
 import { AttestationMode as ProtoAttestationMode, WASMVMMode } from '../gen/wasmvm/v1/wasmvm_pb.ts';
+import { GAS_LIMIT_MAX, GAS_LIMIT_MIN, isGasLimit } from './defaults.ts';
 import { BindingError } from './errors.ts';
 
 // ---------------------------------------------------------------- values
@@ -171,14 +172,8 @@ export function requestedAttestationFromProtoJson(x: unknown): RequestedAttestat
 
 // ---------------------------------------------------------------- gas limit
 
-/** The gas-limit bounds, at every edge (service, claim, verifier): 1 ..= 2^63 - 1. */
-export const GAS_LIMIT_MIN = 1n;
-export const GAS_LIMIT_MAX = (1n << 63n) - 1n;
-
-/** True when `n` is a usable gas limit (1 ..= 2^63 - 1). */
-export function isGasLimit(n: bigint): boolean {
-  return typeof n === 'bigint' && n >= GAS_LIMIT_MIN && n <= GAS_LIMIT_MAX;
-}
+/** The gas-limit bounds and check (defaults.ts: light, the CLI's argument checks load only it). */
+export { GAS_LIMIT_MAX, GAS_LIMIT_MIN, isGasLimit };
 
 /** `n` when it is a usable gas limit, else BindingError('INVALID_GAS_LIMIT') naming `where`. */
 export function checkGasLimit(n: bigint, where = 'gasLimit'): bigint {

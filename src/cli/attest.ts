@@ -3,9 +3,6 @@
  * root for `verify --trust-simulated-root`.
  */
 import { writeFileSync } from 'node:fs';
-import { evidenceToJson } from '../binding/index.ts';
-import { detectTee, SimulatedSevSnpProvider } from '../tee/index.ts';
-import { describeReport, parseReport } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
@@ -57,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) return reportUsage('attest', e, console.error, help);
     throw e;
   }
+  // The TEE providers and the report parser load only when the verb runs (--help stays fast).
+  const { detectTee, SimulatedSevSnpProvider } = await import('../tee/index.ts');
+  const { evidenceToJson } = await import('../binding/index.ts');
+  const { describeReport, parseReport } = await import('../verify/index.ts');
   const stateDir = values['state-dir'] as string | undefined;
   if (values['print-simulated-root']) {
     const sim = new SimulatedSevSnpProvider({ ...(stateDir ? { stateDir } : {}), warn: false });

@@ -4,20 +4,16 @@
  * (docs/reference-values.md). This version gathers NVIDIA RIMs from NVIDIA's RIM service.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import {
-  COLLATERAL_BUNDLE_FORMAT,
-  type CollateralBundle,
-  CollateralError,
-  type CollateralItem,
-  nvidiaRimIdsForEvidence,
-  parseRim,
-  verifyRim,
-} from '../verify/index.ts';
+import { COLLATERAL_BUNDLE_FORMAT } from '../verify/defaults.ts';
+import type { CollateralBundle, CollateralItem } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
-import { evidenceFromJson } from './verify-nras.ts';
 
 export const summary = 'gather vendor collateral (NVIDIA RIMs) into a bundle for offline verification';
+
+/** The verifier and the NVIDIA evidence reader, loaded when the verb runs (--help stays fast). */
+let V: typeof import('../verify/index.ts');
+let N: typeof import('./verify-nras.ts');
 
 export const NVIDIA_RIM_SERVICE = 'https://rim.attestation.nvidia.com/v1/rim';
 
@@ -62,22 +58,24 @@ async function fetchRim(
   try {
     res = await f(source, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
   } catch (e) {
-    throw new CollateralError('COLLATERAL_FETCH_FAILED', `${source}: ${(e as Error).message}`);
+    throw new V.CollateralError('COLLATERAL_FETCH_FAILED', `${source}: ${(e as Error).message}`);
   }
-  if (!res.ok) throw new CollateralError('COLLATERAL_FETCH_FAILED', `${source}: HTTP ${res.status}`);
+  if (!res.ok) throw new V.CollateralError('COLLATERAL_FETCH_FAILED', `${source}: HTTP ${res.status}`);
   let j: { rim?: unknown; id?: unknown };
   try {
     j = (await res.json()) as { rim?: unknown };
   } catch {
-    throw new CollateralError('COLLATERAL_FETCH_FAILED', `${source}: the answer is not JSON`);
+    throw new V.CollateralError('COLLATERAL_FETCH_FAILED', `${source}: the answer is not JSON`);
   }
   // The RIM service answers {"id", "rim": base64(SWID XML), "sha256", "last_updated", "rim_format", ...}
   if (typeof j.rim !== 'string' || j.rim === '')
-    throw new CollateralError('COLLATERAL_FETCH_FAILED', `${source}: no "rim" member in the answer`);
+    throw new V.CollateralError('COLLATERAL_FETCH_FAILED', `${source}: no "rim" member in the answer`);
   return { body: Buffer.from(j.rim, 'base64').toString('utf8'), source };
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  V ??= await import('../verify/index.ts');
+  N ??= await import('./verify-nras.ts');
   const [verb, ...rest] = argv;
   try {
     if (verb !== 'fetch') throw new UsageError('USAGE', "the verb is 'fetch'");
@@ -102,14 +100,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (!out) throw new UsageError('USAGE', 'give --out BUNDLE');
     const ids = new Set<string>();
     for (const f of forFiles) {
-      let list: ReturnType<typeof evidenceFromJson>;
+      let list: ReturnType<typeof N.evidenceFromJson>;
       try {
-        list = evidenceFromJson(JSON.parse(readFileSync(f, 'utf8')));
+        list = N.evidenceFromJson(JSON.parse(readFileSync(f, 'utf8')));
       } catch (e) {
         throw new UsageError('BAD_INPUT', `${f}: ${(e as Error).message}`);
       }
       for (const ev of list) {
-        const r = nvidiaRimIdsForEvidence(ev.evidence);
+        const r = V.nvidiaRimIdsForEvidence(ev.evidence);
         ids.add(r.driver);
         ids.add(r.vbios);
       }
@@ -121,16 +119,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       try {
         const { body, source } = await fetchRim(base, id, f);
         const at = now ?? new Date();
-        const v = verifyRim(body, { now: at, allowNotChecked: ['nvidia.rim.chain.revocation'] });
+        const v = V.verifyRim(body, { now: at, allowNotChecked: ['nvidia.rim.chain.revocation'] });
         if (!v.verdict.ok)
-          throw new CollateralError(
+          throw new V.CollateralError(
             'COLLATERAL_FETCH_FAILED',
             `${id}: the RIM does not verify: ${v.verdict.checks
               .filter((c) => c.outcome === 'fail')
               .map((c) => c.detail)
               .join('; ')}`,
           );
-        const certs = parseRim(body).certificates;
+        const certs = V.parseRim(body).certificates;
         const notBefore = new Date(Math.max(...certs.map((c) => new Date(c.validFrom).getTime())));
         const notAfter = new Date(Math.min(...certs.map((c) => new Date(c.validTo).getTime())));
         items.push({
@@ -167,7 +165,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return failures.length === 0 ? EXIT.OK : EXIT.VERIFICATION_FAILED;
   } catch (e) {
     if (e instanceof UsageError) return reportUsage('collateral', e, io.err, help);
-    if (e instanceof CollateralError || (e as { code?: string }).code) {
+    if (e instanceof V.CollateralError || (e as { code?: string }).code) {
       io.err(`wasmvm-tee collateral: ${(e as { code?: string }).code}: ${(e as Error).message}`);
       return EXIT.USAGE;
     }

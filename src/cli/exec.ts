@@ -3,18 +3,8 @@
  * handled by exec-remote.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { isGasLimit } from '../binding/index.ts';
-import {
-  bitsHex,
-  closeDefaultEngine,
-  EngineError,
-  type ExecuteRequest,
-  type ExecutionMode,
-  encodeJsonValue,
-  execute,
-  formatValue,
-  type WasmValue,
-} from '../engine/index.ts';
+import { isGasLimit } from '../binding/defaults.ts';
+import type { ExecuteRequest, ExecutionMode, WasmValue } from '../engine/index.ts';
 import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
 import { intOption, parseArgs, reportUsage, UsageError } from './usage.ts';
 
@@ -108,6 +98,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`wasmvm-tee exec: cannot read ${p.wasm}: ${(e as Error).message}`);
     return EXIT.USAGE;
   }
+  // The engine loads only when the verb runs (--help and usage errors stay fast).
+  const { bitsHex, closeDefaultEngine, EngineError, encodeJsonValue, execute, formatValue } = await import(
+    '../engine/index.ts'
+  );
+  const floatBits = (v: WasmValue) => (v.type === 'f32' || v.type === 'f64' ? ` (${bitsHex(v)})` : '');
   try {
     // Args go as legacy strings: the engine parses each by the export's parameter type, and checks an
     // explicit TYPE: prefix against it.
@@ -150,8 +145,4 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await closeDefaultEngine();
   }
-}
-
-function floatBits(v: WasmValue): string {
-  return v.type === 'f32' || v.type === 'f64' ? ` (${bitsHex(v)})` : '';
 }

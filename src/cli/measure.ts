@@ -3,7 +3,8 @@
  * to pin with `wasmvm-tee verify --measurement HEX` or in a reference-value file.
  */
 import { readFileSync } from 'node:fs';
-import { MeasureError, measureSnp, measureTdx, type SnpMeasureOptions, VCPU_TYPES } from '../verify/index.ts';
+import { VCPU_TYPES } from '../verify/defaults.ts';
+import type { SnpMeasureOptions } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
@@ -67,7 +68,11 @@ function hexArg(v: unknown, what: string, bytes?: number): Buffer {
   return Buffer.from(s, 'hex');
 }
 
+/** The verifier's measurement code, loaded when a measurement runs (--help stays fast). */
+let V: typeof import('../verify/index.ts');
+
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  V ??= await import('../verify/index.ts');
   const [kind, ...rest] = argv;
   try {
     if (kind !== 'snp' && kind !== 'tdx') throw new UsageError('USAGE', "give 'snp' or 'tdx'");
@@ -118,7 +123,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         );
       if (typeof values['snp-ovmf-hash'] === 'string')
         o.ovmfHash = hexArg(values['snp-ovmf-hash'], '--snp-ovmf-hash', 48);
-      m = measureSnp(o);
+      m = V.measureSnp(o);
       Object.assign(inputs, {
         ovmf: values.ovmf,
         vcpus,
@@ -134,7 +139,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       const order = values['page-order'] ?? 'single-pass';
       if (order !== 'single-pass' && order !== 'two-pass')
         throw new UsageError('USAGE', '--page-order: single-pass or two-pass');
-      m = measureTdx({ tdvf: read(values.tdvf, '--tdvf'), pageOrder: order });
+      m = V.measureTdx({ tdvf: read(values.tdvf, '--tdvf'), pageOrder: order });
       Object.assign(inputs, { tdvf: values.tdvf, pageOrder: order });
     }
     const hex = m.toString('hex');
@@ -150,7 +155,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 0;
   } catch (e) {
     if (e instanceof UsageError) return reportUsage('measure', e, io.err, help);
-    if (e instanceof MeasureError) {
+    if (e instanceof V.MeasureError) {
       io.err(`wasmvm-tee measure: ${e.code}: ${e.message}`);
       return EXIT.USAGE;
     }

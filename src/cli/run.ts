@@ -5,21 +5,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isGasLimit } from '../binding/index.ts';
-import { Engine, EngineError, type ExecutionMode } from '../engine/index.ts';
-import {
-  createHostHandlerInstance,
-  defaultHostDeps,
-  type HostHandlerDeps,
-  type HostOptions,
-  type IssuerConfig,
-  loadPolicy,
-  normalizeIssuers,
-  type PreopenOption,
-  WEBGPU_MODULE,
-  type WebGpuBackend,
+import { isGasLimit } from '../binding/defaults.ts';
+import type { ExecutionMode } from '../engine/index.ts';
+// The engine and the host load only when a module runs (--help and usage errors stay fast).
+import type {
+  HostHandlerDeps,
+  HostOptions,
+  IssuerConfig,
+  PreopenOption,
+  WebGpuBackend,
   WebGpuHost,
-  type WebGpuUsage,
+  WebGpuUsage,
 } from '../host/index.ts';
 import { EXIT, EXIT_TABLE, RUN_TRAP_EXIT } from './exit-codes.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
@@ -201,6 +197,15 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     }
     if (!ok) throw new UsageError('BAD_INPUT', `--dir/--map: '${p.host}' is not a directory`);
   }
+  const { Engine, EngineError } = await import('../engine/index.ts');
+  const {
+    createHostHandlerInstance,
+    defaultHostDeps,
+    loadPolicy,
+    normalizeIssuers,
+    WEBGPU_MODULE,
+    WebGpuHost,
+  } = await import('../host/index.ts');
   const policy = a.policy ? loadPolicy(a.policy) : undefined;
   const issuers: IssuerConfig[] = a.issuers
     ? normalizeIssuers(JSON.parse(readFileSync(a.issuers, 'utf8')) as IssuerConfig[])
@@ -310,7 +315,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wasmvm-tee run: ${e.message}\n`);
       return EXIT.USAGE;
     }
-    if (e instanceof EngineError) {
+    if (e instanceof (await import('../engine/index.ts')).EngineError) {
       // a module the engine refuses (invalid bytecode, unknown import, a limit): an input error
       process.stderr.write(`wasmvm-tee run: ${e.code}: ${e.message}\n`);
       return EXIT.USAGE;

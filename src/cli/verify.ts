@@ -3,25 +3,21 @@
  * (TDX quotes → verify-tdx.ts, NVIDIA → verify-nras.ts). Exit 0 only when everything passes.
  */
 import { readFileSync } from 'node:fs';
-import {
-  isReferenceValuesFile,
-  type KdsOptions,
-  parseReferenceValues,
-  parseSnpPolicy,
-  type SnpPolicy,
-  toVerifierPolicy,
-  type Verdict,
-  type VerifyExecutionOptions,
-  type VerifySnpOptions,
-  verifyEvidence,
-  verifyExecution,
-  verifySnpReport,
+import type {
+  KdsOptions,
+  SnpPolicy,
+  Verdict,
+  VerifyExecutionOptions,
+  VerifySnpOptions,
 } from '../verify/index.ts';
 import { EXIT } from './exit-codes.ts';
 import { readFileBounded } from './read-bounded.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
+
+/** The verifier, loaded when a verification runs (--help and usage errors stay fast). */
+let V: typeof import('../verify/index.ts');
 
 export const help = `Usage:
   wasmvm-tee verify --snp-report report.bin [--vcek cert.der|pem] [--certs auxblob.bin] [options]
@@ -135,9 +131,9 @@ function buildPolicy(
     try {
       file = JSON.parse(readFileSync(values.policy, 'utf8')) as Record<string, unknown>;
       // A reference-value file (docs/reference-values.md): validated, then mapped onto the sections.
-      if (isReferenceValuesFile(file)) {
-        const rv = parseReferenceValues(file);
-        file = toVerifierPolicy(rv) as Record<string, unknown>;
+      if (V.isReferenceValuesFile(file)) {
+        const rv = V.parseReferenceValues(file);
+        file = V.toVerifierPolicy(rv) as Record<string, unknown>;
         if (rv.allowSimulated) values['allow-simulated'] = true;
       }
     } catch (e) {
@@ -172,7 +168,7 @@ function buildPolicy(
   }
   let parsed: SnpPolicy;
   try {
-    parsed = parseSnpPolicy(snp);
+    parsed = V.parseSnpPolicy(snp);
   } catch (e) {
     throw new UsageError('USAGE', (e as Error).message);
   }
@@ -341,6 +337,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (e instanceof UsageError) return reportUsage('verify', e, io.err, help);
     throw e;
   }
+  V ??= await import('../verify/index.ts');
   try {
     let now: Date | undefined;
     if (typeof values.now === 'string') {
@@ -388,7 +385,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (crl) o.crl = crl;
       if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
-      v = await verifySnpReport(readReportFile(values['snp-report']), o);
+      v = await V.verifySnpReport(readReportFile(values['snp-report']), o);
       if (values['no-nonce'])
         v = {
           ...v,
@@ -424,7 +421,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
       if (values['require-gpu']) o.requireGpu = true;
-      v = await verifyExecution(envelope, o);
+      v = await V.verifyExecution(envelope, o);
       const bad = inputError(v);
       if (bad) {
         io.err(`wasmvm-tee verify: ${bad}`);
@@ -456,7 +453,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (crl) o.crl = crl;
       if (values['allow-simulated']) o.allowSimulated = true;
       try {
-        v = await verifyEvidence(file, expected, o);
+        v = await V.verifyEvidence(file, expected, o);
       } catch (e) {
         throw new UsageError('BAD_INPUT', `--evidence: ${(e as Error).message}`);
       }

@@ -9,7 +9,9 @@
 import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
 
-export const COLLATERAL_BUNDLE_FORMAT = 'wasmvm-tee/collateral-bundle/v1';
+import { COLLATERAL_BUNDLE_FORMAT } from '../defaults.ts';
+
+export { COLLATERAL_BUNDLE_FORMAT };
 
 export type CollateralErrorCode =
   | 'COLLATERAL_MALFORMED' // not a bundle, or an item is malformed

@@ -23,6 +23,7 @@
 
 import { createHash } from 'node:crypto';
 import { WasmvmTeeError } from '../../util/errors.ts';
+import { cpuSig, VCPU_TYPES } from '../defaults.ts';
 
 export type MeasureErrorCode =
   | 'MEASURE_BAD_FIRMWARE' // no OVMF footer table / SEV metadata / TDVF metadata, or inconsistent
@@ -161,32 +162,7 @@ export function parseOvmf(fw: Uint8Array): OvmfInfo {
   };
 }
 
-/** CPUID Fn0000_0001_EAX signature (AMD CPUID spec #25481). */
-export function cpuSig(family: number, model: number, stepping: number): number {
-  const famLow = family > 0xf ? 0xf : family;
-  const famHigh = family > 0xf ? (family - 0xf) & 0xff : 0;
-  return (
-    ((famHigh << 20) |
-      (((model >> 4) & 0xf) << 16) |
-      (famLow << 8) |
-      ((model & 0xf) << 4) |
-      (stepping & 0xf)) >>>
-    0
-  );
-}
-
-/** QEMU's builtin AMD CPU models (family, model, stepping). */
-export const VCPU_TYPES: Record<string, number> = Object.fromEntries(
-  (
-    [
-      [['EPYC', 'EPYC-v1', 'EPYC-v2', 'EPYC-IBPB', 'EPYC-v3', 'EPYC-v4'], 23, 1, 2],
-      [['EPYC-Rome', 'EPYC-Rome-v1', 'EPYC-Rome-v2', 'EPYC-Rome-v3'], 23, 49, 0],
-      [['EPYC-Milan', 'EPYC-Milan-v1', 'EPYC-Milan-v2'], 25, 1, 1],
-      [['EPYC-Genoa', 'EPYC-Genoa-v1'], 25, 17, 0],
-      [['EPYC-Turin'], 26, 0, 0],
-    ] as [string[], number, number, number][]
-  ).flatMap(([names, f, m, s]) => names.map((n) => [n, cpuSig(f, m, s)])),
-);
+export { cpuSig, VCPU_TYPES };
 
 export type SnpVmm = 'qemu' | 'ec2';
 
