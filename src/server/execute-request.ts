@@ -161,6 +161,7 @@ async function runExecution(
   info: RequestInfo | undefined,
 ): Promise<Execution> {
   const { backend, limiter, metrics } = deps;
+  const tQueue = performance.now();
   const release = await limiter.acquire(ctx.signal, info?.client ?? '').catch((e: unknown) => {
     if (e instanceof ServiceError) {
       metrics.rejected.inc({ reason: e.code === 'CLIENT_QUOTA' ? 'client_quota' : 'concurrency' });
@@ -172,6 +173,7 @@ async function runExecution(
   metrics.queued.set(limiter.queued);
   let result: ExecuteResult;
   const tExec = performance.now();
+  metrics.queueWait.observe((tExec - tQueue) / 1000, { mode: p.input.mode });
   try {
     result = await backend.engine.execute(engineRequest(p, ctx, deps));
   } finally {
@@ -182,6 +184,7 @@ async function runExecution(
   const executeMs = performance.now() - tExec;
   if (ctx.signal.aborted) throw abortError(ctx.signal, deps.isDraining());
   metrics.executions.inc({ status: result.status });
+  metrics.executeLatency.observe(executeMs / 1000, { mode: result.mode, status: result.status });
   metrics.cache.inc({ result: result.cacheHit ? 'hit' : 'miss' });
   if (result.gasUsed !== undefined) {
     metrics.gasUsed.observe(Number(result.gasUsed));

@@ -1,176 +1,124 @@
 /**
- * A small Prometheus registry (text exposition format 0.0.4): counters, gauges, histograms with labels.
- * Served on `/metrics` of the same port (HTTP/1.1 or HTTP/2 GET), see docs/server.md.
+ * The service's Prometheus metrics, on prom-client (the Node.js Prometheus client): the service's own
+ * counters, gauges and histograms in one registry per server, and Node's default process metrics
+ * (`process_*`, `nodejs_*`: CPU, memory, heap, event-loop lag, GC, handles) collected once per process.
+ * Served on `/metrics` of the same port (HTTP/1.1 or HTTP/2 GET); the names are listed in docs/server.md.
  */
-
-type Labels = Record<string, string>;
-
-function labelKey(names: readonly string[], labels: Labels): string {
-  return names.map((n) => labels[n] ?? '').join('\u0000');
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function renderLabels(names: readonly string[], values: readonly string[], extra?: [string, string]): string {
-  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}"`);
-  if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-}
-
-function fmt(n: number): string {
-  if (n === Number.POSITIVE_INFINITY) return '+Inf';
-  return Number.isInteger(n) ? String(n) : n.toPrecision(9).replace(/\.?0+$/, '');
-}
-
-interface Metric {
-  render(): string;
-}
-
-export class Counter implements Metric {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[] = [],
-  ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(this.labelNames, labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(this.labelNames, labels)) ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0 && this.labelNames.length === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values)
-      lines.push(`${this.name}${renderLabels(this.labelNames, k.split('\u0000'))} ${fmt(v)}`);
-    return lines.join('\n');
-  }
-}
-
-export class Gauge implements Metric {
-  private value = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(by = 1): void {
-    this.value += by;
-  }
-  dec(by = 1): void {
-    this.value -= by;
-  }
-  set(v: number): void {
-    this.value = v;
-  }
-  get(): number {
-    return this.value;
-  }
-  render(): string {
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} gauge`,
-      `${this.name} ${fmt(this.value)}`,
-    ].join('\n');
-  }
-}
-
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-    readonly labelNames: readonly string[] = [],
-  ) {}
-  observe(value: number, labels: Labels = {}): void {
-    const k = labelKey(this.labelNames, labels);
-    let s = this.series.get(k);
-    if (!s) {
-      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(k, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
-  }
-  count(labels: Labels = {}): number {
-    return this.series.get(labelKey(this.labelNames, labels))?.count ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const [k, s] of this.series) {
-      const values = k.split('\u0000');
-      const names = this.labelNames;
-      this.buckets.forEach((b, i) => {
-        lines.push(`${this.name}_bucket${renderLabels(names, values, ['le', fmt(b)])} ${s.counts[i]}`);
-      });
-      lines.push(`${this.name}_bucket${renderLabels(names, values, ['le', '+Inf'])} ${s.count}`);
-      lines.push(`${this.name}_sum${renderLabels(names, values)} ${fmt(s.sum)}`);
-      lines.push(`${this.name}_count${renderLabels(names, values)} ${s.count}`);
-    }
-    return lines.join('\n');
-  }
-}
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const GAS_BUCKETS = [1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
-/** The service's metrics (names are stable: dashboards depend on them). */
+/** Node's default process metrics: one registry per process (its collectors are process-wide). */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** A gauge whose value the server also reads back synchronously (in-flight calls during shutdown). */
+class LocalGauge {
+  private value = 0;
+  constructor(private readonly gauge: Gauge) {}
+  inc(): void {
+    this.gauge.set(++this.value);
+  }
+  dec(): void {
+    this.gauge.set(--this.value);
+  }
+  set(v: number): void {
+    this.value = v;
+    this.gauge.set(v);
+  }
+  get(): number {
+    return this.value;
+  }
+}
+
+type Labels = Record<string, string>;
+
+/** Counter with the call shape the service uses: inc(labels?, by?). */
+class LabeledCounter {
+  constructor(private readonly counter: Counter) {}
+  inc(labels: Labels = {}, by = 1): void {
+    this.counter.inc(labels, by);
+  }
+}
+
+/** Histogram with the call shape the service uses: observe(value, labels?). */
+class LabeledHistogram {
+  constructor(private readonly histogram: Histogram) {}
+  observe(value: number, labels: Labels = {}): void {
+    this.histogram.observe(labels, value);
+  }
+}
+
+/** The service's metrics (names are stable: dashboards and the HPA depend on them). */
 export class ServerMetrics {
-  readonly requests = new Counter('wasmvm_requests_total', 'RPCs handled, by method and gRPC code.', [
+  readonly registry = new Registry();
+  private counter(name: string, help: string, labelNames: string[] = []): LabeledCounter {
+    return new LabeledCounter(new Counter({ name, help, labelNames, registers: [this.registry] }));
+  }
+  private histogram(name: string, help: string, buckets: number[], labelNames: string[] = []) {
+    return new LabeledHistogram(
+      new Histogram({ name, help, buckets, labelNames, registers: [this.registry] }),
+    );
+  }
+  private gauge(name: string, help: string): LocalGauge {
+    return new LocalGauge(new Gauge({ name, help, registers: [this.registry] }));
+  }
+
+  readonly requests = this.counter('wasmvm_requests_total', 'RPCs handled, by method and gRPC code.', [
     'method',
     'code',
   ]);
-  readonly latency = new Histogram(
+  readonly latency = this.histogram(
     'wasmvm_request_duration_seconds',
     'RPC latency, by method.',
     LATENCY_BUCKETS,
     ['method'],
   );
-  readonly executions = new Counter('wasmvm_executions_total', 'Executions by result status.', ['status']);
-  readonly gasUsed = new Histogram('wasmvm_gas_used', 'Gas used per metered execution.', GAS_BUCKETS);
-  readonly gasTotal = new Counter('wasmvm_gas_used_total', 'Gas used by all metered executions.');
-  readonly cache = new Counter('wasmvm_compile_cache_total', 'Compile cache lookups, by result (hit|miss).', [
-    'result',
-  ]);
-  readonly attestLatency = new Histogram(
+  readonly executions = this.counter('wasmvm_executions_total', 'Executions by result status.', ['status']);
+  readonly queueWait = this.histogram(
+    'wasmvm_queue_wait_seconds',
+    'Time an execution waited for a concurrency slot (admitted ones), by mode.',
+    LATENCY_BUCKETS,
+    ['mode'],
+  );
+  readonly executeLatency = this.histogram(
+    'wasmvm_execute_duration_seconds',
+    'Engine time of an execution (compile or cache lookup, instantiate, run), by mode and status.',
+    LATENCY_BUCKETS,
+    ['mode', 'status'],
+  );
+  readonly attestLatency = this.histogram(
     'wasmvm_attestation_duration_seconds',
     'Attestation latency (evidence or signature), by mode.',
     LATENCY_BUCKETS,
     ['mode'],
   );
-  readonly inFlight = new Gauge('wasmvm_requests_in_flight', 'RPCs in progress.');
-  readonly executing = new Gauge('wasmvm_executions_in_flight', 'Executions holding a concurrency slot.');
-  readonly queued = new Gauge('wasmvm_executions_queued', 'Executions waiting for a concurrency slot.');
-  readonly rejected = new Counter('wasmvm_rejected_total', 'Requests rejected by a limit, by reason.', [
+  readonly gasUsed = this.histogram('wasmvm_gas_used', 'Gas used per metered execution.', GAS_BUCKETS);
+  readonly gasTotal = this.counter('wasmvm_gas_used_total', 'Gas used by all metered executions.');
+  readonly cache = this.counter(
+    'wasmvm_compile_cache_total',
+    'Compile cache lookups, by result (hit|miss).',
+    ['result'],
+  );
+  readonly inFlight = this.gauge('wasmvm_requests_in_flight', 'RPCs in progress.');
+  readonly executing = this.gauge('wasmvm_executions_in_flight', 'Executions holding a concurrency slot.');
+  readonly queued = this.gauge('wasmvm_executions_queued', 'Executions waiting for a concurrency slot.');
+  readonly rejected = this.counter('wasmvm_rejected_total', 'Requests rejected by a limit, by reason.', [
     'reason',
   ]);
 
-  private readonly all: Metric[] = [
-    this.requests,
-    this.latency,
-    this.executions,
-    this.gasUsed,
-    this.gasTotal,
-    this.cache,
-    this.attestLatency,
-    this.inFlight,
-    this.executing,
-    this.queued,
-    this.rejected,
-  ];
-
-  render(): string {
-    const mem = process.memoryUsage();
-    const extra = [
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${mem.rss}`,
-    ].join('\n');
-    return `${this.all.map((m) => m.render()).join('\n')}\n${extra}\n`;
+  /** The Prometheus text exposition (format 0.0.4): the service's metrics, then the process's. */
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + (await processMetrics().metrics());
   }
+
+  /** The exposition's content type. */
+  readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
 }

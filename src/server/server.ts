@@ -134,9 +134,17 @@ function httpHandler(
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === metricsPath) {
-      const body = metrics.render();
-      (res as ServerResponse).writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(body);
+      metrics.render().then(
+        (body) => {
+          (res as ServerResponse).writeHead(200, { 'content-type': metrics.contentType });
+          res.end(body);
+        },
+        (e: unknown) => {
+          logger.log('error', 'metrics failed', { error: String(e) });
+          (res as ServerResponse).writeHead(500, { 'content-type': 'text/plain' });
+          res.end('metrics unavailable\n');
+        },
+      );
       return;
     }
     if (req.method === 'GET' && path === '/healthz') {

@@ -368,5 +368,11 @@ describe('server end to end (real engine, simulated TEE)', () => {
     assert.match(text, /wasmvm_compile_cache_total\{result="hit"\} [1-9]/);
     assert.match(text, /wasmvm_attestation_duration_seconds_count\{mode="per-request"\} [1-9]/);
     assert.match(text, /wasmvm_attestation_duration_seconds_count\{mode="session-key"\} [1-9]/);
+    // queue wait and engine time of the executions run above
+    assert.match(text, /wasmvm_queue_wait_seconds_count\{mode="interp"\} [1-9]/);
+    assert.match(
+      text,
+      /wasmvm_execute_duration_seconds_count\{(?=[^}]*mode="interp")(?=[^}]*status="ok")[^}]*\} [1-9]/,
+    );
   });
 });

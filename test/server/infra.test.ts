@@ -297,12 +297,22 @@ describe('server RPC layer', () => {
       text,
       /wasmvm_requests_total\{method="wasm.WASMVMTeeService\/Execute",code="INVALID_ARGUMENT"\} [1-9]/,
     );
+    // label order is the client library's (Prometheus does not care): look for both labels
     assert.match(
       text,
-      /wasmvm_request_duration_seconds_bucket\{method="wasm.WASMVMTeeService\/Echo",le="\+Inf"\} [1-9]/,
+      /wasmvm_request_duration_seconds_bucket\{(?=[^}]*method="wasm.WASMVMTeeService\/Echo")(?=[^}]*le="\+Inf")[^}]*\} [1-9]/,
     );
     assert.match(text, /# TYPE wasmvm_requests_in_flight gauge/);
-    assert.match(text, /# TYPE wasmvm_attestation_duration_seconds histogram/);
+    for (const h of ['attestation_duration_seconds', 'queue_wait_seconds', 'execute_duration_seconds'])
+      assert.match(text, new RegExp(`# TYPE wasmvm_${h} histogram`));
+    // Node's default process metrics
+    for (const m of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ])
+      assert.match(text, new RegExp(`^${m} [0-9.e+-]+$`, 'm'), m);
   });
 
   it('logs one JSON line per request without guest data', async () => {
