@@ -97,6 +97,8 @@ function abortError(signal: AbortSignal, draining = false): unknown {
 /** The engine's result and how long it took. */
 interface Execution {
   result: ExecuteResult;
+  /** Waiting for a concurrency slot. */
+  queueMs: number;
   executeMs: number;
 }
 
@@ -173,7 +175,8 @@ async function runExecution(
   metrics.queued.set(limiter.queued);
   let result: ExecuteResult;
   const tExec = performance.now();
-  metrics.queueWait.observe((tExec - tQueue) / 1000, { mode: p.input.mode });
+  const queueMs = tExec - tQueue;
+  metrics.queueWait.observe(queueMs / 1000, { mode: p.input.mode });
   try {
     result = await backend.engine.execute(engineRequest(p, ctx, deps));
   } finally {
@@ -195,7 +198,7 @@ async function runExecution(
     info.cacheHit = result.cacheHit;
     if (result.gasUsed !== undefined) info.gasUsed = result.gasUsed;
   }
-  return { result, executeMs };
+  return { result, queueMs, executeMs };
 }
 
 /** Step 3: the claim draft from the request as the client sent it and the engine's result. */
@@ -257,6 +260,7 @@ function respond(p: ParsedExecute, run: Execution, a: Attested, t0: number): WAS
     nonce: claim.nonce ?? new Uint8Array(0),
     timing: create(TimingSchema, {
       totalUs: BigInt(Math.round((performance.now() - t0) * 1000)),
+      queueUs: BigInt(Math.round(run.queueMs * 1000)),
       executeUs: BigInt(Math.round(run.executeMs * 1000)),
       attestUs: BigInt(Math.round(a.attestMs * 1000)),
       cacheHit: run.result.cacheHit,

@@ -119,7 +119,13 @@ export function readResponse(resp: unknown): ResponseView | undefined {
     const unverified: string[] = [];
     if (res.timing !== undefined)
       for (const k of Object.keys(
-        protoObject(res.timing, 'response.result.timing', ['totalUs', 'executeUs', 'attestUs', 'cacheHit']),
+        protoObject(res.timing, 'response.result.timing', [
+          'totalUs',
+          'queueUs',
+          'executeUs',
+          'attestUs',
+          'cacheHit',
+        ]),
       ))
         unverified.push(`result.timing.${k}`);
     return { shape: 'proto', fields, unverified };
