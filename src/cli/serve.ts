@@ -49,6 +49,10 @@ Hostile-input limits (docs/server.md, "Limits"):
   --executor-memory-mb N   RSS cap of each executor process (default: from workers and limits)
   -h, --help               this help
 
+Every option can also be set by environment variable: WASMVM_TEE_<OPTION> (e.g. WASMVM_TEE_PORT,
+WASMVM_TEE_MAX_CONCURRENCY; --tee is WASMVM_TEE_PROVIDER); the command line wins (docs/server.md,
+"Configuration"). OpenTelemetry traces: set OTEL_EXPORTER_OTLP_ENDPOINT (the standard OTEL_* variables).
+
 Without a hardware TEE the server runs on the SIMULATED TEE (evidence in the real formats, signed by a
 local key chain that verifiers reject unless told to trust it) and says so loudly.
 SIGTERM/SIGINT: stop accepting, health NOT_SERVING, drain in-flight calls, close the engine;
@@ -78,34 +82,95 @@ export async function main(argv: string[]): Promise<number> {
   return serve(parsed);
 }
 
-/** Everything on the command line, checked before anything starts (no TEE, no engine, no socket). */
+/** serve's options (also settable by environment variable: SERVE_ENV; the command line wins). */
+export const SERVE_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  attestation: { type: 'string' },
+  tee: { type: 'string' },
+  'require-hardware': { type: 'boolean' },
+  webgpu: { type: 'boolean' },
+  'webgpu-backend': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  'max-queue': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  'max-bytecode-bytes': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'max-memory-pages': { type: 'string' },
+  'session-key-lifetime': { type: 'string' },
+  'shutdown-timeout-ms': { type: 'string' },
+  'log-level': { type: 'string' },
+  limit: { type: 'string', multiple: true },
+  conn: { type: 'string', multiple: true },
+  'client-max-concurrency': { type: 'string' },
+  'client-max-queue': { type: 'string' },
+  'executor-memory-mb': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * The environment variable of each option: WASMVM_TEE_<OPTION> (upper case, '-' → '_'); `--tee` is
+ * WASMVM_TEE_PROVIDER, the name the TEE detection already reads. docs/server.md "Configuration" lists them.
+ */
+export const SERVE_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.keys(SERVE_OPTIONS)
+    .filter((k) => k !== 'help')
+    .map((k) => [
+      k,
+      k === 'tee' ? 'WASMVM_TEE_PROVIDER' : `WASMVM_TEE_${k.toUpperCase().replace(/-/g, '_')}`,
+    ]),
+);
+
+/**
+ * The command line with the options set by environment variables added (those not on the command line):
+ * booleans take 1/true/yes or 0/false/no, repeatable options a comma-separated list.
+ */
+export function withEnv(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { argv: string[]; fromEnv: Map<string, string> } {
+  const given = new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
+  const extra: string[] = [];
+  const fromEnv = new Map<string, string>();
+  for (const [name, variable] of Object.entries(SERVE_ENV)) {
+    const v = env[variable];
+    if (v === undefined || v === '' || given.has(name)) continue;
+    const o = SERVE_OPTIONS[name as keyof typeof SERVE_OPTIONS] as { type: string; multiple?: boolean };
+    fromEnv.set(name, variable);
+    if (o.type === 'boolean') {
+      if (/^(?:1|true|yes)$/i.test(v)) extra.push(`--${name}`);
+      else if (!/^(?:0|false|no)$/i.test(v))
+        throw new UsageError('USAGE', `${variable}: expected 1/true/yes or 0/false/no, got '${v}'`);
+    } else if (o.multiple)
+      for (const item of v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean))
+        extra.push(`--${name}=${item}`);
+    else extra.push(`--${name}=${v}`);
+  }
+  return { argv: [...argv, ...extra], fromEnv };
+}
+
+/** Everything on the command line and in the environment, checked before anything starts (no TEE, no engine, no socket). */
 function parseCommandLine(argv: string[]) {
-  const { values } = parseArgs(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    attestation: { type: 'string' },
-    tee: { type: 'string' },
-    'require-hardware': { type: 'boolean' },
-    webgpu: { type: 'boolean' },
-    'webgpu-backend': { type: 'string' },
-    'max-concurrency': { type: 'string' },
-    'max-queue': { type: 'string' },
-    'max-message-bytes': { type: 'string' },
-    'max-bytecode-bytes': { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    'max-memory-pages': { type: 'string' },
-    'session-key-lifetime': { type: 'string' },
-    'shutdown-timeout-ms': { type: 'string' },
-    'log-level': { type: 'string' },
-    limit: { type: 'string', multiple: true },
-    conn: { type: 'string', multiple: true },
-    'client-max-concurrency': { type: 'string' },
-    'client-max-queue': { type: 'string' },
-    'executor-memory-mb': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { argv: all, fromEnv } = withEnv(argv);
+  try {
+    return checkOptions(all);
+  } catch (e) {
+    // an option set by environment variable: say which variable
+    const m = e instanceof UsageError ? /^--([a-z-]+)/.exec(e.message) : null;
+    const variable = m ? fromEnv.get(m[1]!) : undefined;
+    if (e instanceof UsageError && variable)
+      throw new UsageError(e.code, `${e.message} (set by ${variable})`);
+    throw e;
+  }
+}
+
+function checkOptions(argv: string[]) {
+  const { values } = parseArgs(argv, SERVE_OPTIONS);
   if (values.help) return 'help' as const;
   const attestation = values.attestation ?? DEFAULTS.attestationMode;
   if (attestation !== 'session-key' && attestation !== 'per-request')
@@ -184,7 +249,12 @@ async function serve({
   limits,
   executorMemoryMb,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
-  const { createDefaultBackend, startServer } = await import('../server/index.ts');
+  const { createDefaultBackend, createLogger, startServer, startTracing } = await import(
+    '../server/index.ts'
+  );
+  const logger = createLogger(opts.logLevel ?? 'info');
+  // OpenTelemetry traces when the standard OTEL_* variables ask for them (docs/server.md).
+  const tracing = await startTracing(logger);
   const { buildDigest } = await import('../version-digest.ts');
   const backend = await createDefaultBackend({
     engineOptions: { limits, ...(executorMemoryMb !== undefined ? { executorMemoryMb } : {}) },
@@ -204,7 +274,7 @@ async function serve({
   // Make the session key and its evidence now, not on the first request.
   const t0 = Date.now();
   await backend.attester.warmUp?.();
-  const server = await startServer({ ...opts, backend });
+  const server = await startServer({ ...opts, logger, backend });
   server.logger.log('info', 'session key ready', { ms: Date.now() - t0 });
   const tee_ = backend.attester.tee;
   if (tee_.simulated) {
@@ -248,13 +318,16 @@ async function serve({
         process.exit(EXIT.SECOND_SIGNAL);
       }
       server.logger.log('info', `${sig}: graceful shutdown`);
-      server.close().then(
-        () => resolve(EXIT.OK),
-        (e: unknown) => {
-          server.logger.log('error', 'shutdown failed', { error: String(e) });
-          resolve(EXIT.INTERNAL);
-        },
-      );
+      server
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => resolve(EXIT.OK),
+          (e: unknown) => {
+            server.logger.log('error', 'shutdown failed', { error: String(e) });
+            resolve(EXIT.INTERNAL);
+          },
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

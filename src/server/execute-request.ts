@@ -39,6 +39,7 @@ import { type RequestInfo, requestInfoKey, type ServiceConfig, type ServiceDeps 
 import { REQUEST_ID_HEADER, ServiceError } from './errors.ts';
 import { base64Bytes, envelopeEvidence, envelopeJson } from './evidence-proto.ts';
 import { importModules } from './imports.ts';
+import { SpanStatusCode, tracer } from './tracing.ts';
 import { modeToProto, toProtoValue } from './values.ts';
 import { webgpuUsageToProto } from './webgpu-proto.ts';
 
@@ -164,7 +165,13 @@ async function runExecution(
 ): Promise<Execution> {
   const { backend, limiter, metrics } = deps;
   const tQueue = performance.now();
+  const queueSpan = tracer().startSpan('wasmvm.queue', { attributes: { 'wasmvm.mode': p.input.mode } });
   const release = await limiter.acquire(ctx.signal, info?.client ?? '').catch((e: unknown) => {
+    queueSpan.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: (e as { code?: string }).code ?? 'CANCELLED',
+    });
+    queueSpan.end();
     if (e instanceof ServiceError) {
       metrics.rejected.inc({ reason: e.code === 'CLIENT_QUOTA' ? 'client_quota' : 'concurrency' });
       throw e;
@@ -177,9 +184,20 @@ async function runExecution(
   const tExec = performance.now();
   const queueMs = tExec - tQueue;
   metrics.queueWait.observe(queueMs / 1000, { mode: p.input.mode });
+  queueSpan.end();
+  const execSpan = tracer().startSpan('wasmvm.execute', { attributes: { 'wasmvm.mode': p.input.mode } });
   try {
     result = await backend.engine.execute(engineRequest(p, ctx, deps));
+    execSpan.setAttributes({
+      'wasmvm.status': result.status,
+      'wasmvm.executed_mode': result.mode,
+      'wasmvm.cache_hit': result.cacheHit,
+    });
+  } catch (e) {
+    execSpan.setStatus({ code: SpanStatusCode.ERROR, message: (e as { code?: string }).code ?? 'ERROR' });
+    throw e;
   } finally {
+    execSpan.end();
     release();
     metrics.executing.set(limiter.running);
     metrics.queued.set(limiter.queued);
@@ -219,6 +237,9 @@ async function attest(
   deps: ServiceDeps,
 ): Promise<Attested> {
   const tAttest = performance.now();
+  const span = tracer().startSpan('wasmvm.attest', {
+    attributes: { 'wasmvm.attestation_mode': p.attestationMode, 'wasmvm.gpu_evidence': p.input.gpuRequested },
+  });
   let envelope: AttestationEnvelope;
   let claim: ExecutionClaim;
   try {
@@ -227,8 +248,11 @@ async function attest(
       signal: ctx.signal,
     }));
   } catch (e) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'ATTESTATION_FAILED' });
     if (e instanceof ServiceError) throw e;
     throw new ServiceError('ATTESTATION_FAILED', `attestation failed: ${(e as Error).message}`);
+  } finally {
+    span.end();
   }
   const attestMs = performance.now() - tAttest;
   // The attester computed reportDataFor(claim) for the envelope already.

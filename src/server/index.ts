@@ -29,4 +29,5 @@ export {
 } from './errors.ts';
 export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
 export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';
+export { startTracing, type Tracing, tracingRequested } from './tracing.ts';
 export { valueToString } from './values.ts';
