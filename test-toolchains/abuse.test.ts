@@ -148,6 +148,15 @@ test('abuse: the server survives, answers every bad request with its code, healt
   const r0 = await b.execute({ execution: { bytecodeRaw: add, fnName: 'add', inputs: ['2', '3'] } });
   assert.equal(r0.result?.outputValues[0]?.value.value, 5);
 
+  // The server's own event-loop delay over the run (prom-client's histogram resets at each scrape): tells
+  // the server's stalls apart from this machine's CPU contention in the probe's figures.
+  const lag = async () => {
+    const m = await (await fetch(`${url}/metrics`)).text();
+    const v = (q: string) =>
+      Number(new RegExp(`^nodejs_eventloop_lag_${q}_seconds (\\S+)$`, 'm').exec(m)?.[1]) * 1000;
+    return { p50: v('p50'), p90: v('p90'), p99: v('p99'), max: v('max') };
+  };
+  await lag();
   const deadline = Date.now() + SECONDS * 1000;
   const codes = new Map<string, Map<string, number>>();
   const note = (what: string, code: string) => {
@@ -283,6 +292,7 @@ test('abuse: the server survives, answers every bad request with its code, healt
 
   await Promise.all(loops);
   await probed;
+  const loopLag = await lag();
   clearInterval(rssTimer);
   const probe = JSON.parse(probeOut) as { h: number[]; g: number[]; fail: number; sessions: number };
   const closedSocks = socksClosedByServer;
@@ -292,6 +302,9 @@ test('abuse: the server survives, answers every bad request with its code, healt
   console.log(`# health /healthz        ${fmt(probe.h)}`);
   console.log(`# health grpc Check      ${fmt(probe.g)}`);
   console.log(`# probe failures         ${probe.fail} (HTTP/2 sessions used: ${probe.sessions})`);
+  console.log(
+    `# server event-loop delay p50=${loopLag.p50.toFixed(1)} p90=${loopLag.p90.toFixed(1)} p99=${loopLag.p99.toFixed(1)} max=${loopLag.max.toFixed(1)} ms`,
+  );
   console.log(`# client B add latency   ${fmt(bLat)} failures=${bFail}`);
   console.log(`# server RSS peak        ${rssPeak.toFixed(0)} MiB (ceiling ${RSS_CEILING_MB})`);
   console.log(
