@@ -21,6 +21,9 @@ import {
   GAS_LIMIT_MAX,
   GAS_LIMIT_MIN,
   type GpuAdapterInfo,
+  type GuestAttestationKind,
+  type GuestAttestationReceipt,
+  type GuestAttestations,
   REQUESTED_ATTESTATIONS,
   type RequestedAttestation,
   TEE_KINDS,
@@ -68,6 +71,93 @@ export interface ExecutionClaimJson {
   issuedAt: string;
   webgpu?: ClaimWebGpuJson;
   serverBuildSha256?: string;
+  guestAttestations?: GuestAttestationsJson;
+}
+
+/** JSON view of claim.guestAttestations: the receipts as they are (gpuIndex a JSON number, hashes hex). */
+export interface GuestAttestationsJson {
+  receipts: GuestAttestationReceiptJson[];
+  truncated: boolean;
+}
+export type GuestAttestationReceiptJson = GuestAttestationReceipt;
+
+/** A receipt's JSON keys, in record order. */
+export const GUEST_ATTESTATION_RECEIPT_KEYS = [
+  'kind',
+  'gpuIndex',
+  'teeType',
+  'simulated',
+  'dataSha256',
+  'evidenceSha256',
+  'outcome',
+  'cached',
+] as const;
+
+export function guestAttestationsToJson(g: GuestAttestations): GuestAttestationsJson {
+  return {
+    receipts: g.receipts.map((r) => {
+      const j = { kind: r.kind } as GuestAttestationReceiptJson;
+      if (r.gpuIndex !== undefined) j.gpuIndex = r.gpuIndex;
+      if (r.teeType !== undefined) j.teeType = r.teeType;
+      if (r.simulated !== undefined) j.simulated = r.simulated;
+      if (r.dataSha256 !== undefined) j.dataSha256 = r.dataSha256;
+      if (r.evidenceSha256 !== undefined) j.evidenceSha256 = r.evidenceSha256;
+      j.outcome = r.outcome;
+      j.cached = r.cached;
+      return j;
+    }),
+    truncated: g.truncated,
+  };
+}
+
+/** Strict: every key known, every value of its type (the encoder checks the rest: counts, codes). */
+export function guestAttestationsFromJson(j: unknown, where = 'claim.guestAttestations'): GuestAttestations {
+  const o = j as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad(where, 'not an object');
+  exactKeys(o, where, ['receipts', 'truncated']);
+  if (!Array.isArray(o.receipts))
+    throw bad(`${where}.receipts`, o.receipts === undefined ? 'missing' : 'expected a list');
+  if (o.truncated === undefined) throw bad(`${where}.truncated`, 'missing');
+  const truncated = boolOf(`${where}.truncated`, o.truncated);
+  const receipts = o.receipts.map((x, i): GuestAttestationReceipt => {
+    const at = `${where}.receipts[${i}]`;
+    const r = x as Record<string, unknown>;
+    if (!r || typeof r !== 'object' || Array.isArray(r)) throw bad(at, 'not an object');
+    exactKeys(r, at, GUEST_ATTESTATION_RECEIPT_KEYS);
+    if (r.kind === undefined) throw bad(`${at}.kind`, 'missing');
+    if (r.outcome === undefined) throw bad(`${at}.outcome`, 'missing');
+    if (typeof r.outcome !== 'string') throw bad(`${at}.outcome`, 'expected a string');
+    if (r.cached === undefined) throw bad(`${at}.cached`, 'missing');
+    const out: GuestAttestationReceipt = {
+      kind: oneOf(`${at}.kind`, r.kind, ['vm', 'gpu']) as GuestAttestationKind,
+      outcome: r.outcome,
+      cached: boolOf(`${at}.cached`, r.cached),
+    };
+    if (r.gpuIndex !== undefined) {
+      if (
+        typeof r.gpuIndex !== 'number' ||
+        !Number.isInteger(r.gpuIndex) ||
+        r.gpuIndex < 0 ||
+        r.gpuIndex > 0xffffffff
+      )
+        throw bad(`${at}.gpuIndex`, 'not an unsigned 32-bit integer');
+      out.gpuIndex = r.gpuIndex;
+    }
+    if (r.teeType !== undefined) {
+      if (typeof r.teeType !== 'string') throw bad(`${at}.teeType`, 'expected a string');
+      out.teeType = r.teeType;
+    }
+    if (r.simulated !== undefined) out.simulated = boolOf(`${at}.simulated`, r.simulated);
+    for (const k of ['dataSha256', 'evidenceSha256'] as const) {
+      const v = r[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v))
+        throw bad(`${at}.${k}`, 'expected 32 bytes of lowercase hex');
+      out[k] = v;
+    }
+    return out;
+  });
+  return { receipts, truncated };
 }
 
 /** JSON view of claim.webgpu: counters and gas as decimal strings. */
@@ -214,6 +304,7 @@ export function claimToJson(c: ExecutionClaim): ExecutionClaimJson {
   j.issuedAt = c.issuedAt.toString();
   if (c.webgpu !== undefined) j.webgpu = webgpuToJson(c.webgpu);
   if (c.serverBuildSha256 !== undefined) j.serverBuildSha256 = c.serverBuildSha256;
+  if (c.guestAttestations !== undefined) j.guestAttestations = guestAttestationsToJson(c.guestAttestations);
   return j;
 }
 
@@ -247,6 +338,7 @@ export const CLAIM_JSON_KEYS = [
   'issuedAt',
   'webgpu',
   'serverBuildSha256',
+  'guestAttestations',
 ] as const;
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -340,5 +432,6 @@ export function claimFromJson(j: unknown): ExecutionClaim {
   if (o.gpuEvidenceSha256 !== undefined) c.gpuEvidenceSha256 = lowerHex(o, 'gpuEvidenceSha256', 32);
   if (o.webgpu !== undefined) c.webgpu = webgpuFromJson(o.webgpu);
   if (o.serverBuildSha256 !== undefined) c.serverBuildSha256 = lowerHex(o, 'serverBuildSha256', 32);
+  if (o.guestAttestations !== undefined) c.guestAttestations = guestAttestationsFromJson(o.guestAttestations);
   return c;
 }

@@ -11,6 +11,7 @@ import type {
   ExecutionOutcome,
   ExecutionStatus,
   GpuAdapterInfo,
+  GuestAttestations,
   RequestedAttestation,
   TeeKind,
   WasmValue,
@@ -67,6 +68,11 @@ export interface ClaimResult {
   executedMode: ExecutionMode;
   /** The guest used WebGPU compute (host module wasmvm_webgpu): the adapter and what was done on it. */
   webgpu?: ClaimWebGpu;
+  /**
+   * What the guest itself attested (wasmtime_attestation attest_vm / attest_gpu): one receipt per call,
+   * in call order, at most GUEST_ATTESTATIONS_MAX (output field 20; absent when the guest made none).
+   */
+  guestAttestations?: GuestAttestations;
 }
 
 /**
@@ -178,5 +184,8 @@ export function claimFromExecution(req: ClaimRequest, result: ExecutionOutcome):
     };
     if (u.gas !== undefined) claim.webgpu.gas = BigInt(u.gas);
   }
+  const g = result.guestAttestations;
+  if (g !== undefined && (g.receipts.length > 0 || g.truncated))
+    claim.guestAttestations = { receipts: g.receipts.map((r) => ({ ...r })), truncated: g.truncated };
   return claim;
 }

@@ -4,9 +4,10 @@
  *   field  = u8 id ‖ u8 type ‖ u32be len ‖ value[len]
  *   types  = 0x00 absent (len 0), 0x01 bytes, 0x02 UTF-8 string, 0x03 u64be (len 8),
  *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1),
- *            0x08 record (a nested field list, same format)
- * Output fields 18 (webgpu) and 19 (server build) are optional trailing fields: written only when present
- * (claims without them encode exactly as before they existed).
+ *            0x08 record (a nested field list, same format),
+ *            0x09 record list (u32be count ‖ (u32be length ‖ record)*)
+ * Output fields 18 (webgpu), 19 (server build) and 20 (guest attestations) are optional trailing fields:
+ * written only when present (claims without them encode exactly as before they existed).
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) (derivations.ts).
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +20,9 @@ import {
   EXECUTION_MODES,
   GAS_LIMIT_MAX,
   GAS_LIMIT_MIN,
+  GUEST_ATTESTATION_KINDS,
+  GUEST_ATTESTATIONS_MAX,
+  type GuestAttestations,
   REQUESTED_ATTESTATIONS,
   TEE_KINDS,
   VALUE_TYPE_CODE,
@@ -34,6 +38,7 @@ const T_STRINGS = 0x05;
 const T_I64 = 0x06;
 const T_BOOL = 0x07;
 const T_RECORD = 0x08;
+const T_RECORDS = 0x09;
 
 export const U64_MAX = (1n << 64n) - 1n;
 const utf8 = new TextEncoder();
@@ -96,7 +101,11 @@ class Writer {
     this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.n);
     this.n += 8;
   }
-  bool(id: number, v: boolean): void {
+  bool(id: number, v: boolean | undefined): void {
+    if (v === undefined) {
+      this.absent(id);
+      return;
+    }
     this.header(id, T_BOOL, 1);
     this.buf[this.n++] = v ? 1 : 0;
   }
@@ -233,8 +242,8 @@ export function inputSide(claim: ClaimInputSide): Uint8Array {
 /**
  * The output side (ids 1..17): domain, request id, status, outputs, exit code, gas used, cost table,
  * stdout/stderr hashes, trap message, executed mode, attestation mode, TEE kind, simulated, session
- * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record) and 19 server build
- * digest (32 bytes).
+ * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record), 19 server build
+ * digest (32 bytes) and 20 guest attestations (record).
  */
 export function outputSide(claim: ExecutionClaim): Uint8Array {
   oneOf('claim.executedMode', claim.executedMode, MODES);
@@ -271,6 +280,68 @@ export function outputSide(claim: ExecutionClaim): Uint8Array {
   if (claim.webgpu !== undefined) w.field(18, T_RECORD, webgpuRecord(claim.webgpu));
   if (claim.serverBuildSha256 !== undefined)
     w.bytes(19, sha256Hex('claim.serverBuildSha256', claim.serverBuildSha256));
+  if (claim.guestAttestations !== undefined)
+    w.field(20, T_RECORD, guestAttestationsRecord(claim.guestAttestations));
+  return w.done();
+}
+
+const GUEST_KINDS: readonly string[] = GUEST_ATTESTATION_KINDS;
+
+/**
+ * Field 20 of the output side (record): 1 receipts (record list, in call order), 2 truncated (bool). Each
+ * receipt (record): 1 kind ('vm' | 'gpu'), 2 gpuIndex (u64; gpu only), 3 teeType (string), 4 simulated
+ * (bool), 5 dataSha256 (32 bytes), 6 evidenceSha256 (32 bytes), 7 outcome (string), 8 cached (bool);
+ * 2-6 absent (type 0) when the receipt has none. 1..64 receipts; truncated only with 64.
+ */
+export function guestAttestationsRecord(g: GuestAttestations): Uint8Array {
+  const where = 'claim.guestAttestations';
+  if (!g || typeof g !== 'object' || !Array.isArray(g.receipts)) throw bad(where, 'not an object');
+  const n = g.receipts.length;
+  if (n === 0)
+    throw bad(`${where}.receipts`, 'empty (the field is left out when the guest attested nothing)');
+  if (n > GUEST_ATTESTATIONS_MAX) throw bad(`${where}.receipts`, `more than ${GUEST_ATTESTATIONS_MAX}`);
+  if (boolOf(`${where}.truncated`, g.truncated) && n !== GUEST_ATTESTATIONS_MAX)
+    throw bad(
+      `${where}.truncated`,
+      `true with ${n} receipts (only a full list of ${GUEST_ATTESTATIONS_MAX} is truncated)`,
+    );
+  const records = g.receipts.map((r, i) => {
+    const at = `${where}.receipts[${i}]`;
+    if (!r || typeof r !== 'object') throw bad(at, 'not an object');
+    const w = new Writer();
+    w.string(1, oneOf(`${at}.kind`, r.kind, GUEST_KINDS));
+    if (r.gpuIndex !== undefined) {
+      if (r.kind !== 'gpu') throw bad(`${at}.gpuIndex`, 'only for kind gpu');
+      if (!Number.isInteger(r.gpuIndex) || r.gpuIndex < 0 || r.gpuIndex > 0xffffffff)
+        throw bad(`${at}.gpuIndex`, 'not an unsigned 32-bit integer');
+    }
+    w.u64(2, r.gpuIndex === undefined ? undefined : BigInt(r.gpuIndex));
+    if (r.teeType !== undefined && typeof r.teeType !== 'string')
+      throw bad(`${at}.teeType`, 'expected a string');
+    w.string(3, r.teeType);
+    w.bool(4, r.simulated === undefined ? undefined : boolOf(`${at}.simulated`, r.simulated));
+    w.bytes(5, sha256Hex(`${at}.dataSha256`, r.dataSha256));
+    w.bytes(6, sha256Hex(`${at}.evidenceSha256`, r.evidenceSha256));
+    if (typeof r.outcome !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(r.outcome))
+      throw bad(`${at}.outcome`, "expected 'ok' or an error code ([a-z][a-z0-9_]*)");
+    w.string(7, r.outcome);
+    w.bool(8, boolOf(`${at}.cached`, r.cached));
+    return w.done();
+  });
+  let size = 4;
+  for (const r of records) size += 4 + r.length;
+  const list = new Uint8Array(size);
+  const dv = new DataView(list.buffer);
+  dv.setUint32(0, n, false);
+  let o = 4;
+  for (const r of records) {
+    dv.setUint32(o, r.length, false);
+    list.set(r, o + 4);
+    o += 4 + r.length;
+  }
+  const w = new Writer();
+  w.field(1, T_RECORDS, list);
+  w.bool(2, g.truncated);
   return w.done();
 }
 

@@ -275,6 +275,41 @@ export interface GpuComputeUsage {
   gasTableVersion: string;
 }
 
+/** Most receipts one execution's claim carries (further calls still work; the claim says `truncated`). */
+export const GUEST_ATTESTATIONS_MAX = 64;
+
+/** The two guest attestation calls (wasmtime_attestation attest_vm* / attest_gpu*). */
+export type GuestAttestationKind = 'vm' | 'gpu';
+export const GUEST_ATTESTATION_KINDS: readonly GuestAttestationKind[] = ['vm', 'gpu'];
+
+/**
+ * What the host answered one `attest_vm` / `attest_gpu` call of the guest (docs/host.md "Receipts"):
+ * built by the engine's executor from the call's parameters and the host's answer, in call order.
+ */
+export interface GuestAttestationReceipt {
+  kind: GuestAttestationKind;
+  /** attest_gpu: the GPU index the guest asked for (u32); absent for vm. */
+  gpuIndex?: number;
+  /** The answer's `tee_type` as the guest saw it ('AMD SEV-SNP', 'Intel TDX', 'NVIDIA GPU'); absent when null. */
+  teeType?: string;
+  /** The answer's `simulated` (absent when the host did not say). */
+  simulated?: boolean;
+  /** SHA-256 of the guest data bound into the evidence (empty data when the guest gave none), hex. */
+  dataSha256?: string;
+  /** SHA-256 of the answer's `evidence` JSON text (UTF-8) the guest received, hex; absent when none. */
+  evidenceSha256?: string;
+  /** 'ok' (success: true) or the host's error code ('no_tee', 'policy_rejected', ... docs/host.md). */
+  outcome: string;
+  /** The answer came from the host's attestation cache. */
+  cached: boolean;
+}
+
+/** The receipts of one execution: at most GUEST_ATTESTATIONS_MAX, `truncated` when calls went past it. */
+export interface GuestAttestations {
+  receipts: GuestAttestationReceipt[];
+  truncated: boolean;
+}
+
 /**
  * The parts of an execution's result a claim is built from (the engine's ExecuteResult has this shape;
  * the engine maps to it at its edge, structurally).
@@ -294,6 +329,8 @@ export interface ExecutionOutcome {
   stdout?: Uint8Array;
   stderr?: Uint8Array;
   webgpu?: GpuComputeUsage;
+  /** The guest's own attestation calls (wasmtime_attestation), in call order. */
+  guestAttestations?: GuestAttestations;
   /** Not part of the claim (the engine reports them). */
   durationMs?: number;
   cacheHit?: boolean;
