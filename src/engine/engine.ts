@@ -171,6 +171,7 @@ export class Engine {
     if (r.stderr) result.stderr = r.stderr;
     if (r.tier) result.tier = r.tier;
     if (r.webgpu) result.webgpu = r.webgpu;
+    if (r.guestAttestations) result.guestAttestations = r.guestAttestations;
     return this.count(result);
   }
 

@@ -1,5 +1,5 @@
 /** Messages between the Engine (parent), the executor process and its worker threads. Internal. */
-import type { ExecutionStatus, GpuComputeUsage, ValueType, WasmValue } from './types.ts';
+import type { ExecutionStatus, GpuComputeUsage, GuestAttestations, ValueType, WasmValue } from './types.ts';
 
 /** One execution as the executor and worker see it (already validated and instrumented by the Engine). */
 export interface Job {
@@ -34,6 +34,11 @@ export interface JobResult {
   tier?: { liftoff: boolean; turbofan: boolean };
   /** WebGPU compute the guest used (host module wasmvm_webgpu). */
   webgpu?: GpuComputeUsage;
+  /**
+   * The guest's attestation calls, as the host answered them (executors/receipts.ts). Added by the
+   * executor in the Engine's process, where host calls are answered; never sent by a worker.
+   */
+  guestAttestations?: GuestAttestations;
 }
 
 export type ParentToExecutor =

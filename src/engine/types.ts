@@ -9,6 +9,7 @@ import type {
   ExecutionMode,
   ExecutionStatus,
   GpuComputeUsage,
+  GuestAttestations,
   ValueType,
   WasmValue,
 } from '../binding/index.ts';
@@ -106,11 +107,18 @@ export interface ExecuteResult {
   cacheHit: boolean;
   /**
    * Present when the guest used WebGPU compute (host module `wasmvm_webgpu`, docs/webgpu.md): the adapter
-   * as its driver reports it and what was done on it. Not yet part of the signed claim (claim v3).
+   * as its driver reports it and what was done on it. The claim binds it (output field 18).
    */
   webgpu?: GpuComputeUsage;
+  /**
+   * Present when the guest called `attest_vm` / `attest_gpu` (wasmtime_attestation): one receipt per
+   * call as the host answered it, in call order, at most 64 (then `truncated`; docs/host.md
+   * "Receipts"). The claim binds them (output field 20), so a verifier sees what the guest's own
+   * attestation gate was based on.
+   */
+  guestAttestations?: GuestAttestations;
 }
 
 export { EngineError, type EngineErrorCode, type StaticLimitCode } from './errors.ts';
 /** What an execution did on the GPU through WebGPU: one definition, in src/binding. */
-export type { GpuComputeUsage };
+export type { GpuComputeUsage, GuestAttestations };

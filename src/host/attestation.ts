@@ -62,6 +62,7 @@ export class AttestationModule {
     else {
       obj = {
         success: false,
+        code: 'internal',
         error: String((r as { error?: unknown } | undefined)?.error ?? 'host returned no result'),
         timestamp: Math.floor(Date.now() / 1000),
         tee_type: null,

@@ -29,7 +29,7 @@ import {
   parsePolicy,
 } from './policy.ts';
 import { type IssuerConfig, TokenVerifier } from './tokens.ts';
-import type { AttestationResult, HostHandler } from './types.ts';
+import type { AttestationErrorCode, AttestationResult, HostHandler } from './types.ts';
 import type { WebGpuHost } from './webgpu/host.ts';
 
 /** C's Attester satisfies this (issuer, signJwt ES384 with the attested session key, jwks). */
@@ -202,12 +202,14 @@ class HostCalls {
   }
 
   private fail(
+    code: AttestationErrorCode,
     error: string,
     tee_type: string | null,
     extra: Partial<AttestationResult> = {},
   ): AttestationResult {
     return {
       success: false,
+      code,
       error,
       timestamp: this.ts(),
       tee_type,
@@ -266,7 +268,7 @@ class HostCalls {
     const failed = checks.filter((c) => c.outcome === 'fail');
     if (failed.length > 0) {
       const why = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
-      return this.fail(`host policy rejected the ${what}: ${why}`, base.tee_type, {
+      return this.fail('policy_rejected', `host policy rejected the ${what}: ${why}`, base.tee_type, {
         ...base,
         policy_failed: failed.map((c) => c.id),
       });
@@ -299,11 +301,13 @@ class HostCalls {
     try {
       data = dataParam(params);
     } catch (e) {
-      return this.fail((e as Error).message, null);
+      return this.fail('invalid_guest_data', (e as Error).message, null);
     }
     const key = cacheKey('vm', sha256Hex(data));
     const { result, cached } = await this.withCache(key, () =>
-      this.attestVm(data).catch((e: unknown) => this.fail(`attest_vm: ${(e as Error).message}`, null)),
+      this.attestVm(data).catch((e: unknown) =>
+        this.fail('internal', `attest_vm: ${(e as Error).message}`, null),
+      ),
     );
     this.auditResult('attest_vm', result, {
       cached,
@@ -317,18 +321,30 @@ class HostCalls {
   private async attestVm(data: Uint8Array): Promise<AttestationResult> {
     const tee = this.deps.tee;
     if (!tee)
-      return this.fail('no TEE available (not running in an AMD SEV-SNP or Intel TDX confidential VM)', null);
+      return this.fail(
+        'no_tee',
+        'no TEE available (not running in an AMD SEV-SNP or Intel TDX confidential VM)',
+        null,
+      );
     const nonce = new Uint8Array(randomBytes(32));
     const reportData = guestReportData(nonce, data);
     let ev: CpuEvidence;
     try {
       ev = await tee.getEvidence(reportData);
     } catch (e) {
-      return this.fail(`${tee.description}: evidence failed: ${(e as Error).message}`, teeName(tee.kind));
+      return this.fail(
+        'evidence_failed',
+        `${tee.description}: evidence failed: ${(e as Error).message}`,
+        teeName(tee.kind),
+      );
     }
     const fields = evidenceFields(ev);
     if (fields.reportData !== toHex(reportData)) {
-      return this.fail('evidence REPORT_DATA does not match the requested value', teeName(ev.kind));
+      return this.fail(
+        'report_data_mismatch',
+        'evidence REPORT_DATA does not match the requested value',
+        teeName(ev.kind),
+      );
     }
     const verifyCpu = this.deps.verifyCpu;
     const policy = this.policy;
@@ -377,17 +393,17 @@ class HostCalls {
   private async attestGpuCall(params: Params, started: number): Promise<AttestationResult> {
     const index = Number(params.index);
     if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
-      return this.fail('invalid GPU index', 'NVIDIA GPU');
+      return this.fail('invalid_gpu_index', 'invalid GPU index', 'NVIDIA GPU');
     let data: Uint8Array;
     try {
       data = dataParam(params);
     } catch (e) {
-      return this.fail((e as Error).message, 'NVIDIA GPU');
+      return this.fail('invalid_guest_data', (e as Error).message, 'NVIDIA GPU');
     }
     const key = cacheKey('gpu', sha256Hex(data), index);
     const { result, cached } = await this.withCache(key, () =>
       this.attestGpu(index, data).catch((e: unknown) =>
-        this.fail(`attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
+        this.fail('internal', `attest_gpu: ${(e as Error).message}`, 'NVIDIA GPU'),
       ),
     );
     this.auditResult('attest_gpu', result, {
@@ -404,7 +420,7 @@ class HostCalls {
     const gpu = this.deps.gpu;
     if (!gpu) {
       const why = this.deps.gpuUnavailableReason;
-      return this.fail(`no NVIDIA GPU / NVML not available${why ? ` (${why})` : ''}`, 'NVIDIA GPU');
+      return this.fail('no_gpu', `no NVIDIA GPU / NVML not available${why ? ` (${why})` : ''}`, 'NVIDIA GPU');
     }
     const nonce = new Uint8Array(randomBytes(32));
     const gpuNonce = guestGpuNonce(nonce, data);
@@ -412,7 +428,7 @@ class HostCalls {
     try {
       got = await gpu.collect(index, gpuNonce);
     } catch (e) {
-      return this.fail(`GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
+      return this.fail('evidence_failed', `GPU ${index}: ${(e as Error).message}`, 'NVIDIA GPU');
     }
     const verifyGpu = gpu.verify;
     const policy = this.policy;

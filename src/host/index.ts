@@ -45,7 +45,13 @@ export {
 } from './policy.ts';
 export type { DefaultDepsOptions } from './providers.ts';
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
-export type { AttestationResult, HostBridge, HostHandler, HostModules } from './types.ts';
+export type {
+  AttestationErrorCode,
+  AttestationResult,
+  HostBridge,
+  HostHandler,
+  HostModules,
+} from './types.ts';
 export type { PreopenOption, WasiOptions } from './wasi/index.ts';
 export {
   DEFAULT_WEBGPU_LIMITS,

@@ -20,9 +20,27 @@ export interface HostModules {
 /** The parent-side handler answering bridge calls (async). */
 export type HostHandler = (method: string, params: unknown) => Promise<unknown>;
 
+/**
+ * Why an attestation call failed, stable (the answer's `code`; the receipt's outcome in the claim,
+ * docs/host.md): no TEE / no GPU here, the guest's data or GPU index was refused, the provider failed,
+ * the evidence did not bind the requested REPORT_DATA, the host's verifier or policy rejected it, or an
+ * unexpected error.
+ */
+export type AttestationErrorCode =
+  | 'no_tee'
+  | 'no_gpu'
+  | 'invalid_guest_data'
+  | 'invalid_gpu_index'
+  | 'evidence_failed'
+  | 'report_data_mismatch'
+  | 'policy_rejected'
+  | 'internal';
+
 /** The JSON every attestation call returns to the guest (docs/host.md). */
 export interface AttestationResult {
   success: boolean;
+  /** When success is false: why, as a stable code (the `error` message says it in words). */
+  code?: AttestationErrorCode;
   token?: string;
   /** Evidence as a JSON string (base64 report, certificates...). */
   evidence?: string;

@@ -12,6 +12,7 @@ import { MODE_V8_FLAGS, poolOptions } from '../options.ts';
 import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from '../protocol.ts';
 import type { ExecutionMode } from '../types.ts';
 import type { ExecutorHost, ModeExecutor } from './mode-executor.ts';
+import { ReceiptBook, withReceipts } from './receipts.ts';
 
 /**
  * Time past a request's deadline after which an executor that has not answered is killed (it answers
@@ -53,6 +54,8 @@ export class ForkedExecutor implements ModeExecutor {
   private rssTimer?: NodeJS.Timeout;
   /** Peak RSS seen by the watchdog, bytes. */
   peakRss = 0;
+  /** Receipts of the guests' attestation calls (answered here, in the Engine's process), per execution. */
+  private readonly receipts = new ReceiptBook();
 
   constructor(
     readonly mode: ExecutionMode,
@@ -299,18 +302,18 @@ export class ForkedExecutor implements ModeExecutor {
         this.pending.delete(m.id);
         p.reject(EngineError.fromWire(m));
         break;
-      case 'host': {
-        const h = this.engine.options.hostHandler;
-        const reply = (ok: boolean, value?: unknown, error?: string) =>
-          this.post({ type: 'host-reply', id: m.id, callId: m.callId, ok, value, error });
-        if (!h) reply(false, undefined, 'no host handler configured');
-        else
-          h(m.method, m.params).then(
-            (v) => reply(true, v),
-            (e: unknown) => reply(false, undefined, e instanceof Error ? e.message : String(e)),
-          );
+      case 'host':
+        this.receipts.call(this.engine.options.hostHandler, m.id, m.method, m.params, (r) =>
+          this.post({
+            type: 'host-reply',
+            id: m.id,
+            callId: m.callId,
+            ok: r.ok,
+            value: r.value,
+            error: r.error,
+          }),
+        );
         return;
-      }
     }
     this.refresh();
   }
@@ -347,11 +350,13 @@ export class ForkedExecutor implements ModeExecutor {
         clearTimeout(watchdog);
         clearTimeout(abortTimer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
+        return this.receipts.end(id);
       };
+      this.receipts.begin(id);
       this.pending.set(id, {
         resolve: (r) => {
-          done();
-          resolve(r);
+          const g = done();
+          resolve(withReceipts(r, g));
         },
         reject: (e) => {
           done();

@@ -8,6 +8,7 @@ import { Pool } from '../pool.ts';
 import type { Job, JobResult } from '../protocol.ts';
 import type { ExecutionMode } from '../types.ts';
 import { CANCELLED, type ExecutorHost, type ModeExecutor } from './mode-executor.ts';
+import { ReceiptBook, withReceipts } from './receipts.ts';
 
 /**
  * The worker pool of a mode whose V8 flags are this process's own (interp, when the caller runs with
@@ -21,6 +22,8 @@ export class LocalExecutor implements ModeExecutor {
     { resolve(r: JobResult & { cacheHit: boolean }): void; reject(e: Error): void }
   >();
   restarts = 0;
+  /** Receipts of the guests' attestation calls, per execution in flight. */
+  private readonly receipts = new ReceiptBook();
 
   constructor(
     readonly mode: ExecutionMode,
@@ -53,14 +56,10 @@ export class LocalExecutor implements ModeExecutor {
           this.pending.delete(id);
           p.reject(EngineError.fromWire({ code, message }));
         },
-        host: (id, _callId, method, params) => {
-          const h = this.engine.options.hostHandler;
-          if (!h) return pool.hostReply(id, false, undefined, 'no host handler configured');
-          h(method, params).then(
-            (v) => pool.hostReply(id, true, v),
-            (e: unknown) => pool.hostReply(id, false, undefined, e instanceof Error ? e.message : String(e)),
-          );
-        },
+        host: (id, _callId, method, params) =>
+          this.receipts.call(this.engine.options.hostHandler, id, method, params, (r) =>
+            pool.hostReply(id, r.ok, r.value, r.error),
+          ),
         // bytes always come with exec(): never asked for
         needBytes: (id) => this.pending.get(id)?.reject(new EngineError('INTERNAL', 'module lost')),
       },
@@ -97,13 +96,16 @@ export class LocalExecutor implements ModeExecutor {
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
+      this.receipts.begin(id);
       this.pending.set(id, {
         resolve: (r) => {
           if (onAbort) signal?.removeEventListener('abort', onAbort);
-          resolve(r);
+          const g = this.receipts.end(id);
+          resolve(withReceipts(r, g));
         },
         reject: (e) => {
           if (onAbort) signal?.removeEventListener('abort', onAbort);
+          this.receipts.end(id);
           reject(e);
         },
       });
