@@ -2,6 +2,7 @@
  * `wasmvm-tee exec --server host:port ...`: run a function on a remote wasmvm-tee server and verify
  * the response (engineer A's exec.ts delegates here when --server is given).
  */
+
 import { readFileSync } from 'node:fs';
 import { type AttestationMode, isGasLimit, valueToDisplayJson } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
@@ -14,6 +15,7 @@ import {
 } from '../server/index.ts';
 import { renderValue, type Verdict } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
+import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const help = `Usage: wasmvm-tee exec --server HOST:PORT --wasm FILE --fn NAME [--arg V ...] [options]
@@ -223,6 +225,21 @@ export async function main(argv: string[]): Promise<number> {
       };
     }
     if (r.serverBuildSha256) out.serverBuildSha256 = r.serverBuildSha256;
+    // what the guest itself attested, as the response shows it (truncated: the claim's flag)
+    if (r.guestAttestations.length > 0)
+      out.guestAttestations = {
+        receipts: r.guestAttestations.map((x) => ({
+          kind: x.kind,
+          ...(x.gpuIndex !== undefined ? { gpuIndex: x.gpuIndex } : {}),
+          ...(x.teeType !== undefined ? { teeType: x.teeType } : {}),
+          ...(x.simulated !== undefined ? { simulated: x.simulated } : {}),
+          ...(x.dataSha256 !== undefined ? { dataSha256: x.dataSha256 } : {}),
+          ...(x.evidenceSha256 !== undefined ? { evidenceSha256: x.evidenceSha256 } : {}),
+          outcome: x.outcome,
+          cached: x.cached,
+        })),
+        truncated: result.claim?.guestAttestations?.truncated ?? false,
+      };
     // not attested (the verifier lists them as unverified): this run's own conclusion
     out.verified = result.verified;
     out.verdict = result.verdict;
@@ -239,6 +256,13 @@ export async function main(argv: string[]): Promise<number> {
         `webgpu: ${r.webgpu.adapter?.device ?? '?'} (${r.webgpu.adapter?.backend ?? '?'}), ${r.webgpu.dispatches} dispatches, ${r.webgpu.workgroups} workgroups${r.webgpu.gas !== undefined ? `, gas ${r.webgpu.gas}` : ''}`,
       );
     if (r.serverBuildSha256) console.log(`server build: ${r.serverBuildSha256}`);
+    const g = result.claim?.guestAttestations;
+    if (g) {
+      console.log(
+        `guest attestations (attested in the claim): ${g.receipts.length}${g.truncated ? '+' : ''}`,
+      );
+      for (const l of receiptLines(g)) console.log(`  ${l}`);
+    }
     console.log(`report_data: ${r.reportData}`);
     console.log(
       `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${values['no-verify'] ? 'NOT VERIFIED (skipped)' : result.verdict.ok ? 'OK' : 'FAILED'}`,

@@ -3,9 +3,11 @@
  * the `wasmtime_attestation` imports, on the engine, with the host's TEE (or the simulated one when
  * allowed); the guest's exit status becomes the process exit status.
  */
+
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isGasLimit } from '../binding/defaults.ts';
+import type { GuestAttestations } from '../binding/index.ts';
 import type { ExecutionMode } from '../engine/index.ts';
 // The engine and the host load only when a module runs (--help and usage errors stay fast).
 import type {
@@ -18,6 +20,7 @@ import type {
   WebGpuUsage,
 } from '../host/index.ts';
 import { EXIT, EXIT_TABLE, RUN_TRAP_EXIT } from './exit-codes.ts';
+import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'run a WASI module locally with the attestation imports (like wasmtime run)';
@@ -178,6 +181,8 @@ export interface RunOutcome {
   message?: string;
   /** WebGPU compute the guest used (adapter, dispatches...). */
   webgpu?: WebGpuUsage;
+  /** The guest's attest_vm / attest_gpu calls as the host answered them (docs/host.md "Receipts"). */
+  guestAttestations?: GuestAttestations;
 }
 
 /** Run a module as `wasmvm-tee run` does; `deps` overrides the detected providers (tests). */
@@ -283,6 +288,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       status: r.status,
       ...(r.message ? { message: r.message } : {}),
       ...(r.webgpu ? { webgpu: r.webgpu } : {}),
+      ...(r.guestAttestations ? { guestAttestations: r.guestAttestations } : {}),
     };
   } catch (e) {
     if (
@@ -332,5 +338,7 @@ export async function main(argv: string[]): Promise<number> {
       `wasmvm-tee run: WebGPU: ${g.dispatches} dispatches, ${g.workgroups} workgroups on ${g.adapter.device || g.adapter.description || 'adapter'} (${g.adapter.backend})\n`,
     );
   }
+  for (const l of receiptLines(r.guestAttestations))
+    process.stderr.write(`wasmvm-tee run: guest attestation ${l}\n`);
   return r.exitCode;
 }

@@ -2,7 +2,9 @@
  * `wasmvm-tee verify`: offline verification of SEV-SNP reports and of saved Execute responses
  * (TDX quotes → verify-tdx.ts, NVIDIA → verify-nras.ts). Exit 0 only when everything passes.
  */
+
 import { readFileSync } from 'node:fs';
+import type { GuestAttestations } from '../binding/index.ts';
 import type {
   KdsOptions,
   SnpPolicy,
@@ -12,6 +14,7 @@ import type {
 } from '../verify/index.ts';
 import { EXIT } from './exit-codes.ts';
 import { readFileBounded } from './read-bounded.ts';
+import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
 
 export const summary = 'verify attestation evidence or a saved Execute response offline';
@@ -472,6 +475,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         );
       io.out(render(v).join('\n'));
       io.out(vendorSummary(v).join('\n'));
+      const g = v.fields?.guestAttestations as GuestAttestations | undefined;
+      if (g) {
+        io.out(`guest attestations (in the claim): ${g.receipts.length}${g.truncated ? '+' : ''}`);
+        for (const l of receiptLines(g)) io.out(`  ${l}`);
+      }
     }
     return v.ok ? EXIT.OK : EXIT.VERIFICATION_FAILED;
   } catch (e) {

@@ -39,6 +39,7 @@ import { type RequestInfo, requestInfoKey, type ServiceConfig, type ServiceDeps 
 import { REQUEST_ID_HEADER, ServiceError } from './errors.ts';
 import { base64Bytes, envelopeEvidence, envelopeJson } from './evidence-proto.ts';
 import { importModules } from './imports.ts';
+import { guestAttestationsToProto } from './receipts-proto.ts';
 import { SpanStatusCode, tracer } from './tracing.ts';
 import { modeToProto, toProtoValue } from './values.ts';
 import { webgpuUsageToProto } from './webgpu-proto.ts';
@@ -294,6 +295,8 @@ function respond(p: ParsedExecute, run: Execution, a: Attested, t0: number): WAS
   if (claim.exitCode !== undefined) result.exitCode = claim.exitCode;
   if (claim.webgpu !== undefined) result.webgpu = webgpuUsageToProto(claim.webgpu);
   if (claim.serverBuildSha256 !== undefined) result.serverBuildSha256 = claim.serverBuildSha256;
+  if (claim.guestAttestations !== undefined)
+    result.guestAttestations = guestAttestationsToProto(claim.guestAttestations);
   return create(WASMVMExecutionResponseSchema, { requestId: p.requestId, result });
 }
 

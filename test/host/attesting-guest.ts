@@ -63,6 +63,8 @@ export function attestingGuest(): Promise<Uint8Array> {
 export interface AttestingHost {
   handler: HostHandler;
   tee: SimulatedSevSnpProvider;
+  /** Empty the host's attestation cache (answers are cached across executions for its TTL). */
+  clearCache(): void;
   cleanup(): void;
 }
 
@@ -79,14 +81,19 @@ export async function attestingHost(): Promise<AttestingHost> {
       return { evidence: ev as unknown as Record<string, unknown>, simulated: true, arch: ev?.arch ?? '' };
     },
   };
-  const { handler } = createHostHandlerInstance({
+  const { handler, cache } = createHostHandlerInstance({
     tee,
     signer: new Attester(tee, { issuer: 'wasmvm-tee' }),
     verifyCpu: cpuVerifier(tee),
     gpu,
     policy: { allowSimulated: true, gpu: { requireMeasurementMatch: false } },
   });
-  return { handler, tee, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    handler,
+    tee,
+    clearCache: () => cache.clear(),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** The receipt an answer (as the guest got it) and the call's parameters make (computed independently). */

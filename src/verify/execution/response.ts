@@ -63,6 +63,7 @@ const RESULT_KEYS = [
   'exitCode',
   'webgpu',
   'serverBuildSha256',
+  'guestAttestations',
 ];
 const EVIDENCE_KEYS = [
   'teeKind',
@@ -96,6 +97,7 @@ const CLI_KEYS = [
   'simulated',
   'webgpu',
   'serverBuildSha256',
+  'guestAttestations',
   'verified',
   'verdict',
 ];
@@ -287,6 +289,9 @@ export function responseChecks(
       : str('serverBuildSha256', claim.serverBuildSha256 ?? ''),
   );
   cmp('webgpu', `${P}webgpu`, () => webgpuDiff(f.webgpu, claim.webgpu, `${P}webgpu`, proto));
+  checks.push(
+    guestAttestationsCheck(f.guestAttestations, claim.guestAttestations, `${P}guestAttestations`, proto),
+  );
   if (proto) {
     cmp('claim', 'result.claim', () => {
       if (notShown('claim')) return undefined;
@@ -358,6 +363,81 @@ function webgpuDiff(
   if (gas !== want.gas) diffs.push(`gas ${gas ?? '(none)'} ≠ attested ${want.gas ?? '(none)'}`);
   if ((o.gasTableVersion ?? '') !== want.gasTableVersion)
     diffs.push(`gasTableVersion '${String(o.gasTableVersion ?? '')}' ≠ attested '${want.gasTableVersion}'`);
+  return diffs.length === 0 ? undefined : diffs.join('; ');
+}
+
+const RECEIPT_OPTIONAL = ['teeType', 'simulated', 'dataSha256', 'evidenceSha256'] as const;
+
+/**
+ * `response.guest-attestations`: the receipts the response shows vs the claim's (field 20), in order,
+ * every field (proto JSON: a list of GuestAttestation, proto3 defaults left out; the CLI shape: the
+ * claim's JSON view {receipts, truncated}). Receipts the claim has and the response does not show are
+ * fine (the claim is authoritative and the verdict lists them); anything shown must be the claim's.
+ */
+function guestAttestationsCheck(
+  got: unknown,
+  want: ExecutionClaim['guestAttestations'],
+  where: string,
+  proto: boolean,
+): Check {
+  const id = 'response.guest-attestations';
+  let why: string | undefined;
+  try {
+    why = guestAttestationsDiff(got, want, where, proto);
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (why !== undefined) return fail(id, `${where}: ${why}`);
+  const n = want?.receipts.length ?? 0;
+  const shown = proto ? Array.isArray(got) && got.length > 0 : got !== undefined;
+  if (!shown)
+    return n === 0
+      ? pass(id, `${where}: none shown, none attested`)
+      : pass(id, `${where}: not shown; the claim attests ${n} receipt(s) (listed in the verdict)`);
+  return pass(id, `${where} = attested claim (${n} receipt(s)${want?.truncated ? ', truncated' : ''})`);
+}
+
+function guestAttestationsDiff(
+  got: unknown,
+  want: ExecutionClaim['guestAttestations'],
+  where: string,
+  proto: boolean,
+): string | undefined {
+  if (got === undefined || got === null) return undefined;
+  let list: unknown;
+  if (proto) list = got;
+  else {
+    const o = protoObject(got, where, ['receipts', 'truncated']);
+    if (o.truncated !== undefined && o.truncated !== (want?.truncated ?? false))
+      return `truncated ${String(o.truncated)} ≠ attested ${want?.truncated ?? false}`;
+    list = o.receipts ?? [];
+    where = `${where}.receipts`;
+  }
+  if (!Array.isArray(list)) return 'expected a list';
+  if (list.length === 0 && (proto || want === undefined)) return undefined;
+  const receipts = want?.receipts ?? [];
+  if (list.length !== receipts.length) return `${list.length} receipts shown ≠ ${receipts.length} attested`;
+  const diffs: string[] = [];
+  for (const [i, x] of list.entries()) {
+    const at = `${where}[${i}]`;
+    const o = protoObject(x, at, ['kind', 'gpuIndex', ...RECEIPT_OPTIONAL, 'outcome', 'cached']);
+    const w = receipts[i]!;
+    const d: string[] = [];
+    // proto3 JSON leaves out '' and false for plain fields; the CLI shape shows every field the claim has
+    if ((o.kind ?? (proto ? '' : undefined)) !== w.kind)
+      d.push(`kind '${String(o.kind)}' ≠ attested '${w.kind}'`);
+    if ((o.outcome ?? (proto ? '' : undefined)) !== w.outcome)
+      d.push(`outcome '${String(o.outcome)}' ≠ attested '${w.outcome}'`);
+    if ((o.cached ?? (proto ? false : undefined)) !== w.cached)
+      d.push(`cached ${String(o.cached)} ≠ attested ${w.cached}`);
+    const gi = o.gpuIndex === undefined ? undefined : jsonInt(o.gpuIndex, `${at}.gpuIndex`, 0n, 0xffffffffn);
+    if (gi !== (w.gpuIndex === undefined ? undefined : BigInt(w.gpuIndex)))
+      d.push(`gpuIndex ${gi ?? '(none)'} ≠ attested ${w.gpuIndex ?? '(none)'}`);
+    for (const k of RECEIPT_OPTIONAL)
+      if (o[k] !== w[k])
+        d.push(`${k} ${JSON.stringify(o[k]) ?? '(none)'} ≠ attested ${JSON.stringify(w[k]) ?? '(none)'}`);
+    if (d.length > 0) diffs.push(`[${i}] ${d.join(', ')}`);
+  }
   return diffs.length === 0 ? undefined : diffs.join('; ');
 }
 

@@ -334,10 +334,11 @@ function sessionChecks(
   }
 }
 
-/** Step 7: the claim's server build (fields, pin check). */
+/** Step 7: the claim's server build (fields, pin check); its WebGPU use and guest attestations (fields). */
 function serverBuildChecks(env: AttestationEnvelope, claim: ExecutionClaim, run: Run): void {
   if (claim.serverBuildSha256 !== undefined) run.fields.serverBuildSha256 = claim.serverBuildSha256;
   if (claim.webgpu !== undefined) run.fields.webgpu = env.claim.webgpu;
+  if (claim.guestAttestations !== undefined) run.fields.guestAttestations = env.claim.guestAttestations;
   const buildCheck = serverBuildCheck(claim.serverBuildSha256, run.opts, 'the claim');
   if (buildCheck) run.checks.push(buildCheck);
 }

@@ -42,6 +42,7 @@ describe('engine: receipts of guest attestations', () => {
     it(`${name}: one receipt per call, in order, each what the guest received`, async () => {
       const engine = new Engine({ workers: 1, hostHandler: host.handler, interpInProcess: opts.inProcess });
       engines.push(engine);
+      host.clearCache();
       const r = await engine.execute({
         bytecode: guest,
         fn: '_start',
@@ -66,7 +67,10 @@ describe('engine: receipts of guest attestations', () => {
       );
       assert.equal(got[0]!.teeType, 'AMD SEV-SNP');
       assert.equal(got[0]!.simulated, true);
-      assert.equal(got[3]!.cached, true, 'the same data again: from the host cache');
+      assert.ok(
+        got.every((x, i) => x.cached === (i === 3)),
+        'the same data again: from the host cache',
+      );
       assert.equal(got[3]!.evidenceSha256, got[0]!.evidenceSha256);
       assert.notEqual(got[4]!.evidenceSha256, got[0]!.evidenceSha256);
       assert.equal(got[1]!.gpuIndex, 0);

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wasmvm/v1/wasmvm.proto.
  */
 export const file_wasmvm_v1_wasmvm: GenFile = /*@__PURE__*/
-  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMitQQKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQESIQoGd2ViZ3B1GBggASgLMhEud2FzbS5XZWJHcHVVc2FnZRIbChNzZXJ2ZXJfYnVpbGRfc2hhMjU2GBkgASgJQgsKCV9nYXNfdXNlZEIMCgpfZXhpdF9jb2RlIqsBCgVWYWx1ZRIdCgR0eXBlGAEgASgOMg8ud2FzbS5WYWx1ZVR5cGUSFQoLaW50MzJfdmFsdWUYAiABKAVIABIVCgtpbnQ2NF92YWx1ZRgDIAEoA0gAEhcKDWZsb2F0MzJfdmFsdWUYBCABKAJIABIXCg1mbG9hdDY0X3ZhbHVlGAUgASgBSAASEQoEYml0cxgGIAEoBkgBiAEBQgcKBXZhbHVlQgcKBV9iaXRzInUKFldBU01WTUV4ZWN1dGlvblJlcXVlc3QSKAoJZXhlY3V0aW9uGAEgASgLMhUud2FzbS5XQVNNVk1FeGVjdXRpb24SMQoOcnVudGltZV9jb25maWcYAiABKAsyGS53YXNtLldBU01WTVJ1bnRpbWVDb25maWciWgoXV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgZyZXN1bHQYAiABKAsyGy53YXNtLldBU01WTUV4ZWN1dGlvblJlc3VsdCLOAQoIRXZpZGVuY2USEAoIdGVlX2tpbmQYASABKAkSEQoJc2ltdWxhdGVkGAIgASgIEhAKCHByb3ZpZGVyGAMgASgJEg4KBnJlcG9ydBgEIAEoDBIMCgR2Y2VrGAUgASgMEgwKBHZsZWsYBiABKAwSCwoDYXNrGAcgASgMEgsKA2FyaxgIIAEoDBIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAwSEwoLcmVwb3J0X2RhdGEYCiABKAkSFAoMZ3B1X2V2aWRlbmNlGAsgASgJImYKBlRpbWluZxIQCgh0b3RhbF91cxgBIAEoBBISCgpleGVjdXRlX3VzGAIgASgEEhEKCWF0dGVzdF91cxgDIAEoBBIRCgljYWNoZV9oaXQYBCABKAgSEAoIcXVldWVfdXMYBSABKAQiRAoVR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Eg0KBW5vbmNlGAEgASgMEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAIgASgIImIKFkdldEF0dGVzdGF0aW9uUmVzcG9uc2USEwoLYXR0ZXN0YXRpb24YASABKAkSIAoIZXZpZGVuY2UYAiABKAsyDi53YXNtLkV2aWRlbmNlEhEKCXNpbXVsYXRlZBgDIAEoCCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCLdAgoVR2V0U2VydmVySW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEAoIdGVlX2tpbmQYAiABKAkSFwoPdGVlX2Rlc2NyaXB0aW9uGAMgASgJEhEKCXNpbXVsYXRlZBgEIAEoCBIfCgVtb2RlcxgFIAMoDjIQLndhc20uV0FTTVZNTW9kZRI3ChhkZWZhdWx0X2F0dGVzdGF0aW9uX21vZGUYBiABKA4yFS53YXNtLkF0dGVzdGF0aW9uTW9kZRIiCgZsaW1pdHMYByABKAsyEi53YXNtLlNlcnZlckxpbWl0cxIaChJjb3N0X3RhYmxlX3ZlcnNpb24YCCABKAkSGgoSc2Vzc2lvbl9wdWJsaWNfa2V5GAkgASgJEiIKBndlYmdwdRgKIAEoCzISLndhc20uV2ViR3B1U3RhdHVzEhsKE3NlcnZlcl9idWlsZF9zaGEyNTYYCyABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiggEKDVdlYkdwdUFkYXB0ZXISDgoGdmVuZG9yGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCRIOCgZkZXZpY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDwoHYmFja2VuZBgFIAEoCRIVCg1mZWF0dXJlX2xldmVsGAYgASgJIs0BCgtXZWJHcHVVc2FnZRIkCgdhZGFwdGVyGAEgASgLMhMud2FzbS5XZWJHcHVBZGFwdGVyEg0KBWNhbGxzGAIgASgEEhIKCmRpc3BhdGNoZXMYAyABKAQSEgoKd29ya2dyb3VwcxgEIAEoBBIUCgxieXRlc190b19ncHUYBSABKAQSFgoOYnl0ZXNfZnJvbV9ncHUYBiABKAQSEAoDZ2FzGAcgASgESACIAQESGQoRZ2FzX3RhYmxlX3ZlcnNpb24YCCABKAlCBgoEX2dhcyJXCgxXZWJHcHVTdGF0dXMSEQoJYXZhaWxhYmxlGAEgASgIEiQKB2FkYXB0ZXIYAiABKAsyEy53YXNtLldlYkdwdUFkYXB0ZXISDgoGcmVhc29uGAMgASgJKmcKCldBU01WTU1vZGUSIgoeV0FTTVZNX01PREVfSU5URVJQX1VOU1BFQ0lGSUVEEAASGgoWV0FTTVZNX01PREVfU0lOR0xFUEFTUxABEhkKFVdBU01WTV9NT0RFX01VTFRJUEFTUxACKncKD0F0dGVzdGF0aW9uTW9kZRIgChxBVFRFU1RBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASIAocQVRURVNUQVRJT05fTU9ERV9QRVJfUkVRVUVTVBABEiAKHEFUVEVTVEFUSU9OX01PREVfU0VTU0lPTl9LRVkQAiqDAQoJVmFsdWVUeXBlEhoKFlZBTFVFX1RZUEVfVU5TUEVDSUZJRUQQABIUChBWQUxVRV9UWVBFX0lOVDMyEAESFAoQVkFMVUVfVFlQRV9JTlQ2NBACEhYKElZBTFVFX1RZUEVfRkxPQVQzMhADEhYKElZBTFVFX1RZUEVfRkxPQVQ2NBAEMqACChBXQVNNVk1UZWVTZXJ2aWNlEkYKB0V4ZWN1dGUSHC53YXNtLldBU01WTUV4ZWN1dGlvblJlcXVlc3QaHS53YXNtLldBU01WTUV4ZWN1dGlvblJlc3BvbnNlEksKDkdldEF0dGVzdGF0aW9uEhsud2FzbS5HZXRBdHRlc3RhdGlvblJlcXVlc3QaHC53YXNtLkdldEF0dGVzdGF0aW9uUmVzcG9uc2USSAoNR2V0U2VydmVySW5mbxIaLndhc20uR2V0U2VydmVySW5mb1JlcXVlc3QaGy53YXNtLkdldFNlcnZlckluZm9SZXNwb25zZRItCgRFY2hvEhEud2FzbS5FY2hvUmVxdWVzdBoSLndhc20uRWNob1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMi6QQKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQESIQoGd2ViZ3B1GBggASgLMhEud2FzbS5XZWJHcHVVc2FnZRIbChNzZXJ2ZXJfYnVpbGRfc2hhMjU2GBkgASgJEjIKEmd1ZXN0X2F0dGVzdGF0aW9ucxgaIAMoCzIWLndhc20uR3Vlc3RBdHRlc3RhdGlvbkILCglfZ2FzX3VzZWRCDAoKX2V4aXRfY29kZSKNAgoQR3Vlc3RBdHRlc3RhdGlvbhIMCgRraW5kGAEgASgJEhYKCWdwdV9pbmRleBgCIAEoDUgAiAEBEhUKCHRlZV90eXBlGAMgASgJSAGIAQESFgoJc2ltdWxhdGVkGAQgASgISAKIAQESGAoLZGF0YV9zaGEyNTYYBSABKAlIA4gBARIcCg9ldmlkZW5jZV9zaGEyNTYYBiABKAlIBIgBARIPCgdvdXRjb21lGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIMCgpfZ3B1X2luZGV4QgsKCV90ZWVfdHlwZUIMCgpfc2ltdWxhdGVkQg4KDF9kYXRhX3NoYTI1NkISChBfZXZpZGVuY2Vfc2hhMjU2IqsBCgVWYWx1ZRIdCgR0eXBlGAEgASgOMg8ud2FzbS5WYWx1ZVR5cGUSFQoLaW50MzJfdmFsdWUYAiABKAVIABIVCgtpbnQ2NF92YWx1ZRgDIAEoA0gAEhcKDWZsb2F0MzJfdmFsdWUYBCABKAJIABIXCg1mbG9hdDY0X3ZhbHVlGAUgASgBSAASEQoEYml0cxgGIAEoBkgBiAEBQgcKBXZhbHVlQgcKBV9iaXRzInUKFldBU01WTUV4ZWN1dGlvblJlcXVlc3QSKAoJZXhlY3V0aW9uGAEgASgLMhUud2FzbS5XQVNNVk1FeGVjdXRpb24SMQoOcnVudGltZV9jb25maWcYAiABKAsyGS53YXNtLldBU01WTVJ1bnRpbWVDb25maWciWgoXV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgZyZXN1bHQYAiABKAsyGy53YXNtLldBU01WTUV4ZWN1dGlvblJlc3VsdCLOAQoIRXZpZGVuY2USEAoIdGVlX2tpbmQYASABKAkSEQoJc2ltdWxhdGVkGAIgASgIEhAKCHByb3ZpZGVyGAMgASgJEg4KBnJlcG9ydBgEIAEoDBIMCgR2Y2VrGAUgASgMEgwKBHZsZWsYBiABKAwSCwoDYXNrGAcgASgMEgsKA2FyaxgIIAEoDBIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAwSEwoLcmVwb3J0X2RhdGEYCiABKAkSFAoMZ3B1X2V2aWRlbmNlGAsgASgJImYKBlRpbWluZxIQCgh0b3RhbF91cxgBIAEoBBISCgpleGVjdXRlX3VzGAIgASgEEhEKCWF0dGVzdF91cxgDIAEoBBIRCgljYWNoZV9oaXQYBCABKAgSEAoIcXVldWVfdXMYBSABKAQiRAoVR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Eg0KBW5vbmNlGAEgASgMEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAIgASgIImIKFkdldEF0dGVzdGF0aW9uUmVzcG9uc2USEwoLYXR0ZXN0YXRpb24YASABKAkSIAoIZXZpZGVuY2UYAiABKAsyDi53YXNtLkV2aWRlbmNlEhEKCXNpbXVsYXRlZBgDIAEoCCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCLdAgoVR2V0U2VydmVySW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEAoIdGVlX2tpbmQYAiABKAkSFwoPdGVlX2Rlc2NyaXB0aW9uGAMgASgJEhEKCXNpbXVsYXRlZBgEIAEoCBIfCgVtb2RlcxgFIAMoDjIQLndhc20uV0FTTVZNTW9kZRI3ChhkZWZhdWx0X2F0dGVzdGF0aW9uX21vZGUYBiABKA4yFS53YXNtLkF0dGVzdGF0aW9uTW9kZRIiCgZsaW1pdHMYByABKAsyEi53YXNtLlNlcnZlckxpbWl0cxIaChJjb3N0X3RhYmxlX3ZlcnNpb24YCCABKAkSGgoSc2Vzc2lvbl9wdWJsaWNfa2V5GAkgASgJEiIKBndlYmdwdRgKIAEoCzISLndhc20uV2ViR3B1U3RhdHVzEhsKE3NlcnZlcl9idWlsZF9zaGEyNTYYCyABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiggEKDVdlYkdwdUFkYXB0ZXISDgoGdmVuZG9yGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCRIOCgZkZXZpY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDwoHYmFja2VuZBgFIAEoCRIVCg1mZWF0dXJlX2xldmVsGAYgASgJIs0BCgtXZWJHcHVVc2FnZRIkCgdhZGFwdGVyGAEgASgLMhMud2FzbS5XZWJHcHVBZGFwdGVyEg0KBWNhbGxzGAIgASgEEhIKCmRpc3BhdGNoZXMYAyABKAQSEgoKd29ya2dyb3VwcxgEIAEoBBIUCgxieXRlc190b19ncHUYBSABKAQSFgoOYnl0ZXNfZnJvbV9ncHUYBiABKAQSEAoDZ2FzGAcgASgESACIAQESGQoRZ2FzX3RhYmxlX3ZlcnNpb24YCCABKAlCBgoEX2dhcyJXCgxXZWJHcHVTdGF0dXMSEQoJYXZhaWxhYmxlGAEgASgIEiQKB2FkYXB0ZXIYAiABKAsyEy53YXNtLldlYkdwdUFkYXB0ZXISDgoGcmVhc29uGAMgASgJKmcKCldBU01WTU1vZGUSIgoeV0FTTVZNX01PREVfSU5URVJQX1VOU1BFQ0lGSUVEEAASGgoWV0FTTVZNX01PREVfU0lOR0xFUEFTUxABEhkKFVdBU01WTV9NT0RFX01VTFRJUEFTUxACKncKD0F0dGVzdGF0aW9uTW9kZRIgChxBVFRFU1RBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASIAocQVRURVNUQVRJT05fTU9ERV9QRVJfUkVRVUVTVBABEiAKHEFUVEVTVEFUSU9OX01PREVfU0VTU0lPTl9LRVkQAiqDAQoJVmFsdWVUeXBlEhoKFlZBTFVFX1RZUEVfVU5TUEVDSUZJRUQQABIUChBWQUxVRV9UWVBFX0lOVDMyEAESFAoQVkFMVUVfVFlQRV9JTlQ2NBACEhYKElZBTFVFX1RZUEVfRkxPQVQzMhADEhYKElZBTFVFX1RZUEVfRkxPQVQ2NBAEMqACChBXQVNNVk1UZWVTZXJ2aWNlEkYKB0V4ZWN1dGUSHC53YXNtLldBU01WTUV4ZWN1dGlvblJlcXVlc3QaHS53YXNtLldBU01WTUV4ZWN1dGlvblJlc3BvbnNlEksKDkdldEF0dGVzdGF0aW9uEhsud2FzbS5HZXRBdHRlc3RhdGlvblJlcXVlc3QaHC53YXNtLkdldEF0dGVzdGF0aW9uUmVzcG9uc2USSAoNR2V0U2VydmVySW5mbxIaLndhc20uR2V0U2VydmVySW5mb1JlcXVlc3QaGy53YXNtLkdldFNlcnZlckluZm9SZXNwb25zZRItCgRFY2hvEhEud2FzbS5FY2hvUmVxdWVzdBoSLndhc20uRWNob1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * WASMVMExecution is what to run.
@@ -323,6 +323,14 @@ export type WASMVMExecutionResult = Message<"wasm.WASMVMExecutionResult"> & {
    * @generated from field: string server_build_sha256 = 25;
    */
   serverBuildSha256: string;
+
+  /**
+   * What the guest itself attested (wasmtime_attestation attest_vm / attest_gpu), one receipt per call in
+   * call order (at most 64): a copy of the claim's `guestAttestations.receipts` (docs/host.md "Receipts").
+   *
+   * @generated from field: repeated wasm.GuestAttestation guest_attestations = 26;
+   */
+  guestAttestations: GuestAttestation[];
 };
 
 /**
@@ -331,6 +339,76 @@ export type WASMVMExecutionResult = Message<"wasm.WASMVMExecutionResult"> & {
  */
 export const WASMVMExecutionResultSchema: GenMessage<WASMVMExecutionResult> = /*@__PURE__*/
   messageDesc(file_wasmvm_v1_wasmvm, 3);
+
+/**
+ * GuestAttestation is the receipt of one attest_vm / attest_gpu call of the guest, as the host answered it.
+ *
+ * @generated from message wasm.GuestAttestation
+ */
+export type GuestAttestation = Message<"wasm.GuestAttestation"> & {
+  /**
+   * "vm" or "gpu".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * attest_gpu: the GPU index the guest asked for.
+   *
+   * @generated from field: optional uint32 gpu_index = 2;
+   */
+  gpuIndex?: number | undefined;
+
+  /**
+   * The answer's tee_type as the guest saw it ("AMD SEV-SNP", "Intel TDX", "NVIDIA GPU"); unset when null.
+   *
+   * @generated from field: optional string tee_type = 3;
+   */
+  teeType?: string | undefined;
+
+  /**
+   * The answer's `simulated`; unset when the host did not say.
+   *
+   * @generated from field: optional bool simulated = 4;
+   */
+  simulated?: boolean | undefined;
+
+  /**
+   * SHA-256 of the guest data bound into the evidence (of no bytes when the guest gave none), hex.
+   *
+   * @generated from field: optional string data_sha256 = 5;
+   */
+  dataSha256?: string | undefined;
+
+  /**
+   * SHA-256 of the answer's evidence JSON text the guest received, hex; unset when there was none.
+   *
+   * @generated from field: optional string evidence_sha256 = 6;
+   */
+  evidenceSha256?: string | undefined;
+
+  /**
+   * "ok", or the host's error code ("no_tee", "no_gpu", "policy_rejected", ... docs/host.md).
+   *
+   * @generated from field: string outcome = 7;
+   */
+  outcome: string;
+
+  /**
+   * The answer came from the host's attestation cache.
+   *
+   * @generated from field: bool cached = 8;
+   */
+  cached: boolean;
+};
+
+/**
+ * Describes the message wasm.GuestAttestation.
+ * Use `create(GuestAttestationSchema)` to create a new message.
+ */
+export const GuestAttestationSchema: GenMessage<GuestAttestation> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 4);
 
 /**
  * Value is a typed WebAssembly value (the original shape, plus exact bits).
@@ -399,7 +477,7 @@ export type Value = Message<"wasm.Value"> & {
  * Use `create(ValueSchema)` to create a new message.
  */
 export const ValueSchema: GenMessage<Value> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 4);
+  messageDesc(file_wasmvm_v1_wasmvm, 5);
 
 /**
  * WASMVMExecutionRequest is the original request.
@@ -427,7 +505,7 @@ export type WASMVMExecutionRequest = Message<"wasm.WASMVMExecutionRequest"> & {
  * Use `create(WASMVMExecutionRequestSchema)` to create a new message.
  */
 export const WASMVMExecutionRequestSchema: GenMessage<WASMVMExecutionRequest> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 5);
+  messageDesc(file_wasmvm_v1_wasmvm, 6);
 
 /**
  * WASMVMExecutionResponse is the original response.
@@ -455,7 +533,7 @@ export type WASMVMExecutionResponse = Message<"wasm.WASMVMExecutionResponse"> & 
  * Use `create(WASMVMExecutionResponseSchema)` to create a new message.
  */
 export const WASMVMExecutionResponseSchema: GenMessage<WASMVMExecutionResponse> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 6);
+  messageDesc(file_wasmvm_v1_wasmvm, 7);
 
 /**
  * Evidence is the hardware (or simulated) evidence in structured form.
@@ -546,7 +624,7 @@ export type Evidence = Message<"wasm.Evidence"> & {
  * Use `create(EvidenceSchema)` to create a new message.
  */
 export const EvidenceSchema: GenMessage<Evidence> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 7);
+  messageDesc(file_wasmvm_v1_wasmvm, 8);
 
 /**
  * Timing is server-side durations in microseconds.
@@ -595,7 +673,7 @@ export type Timing = Message<"wasm.Timing"> & {
  * Use `create(TimingSchema)` to create a new message.
  */
 export const TimingSchema: GenMessage<Timing> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 8);
+  messageDesc(file_wasmvm_v1_wasmvm, 9);
 
 /**
  * GetAttestationRequest asks for the session key's evidence.
@@ -623,7 +701,7 @@ export type GetAttestationRequest = Message<"wasm.GetAttestationRequest"> & {
  * Use `create(GetAttestationRequestSchema)` to create a new message.
  */
 export const GetAttestationRequestSchema: GenMessage<GetAttestationRequest> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 9);
+  messageDesc(file_wasmvm_v1_wasmvm, 10);
 
 /**
  * GetAttestationResponse is the session key's evidence.
@@ -658,7 +736,7 @@ export type GetAttestationResponse = Message<"wasm.GetAttestationResponse"> & {
  * Use `create(GetAttestationResponseSchema)` to create a new message.
  */
 export const GetAttestationResponseSchema: GenMessage<GetAttestationResponse> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 10);
+  messageDesc(file_wasmvm_v1_wasmvm, 11);
 
 /**
  * GetServerInfoRequest is empty.
@@ -673,7 +751,7 @@ export type GetServerInfoRequest = Message<"wasm.GetServerInfoRequest"> & {
  * Use `create(GetServerInfoRequestSchema)` to create a new message.
  */
 export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 11);
+  messageDesc(file_wasmvm_v1_wasmvm, 12);
 
 /**
  * GetServerInfoResponse describes the server.
@@ -764,7 +842,7 @@ export type GetServerInfoResponse = Message<"wasm.GetServerInfoResponse"> & {
  * Use `create(GetServerInfoResponseSchema)` to create a new message.
  */
 export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 12);
+  messageDesc(file_wasmvm_v1_wasmvm, 13);
 
 /**
  * ServerLimits are the server's limits.
@@ -820,7 +898,7 @@ export type ServerLimits = Message<"wasm.ServerLimits"> & {
  * Use `create(ServerLimitsSchema)` to create a new message.
  */
 export const ServerLimitsSchema: GenMessage<ServerLimits> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 13);
+  messageDesc(file_wasmvm_v1_wasmvm, 14);
 
 /**
  * EchoRequest carries a payload.
@@ -841,7 +919,7 @@ export type EchoRequest = Message<"wasm.EchoRequest"> & {
  * Use `create(EchoRequestSchema)` to create a new message.
  */
 export const EchoRequestSchema: GenMessage<EchoRequest> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 14);
+  messageDesc(file_wasmvm_v1_wasmvm, 15);
 
 /**
  * EchoResponse returns it.
@@ -862,7 +940,7 @@ export type EchoResponse = Message<"wasm.EchoResponse"> & {
  * Use `create(EchoResponseSchema)` to create a new message.
  */
 export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 15);
+  messageDesc(file_wasmvm_v1_wasmvm, 16);
 
 /**
  * ErrorDetail is attached to every error (also as the `wasmvm-error-code` trailer).
@@ -890,7 +968,7 @@ export type ErrorDetail = Message<"wasm.ErrorDetail"> & {
  * Use `create(ErrorDetailSchema)` to create a new message.
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 16);
+  messageDesc(file_wasmvm_v1_wasmvm, 17);
 
 /**
  * WebGpuAdapter is a WebGPU adapter as its driver reports it (docs/webgpu.md).
@@ -946,7 +1024,7 @@ export type WebGpuAdapter = Message<"wasm.WebGpuAdapter"> & {
  * Use `create(WebGpuAdapterSchema)` to create a new message.
  */
 export const WebGpuAdapterSchema: GenMessage<WebGpuAdapter> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 17);
+  messageDesc(file_wasmvm_v1_wasmvm, 18);
 
 /**
  * WebGpuUsage is what one execution did through WebGPU (attested: claim field 18, docs/binding.md).
@@ -1016,7 +1094,7 @@ export type WebGpuUsage = Message<"wasm.WebGpuUsage"> & {
  * Use `create(WebGpuUsageSchema)` to create a new message.
  */
 export const WebGpuUsageSchema: GenMessage<WebGpuUsage> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 18);
+  messageDesc(file_wasmvm_v1_wasmvm, 19);
 
 /**
  * WebGpuStatus says whether guests get WebGPU compute on this server (`serve --webgpu`).
@@ -1051,7 +1129,7 @@ export type WebGpuStatus = Message<"wasm.WebGpuStatus"> & {
  * Use `create(WebGpuStatusSchema)` to create a new message.
  */
 export const WebGpuStatusSchema: GenMessage<WebGpuStatus> = /*@__PURE__*/
-  messageDesc(file_wasmvm_v1_wasmvm, 19);
+  messageDesc(file_wasmvm_v1_wasmvm, 20);
 
 /**
  * WASMVMMode is the original execution mode enum.
