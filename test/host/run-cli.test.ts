@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { receiptLine } from '../../src/cli/receipts-text.ts';
 import { parseRunArgs } from '../../src/cli/run.ts';
 import { hostModulesFor, serviceHostSetup, unsupportedImportModules } from '../../src/host/index.ts';
+import { attestingGuest, expectedStartReceipts } from './attesting-guest.ts';
 import { wat } from './helpers.ts';
 
 const bin = fileURLToPath(new URL('../../bin/wasmvm-tee.js', import.meta.url));
@@ -141,5 +143,27 @@ describe('wasmvm-tee run', async () => {
       await wat('(module (import "wasmtime_attestation" "attest_vm" (func (result i32))))'),
     );
     assert.deepEqual(hostModulesFor(compiled), ['wasmtime_attestation']);
+  });
+
+  test('prints one line per guest attestation receipt on stderr, what the guest received', async () => {
+    const mod = join(dir, 'attesting.wasm');
+    writeFileSync(mod, await attestingGuest());
+    const r = run([mod, '--allow-simulated', '--no-gpu']);
+    assert.equal(r.status, 0, r.stderr);
+    // the guest printed its five answers; the receipts are computed from them independently
+    const want = expectedStartReceipts(r.stdout);
+    assert.deepEqual(
+      want.map((x) => x.outcome),
+      ['ok', 'no_gpu', 'no_gpu', 'ok', 'ok'],
+    );
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('wasmvm-tee run: guest attestation '));
+    assert.deepEqual(
+      lines,
+      want.map((x, i) => `wasmvm-tee run: guest attestation ${receiptLine(x, i)}`),
+    );
+    assert.match(
+      lines[3]!,
+      /^wasmvm-tee run: guest attestation #4 vm AMD SEV-SNP \[simulated\] ok evidence sha256:[0-9a-f]{64} data sha256:ba7816bf[0-9a-f]{56} \(cached\)$/,
+    );
   });
 });
