@@ -37,6 +37,7 @@ export async function verifyCpu(
     if (opts.kds) o.kds = opts.kds;
     if (opts.crl) o.crl = opts.crl;
     if (opts.allowStaleCrl) o.allowStaleCrl = true;
+    if (opts.cache) o.cache = opts.cache;
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
