@@ -6,6 +6,8 @@
  * What is cached, each keyed by the SHA-256 of every byte it was computed from (length-prefixed):
  *  - `snp.report.signature`: "this ECDSA P-384 signature over these report bytes verifies with the key of
  *    this VCEK/VLEK (by the SHA-256 of its DER)". Only a success is kept.
+ *  - `tdx.quote.signature` and `tdx.qe.report-signature`: the same for a TDX quote (with the quote's
+ *    attestation key) and its QE report (with the PCK certificate's key, by its DER).
  *  - session keys (session-key mode): the session's public keys read, jwk = spki, claimSpki is P-256, the
  *    session identity and the REPORT_DATA its evidence must carry, keyed by every session field but the
  *    evidence. Only a successful read is kept.
@@ -24,7 +26,11 @@ import { createHash } from 'node:crypto';
 import { VerifyError } from './errors.ts';
 
 /** The kinds of fact kept (a kind is part of every key: facts of different kinds never collide). */
-export type CachedFactKind = 'snp-report-signature' | 'session-keys';
+export type CachedFactKind =
+  | 'snp-report-signature'
+  | 'tdx-quote-signature'
+  | 'tdx-qe-report-signature'
+  | 'session-keys';
 
 export interface VerifierCacheOptions {
   /** Facts kept, all kinds together (default 1024); the least recently used is dropped first. */

@@ -47,6 +47,7 @@ export async function verifyCpu(
     if (opts.allowSimulated) o.allowSimulated = true;
     if (opts.now) o.now = opts.now;
     if (opts.tdxCollateral) o.collateral = opts.tdxCollateral;
+    if (opts.cache) o.cache = opts.cache;
     if (opts.policy?.tdx !== undefined) {
       try {
         o.policy = parseTdxPolicy(opts.policy.tdx);
