@@ -2,7 +2,8 @@
 // `npm run bench [-- [--quick] [NAME ...]]`: runs every benchmark under bench/ (bench/<name>/index.ts,
 // through tsx), one after another so they do not disturb each other, and prints a summary. Each bench
 // prints its own medians and ratios. --quick asks each for a short run (a smoke test of the bench, not
-// a measurement): the flags it takes for that are below. NAME limits the run to those benches.
+// a measurement): the flags it takes for that are below. NAME limits the run to those benches. Each bench
+// also writes bench/results/<name>.json (its figures) and bench/results/<name>.svg (a bar chart of them).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,6 @@ const names = args.filter((a) => !a.startsWith('-'));
 /** Short-run flags of the benches that do not take --quick themselves. */
 const QUICK_FLAGS = {
   service: ['--seconds', '0.5', '--rounds', '1', '--concurrency', '1,8'],
-  verify: ['--seconds', '0.5'],
 };
 
 function list() {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 import { Engine, EXECUTION_MODES, i32 } from '../../src/engine/index.ts';
+import { writeBenchResult } from '../report.ts';
 
 const quick = process.argv.includes('--quick');
 const median = (xs: number[]) => {
@@ -154,3 +155,42 @@ console.log(
   '(interp compiles lazily: its compile cost moves into first calls; singlepass/multipass compile eagerly.)',
 );
 await engine.close();
+const us = (ms: number) => Number((ms * 1000).toFixed(1));
+writeBenchResult(
+  'engine',
+  {
+    title: `engine: execute() per call (median of ${N}) and modes (kernel run median of ${R})`,
+    figures: {
+      'execute interp supervised µs': us(median(viaEngine)),
+      'execute interp in-process µs': us(median(viaInProc)),
+      'execute singlepass µs': us(median(viaForked)),
+      'raw Instance+call µs': us(median(raw)),
+      'concurrent exec/s': Number(((C / concMs) * 1000).toFixed(0)),
+      ...Object.fromEntries(rows.map((r) => [`${r.mode} run ms`, Number(r.run.toFixed(3))])),
+    },
+    charts: [
+      {
+        title: 'execute() per call, cached module (i32 add)',
+        unit: 'µs',
+        bars: [
+          { label: 'interp, supervised executor (default)', value: us(median(viaEngine)) },
+          { label: 'interp, in-process (opt-in)', value: us(median(viaInProc)) },
+          { label: 'singlepass, executor process', value: us(median(viaForked)) },
+          { label: 'raw new WebAssembly.Instance + call', value: us(median(raw)) },
+        ],
+      },
+      {
+        title: `kernel(${rounds}) run time per mode`,
+        unit: 'ms',
+        bars: rows.map((r) => ({ label: r.mode, value: r.run })),
+      },
+      {
+        title: `compile time (cold − warm), ${F}-function module`,
+        unit: 'ms',
+        bars: rows.map((r) => ({ label: r.mode, value: r.compile })),
+      },
+    ],
+    detail: { rows },
+  },
+  { quick },
+);

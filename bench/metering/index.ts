@@ -10,12 +10,14 @@
  * 2. Instrumentation speed: instrument() vs a binaryen parse + emit round trip of the same module
  *    (npm binaryen: readBinary(bytes).emitBinary()), in MB/s of input.
  */
+
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { instrument } from '../../src/engine/instrument/index.ts';
 import { generateModule } from '../../test/fuzz/gen.ts';
 import { getWabt, watToBinary } from '../../test/spec/runner.ts';
+import { writeBenchResult } from '../report.ts';
 
 const KDIR = fileURLToPath(new URL('./kernels/', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -266,8 +268,36 @@ async function main(): Promise<void> {
     `  all modes  gas+stack ${median(all).toFixed(3)}   gas+stack+NaN ${median(Object.values(detRatios).flat()).toFixed(3)}`,
   );
   console.log('\ninstrumentation speed (gas + stack limiter + NaN canonicalization) vs binaryen parse+emit:');
-  console.log((await instrumentationSpeed()).join('\n'));
+  const speed = await instrumentationSpeed();
+  console.log(speed.join('\n'));
   console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const modes = Object.keys(ratios);
+  const r3 = (x: number) => Number(x.toFixed(3));
+  writeBenchResult(
+    'metering',
+    {
+      title: `metered ÷ unmetered run time, median over kernels (${ROUNDS} rounds per kernel)`,
+      figures: {
+        ...Object.fromEntries(modes.map((m) => [`${m} gas+stack`, r3(median(ratios[m]!))])),
+        ...Object.fromEntries(modes.map((m) => [`${m} gas+stack+NaN`, r3(median(detRatios[m]!))])),
+        'all modes gas+stack': r3(median(all)),
+        'all modes gas+stack+NaN': r3(median(Object.values(detRatios).flat())),
+      },
+      charts: [
+        {
+          title: 'metered ÷ unmetered run time (median over kernels)',
+          unit: '×',
+          bars: modes.flatMap((m) => [
+            { label: `${m}`, value: median(ratios[m]!), group: 'gas + stack limiter' },
+            { label: `${m}`, value: median(detRatios[m]!), group: '+ NaN canonicalization' },
+          ]),
+          target: { value: 1.1, label: 'target 1.10' },
+        },
+      ],
+      detail: { table: rows, breakdown: breakdownRows, instrumentationSpeed: speed },
+    },
+    { quick: QUICK },
+  );
 }
 
 if (process.env.WASMVM_BENCH_CHILD) runChild();

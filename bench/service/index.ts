@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AttestationMode } from '../../src/gen/wasmvm/v1/wasmvm_pb.ts';
 import { createWasmvmClient, type Protocol, type WasmvmClient } from '../../src/server/client.ts';
+import { writeBenchResult } from '../report.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -180,6 +181,25 @@ async function main(): Promise<void> {
     console.log(
       `\nsession-key Execute / Echo throughput: ${sk.map((x) => x.toFixed(2)).join(', ')} (at ${levels.join(', ')}); ` +
         `target >= ${target}: ${sk.every((x) => x >= target) ? 'met' : 'NOT met'} `,
+    );
+    writeBenchResult(
+      'service',
+      {
+        title: `service: ${protocol} throughput ÷ Echo, median of ${rounds} interleaved rounds (${seconds}s per cell)`,
+        figures: Object.fromEntries(
+          Object.entries(summary).map(([k, v]) => [`${k} ÷ echo`, Number(v.toFixed(3))]),
+        ),
+        charts: levels.map((c) => ({
+          title: `throughput ÷ Echo at concurrency ${c}`,
+          unit: '× echo',
+          bars: workloads
+            .filter(([n]) => n !== 'echo')
+            .map(([n]) => ({ label: n, value: summary[`${n}@${c}`]! })),
+          target: { value: target, label: `target ${target}` },
+        })),
+        detail: { p50ms: latency },
+      },
+      { quick: values.quick ?? false },
     );
     if (localClient) {
       console.log(

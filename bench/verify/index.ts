@@ -2,11 +2,13 @@
  * Verifier throughput: SEV-SNP report verifications per second with the AMD chain cached, and whole
  * execution verifications (envelope, and a complete saved response with its request and nonce: every
  * field compared), as a ratio to the raw cost of one P-384 ECDSA verification measured side by side in
- * the same run. The same file runs on an older tree (to measure before/after: see bench/verify/README).
- *   node --import tsx bench/verify/index.ts [--seconds N]
+ * the same run, each without and with a warm VerifierCache (src/verify/cache.ts) side by side; rounds
+ * interleaved. Writes bench/results/verify.json and .svg. Before/after across trees: compare.ts.
+ *   node --import tsx bench/verify/index.ts [--quick] [--seconds N (per case, all rounds)]
  */
 import { createPublicKey, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { claimFromExecution } from '../../src/binding/index.ts';
 import {
   clearChainCache,
@@ -14,16 +16,20 @@ import {
   parseReport,
   SIGNED_REGION_END,
   signatureP1363,
+  VerifierCache,
   verifyExecution,
   verifySnpReport,
 } from '../../src/verify/index.ts';
+import { writeBenchResult } from '../report.ts';
 
 const DATA = new URL('../../test/data/sev-snp/', import.meta.url);
 const report = new Uint8Array(readFileSync(new URL('genoa-v5-report.bin', DATA)));
 const vcekDer = new Uint8Array(readFileSync(new URL('genoa-v5-vcek.der', DATA)));
 const now = new Date('2026-06-01T00:00:00Z');
+const quick = process.argv.includes('--quick');
 const secondsArg = process.argv.indexOf('--seconds');
-const budgetMs = (secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 2) * 1000;
+/** Time per case, all rounds together. */
+const budgetMs = (secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : quick ? 0.5 : 3) * 1000;
 
 const vcekKey = createPublicKey(
   new X509Certificate(Buffer.from(vcekDer)).publicKey.export({ format: 'pem', type: 'spki' }),
@@ -31,49 +37,56 @@ const vcekKey = createPublicKey(
 const sig = signatureP1363(parseReport(report))!;
 const signed = report.subarray(0, SIGNED_REGION_END);
 
-async function rate(
-  name: string,
-  fn: () => unknown | Promise<unknown>,
-  rounds = 5,
-): Promise<{ name: string; perSec: number }> {
-  // Warm up, then `rounds` timed rounds of budget/rounds ms; report the median rate.
-  for (let i = 0; i < 20; i++) await fn();
-  const rates: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const end = performance.now() + budgetMs / rounds;
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() < end) {
-      await fn();
-      n++;
-    }
-    rates.push((n * 1000) / (performance.now() - t0));
-  }
-  rates.sort((a, b) => a - b);
-  return { name, perSec: rates[Math.floor(rates.length / 2)]! };
+/** A measured case: `fn` is one verification; `group` 'no cache' or 'warm cache'. */
+interface Case {
+  name: string;
+  group: 'no cache' | 'warm cache' | 'cold caches';
+  fn: () => unknown | Promise<unknown>;
 }
+const cases: Case[] = [];
 
-const results = [];
-results.push(
-  await rate('raw P-384 ECDSA verify (node:crypto)', () => {
-    if (!cryptoVerify('sha384', signed, { key: vcekKey, dsaEncoding: 'ieee-p1363' }, sig))
-      throw new Error('bad');
-  }),
-);
-results.push(
-  await rate('verifySnpReport, chain cached', async () => {
+async function rate(fn: () => unknown | Promise<unknown>, ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() < end) {
+    await fn();
+    n++;
+  }
+  return (n * 1000) / (performance.now() - t0);
+}
+const raw = () => {
+  if (!cryptoVerify('sha384', signed, { key: vcekKey, dsaEncoding: 'ieee-p1363' }, sig))
+    throw new Error('bad');
+};
+
+cases.push({
+  name: 'verifySnpReport, chain cached',
+  group: 'no cache',
+  fn: async () => {
     const v = await verifySnpReport(report, { vek: vcekDer, now });
     if (!v.ok) throw new Error('verification failed');
-  }),
-);
-results.push(
-  await rate('verifySnpReport, all caches cleared each time', async () => {
+  },
+});
+const snpCache = new VerifierCache();
+cases.push({
+  name: 'verifySnpReport, chain cached',
+  group: 'warm cache',
+  fn: async () => {
+    const v = await verifySnpReport(report, { vek: vcekDer, now, cache: snpCache });
+    if (!v.ok) throw new Error('verification failed');
+  },
+});
+cases.push({
+  name: 'verifySnpReport, all caches cleared each time',
+  group: 'cold caches',
+  fn: async () => {
     clearChainCache();
     clearVekCache();
     const v = await verifySnpReport(report, { vek: vcekDer, now });
     if (!v.ok) throw new Error('verification failed');
-  }),
-);
+  },
+});
 
 // A full execution envelope (simulated TEE, per-request), verified with its trusted root.
 const { SimulatedSevSnpProvider, Attester } = await import('../../src/tee/index.ts');
@@ -99,15 +112,24 @@ try {
   const root = await sim.rootPem();
   for (const mode of ['per-request', 'session-key'] as const) {
     const { json } = await new Attester(sim).attestExecution(claim, mode);
-    results.push(
-      await rate(`verifyExecution (${mode}, envelope + nonce), chain cached`, async () => {
-        const v = await verifyExecution(json, { trustSimulatedRoot: root, nonce: nonceHex });
-        if (!v.ok)
-          throw new Error(
-            `verification failed: ${JSON.stringify(v.checks.filter((c) => c.outcome === 'fail'))}`,
-          );
-      }),
-    );
+    for (const group of ['no cache', 'warm cache'] as const) {
+      const cache = group === 'warm cache' ? new VerifierCache() : undefined;
+      cases.push({
+        name: `verifyExecution ${mode}, envelope + nonce, chain cached`,
+        group,
+        fn: async () => {
+          const v = await verifyExecution(json, {
+            trustSimulatedRoot: root,
+            nonce: nonceHex,
+            ...(cache ? { cache } : {}),
+          });
+          if (!v.ok)
+            throw new Error(
+              `verification failed: ${JSON.stringify(v.checks.filter((c) => c.outcome === 'fail'))}`,
+            );
+        },
+      });
+    }
   }
   // A complete saved response from a real in-process server (every value type), verified with its request
   // and nonce: every response field compared with the claim.
@@ -150,17 +172,23 @@ try {
       );
       const response = toJson(pb.WASMVMExecutionResponseSchema, r.response);
       const request = toJson(pb.WASMVMExecutionRequestSchema, r.request);
-      results.push(
-        await rate(`verifyExecution (${mode}, whole response + request + nonce)`, async () => {
-          const v = await verifyExecution(undefined, {
-            response,
-            request,
-            nonce: nonceHex,
-            trustSimulatedRoot: root,
-          });
-          if (!v.ok) throw new Error('verification failed');
-        }),
-      );
+      for (const group of ['no cache', 'warm cache'] as const) {
+        const cache = group === 'warm cache' ? new VerifierCache() : undefined;
+        cases.push({
+          name: `verifyExecution ${mode}, whole response + request + nonce`,
+          group,
+          fn: async () => {
+            const v = await verifyExecution(undefined, {
+              response,
+              request,
+              nonce: nonceHex,
+              trustSimulatedRoot: root,
+              ...(cache ? { cache } : {}),
+            });
+            if (!v.ok) throw new Error('verification failed');
+          },
+        });
+      }
     }
   } finally {
     await server.close();
@@ -170,9 +198,90 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const base = results[0]!.perSec;
-console.log(`verifier benchmark (node ${process.version}, ${budgetMs} ms per case, median of 5 rounds)`);
-for (const r of results)
+// Interleaved rounds: in each round every case, each right after a raw P-384 verify rate measured for it,
+// so load from elsewhere hits both alike; a case's cost is raw rate ÷ its rate, median over the rounds.
+for (const c of cases) for (let i = 0; i < 20; i++) await c.fn(); // warm up (and warm the caches)
+const ROUNDS = quick ? 3 : 7;
+const perCase = budgetMs / ROUNDS;
+const costs = cases.map(() => [] as number[]);
+const rates = cases.map(() => [] as number[]);
+const rawRates: number[] = [];
+for (let r = 0; r < ROUNDS; r++)
+  for (let i = 0; i < cases.length; i++) {
+    const k = r % 2 === 0 ? i : cases.length - 1 - i;
+    const p384 = await rate(raw, perCase / 2);
+    const x = await rate(cases[k]!.fn, perCase);
+    rawRates.push(p384);
+    rates[k]!.push(x);
+    costs[k]!.push(p384 / x);
+  }
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const cost = (name: string, group: Case['group']) => {
+  const i = cases.findIndex((c) => c.name === name && c.group === group);
+  return i < 0 ? Number.NaN : med(costs[i]!);
+};
+console.log(
+  `verifier benchmark (node ${process.version}, ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(
+      ' ',
+    )} load average, ${ROUNDS} interleaved rounds of ${perCase.toFixed(0)} ms per case; median raw P-384 verify ${med(rawRates).toFixed(0)}/s)`,
+);
+console.log('cost of one verification in units of one raw P-384 ECDSA verify measured beside it (median)\n');
+console.log(`${'measure'.padEnd(58)} ${'no cache'.padStart(9)} ${'warm cache'.padStart(11)}   goal`);
+const TABLE: Array<[string, string, string]> = [
+  ['verifySnpReport, chain cached', 'verifySnpReport, chain cached', '≤ 1.15 (no cache)'],
+  [
+    'verifyExecution per-request, chain cached',
+    'verifyExecution per-request, envelope + nonce, chain cached',
+    '≤ 1.2 (no cache)',
+  ],
+  [
+    'verifyExecution session-key, chain cached',
+    'verifyExecution session-key, envelope + nonce, chain cached',
+    '≤ 1.0 (warm cache)',
+  ],
+  [
+    '  whole response + request + nonce, per-request',
+    'verifyExecution per-request, whole response + request + nonce',
+    '',
+  ],
+  [
+    '  whole response + request + nonce, session-key',
+    'verifyExecution session-key, whole response + request + nonce',
+    '',
+  ],
+  ['verifySnpReport, all caches cleared each time', 'verifySnpReport, all caches cleared each time', ''],
+];
+const figures: Record<string, number> = { rawP384PerSec: Number(med(rawRates).toFixed(1)) };
+for (const [label, name, goal] of TABLE) {
+  const a = cost(name, name.includes('cleared') ? 'cold caches' : 'no cache');
+  const b = cost(name, 'warm cache');
+  figures[`${name} (no cache)`] = Number(a.toFixed(3));
+  if (!Number.isNaN(b)) figures[`${name} (warm cache)`] = Number(b.toFixed(3));
   console.log(
-    `${r.name.padEnd(62)} ${r.perSec.toFixed(0).padStart(8)} /s   ${(base / r.perSec).toFixed(2)}× the cost of one raw P-384 verify`,
+    `${label.padEnd(58)} ${`${a.toFixed(2)}×`.padStart(9)} ${(Number.isNaN(b) ? '' : `${b.toFixed(2)}×`).padStart(11)}   ${goal}`,
   );
+}
+console.log(
+  '\n(warm cache: a VerifierCache that has seen this evidence; per-request evidence is new with every response, so its warm row is the re-verification of one response, not a stream of them.)',
+);
+writeBenchResult(
+  'verify',
+  {
+    title: `verifier cost ÷ one raw P-384 verify, median of ${ROUNDS} interleaved rounds`,
+    figures,
+    charts: [
+      {
+        title: 'cost in units of one raw P-384 ECDSA verify (lower is better)',
+        unit: '×',
+        bars: cases.map((c, i) => ({ label: c.name, value: med(costs[i]!), group: c.group })),
+        target: { value: 1, label: '1 × P-384' },
+      },
+    ],
+    detail: cases.map((c, i) => ({ name: c.name, group: c.group, costs: costs[i], perSec: rates[i] })),
+  },
+  { quick },
+);
+process.exit(0);

@@ -8,9 +8,11 @@
  * Medians of the per-repetition times (the guest measures with the WASI monotonic clock; JS with
  * performance.now()). Prints the adapter.
  */
+
 import { readFileSync } from 'node:fs';
 import { Engine } from '../../src/engine/index.ts';
 import { createHostHandlerInstance, WEBGPU_MODULE, WebGpuHost } from '../../src/host/index.ts';
+import { writeBenchResult } from '../report.ts';
 
 const quick = process.argv.includes('--quick');
 const median = (xs: number[]) => {
@@ -132,6 +134,7 @@ const sizes: [number, number, number][] = only
 const fmt = (x: number) => `${x.toFixed(2)} ms`;
 console.log('\nmatmul N×N f32, median ms per repetition (first repetition dropped)');
 console.log('N     guest GPU    JS GPU      JS/guest   guest CPU SIMD   CPU/GPU (speedup)   checksums');
+const results: Array<{ n: number; guestGpuMs: number; jsGpuMs: number; guestCpuMs: number }> = [];
 for (const [n, reps, cpuReps] of sizes) {
   // interleave to share machine noise: guest, JS, guest again
   const g1 = await guest('gpu', n, reps);
@@ -141,9 +144,34 @@ for (const [n, reps, cpuReps] of sizes) {
   const g = median([...g1.ms, ...g2.ms]);
   const js = median(j.ms);
   const cpu = median(c.ms);
+  results.push({ n, guestGpuMs: g, jsGpuMs: js, guestCpuMs: cpu });
   console.log(
     `${String(n).padEnd(5)} ${fmt(g).padEnd(12)} ${fmt(js).padEnd(11)} ${(js / g).toFixed(3).padEnd(10)} ${fmt(cpu).padEnd(16)} ${(cpu / g).toPrecision(3).padEnd(19)} ${g1.checksum.toFixed(3)} / ${j.checksum.toFixed(3)} / ${c.checksum.toFixed(3)}`,
   );
 }
 await engine.close();
 host.close();
+writeBenchResult(
+  'webgpu',
+  {
+    title: `matmul N×N f32 on '${a.description || a.device || a.vendor}' (${a.backend}), median ms per repetition`,
+    figures: Object.fromEntries(
+      results.flatMap((r) => [
+        [`${r.n} guest GPU ms`, Number(r.guestGpuMs.toFixed(3))],
+        [`${r.n} JS GPU ÷ guest GPU`, Number((r.jsGpuMs / r.guestGpuMs).toFixed(3))],
+        [`${r.n} guest CPU ÷ guest GPU`, Number((r.guestCpuMs / r.guestGpuMs).toFixed(3))],
+      ]),
+    ),
+    charts: results.map((r) => ({
+      title: `N = ${r.n}`,
+      unit: 'ms',
+      bars: [
+        { label: 'guest (WebGPU host API)', value: r.guestGpuMs },
+        { label: 'JS, Dawn directly', value: r.jsGpuMs },
+        { label: 'guest CPU (SIMD)', value: r.guestCpuMs },
+      ],
+    })),
+    detail: { adapter: a, results },
+  },
+  { quick },
+);

@@ -137,6 +137,13 @@ const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
  * character are zero, so exactly one text encodes the bytes).
  */
 export function checkB64(s: unknown, what: string): string {
+  // Fast path: canonical standard base64 is exactly what re-encodes to itself (both native); anything else
+  // takes the checks below, which name the problem.
+  if (typeof s === 'string' && Buffer.from(s, 'base64').toString('base64') === s) return s;
+  return checkB64Slow(s, what);
+}
+
+function checkB64Slow(s: unknown, what: string): string {
   if (typeof s !== 'string' || s.length % 4 !== 0 || !B64_CHARS.test(s))
     throw new BindingError('INVALID_ENVELOPE', `${what}: not base64`, what);
   if (
@@ -150,7 +157,10 @@ export function checkB64(s: unknown, what: string): string {
 
 /** Strict standard base64 (canonical), decoded; named in errors. */
 export function fromB64(s: unknown, what: string): Uint8Array {
-  const b = Buffer.from(checkB64(s, what), 'base64');
+  // Decoded once; canonical standard base64 is exactly what re-encodes to itself.
+  if (typeof s !== 'string') return checkB64Slow(s, what) as never; // throws
+  const b = Buffer.from(s, 'base64');
+  if (b.toString('base64') !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 

@@ -2,6 +2,15 @@
  * Verifiers (library; no server or provider code): SEV-SNP, TDX, NVIDIA, and whole executions.
  * Other rooms may add export lines for their own modules here.
  */
+export {
+  type CachedFactKind,
+  type CacheHit,
+  cachedNote,
+  factKey,
+  VerifierCache,
+  type VerifierCacheOptions,
+  type VerifierCacheStats,
+} from './cache.ts';
 export { PolicyError, type PolicyErrorCode, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   attestationFromResponse,

@@ -8,7 +8,8 @@
  *   (d) outputs are dropped, added and reordered,
  *   (e) session validity is rewritten (and an expired key is used),
  * and every mutation must be rejected. Leaves nothing attests (timings) must be named in the verdict as
- * unverified instead. The counts are printed.
+ * unverified instead. The counts are printed. The whole suite runs twice: cold, and with a VerifierCache
+ * warmed by every untampered response first (a cached fact must never turn a mutation into a yes).
  */
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +18,12 @@ import type { WasmValue } from '../../src/engine/index.ts';
 import { Engine } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import { detectTee } from '../../src/tee/index.ts';
-import { type Verdict, verifyExecution } from '../../src/verify/index.ts';
+import {
+  type Verdict,
+  VerifierCache,
+  type VerifyExecutionOptions,
+  verifyExecution as verifyCold,
+} from '../../src/verify/index.ts';
 import { simulatedAttester, startTestServer, type TestServer } from '../server/helpers.ts';
 import { ARGS_A, type Sample, sample } from './responses.ts';
 
@@ -129,6 +135,12 @@ interface Scenario {
 
 const tally = { tried: 0, rejected: 0, unverifiedAccepted: 0 };
 
+/** The cache of the suite running now (undefined: the cold run). */
+let activeCache: VerifierCache | undefined;
+function verifyExecution(envelope: unknown, opts: VerifyExecutionOptions): Promise<Verdict> {
+  return verifyCold(envelope, activeCache ? { ...opts, cache: activeCache } : opts);
+}
+
 async function verifySample(
   s: Sample,
   response: Json,
@@ -156,332 +168,356 @@ async function expectRejected(
   else tally.rejected++;
 }
 
-describe('verifier mutation suite (library)', () => {
-  const servers: TestServer[] = [];
-  const scenarios: Scenario[] = [];
-  before(async () => {
-    const snp = simulatedAttester();
-    const tdx = new TeeAttester(await detectTee({ force: 'simulated-tdx' }));
-    const engine = new Engine({ workers: 1 });
-    for (const [tee, attester, cleanup] of [
-      ['sev-snp', snp.attester, snp.cleanup],
-      ['tdx', tdx, () => {}],
-    ] as const) {
-      const ts = await startTestServer({ engine, attester }, {}, cleanup);
-      servers.push(ts);
-      for (const att of ['per-request', 'session-key'] as const)
-        for (const mode of ['interp', 'singlepass', 'multipass'] as const)
-          scenarios.push({
-            name: `${tee} ${att} ${mode}`,
-            a: await sample(ts.server.url, 'all', ARGS_A, mode, att),
-            b: await sample(ts.server.url, 'all', ARGS_B, mode, att),
-            c: await sample(
-              ts.server.url,
-              'swap',
-              [
-                { type: 'f32', bits: 0x3fc00000 },
-                { type: 'f64', bits: 0xc004000000000000n },
-              ],
-              mode,
-              att,
-            ),
-          });
-    }
-  });
-  after(async () => {
-    for (const s of servers) await s.close();
-    console.log(
-      `mutation suite (library): ${tally.tried} mutations tried, ${tally.rejected} rejected; ${tally.unverifiedAccepted} edits of unverified leaves (named unverified in the verdict) accepted`,
-    );
-  });
-
-  it('untampered responses verify (every value type, NaN payloads, -0.0)', async () => {
-    assert.equal(scenarios.length, 12);
-    for (const s of scenarios)
-      for (const x of [s.a, s.b, s.c]) {
-        const v = await verifySample(x, x.response);
-        assert.deepEqual(failed(v), [], s.name);
-        const unv = v.checks.find((c) => c.id === 'response.unverified')!;
-        assert.match(unv.detail, /result\.timing\.totalUs/);
+for (const warm of [false, true])
+  describe(`verifier mutation suite (library${warm ? ', warm VerifierCache' : ''})`, () => {
+    const servers: TestServer[] = [];
+    const scenarios: Scenario[] = [];
+    const cache = warm ? new VerifierCache() : undefined;
+    before(async () => {
+      Object.assign(tally, { tried: 0, rejected: 0, unverifiedAccepted: 0 });
+      activeCache = undefined;
+      const snp = simulatedAttester();
+      const tdx = new TeeAttester(await detectTee({ force: 'simulated-tdx' }));
+      const engine = new Engine({ workers: 1 });
+      for (const [tee, attester, cleanup] of [
+        ['sev-snp', snp.attester, snp.cleanup],
+        ['tdx', tdx, () => {}],
+      ] as const) {
+        const ts = await startTestServer({ engine, attester }, {}, cleanup);
+        servers.push(ts);
+        for (const att of ['per-request', 'session-key'] as const)
+          for (const mode of ['interp', 'singlepass', 'multipass'] as const)
+            scenarios.push({
+              name: `${tee} ${att} ${mode}`,
+              a: await sample(ts.server.url, 'all', ARGS_A, mode, att),
+              b: await sample(ts.server.url, 'all', ARGS_B, mode, att),
+              c: await sample(
+                ts.server.url,
+                'swap',
+                [
+                  { type: 'f32', bits: 0x3fc00000 },
+                  { type: 'f64', bits: 0xc004000000000000n },
+                ],
+                mode,
+                att,
+              ),
+            });
       }
-  });
+      if (cache) {
+        // Warm: every untampered response verified once with the cache, so every session's keys and
+        // every evidence signature the mutations start from are cached facts.
+        activeCache = cache;
+        for (const sc of scenarios)
+          for (const x of [sc.a, sc.b, sc.c]) assert.ok((await verifySample(x, x.response)).ok, sc.name);
+      }
+    });
+    after(async () => {
+      for (const s of servers) await s.close();
+      const stats = cache?.stats();
+      activeCache = undefined;
+      console.log(
+        `mutation suite (library${cache ? ', warm cache' : ''}): ${tally.tried} mutations tried, ${tally.rejected} rejected; ${tally.unverifiedAccepted} edits of unverified leaves (named unverified in the verdict) accepted${stats ? `; cache ${JSON.stringify(stats)}` : ''}`,
+      );
+    });
 
-  it('(a) every leaf edited, (b) bytes flipped: all rejected', async () => {
-    const bad: string[] = [];
-    for (const s of scenarios) {
-      const tree = explode(s.a.response);
-      let k = 0;
-      for (const [path, value] of leaves(tree)) {
-        const p = path.join('.');
-        const unverified = UNVERIFIED.some((r) => r.test(p));
-        // (a) one edit per leaf; (b) binary leaves: three more sampled byte positions
-        const binary = typeof value === 'string' && value.length > 64 && B64.test(value);
-        for (const pos of binary ? [0, 7 + k, value.length, 997 + 13 * k] : [k]) {
-          k++;
-          const m = mutateLeaf(path, value, pos);
-          if (JSON.stringify(m) === JSON.stringify(value)) continue;
-          const resp = implode(setAt(tree, path, m));
-          if (unverified) {
-            // Nothing attests it: the verdict must name it unverified (accepting or rejecting the edit
-            // — e.g. when the structured copy no longer agrees — is then both honest).
-            const v = await verifySample(s.a, resp);
-            const named = (v.fields?.unverified as string[] | undefined) ?? [];
-            const want = p.replace(/^result\.attestation\./, 'attestation.');
-            assert.ok(
-              named.includes(want),
-              `${s.name}: ${want} is not named unverified (${named.join(', ')})`,
-            );
-            if (v.ok) tally.unverifiedAccepted++;
-            continue;
+    if (cache)
+      it('the warm cache is used: checks say "cached" (the suite below runs against it)', async () => {
+        const s = scenarios.find((x) => x.name === 'sev-snp session-key interp')!;
+        const v = await verifySample(s.a, s.a.response);
+        assert.equal(v.ok, true);
+        assert.deepEqual(v.fields?.cached, ['binding.session-signature']);
+        assert.deepEqual(v.parts?.[0]?.fields?.cached, ['snp.report.signature']);
+        assert.match(v.parts![0]!.checks.find((c) => c.id === 'snp.report.signature')!.detail, /\(cached: /);
+        assert.ok(cache.stats().hits > 0);
+      });
+
+    it('untampered responses verify (every value type, NaN payloads, -0.0)', async () => {
+      assert.equal(scenarios.length, 12);
+      for (const s of scenarios)
+        for (const x of [s.a, s.b, s.c]) {
+          const v = await verifySample(x, x.response);
+          assert.deepEqual(failed(v), [], s.name);
+          const unv = v.checks.find((c) => c.id === 'response.unverified')!;
+          assert.match(unv.detail, /result\.timing\.totalUs/);
+        }
+    });
+
+    it('(a) every leaf edited, (b) bytes flipped: all rejected', async () => {
+      const bad: string[] = [];
+      for (const s of scenarios) {
+        const tree = explode(s.a.response);
+        let k = 0;
+        for (const [path, value] of leaves(tree)) {
+          const p = path.join('.');
+          const unverified = UNVERIFIED.some((r) => r.test(p));
+          // (a) one edit per leaf; (b) binary leaves: three more sampled byte positions
+          const binary = typeof value === 'string' && value.length > 64 && B64.test(value);
+          for (const pos of binary ? [0, 7 + k, value.length, 997 + 13 * k] : [k]) {
+            k++;
+            const m = mutateLeaf(path, value, pos);
+            if (JSON.stringify(m) === JSON.stringify(value)) continue;
+            const resp = implode(setAt(tree, path, m));
+            if (unverified) {
+              // Nothing attests it: the verdict must name it unverified (accepting or rejecting the edit
+              // — e.g. when the structured copy no longer agrees — is then both honest).
+              const v = await verifySample(s.a, resp);
+              const named = (v.fields?.unverified as string[] | undefined) ?? [];
+              const want = p.replace(/^result\.attestation\./, 'attestation.');
+              assert.ok(
+                named.includes(want),
+                `${s.name}: ${want} is not named unverified (${named.join(', ')})`,
+              );
+              if (v.ok) tally.unverifiedAccepted++;
+              continue;
+            }
+            await expectRejected(`${s.name}: ${p} = ${JSON.stringify(m).slice(0, 60)}`, s.a, resp, {}, bad);
           }
-          await expectRejected(`${s.name}: ${p} = ${JSON.stringify(m).slice(0, 60)}`, s.a, resp, {}, bad);
         }
       }
-    }
-    assert.deepEqual(bad, [], `accepted mutations:\n${bad.join('\n')}`);
-  });
+      assert.deepEqual(bad, [], `accepted mutations:\n${bad.join('\n')}`);
+    });
 
-  it('(b) property: any single byte flipped in the claim, signature or evidence is rejected', async () => {
-    const bad: string[] = [];
-    const s = scenarios.find((x) => x.name === 'sev-snp session-key singlepass')!;
-    const p = scenarios.find((x) => x.name === 'tdx per-request interp')!;
-    const targets: Array<[Scenario, Path]> = [
-      [s, ['result', 'claim']],
-      [s, ['result', 'claimSignature']],
-      [s, ['result', 'attestation', 'signature']],
-      [s, ['result', 'attestation', 'session', 'evidence', 'report']],
-      [p, ['result', 'attestation', 'evidence', 'report']],
-      [p, ['result', 'evidence', 'report']],
-    ];
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(),
-        fc.nat({ max: targets.length - 1 }),
-        fc.integer({ min: 0, max: 7 }),
-        async (pos, t, bit) => {
-          const [sc, path] = targets[t]!;
-          const tree = explode(sc.a.response);
-          const b = Buffer.from(getAt(tree, path) as string, 'base64');
-          b[pos % b.length] ^= 1 << bit;
-          await expectRejected(
-            `${sc.name}: ${path.join('.')} byte ${pos % b.length}`,
-            sc.a,
-            implode(setAt(tree, path, b.toString('base64'))),
-            {},
-            bad,
-          );
-        },
-      ),
-      { numRuns: 60 },
-    );
-    assert.deepEqual(bad, []);
-  });
-
-  it('(c) evidence, claims, signatures and attestations swapped between responses: all rejected', async () => {
-    const bad: string[] = [];
-    const parts: Path[] = [
-      ['result', 'attestation'],
-      ['result', 'attestation', 'evidence'],
-      ['result', 'attestation', 'session'],
-      ['result', 'attestation', 'signature'],
-      ['result', 'attestation', 'claim'],
-      ['result', 'attestation', 'reportData'],
-      ['result', 'claim'],
-      ['result', 'claimSignature'],
-      ['result', 'evidence'],
-      ['result', 'reportData'],
-      ['result', 'outputValues'],
-    ];
-    for (const s of scenarios) {
-      // the other response of the same server, and the same scenario on the other TEE
-      const other = scenarios.find(
-        (x) => x.name === s.name.replace(/^(sev-snp|tdx)/, (m) => (m === 'tdx' ? 'sev-snp' : 'tdx')),
-      )!;
-      for (const donor of [s.b, other.a]) {
-        const from = explode(donor.response);
-        const to = explode(s.a.response);
-        for (const path of parts) {
-          const v = getAt(from, path);
-          if (v === undefined || JSON.stringify(v) === JSON.stringify(getAt(to, path))) continue;
-          await expectRejected(
-            `${s.name}: ${path.join('.')} from ${donor === s.b ? 'B' : other.name}`,
-            s.a,
-            implode(setAt(to, path, v)),
-            {},
-            bad,
-          );
-        }
-      }
-      // B's whole response presented for A's request and nonce
-      await expectRejected(`${s.name}: B's response for A's request`, s.a, s.b.response, {}, bad);
-    }
-    assert.deepEqual(bad, [], `accepted swaps:\n${bad.join('\n')}`);
-  });
-
-  it('(d) outputs dropped, added and reordered: all rejected', async () => {
-    const bad: string[] = [];
-    for (const s of scenarios) {
-      for (const x of [s.a, s.c]) {
-        const tree = explode(x.response);
-        for (const [base, key] of [
-          [['result'], 'outputValues'],
-          [['result', 'attestation', 'claim'], 'outputs'],
-        ] as const) {
-          const list = getAt(tree, [...base, key]) as unknown[];
-          const variants = [list.slice(0, -1), [...list, list[0]], [...list].reverse(), []];
-          for (const l of variants) {
-            if (JSON.stringify(l) === JSON.stringify(list)) continue;
+    it('(b) property: any single byte flipped in the claim, signature or evidence is rejected', async () => {
+      const bad: string[] = [];
+      const s = scenarios.find((x) => x.name === 'sev-snp session-key singlepass')!;
+      const p = scenarios.find((x) => x.name === 'tdx per-request interp')!;
+      const targets: Array<[Scenario, Path]> = [
+        [s, ['result', 'claim']],
+        [s, ['result', 'claimSignature']],
+        [s, ['result', 'attestation', 'signature']],
+        [s, ['result', 'attestation', 'session', 'evidence', 'report']],
+        [p, ['result', 'attestation', 'evidence', 'report']],
+        [p, ['result', 'evidence', 'report']],
+      ];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.nat(),
+          fc.nat({ max: targets.length - 1 }),
+          fc.integer({ min: 0, max: 7 }),
+          async (pos, t, bit) => {
+            const [sc, path] = targets[t]!;
+            const tree = explode(sc.a.response);
+            const b = Buffer.from(getAt(tree, path) as string, 'base64');
+            b[pos % b.length] ^= 1 << bit;
             await expectRejected(
-              `${s.name}: ${key} ${l.length}`,
-              x,
-              implode(setAt(tree, [...base, key], l)),
+              `${sc.name}: ${path.join('.')} byte ${pos % b.length}`,
+              sc.a,
+              implode(setAt(tree, path, b.toString('base64'))),
+              {},
+              bad,
+            );
+          },
+        ),
+        { numRuns: 60 },
+      );
+      assert.deepEqual(bad, []);
+    });
+
+    it('(c) evidence, claims, signatures and attestations swapped between responses: all rejected', async () => {
+      const bad: string[] = [];
+      const parts: Path[] = [
+        ['result', 'attestation'],
+        ['result', 'attestation', 'evidence'],
+        ['result', 'attestation', 'session'],
+        ['result', 'attestation', 'signature'],
+        ['result', 'attestation', 'claim'],
+        ['result', 'attestation', 'reportData'],
+        ['result', 'claim'],
+        ['result', 'claimSignature'],
+        ['result', 'evidence'],
+        ['result', 'reportData'],
+        ['result', 'outputValues'],
+      ];
+      for (const s of scenarios) {
+        // the other response of the same server, and the same scenario on the other TEE
+        const other = scenarios.find(
+          (x) => x.name === s.name.replace(/^(sev-snp|tdx)/, (m) => (m === 'tdx' ? 'sev-snp' : 'tdx')),
+        )!;
+        for (const donor of [s.b, other.a]) {
+          const from = explode(donor.response);
+          const to = explode(s.a.response);
+          for (const path of parts) {
+            const v = getAt(from, path);
+            if (v === undefined || JSON.stringify(v) === JSON.stringify(getAt(to, path))) continue;
+            await expectRejected(
+              `${s.name}: ${path.join('.')} from ${donor === s.b ? 'B' : other.name}`,
+              s.a,
+              implode(setAt(to, path, v)),
               {},
               bad,
             );
           }
         }
+        // B's whole response presented for A's request and nonce
+        await expectRejected(`${s.name}: B's response for A's request`, s.a, s.b.response, {}, bad);
       }
-    }
-    assert.deepEqual(bad, [], `accepted:\n${bad.join('\n')}`);
-  });
+      assert.deepEqual(bad, [], `accepted swaps:\n${bad.join('\n')}`);
+    });
 
-  it('(e) session validity rewritten, an expired key, a claim outside the window: all rejected', async () => {
-    const bad: string[] = [];
-    for (const s of scenarios.filter((x) => x.name.includes('session-key'))) {
-      const tree = explode(s.a.response);
-      const session = getAt(tree, ['result', 'attestation', 'session']) as Json;
-      const na = Date.parse(session.notAfter as string);
-      const nb = Date.parse(session.notBefore as string);
-      const edits: Array<[Path, unknown]> = [
-        [['result', 'attestation', 'session', 'notAfter'], new Date(na + 365 * 86400_000).toISOString()],
-        [['result', 'attestation', 'session', 'notBefore'], new Date(nb - 3600_000).toISOString()],
-        [['result', 'attestation', 'session', 'epoch'], (session.epoch as number) + 1],
-        [['result', 'attestation', 'claim', 'issuedAt'], String(na + 3600_000)],
-        [['result', 'attestation', 'claim', 'issuedAt'], String(nb - 1)],
-      ];
-      for (const [path, v] of edits)
-        await expectRejected(`${s.name}: ${path.join('.')}`, s.a, implode(setAt(tree, path, v)), {}, bad);
-      // the untampered response, verified after the key expired (a leaked key's claims stop verifying)
-      await expectRejected(
-        `${s.name}: verified after notAfter`,
-        s.a,
-        s.a.response,
-        { now: new Date(na + 3600_000) },
-        bad,
-      );
-      // and with a later notAfter pasted in, at that later time
-      await expectRejected(
-        `${s.name}: notAfter extended, verified later`,
-        s.a,
-        implode(
-          setAt(
-            tree,
-            ['result', 'attestation', 'session', 'notAfter'],
-            new Date(na + 365 * 86400_000).toISOString(),
+    it('(d) outputs dropped, added and reordered: all rejected', async () => {
+      const bad: string[] = [];
+      for (const s of scenarios) {
+        for (const x of [s.a, s.c]) {
+          const tree = explode(x.response);
+          for (const [base, key] of [
+            [['result'], 'outputValues'],
+            [['result', 'attestation', 'claim'], 'outputs'],
+          ] as const) {
+            const list = getAt(tree, [...base, key]) as unknown[];
+            const variants = [list.slice(0, -1), [...list, list[0]], [...list].reverse(), []];
+            for (const l of variants) {
+              if (JSON.stringify(l) === JSON.stringify(list)) continue;
+              await expectRejected(
+                `${s.name}: ${key} ${l.length}`,
+                x,
+                implode(setAt(tree, [...base, key], l)),
+                {},
+                bad,
+              );
+            }
+          }
+        }
+      }
+      assert.deepEqual(bad, [], `accepted:\n${bad.join('\n')}`);
+    });
+
+    it('(e) session validity rewritten, an expired key, a claim outside the window: all rejected', async () => {
+      const bad: string[] = [];
+      for (const s of scenarios.filter((x) => x.name.includes('session-key'))) {
+        const tree = explode(s.a.response);
+        const session = getAt(tree, ['result', 'attestation', 'session']) as Json;
+        const na = Date.parse(session.notAfter as string);
+        const nb = Date.parse(session.notBefore as string);
+        const edits: Array<[Path, unknown]> = [
+          [['result', 'attestation', 'session', 'notAfter'], new Date(na + 365 * 86400_000).toISOString()],
+          [['result', 'attestation', 'session', 'notBefore'], new Date(nb - 3600_000).toISOString()],
+          [['result', 'attestation', 'session', 'epoch'], (session.epoch as number) + 1],
+          [['result', 'attestation', 'claim', 'issuedAt'], String(na + 3600_000)],
+          [['result', 'attestation', 'claim', 'issuedAt'], String(nb - 1)],
+        ];
+        for (const [path, v] of edits)
+          await expectRejected(`${s.name}: ${path.join('.')}`, s.a, implode(setAt(tree, path, v)), {}, bad);
+        // the untampered response, verified after the key expired (a leaked key's claims stop verifying)
+        await expectRejected(
+          `${s.name}: verified after notAfter`,
+          s.a,
+          s.a.response,
+          { now: new Date(na + 3600_000) },
+          bad,
+        );
+        // and with a later notAfter pasted in, at that later time
+        await expectRejected(
+          `${s.name}: notAfter extended, verified later`,
+          s.a,
+          implode(
+            setAt(
+              tree,
+              ['result', 'attestation', 'session', 'notAfter'],
+              new Date(na + 365 * 86400_000).toISOString(),
+            ),
           ),
-        ),
-        { now: new Date(na + 3600_000) },
-        bad,
-      );
-    }
-    assert.deepEqual(bad, [], `accepted:\n${bad.join('\n')}`);
-  });
-
-  it('freshness: no nonce fails unless skipped; the skipped verdict says so', async () => {
-    const s = scenarios[0]!;
-    const v = await verifyExecution(undefined, { response: s.a.response, allowSimulated: true });
-    assert.ok(failed(v).includes('binding.nonce'), failed(v).join());
-    const skipped = await verifyExecution(undefined, {
-      response: s.a.response,
-      allowSimulated: true,
-      freshness: 'skip',
+          { now: new Date(na + 3600_000) },
+          bad,
+        );
+      }
+      assert.deepEqual(bad, [], `accepted:\n${bad.join('\n')}`);
     });
-    assert.equal(skipped.ok, true, failed(skipped).join());
-    assert.match(skipped.checks.find((c) => c.id === 'binding.nonce')!.detail, /freshness NOT checked/);
-    // the request's nonce counts; another request's does not
-    const fromReq = await verifyExecution(undefined, {
-      response: s.a.response,
-      request: s.a.request,
-      allowSimulated: true,
-    });
-    assert.equal(fromReq.ok, true, failed(fromReq).join());
-    const otherReq = await verifyExecution(undefined, {
-      response: s.a.response,
-      request: s.b.request,
-      allowSimulated: true,
-    });
-    assert.ok(failed(otherReq).includes('binding.request'));
-  });
 
-  it('the saved request: every field it sets, mutated, fails binding.request; proto names read too', async () => {
-    const s = scenarios[0]!;
-    const check = (request: unknown) =>
-      verifyExecution(undefined, { response: s.a.response, request, allowSimulated: true });
-    assert.equal((await check(s.a.request)).ok, true);
-    // proto (snake_case) field names: the same request, as the service's JSON codec also reads it
-    const snake = (o: unknown): unknown =>
-      Array.isArray(o)
-        ? o.map(snake)
-        : o && typeof o === 'object'
-          ? Object.fromEntries(
-              Object.entries(o).map(([k, v]) => [
-                k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-                snake(v),
-              ]),
-            )
-          : o;
-    const v = await check(snake(s.a.request));
-    assert.equal(v.ok, true, failed(v).join());
-    // Not part of the claim (the service does not act on them): the request's version and timestamp.
-    const unbound = /^execution\.(?:version|timestamp)/;
-    const accepted: string[] = [];
-    let tried = 0;
-    for (const [path, leaf] of leaves(s.a.request)) {
-      const name = path.join('.');
-      if (unbound.test(name)) continue;
-      tried++;
-      const r = await check(setAt(s.a.request, path, mutateLeaf(path, leaf, tried)));
-      if (!failed(r).includes('binding.request')) accepted.push(`${name}: ${JSON.stringify(leaf)}`);
-    }
-    assert.ok(tried >= 10, `only ${tried} request fields`);
-    assert.deepEqual(accepted, [], `request mutations not caught:\n${accepted.join('\n')}`);
-    // A field the request schema does not have, and a request the service would refuse, are named.
-    const unknown = await check({ ...(s.a.request as object), extra: 1 });
-    assert.match(unknown.checks.find((c) => c.id === 'binding.request')!.detail, /cannot read the request/);
-    const ex = (s.a.request as { execution: Record<string, unknown> }).execution;
-    const conflict = await check({ ...(s.a.request as object), execution: { ...ex, inputs: ['1'] } });
-    assert.match(conflict.checks.find((c) => c.id === 'binding.request')!.detail, /INPUTS_CONFLICT/);
-  });
+    it('freshness: no nonce fails unless skipped; the skipped verdict says so', async () => {
+      const s = scenarios[0]!;
+      const v = await verifyExecution(undefined, { response: s.a.response, allowSimulated: true });
+      assert.ok(failed(v).includes('binding.nonce'), failed(v).join());
+      const skipped = await verifyExecution(undefined, {
+        response: s.a.response,
+        allowSimulated: true,
+        freshness: 'skip',
+      });
+      assert.equal(skipped.ok, true, failed(skipped).join());
+      assert.match(skipped.checks.find((c) => c.id === 'binding.nonce')!.detail, /freshness NOT checked/);
+      // the request's nonce counts; another request's does not
+      const fromReq = await verifyExecution(undefined, {
+        response: s.a.response,
+        request: s.a.request,
+        allowSimulated: true,
+      });
+      assert.equal(fromReq.ok, true, failed(fromReq).join());
+      const otherReq = await verifyExecution(undefined, {
+        response: s.a.response,
+        request: s.b.request,
+        allowSimulated: true,
+      });
+      assert.ok(failed(otherReq).includes('binding.request'));
+    });
 
-  it('bad input: malformed JSON, an older claim version, missing or unknown fields are named', async () => {
-    const s = scenarios[0]!;
-    const tree = explode(s.a.response);
-    const cases: Array<[Json | string, RegExp]> = [
-      [
-        implode(setAt(tree, ['result', 'attestation', 'v'], 2)),
-        /attestation\.v: unsupported envelope version 2/,
-      ],
-      [
-        implode(setAt(tree, ['result', 'attestation', 'claim', 'v'], 2)),
-        /claim\.v: unsupported claim version 2/,
-      ],
-      [
-        implode(setAt(tree, ['result', 'attestation', 'claim', 'surprise'], 1)),
-        /claim\.surprise: unknown field/,
-      ],
-      [implode(setAt(tree, ['result', 'surprise'], 1)), /response\.result\.surprise: unknown field/],
-      [
-        { ...s.a.response, result: { ...(s.a.response.result as Json), attestation: '{"format":' } },
-        /not JSON/,
-      ],
-    ];
-    const noStatus = structuredClone(tree);
-    delete ((noStatus.result as Json).attestation as Json & { claim: Json }).claim.status;
-    cases.push([implode(noStatus), /claim\.status: missing/]);
-    for (const [resp, re] of cases) {
-      const v = await verifySample(s.a, resp as Json);
-      assert.equal(v.ok, false);
-      assert.match(v.checks.find((c) => c.id === 'binding.envelope')?.detail ?? '', re);
-    }
+    it('the saved request: every field it sets, mutated, fails binding.request; proto names read too', async () => {
+      const s = scenarios[0]!;
+      const check = (request: unknown) =>
+        verifyExecution(undefined, { response: s.a.response, request, allowSimulated: true });
+      assert.equal((await check(s.a.request)).ok, true);
+      // proto (snake_case) field names: the same request, as the service's JSON codec also reads it
+      const snake = (o: unknown): unknown =>
+        Array.isArray(o)
+          ? o.map(snake)
+          : o && typeof o === 'object'
+            ? Object.fromEntries(
+                Object.entries(o).map(([k, v]) => [
+                  k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+                  snake(v),
+                ]),
+              )
+            : o;
+      const v = await check(snake(s.a.request));
+      assert.equal(v.ok, true, failed(v).join());
+      // Not part of the claim (the service does not act on them): the request's version and timestamp.
+      const unbound = /^execution\.(?:version|timestamp)/;
+      const accepted: string[] = [];
+      let tried = 0;
+      for (const [path, leaf] of leaves(s.a.request)) {
+        const name = path.join('.');
+        if (unbound.test(name)) continue;
+        tried++;
+        const r = await check(setAt(s.a.request, path, mutateLeaf(path, leaf, tried)));
+        if (!failed(r).includes('binding.request')) accepted.push(`${name}: ${JSON.stringify(leaf)}`);
+      }
+      assert.ok(tried >= 10, `only ${tried} request fields`);
+      assert.deepEqual(accepted, [], `request mutations not caught:\n${accepted.join('\n')}`);
+      // A field the request schema does not have, and a request the service would refuse, are named.
+      const unknown = await check({ ...(s.a.request as object), extra: 1 });
+      assert.match(unknown.checks.find((c) => c.id === 'binding.request')!.detail, /cannot read the request/);
+      const ex = (s.a.request as { execution: Record<string, unknown> }).execution;
+      const conflict = await check({ ...(s.a.request as object), execution: { ...ex, inputs: ['1'] } });
+      assert.match(conflict.checks.find((c) => c.id === 'binding.request')!.detail, /INPUTS_CONFLICT/);
+    });
+
+    it('bad input: malformed JSON, an older claim version, missing or unknown fields are named', async () => {
+      const s = scenarios[0]!;
+      const tree = explode(s.a.response);
+      const cases: Array<[Json | string, RegExp]> = [
+        [
+          implode(setAt(tree, ['result', 'attestation', 'v'], 2)),
+          /attestation\.v: unsupported envelope version 2/,
+        ],
+        [
+          implode(setAt(tree, ['result', 'attestation', 'claim', 'v'], 2)),
+          /claim\.v: unsupported claim version 2/,
+        ],
+        [
+          implode(setAt(tree, ['result', 'attestation', 'claim', 'surprise'], 1)),
+          /claim\.surprise: unknown field/,
+        ],
+        [implode(setAt(tree, ['result', 'surprise'], 1)), /response\.result\.surprise: unknown field/],
+        [
+          { ...s.a.response, result: { ...(s.a.response.result as Json), attestation: '{"format":' } },
+          /not JSON/,
+        ],
+      ];
+      const noStatus = structuredClone(tree);
+      delete ((noStatus.result as Json).attestation as Json & { claim: Json }).claim.status;
+      cases.push([implode(noStatus), /claim\.status: missing/]);
+      for (const [resp, re] of cases) {
+        const v = await verifySample(s.a, resp as Json);
+        assert.equal(v.ok, false);
+        assert.match(v.checks.find((c) => c.id === 'binding.envelope')?.detail ?? '', re);
+      }
+    });
   });
-});

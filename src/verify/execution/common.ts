@@ -3,6 +3,7 @@
  * comparison, the server-build pin check, the nonce reader, and the error for malformed input.
  */
 import { BindingError, type BindingErrorCode, type ExecutionClaim } from '../../binding/index.ts';
+import type { VerifierCache } from '../cache.ts';
 import type { GpuReferenceValues } from '../nvidia/index.ts';
 import type { KdsOptions } from '../sev-snp/kds.ts';
 import type { SnpPolicy } from '../sev-snp/policy.ts';
@@ -54,6 +55,12 @@ export interface VerifyExecutionOptions {
   checkSessionKeyValidity?: boolean;
   /** Clock skew allowed between the server and the verification time, ms (default 5 minutes). */
   clockSkewMs?: number;
+  /**
+   * Opt-in cache of verified facts, shared across calls (src/verify/cache.ts): a session's keys and its
+   * evidence signature are checked once; every time-, policy-, nonce- and claim-dependent check still
+   * runs on each call. Checks satisfied from it say "cached" and are listed in `fields.cached`.
+   */
+  cache?: VerifierCache;
 }
 
 export const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });

@@ -37,6 +37,7 @@ export async function verifyCpu(
     if (opts.kds) o.kds = opts.kds;
     if (opts.crl) o.crl = opts.crl;
     if (opts.allowStaleCrl) o.allowStaleCrl = true;
+    if (opts.cache) o.cache = opts.cache;
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
@@ -46,6 +47,7 @@ export async function verifyCpu(
     if (opts.allowSimulated) o.allowSimulated = true;
     if (opts.now) o.now = opts.now;
     if (opts.tdxCollateral) o.collateral = opts.tdxCollateral;
+    if (opts.cache) o.cache = opts.cache;
     if (opts.policy?.tdx !== undefined) {
       try {
         o.policy = parseTdxPolicy(opts.policy.tdx);

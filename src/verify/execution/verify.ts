@@ -4,7 +4,7 @@
  * request → freshness → the claim on its own → the session key → the CPU evidence → the GPU evidence →
  * the response's fields. Each step appends its checks, in this order, to one verdict.
  */
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import {
   type AttestationEnvelope,
   type BindingError,
@@ -20,9 +20,12 @@ import {
   inputSide,
   outputSide,
   parseEnvelope,
+  type SessionKeyData,
+  type SessionKeyJson,
   sessionKeyDataFromJson,
   sessionKeyReportData,
 } from '../../binding/index.ts';
+import { cachedNote, factKey } from '../cache.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
 import {
@@ -49,6 +52,8 @@ interface Run {
   checks: Check[];
   parts: Verdict[];
   fields: Record<string, unknown>;
+  /** Ids of this verdict's checks satisfied from `opts.cache` (fields.cached when any). */
+  cached: string[];
 }
 
 /** The envelope read strictly: the claim, the response view (when given) and the raw attestation. */
@@ -253,6 +258,46 @@ function claimChecks(env: AttestationEnvelope, claim: ExecutionClaim, run: Run):
   );
 }
 
+/** What a session's keys tell on their own: a pure function of the session's fields (evidence aside). */
+interface SessionKeyFacts {
+  data: SessionKeyData;
+  /** sessionKeyReportData without a nonce: the session's identity (claim.session). */
+  identity: Uint8Array;
+  /** The REPORT_DATA the session's CPU evidence must carry (with the session's nonce, if any). */
+  expected: Uint8Array;
+  /** session.jwk and session.spki are the same key. */
+  sameKey: boolean;
+  claimKey: KeyObject;
+  /** The claim key is ECDSA P-256. */
+  p256: boolean;
+}
+
+/**
+ * The session's key facts, from the cache when it has them (`at`: when they were established) — keyed
+ * by every field of the session but its evidence, and kept only when both keys check out. Throws for a
+ * malformed session (never cached).
+ */
+function sessionKeyFacts(s: SessionKeyJson, run: Run): { facts: SessionKeyFacts; at?: Date } {
+  const { cache } = run.opts;
+  const key = cache ? factKey('session-keys', JSON.stringify({ ...s, evidence: undefined })) : undefined;
+  const hit = key ? cache!.get<SessionKeyFacts>(key) : undefined;
+  if (hit) {
+    run.cached.push('binding.session-signature');
+    return { facts: hit.value, at: hit.at };
+  }
+  const data = sessionKeyDataFromJson(s);
+  const identity = sessionKeyReportData(data);
+  const expected = s.nonce === '' ? identity : sessionKeyReportData(data, hexNonce(s.nonce));
+  const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
+  const sameKey = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), data.spki);
+  const claimKey = createPublicKey({ key: Buffer.from(data.claimSpki), format: 'der', type: 'spki' });
+  const p256 =
+    claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  const facts = { data, identity, expected, sameKey, claimKey, p256 };
+  if (key && sameKey && p256) cache!.set(key, facts);
+  return { facts };
+}
+
 /**
  * Step 6 (session-key mode): the claim signature, the session identity, the key's validity and build.
  * Returns the REPORT_DATA the session's CPU evidence must carry and that evidence (undefined: unreadable).
@@ -268,14 +313,8 @@ function sessionChecks(
   const { nowMs, skew } = run;
   const issuedAt = Number(claim.issuedAt);
   try {
-    const data = sessionKeyDataFromJson(s);
-    const identity = sessionKeyReportData(data);
-    const expected = s.nonce === '' ? identity : sessionKeyReportData(data, hexNonce(s.nonce));
-    const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
-    const sameKey = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), data.spki);
-    const claimKey = createPublicKey({ key: Buffer.from(data.claimSpki), format: 'der', type: 'spki' });
-    const p256 =
-      claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    const { facts, at } = sessionKeyFacts(s, run);
+    const { data, identity, expected, sameKey, claimKey, p256 } = facts;
     const sig = fromB64(env.signature, 'signature');
     const sigOk =
       sameKey &&
@@ -286,7 +325,7 @@ function sessionChecks(
       (sigOk ? pass : fail)(
         'binding.session-signature',
         sigOk
-          ? `claim signed (ES256) by the session claim key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})`
+          ? `claim signed (ES256) by the session claim key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})${at ? cachedNote(at, 'session keys (jwk = spki, P-256 claim key)') : ''}`
           : !sameKey
             ? 'session.jwk and session.spki are different keys'
             : !p256
@@ -444,7 +483,7 @@ export async function verifyExecution(
   envelopeIn: unknown,
   opts: VerifyExecutionOptions = {},
 ): Promise<Verdict> {
-  const run: Run = { opts, nowMs: 0, skew: 0, checks: [], parts: [], fields: {} };
+  const run: Run = { opts, nowMs: 0, skew: 0, checks: [], parts: [], fields: {}, cached: [] };
   const e = readEnvelope(envelopeIn, run);
   if (!e) return verdict('execution', run.checks, { fields: run.fields });
   const { env, claim } = e;
@@ -467,5 +506,6 @@ export async function verifyExecution(
     return verdict('execution', run.checks, { fields: run.fields, parts: run.parts });
   await gpuChecks(env, claim, run);
   responseFieldChecks(e, enc.encoded, run);
+  if (run.cached.length > 0) run.fields.cached = run.cached;
   return verdict('execution', run.checks, { fields: run.fields, parts: run.parts });
 }

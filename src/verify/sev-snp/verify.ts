@@ -65,7 +65,8 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   }
   checkSimulated(chosen, simulatedVia, evArk, v.vek, checks, fields);
   // 6. Report signature; 7. VEK ↔ report (hwID / CSP, TCB).
-  const sigOk = checkReportSignature(report, r, v.vek, v.vekKind, checks);
+  const cached: string[] = [];
+  const sigOk = checkReportSignature(report, r, v.vek, v.vekKind, checks, opts.cache, cached);
   checkVekIdentity(r, v, checks);
   const tcbProduct = product ?? v.info.product;
   checkVekTcb(r, v, tcbProduct, checks);
@@ -74,5 +75,6 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   checkPolicy(r, opts.policy, tcbProduct, v.info, checks);
   Object.assign(fields, verifiedFields(r, v, tcbProduct, chosen, simulatedVia, networkField()));
   if (!sigOk) fields.signatureValid = false;
+  if (cached.length > 0) fields.cached = cached;
   return done();
 }

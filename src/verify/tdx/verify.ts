@@ -3,6 +3,7 @@
  * Every step is a Check with a stable id; see docs/tdx.md for the list. The steps live in ./steps/,
  * one file each; `verifyInner` runs them in the order of the DCAP checklist.
  */
+import type { VerifierCache } from '../cache.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
 import type { TdxCollateral } from './collateral.ts';
@@ -43,6 +44,12 @@ export interface VerifyTdxOptions {
   trustSimulatedRoots?: ReadonlyArray<string | Uint8Array>;
   /** Accept any self-signed SIMULATED-named root that comes with the quote (testing only; loudly marked). */
   allowSimulated?: boolean;
+  /**
+   * Opt-in cache of verified facts (src/verify/cache.ts): the quote and QE report signatures verified
+   * before (same bytes, same keys) are not verified again; those checks then say "cached" and
+   * `fields.cached` lists them. Every other check runs on each call.
+   */
+  cache?: VerifierCache;
 }
 
 /**
@@ -70,7 +77,11 @@ function verifyInner(
   checks: Check[],
   fields: Record<string, unknown>,
 ): Verdict {
-  const done = () => verdict('tdx', checks, { fields });
+  const cached: string[] = [];
+  const done = () => {
+    if (cached.length > 0) fields.cached = cached;
+    return verdict('tdx', checks, { fields });
+  };
   const out: StepOutput = { checks, fields };
   const now = opts.now ?? new Date();
   // 0. Policy; 1. quote structure and QE vendor.
@@ -79,14 +90,14 @@ function verifyInner(
   const q = checkQuoteStructure(quote, out);
   if (!q) return done();
   // 2. Quote signature over header ‖ body with the attestation key.
-  const { attKeyOk } = checkQuoteSignature(q, checks);
+  const { attKeyOk } = checkQuoteSignature(q, checks, opts.cache, cached);
   // 3. Certification data: QE report + PCK chain; 4. the root it must end at.
   const cert = readCertificationData(q, checks);
   if (!cert) return done();
   const { qc, pckChain, pck, pckIssuer } = cert;
   const trust = selectTrustRoot(pckChain, opts, out);
   // 5. QE report signed by the PCK, binding the attestation key; 6. PCK chain, issuer, extensions.
-  checkQeReport(q, qc, pck, attKeyOk, checks);
+  checkQeReport(q, qc, pck, attKeyOk, checks, opts.cache, cached);
   const { issuerCn, ext } = checkPckChain(pckChain, trust, now, out);
   // 7. TD attributes; 8. REPORT_DATA binding and measurements.
   checkTdAttributes(q, policy, checks);

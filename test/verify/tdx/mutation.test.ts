@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { serializeTdxQuote } from '../../../src/formats/index.ts';
+import { VerifierCache } from '../../../src/verify/cache.ts';
 import {
   collateralFromJson,
   parseTdxQuote,
@@ -35,6 +36,9 @@ const failed = (v: Verdict) =>
     .map((c) => c.id)
     .join(',');
 
+/** Warmed in 'baselines verify' with every unmutated quote (with and without collateral). */
+const WARM = new VerifierCache();
+
 /** `col` undefined: signature/chain checks only (policy requireCollateral=false), to keep the loops fast. */
 async function rejected(
   quote: Uint8Array,
@@ -43,17 +47,22 @@ async function rejected(
   what: string,
   expectIds?: string[],
 ) {
-  const v = await verifyTdxQuote(
-    quote,
-    col ? { now, collateral: col } : { now, policy: { requireCollateral: false } },
-  );
-  assert.equal(v.ok, false, `${what}: still verified`);
-  if (expectIds) {
-    const f = failed(v);
-    assert.ok(
-      expectIds.some((id) => f.split(',').includes(id)),
-      `${what}: failed [${f}], expected one of ${expectIds}`,
-    );
+  // Cold, and — for the quote-level loops, where the cached facts (quote and QE report signatures) are —
+  // with a cache that holds every fact of the unmutated quotes: a cached signature must never turn a
+  // mutation into a yes.
+  for (const cache of col ? [undefined] : [undefined, WARM]) {
+    const v = await verifyTdxQuote(quote, {
+      ...(col ? { now, collateral: col } : { now, policy: { requireCollateral: false } }),
+      ...(cache ? { cache } : {}),
+    });
+    assert.equal(v.ok, false, `${what}: still verified${cache ? ' (warm cache)' : ''}`);
+    if (expectIds) {
+      const f = failed(v);
+      assert.ok(
+        expectIds.some((id) => f.split(',').includes(id)),
+        `${what}: failed [${f}], expected one of ${expectIds}`,
+      );
+    }
   }
 }
 
@@ -63,6 +72,11 @@ describe('TDX mutations are rejected', () => {
     assert.equal(a.ok, true, failed(a));
     const b = await verifyTdxQuote(V5.quote, { now: V5.now, collateral: V5.col });
     assert.equal(b.ok, true, failed(b));
+    for (const [q, now, collateral] of [
+      [V4.quote, V4.now, V4_COL],
+      [V5.quote, V5.now, V5.col],
+    ] as const)
+      assert.equal((await verifyTdxQuote(q, { now, collateral, cache: WARM })).ok, true);
     // The quote-level loops below run without collateral: the baselines pass that way too.
     for (const [q, now] of [
       [V4.quote, V4.now],
@@ -70,6 +84,11 @@ describe('TDX mutations are rejected', () => {
     ] as const) {
       const c = await verifyTdxQuote(q, { now, policy: { requireCollateral: false } });
       assert.equal(c.ok, true, failed(c));
+      for (let i = 0; i < 2; i++) {
+        const w = await verifyTdxQuote(q, { now, policy: { requireCollateral: false }, cache: WARM });
+        assert.equal(w.ok, true, failed(w));
+        if (i === 1) assert.deepEqual(w.fields?.cached, ['tdx.quote.signature', 'tdx.qe.report-signature']);
+      }
     }
   });
 

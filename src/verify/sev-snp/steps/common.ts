@@ -1,6 +1,7 @@
 /** Helpers shared by the SEV-SNP verification steps: check constructors, hex text, the option types. */
 
 import type { SnpProduct } from '../../../formats/index.ts';
+import type { VerifierCache } from '../../cache.ts';
 import type { Check } from '../../types.ts';
 import type { KdsOptions } from '../kds.ts';
 import type { SnpPolicy } from '../policy.ts';
@@ -38,6 +39,11 @@ export interface VerifySnpOptions {
   crl?: Uint8Array | 'fetch';
   /** Accept a CRL past its nextUpdate (default false: a stale CRL fails 'snp.chain.crl'). */
   allowStaleCrl?: boolean;
+  /**
+   * Opt-in cache of verified facts (src/verify/cache.ts): a report signature verified before with the same
+   * VEK is not verified again ('snp.report.signature' then says "cached", `fields.cached` lists it).
+   */
+  cache?: VerifierCache;
 }
 
 export const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });

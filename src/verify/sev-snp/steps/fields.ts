@@ -1,5 +1,4 @@
 /** The verdict's fields of a verified SEV-SNP report: the decoded report, the VEK, the root and the network used. */
-import { createHash } from 'node:crypto';
 import {
   decodePolicy,
   describeReport,
@@ -37,7 +36,7 @@ export function verifiedFields(
       cspId: info.cspId ?? null,
       notBefore: info.notBefore.toISOString(),
       notAfter: info.notAfter.toISOString(),
-      sha256: createHash('sha256').update(vek.raw).digest('hex'),
+      sha256: fingerprint(vek),
     },
     root: chosen
       ? {

@@ -3,6 +3,7 @@
  * attestation key: SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes ('tdx.qe.report-data').
  */
 import { createHash, type X509Certificate } from 'node:crypto';
+import { cachedNote, factKey, type VerifierCache } from '../../cache.ts';
 import type { Check } from '../../types.ts';
 import type { QeReportCertificationData, TdxQuote } from '../layout.ts';
 import { sameBytes, verifyP256Raw } from '../pki.ts';
@@ -14,13 +15,22 @@ export function checkQeReport(
   pck: X509Certificate,
   attKeyOk: boolean,
   checks: Check[],
+  cache?: VerifierCache,
+  cached?: string[],
 ): void {
-  const qeSigOk = verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, pck.publicKey);
+  // A cached fact: this signature over these QE report bytes verified with the key of this PCK (its DER).
+  const fact = cache
+    ? factKey('tdx-qe-report-signature', new Uint8Array(pck.raw), qc.qeReportRaw, qc.qeReportSignature)
+    : undefined;
+  const hit = fact ? cache!.get<true>(fact) : undefined;
+  const qeSigOk = hit ? true : verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, pck.publicKey);
+  if (hit) cached?.push('tdx.qe.report-signature');
+  else if (qeSigOk && fact) cache!.set(fact, true);
   checks.push({
     id: 'tdx.qe.report-signature',
     outcome: qeSigOk ? 'pass' : 'fail',
     detail: qeSigOk
-      ? `QE report signature verifies with the PCK certificate key`
+      ? `QE report signature verifies with the PCK certificate key${hit ? cachedNote(hit.at) : ''}`
       : 'QE report signature does not verify with the PCK certificate key',
   });
   const expect = createHash('sha256').update(q.attestationKey).update(qc.qeAuthData).digest();
