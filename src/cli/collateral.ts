@@ -5,6 +5,8 @@
  * and NVIDIA RIMs; `collateral prune` empties the local cache of expired items.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { COLLATERAL_BUNDLE_FORMAT } from '../verify/defaults.ts';
 import type { CollateralBundle, CollateralItem } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
@@ -22,7 +24,7 @@ export const NVIDIA_RIM_SERVICE = 'https://rim.attestation.nvidia.com/v1/rim';
 
 export const help = `Usage:
   wasmvm-tee collateral fetch --for EVIDENCE [--for ...] --out bundle.json [options]
-  wasmvm-tee collateral prune [--cache DIR] [--now ISO-8601] [--json]
+  wasmvm-tee collateral prune [--cache DIR] [--kds-cache DIR] [--pcs-cache DIR] [--now ISO-8601] [--json]
 
 fetch: run where the internet is reachable. For each evidence file it gathers what a verification
 needs, checks every item (vendor signature to the pinned root, validity at --now) and writes one
@@ -41,8 +43,11 @@ Then, with no network at all:
   wasmvm-tee verify --response resp.json --collateral bundle.json ...
   wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json ...
 
-prune: delete the items of the local cache that are past their own expiry (CRL / TCB Info
-nextUpdate, certificate notAfter).
+prune: delete what is past its own expiry (CRL / TCB Info / QE identity nextUpdate, certificate
+notAfter) from the local caches: the collateral cache (--cache), the AMD KDS cache of 'verify --kds /
+--crl fetch' (--kds-cache, default $WASMVM_TEE_KDS_CACHE or ~/.cache/wasmvm-tee/kds) and the Intel PCS
+cache of 'verify --tdx-quote --online' (--pcs-cache, default ~/.wasmvm-tee/tdx-collateral). Online
+use follows the same rule: a cached item is used until its own expiry, then fetched again.
 
 Options:
   --for FILE          evidence to gather collateral for (repeatable)
@@ -198,20 +203,38 @@ async function fetchRims(
   return { items, failures, fromCache };
 }
 
+/** The TDX collateral cache of 'verify --tdx-quote --online' (its --pcs-cache default). */
+export const defaultPcsCacheDir = () => join(homedir(), '.wasmvm-tee', 'tdx-collateral');
+
 function prune(rest: string[], io: CliIo): number {
   const { values: v } = parseArgs(rest, {
     cache: { type: 'string' },
+    'kds-cache': { type: 'string' },
+    'pcs-cache': { type: 'string' },
     now: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const now = parseTime(v.now);
-  const cache = new V.CollateralCache(v.cache ?? V.defaultCollateralCacheDir());
-  const r = cache.prune(now ?? new Date());
-  if (v.json) io.out(JSON.stringify({ cache: cache.dir, ...r }));
-  else {
-    for (const x of r.removed) io.out(`removed ${x}`);
-    io.out(`${cache.dir}: ${r.removed.length} removed, ${r.kept} kept`);
-  }
+  const now = parseTime(v.now) ?? new Date();
+  const caches = [
+    { dir: v.cache ?? V.defaultCollateralCacheDir(), r: { removed: [] as string[], kept: 0 } },
+    { dir: v['kds-cache'] ?? V.defaultKdsCacheDir(), r: { removed: [] as string[], kept: 0 } },
+    { dir: v['pcs-cache'] ?? defaultPcsCacheDir(), r: { removed: [] as string[], kept: 0 } },
+  ];
+  caches[0]!.r = new V.CollateralCache(caches[0]!.dir).prune(now);
+  caches[1]!.r = V.pruneKdsCache(caches[1]!.dir, now);
+  caches[2]!.r = V.pruneTdxCacheDir(caches[2]!.dir, now);
+  if (v.json)
+    io.out(
+      JSON.stringify({
+        now: now.toISOString(),
+        caches: caches.map((c) => ({ dir: c.dir, removed: c.r.removed, kept: c.r.kept })),
+      }),
+    );
+  else
+    for (const c of caches) {
+      for (const x of c.r.removed) io.out(`removed ${x}`);
+      io.out(`${c.dir}: ${c.r.removed.length} removed, ${c.r.kept} kept`);
+    }
   return EXIT.OK;
 }
 

@@ -63,6 +63,7 @@ export {
   parseTdxPolicy,
   parseTdxQuote,
   pemToDerList,
+  pruneTdxCacheDir,
   type SgxReportBody,
   TDX_LIMITS,
   type TdReport,

@@ -16,7 +16,7 @@
 import 'reflect-metadata';
 import * as assert from 'node:assert/strict';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ import {
   checkAmdCrlSignature,
   snpCollateralFromBundle,
 } from '../../../src/verify/reference/collateral-vendors.ts';
+import { kdsBodyExpiry, kdsGet, pruneKdsCache } from '../../../src/verify/sev-snp/kds.ts';
 import { parseTdxQuote } from '../../../src/verify/tdx/layout.ts';
 
 const DATA = new URL('../../data/', import.meta.url);
@@ -559,16 +560,66 @@ describe('AMD and Intel collateral bundles', () => {
     assert.equal(second.fetched, 0);
     assert.equal(second.summary.fromCache.length, 4);
     // prune at 2026-05-01: TCB Info, QE identity and PCK CRL (nextUpdate mid-April) go; the root CA CRL stays
+    const kdsDir = join(tmp, 'kds-empty');
+    const pcsDir = join(tmp, 'pcs');
+    cpSync(new URL('tdx/collateral-2026-03', DATA), pcsDir, { recursive: true });
     const c = capture();
     assert.equal(
-      await collateralMain(['prune', '--cache', cache, '--now', '2026-05-01T00:00:00Z', '--json'], c.io),
+      await collateralMain(
+        [
+          'prune',
+          '--cache',
+          cache,
+          '--kds-cache',
+          kdsDir,
+          '--pcs-cache',
+          pcsDir,
+          '--now',
+          '2026-05-01T00:00:00Z',
+          '--json',
+        ],
+        c.io,
+      ),
       0,
     );
-    const pr = JSON.parse(c.out) as { removed: string[]; kept: number };
-    assert.equal(pr.removed.length, 3);
-    assert.equal(pr.kept, 1);
+    const pr = JSON.parse(c.out) as { caches: { dir: string; removed: string[]; kept: number }[] };
+    const [col, kds, pcs] = pr.caches;
+    assert.equal(col!.removed.length, 3);
+    assert.equal(col!.kept, 1);
     assert.ok(
-      pr.removed.some((x) => x.startsWith('intel-tcb-info 50806f000000 (expired 2026-04-15T22:21:30.000Z)')),
+      col!.removed.some((x) =>
+        x.startsWith('intel-tcb-info 50806f000000 (expired 2026-04-15T22:21:30.000Z)'),
+      ),
     );
+    assert.deepEqual(kds, { dir: kdsDir, removed: [], kept: 0 });
+    // the 'verify --tdx-quote --online' cache layout: the same rule per file
+    assert.deepEqual(pcs!.removed.map((x) => x.split(' ')[1]).sort(), [
+      'pck-crl-platform.der',
+      'tcb-info-50806f000000.json',
+      'tcb-info-90c06f000000.json',
+      'td-qe-identity.json',
+    ]);
+    assert.equal(pcs!.kept, 1);
+    assert.deepEqual(readdirSync(pcsDir).sort(), ['root-ca-crl.der', 'tcb-signing-chain.pem']);
+  });
+
+  it('the AMD KDS cache: online, an answer past its own expiry is fetched again; offline it is still used', async () => {
+    const dir = join(tmp, 'kds');
+    const url = `${base}/kds/vcek/v1/Milan/cert_chain`;
+    const first = await kdsGet(url, { cacheDir: dir });
+    const n = requests.length;
+    // cert_chain: ARK-Milan/ASK valid until 2045; "now" inside: from the cache
+    assert.deepEqual(await kdsGet(url, { cacheDir: dir, clock: () => Date.parse('2030-01-01') }), first);
+    assert.equal(requests.length, n);
+    // "now" after the chain's notAfter: fetched again online, the cached copy offline
+    await kdsGet(url, { cacheDir: dir, clock: () => Date.parse('2050-01-01') });
+    assert.equal(requests.length, n + 1);
+    await kdsGet(url, { cacheDir: dir, offline: true, clock: () => Date.parse('2050-01-01') });
+    assert.equal(requests.length, n + 1);
+    const exp = kdsBodyExpiry(first)!;
+    assert.equal(exp.getUTCFullYear(), 2045);
+    const pr = pruneKdsCache(dir, new Date('2050-01-01'));
+    assert.equal(pr.removed.length, 1);
+    assert.match(pr.removed[0]!, /expired 2045-/);
   });
 });
