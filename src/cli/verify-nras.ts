@@ -7,6 +7,7 @@
 import type { GpuEvidence } from '../tee/index.ts';
 import {
   createOcspChecker,
+  crossCheckNrasWithLocal,
   fetchedJwks,
   isJwks,
   type JwksSource,
@@ -31,6 +32,13 @@ export const help = `Usage:
                     [--policy p.json] [--issuer URL] [--json]
   wasmvm-tee verify --gpu-evidence evidence.json (--nonce HEX | --no-nonce) [--now ISO-8601]
                     [--policy p.json] [--json]
+  wasmvm-tee verify --nras-response r.json --gpu-evidence evidence.json --nonce HEX [options]
+
+Both: the NRAS answer and the local verification of the same evidence, then, per GPU, the named check
+nvidia.crosscheck (driver-version, vbios-version, ueid, hwmodel, measres): their claims must agree
+(NRAS_CROSSCHECK_MISMATCH fails). A claim one side lacks is "not checked" and fails unless allowed with
+--allow-not-checked ID (without RIMs the local side appraises no measurements, so
+nvidia.crosscheck.measres is not checked).
 
 --nras-response: an NRAS v3/v4 answer [["JWT", overall], {"GPU-0": token, ...}]. Checks every token's
   ES384 signature against NVIDIA's PINNED NRAS keys (the JWKS NVIDIA published on 2026-06-29), plus keys
@@ -63,6 +71,7 @@ Options:
   --issuer URL       accepted NRAS issuer (default https://nras.attestation.nvidia.com)
   --pin-nras-ca H    also accept signing keys chaining to the NRAS CA with this SubjectPublicKeyInfo SHA-256
   --ocsp             (--gpu-evidence, needs --online) check revocation with NVIDIA's OCSP responder
+  --allow-not-checked ID  (both) accept this not-checked cross-check (repeatable)
   --json             print the verdict as JSON
 JSON inputs over ${MAX_JSON_INPUT_BYTES} bytes are rejected unread.
 ${EXIT_TABLE}`;
@@ -92,10 +101,58 @@ function parseCommandLine(argv: string[]): Record<string, string | true> {
     online: { type: 'boolean' },
     offline: { type: 'boolean' },
     'no-nonce': { type: 'boolean' },
+    'allow-not-checked': { type: 'string', multiple: true },
   });
   const out: Record<string, string | true> = {};
-  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== false) out[`--${k}`] = v;
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined && v !== false) out[`--${k}`] = Array.isArray(v) ? v.join('\n') : v;
   return out;
+}
+
+function allowNotChecked(a: Record<string, string | true>): string[] {
+  const v = a['--allow-not-checked'];
+  return typeof v === 'string' ? v.split('\n') : [];
+}
+
+/**
+ * The NRAS verdict, the local one, and for each GPU the cross-check of their claims
+ * (crossCheckNrasWithLocal: driver and VBIOS versions, ueid, hwmodel, measurement result). GPUs are
+ * paired by ueid when both sides name one, else in order (NRAS GPU-0, GPU-1, … = evidence order).
+ */
+function crossChecked(nras: Verdict, local: Verdict, allow: readonly string[]): Verdict {
+  const nParts = nras.parts ?? [];
+  const lParts = local.parts ?? [];
+  const ueid = (v: Verdict) => {
+    const u = v.fields?.ueid;
+    return typeof u === 'string' || typeof u === 'number' ? String(u) : undefined;
+  };
+  const cross: Verdict[] = [];
+  const used = new Set<number>();
+  nParts.forEach((n, i) => {
+    let j = lParts.findIndex((l, k) => !used.has(k) && ueid(n) !== undefined && ueid(l) === ueid(n));
+    if (j < 0 && i < lParts.length && !used.has(i)) j = i;
+    if (j < 0) return;
+    used.add(j);
+    const x = crossCheckNrasWithLocal(n, lParts[j]!, allow);
+    cross.push({
+      ...x,
+      fields: { ...(x.fields ?? {}), name: `${String(n.fields?.name ?? `GPU-${i}`)} ↔ evidence[${j}]` },
+    });
+  });
+  const same = nParts.length === lParts.length && cross.length === nParts.length;
+  return verdict(
+    'nvidia-nras+local',
+    [
+      {
+        id: 'nvidia.crosscheck.gpu-count',
+        outcome: same ? 'pass' : 'fail',
+        detail: same
+          ? `${nParts.length} GPU(s) in the NRAS answer and in the local evidence, each cross-checked`
+          : `NRAS_CROSSCHECK_MISMATCH: the NRAS answer has ${nParts.length} device token(s), the local evidence ${lParts.length} GPU(s); ${cross.length} paired`,
+      },
+    ],
+    { parts: [nras, local, ...cross] },
+  );
 }
 
 function readJson(path: string, what: string): unknown {
@@ -179,7 +236,7 @@ export function formatVerdict(v: Verdict, indent = ''): string[] {
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  let verdictOut: Verdict;
+  let verdictOut!: Verdict;
   let json = false;
   const network: string[] = [];
   const countingFetch = (f: typeof fetch): typeof fetch =>
@@ -200,9 +257,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     const now = parseNow(a['--now']);
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
+    let nrasVerdict: Verdict | undefined;
     if (typeof a['--nras-response'] === 'string') {
-      if (a['--gpu-evidence'] !== undefined)
-        throw new UsageError('USAGE', 'give either --nras-response or --gpu-evidence');
       if (a['--no-nonce'] === true)
         throw new UsageError(
           'USAGE',
@@ -237,8 +293,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           throw new UsageError('USAGE', '--pin-nras-ca takes SHA-256 hex values, comma-separated');
         opts.pinnedNrasCaSpkiSha256 = [...NRAS_PINNED_CA_SPKI_SHA256, ...pins];
       }
-      verdictOut = await verifyNrasResponse(response, opts);
-    } else if (typeof a['--gpu-evidence'] === 'string') {
+      nrasVerdict = await verifyNrasResponse(response, opts);
+      verdictOut = nrasVerdict;
+    }
+    if (typeof a['--gpu-evidence'] === 'string') {
       // Freshness by default, like the other verify paths: the nonce you asked for, or an explicit skip.
       const skipNonce = a['--no-nonce'] === true;
       if (skipNonce && a['--nonce'] !== undefined)
@@ -283,7 +341,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         ],
         { parts, ...(skipNonce ? { fields: { freshness: 'not checked' } } : {}) },
       );
-    } else {
+      // Both an NRAS answer and the local evidence: their claims must agree, GPU by GPU.
+      if (nrasVerdict) verdictOut = crossChecked(nrasVerdict, verdictOut, allowNotChecked(a));
+    } else if (!nrasVerdict) {
       throw new UsageError('USAGE', 'give --nras-response FILE or --gpu-evidence FILE');
     }
   } catch (e) {
