@@ -36,12 +36,14 @@ time and validity:
                                    its CA, the root CA CRL (each with its issuer chain); the PCK
                                    certificate chain is the one inside the quote
   GPU evidence (nvattest / NRAS request body)   NVIDIA RIM service: driver and VBIOS RIMs
+  NRAS answer ([["JWT", ...], {...}])  NRAS: the JWKS (keys checked to the pinned NRAS CA)
   our JSON: an Execute response, an attestation envelope, 'attest --json' output: the evidence inside
 Then, with no network at all:
   wasmvm-tee verify --snp-report r.bin --collateral bundle.json [--at ISO-8601] ...
   wasmvm-tee verify --tdx-quote q.dat --collateral bundle.json [--at ISO-8601] ...
   wasmvm-tee verify --response resp.json --collateral bundle.json ...
   wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json ...
+  wasmvm-tee verify --nras-response r.json --nonce HEX --collateral bundle.json ...
 
 prune: delete what is past its own expiry (CRL / TCB Info / QE identity nextUpdate, certificate
 notAfter) from the local caches: the collateral cache (--cache), the AMD KDS cache of 'verify --kds /
@@ -59,6 +61,7 @@ Options:
   --kds URL           AMD KDS base (default https://kdsintf.amd.com)
   --pcs URL           Intel PCS base (default https://api.trustedservices.intel.com)
   --rim-service URL   NVIDIA RIM service base (default ${NVIDIA_RIM_SERVICE})
+  --nras-jwks-url URL NRAS JWKS (default https://nras.attestation.nvidia.com/.well-known/jwks.json)
   --now ISO-8601      time at which each item must verify (default: now)
   --json              print a summary as JSON
 
@@ -102,10 +105,21 @@ async function fetchRim(
 
 /** What one --for file holds. */
 interface Targets {
+  /** An NRAS answer: its tokens verify offline with the NRAS JWKS. */
+  nras: boolean;
   snp: { report: Uint8Array; vek?: Uint8Array }[];
   tdx: Uint8Array[];
   gpu: ReturnType<typeof N.evidenceFromJson>;
   simulated: number;
+}
+
+function isNrasResponse(j: unknown): boolean {
+  try {
+    V.parseNrasResponse(j);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isTdxQuote(b: Uint8Array): boolean {
@@ -122,11 +136,15 @@ function targetsOf(file: string): Targets {
   } catch (e) {
     throw new UsageError('BAD_INPUT', `${file}: ${(e as Error).message}`);
   }
-  const t: Targets = { snp: [], tdx: [], gpu: [], simulated: 0 };
+  const t: Targets = { nras: false, snp: [], tdx: [], gpu: [], simulated: 0 };
   const text = Buffer.from(bytes).toString('utf8').trim();
   if (text.startsWith('{') || text.startsWith('[')) {
     try {
       const j = JSON.parse(text) as unknown;
+      if (isNrasResponse(j)) {
+        t.nras = true;
+        return t;
+      }
       const ev = V.evidenceInJson(j);
       if (ev) {
         for (const c of ev.cpu) {
@@ -258,6 +276,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       'rim-service': { type: 'string' },
       kds: { type: 'string' },
       pcs: { type: 'string' },
+      'nras-jwks-url': { type: 'string' },
       cache: { type: 'string' },
       'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -296,6 +315,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       for (const q of t.tdx) results.push(await V.fetchTdxItems(q, opts));
     }
     results.push(await fetchRims(ids, base, f, at, cache));
+    if (targets.some((t) => t.nras))
+      results.push(
+        await V.fetchNrasJwksItem({ ...opts, ...(v['nras-jwks-url'] ? { url: v['nras-jwks-url'] } : {}) }),
+      );
     // one item per kind and id
     const items: CollateralItem[] = [];
     for (const r of results)

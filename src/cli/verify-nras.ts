@@ -6,6 +6,9 @@
  */
 import type { GpuEvidence } from '../tee/index.ts';
 import {
+  type Check,
+  checkNrasJwks,
+  collateralCheck,
   createOcspChecker,
   crossCheckNrasWithLocal,
   fetchedJwks,
@@ -14,12 +17,15 @@ import {
   NRAS_PINNED_CA_SPKI_SHA256,
   type NvidiaPolicy,
   normalizeReferenceValues,
+  parseCollateralBundle,
   parseNvidiaPolicy,
   pinnedJwks,
   type Verdict,
+  validItem,
   verdict,
   verifyGpuEvidence,
   verifyNrasResponse,
+  withCollateralChecks,
 } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
@@ -66,7 +72,11 @@ Options:
   --online           allow network use: fetch the NRAS JWKS, and OCSP with --ocsp. Without it nothing is
                      fetched; the verdict's fields.network says whether the network was used
   --offline          never use the network (the default; kept for scripts)
-  --now ISO-8601     verification clock (recorded tokens need one)
+  --now ISO-8601     verification clock (recorded tokens need one); --at: the same
+  --collateral FILE  (--nras-response) an offline collateral bundle: its NRAS JWKS (item
+                     nvidia-nras-jwks, 'wasmvm-tee collateral fetch --for r.json') is added to the pinned
+                     keys, as the check collateral.nvidia.nras-jwks (missing: "not checked", fails unless
+                     --allow-not-checked collateral.nvidia.nras-jwks)
   --policy FILE      policy JSON (see docs/nvidia.md)
   --issuer URL       accepted NRAS issuer (default https://nras.attestation.nvidia.com)
   --pin-nras-ca H    also accept signing keys chaining to the NRAS CA with this SubjectPublicKeyInfo SHA-256
@@ -102,11 +112,42 @@ function parseCommandLine(argv: string[]): Record<string, string | true> {
     offline: { type: 'boolean' },
     'no-nonce': { type: 'boolean' },
     'allow-not-checked': { type: 'string', multiple: true },
+    collateral: { type: 'string' },
+    at: { type: 'string' },
   });
   const out: Record<string, string | true> = {};
   for (const [k, v] of Object.entries(values))
     if (v !== undefined && v !== false) out[`--${k}`] = Array.isArray(v) ? v.join('\n') : v;
   return out;
+}
+
+/** The NRAS JWKS from an offline collateral bundle, as the check 'collateral.nvidia.nras-jwks'. */
+function jwksFromBundle(path: string, at: Date): { jwks?: JwksSource; check: Check } {
+  let bundle: ReturnType<typeof parseCollateralBundle>;
+  try {
+    bundle = parseCollateralBundle(readJson(path, 'collateral bundle'));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
+  }
+  const id = 'collateral.nvidia.nras-jwks';
+  try {
+    const item = validItem(bundle, 'nvidia-nras-jwks', 'nras', at);
+    const { keys } = checkNrasJwks(item, at);
+    return {
+      jwks: pinnedJwks(
+        { keys } as Parameters<typeof pinnedJwks>[0],
+        `NRAS JWKS from the bundle (fetched ${item.fetchedAt})`,
+      ),
+      check: {
+        id,
+        outcome: 'pass',
+        detail: `${keys.length} key(s) fetched ${item.fetchedAt} from ${item.source}, each chaining to a pinned NRAS CA`,
+      },
+    };
+  } catch (e) {
+    return { check: collateralCheck(id, e) };
+  }
 }
 
 function allowNotChecked(a: Record<string, string | true>): string[] {
@@ -254,10 +295,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (a['--ocsp'] === true && !online)
       throw new UsageError('USAGE', '--ocsp asks NVIDIA over the network: give --online too');
     const netFetch = countingFetch(io.fetch ?? fetch);
-    const now = parseNow(a['--now']);
+    if (a['--now'] !== undefined && a['--at'] !== undefined)
+      throw new UsageError('USAGE', 'give --now or --at, not both');
+    const now = parseNow(a['--now'] ?? a['--at']);
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
     let nrasVerdict: Verdict | undefined;
+    const bundleChecks: Check[] = [];
     if (typeof a['--nras-response'] === 'string') {
       if (a['--no-nonce'] === true)
         throw new UsageError(
@@ -269,7 +313,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       // NVIDIA's pinned keys always; --nras-jwks FILE adds keys; --online fetches NRAS's current JWKS.
       let jwks: JwksSource | undefined;
       const file = a['--nras-jwks'] ?? a['--jwks'];
-      if (typeof file === 'string') {
+      if (typeof a['--collateral'] === 'string') {
+        if (file !== undefined || online)
+          throw new UsageError(
+            'USAGE',
+            '--collateral is the offline source: not with --nras-jwks or --online',
+          );
+        const r = jwksFromBundle(a['--collateral'], now ?? new Date());
+        bundleChecks.push(r.check);
+        if (r.jwks) jwks = r.jwks;
+      } else if (typeof file === 'string') {
         const set = readJson(file, 'JWKS');
         if (!isJwks(set)) throw new UsageError('BAD_INPUT', `${file} is not a JWKS ({"keys": [...]})`);
         jwks = pinnedJwks(set, file);
@@ -294,6 +347,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         opts.pinnedNrasCaSpkiSha256 = [...NRAS_PINNED_CA_SPKI_SHA256, ...pins];
       }
       nrasVerdict = await verifyNrasResponse(response, opts);
+      if (bundleChecks.length > 0)
+        nrasVerdict = withCollateralChecks(nrasVerdict, bundleChecks, allowNotChecked(a));
       verdictOut = nrasVerdict;
     }
     if (typeof a['--gpu-evidence'] === 'string') {

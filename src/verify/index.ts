@@ -26,6 +26,7 @@ export {
   NRAS_PINNED_JWKS,
   type NvidiaPolicy,
   normalizeReferenceValues,
+  parseNrasResponse,
   parseNvidiaPolicy,
   pinnedJwks,
   type VerifyGpuEvidenceOptions,

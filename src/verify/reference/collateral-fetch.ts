@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSignerInfo, parseReport, reportProduct, type SnpProduct } from '../../formats/index.ts';
+import { NRAS_JWKS_URL } from '../nvidia/jwks.ts';
 import { type FetchLike, KDS_BASE, kdsGet } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
 import { INTEL_PCS_BASE } from '../tdx/collateral.ts';
@@ -25,6 +26,7 @@ import {
   checkAmdVekSignature,
   checkIntelCrlSignature,
   checkIntelSignedJson,
+  checkNrasJwks,
   itemValidity,
   snpCertChainId,
   snpCrlId,
@@ -294,6 +296,38 @@ export async function fetchTdxItems(quote: Uint8Array, o: FetchItemsOptions = {}
       return makeItem('intel-root-ca-crl', 'root', rootUrl, g.body);
     },
     (i) => checkIntelCrlSignature(i, at),
+  );
+  return r;
+}
+
+/** The NRAS JWKS (for verifying NRAS answers offline): every key's x5c chain to a pinned NRAS CA. */
+export async function fetchNrasJwksItem(
+  o: FetchItemsOptions & { url?: string } = {},
+): Promise<FetchItemsResult> {
+  const r: FetchItemsResult = { items: [], failures: [], fromCache: [] };
+  const at = o.now ?? new Date();
+  const url = o.url ?? NRAS_JWKS_URL;
+  const f = o.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  await step(
+    r,
+    o.cache,
+    'nvidia-nras-jwks',
+    'nras',
+    at,
+    async () => {
+      let res: Awaited<ReturnType<FetchLike>>;
+      try {
+        res = await f(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+      } catch (e) {
+        throw new CollateralError('COLLATERAL_FETCH_FAILED', `GET ${url}: ${(e as Error).message}`);
+      }
+      if (res.status !== 200)
+        throw new CollateralError('COLLATERAL_FETCH_FAILED', `GET ${url}: HTTP ${res.status}`);
+      return makeItem('nvidia-nras-jwks', 'nras', url, Buffer.from(await res.arrayBuffer()).toString('utf8'));
+    },
+    (i) => {
+      checkNrasJwks(i, at);
+    },
   );
   return r;
 }

@@ -28,6 +28,8 @@ import {
   type SnpReportFields,
 } from '../../formats/index.ts';
 import { attestationFromResponse } from '../execution/response.ts';
+import { NRAS_PINNED_CA_SPKI_SHA256 } from '../nvidia/nras-pinned-jwks.ts';
+import { checkJwkX5c } from '../nvidia/steps/nras-x5c.ts';
 import { fingerprint, pinnedChains, signedBy } from '../sev-snp/chain.ts';
 import { kdsCrlUrl, kdsVcekUrl } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
@@ -119,9 +121,62 @@ export function itemValidity(item: CollateralItem): { notBefore: string; notAfte
       if (Number.isNaN(a.getTime()) || Number.isNaN(z.getTime())) malformed(item, 'bad issueDate/nextUpdate');
       return { notBefore: iso(a), notAfter: iso(z) };
     }
+    case 'nvidia-nras-jwks': {
+      // the span in which some key's signing certificate (x5c[0]) is valid
+      const certs = jwksKeys(item).map((k) => jwkLeaf(item, k));
+      return {
+        notBefore: iso(Math.min(...certs.map((c) => new Date(c.validFrom).getTime()))),
+        notAfter: iso(Math.max(...certs.map((c) => new Date(c.validTo).getTime()))),
+      };
+    }
     case 'nvidia-rim':
       return { notBefore: item.notBefore, notAfter: item.notAfter };
   }
+}
+
+function jwksKeys(item: CollateralItem): Record<string, unknown>[] {
+  let j: { keys?: unknown };
+  try {
+    j = JSON.parse(item.body) as { keys?: unknown };
+  } catch (e) {
+    return malformed(item, `not JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(j?.keys) || j.keys.length === 0) malformed(item, 'not a JWKS with keys');
+  return j.keys as Record<string, unknown>[];
+}
+
+function jwkLeaf(item: CollateralItem, k: Record<string, unknown>): X509Certificate {
+  const x5c = k.x5c;
+  if (!Array.isArray(x5c) || x5c.length === 0) malformed(item, `key '${String(k.kid)}' has no x5c chain`);
+  try {
+    return new X509Certificate(Buffer.from(String((x5c as unknown[])[0]), 'base64'));
+  } catch (e) {
+    return malformed(item, `key '${String(k.kid)}': x5c[0] does not parse: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * An NRAS JWKS item: every key's x5c chain verifies (x5c[0] holds the key, each certificate signed by
+ * the next, a pinned NRAS CA reached), and at least one signing certificate is valid at `at`.
+ * Returns the key set. Throws COLLATERAL_SIGNATURE_INVALID / COLLATERAL_EXPIRED / COLLATERAL_MALFORMED.
+ */
+export function checkNrasJwks(item: CollateralItem, at: Date): { keys: Record<string, unknown>[] } {
+  const keys = jwksKeys(item);
+  let valid = 0;
+  for (const k of keys) {
+    // the chain at a time inside the key's own validity: a key's age is judged below, its signatures here
+    const leaf = jwkLeaf(item, k);
+    const mid = new Date((new Date(leaf.validFrom).getTime() + new Date(leaf.validTo).getTime()) / 2);
+    const r = checkJwkX5c(k, mid, [...NRAS_PINNED_CA_SPKI_SHA256]);
+    if (r.outcome !== 'pass') badSig(item, `key '${String(k.kid)}': ${r.detail}`);
+    if (at >= new Date(leaf.validFrom) && at <= new Date(leaf.validTo)) valid++;
+  }
+  if (valid === 0)
+    throw new CollateralError(
+      'COLLATERAL_EXPIRED',
+      `${item.kind} '${item.id}': no key's signing certificate is valid at ${at.toISOString()}`,
+    );
+  return { keys };
 }
 
 /**

@@ -4,7 +4,8 @@
  * was fetched and its validity, so that `verify --collateral BUNDLE` runs with no network at all.
  * Items: NVIDIA RIMs ("nvidia-rim"); AMD KDS VCEKs, ASK/ARK chains and CRLs ("amd-vek",
  * "amd-cert-chain", "amd-crl", ids are the KDS paths); Intel PCS TDX TCB Info, TD QE identity, PCK
- * and root CA CRLs ("intel-tcb-info", "intel-qe-identity", "intel-pck-crl", "intel-root-ca-crl").
+ * and root CA CRLs ("intel-tcb-info", "intel-qe-identity", "intel-pck-crl", "intel-root-ca-crl");
+ * the NRAS JWKS ("nvidia-nras-jwks").
  * Every item stays vendor-signed and is verified again on use — the bundle itself is not trusted:
  * validity is re-derived from the signed bytes, not from the bundle's notBefore/notAfter.
  */
@@ -34,6 +35,7 @@ export const COLLATERAL_KINDS = [
   'intel-qe-identity',
   'intel-pck-crl',
   'intel-root-ca-crl',
+  'nvidia-nras-jwks',
 ] as const;
 export type CollateralKind = (typeof COLLATERAL_KINDS)[number];
 
@@ -42,7 +44,8 @@ export interface CollateralItem {
   /**
    * Vendor id of the item: NVIDIA RIM id (NV_GPU_VBIOS_1010_0200_882_960074001A); AMD KDS path
    * (vcek/v1/Milan/<chip id>?blSPL=..., vcek/v1/Milan/cert_chain, vcek/v1/Milan/crl); Intel: the
-   * FMSPC (TCB Info), 'TD_QE' (QE identity), 'platform' | 'processor' (PCK CRL), 'root' (root CA CRL).
+   * FMSPC (TCB Info), 'TD_QE' (QE identity), 'platform' | 'processor' (PCK CRL), 'root' (root CA CRL);
+   * 'nras' (the NRAS JWKS).
    */
   id: string;
   /** Where it was fetched from. */

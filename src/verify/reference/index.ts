@@ -20,11 +20,13 @@ export {
   defaultCollateralCacheDir,
   type FetchItemsOptions,
   type FetchItemsResult,
+  fetchNrasJwksItem,
   fetchSnpItems,
   fetchTdxItems,
   makeItem,
 } from './collateral-fetch.ts';
 export {
+  checkNrasJwks,
   collateralCheck,
   evidenceInJson,
   itemValidity,
