@@ -49,7 +49,8 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
     load: () => import('./inspect.ts'),
   },
   collateral: {
-    summary: 'gather vendor collateral (NVIDIA RIMs) into a bundle for offline verification',
+    summary:
+      'gather vendor collateral (AMD KDS, Intel PCS, NVIDIA RIMs) into a bundle for offline verification',
     load: () => import('./collateral.ts'),
   },
 };

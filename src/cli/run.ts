@@ -38,7 +38,10 @@ Options:
   --mode M                interp | singlepass | multipass (default interp)
   --timeout MS            wall-clock limit (default 60000)
   --allow-simulated       allow the SIMULATED TEE (no hardware here): attestations succeed, marked simulated
-  --policy FILE           host policy JSON (docs/host.md); --allow-simulated overrides allowSimulated
+  --policy FILE           host policy JSON (docs/host.md), or a reference-value policy file
+                          (docs/reference-values.md: pinned measurements, TCB minimums, RIM versions,
+                          allowSimulated gate attest_vm / attest_gpu); --allow-simulated overrides
+                          allowSimulated
   --issuers FILE          extra token issuers JSON array (NRAS, Azure, ITA presets; docs/host.md)
   --audit-log FILE        append every attestation call to this hash-chained audit log
   --cache-ttl MS          attestation cache TTL (default 60000; 0 disables)

@@ -6,19 +6,26 @@
  */
 import type { GpuEvidence } from '../tee/index.ts';
 import {
+  type Check,
+  checkNrasJwks,
+  collateralCheck,
   createOcspChecker,
+  crossCheckNrasWithLocal,
   fetchedJwks,
   isJwks,
   type JwksSource,
   NRAS_PINNED_CA_SPKI_SHA256,
   type NvidiaPolicy,
   normalizeReferenceValues,
+  parseCollateralBundle,
   parseNvidiaPolicy,
   pinnedJwks,
   type Verdict,
+  validItem,
   verdict,
   verifyGpuEvidence,
   verifyNrasResponse,
+  withCollateralChecks,
 } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
@@ -31,6 +38,13 @@ export const help = `Usage:
                     [--policy p.json] [--issuer URL] [--json]
   wasmvm-tee verify --gpu-evidence evidence.json (--nonce HEX | --no-nonce) [--now ISO-8601]
                     [--policy p.json] [--json]
+  wasmvm-tee verify --nras-response r.json --gpu-evidence evidence.json --nonce HEX [options]
+
+Both: the NRAS answer and the local verification of the same evidence, then, per GPU, the named check
+nvidia.crosscheck (driver-version, vbios-version, ueid, hwmodel, measres): their claims must agree
+(NRAS_CROSSCHECK_MISMATCH fails). A claim one side lacks is "not checked" and fails unless allowed with
+--allow-not-checked ID (without RIMs the local side appraises no measurements, so
+nvidia.crosscheck.measres is not checked).
 
 --nras-response: an NRAS v3/v4 answer [["JWT", overall], {"GPU-0": token, ...}]. Checks every token's
   ES384 signature against NVIDIA's PINNED NRAS keys (the JWKS NVIDIA published on 2026-06-29), plus keys
@@ -58,11 +72,16 @@ Options:
   --online           allow network use: fetch the NRAS JWKS, and OCSP with --ocsp. Without it nothing is
                      fetched; the verdict's fields.network says whether the network was used
   --offline          never use the network (the default; kept for scripts)
-  --now ISO-8601     verification clock (recorded tokens need one)
+  --now ISO-8601     verification clock (recorded tokens need one); --at: the same
+  --collateral FILE  (--nras-response) an offline collateral bundle: its NRAS JWKS (item
+                     nvidia-nras-jwks, 'wasmvm-tee collateral fetch --for r.json') is added to the pinned
+                     keys, as the check collateral.nvidia.nras-jwks (missing: "not checked", fails unless
+                     --allow-not-checked collateral.nvidia.nras-jwks)
   --policy FILE      policy JSON (see docs/nvidia.md)
   --issuer URL       accepted NRAS issuer (default https://nras.attestation.nvidia.com)
   --pin-nras-ca H    also accept signing keys chaining to the NRAS CA with this SubjectPublicKeyInfo SHA-256
   --ocsp             (--gpu-evidence, needs --online) check revocation with NVIDIA's OCSP responder
+  --allow-not-checked ID  (both) accept this not-checked cross-check (repeatable)
   --json             print the verdict as JSON
 JSON inputs over ${MAX_JSON_INPUT_BYTES} bytes are rejected unread.
 ${EXIT_TABLE}`;
@@ -92,10 +111,89 @@ function parseCommandLine(argv: string[]): Record<string, string | true> {
     online: { type: 'boolean' },
     offline: { type: 'boolean' },
     'no-nonce': { type: 'boolean' },
+    'allow-not-checked': { type: 'string', multiple: true },
+    collateral: { type: 'string' },
+    at: { type: 'string' },
   });
   const out: Record<string, string | true> = {};
-  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== false) out[`--${k}`] = v;
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined && v !== false) out[`--${k}`] = Array.isArray(v) ? v.join('\n') : v;
   return out;
+}
+
+/** The NRAS JWKS from an offline collateral bundle, as the check 'collateral.nvidia.nras-jwks'. */
+function jwksFromBundle(path: string, at: Date): { jwks?: JwksSource; check: Check } {
+  let bundle: ReturnType<typeof parseCollateralBundle>;
+  try {
+    bundle = parseCollateralBundle(readJson(path, 'collateral bundle'));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
+  }
+  const id = 'collateral.nvidia.nras-jwks';
+  try {
+    const item = validItem(bundle, 'nvidia-nras-jwks', 'nras', at);
+    const { keys } = checkNrasJwks(item, at);
+    return {
+      jwks: pinnedJwks(
+        { keys } as Parameters<typeof pinnedJwks>[0],
+        `NRAS JWKS from the bundle (fetched ${item.fetchedAt})`,
+      ),
+      check: {
+        id,
+        outcome: 'pass',
+        detail: `${keys.length} key(s) fetched ${item.fetchedAt} from ${item.source}, each chaining to a pinned NRAS CA`,
+      },
+    };
+  } catch (e) {
+    return { check: collateralCheck(id, e) };
+  }
+}
+
+function allowNotChecked(a: Record<string, string | true>): string[] {
+  const v = a['--allow-not-checked'];
+  return typeof v === 'string' ? v.split('\n') : [];
+}
+
+/**
+ * The NRAS verdict, the local one, and for each GPU the cross-check of their claims
+ * (crossCheckNrasWithLocal: driver and VBIOS versions, ueid, hwmodel, measurement result). GPUs are
+ * paired by ueid when both sides name one, else in order (NRAS GPU-0, GPU-1, … = evidence order).
+ */
+function crossChecked(nras: Verdict, local: Verdict, allow: readonly string[]): Verdict {
+  const nParts = nras.parts ?? [];
+  const lParts = local.parts ?? [];
+  const ueid = (v: Verdict) => {
+    const u = v.fields?.ueid;
+    return typeof u === 'string' || typeof u === 'number' ? String(u) : undefined;
+  };
+  const cross: Verdict[] = [];
+  const used = new Set<number>();
+  nParts.forEach((n, i) => {
+    let j = lParts.findIndex((l, k) => !used.has(k) && ueid(n) !== undefined && ueid(l) === ueid(n));
+    if (j < 0 && i < lParts.length && !used.has(i)) j = i;
+    if (j < 0) return;
+    used.add(j);
+    const x = crossCheckNrasWithLocal(n, lParts[j]!, allow);
+    cross.push({
+      ...x,
+      fields: { ...(x.fields ?? {}), name: `${String(n.fields?.name ?? `GPU-${i}`)} ↔ evidence[${j}]` },
+    });
+  });
+  const same = nParts.length === lParts.length && cross.length === nParts.length;
+  return verdict(
+    'nvidia-nras+local',
+    [
+      {
+        id: 'nvidia.crosscheck.gpu-count',
+        outcome: same ? 'pass' : 'fail',
+        detail: same
+          ? `${nParts.length} GPU(s) in the NRAS answer and in the local evidence, each cross-checked`
+          : `NRAS_CROSSCHECK_MISMATCH: the NRAS answer has ${nParts.length} device token(s), the local evidence ${lParts.length} GPU(s); ${cross.length} paired`,
+      },
+    ],
+    { parts: [nras, local, ...cross] },
+  );
 }
 
 function readJson(path: string, what: string): unknown {
@@ -179,7 +277,7 @@ export function formatVerdict(v: Verdict, indent = ''): string[] {
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  let verdictOut: Verdict;
+  let verdictOut!: Verdict;
   let json = false;
   const network: string[] = [];
   const countingFetch = (f: typeof fetch): typeof fetch =>
@@ -197,12 +295,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (a['--ocsp'] === true && !online)
       throw new UsageError('USAGE', '--ocsp asks NVIDIA over the network: give --online too');
     const netFetch = countingFetch(io.fetch ?? fetch);
-    const now = parseNow(a['--now']);
+    if (a['--now'] !== undefined && a['--at'] !== undefined)
+      throw new UsageError('USAGE', 'give --now or --at, not both');
+    const now = parseNow(a['--now'] ?? a['--at']);
     let policyJson: unknown;
     if (typeof a['--policy'] === 'string') policyJson = readJson(a['--policy'], 'policy');
+    let nrasVerdict: Verdict | undefined;
+    const bundleChecks: Check[] = [];
     if (typeof a['--nras-response'] === 'string') {
-      if (a['--gpu-evidence'] !== undefined)
-        throw new UsageError('USAGE', 'give either --nras-response or --gpu-evidence');
       if (a['--no-nonce'] === true)
         throw new UsageError(
           'USAGE',
@@ -213,7 +313,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       // NVIDIA's pinned keys always; --nras-jwks FILE adds keys; --online fetches NRAS's current JWKS.
       let jwks: JwksSource | undefined;
       const file = a['--nras-jwks'] ?? a['--jwks'];
-      if (typeof file === 'string') {
+      if (typeof a['--collateral'] === 'string') {
+        if (file !== undefined || online)
+          throw new UsageError(
+            'USAGE',
+            '--collateral is the offline source: not with --nras-jwks or --online',
+          );
+        const r = jwksFromBundle(a['--collateral'], now ?? new Date());
+        bundleChecks.push(r.check);
+        if (r.jwks) jwks = r.jwks;
+      } else if (typeof file === 'string') {
         const set = readJson(file, 'JWKS');
         if (!isJwks(set)) throw new UsageError('BAD_INPUT', `${file} is not a JWKS ({"keys": [...]})`);
         jwks = pinnedJwks(set, file);
@@ -237,8 +346,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           throw new UsageError('USAGE', '--pin-nras-ca takes SHA-256 hex values, comma-separated');
         opts.pinnedNrasCaSpkiSha256 = [...NRAS_PINNED_CA_SPKI_SHA256, ...pins];
       }
-      verdictOut = await verifyNrasResponse(response, opts);
-    } else if (typeof a['--gpu-evidence'] === 'string') {
+      nrasVerdict = await verifyNrasResponse(response, opts);
+      if (bundleChecks.length > 0)
+        nrasVerdict = withCollateralChecks(nrasVerdict, bundleChecks, allowNotChecked(a));
+      verdictOut = nrasVerdict;
+    }
+    if (typeof a['--gpu-evidence'] === 'string') {
       // Freshness by default, like the other verify paths: the nonce you asked for, or an explicit skip.
       const skipNonce = a['--no-nonce'] === true;
       if (skipNonce && a['--nonce'] !== undefined)
@@ -283,7 +396,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         ],
         { parts, ...(skipNonce ? { fields: { freshness: 'not checked' } } : {}) },
       );
-    } else {
+      // Both an NRAS answer and the local evidence: their claims must agree, GPU by GPU.
+      if (nrasVerdict) verdictOut = crossChecked(nrasVerdict, verdictOut, allowNotChecked(a));
+    } else if (!nrasVerdict) {
       throw new UsageError('USAGE', 'give --nras-response FILE or --gpu-evidence FILE');
     }
   } catch (e) {

@@ -2,14 +2,18 @@
  * `wasmvm-tee verify --tdx-quote quote.dat ...`: verify an Intel TDX quote (v4/v5) offline against the
  * pinned Intel SGX Root CA, with collateral from files or Intel PCS (cached). Exit 0 only when it passes.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type Check,
+  COLLATERAL_BUNDLE_FORMAT,
+  type CollateralBundle,
   type TdxFetchFn as FetchFn,
   fetchTdxCollateral as fetchCollateral,
   loadTdxCollateral as loadCollateral,
   mergeTdxCollateral as mergeCollateral,
+  parseCollateralBundle,
   parsePckExtensions,
   parseTdxPolicy,
   parseTdxQuote,
@@ -17,9 +21,11 @@ import {
   TDX_LIMITS,
   type TdxCollateral,
   type TdxPolicy,
+  tdxCollateralFromBundle,
   type Verdict,
   verdict,
   verifyTdxQuote,
+  withCollateralChecks,
 } from '../verify/index.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { MAX_JSON_INPUT_BYTES, readFileBounded } from './read-bounded.ts';
@@ -35,8 +41,14 @@ PINNED Intel SGX Root CA, CRLs, TCB Info / QE identity signatures, TCB status, T
 Options:
   --tdx-quote FILE        the quote (binary; '-' for stdin is not supported)
   --collateral PATH       collateral: a directory bundle (tcb-info-<fmspc>.json, td-qe-identity.json,
-                          tcb-signing-chain.pem, pck-crl-*.der, root-ca-crl.der) or a *.collateral.json
-                          (PCCS QuoteCollateralV3). Repeatable: later ones fill gaps.
+                          tcb-signing-chain.pem, pck-crl-*.der, root-ca-crl.der), a *.collateral.json
+                          (PCCS QuoteCollateralV3), or an offline collateral bundle ('wasmvm-tee
+                          collateral fetch', docs/reference-values.md: each item a 'collateral.intel.*'
+                          check; COLLATERAL_MISSING_ITEM is "not checked" and fails unless allowed,
+                          COLLATERAL_EXPIRED / COLLATERAL_SIGNATURE_INVALID fail). Repeatable: later
+                          ones fill gaps.
+  --at ISO-8601           the same as --now (historical checks against a bundle)
+  --allow-not-checked ID  accept this not-checked collateral check (repeatable)
   --pcs-cache DIR         cache for collateral fetched from Intel PCS
                           (default ~/.wasmvm-tee/tdx-collateral)
   --online                without --collateral: fetch collateral from Intel PCS (the only way this
@@ -64,6 +76,31 @@ TCB status and revocation are NOT checked and the verdict fails (policy requireC
 accepts that, named in the verdict). Quotes over ${TDX_LIMITS.maxQuoteBytes} bytes are rejected
 unread (TDX_QUOTE_SIZE).
 ${EXIT_TABLE}`;
+
+/** The file as an offline collateral bundle, or undefined when it is something else (directory, PCCS JSON). */
+function readBundle(path: string): CollateralBundle | undefined {
+  let text: string;
+  try {
+    if (statSync(path).isDirectory()) return undefined;
+    const r = readFileBounded(path, MAX_BUNDLE_BYTES);
+    if ('tooLarge' in r)
+      throw new UsageError('BAD_INPUT', `--collateral: ${path} is over ${MAX_BUNDLE_BYTES} bytes`);
+    text = Buffer.from(r.bytes).toString('utf8');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    return undefined; // loadCollateral reports it
+  }
+  let j: { format?: unknown };
+  try {
+    j = JSON.parse(text) as { format?: unknown };
+  } catch {
+    return undefined;
+  }
+  if (j?.format !== COLLATERAL_BUNDLE_FORMAT) return undefined;
+  return parseCollateralBundle(j);
+}
+
+const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 export interface VerifyTdxIo {
   out: (s: string) => void;
@@ -102,6 +139,8 @@ function parseCommandLine(argv: string[]): Record<string, string[]> {
     collateral: str,
     'pcs-cache': str,
     now: str,
+    at: str,
+    'allow-not-checked': str,
     policy: str,
     'accept-tcb': str,
     'report-data': str,
@@ -153,10 +192,11 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
     return EXIT.USAGE;
   }
   let now = new Date();
-  if (one('--now')) {
-    now = new Date(one('--now')!);
+  const nowArg = one('--now') ?? one('--at');
+  if (nowArg) {
+    now = new Date(nowArg);
     if (Number.isNaN(now.getTime())) {
-      io.err(`verify: --now '${one('--now')}' is not an ISO-8601 time`);
+      io.err(`verify: --now '${nowArg}' is not an ISO-8601 time`);
       return EXIT.USAGE;
     }
   }
@@ -183,6 +223,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   let collateral: TdxCollateral | undefined;
   const network = { urls: [] as string[] };
   let collateralNote: string | undefined;
+  const bundleChecks: Check[] = [];
   try {
     if (one('--policy')) {
       const r = readFileBounded(one('--policy')!, MAX_JSON_INPUT_BYTES);
@@ -209,12 +250,24 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
         throw new UsageError('USAGE', '--report-data must be 128 hex digits');
       expectedReportData = new Uint8Array(Buffer.from(rd, 'hex'));
     }
-    const parts = (args['--collateral'] ?? []).map((p) => loadCollateral(p));
+    const parts: TdxCollateral[] = [];
+    for (const p of args['--collateral'] ?? []) {
+      const b = readBundle(p);
+      if (!b) {
+        parts.push(loadCollateral(p));
+        continue;
+      }
+      // an offline collateral bundle: its Intel items, each a 'collateral.intel.*' check
+      const r = tdxCollateralFromBundle(b, quote, now);
+      bundleChecks.push(...r.checks);
+      if (r.collateral) parts.push(r.collateral);
+      collateralNote = `collateral from the bundle ${p} (created ${b.createdAt}; no network)`;
+    }
     if (args['--online'] && args['--offline'])
       throw new UsageError('USAGE', 'give --online or --offline, not both');
     const offline = !args['--online'];
     const cacheDir = one('--pcs-cache') ?? join(homedir(), '.wasmvm-tee', 'tdx-collateral');
-    if (parts.length === 0) {
+    if (parts.length === 0 && bundleChecks.length === 0) {
       // Collateral for this quote's FMSPC from PCS (or the cache when offline).
       let fmspc: string | undefined;
       let ca: 'platform' | 'processor' = 'platform';
@@ -265,6 +318,10 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
   if (collateral) opts.collateral = collateral;
   if (expectedReportData) opts.expectedReportData = expectedReportData;
   let v = await verifyTdxQuote(quote, opts);
+  if (bundleChecks.length > 0) {
+    const allow = [...(args['--allow-not-checked'] ?? [])];
+    v = withCollateralChecks(v, bundleChecks, allow);
+  }
   if (collateralNote && !collateral)
     v = {
       ...v,

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { GuestAttestations } from '../binding/index.ts';
 import type {
+  CollateralBundle,
   KdsOptions,
   SnpPolicy,
   Verdict,
@@ -77,6 +78,15 @@ Execute response:
 Common:
   --now ISO-8601            verification time (default: now); session keys must be valid at this time,
                             and claims must not be issued after it
+  --at ISO-8601             the same (historical checks against a collateral bundle)
+  --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch', docs/reference-
+                            values.md): the VCEK (when the evidence has none) and the ASK/ASVK CRL (SEV-SNP),
+                            TCB Info, QE identity and CRLs (TDX inside a response) come from it, with no
+                            network. Each use is a 'collateral.*' check: COLLATERAL_MISSING_ITEM is "not
+                            checked" and fails the verdict unless allowed; COLLATERAL_EXPIRED (outside
+                            the item's signed validity at --at), COLLATERAL_SIGNATURE_INVALID and
+                            COLLATERAL_MALFORMED fail
+  --allow-not-checked ID    accept this not-checked check (repeatable), e.g. collateral.amd.crl
   --policy FILE             policy JSON: { "snp": { ... }, "tdx": { ... }, "nvidia": { ... } }, or a
                             reference-value file (docs/reference-values.md, validated strictly)
                             (docs/attestation-formats-sev-snp.md lists the snp keys)
@@ -138,6 +148,11 @@ function buildPolicy(
         const rv = V.parseReferenceValues(file);
         file = V.toVerifierPolicy(rv) as Record<string, unknown>;
         if (rv.allowSimulated) values['allow-simulated'] = true;
+        if (rv.allowNotChecked)
+          values['allow-not-checked'] = [
+            ...((values['allow-not-checked'] as string[] | undefined) ?? []),
+            ...rv.allowNotChecked,
+          ];
       }
     } catch (e) {
       throw new UsageError('BAD_INPUT', `--policy: ${(e as Error).message}`);
@@ -327,6 +342,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       'require-gpu': { type: 'boolean' },
       'server-build': { type: 'string', multiple: true },
       now: { type: 'string' },
+      at: { type: 'string' },
+      collateral: { type: 'string' },
+      'allow-not-checked': { type: 'string', multiple: true },
       policy: { type: 'string' },
       'allow-debug': { type: 'boolean' },
       measurement: { type: 'string', multiple: true },
@@ -343,12 +361,30 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   V ??= await import('../verify/index.ts');
   try {
     let now: Date | undefined;
-    if (typeof values.now === 'string') {
-      now = new Date(values.now);
+    if (typeof values.now === 'string' && typeof values.at === 'string')
+      throw new UsageError('USAGE', 'give --now or --at, not both');
+    const nowArg = (values.now ?? values.at) as string | undefined;
+    if (typeof nowArg === 'string') {
+      now = new Date(nowArg);
       if (Number.isNaN(now.getTime()))
-        throw new UsageError('USAGE', `--now: not an ISO-8601 time: ${values.now}`);
+        throw new UsageError('USAGE', `--now: not an ISO-8601 time: ${nowArg}`);
     }
     const policy = buildPolicy(values);
+    const allowNotChecked = [...((values['allow-not-checked'] as string[] | undefined) ?? [])];
+    let bundle: CollateralBundle | undefined;
+    if (typeof values.collateral === 'string') {
+      if (values.kds || values.crl !== undefined || values.online)
+        throw new UsageError(
+          'USAGE',
+          '--collateral is the offline source: not with --kds, --crl or --online',
+        );
+      try {
+        bundle = V.parseCollateralBundle(JSON.parse(readText(values.collateral, '--collateral')));
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
+      }
+    }
     // ---- vendor evidence: network and CRL (no network unless --online) ----
     if (values.online && values.offline)
       throw new UsageError('USAGE', 'give --online or --offline, not both');
@@ -388,7 +424,18 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (crl) o.crl = crl;
       if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
-      v = await V.verifySnpReport(readReportFile(values['snp-report']), o);
+      const report = readReportFile(values['snp-report']);
+      if (bundle) {
+        const b = await V.snpCollateralFromBundle(bundle, report, {
+          at: now ?? new Date(),
+          ...(o.vek ? { vek: o.vek } : {}),
+          ...(o.auxblob ? { auxblob: o.auxblob } : {}),
+          ...(o.product ? { product: o.product } : {}),
+        });
+        if (b.vek) o.vek = b.vek;
+        if (b.crl) o.crl = b.crl;
+        v = V.withCollateralChecks(await V.verifySnpReport(report, o), b.checks, allowNotChecked);
+      } else v = await V.verifySnpReport(report, o);
       if (values['no-nonce'])
         v = {
           ...v,
@@ -424,6 +471,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (allowStaleCrl) o.allowStaleCrl = true;
       if (values['allow-simulated']) o.allowSimulated = true;
       if (values['require-gpu']) o.requireGpu = true;
+      if (bundle) o.collateral = bundle;
+      if (allowNotChecked.length > 0) o.allowNotChecked = allowNotChecked;
       v = await V.verifyExecution(envelope, o);
       const bad = inputError(v);
       if (bad) {
@@ -455,6 +504,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (kds) o.kds = kds;
       if (crl) o.crl = crl;
       if (values['allow-simulated']) o.allowSimulated = true;
+      if (bundle) o.collateral = bundle;
+      if (allowNotChecked.length > 0) o.allowNotChecked = allowNotChecked;
       try {
         v = await V.verifyEvidence(file, expected, o);
       } catch (e) {

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { guestGpuNonce, guestReportData } from '../binding/index.ts';
 import { sha256Hex, toBase64, toHex } from '../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
-import type { Check, Verdict } from '../verify/index.ts';
+import type { Check, SnpPolicy, TdxPolicy, Verdict } from '../verify/index.ts';
 import { TEE_CODE } from './attestation.ts';
 import { AuditLog, type AuditOptions } from './audit.ts';
 import { cacheKey, TtlCache } from './cache.ts';
@@ -68,7 +68,12 @@ export interface HostHandlerDeps {
   verifyCpu?: (
     ev: CpuEvidence,
     expectedReportData: Uint8Array,
-    opts: { allowSimulated: boolean },
+    opts: {
+      allowSimulated: boolean;
+      /** The reference-value file's vendor policy for this kind (pinned measurement, TCB minimums...). */
+      snpPolicy?: SnpPolicy;
+      tdxPolicy?: TdxPolicy;
+    },
   ) => Promise<Verdict>;
   policy?: Partial<HostPolicy> | HostPolicy;
   /** Result cache TTL, ms (default 60 000; 0 disables). */
@@ -152,7 +157,10 @@ class HostCalls {
   constructor(private readonly deps: HostHandlerDeps) {
     const now = deps.now ?? Date.now;
     this.now = now;
-    this.policy = parsePolicy({ ...DEFAULT_POLICY, ...(deps.policy ?? {}) });
+    // a policy from a reference-value file carries its parsed vendor sections beside the host keys
+    const { referenceValues, ...hostKeys } = (deps.policy ?? {}) as Partial<HostPolicy>;
+    this.policy = parsePolicy({ ...DEFAULT_POLICY, ...hostKeys });
+    if (referenceValues) this.policy.referenceValues = referenceValues;
     this.cache = new TtlCache<AttestationResult>(deps.cacheTtlMs ?? 60_000, now);
     this.tokens = new TokenVerifier(deps.issuers ?? [], {
       clockToleranceSeconds: deps.clockToleranceSeconds ?? 60,
@@ -349,7 +357,13 @@ class HostCalls {
     const verifyCpu = this.deps.verifyCpu;
     const policy = this.policy;
     const verdict = verifyCpu
-      ? await safeVerify(ev.kind, () => verifyCpu(ev, reportData, { allowSimulated: policy.allowSimulated }))
+      ? await safeVerify(ev.kind, () =>
+          verifyCpu(ev, reportData, {
+            allowSimulated: policy.allowSimulated,
+            ...(policy.referenceValues?.snp ? { snpPolicy: policy.referenceValues.snp } : {}),
+            ...(policy.referenceValues?.tdx ? { tdxPolicy: policy.referenceValues.tdx } : {}),
+          }),
+        )
       : undefined;
     const checks = evaluateCpuPolicy(policy, {
       kind: ev.kind,

@@ -1,9 +1,20 @@
 /**
  * Host policy: rules applied to the evidence the host just produced, before a guest sees
  * `success: true`. Loaded from JSON (`--policy p.json`); every field optional, defaults are strict.
+ * The same file may instead be a reference-value policy file (format "wasmvm-tee/reference-values/v1",
+ * docs/reference-values.md), the one `wasmvm-tee verify --policy` takes: its SEV-SNP / TDX sections
+ * (pinned measurements, TCB minimums, ...) are handed to the CPU verifier, whose verdict gates
+ * attest_vm; its NVIDIA RIM versions pin the GPU's driver and VBIOS versions for attest_gpu; its
+ * GPU reference values are appraised; allowSimulated is taken as is.
  */
 import { readFileSync } from 'node:fs';
-import type { Check, Verdict } from '../verify/index.ts';
+import {
+  type Check,
+  isReferenceValuesFile,
+  parseReferenceValues,
+  type ReferenceValues,
+  type Verdict,
+} from '../verify/index.ts';
 import { HostError } from './errors.ts';
 
 export interface HostPolicy {
@@ -28,7 +39,31 @@ export interface HostPolicy {
      * measurements are not appraised and requireMeasurementMatch refuses the GPU.
      */
     referenceValues?: Record<string, unknown>;
+    /** Accepted driver and VBIOS versions (a reference-value file's nvidia.rimVersions). */
+    rimVersions?: string[];
   };
+  /**
+   * From a reference-value file: its vendor sections, handed to the CPU verifier (attest_vm) — not a
+   * key of the host policy JSON itself.
+   */
+  referenceValues?: ReferenceValues;
+}
+
+/** The host policy a reference-value file means (see the module comment). */
+export function hostPolicyFromReferenceValues(rv: ReferenceValues): HostPolicy {
+  const sections = [rv.snp, rv.tdx].filter((x) => x !== undefined);
+  const p: HostPolicy = {
+    allowSimulated: rv.allowSimulated,
+    // the host's own debug gate follows the vendor sections; each kind's verifier policy still decides
+    allowDebug: sections.length > 0 && sections.some((x) => x.allowDebug === true),
+    requireVerifiedEvidence: true,
+    gpu: { requireMeasurementMatch: true },
+    referenceValues: rv,
+  };
+  if (rv.nvidia?.referenceValues)
+    p.gpu.referenceValues = rv.nvidia.referenceValues as unknown as Record<string, unknown>;
+  if (rv.nvidia?.rimVersions) p.gpu.rimVersions = [...rv.nvidia.rimVersions];
+  return p;
 }
 
 export const DEFAULT_POLICY: HostPolicy = {
@@ -56,6 +91,13 @@ const KNOWN = new Set([
 /** Validate and complete a policy object (unknown keys are an error, so typos do not weaken it). */
 export function parsePolicy(input: unknown): HostPolicy {
   if (input === undefined || input === null) return structuredClone(DEFAULT_POLICY);
+  if (isReferenceValuesFile(input)) {
+    try {
+      return hostPolicyFromReferenceValues(parseReferenceValues(input));
+    } catch (e) {
+      throw new HostPolicyError(`reference-value policy: ${(e as Error).message}`);
+    }
+  }
   if (typeof input !== 'object' || Array.isArray(input))
     throw new HostPolicyError('policy must be a JSON object');
   const o = input as Record<string, unknown>;
@@ -81,7 +123,12 @@ export function parsePolicy(input: unknown): HostPolicy {
   const g = (o.gpu ?? {}) as Record<string, unknown>;
   if (typeof g !== 'object' || Array.isArray(g)) throw new HostPolicyError('policy.gpu must be an object');
   for (const k of Object.keys(g)) {
-    if (k !== 'requireMeasurementMatch' && k !== 'allowedArchitectures' && k !== 'referenceValues')
+    if (
+      k !== 'requireMeasurementMatch' &&
+      k !== 'allowedArchitectures' &&
+      k !== 'referenceValues' &&
+      k !== 'rimVersions'
+    )
       throw new HostPolicyError(`unknown key gpu.${k}`);
   }
   if (g.requireMeasurementMatch !== undefined && typeof g.requireMeasurementMatch !== 'boolean') {
@@ -97,6 +144,8 @@ export function parsePolicy(input: unknown): HostPolicy {
   if (meas) policy.allowedMeasurements = meas;
   const arch = strList(g.allowedArchitectures, 'gpu.allowedArchitectures');
   if (arch) policy.gpu.allowedArchitectures = arch;
+  const rimVersions = strList(g.rimVersions, 'gpu.rimVersions');
+  if (rimVersions) policy.gpu.rimVersions = rimVersions;
   if (g.referenceValues !== undefined) {
     if (
       typeof g.referenceValues !== 'object' ||
@@ -195,6 +244,17 @@ export interface GpuFacts {
   architecture?: string;
 }
 
+/** A field anywhere in the verdict tree (the first found). */
+function verdictField(v: Verdict | undefined, k: string): unknown {
+  if (!v) return undefined;
+  if (v.fields?.[k] !== undefined) return v.fields[k];
+  for (const p of v.parts ?? []) {
+    const x = verdictField(p, k);
+    if (x !== undefined) return x;
+  }
+  return undefined;
+}
+
 export function evaluateGpuPolicy(p: HostPolicy, f: GpuFacts): Check[] {
   const out: Check[] = [];
   out.push(
@@ -221,6 +281,25 @@ export function evaluateGpuPolicy(p: HostPolicy, f: GpuFacts): Check[] {
         ),
       );
     }
+  }
+  if (p.gpu.rimVersions) {
+    // the driver and VBIOS versions the verified evidence reports must each be an accepted RIM version
+    const allowed = p.gpu.rimVersions.map((x) => x.toUpperCase());
+    const driver = verdictField(f.verdict, 'driverVersion');
+    const vbios = verdictField(f.verdict, 'vbiosVersion');
+    const bad = [
+      ['driver', driver],
+      ['VBIOS', vbios],
+    ].filter(([, x]) => typeof x !== 'string' || !allowed.includes(x.toUpperCase()));
+    out.push(
+      check(
+        'policy.gpu.rim-versions',
+        bad.length === 0,
+        bad.length === 0
+          ? `driver ${String(driver)} and VBIOS ${String(vbios)} are accepted RIM versions`
+          : `not accepted: ${bad.map(([w, x]) => `${w} ${x === undefined ? '(not reported: not checked)' : String(x)}`).join(', ')} (rimVersions: ${p.gpu.rimVersions.join(', ')})`,
+      ),
+    );
   }
   if (p.gpu.allowedArchitectures) {
     out.push(

@@ -16,6 +16,8 @@ import {
 import {
   flattenVerdict,
   rimsFromReferenceValues,
+  type SnpPolicy,
+  type TdxPolicy,
   type VerifyTdxOptions,
   verifyGpuEvidence,
   verifyGpuEvidenceWithRims,
@@ -30,7 +32,11 @@ export function cpuVerifier(
   tee?: TeeProvider,
   o: { tdxCollateral?: VerifyTdxOptions['collateral'] } = {},
 ): NonNullable<HostHandlerDeps['verifyCpu']> {
-  return async (ev: CpuEvidence, expectedReportData: Uint8Array, opts: { allowSimulated: boolean }) => {
+  return async (
+    ev: CpuEvidence,
+    expectedReportData: Uint8Array,
+    opts: { allowSimulated: boolean; snpPolicy?: SnpPolicy; tdxPolicy?: TdxPolicy },
+  ) => {
     // A simulated root is trusted only when the policy allows simulation AND it is our own provider's
     // (duck-typed: a provider exposing rootPem(); for TDX also collateral(), when the provider has one).
     const t = tee as { rootPem?: () => Promise<string>; collateral?: () => Promise<unknown> } | undefined;
@@ -42,9 +48,11 @@ export function cpuVerifier(
         ...(ev.auxblob ? { auxblob: ev.auxblob } : {}),
         expectedReportData,
         ...(trust.length ? { trustSimulatedRoots: trust } : {}),
+        ...(opts.snpPolicy ? { policy: opts.snpPolicy } : {}),
       });
     }
     const vo: VerifyTdxOptions = { expectedReportData };
+    if (opts.tdxPolicy) vo.policy = opts.tdxPolicy;
     if (trust.length) vo.trustSimulatedRoots = trust;
     if (o.tdxCollateral) vo.collateral = o.tdxCollateral;
     else if (ev.simulated && opts.allowSimulated && t?.collateral) {

@@ -5,6 +5,7 @@
 import { BindingError, type BindingErrorCode, type ExecutionClaim } from '../../binding/index.ts';
 import type { VerifierCache } from '../cache.ts';
 import type { GpuReferenceValues } from '../nvidia/index.ts';
+import type { CollateralBundle } from '../reference/collateral.ts';
 import type { KdsOptions } from '../sev-snp/kds.ts';
 import type { SnpPolicy } from '../sev-snp/policy.ts';
 import type { TdxCollateral } from '../tdx/index.ts';
@@ -49,6 +50,14 @@ export interface VerifyExecutionOptions {
   allowStaleCrl?: boolean;
   /** TDX collateral (passed through to verifyTdxQuote). */
   tdxCollateral?: TdxCollateral;
+  /**
+   * An offline collateral bundle (docs/reference-values.md): the CPU evidence's VCEK and CRL (SEV-SNP)
+   * or TCB Info, QE identity and CRLs (TDX) are taken from it, each use a 'collateral.*' check; a
+   * missing item is "not checked" and fails unless its id is in `allowNotChecked`.
+   */
+  collateral?: CollateralBundle;
+  /** Check ids that may be "not checked" without failing the verdict (collateral checks). */
+  allowNotChecked?: readonly string[];
   /** Require GPU evidence (a host could strip it otherwise): fails `gpu.required` when absent. */
   requireGpu?: boolean;
   /** Check that the verification time is inside the session key's window (default true). */

@@ -12,6 +12,11 @@ import {
 } from '../../binding/index.ts';
 import { parseReport } from '../../formats/index.ts';
 import { type VerifyGpuEvidenceOptions, verifyGpuEvidenceList } from '../nvidia/index.ts';
+import {
+  snpCollateralFromBundle,
+  tdxCollateralFromBundle,
+  withCollateralChecks,
+} from '../reference/collateral-vendors.ts';
 import { verifySnpReport } from '../sev-snp/verify.ts';
 import { parseTdxPolicy, parseTdxQuote, type VerifyTdxOptions, verifyTdxQuote } from '../tdx/index.ts';
 import type { Check, Verdict } from '../types.ts';
@@ -38,6 +43,16 @@ export async function verifyCpu(
     if (opts.crl) o.crl = opts.crl;
     if (opts.allowStaleCrl) o.allowStaleCrl = true;
     if (opts.cache) o.cache = opts.cache;
+    if (opts.collateral && !cpu.simulated) {
+      const b = await snpCollateralFromBundle(opts.collateral, cpu.report, {
+        at: opts.now ?? new Date(),
+        ...(cpu.certs ? { certs: cpu.certs } : {}),
+        ...(cpu.auxblob ? { auxblob: cpu.auxblob } : {}),
+      });
+      if (b.vek) o.vek = b.vek;
+      if (b.crl) o.crl = b.crl;
+      return withCollateralChecks(await verifySnpReport(cpu.report, o), b.checks, opts.allowNotChecked);
+    }
     return verifySnpReport(cpu.report, o);
   }
   if (cpu.kind === 'tdx') {
@@ -48,6 +63,12 @@ export async function verifyCpu(
     if (opts.now) o.now = opts.now;
     if (opts.tdxCollateral) o.collateral = opts.tdxCollateral;
     if (opts.cache) o.cache = opts.cache;
+    let colChecks: Check[] | undefined;
+    if (opts.collateral && !cpu.simulated) {
+      const b = tdxCollateralFromBundle(opts.collateral, cpu.report, opts.now ?? new Date());
+      if (b.collateral) o.collateral = b.collateral;
+      colChecks = b.checks;
+    }
     if (opts.policy?.tdx !== undefined) {
       try {
         o.policy = parseTdxPolicy(opts.policy.tdx);
@@ -55,7 +76,8 @@ export async function verifyCpu(
         return verdict('tdx', [fail('tdx.policy', `bad TDX policy: ${(e as Error).message}`)]);
       }
     }
-    return verifyTdxQuote(cpu.report, o);
+    const v = await verifyTdxQuote(cpu.report, o);
+    return colChecks ? withCollateralChecks(v, colChecks, opts.allowNotChecked) : v;
   }
   return verdict('unknown', [
     fail('cpu.kind', `unknown evidence kind '${String((cpu as { kind: unknown }).kind)}'`),

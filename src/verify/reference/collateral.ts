@@ -2,8 +2,12 @@
  * Offline collateral bundles (format "wasmvm-tee/collateral-bundle/v1", docs/reference-values.md):
  * one JSON file carrying the vendor-signed items a verification needs, each with where and when it
  * was fetched and its validity, so that `verify --collateral BUNDLE` runs with no network at all.
- * This version carries NVIDIA RIMs (kind "nvidia-rim"); every item stays vendor-signed and is
- * verified again on use — the bundle itself is not trusted.
+ * Items: NVIDIA RIMs ("nvidia-rim"); AMD KDS VCEKs, ASK/ARK chains and CRLs ("amd-vek",
+ * "amd-cert-chain", "amd-crl", ids are the KDS paths); Intel PCS TDX TCB Info, TD QE identity, PCK
+ * and root CA CRLs ("intel-tcb-info", "intel-qe-identity", "intel-pck-crl", "intel-root-ca-crl");
+ * the NRAS JWKS ("nvidia-nras-jwks").
+ * Every item stays vendor-signed and is verified again on use — the bundle itself is not trusted:
+ * validity is re-derived from the signed bytes, not from the bundle's notBefore/notAfter.
  */
 
 import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
@@ -17,13 +21,32 @@ export type CollateralErrorCode =
   | 'COLLATERAL_MALFORMED' // not a bundle, or an item is malformed
   | 'COLLATERAL_MISSING_ITEM' // the bundle lacks an item this evidence needs
   | 'COLLATERAL_EXPIRED' // an item is outside its validity at the verification time
+  | 'COLLATERAL_SIGNATURE_INVALID' // an item's vendor signature (or its signer chain) does not verify
   | 'COLLATERAL_FETCH_FAILED'; // (collateral fetch) the vendor service did not deliver an item
 
 export class CollateralError extends WasmvmTeeError<CollateralErrorCode> {}
 
+export const COLLATERAL_KINDS = [
+  'nvidia-rim',
+  'amd-vek',
+  'amd-cert-chain',
+  'amd-crl',
+  'intel-tcb-info',
+  'intel-qe-identity',
+  'intel-pck-crl',
+  'intel-root-ca-crl',
+  'nvidia-nras-jwks',
+] as const;
+export type CollateralKind = (typeof COLLATERAL_KINDS)[number];
+
 export interface CollateralItem {
-  kind: 'nvidia-rim';
-  /** Vendor id of the item (NVIDIA RIM id, e.g. NV_GPU_VBIOS_1010_0200_882_960074001A). */
+  kind: CollateralKind;
+  /**
+   * Vendor id of the item: NVIDIA RIM id (NV_GPU_VBIOS_1010_0200_882_960074001A); AMD KDS path
+   * (vcek/v1/Milan/<chip id>?blSPL=..., vcek/v1/Milan/cert_chain, vcek/v1/Milan/crl); Intel: the
+   * FMSPC (TCB Info), 'TD_QE' (QE identity), 'platform' | 'processor' (PCK CRL), 'root' (root CA CRL);
+   * 'nras' (the NRAS JWKS).
+   */
   id: string;
   /** Where it was fetched from. */
   source: string;
@@ -31,8 +54,19 @@ export interface CollateralItem {
   /** Validity of the item (for a RIM: the intersection of its signing chain's validity). */
   notBefore: string;
   notAfter: string;
-  /** The vendor-signed bytes, as text (RIM XML). */
+  /** The vendor-signed bytes: text (RIM XML, PCS JSON body, PEM), or base64 when `encoding` says so (DER). */
   body: string;
+  /** 'base64' for binary items (DER certificates and CRLs); absent = UTF-8 text. */
+  encoding?: 'base64';
+  /** The issuer chain the vendor sent beside the item (Intel PCS *-Issuer-Chain header), PEM. */
+  issuerChain?: string;
+}
+
+/** The item's bytes (base64-decoded when `encoding` is 'base64'). */
+export function itemBytes(item: CollateralItem): Uint8Array {
+  return item.encoding === 'base64'
+    ? new Uint8Array(Buffer.from(item.body, 'base64'))
+    : new Uint8Array(Buffer.from(item.body, 'utf8'));
 }
 
 export interface CollateralBundle {
@@ -41,7 +75,17 @@ export interface CollateralBundle {
   items: CollateralItem[];
 }
 
-const ITEM_KEYS = ['kind', 'id', 'source', 'fetchedAt', 'notBefore', 'notAfter', 'body'];
+const ITEM_KEYS = [
+  'kind',
+  'id',
+  'source',
+  'fetchedAt',
+  'notBefore',
+  'notAfter',
+  'body',
+  'encoding',
+  'issuerChain',
+];
 
 function isoOk(s: unknown): s is string {
   return typeof s === 'string' && !Number.isNaN(new Date(s).getTime());
@@ -63,9 +107,15 @@ export function parseCollateralBundle(j: unknown): CollateralBundle {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) bad(`items[${i}] must be an object`);
     const it = x as Record<string, unknown>;
     for (const k of Object.keys(it)) if (!ITEM_KEYS.includes(k)) bad(`items[${i}]: unknown key '${k}'`);
-    if (it.kind !== 'nvidia-rim') bad(`items[${i}]: unknown kind ${JSON.stringify(it.kind)}`);
+    if (!(COLLATERAL_KINDS as readonly unknown[]).includes(it.kind))
+      bad(`items[${i}]: unknown kind ${JSON.stringify(it.kind)}`);
     for (const k of ['id', 'source', 'body'])
       if (typeof it[k] !== 'string' || it[k] === '') bad(`items[${i}].${k}`);
+    if (it.encoding !== undefined && it.encoding !== 'base64') bad(`items[${i}].encoding must be "base64"`);
+    if (it.encoding === 'base64' && !/^[A-Za-z0-9+/]+={0,2}$/.test(it.body as string))
+      bad(`items[${i}].body is not base64`);
+    if (it.issuerChain !== undefined && (typeof it.issuerChain !== 'string' || it.issuerChain === ''))
+      bad(`items[${i}].issuerChain must be PEM text`);
     for (const k of ['fetchedAt', 'notBefore', 'notAfter'])
       if (!isoOk(it[k])) bad(`items[${i}].${k}: not an ISO time`);
     return it as unknown as CollateralItem;
@@ -114,7 +164,7 @@ export function bundleItem(
   id: string,
   at: Date,
 ): CollateralItem {
-  const item = bundle.items.find((i) => i.kind === kind && i.id.toUpperCase() === id.toUpperCase());
+  const item = findItem(bundle, kind, id);
   if (!item) throw new CollateralError('COLLATERAL_MISSING_ITEM', `the bundle has no ${kind} '${id}'`);
   if (at < new Date(item.notBefore) || at > new Date(item.notAfter))
     throw new CollateralError(
@@ -122,4 +172,13 @@ export function bundleItem(
       `${kind} '${id}' is valid ${item.notBefore} .. ${item.notAfter}, not at ${at.toISOString()}`,
     );
   return item;
+}
+
+/** The item of this kind and id (ids compare case-insensitively), or undefined. */
+export function findItem(
+  bundle: CollateralBundle,
+  kind: CollateralItem['kind'],
+  id: string,
+): CollateralItem | undefined {
+  return bundle.items.find((i) => i.kind === kind && i.id.toUpperCase() === id.toUpperCase());
 }

@@ -3,14 +3,43 @@
 export {
   bundleItem,
   COLLATERAL_BUNDLE_FORMAT,
+  COLLATERAL_KINDS,
   type CollateralBundle,
   CollateralError,
   type CollateralErrorCode,
   type CollateralItem,
+  type CollateralKind,
+  findItem,
+  itemBytes,
   nvidiaRimIds,
   nvidiaRimIdsForEvidence,
   parseCollateralBundle,
 } from './collateral.ts';
+export {
+  CollateralCache,
+  defaultCollateralCacheDir,
+  type FetchItemsOptions,
+  type FetchItemsResult,
+  fetchNrasJwksItem,
+  fetchSnpItems,
+  fetchTdxItems,
+  makeItem,
+} from './collateral-fetch.ts';
+export {
+  checkNrasJwks,
+  collateralCheck,
+  evidenceInJson,
+  itemValidity,
+  type SnpFromBundle,
+  snpCollateralFromBundle,
+  snpCrlId,
+  snpVcekIds,
+  TD_QE_ID,
+  tdxCollateralFromBundle,
+  tdxQuotePckInfo,
+  validItem,
+  withCollateralChecks,
+} from './collateral-vendors.ts';
 export {
   cpuSig,
   LaunchDigest,

@@ -3,14 +3,17 @@ export { clearChainCache, pinnedChains } from './chain.ts';
 export * from './format.ts';
 export {
   checkCrl,
+  defaultKdsCacheDir,
   type FetchLike,
   fetchVcek,
   KDS_BASE,
   KdsError,
   type KdsOptions,
+  kdsBodyExpiry,
   kdsCrlUrl,
   kdsGet,
   kdsVcekUrl,
+  pruneKdsCache,
 } from './kds.ts';
 export { checkSnpPolicy, PolicyError, parseSnpPolicy, type SnpPolicy } from './policy.ts';
 export { PINNED_AMD_ROOTS, type PinnedProductRoots } from './roots.ts';

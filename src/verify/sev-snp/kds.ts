@@ -3,12 +3,16 @@
  *   VCEK  https://kdsintf.amd.com/vcek/v1/{Milan|Genoa}/{hwid: 64-byte chip id hex}?blSPL=&teeSPL=&snpSPL=&ucodeSPL=
  *   Turin https://kdsintf.amd.com/vcek/v1/Turin/{hwid: first 8 bytes of chip id hex}?fmcSPL=&blSPL=&teeSPL=&snpSPL=&ucodeSPL=
  *   CRL   https://kdsintf.amd.com/{vcek|vlek}/v1/{product}/crl
- * Responses are cached on disk (by URL); HTTP 429 is retried with backoff (Retry-After honoured, capped);
- * `offline` never touches the network (cache only). `fetch` is injectable (tests; there is no network here).
+ * Responses are cached on disk (by URL) until their own expiry (a CRL's nextUpdate, a certificate's
+ * notAfter; `wasmvm-tee collateral prune` deletes expired ones): online, an expired cached answer is
+ * fetched again; offline, it is still returned (the verifier checks validity at its own time).
+ * HTTP 429 is retried with backoff (Retry-After honoured, capped); `offline` never touches the network
+ * (cache only). `fetch` is injectable (tests; there is no network here).
  */
 import { WasmvmTeeError } from '../../util/errors.ts';
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +43,8 @@ export interface KdsOptions {
   /** Base backoff in ms (default 500); doubled per attempt, Retry-After (seconds) wins when larger, capped at 30 s. */
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Test hook: the current time (ms) against which cached answers expire. */
+  clock?: () => number;
 }
 
 /** Codes of KdsError: why AMD KDS did not deliver. */
@@ -60,8 +66,67 @@ export function kdsCrlUrl(product: SnpProduct, key: 'vcek' | 'vlek' = 'vcek', ba
   return `${base}/${key}/v1/${product}/crl`;
 }
 
-function defaultCacheDir(): string {
+export function defaultKdsCacheDir(): string {
   return process.env.WASMVM_TEE_KDS_CACHE || join(homedir(), '.cache', 'wasmvm-tee', 'kds');
+}
+const defaultCacheDir = defaultKdsCacheDir;
+
+/**
+ * When a KDS answer stops being current: a CRL's nextUpdate, a certificate's notAfter (the earliest,
+ * for a PEM cert_chain). Undefined when the body is none of these.
+ */
+export function kdsBodyExpiry(body: Uint8Array): Date | undefined {
+  if (body[0] === 0x30) {
+    try {
+      return new x509.X509Crl(Uint8Array.from(body)).nextUpdate;
+    } catch {
+      // not a CRL
+    }
+    try {
+      return new Date(new X509Certificate(body).validTo);
+    } catch {
+      return undefined;
+    }
+  }
+  const pems = Buffer.from(body)
+    .toString('latin1')
+    .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (!pems) return undefined;
+  try {
+    return new Date(Math.min(...pems.map((p) => new Date(new X509Certificate(p).validTo).getTime())));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Delete the cached KDS answers past their expiry at `now` (and unreadable ones). */
+export function pruneKdsCache(
+  dir: string = defaultKdsCacheDir(),
+  now: Date = new Date(),
+): { removed: string[]; kept: number } {
+  const removed: string[] = [];
+  let kept = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return { removed, kept };
+  }
+  for (const n of names) {
+    if (!/^[0-9a-f]{64}$/.test(n)) continue;
+    const p = join(dir, n);
+    let exp: Date | undefined;
+    try {
+      exp = kdsBodyExpiry(new Uint8Array(readFileSync(p)));
+    } catch {
+      exp = undefined;
+    }
+    if (exp === undefined || exp.getTime() < now.getTime()) {
+      rmSync(p, { force: true });
+      removed.push(`KDS ${n.slice(0, 16)}… (${exp ? `expired ${exp.toISOString()}` : 'unreadable'})`);
+    } else kept++;
+  }
+  return { removed, kept };
 }
 
 /** GET a KDS URL (cache → network with backoff). */
@@ -70,7 +135,11 @@ export async function kdsGet(url: string, opts: KdsOptions = {}): Promise<Uint8A
   const file = cacheDir ? join(cacheDir, createHash('sha256').update(url).digest('hex')) : undefined;
   if (file) {
     try {
-      return new Uint8Array(await readFile(file));
+      const cached = new Uint8Array(await readFile(file));
+      const exp = kdsBodyExpiry(cached);
+      // offline: whatever is cached (the verifier checks validity at its time); online: only while current
+      if (opts.offline || (exp !== undefined && exp.getTime() > (opts.clock?.() ?? Date.now())))
+        return cached;
     } catch {
       // not cached
     }

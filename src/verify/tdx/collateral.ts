@@ -13,10 +13,11 @@
  *
  * Signed JSON is kept as the exact raw text of the signed value (never re-serialized).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TdxError } from './errors.ts';
 import { pemToDerList } from './layout.ts';
+import { parseCrl } from './pki.ts';
 
 export interface SignedJson<T> {
   /** The exact text of the signed JSON value (e.g. the `tcbInfo` object), as it appeared. */
@@ -416,7 +417,63 @@ export interface FetchCollateralOptions {
 function cacheFresh(c: TdxCollateral, fmspc: string, now: Date): boolean {
   const ti = c.tcbInfos[fmspc];
   if (!ti || !c.qeIdentity || !c.tcbInfoIssuerChain || c.pckCrls.length === 0 || !c.rootCaCrl) return false;
-  return new Date(ti.parsed.nextUpdate) > now && new Date(c.qeIdentity.parsed.nextUpdate) > now;
+  // every item until its own nextUpdate: TCB Info, QE identity, and both CRLs
+  const crlCurrent = (der: Uint8Array) => {
+    try {
+      const n = parseCrl(der).nextUpdate;
+      return n !== undefined && n > now;
+    } catch {
+      return false;
+    }
+  };
+  return (
+    new Date(ti.parsed.nextUpdate) > now &&
+    new Date(c.qeIdentity.parsed.nextUpdate) > now &&
+    c.pckCrls.every(crlCurrent) &&
+    crlCurrent(c.rootCaCrl)
+  );
+}
+
+/**
+ * Delete the items of a TDX collateral cache directory (the layout fetchCollateral writes) past their
+ * own nextUpdate at `now`: tcb-info-<fmspc>.json, td-qe-identity.json, pck-crl-*.der, root-ca-crl.der.
+ */
+export function pruneTdxCacheDir(dir: string, now: Date = new Date()): { removed: string[]; kept: number } {
+  const removed: string[] = [];
+  let kept = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return { removed, kept };
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    let next: Date | undefined;
+    try {
+      if (/^tcb-info-[0-9a-fA-F]{12}\.json$/.test(name))
+        next = new Date(
+          signedFromPcsBody<TcbInfo>(readBounded(p).toString('utf8'), 'tcbInfo').parsed.nextUpdate,
+        );
+      else if (name === 'td-qe-identity.json' || name === 'qe-identity.json')
+        next = new Date(
+          signedFromPcsBody<EnclaveIdentity>(readBounded(p).toString('utf8'), 'enclaveIdentity').parsed
+            .nextUpdate,
+        );
+      else if (/^(pck-crl(-(platform|processor))?|root-ca-crl)\.(der|crl|pem|hex)$/.test(name))
+        next = parseCrl(crlBytes(new Uint8Array(readBounded(p)))).nextUpdate;
+      else continue;
+    } catch {
+      next = undefined;
+    }
+    if (next === undefined || Number.isNaN(next.getTime()) || next < now) {
+      rmSync(p, { force: true });
+      removed.push(
+        `PCS ${name} (${next && !Number.isNaN(next.getTime()) ? `expired ${next.toISOString()}` : 'unreadable'})`,
+      );
+    } else kept++;
+  }
+  return { removed, kept };
 }
 
 /** Collateral for one FMSPC from Intel PCS (v4 API), through an optional disk cache. */

@@ -10,6 +10,7 @@ export {
   INTEL_PCS_BASE,
   loadCollateral,
   mergeCollateral,
+  pruneTdxCacheDir,
   type SignedJson,
   TCB_STATUSES,
   type TcbInfo,

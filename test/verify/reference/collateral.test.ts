@@ -91,6 +91,7 @@ describe('offline collateral bundles', () => {
       base,
       '--now',
       '2024-06-01T00:00:00Z',
+      '--no-cache',
     ]);
     // the driver RIM for 580.95.05 is not on the stub: exit 1, the bundle holds the VBIOS RIM
     assert.equal(f.code, 1, f.out + f.err);
