@@ -17,6 +17,7 @@ export {
   toHex,
 } from './encoding.ts';
 export { FormatError, type FormatErrorCode } from './errors.ts';
+export * from './azure/index.ts';
 export * from './nvidia/index.ts';
 export * from './sev-snp/index.ts';
 export * from './tdx/index.ts';

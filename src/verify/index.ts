@@ -52,6 +52,7 @@ export {
   rimsFromReferenceValues,
   verifyGpuEvidenceWithRims,
 } from './nvidia/rim-appraise.ts';
+export * from './azure/index.ts';
 export * from './reference/index.ts';
 export * from './sev-snp/index.ts';
 export {

@@ -1,0 +1,3 @@
+/** Azure confidential VMs (SEV-SNP / TDX behind the paravisor): vTPM evidence and MAA tokens, verified offline. */
+export { type AzurePolicy, type PcrBankName, parseAzurePolicy } from './policy.ts';
+export { type VerifyAzureOptions, verifyAzureEvidence } from './verify.ts';
