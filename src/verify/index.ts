@@ -2,6 +2,8 @@
  * Verifiers (library; no server or provider code): SEV-SNP, TDX, NVIDIA, and whole executions.
  * Other rooms may add export lines for their own modules here.
  */
+
+export * from './azure/index.ts';
 export { PolicyError, type PolicyErrorCode, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   attestationFromResponse,
@@ -52,7 +54,6 @@ export {
   rimsFromReferenceValues,
   verifyGpuEvidenceWithRims,
 } from './nvidia/rim-appraise.ts';
-export * from './azure/index.ts';
 export * from './reference/index.ts';
 export * from './sev-snp/index.ts';
 export {

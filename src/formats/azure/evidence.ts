@@ -210,3 +210,39 @@ export function parseAzureHostCerts(doc: unknown): AzureHostCerts {
   if (typeof d.tcbm === 'string') out.tcbm = d.tcbm;
   return out;
 }
+
+/**
+ * trustee's bincode-serialized quote (`quote.bin`): u64le length + signature, u64le length + TPMS_ATTEST,
+ * u64le count + that many 32-byte SHA-256 PCR values (PCR i at position i).
+ */
+export function parseTrusteeQuoteBin(b: Uint8Array): {
+  signature: Uint8Array;
+  message: Uint8Array;
+  pcrs: PcrValue[];
+} {
+  let p = 0;
+  const u64 = (field: string): number => {
+    if (p + 8 > b.length) throw new AzureFormatError('TPM_TRUNCATED', `quote.bin: truncated at ${field}`);
+    const v = new DataView(b.buffer, b.byteOffset + p, 8).getBigUint64(0, true);
+    p += 8;
+    if (v > BigInt(MAX_FIELD))
+      throw new AzureFormatError('AZURE_EVIDENCE', `quote.bin: ${field} ${v} is too large`);
+    return Number(v);
+  };
+  const take = (n: number, field: string): Uint8Array => {
+    if (p + n > b.length) throw new AzureFormatError('TPM_TRUNCATED', `quote.bin: truncated at ${field}`);
+    const v = b.slice(p, p + n);
+    p += n;
+    return v;
+  };
+  const signature = take(u64('signature length'), 'signature');
+  const message = take(u64('message length'), 'message');
+  const count = u64('PCR count');
+  if (count > 24) throw new AzureFormatError('AZURE_EVIDENCE', `quote.bin: ${count} PCRs (at most 24)`);
+  const pcrs: PcrValue[] = [];
+  for (let i = 0; i < count; i++)
+    pcrs.push({ hashAlg: TPM_ALG.SHA256, index: i, value: take(32, `PCR ${i}`) });
+  if (p !== b.length)
+    throw new AzureFormatError('TPM_TRAILING', `quote.bin: ${b.length - p} bytes after the PCRs`);
+  return { signature, message, pcrs };
+}

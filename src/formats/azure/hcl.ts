@@ -111,6 +111,11 @@ export function parseHclReport(b: Uint8Array): HclReport {
       'AZURE_HCL_TRUNCATED',
       `HCL report: request data_size ${requestData.dataSize} is not ${HCL_REQUEST_DATA_SIZE} + variable_data_size ${n}`,
     );
+  if (reportSize !== HCL_CLAIMS_OFFSET + n)
+    throw new AzureFormatError(
+      'AZURE_HCL_TRUNCATED',
+      `HCL report: header report_size ${reportSize} is not ${HCL_CLAIMS_OFFSET} + runtime claims ${n}`,
+    );
   const area = b.subarray(HCL_HEADER_SIZE, HCL_HEADER_SIZE + HCL_HW_REPORT_SIZE);
   let hwReport: Uint8Array;
   let hwReportData: Uint8Array;
