@@ -227,22 +227,25 @@ describe('Azure vTPM evidence: single-byte mutations of every bound region fail'
   const msgLen = doc0.quote.message.length;
   const msgOffsets = [0, 4, 6, 8, 10, 20, 45, 50, 60, 70, 80, 90, 100, msgLen - 1];
   const sigOffsets = [0, 1, 100, 255];
+  const flip = (a: number[], o: number) => {
+    a[o] = a[o]! ^ 0x01;
+  };
   const cases: Array<[string, (d: typeof doc0) => void]> = [
     ...hclOffsets.map((o): [string, (d: typeof doc0) => void] => [
       `HCL report byte ${o}`,
-      (d) => void (d.report[o] ^= 0x01),
+      (d) => flip(d.report, o),
     ]),
     ...msgOffsets.map((o): [string, (d: typeof doc0) => void] => [
       `quote byte ${o}`,
-      (d) => void (d.quote.message[o] ^= 0x01),
+      (d) => flip(d.quote.message, o),
     ]),
     ...sigOffsets.map((o): [string, (d: typeof doc0) => void] => [
       `signature byte ${o}`,
-      (d) => void (d.quote.signature[o] ^= 0x01),
+      (d) => flip(d.quote.signature, o),
     ]),
     ...[0, 7, 14, 23].map((p): [string, (d: typeof doc0) => void] => [
       `PCR ${p} value`,
-      (d) => void (d.quote.pcrs[p][5] ^= 0x01),
+      (d) => flip(d.quote.pcrs[p], 5),
     ]),
   ];
   it(`${cases.length} mutations, each rejected`, async () => {
