@@ -424,10 +424,13 @@ function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]):
     );
     return;
   }
+  const keyMismatch = (why: string) => {
+    checks.push(fail('azure.quote.signature', `AZURE_QUOTE_SIGNATURE: ${why}`));
+  };
   let ok = false;
   try {
     if (s.sigAlg === 'ecdsa') {
-      if (ak.asymmetricKeyType !== 'ec') throw new Error('an ECDSA signature but an RSA attestation key');
+      if (ak.asymmetricKeyType !== 'ec') return keyMismatch('an ECDSA signature but an RSA attestation key');
       const pad = (b: Uint8Array) => {
         const t = b.length > 32 ? b.subarray(b.length - 32) : b;
         const o = new Uint8Array(32);
