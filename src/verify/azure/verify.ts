@@ -445,7 +445,7 @@ function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]):
       );
     } else {
       if (ak.asymmetricKeyType !== 'rsa')
-        throw new Error(`an ${s.sigAlg} signature but an EC attestation key`);
+        return keyMismatch(`an ${s.sigAlg} signature but an EC attestation key`);
       ok = cryptoVerify(
         h.name,
         ev.quoteMessage,
