@@ -424,13 +424,18 @@ function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]):
     );
     return;
   }
-  const keyMismatch = (why: string) => {
-    checks.push(fail('azure.quote.signature', `AZURE_QUOTE_SIGNATURE: ${why}`));
-  };
+  if ((s.sigAlg === 'ecdsa') !== (ak.asymmetricKeyType === 'ec')) {
+    checks.push(
+      fail(
+        'azure.quote.signature',
+        `AZURE_QUOTE_SIGNATURE: a ${s.sigAlg} signature but an ${ak.asymmetricKeyType} attestation key`,
+      ),
+    );
+    return;
+  }
   let ok = false;
   try {
     if (s.sigAlg === 'ecdsa') {
-      if (ak.asymmetricKeyType !== 'ec') return keyMismatch('an ECDSA signature but an RSA attestation key');
       const pad = (b: Uint8Array) => {
         const t = b.length > 32 ? b.subarray(b.length - 32) : b;
         const o = new Uint8Array(32);
@@ -444,8 +449,6 @@ function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]):
         Buffer.concat([pad(s.r), pad(s.s)]),
       );
     } else {
-      if (ak.asymmetricKeyType !== 'rsa')
-        return keyMismatch(`an ${s.sigAlg} signature but an EC attestation key`);
       ok = cryptoVerify(
         h.name,
         ev.quoteMessage,
