@@ -114,6 +114,7 @@ export {
   type GpuCcSettings,
   type GpuComputeUsage,
   type GpuEvidence,
+  isAzureTeeKind,
   isGasLimit,
   modeFromProto,
   modeFromProtoJson,
