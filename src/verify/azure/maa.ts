@@ -109,9 +109,11 @@ export async function verifyMaaToken(token: string, opts: VerifyMaaOptions): Pro
   // 1. Format.
   let header: ReturnType<typeof decodeProtectedHeader>;
   let payload: JWTPayload;
+  if (typeof token !== 'string' || token.length > 256 * 1024) {
+    checks.push(fail('maa.token.format', 'MAA_TOKEN_FORMAT: not a token of at most 256 KiB'));
+    return done();
+  }
   try {
-    if (typeof token !== 'string' || token.length > 256 * 1024)
-      throw new Error('not a token of at most 256 KiB');
     header = decodeProtectedHeader(token.trim());
     payload = decodeJwt(token.trim());
     checks.push(
@@ -177,9 +179,19 @@ export async function verifyMaaToken(token: string, opts: VerifyMaaOptions): Pro
     );
   else checks.push(pass('maa.token.expiry', `valid until ${new Date(payload.exp * 1000).toISOString()}`));
   // 6. Claims.
-  checkIsolationTee(payload, p, checks);
-  checkRuntime(payload, p, checks);
+  checks.push(...checkMaaClaims(payload, p));
   return done();
+}
+
+/**
+ * The claim checks alone (x-ms-isolation-tee, x-ms-runtime), for a token whose signature, issuer and
+ * expiry were checked elsewhere (the guest API's verify_token).
+ */
+export function checkMaaClaims(payload: JWTPayload, policy: MaaPolicy): Check[] {
+  const checks: Check[] = [];
+  checkIsolationTee(payload, policy, checks);
+  checkRuntime(payload, policy, checks);
+  return checks;
 }
 
 function certDer(c: string | Uint8Array): Buffer {
@@ -241,7 +253,10 @@ function signingKey(
       }
       return key;
     }
-    if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error('neither x5c nor an RSA n/e');
+    if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) {
+      checks.push(fail('maa.key', `MAA_KEY_CERT: kid ${kid}: neither x5c nor an RSA n/e`));
+      return undefined;
+    }
     if (opts.pinnedCerts && opts.pinnedCerts.length > 0) {
       checks.push(
         fail('maa.key.pinned', 'MAA_KEY_PIN: the key has no x5c chain to match the pinned certificates'),
