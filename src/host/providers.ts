@@ -16,7 +16,9 @@ import {
 import {
   flattenVerdict,
   rimsFromReferenceValues,
+  type VerifyAzureOptions,
   type VerifyTdxOptions,
+  verifyAzureEvidence,
   verifyGpuEvidence,
   verifyGpuEvidenceWithRims,
   verifySnpReport,
@@ -43,6 +45,18 @@ export function cpuVerifier(
         expectedReportData,
         ...(trust.length ? { trustSimulatedRoots: trust } : {}),
       });
+    }
+    if (ev.kind === 'azure-sev-snp' || ev.kind === 'azure-tdx') {
+      // The vTPM quote's qualifyingData carries the 64 bytes; the hardware report binds the AK.
+      let doc: unknown;
+      try {
+        doc = JSON.parse(new TextDecoder().decode(ev.report));
+      } catch {
+        doc = undefined;
+      }
+      const ao: VerifyAzureOptions = { nonce: expectedReportData };
+      if (o.tdxCollateral) ao.tdxCollateral = o.tdxCollateral;
+      return verifyAzureEvidence(doc, ao);
     }
     const vo: VerifyTdxOptions = { expectedReportData };
     if (trust.length) vo.trustSimulatedRoots = trust;
