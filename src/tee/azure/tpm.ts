@@ -282,12 +282,27 @@ export function parseQuoteResponse(resp: Uint8Array): {
 
 // ---- the client ----
 
+/** Response codes that mean "send the same command again": TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING. */
+const RETRY_RCS = new Set([0x922, 0x908, 0x90a]);
+const MAX_RETRIES = 20;
+
 /** The five commands over a transport. */
 export class TpmClient {
   constructor(readonly transport: TpmTransport) {}
 
+  /** Send, resending (with a short pause) while the TPM answers RETRY / YIELDED / TESTING. */
+  private async send(command: Uint8Array): Promise<Uint8Array> {
+    for (let i = 0; ; i++) {
+      const resp = await this.transport.send(command);
+      const rc =
+        resp.length >= 10 ? new DataView(resp.buffer, resp.byteOffset + 6, 4).getUint32(0, false) : 0;
+      if (!RETRY_RCS.has(rc) || i >= MAX_RETRIES) return resp;
+      await new Promise((r) => setTimeout(r, Math.min(100, 5 * 2 ** i)));
+    }
+  }
+
   async nvReadPublic(nvIndex: number): Promise<NvPublic> {
-    return parseNvReadPublicResponse(await this.transport.send(nvReadPublicCommand(nvIndex)));
+    return parseNvReadPublicResponse(await this.send(nvReadPublicCommand(nvIndex)));
   }
 
   /** The whole NV index, read in chunks. */
@@ -296,7 +311,7 @@ export class TpmClient {
     const out = new Uint8Array(dataSize);
     for (let off = 0; off < dataSize; ) {
       const n = Math.min(NV_READ_CHUNK, dataSize - off);
-      const chunk = parseNvReadResponse(await this.transport.send(nvReadCommand(nvIndex, n, off)));
+      const chunk = parseNvReadResponse(await this.send(nvReadCommand(nvIndex, n, off)));
       if (chunk.length !== n)
         throw new TeeError(
           'TEE_TPM_RESPONSE',
@@ -309,7 +324,7 @@ export class TpmClient {
   }
 
   async readPublic(handle: number): Promise<{ pub: TpmtPublic; name: Uint8Array }> {
-    return parseReadPublicResponse(await this.transport.send(readPublicCommand(handle)));
+    return parseReadPublicResponse(await this.send(readPublicCommand(handle)));
   }
 
   /** PCR values of one bank, as many PCR_Read calls as needed (a TPM returns at most 8 per call). */
@@ -318,7 +333,7 @@ export class TpmClient {
     let left = [...pcrs].sort((a, b) => a - b);
     for (let round = 0; left.length > 0; round++) {
       if (round > 24) throw new TeeError('TEE_TPM_RESPONSE', 'TPM2_PCR_Read: no progress');
-      const got = parsePcrReadResponse(await this.transport.send(pcrReadCommand([{ hashAlg, pcrs: left }])));
+      const got = parsePcrReadResponse(await this.send(pcrReadCommand([{ hashAlg, pcrs: left }])));
       const returned = got.selection.filter((s) => s.hashAlg === hashAlg).flatMap((s) => s.pcrs);
       if (returned.length !== got.digests.length)
         throw new TeeError(
@@ -342,8 +357,6 @@ export class TpmClient {
     sels: readonly PcrSelection[],
     scheme?: { sigAlg: number; hashAlg: number },
   ) {
-    return parseQuoteResponse(
-      await this.transport.send(quoteCommand(akHandle, qualifyingData, sels, scheme)),
-    );
+    return parseQuoteResponse(await this.send(quoteCommand(akHandle, qualifyingData, sels, scheme)));
   }
 }
