@@ -61,6 +61,8 @@ interface FakeOpts {
   failQuote?: number;
   banks?: number[];
   truncateResponses?: boolean;
+  /** Answer TPM_RC_RETRY this many times before quoting (swtpm does it once). */
+  retries?: number;
 }
 
 function rsaPublicArea(pub: KeyObject): Uint8Array {
@@ -170,6 +172,10 @@ class FakeTpm implements TpmTransport {
         const sels = readPcrSelections(r);
         r.end();
         if (this.o.failQuote) return this.resp(this.o.failQuote, true);
+        if ((this.o.retries ?? 0) > 0) {
+          this.o.retries!--;
+          return this.resp(0x922, true);
+        }
         const h = createHash('sha256');
         for (const p of sels[0]!.pcrs) h.update(this.pcr.get(p)!);
         const attest = new TpmWriter()
@@ -246,7 +252,12 @@ describe('TPM command marshalling', () => {
 
 describe('azure-vtpm provider (software vTPM)', () => {
   it('reads the HCL report, checks the AK, quotes the boot PCRs with qualifyingData = REPORT_DATA', async () => {
-    const tpm = new FakeTpm({ nv: hclWith(ak.publicKey), akPriv: ak.privateKey, akPub: ak.publicKey });
+    const tpm = new FakeTpm({
+      nv: hclWith(ak.publicKey),
+      akPriv: ak.privateKey,
+      akPub: ak.publicKey,
+      retries: 2,
+    });
     const p = await AzureVtpmProvider.open({ transport: tpm, fetch: hostFetch });
     assert.equal(p.kind, 'azure-sev-snp');
     const rd = new Uint8Array(64).map((_, i) => i);
@@ -258,6 +269,7 @@ describe('azure-vtpm provider (software vTPM)', () => {
     assert.deepEqual(Object.keys(doc.quote.pcrs), ['0', '1', '2', '3', '4', '5', '6', '7']);
     assert.equal(parseAzureEvidence(doc).certs.length, 3);
     assert.ok(tpm.seen.filter((c) => c === 'NV_Read').length >= 3); // 2600 bytes in 1024-byte chunks
+    assert.equal(tpm.seen.filter((c) => c === 'Quote').length, 3); // TPM_RC_RETRY twice, then the quote
     // The verifier: every vTPM link holds; the SNP report does not (its REPORT_DATA was rewritten here).
     const v = await verifyAzureEvidence(doc, { nonce: rd });
     const out = (id: string) => v.checks.find((c) => c.id === id)?.outcome;
