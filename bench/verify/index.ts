@@ -10,6 +10,7 @@ import { createPublicKey, verify as cryptoVerify, X509Certificate } from 'node:c
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { claimFromExecution } from '../../src/binding/index.ts';
+import { parseAzureEvidence, parseHclReport } from '../../src/formats/index.ts';
 import {
   clearChainCache,
   clearVekCache,
@@ -17,6 +18,7 @@ import {
   SIGNED_REGION_END,
   signatureP1363,
   VerifierCache,
+  verifyAzureEvidence,
   verifyExecution,
   verifySnpReport,
 } from '../../src/verify/index.ts';
@@ -65,6 +67,34 @@ cases.push({
   group: 'no cache',
   fn: async () => {
     const v = await verifySnpReport(report, { vek: vcekDer, now });
+    if (!v.ok) throw new Error('verification failed');
+  },
+});
+// Azure vTPM evidence (trustee az-snp-vtpm v1, Milan): the whole chain (SNP report → claims hash → AK →
+// quote → nonce → PCR digest), side by side with the plain SNP verification of the same report.
+const azureDoc = JSON.parse(
+  readFileSync(
+    new URL('../../test/data/azure/trustee/az-snp-vtpm/evidence-v1.json', import.meta.url),
+    'utf8',
+  ),
+);
+const azureNonce = new TextEncoder().encode('challenge');
+const azureEv = parseAzureEvidence(azureDoc);
+const azureSnp = parseHclReport(azureEv.hclReport).hwReport;
+const azureVcek = azureEv.certs[0]!;
+cases.push({
+  name: "verifySnpReport (the Azure HCL report's SNP report), chain cached",
+  group: 'azure',
+  fn: async () => {
+    const v = await verifySnpReport(azureSnp, { vek: azureVcek, now });
+    if (!v.ok) throw new Error('verification failed');
+  },
+});
+cases.push({
+  name: 'verifyAzureEvidence (az-snp-vtpm v1, nonce), chain cached',
+  group: 'azure',
+  fn: async () => {
+    const v = await verifyAzureEvidence(azureDoc, { nonce: azureNonce, now });
     if (!v.ok) throw new Error('verification failed');
   },
 });

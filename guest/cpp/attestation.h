@@ -43,6 +43,8 @@ WA_IMPORT("attest_gpu_into") int32_t wa_attest_gpu_into(uint32_t gpu_index, void
 #define WA_TEE_NONE 0
 #define WA_TEE_SEV_SNP 1
 #define WA_TEE_TDX 2
+#define WA_TEE_AZURE_SEV_SNP 3
+#define WA_TEE_AZURE_TDX 4
 #define WA_TEE_SIMULATED_FLAG 0x100
 
 /* A result block: NUL-terminated JSON copy (malloc'ed), or NULL. */

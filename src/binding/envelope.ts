@@ -7,7 +7,7 @@ import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex } from './encode.ts';
 import { BindingError } from './errors.ts';
-import type { AttestationMode, CpuEvidence, TeeKind } from './vocabulary.ts';
+import { type AttestationMode, type CpuEvidence, TEE_KINDS, type TeeKind } from './vocabulary.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
 /**
@@ -202,7 +202,7 @@ export function checkEvidenceShape(e: unknown, where: string): void {
   if (!e || typeof e !== 'object' || Array.isArray(e)) throw envErr(where, 'missing or not an object');
   onlyKeys(e, where, EVIDENCE_KEYS);
   const o = e as Record<string, unknown>;
-  if (o.kind !== 'sev-snp' && o.kind !== 'tdx')
+  if (typeof o.kind !== 'string' || !(TEE_KINDS as readonly string[]).includes(o.kind))
     throw envErr(`${where}.kind`, `unknown kind '${String(o.kind)}'`);
   if (typeof o.simulated !== 'boolean') throw envErr(`${where}.simulated`, 'expected true or false');
   if (typeof o.provider !== 'string') throw envErr(`${where}.provider`, 'expected a string');
@@ -324,7 +324,7 @@ export function evidenceToJson(e: CpuEvidence, opts: { includeAuxblob?: boolean 
 
 export function evidenceFromJson(j: EvidenceJson): CpuEvidence {
   if (!j || typeof j !== 'object') throw new BindingError('INVALID_ENVELOPE', 'evidence: not an object');
-  if (j.kind !== 'sev-snp' && j.kind !== 'tdx')
+  if (typeof j.kind !== 'string' || !(TEE_KINDS as readonly string[]).includes(j.kind))
     throw new BindingError('INVALID_ENVELOPE', `evidence.kind '${String(j.kind)}'`);
   const out: CpuEvidence = {
     kind: j.kind,

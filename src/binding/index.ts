@@ -125,6 +125,7 @@ export {
   type GuestAttestationKind,
   type GuestAttestationReceipt,
   type GuestAttestations,
+  isAzureTeeKind,
   isGasLimit,
   modeFromProto,
   modeFromProtoJson,

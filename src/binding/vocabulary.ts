@@ -94,9 +94,18 @@ export const REQUESTED_ATTESTATIONS: readonly RequestedAttestation[] = [
   'session-key',
 ];
 
-/** What kind of hardware evidence. Simulated evidence has the same formats, marked `simulated`. */
-export type TeeKind = 'sev-snp' | 'tdx';
-export const TEE_KINDS: readonly TeeKind[] = ['sev-snp', 'tdx'];
+/**
+ * What kind of hardware evidence. Simulated evidence has the same formats, marked `simulated`.
+ * 'azure-sev-snp' / 'azure-tdx': an Azure confidential VM, attested through the paravisor's vTPM
+ * (docs/azure.md); their `report` is the UTF-8 JSON evidence document 'azure-vtpm/1'.
+ */
+export type TeeKind = 'sev-snp' | 'tdx' | 'azure-sev-snp' | 'azure-tdx';
+export const TEE_KINDS: readonly TeeKind[] = ['sev-snp', 'tdx', 'azure-sev-snp', 'azure-tdx'];
+
+/** Is this an Azure vTPM kind (evidence = the 'azure-vtpm/1' document)? */
+export function isAzureTeeKind(k: string): k is 'azure-sev-snp' | 'azure-tdx' {
+  return k === 'azure-sev-snp' || k === 'azure-tdx';
+}
 
 // ---------------------------------------------------------------- proto enum ↔ claim string ↔ proto-JSON name
 
@@ -189,7 +198,10 @@ export interface CpuEvidence {
   kind: TeeKind;
   /** True for the local simulated TEE: its key chain is not AMD's/Intel's. */
   simulated: boolean;
-  /** The raw report: SEV-SNP ATTESTATION_REPORT (1184 bytes) or a TDX quote. */
+  /**
+   * The raw report: SEV-SNP ATTESTATION_REPORT (1184 bytes), a TDX quote, or for the Azure kinds the
+   * UTF-8 JSON evidence document 'azure-vtpm/1' (HCL report, vTPM quote, PCRs, certificates).
+   */
   report: Uint8Array;
   /**
    * Certificates that came with the evidence (SEV-SNP extended report auxblob: VCEK/VLEK, ASK/ASVK,
@@ -198,7 +210,7 @@ export interface CpuEvidence {
   certs?: CpuEvidenceCerts;
   /** Raw auxblob (GHCB extended-report certificate table) when the provider returned one. */
   auxblob?: Uint8Array;
-  /** Which provider produced it: 'configfs-tsm', 'sev-guest-ioctl', 'simulated'. */
+  /** Which provider produced it: 'configfs-tsm', 'sev-guest-ioctl', 'azure-vtpm', 'simulated'. */
   provider: string;
 }
 

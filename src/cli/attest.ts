@@ -11,14 +11,14 @@ export const summary = 'print fresh local attestation evidence (or the simulated
 export const help = `Usage: wasmvm-tee attest [--nonce HEX | --report-data HEX] [--json] [--out-report F] [--out-certs F]
        wasmvm-tee attest --print-simulated-root
 
-Gets a fresh report from this machine's TEE: configfs-tsm, /dev/sev-guest, TDX, or (when none is present)
-the SIMULATED TEE, with a warning. REPORT_DATA is --report-data (64 bytes), or --nonce (up to 64 bytes)
+Gets a fresh report from this machine's TEE: configfs-tsm, /dev/sev-guest, TDX, the Azure vTPM (azure-vtpm),
+or (when none is present) the SIMULATED TEE, with a warning. REPORT_DATA is --report-data (64 bytes), or --nonce (up to 64 bytes)
 zero-padded to 64 bytes, or zeros.
 
 Options:
   --nonce HEX               bind this nonce (≤ 64 bytes, zero-padded) into REPORT_DATA
   --report-data HEX         exact REPORT_DATA (64 bytes)
-  --provider NAME           force configfs-tsm | sev-guest | simulated
+  --provider NAME           force configfs-tsm | sev-guest | tdx | azure-vtpm | simulated
   --state-dir DIR           the simulated TEE's key chain (default $WASMVM_TEE_STATE_DIR or ~/.wasmvm-tee/simulated)
   --out-report FILE         write the raw report (1184 bytes for SEV-SNP) to FILE
   --out-certs FILE          write the certificate table (auxblob) to FILE

@@ -36,6 +36,10 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
     summary: 'verify attestation evidence or a saved Execute response offline',
     load: () => import('./verify.ts'),
   },
+  'verify-token': {
+    summary: 'verify a Microsoft Azure Attestation (MAA) token offline',
+    load: () => import('./verify-token.ts'),
+  },
   attest: {
     summary: 'print fresh local attestation evidence (or the simulated root)',
     load: () => import('./attest.ts'),
@@ -58,7 +62,8 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
 function usage(): string {
   const lines = [`wasmvm-tee ${VERSION}: confidential WebAssembly execution with hardware attestation`, ''];
   lines.push('Usage: wasmvm-tee <command> [options]', '', 'Commands:');
-  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(width)} ${c.summary}`);
   lines.push('', "Run 'wasmvm-tee <command> --help' for a command's options.", '', EXIT_TABLE);
   return lines.join('\n');
 }

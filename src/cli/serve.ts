@@ -27,7 +27,7 @@ Options:
   --tls-key FILE           TLS private key (PEM)
   --attestation MODE       default attestation mode: session-key (default) | per-request
                            (clients can choose per request: runtime_config.attestation_mode)
-  --tee PROVIDER           auto (default) | simulated | simulated-tdx | configfs-tsm | sev-guest | tdx
+  --tee PROVIDER           auto (default) | simulated | simulated-tdx | configfs-tsm | sev-guest | tdx | azure-vtpm
   --require-hardware       refuse to start on the simulated TEE
   --max-concurrency N      executions at once (default ${DEFAULTS.maxConcurrency})
   --max-queue N            executions waiting for a slot before RESOURCE_EXHAUSTED (default ${DEFAULTS.maxQueue})

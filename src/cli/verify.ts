@@ -31,6 +31,7 @@ export const help = `Usage:
   wasmvm-tee verify --tdx-quote quote.dat ...        (Intel TDX; see 'wasmvm-tee verify --tdx-quote --help')
   wasmvm-tee verify --nras-response resp.json ...    (NVIDIA; see 'wasmvm-tee verify --nras-response --help')
   wasmvm-tee verify --rim FILE [--gpu-evidence ...]  (NVIDIA RIMs; see 'wasmvm-tee verify --rim x --help')
+  wasmvm-tee verify --azure-evidence FILE ...        (Azure CVM vTPM; see 'wasmvm-tee verify --azure-evidence x --help')
 
 Verifies against PINNED vendor roots (AMD ARK-Milan/Genoa/Turin). Roots that come with the evidence are
 only compared with the pinned ones. SIMULATED evidence (wasmvm-tee's local TEE) is rejected unless you
@@ -294,16 +295,18 @@ export function vendorSummary(v: Verdict): string[] {
   return lines;
 }
 
-/** TDX quotes are verified by verify-tdx.ts, NVIDIA evidence by verify-nras.ts. */
+/** TDX quotes are verified by verify-tdx.ts, NVIDIA evidence by verify-nras.ts, Azure vTPM evidence by verify-azure.ts. */
 async function delegate(
   argv: readonly string[],
 ): Promise<
   | typeof import('./verify-tdx.ts')
   | typeof import('./verify-nras.ts')
   | typeof import('./verify-rim.ts')
+  | typeof import('./verify-azure.ts')
   | undefined
 > {
   const has = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (has('--azure-evidence')) return import('./verify-azure.ts');
   if (has('--rim') || (has('--gpu-evidence') && has('--collateral'))) return import('./verify-rim.ts');
   if (has('--tdx-quote')) return import('./verify-tdx.ts');
   if (has('--nras-response') || has('--gpu-evidence')) return import('./verify-nras.ts');

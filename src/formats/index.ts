@@ -4,6 +4,8 @@
  * them, src/verify checks evidence with them; neither imports the other (docs/architecture.md).
  * Package entry "wasmvm-tee/formats" (the serializers the simulated TEEs use live here, not in verify).
  */
+
+export * from './azure/index.ts';
 export * from './bytes.ts';
 export * from './der.ts';
 export {

@@ -19,7 +19,15 @@ export const MAX_GUEST_DATA = 64 * 1024;
 export const MAX_TOKEN_BYTES = 64 * 1024;
 
 /** detect_tee_code() values. */
-export const TEE_CODE = { NONE: 0, SEV_SNP: 1, TDX: 2, SIMULATED_FLAG: 0x100 } as const;
+/** tee code values (never renumbered; new kinds get new numbers): Azure vTPM kinds are 3 and 4. */
+export const TEE_CODE = {
+  NONE: 0,
+  SEV_SNP: 1,
+  TDX: 2,
+  AZURE_SEV_SNP: 3,
+  AZURE_TDX: 4,
+  SIMULATED_FLAG: 0x100,
+} as const;
 
 export interface AttestationModuleOptions {
   /** Opaque context logged by the handler with every call (e.g. bytecode hash, request id). JSON. */

@@ -33,7 +33,8 @@ export type HostErrorCode =
   /** The GPU provider returned no evidence for the GPU asked for. */
   | 'NO_GPU_EVIDENCE'
   /** CPU evidence too short to read the fields the host policy needs. */
-  | 'EVIDENCE_TOO_SHORT';
+  | 'EVIDENCE_TOO_SHORT'
+  | 'EVIDENCE_MALFORMED';
 
 /** The base of every error of the host room. */
 export class HostError<C extends HostErrorCode = HostErrorCode> extends WasmvmTeeError<C> {}

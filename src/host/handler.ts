@@ -12,7 +12,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { guestGpuNonce, guestReportData } from '../binding/index.ts';
+import { guestGpuNonce, guestReportData, type TeeKind } from '../binding/index.ts';
 import { sha256Hex, toBase64, toHex } from '../formats/index.ts';
 import type { CpuEvidence, TeeProvider } from '../tee/index.ts';
 import type { Check, SnpPolicy, TdxPolicy, Verdict } from '../verify/index.ts';
@@ -100,9 +100,23 @@ export interface HostHandlerDeps {
   now?: () => number;
 }
 
-function teeName(kind: 'sev-snp' | 'tdx'): string {
-  return kind === 'sev-snp' ? 'AMD SEV-SNP' : 'Intel TDX';
+function teeName(kind: TeeKind): string {
+  return TEE_NAMES[kind];
 }
+
+const TEE_NAMES: Readonly<Record<TeeKind, string>> = {
+  'sev-snp': 'AMD SEV-SNP',
+  tdx: 'Intel TDX',
+  'azure-sev-snp': 'Azure SEV-SNP (vTPM)',
+  'azure-tdx': 'Azure TDX (vTPM)',
+};
+
+const TEE_CODES: Readonly<Record<TeeKind, number>> = {
+  'sev-snp': TEE_CODE.SEV_SNP,
+  tdx: TEE_CODE.TDX,
+  'azure-sev-snp': TEE_CODE.AZURE_SEV_SNP,
+  'azure-tdx': TEE_CODE.AZURE_TDX,
+};
 
 /** Parse the `data` param (hex string from the worker), bounded. */
 function dataParam(p: Record<string, unknown>): Uint8Array {
@@ -514,9 +528,7 @@ class HostCalls {
         gpu: !!this.deps.gpu,
         webgpu: this.webgpuInfo(),
       };
-    const code =
-      (tee.kind === 'sev-snp' ? TEE_CODE.SEV_SNP : TEE_CODE.TDX) |
-      (tee.simulated ? TEE_CODE.SIMULATED_FLAG : 0);
+    const code = TEE_CODES[tee.kind] | (tee.simulated ? TEE_CODE.SIMULATED_FLAG : 0);
     return {
       tee_type: teeName(tee.kind),
       supports_attestation: true,

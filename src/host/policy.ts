@@ -15,6 +15,7 @@ import {
   type ReferenceValues,
   type Verdict,
 } from '../verify/index.ts';
+import { TEE_KINDS, type TeeKind } from '../binding/index.ts';
 import { HostError } from './errors.ts';
 
 export interface HostPolicy {
@@ -25,7 +26,7 @@ export interface HostPolicy {
   /** The verifier's verdict on the evidence must be ok (default true). */
   requireVerifiedEvidence: boolean;
   /** Accepted CPU TEE kinds (default: any). */
-  allowedTeeTypes?: ('sev-snp' | 'tdx')[];
+  allowedTeeTypes?: TeeKind[];
   /** Accepted launch measurements, hex (SEV-SNP MEASUREMENT / TDX MRTD) (default: any). */
   allowedMeasurements?: string[];
   gpu: {
@@ -114,8 +115,8 @@ export function parsePolicy(input: unknown): HostPolicy {
     return v as string[];
   };
   const tee = strList(o.allowedTeeTypes, 'allowedTeeTypes');
-  if (tee?.some((t) => t !== 'sev-snp' && t !== 'tdx'))
-    throw new HostPolicyError("allowedTeeTypes: 'sev-snp' | 'tdx'");
+  if (tee?.some((t) => !(TEE_KINDS as readonly string[]).includes(t)))
+    throw new HostPolicyError(`allowedTeeTypes: ${TEE_KINDS.map((k) => `'${k}'`).join(' | ')}`);
   const meas = strList(o.allowedMeasurements, 'allowedMeasurements')?.map((m) => m.toLowerCase());
   if (meas?.some((m) => !/^[0-9a-f]{96}$/.test(m))) {
     throw new HostPolicyError('allowedMeasurements: 48-byte hex strings (96 hex digits)');
@@ -181,7 +182,7 @@ const check = (id: string, ok: boolean, detail: string): Check => ({
 });
 
 export interface CpuFacts {
-  kind: 'sev-snp' | 'tdx';
+  kind: TeeKind;
   simulated: boolean;
   debug: boolean;
   measurement: string;

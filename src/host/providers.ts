@@ -18,7 +18,9 @@ import {
   rimsFromReferenceValues,
   type SnpPolicy,
   type TdxPolicy,
+  type VerifyAzureOptions,
   type VerifyTdxOptions,
+  verifyAzureEvidence,
   verifyGpuEvidence,
   verifyGpuEvidenceWithRims,
   verifySnpReport,
@@ -50,6 +52,18 @@ export function cpuVerifier(
         ...(trust.length ? { trustSimulatedRoots: trust } : {}),
         ...(opts.snpPolicy ? { policy: opts.snpPolicy } : {}),
       });
+    }
+    if (ev.kind === 'azure-sev-snp' || ev.kind === 'azure-tdx') {
+      // The vTPM quote's qualifyingData carries the 64 bytes; the hardware report binds the AK.
+      let doc: unknown;
+      try {
+        doc = JSON.parse(new TextDecoder().decode(ev.report));
+      } catch {
+        doc = undefined;
+      }
+      const ao: VerifyAzureOptions = { nonce: expectedReportData };
+      if (o.tdxCollateral) ao.tdxCollateral = o.tdxCollateral;
+      return verifyAzureEvidence(doc, ao);
     }
     const vo: VerifyTdxOptions = { expectedReportData };
     if (opts.tdxPolicy) vo.policy = opts.tdxPolicy;

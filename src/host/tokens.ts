@@ -8,6 +8,7 @@
  * with a cache; a token whose `kid` is not in the cached set triggers one refetch, rate-limited).
  */
 
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -20,6 +21,7 @@ import {
   type JWTPayload,
   jwtVerify,
 } from 'jose';
+import { checkMaaClaims, type MaaPolicy, parseMaaPolicy } from '../verify/index.ts';
 import { HostError } from './errors.ts';
 
 /** Asymmetric algorithms we accept at all. */
@@ -55,6 +57,12 @@ export interface IssuerConfig {
   jwksCooldownMs?: number;
   /** jwksUrl: cache lifetime. Default 10 min. */
   jwksCacheMaxAgeMs?: number;
+  /**
+   * Microsoft Azure Attestation claim policy (src/verify/azure/maa.ts MaaPolicy input without `issuers`:
+   * attestationTypes, requireIsolationTee, complianceStatus, rejectDebuggable, runtime). When set, a token
+   * from this issuer is valid only when its x-ms-isolation-tee / x-ms-runtime claims pass it too.
+   */
+  maa?: Record<string, unknown>;
 }
 
 /** Well-known issuers; override `issuer`/`jwksUrl` for your tenant, or set `jwksFile` to work offline. */
@@ -117,6 +125,13 @@ export function normalizeIssuers(
       if (!ASYMMETRIC_ALGS.includes(a))
         throw new TokenConfigError(`issuers[${i}]: algorithm '${a}' refused (asymmetric only)`);
     }
+    if (cfg.maa !== undefined) {
+      try {
+        parseMaaPolicy({ ...cfg.maa, issuers: [cfg.issuer] });
+      } catch (e) {
+        throw new TokenConfigError(`issuers[${i}] (${cfg.issuer}): maa: ${(e as Error).message}`);
+      }
+    }
     if (!cfg.jwks && !cfg.jwksFile && !cfg.jwksUrl && !cfg.publicJwk && !cfg.jwksProvider) {
       throw new TokenConfigError(`issuers[${i}] (${cfg.issuer}): give jwks, jwksFile, jwksUrl or publicJwk`);
     }
@@ -153,14 +168,14 @@ export class TokenVerifier {
       if (cfg.publicJwk) {
         const alg = cfg.publicJwk.alg ?? cfg.algorithms[0]!;
         cached = importJWK(cfg.publicJwk, alg) as Promise<KeyGetter>;
-      } else if (cfg.jwks) cached = Promise.resolve(createLocalJWKSet(cfg.jwks) as KeyGetter);
+      } else if (cfg.jwks) cached = Promise.resolve(createLocalJWKSet(withX5cKeys(cfg.jwks)) as KeyGetter);
       else if (cfg.jwksFile) {
         const file = cfg.jwksFile;
         cached = Promise.resolve().then(() => {
           const jwks = JSON.parse(readFileSync(file, 'utf8')) as JSONWebKeySet;
           if (!jwks || !Array.isArray(jwks.keys))
             throw new TokenConfigError(`${file}: not a JWKS ({"keys": [...]})`);
-          return createLocalJWKSet(jwks) as KeyGetter;
+          return createLocalJWKSet(withX5cKeys(jwks)) as KeyGetter;
         });
         // a broken file must not stay cached forever
         cached.catch(() => {
@@ -214,6 +229,17 @@ export class TokenVerifier {
         ...(r.cfg.audience ? { audience: r.cfg.audience } : {}),
         ...(now !== undefined ? { currentDate: new Date(now) } : {}),
       });
+      if (r.cfg.maa !== undefined) {
+        const policy: MaaPolicy = parseMaaPolicy({ ...r.cfg.maa, issuers: [r.cfg.issuer] });
+        const bad = checkMaaClaims(payload, policy).filter((c) => c.outcome === 'fail');
+        if (bad.length > 0)
+          return {
+            valid: false,
+            issuer: iss,
+            issuerName: r.cfg.name,
+            reason: bad.map((c) => `${c.id}: ${c.detail}`).join('; '),
+          };
+      }
       return { valid: true, issuer: iss, issuerName: r.cfg.name, claims: payload };
     } catch (e) {
       const code = (e as { code?: string }).code;
@@ -225,4 +251,22 @@ export class TokenVerifier {
       };
     }
   }
+}
+
+/**
+ * Keys published only as a certificate chain (`x5c`, no `n`/`e`: Microsoft Azure Attestation's `/certs`)
+ * get their public key from the leaf certificate, so jose can use them.
+ */
+export function withX5cKeys(set: JSONWebKeySet): JSONWebKeySet {
+  return {
+    keys: set.keys.map((k) => {
+      if (k.n !== undefined || k.x !== undefined || !Array.isArray(k.x5c) || k.x5c.length === 0) return k;
+      try {
+        const pub = new X509Certificate(Buffer.from(k.x5c[0]!, 'base64')).publicKey.export({ format: 'jwk' });
+        return { ...k, ...pub, kty: pub.kty ?? k.kty } as JWK;
+      } catch {
+        return k; // jose rejects it as it is
+      }
+    }),
+  };
 }

@@ -21,7 +21,7 @@ import { TeeAttester } from './attester.ts';
 import type { Backend } from './backend.ts';
 
 export interface DefaultBackendOptions {
-  /** Force a TEE provider ('simulated', 'configfs-tsm', 'sev-guest', 'tdx'); default: detect. */
+  /** Force a TEE provider ('simulated', 'configfs-tsm', 'sev-guest', 'tdx', 'azure-vtpm'); default: detect. */
   teeProvider?: string;
   /** Allow the simulated TEE when no hardware is found (default true). */
   allowSimulated?: boolean;

@@ -23,6 +23,18 @@ export type TeeErrorCode =
   | 'TEE_FFI_UNAVAILABLE'
   /** An argument a simulated TEE was given has the wrong shape (e.g. a MEASUREMENT that is not 48 bytes). */
   | 'TEE_INVALID_ARGUMENT'
+  /** A TPM command failed: the response code and its name are in the message. */
+  | 'TEE_TPM_ERROR'
+  /** A TPM response that does not parse (size, tag, structure). */
+  | 'TEE_TPM_RESPONSE'
+  /** Azure: the HCL report NV index (0x01400001) does not exist: not an Azure confidential VM. */
+  | 'TEE_AZURE_NV_MISSING'
+  /** Azure: the TPM does not have the PCR bank asked for. */
+  | 'TEE_AZURE_PCR_BANK'
+  /** Azure: the attestation key is not RSA-2048/3072 or ECC P-256, or is not the HCLAkPub of the report. */
+  | 'TEE_AZURE_AK'
+  /** Azure: the HCL report read from the vTPM does not parse or is not bound to its runtime claims. */
+  | 'TEE_AZURE_HCL'
   /** An invariant of this code does not hold (a bug). */
   | 'TEE_INTERNAL';
 

@@ -1,6 +1,16 @@
 /** Evidence providers and the Attester (docs/attestation-formats-sev-snp.md, docs/binding.md). */
 export { Attester, type AttesterOptions, type AttestResult } from './attester.ts';
 export {
+  AZURE_AK_HANDLE,
+  type AzureVtpmOptions,
+  AzureVtpmProvider,
+  DEFAULT_PCRS as AZURE_DEFAULT_PCRS,
+  DeviceTransport as TpmDeviceTransport,
+  probeAzure,
+  TpmClient,
+  type TpmTransport,
+} from './azure/index.ts';
+export {
   nodeTsmFs,
   probeTsmProvider,
   readTsmReport,

@@ -11,6 +11,8 @@ export {
   type VerifierCacheOptions,
   type VerifierCacheStats,
 } from './cache.ts';
+
+export * from './azure/index.ts';
 export { PolicyError, type PolicyErrorCode, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   attestationFromResponse,

@@ -26,6 +26,8 @@ extern "C" {
 pub const TEE_NONE: i32 = 0;
 pub const TEE_SEV_SNP: i32 = 1;
 pub const TEE_TDX: i32 = 2;
+pub const TEE_AZURE_SEV_SNP: i32 = 3;
+pub const TEE_AZURE_TDX: i32 = 4;
 pub const TEE_SIMULATED_FLAG: i32 = 0x100;
 
 /// The allocator the host calls for result blocks (canonical ABI signature).

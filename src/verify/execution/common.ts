@@ -33,6 +33,8 @@ export interface VerifyExecutionOptions {
   policy?: {
     snp?: SnpPolicy;
     tdx?: unknown;
+    /** Azure vTPM policy (parseAzurePolicy input: pcrBank, pcrs, requirePcrs, vmConfiguration). */
+    azure?: unknown;
     gpuReferenceValues?: GpuReferenceValues;
     nvidia?: unknown;
     /** Allowed server build digests (64 hex; the reference-value file's `serverBuildSha256`). */
@@ -58,6 +60,8 @@ export interface VerifyExecutionOptions {
   collateral?: CollateralBundle;
   /** Check ids that may be "not checked" without failing the verdict (collateral checks). */
   allowNotChecked?: readonly string[];
+  /** Azure TDX: accept a TD quote without Intel collateral (TCB status then NOT checked, named so). */
+  allowMissingTdxCollateral?: boolean;
   /** Require GPU evidence (a host could strip it otherwise): fails `gpu.required` when absent. */
   requireGpu?: boolean;
   /** Check that the verification time is inside the session key's window (default true). */

@@ -10,7 +10,9 @@ import {
   evidenceFromJson,
   gpuNonceFor,
 } from '../../binding/index.ts';
-import { parseReport } from '../../formats/index.ts';
+import { parseAzureEvidence, parseReport, parseTpmsAttest } from '../../formats/index.ts';
+import { parseAzurePolicy } from '../azure/policy.ts';
+import { type VerifyAzureOptions, verifyAzureEvidence } from '../azure/verify.ts';
 import { type VerifyGpuEvidenceOptions, verifyGpuEvidenceList } from '../nvidia/index.ts';
 import {
   snpCollateralFromBundle,
@@ -79,6 +81,37 @@ export async function verifyCpu(
     const v = await verifyTdxQuote(cpu.report, o);
     return colChecks ? withCollateralChecks(v, colChecks, opts.allowNotChecked) : v;
   }
+  if (cpu.kind === 'azure-sev-snp' || cpu.kind === 'azure-tdx') {
+    // The quote's extraData carries the bound 64 bytes; the hardware REPORT_DATA holds the claims hash.
+    const o: VerifyAzureOptions = { nonce: expectedReportData };
+    try {
+      o.policy = parseAzurePolicy(opts.policy?.azure);
+      if (opts.policy?.snp) o.snpPolicy = opts.policy.snp;
+      if (opts.policy?.tdx !== undefined) o.tdxPolicy = parseTdxPolicy(opts.policy.tdx);
+    } catch (e) {
+      return verdict(cpu.kind, [fail('azure.policy', `bad policy: ${(e as Error).message}`)]);
+    }
+    if (opts.now) o.now = opts.now;
+    if (opts.kds) o.kds = opts.kds;
+    if (opts.tdxCollateral) o.tdxCollateral = opts.tdxCollateral;
+    if (opts.allowMissingTdxCollateral) o.allowMissingTdxCollateral = true;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(cpu.report));
+    } catch (e) {
+      return verdict(cpu.kind, [
+        fail('azure.evidence.format', `evidence report is not JSON: ${(e as Error).message}`),
+      ]);
+    }
+    const v = await verifyAzureEvidence(doc, o);
+    if (v.kind !== cpu.kind)
+      return {
+        ...v,
+        ok: false,
+        checks: [...v.checks, fail('azure.tee', `evidence kind ${cpu.kind}, the HCL report is ${v.kind}`)],
+      };
+    return v;
+  }
   return verdict('unknown', [
     fail('cpu.kind', `unknown evidence kind '${String((cpu as { kind: unknown }).kind)}'`),
   ]);
@@ -88,6 +121,10 @@ export async function verifyCpu(
 export function evidenceReportData(cpu: Cpu): Uint8Array | undefined {
   try {
     if (cpu.kind === 'sev-snp') return parseReport(cpu.report).reportData;
+    if (cpu.kind === 'azure-sev-snp' || cpu.kind === 'azure-tdx') {
+      const doc = parseAzureEvidence(JSON.parse(new TextDecoder().decode(cpu.report)));
+      return parseTpmsAttest(doc.quoteMessage).extraData;
+    }
     return parseTdxQuote(cpu.report).body.reportData;
   } catch {
     return undefined;

@@ -542,7 +542,8 @@ export const WASMVMExecutionResponseSchema: GenMessage<WASMVMExecutionResponse> 
  */
 export type Evidence = Message<"wasm.Evidence"> & {
   /**
-   * "sev-snp" or "tdx".
+   * "sev-snp", "tdx", "azure-sev-snp" or "azure-tdx" (Azure confidential VM attested through the
+   * paravisor vTPM: the evidence report is the UTF-8 JSON document "azure-vtpm/1", docs/azure.md).
    *
    * @generated from field: string tee_kind = 1;
    */
@@ -767,7 +768,8 @@ export type GetServerInfoResponse = Message<"wasm.GetServerInfoResponse"> & {
   version: string;
 
   /**
-   * "sev-snp" or "tdx".
+   * "sev-snp", "tdx", "azure-sev-snp" or "azure-tdx" (Azure confidential VM attested through the
+   * paravisor vTPM: the evidence report is the UTF-8 JSON document "azure-vtpm/1", docs/azure.md).
    *
    * @generated from field: string tee_kind = 2;
    */
