@@ -68,6 +68,7 @@ export interface ExecutionClaimJson {
   issuedAt: string;
   webgpu?: ClaimWebGpuJson;
   serverBuildSha256?: string;
+  sealedRequestSha256?: string;
 }
 
 /** JSON view of claim.webgpu: counters and gas as decimal strings. */
@@ -214,6 +215,7 @@ export function claimToJson(c: ExecutionClaim): ExecutionClaimJson {
   j.issuedAt = c.issuedAt.toString();
   if (c.webgpu !== undefined) j.webgpu = webgpuToJson(c.webgpu);
   if (c.serverBuildSha256 !== undefined) j.serverBuildSha256 = c.serverBuildSha256;
+  if (c.sealedRequestSha256 !== undefined) j.sealedRequestSha256 = c.sealedRequestSha256;
   return j;
 }
 
@@ -247,6 +249,7 @@ export const CLAIM_JSON_KEYS = [
   'issuedAt',
   'webgpu',
   'serverBuildSha256',
+  'sealedRequestSha256',
 ] as const;
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -340,5 +343,6 @@ export function claimFromJson(j: unknown): ExecutionClaim {
   if (o.gpuEvidenceSha256 !== undefined) c.gpuEvidenceSha256 = lowerHex(o, 'gpuEvidenceSha256', 32);
   if (o.webgpu !== undefined) c.webgpu = webgpuFromJson(o.webgpu);
   if (o.serverBuildSha256 !== undefined) c.serverBuildSha256 = lowerHex(o, 'serverBuildSha256', 32);
+  if (o.sealedRequestSha256 !== undefined) c.sealedRequestSha256 = lowerHex(o, 'sealedRequestSha256', 32);
   return c;
 }

@@ -5,7 +5,8 @@
  *   types  = 0x00 absent (len 0), 0x01 bytes, 0x02 UTF-8 string, 0x03 u64be (len 8),
  *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1),
  *            0x08 record (a nested field list, same format)
- * Output fields 18 (webgpu) and 19 (server build) are optional trailing fields: written only when present
+ * Output fields 18 (webgpu), 19 (server build) and 21 (sealed request digest) are optional trailing
+ * fields: written only when present
  * (claims without them encode exactly as before they existed).
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) (derivations.ts).
  */
@@ -233,8 +234,8 @@ export function inputSide(claim: ClaimInputSide): Uint8Array {
 /**
  * The output side (ids 1..17): domain, request id, status, outputs, exit code, gas used, cost table,
  * stdout/stderr hashes, trap message, executed mode, attestation mode, TEE kind, simulated, session
- * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record) and 19 server build
- * digest (32 bytes).
+ * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record), 19 server build
+ * digest (32 bytes) and 21 sealed request digest (32 bytes, docs/sealed-execution.md).
  */
 export function outputSide(claim: ExecutionClaim): Uint8Array {
   oneOf('claim.executedMode', claim.executedMode, MODES);
@@ -271,6 +272,9 @@ export function outputSide(claim: ExecutionClaim): Uint8Array {
   if (claim.webgpu !== undefined) w.field(18, T_RECORD, webgpuRecord(claim.webgpu));
   if (claim.serverBuildSha256 !== undefined)
     w.bytes(19, sha256Hex('claim.serverBuildSha256', claim.serverBuildSha256));
+  // (field 20 is written before 21 when present)
+  if (claim.sealedRequestSha256 !== undefined)
+    w.bytes(21, sha256Hex('claim.sealedRequestSha256', claim.sealedRequestSha256));
   return w.done();
 }
 

@@ -162,10 +162,13 @@ async function runExecution(
   ctx: HandlerContext,
   deps: ServiceDeps,
   info: RequestInfo | undefined,
+  sealed = false,
 ): Promise<Execution> {
   const { backend, limiter, metrics } = deps;
   const tQueue = performance.now();
-  const queueSpan = tracer().startSpan('wasmvm.queue', { attributes: { 'wasmvm.mode': p.input.mode } });
+  // A sealed run shows nothing of its request or result: no mode, status, gas or cache labels.
+  const modeLabel = sealed ? 'sealed' : p.input.mode;
+  const queueSpan = tracer().startSpan('wasmvm.queue', { attributes: { 'wasmvm.mode': modeLabel } });
   const release = await limiter.acquire(ctx.signal, info?.client ?? '').catch((e: unknown) => {
     queueSpan.setStatus({
       code: SpanStatusCode.ERROR,
@@ -183,16 +186,17 @@ async function runExecution(
   let result: ExecuteResult;
   const tExec = performance.now();
   const queueMs = tExec - tQueue;
-  metrics.queueWait.observe(queueMs / 1000, { mode: p.input.mode });
+  metrics.queueWait.observe(queueMs / 1000, { mode: modeLabel });
   queueSpan.end();
-  const execSpan = tracer().startSpan('wasmvm.execute', { attributes: { 'wasmvm.mode': p.input.mode } });
+  const execSpan = tracer().startSpan('wasmvm.execute', { attributes: { 'wasmvm.mode': modeLabel } });
   try {
     result = await backend.engine.execute(engineRequest(p, ctx, deps));
-    execSpan.setAttributes({
-      'wasmvm.status': result.status,
-      'wasmvm.executed_mode': result.mode,
-      'wasmvm.cache_hit': result.cacheHit,
-    });
+    if (!sealed)
+      execSpan.setAttributes({
+        'wasmvm.status': result.status,
+        'wasmvm.executed_mode': result.mode,
+        'wasmvm.cache_hit': result.cacheHit,
+      });
   } catch (e) {
     execSpan.setStatus({ code: SpanStatusCode.ERROR, message: (e as { code?: string }).code ?? 'ERROR' });
     throw e;
@@ -204,6 +208,7 @@ async function runExecution(
   }
   const executeMs = performance.now() - tExec;
   if (ctx.signal.aborted) throw abortError(ctx.signal, deps.isDraining());
+  if (sealed) return { result, queueMs, executeMs };
   metrics.executions.inc({ status: result.status });
   metrics.executeLatency.observe(executeMs / 1000, { mode: result.mode, status: result.status });
   metrics.cache.inc({ result: result.cacheHit ? 'hit' : 'miss' });
@@ -235,6 +240,7 @@ async function attest(
   p: ParsedExecute,
   ctx: HandlerContext,
   deps: ServiceDeps,
+  sealedRequestSha256?: string,
 ): Promise<Attested> {
   const tAttest = performance.now();
   const span = tracer().startSpan('wasmvm.attest', {
@@ -246,11 +252,17 @@ async function attest(
     ({ envelope, claim } = await deps.backend.attester.attestExecution(draft, p.attestationMode, {
       includeGpuEvidence: p.input.gpuRequested,
       signal: ctx.signal,
+      ...(sealedRequestSha256 !== undefined ? { sealedRequestSha256 } : {}),
     }));
   } catch (e) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'ATTESTATION_FAILED' });
     if (e instanceof ServiceError) throw e;
-    throw new ServiceError('ATTESTATION_FAILED', `attestation failed: ${(e as Error).message}`);
+    throw new ServiceError(
+      'ATTESTATION_FAILED',
+      sealedRequestSha256 !== undefined
+        ? 'attestation failed (sealed request: see the server log)'
+        : `attestation failed: ${(e as Error).message}`,
+    );
   } finally {
     span.end();
   }
@@ -309,5 +321,25 @@ export async function executeRequest(
   const run = await runExecution(p, ctx, deps, info);
   const draft = buildClaim(p, run.result);
   const attested = await attest(draft, p, ctx, deps);
+  return respond(p, run, attested, t0);
+}
+
+/**
+ * A sealed request's execution (src/server/sealed.ts): the same steps as Execute, but nothing of the
+ * request names it outside (no request id header or log field, no content metrics or span attributes),
+ * and the claim binds the sealed request's digest (claim field 21).
+ */
+export async function executeSealedPayload(
+  req: WASMVMExecutionRequest,
+  ctx: HandlerContext,
+  deps: ServiceDeps,
+  sealedRequestSha256: string,
+): Promise<WASMVMExecutionResponse> {
+  const t0 = performance.now();
+  if (deps.isDraining()) throw new ServiceError('SHUTTING_DOWN', 'server is shutting down');
+  const p = parseExecute(req, deps.config);
+  const run = await runExecution(p, ctx, deps, undefined, true);
+  const draft = buildClaim(p, run.result);
+  const attested = await attest(draft, p, ctx, deps, sealedRequestSha256);
   return respond(p, run, attested, t0);
 }
