@@ -183,7 +183,8 @@ test('sealed: a replayed request is refused (SEAL_REPLAY)', async () => {
 test('sealed: one edited bit fails, both ways (SEAL_OPEN_FAILED, SEALED_RESPONSE_TAMPERED)', async () => {
   const session = await attestForSealing(client, { allowSimulated: true });
   const editRequest = wrapping((req, call) => {
-    req.ciphertext[req.ciphertext.length >> 1]! ^= 0x01;
+    const ct = req.ciphertext as Uint8Array;
+    ct[ct.length >> 1]! ^= 0x01;
     return call(req);
   });
   await assert.rejects(
