@@ -86,8 +86,8 @@ export async function generateSealedVectors(): Promise<SealedVector[]> {
         bytecodeRaw: Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00),
         fnName: 'add',
         typedInputs: [
-          create(ValueSchema, { kind: { case: 'i32', value: 2 } }),
-          create(ValueSchema, { kind: { case: 'i32', value: 3 } }),
+          create(ValueSchema, { type: 1, value: { case: 'int32Value', value: 2 } }),
+          create(ValueSchema, { type: 1, value: { case: 'int32Value', value: 3 } }),
         ],
         nonce: fill(16, 0xaa),
       },
