@@ -243,8 +243,11 @@ async function attest(
   sealedRequestSha256?: string,
 ): Promise<Attested> {
   const tAttest = performance.now();
+  const sealed = sealedRequestSha256 !== undefined;
   const span = tracer().startSpan('wasmvm.attest', {
-    attributes: { 'wasmvm.attestation_mode': p.attestationMode, 'wasmvm.gpu_evidence': p.input.gpuRequested },
+    attributes: sealed
+      ? { 'wasmvm.mode': 'sealed' }
+      : { 'wasmvm.attestation_mode': p.attestationMode, 'wasmvm.gpu_evidence': p.input.gpuRequested },
   });
   let envelope: AttestationEnvelope;
   let claim: ExecutionClaim;
@@ -259,9 +262,7 @@ async function attest(
     if (e instanceof ServiceError) throw e;
     throw new ServiceError(
       'ATTESTATION_FAILED',
-      sealedRequestSha256 !== undefined
-        ? 'attestation failed (sealed request: see the server log)'
-        : `attestation failed: ${(e as Error).message}`,
+      sealed ? 'attestation failed (sealed request)' : `attestation failed: ${(e as Error).message}`,
     );
   } finally {
     span.end();
@@ -271,7 +272,7 @@ async function attest(
   const reportDataHex = /^[0-9a-f]{128}$/.test(envelope.reportData)
     ? envelope.reportData
     : Buffer.from(reportDataFor(claim)).toString('hex');
-  deps.metrics.attestLatency.observe(attestMs / 1000, { mode: p.attestationMode });
+  deps.metrics.attestLatency.observe(attestMs / 1000, { mode: sealed ? 'sealed' : p.attestationMode });
   return { envelope, claim, reportDataHex, attestMs };
 }
 
