@@ -6,7 +6,6 @@
  * request digest, bucketed sizes and stable error codes are visible to the host. Plaintext buffers are
  * zeroed after use (those this module owns; see the docs for what Node keeps).
  */
-import { createHash } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { HandlerContext } from '@connectrpc/connect';
 import {
@@ -110,6 +109,9 @@ export class SealedBytecodeStore {
   private readonly items = new Map<string, Uint8Array>();
   private bytes = 0;
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+  has(sha256: string): boolean {
+    return this.items.has(sha256);
+  }
   get(sha256: string): Uint8Array | undefined {
     const b = this.items.get(sha256);
     if (b) {
@@ -257,8 +259,12 @@ async function runSealed(
     const response = await executeSealedPayload(req, ctx, deps, bytesToHex(digest));
     if (!fromStore && exec) {
       // Held in the bytecode's raw form (a copy; the opened frame is zeroed after the call).
-      const raw = exec.bytecodeRaw.length > 0 ? exec.bytecodeRaw : Buffer.from(exec.bytecode, 'base64');
-      if (raw.length > 0) state.bytecode.put(createHash('sha256').update(raw).digest('hex'), raw);
+      // The engine hashed it already (the claim's bytecodeSha256): no second pass over the bytes.
+      const sha = response.result?.bytecodeSha256 ?? '';
+      if (/^[0-9a-f]{64}$/.test(sha) && !state.bytecode.has(sha)) {
+        const raw = exec.bytecodeRaw.length > 0 ? exec.bytecodeRaw : Buffer.from(exec.bytecode, 'base64');
+        if (raw.length > 0) state.bytecode.put(sha, raw);
+      }
     }
     return { response };
   } catch (e) {
