@@ -1,7 +1,7 @@
 /**
  * The Python reference in docs/binding.md (written from the document alone) reproduces the claim v3
  * vectors byte for byte: the input side, the output side, REPORT_DATA and gpuBindingData of each, and the
- * session-key REPORT_DATA v3 vector. Needs python3 (Debian: python3).
+ * session-key REPORT_DATA v4 vector. Needs python3 (Debian: python3).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,7 @@ describe('binding: the Python reference of docs/binding.md', {
         python,
         [
           '-c',
-          `import hashlib,struct;print(hashlib.sha512(b"wasmvm-tee/session-key/v3"+struct.pack(">I",4)+bytes.fromhex("${d.spki}")+struct.pack(">I",3)+bytes.fromhex("${d.claimSpki}")+struct.pack(">QQQ",${d.epoch},${d.notBefore},${d.notAfter})+struct.pack(">I",2)+b"${d.kid}"+struct.pack(">I",2)+bytes.fromhex("${SESSION_VECTOR.nonce}")).hexdigest())`,
+          `import hashlib,struct;print(hashlib.sha512(b"wasmvm-tee/session-key/v4"+struct.pack(">I",4)+bytes.fromhex("${d.spki}")+struct.pack(">I",3)+bytes.fromhex("${d.claimSpki}")+struct.pack(">QQQ",${d.epoch},${d.notBefore},${d.notAfter})+struct.pack(">I",2)+b"${d.kid}"+struct.pack(">I",2)+bytes.fromhex("${SESSION_VECTOR.nonce}")+struct.pack(">I",${d.sealSuite.length})+b"${d.sealSuite}"+struct.pack(">I",32)+bytes.fromhex("${d.sealPublicKey}")).hexdigest())`,
         ],
         { encoding: 'utf8' },
       );

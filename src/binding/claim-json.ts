@@ -72,6 +72,7 @@ export interface ExecutionClaimJson {
   webgpu?: ClaimWebGpuJson;
   serverBuildSha256?: string;
   guestAttestations?: GuestAttestationsJson;
+  sealedRequestSha256?: string;
 }
 
 /** JSON view of claim.guestAttestations: the receipts as they are (gpuIndex a JSON number, hashes hex). */
@@ -305,6 +306,7 @@ export function claimToJson(c: ExecutionClaim): ExecutionClaimJson {
   if (c.webgpu !== undefined) j.webgpu = webgpuToJson(c.webgpu);
   if (c.serverBuildSha256 !== undefined) j.serverBuildSha256 = c.serverBuildSha256;
   if (c.guestAttestations !== undefined) j.guestAttestations = guestAttestationsToJson(c.guestAttestations);
+  if (c.sealedRequestSha256 !== undefined) j.sealedRequestSha256 = c.sealedRequestSha256;
   return j;
 }
 
@@ -339,6 +341,7 @@ export const CLAIM_JSON_KEYS = [
   'webgpu',
   'serverBuildSha256',
   'guestAttestations',
+  'sealedRequestSha256',
 ] as const;
 
 function str(o: Record<string, unknown>, k: string): string {
@@ -433,5 +436,6 @@ export function claimFromJson(j: unknown): ExecutionClaim {
   if (o.webgpu !== undefined) c.webgpu = webgpuFromJson(o.webgpu);
   if (o.serverBuildSha256 !== undefined) c.serverBuildSha256 = lowerHex(o, 'serverBuildSha256', 32);
   if (o.guestAttestations !== undefined) c.guestAttestations = guestAttestationsFromJson(o.guestAttestations);
+  if (o.sealedRequestSha256 !== undefined) c.sealedRequestSha256 = lowerHex(o, 'sealedRequestSha256', 32);
   return c;
 }

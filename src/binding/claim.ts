@@ -109,6 +109,11 @@ export interface ClaimAttestation {
    * 64 hex chars; absent when the server does not report one.
    */
   serverBuildSha256?: string;
+  /**
+   * Sealed execution (docs/sealed-execution.md): sealedRequestDigest of the sealed request this claim
+   * answers, 64 hex chars; absent for plain Execute.
+   */
+  sealedRequestSha256?: string;
 }
 
 /** A claim before attestation (what claimFromExecution builds). */

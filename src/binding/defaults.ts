@@ -12,3 +12,10 @@ export const GAS_LIMIT_MAX = (1n << 63n) - 1n;
 export function isGasLimit(n: bigint): boolean {
   return typeof n === 'bigint' && n >= GAS_LIMIT_MIN && n <= GAS_LIMIT_MAX;
 }
+
+/** The sealing suite names (sealed.ts SEAL_SUITES; docs/sealed-execution.md), default first. */
+export const SEAL_SUITE_NAMES: readonly string[] = [
+  'x25519-sha256-chacha20poly1305',
+  'x25519-sha256-aes256gcm',
+  'xwing-sha256-chacha20poly1305',
+];

@@ -16,8 +16,11 @@ export const INPUT_DOMAIN = 'wasmvm-tee/claim/input/v3';
 export const OUTPUT_DOMAIN = 'wasmvm-tee/claim/output/v3';
 /** gpuBindingData: the 23 bytes "wasmvm-tee/claim/gpu/v3", then the claim's input side. */
 export const GPU_BINDING_DOMAIN = 'wasmvm-tee/claim/gpu/v3';
-/** sessionKeyReportData: the 25 bytes "wasmvm-tee/session-key/v3", then the session's facts. */
-export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v3';
+/**
+ * sessionKeyReportData: the 25 bytes "wasmvm-tee/session-key/v4", then the session's facts (v4 added the
+ * session's HPKE sealing key, docs/sealed-execution.md).
+ */
+export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v4';
 /** gpuNonceFor: the 23 bytes "wasmvm-tee/gpu-nonce/v1", then REPORT_DATA. */
 export const GPU_NONCE_DOMAIN = 'wasmvm-tee/gpu-nonce/v1';
 /** guestReportData: the 31 bytes "wasmvm-tee/guest-report-data/v1", a 0x00 byte, nonce, guest data. */
@@ -79,12 +82,15 @@ const u64 = (n: number, what: string) => {
 
 /**
  * REPORT_DATA for a session:
- *   SHA-512( "wasmvm-tee/session-key/v3" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
+ *   SHA-512( "wasmvm-tee/session-key/v4" ‖ u32be len(spki) ‖ spki ‖ u32be len(claimSpki) ‖ claimSpki
  *            ‖ u64be epoch ‖ u64be notBefore ‖ u64be notAfter (ms since the Unix epoch)
  *            ‖ u32be len(kid) ‖ kid (UTF-8) ‖ u32be len(nonce) ‖ nonce
+ *            ‖ u32be len(sealSuite) ‖ sealSuite (ASCII) ‖ u32be len(sealPublicKey) ‖ sealPublicKey
  *            [‖ server build digest (32 bytes), only when the server reports one] )
- * (Everything before it is length-prefixed, so the trailing 32 bytes are unambiguous; sessions without
- * a build digest hash exactly as before.) With an empty nonce it is also the session's identity (claim.session).
+ * The HPKE sealing key (suite name and serialized public key, docs/sealed-execution.md) is always hashed:
+ * a session without one hashes two zero lengths. Everything before the build digest is length-prefixed,
+ * so the trailing 32 bytes are unambiguous. With an empty nonce it is also the session's identity
+ * (claim.session).
  */
 export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
@@ -97,7 +103,15 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
       'session.serverBuildSha256: expected 32 bytes',
       'session.serverBuildSha256',
     );
+  if ((k.sealSuite === undefined) !== (k.sealPublicKey === undefined))
+    throw new BindingError(
+      'INVALID_ENVELOPE',
+      'session.seal: suite and public key go together',
+      'session.seal',
+    );
   const kid = new TextEncoder().encode(k.kid);
+  const sealSuite = new TextEncoder().encode(k.sealSuite ?? '');
+  const sealPublicKey = k.sealPublicKey ?? new Uint8Array(0);
   const data = concat([
     new TextEncoder().encode(SESSION_KEY_DOMAIN),
     u32(k.spki.length),
@@ -111,6 +125,10 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
     kid,
     u32(nonce.length),
     nonce,
+    u32(sealSuite.length),
+    sealSuite,
+    u32(sealPublicKey.length),
+    sealPublicKey,
     ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
   ]);
   return new Uint8Array(createHash('sha512').update(data).digest());

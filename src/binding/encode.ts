@@ -6,8 +6,9 @@
  *            0x04 typed value list, 0x05 string list, 0x06 i64be (len 8), 0x07 bool (len 1),
  *            0x08 record (a nested field list, same format),
  *            0x09 record list (u32be count ‖ (u32be length ‖ record)*)
- * Output fields 18 (webgpu), 19 (server build) and 20 (guest attestations) are optional trailing fields:
- * written only when present (claims without them encode exactly as before they existed).
+ * Output fields 18 (webgpu), 19 (server build), 20 (guest attestations) and 21 (sealed request digest)
+ * are optional trailing fields: written only when present (claims without them encode exactly as before
+ * they existed).
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) (derivations.ts).
  */
 import { createHash } from 'node:crypto';
@@ -243,7 +244,8 @@ export function inputSide(claim: ClaimInputSide): Uint8Array {
  * The output side (ids 1..17): domain, request id, status, outputs, exit code, gas used, cost table,
  * stdout/stderr hashes, trap message, executed mode, attestation mode, TEE kind, simulated, session
  * identity, GPU evidence digest, issuedAt; then, only when present, 18 webgpu (record), 19 server build
- * digest (32 bytes) and 20 guest attestations (record).
+ * digest (32 bytes), 20 guest attestations (record) and 21 sealed request digest (32 bytes,
+ * docs/sealed-execution.md).
  */
 export function outputSide(claim: ExecutionClaim): Uint8Array {
   oneOf('claim.executedMode', claim.executedMode, MODES);
@@ -282,6 +284,8 @@ export function outputSide(claim: ExecutionClaim): Uint8Array {
     w.bytes(19, sha256Hex('claim.serverBuildSha256', claim.serverBuildSha256));
   if (claim.guestAttestations !== undefined)
     w.field(20, T_RECORD, guestAttestationsRecord(claim.guestAttestations));
+  if (claim.sealedRequestSha256 !== undefined)
+    w.bytes(21, sha256Hex('claim.sealedRequestSha256', claim.sealedRequestSha256));
   return w.done();
 }
 

@@ -53,6 +53,19 @@ export interface SessionKeyJson {
   gpu?: unknown[];
   /** The server's build digest (64 hex), bound by REPORT_DATA; absent when the server reports none. */
   serverBuildSha256?: string;
+  /**
+   * The session's HPKE (RFC 9180) sealing key, bound by REPORT_DATA (docs/sealed-execution.md): requests
+   * sealed to it are opened only inside the TEE. Its key id is `jwk.kid`, its validity notBefore–notAfter.
+   */
+  seal?: SealKeyJson;
+}
+
+/** A session's sealing key in JSON. */
+export interface SealKeyJson {
+  /** Suite name (sealed.ts SEAL_SUITES), e.g. 'x25519-sha256-chacha20poly1305'. */
+  suite: string;
+  /** The serialized HPKE public key (SerializePublicKey of RFC 9180 §4), base64. */
+  publicKey: string;
 }
 
 export interface AttestationEnvelope {
@@ -91,6 +104,9 @@ export interface SessionKeyData {
   kid: string;
   /** The server's build digest (32 bytes), when the server reports one. */
   serverBuild?: Uint8Array;
+  /** The HPKE sealing key's suite name and serialized public key (both or neither). */
+  sealSuite?: string;
+  sealPublicKey?: Uint8Array;
 }
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -123,6 +139,11 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
     if (typeof s.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.serverBuildSha256))
       throw envErr('session.serverBuildSha256', 'expected 32 bytes of lowercase hex');
     d.serverBuild = new Uint8Array(Buffer.from(s.serverBuildSha256, 'hex'));
+  }
+  if (s.seal !== undefined) {
+    checkSealShape(s.seal, 'session.seal');
+    d.sealSuite = s.seal.suite;
+    d.sealPublicKey = fromB64(s.seal.publicKey, 'session.seal.publicKey');
   }
   return d;
 }
@@ -184,6 +205,7 @@ const SESSION_KEYS = [
   'evidence',
   'gpu',
   'serverBuildSha256',
+  'seal',
 ] as const;
 const ENVELOPE_KEYS = [
   'format',
@@ -215,6 +237,16 @@ export function checkEvidenceShape(e: unknown, where: string): void {
   if (o.auxblob !== undefined) checkB64(o.auxblob, `${where}.auxblob`);
 }
 
+/** Shape-check a session's sealing key (`session.seal`). */
+export function checkSealShape(o: unknown, where: string): void {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw envErr(where, 'expected an object');
+  onlyKeys(o, where, ['suite', 'publicKey']);
+  const r = o as Record<string, unknown>;
+  if (typeof r.suite !== 'string' || !/^[a-z0-9-]{1,64}$/.test(r.suite))
+    throw envErr(`${where}.suite`, 'expected a suite name');
+  if (checkB64(r.publicKey, `${where}.publicKey`).length === 0) throw envErr(`${where}.publicKey`, 'empty');
+}
+
 /** Shape-check a session (GetAttestation answer or an envelope's `session`). */
 export function checkSessionShape(s: unknown, where = 'session'): void {
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw envErr(where, 'missing or not an object');
@@ -241,6 +273,7 @@ export function checkSessionShape(s: unknown, where = 'session'): void {
     (typeof o.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.serverBuildSha256))
   )
     throw envErr(`${where}.serverBuildSha256`, 'expected 32 bytes of lowercase hex');
+  if (o.seal !== undefined) checkSealShape(o.seal, `${where}.seal`);
 }
 
 /**

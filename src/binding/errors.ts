@@ -37,7 +37,14 @@ export type BindingErrorCode =
   | 'INVALID_VALUE'
   | 'INVALID_MODE'
   | 'INVALID_ARGUMENT'
-  | 'UNSUPPORTED_ATTESTATION';
+  | 'UNSUPPORTED_ATTESTATION'
+  /** Sealed execution (sealed.ts): an unknown suite name, a malformed public key. */
+  | 'SEAL_UNKNOWN_SUITE'
+  | 'SEAL_INVALID_KEY'
+  /** An HPKE ciphertext did not open (edited, another key, another request). */
+  | 'SEAL_OPEN_FAILED'
+  /** An opened plaintext is not a well-formed frame (sealed.ts framePayload). */
+  | 'SEAL_INVALID_FRAME';
 
 export class BindingError extends WasmvmTeeError<BindingErrorCode> {
   /** The field the error is about (e.g. 'claim.outputs[1].bits'), when there is one. */

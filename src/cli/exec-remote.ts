@@ -9,11 +9,20 @@ import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   createWasmvmClient,
   executeAndVerify,
+  executeSealedAndVerify,
   PROTOCOLS,
   type Protocol,
+  type SealingPolicy,
   type VerifyOptions,
 } from '../server/index.ts';
-import { renderValue, type Verdict } from '../verify/index.ts';
+import {
+  isReferenceValuesFile,
+  parseReferenceValues,
+  renderValue,
+  toVerifierPolicy,
+  type Verdict,
+  type VerifyExecutionOptions,
+} from '../verify/index.ts';
 import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
 import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
@@ -43,6 +52,14 @@ Options:
   --trust-simulated-root F trust this simulated TEE root certificate (testing)
   --allow-simulated        accept evidence from the simulated TEE (testing)
   --no-verify              do not verify (prints NOT VERIFIED (skipped); --json says "verified": false)
+  --seal                   sealed execution (docs/sealed-execution.md): fetch the server's attestation,
+                           verify it against the policy, and only then send bytecode, function and
+                           inputs sealed (HPKE) to its attested key; the result comes back sealed and
+                           is verified as without --seal (same --json shape). Never with --no-verify.
+  --policy FILE            the attestation policy: a reference-value file (docs/reference-values.md:
+                           pinned measurements, TCB minimums, server build, allowSimulated) or a verify
+                           policy JSON ({ "snp": ..., "tdx": ..., "nvidia": ... })
+  --tee-kind KIND          with --seal: require this TEE kind (sev-snp | tdx)
   --json                   print the result as JSON, with the attestation envelope and the nonce
                            (save it: 'wasmvm-tee verify --response FILE --nonce HEX' re-checks it
                            offline; every field printed is compared with the attested claim)
@@ -98,6 +115,9 @@ export async function main(argv: string[]): Promise<number> {
       'trust-simulated-root': { type: 'string' },
       'allow-simulated': { type: 'boolean' },
       'no-verify': { type: 'boolean' },
+      seal: { type: 'boolean' },
+      policy: { type: 'string' },
+      'tee-kind': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
@@ -135,6 +155,29 @@ export async function main(argv: string[]): Promise<number> {
     if (!/^[0-9]+$/.test(values['timeout-ms'] as string)) return usage('--timeout-ms: an integer');
     timeoutMs = Number(values['timeout-ms']);
   }
+  if (values.seal && values['no-verify']) return usage('--seal never skips verification: drop --no-verify');
+  const teeKind = values['tee-kind'] as string | undefined;
+  if (teeKind !== undefined && teeKind !== 'sev-snp' && teeKind !== 'tdx')
+    return usage('--tee-kind: sev-snp or tdx');
+  let policy: VerifyExecutionOptions['policy'] | undefined;
+  let policyAllowsSimulated = false;
+  if (values.policy !== undefined) {
+    try {
+      let file = JSON.parse(readFileSync(values.policy as string, 'utf8')) as Record<string, unknown>;
+      if (isReferenceValuesFile(file)) {
+        const rv = parseReferenceValues(file);
+        file = toVerifierPolicy(rv) as Record<string, unknown>;
+        policyAllowsSimulated = rv.allowSimulated === true;
+      }
+      policy = file as VerifyExecutionOptions['policy'];
+    } catch (e) {
+      return reportUsage(
+        'exec',
+        new UsageError('BAD_INPUT', `--policy: ${(e as Error).message}`),
+        console.error,
+      );
+    }
+  }
   let bytecode: Uint8Array;
   let ca: Buffer | undefined;
   let simulatedRoot: Uint8Array | undefined;
@@ -153,14 +196,16 @@ export async function main(argv: string[]): Promise<number> {
     ...(ca ? { ca } : {}),
     ...(values.insecure ? { insecureSkipVerify: true } : {}),
   });
-  const verify: VerifyOptions = {};
-  if (values['allow-simulated']) verify.allowSimulated = true;
+  const verify: VerifyOptions & SealingPolicy = {};
+  if (values['allow-simulated'] || policyAllowsSimulated) verify.allowSimulated = true;
+  if (policy) verify.extra = { policy };
+  if (teeKind) verify.teeKind = teeKind as 'sev-snp' | 'tdx';
   if (simulatedRoot) verify.trustSimulatedRoot = simulatedRoot;
   if (values['no-verify']) verify.skipEvidence = true;
 
   let result: Awaited<ReturnType<typeof executeAndVerify>>;
   try {
-    result = await executeAndVerify(
+    result = await (values.seal ? executeSealedAndVerify : executeAndVerify)(
       client,
       {
         bytecode,
@@ -175,8 +220,15 @@ export async function main(argv: string[]): Promise<number> {
       verify,
     );
   } catch (e) {
-    const err = e as { code?: number; rawMessage?: string; message?: string; metadata?: Headers };
-    const code = err.metadata?.get?.('wasmvm-error-code') ?? undefined;
+    const err = e as { code?: number | string; rawMessage?: string; message?: string; metadata?: Headers };
+    const code =
+      err.metadata?.get?.('wasmvm-error-code') ?? (typeof err.code === 'string' ? err.code : undefined);
+    if (code === 'ATTESTATION_REJECTED' || code === 'SEAL_UNAVAILABLE') {
+      // Nothing was sent: the server's attestation did not satisfy the policy.
+      if (values.json) console.log(JSON.stringify({ error: { message: err.message, code } }));
+      else console.error(`wasmvm-tee exec: ${code}: ${err.message}`);
+      return EXIT.VERIFICATION_FAILED;
+    }
     if (values.json) console.log(JSON.stringify({ error: { message: err.rawMessage ?? err.message, code } }));
     else
       console.error(

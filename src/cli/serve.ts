@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 // Constants only at load time (the rooms' defaults.ts entries): `serve --help` and argument errors load
 // no server, engine or TEE code. serve() loads the server when it runs.
+import { SEAL_SUITE_NAMES } from '../binding/defaults.ts';
 import { DEFAULT_LIMITS, MAX_LIMITS } from '../engine/defaults.ts';
 import type { Limits } from '../engine/index.ts';
 import type { WebGpuBackend } from '../host/index.ts';
@@ -35,7 +36,10 @@ Options:
   --max-bytecode-bytes N   largest bytecode (default ${DEFAULTS.maxBytecodeBytes})
   --timeout-ms N           server-side execution deadline (default ${DEFAULTS.timeoutMs})
   --max-memory-pages N     guest linear memory limit, 64 KiB pages (default: the engine's)
-  --session-key-lifetime S session key lifetime, seconds (default 3600)
+  --session-key-lifetime S session key lifetime, seconds (default 3600); the sealing key rotates with it
+  --seal-suite SUITE       sealing key suite (docs/sealed-execution.md): x25519-sha256-chacha20poly1305
+                           (default) | x25519-sha256-aes256gcm | xwing-sha256-chacha20poly1305 | none
+  --sealed-replay-window-ms N  ExecuteSealed replay window, ± ms of the server clock (default 300000)
   --shutdown-timeout-ms N  drain time on SIGTERM before in-flight calls are cut (default ${DEFAULTS.shutdownTimeoutMs})
   --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
   --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
@@ -100,6 +104,8 @@ export const SERVE_OPTIONS = {
   'timeout-ms': { type: 'string' },
   'max-memory-pages': { type: 'string' },
   'session-key-lifetime': { type: 'string' },
+  'seal-suite': { type: 'string' },
+  'sealed-replay-window-ms': { type: 'string' },
   'shutdown-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
   limit: { type: 'string', multiple: true },
@@ -183,6 +189,12 @@ function checkOptions(argv: string[]) {
   const tee = values.tee ?? 'auto';
   webgpuBackend(values['webgpu-backend']); // checked now; used with --webgpu
   const lifetime = intOption(values['session-key-lifetime'], '--session-key-lifetime', 1);
+  const sealSuite = values['seal-suite'];
+  if (sealSuite !== undefined && sealSuite !== 'none' && !SEAL_SUITE_NAMES.includes(sealSuite))
+    throw new UsageError(
+      'USAGE',
+      `--seal-suite: ${[...SEAL_SUITE_NAMES, 'none'].join(' | ')}, got '${sealSuite}'`,
+    );
 
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
@@ -212,6 +224,7 @@ function checkOptions(argv: string[]) {
   set('timeoutMs', n('timeout-ms', 1));
   set('maxMemoryPages', n('max-memory-pages', 1));
   set('shutdownTimeoutMs', n('shutdown-timeout-ms'));
+  set('sealedReplayWindowMs', n('sealed-replay-window-ms', 1000));
 
   // The engine refuses per-request limits above its ceilings: refuse them here, at startup.
   for (const [flag, v, max] of [
@@ -237,7 +250,7 @@ function checkOptions(argv: string[]) {
     if (perClient.maxQueue !== undefined) opts.perClient.maxQueue = perClient.maxQueue;
   }
   const executorMemoryMb = n('executor-memory-mb', 64);
-  return { values, opts, tee, lifetime, attestation, limits, executorMemoryMb };
+  return { values, opts, tee, lifetime, attestation, limits, executorMemoryMb, sealSuite };
 }
 
 async function serve({
@@ -248,6 +261,7 @@ async function serve({
   attestation,
   limits,
   executorMemoryMb,
+  sealSuite,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
   const { createDefaultBackend, createLogger, startServer, startTracing } = await import(
     '../server/index.ts'
@@ -261,6 +275,7 @@ async function serve({
     ...(tee === 'auto' ? {} : { teeProvider: tee }),
     allowSimulated: !values['require-hardware'],
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
+    ...(sealSuite !== undefined ? { sealSuite: sealSuite === 'none' ? (false as const) : sealSuite } : {}),
     ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
   });
   if (values.webgpu) {

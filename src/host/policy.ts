@@ -8,6 +8,7 @@
  * GPU reference values are appraised; allowSimulated is taken as is.
  */
 import { readFileSync } from 'node:fs';
+import { TEE_KINDS, type TeeKind } from '../binding/index.ts';
 import {
   type Check,
   isReferenceValuesFile,
@@ -15,7 +16,6 @@ import {
   type ReferenceValues,
   type Verdict,
 } from '../verify/index.ts';
-import { TEE_KINDS, type TeeKind } from '../binding/index.ts';
 import { HostError } from './errors.ts';
 
 export interface HostPolicy {

@@ -9,7 +9,7 @@ import type {
   ExecutionClaim,
   SessionKeyJson,
 } from '../binding/index.ts';
-import { Attester, type AttesterOptions, type TeeProvider } from '../tee/index.ts';
+import { Attester, type AttesterOptions, type SealKeyLookup, type TeeProvider } from '../tee/index.ts';
 import type { ExecutionAttester, TeeInfo } from './backend.ts';
 import { ServiceError } from './errors.ts';
 
@@ -61,12 +61,17 @@ export class TeeAttester implements ExecutionAttester {
   async attestExecution(
     claim: ClaimDraft,
     mode: AttestationMode,
-    options: { includeGpuEvidence: boolean },
+    options: { includeGpuEvidence: boolean; sealedRequestSha256?: string },
   ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }> {
     const gpu = options.includeGpuEvidence ? await this.gpuCollector() : undefined;
     // GPU evidence is collected for gpuBindingData(claim) (the input side, with the client's nonce) and
     // its digest goes into the claim (src/tee/attester.ts).
-    const r = await this.attester.attestExecution(claim, mode, gpu ? { gpu } : {});
+    const r = await this.attester.attestExecution(claim, mode, {
+      ...(gpu ? { gpu } : {}),
+      ...(options.sealedRequestSha256 !== undefined
+        ? { sealedRequestSha256: options.sealedRequestSha256 }
+        : {}),
+    });
     if (r.envelope.session) this.spki = new Uint8Array(Buffer.from(r.envelope.session.spki, 'base64'));
     return { envelope: r.envelope, claim: r.claim };
   }
@@ -85,6 +90,10 @@ export class TeeAttester implements ExecutionAttester {
   async warmUp(): Promise<void> {
     const s = await this.attester.currentSession();
     this.spki = new Uint8Array(Buffer.from(s.spki, 'base64'));
+  }
+
+  sealKeyFor(kid: string): Promise<SealKeyLookup> {
+    return this.attester.sealKeyFor(kid);
   }
 
   sessionPublicKey(): Uint8Array | undefined {

@@ -11,6 +11,7 @@ import type {
 } from '../binding/index.ts';
 import type { ExecuteRequest, ExecuteResult } from '../engine/index.ts';
 import type { WebGpuAdapterInfo, WebGpuLimits } from '../host/index.ts';
+import type { SealKeyLookup } from '../tee/index.ts';
 
 export interface ExecutionEngine {
   execute(req: ExecuteRequest): Promise<ExecuteResult>;
@@ -34,8 +35,10 @@ export interface ExecutionAttester {
   attestExecution(
     claim: ClaimDraft,
     mode: AttestationMode,
-    options: { includeGpuEvidence: boolean; signal?: AbortSignal },
+    options: { includeGpuEvidence: boolean; signal?: AbortSignal; sealedRequestSha256?: string },
   ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }>;
+  /** Sealed execution: the session sealing key of a key id (absent: the server seals nothing). */
+  sealKeyFor?(kid: string): Promise<SealKeyLookup>;
   /** The session key with evidence bound to `nonce`. */
   sessionEvidence(nonce: Uint8Array, options: { includeGpuEvidence: boolean }): Promise<SessionKeyJson>;
   /** Create the session key (and its evidence) ahead of the first request. */

@@ -238,7 +238,21 @@ export async function executeAndVerify(
   if (input.timeoutMs !== undefined) callOpts.timeoutMs = input.timeoutMs;
   if (input.signal) callOpts.signal = input.signal;
   const response = await client.execute(request, callOpts);
-  const { checks, envelope, claim } = checkBinding(expectedInputs(withNonce), response);
+  return verifyResponse(request, response, withNonce, verify);
+}
+
+/**
+ * Verify a response against the request that was sent (executeAndVerify's second half; also what
+ * executeSealedAndVerify runs on the opened response). `extraChecks` are added to the verdict.
+ */
+export async function verifyResponse(
+  request: WASMVMExecutionRequest,
+  response: WASMVMExecutionResponse,
+  sent: ExecuteInput & { nonce: Uint8Array },
+  verify: VerifyOptions = {},
+  extraChecks: (claim: ExecutionClaim | undefined) => Check[] = () => [],
+): Promise<ExecuteAndVerifyResult> {
+  const { checks, envelope, claim } = checkBinding(expectedInputs(sent), response);
   let v: Verdict;
   let verified = false;
   if (verify.skipEvidence) {
@@ -247,16 +261,18 @@ export async function executeAndVerify(
       outcome: 'skip',
       detail: 'NOT VERIFIED (skipped: --no-verify): nothing in this response was checked',
     });
+    checks.push(...extraChecks(claim));
     v = verdict('execution-response', checks);
   } else {
     const o: VerifyExecutionOptions = {
       request: toJson(WASMVMExecutionRequestSchema, request),
       response: toJson(WASMVMExecutionResponseSchema, response),
-      nonce: withNonce.nonce,
+      nonce: sent.nonce,
       ...(verify.extra ?? {}),
     };
     if (verify.allowSimulated) o.allowSimulated = true;
     if (verify.trustSimulatedRoot !== undefined) o.trustSimulatedRoot = verify.trustSimulatedRoot;
+    checks.push(...extraChecks(claim));
     v = verdict('execution-response', checks, { parts: [await verifyExecution(undefined, o)] });
     verified = v.ok;
   }
@@ -282,6 +298,14 @@ export async function executeAndVerify(
 }
 
 export { ClientError, type ClientErrorCode } from './errors.ts';
+// Sealed execution (src/server/sealed-client.ts, docs/sealed-execution.md).
+export {
+  attestForSealing,
+  executeSealedAndVerify,
+  type SealedExecuteResult,
+  type SealedSession,
+  type SealingPolicy,
+} from './sealed-client.ts';
 // Many replicas: per-replica attested session cache (src/server/session-cache.ts).
 export {
   type CachedExecuteResult,

@@ -29,6 +29,8 @@ export interface ServiceConfig {
   maxMemoryPages?: number;
   defaultAttestationMode: AttestationMode;
   maxNonceBytes: number;
+  /** ExecuteSealed's replay window (± ms of the server clock; default 5 minutes). */
+  sealedReplayWindowMs?: number;
 }
 
 export interface ServiceDeps {

@@ -42,6 +42,8 @@ export interface DefaultBackendOptions {
    * false: do not report one.
    */
   serverBuildSha256?: string | false;
+  /** The sealing key suite (docs/sealed-execution.md; default x25519-sha256-chacha20poly1305), false: none. */
+  sealSuite?: string | false;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -54,6 +56,7 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
   const attester = new TeeAttester(provider, {
     ...(opts.sessionKeyLifetimeMs !== undefined ? { sessionKeyLifetimeMs: opts.sessionKeyLifetimeMs } : {}),
     ...(build !== undefined ? { serverBuildSha256: build } : {}),
+    ...(opts.sealSuite !== undefined ? { sealSuite: opts.sealSuite } : {}),
   });
   const deps: HostHandlerDeps = {
     tee: provider,

@@ -67,6 +67,18 @@ export const ERROR_CODES = {
   // attestation
   ATTESTATION_FAILED: Code.Internal,
   GPU_UNAVAILABLE: Code.FailedPrecondition,
+  // sealed execution (docs/sealed-execution.md)
+  SEAL_UNKNOWN_KEY: Code.FailedPrecondition,
+  SEAL_KEY_EXPIRED: Code.FailedPrecondition,
+  SEAL_UNKNOWN_SUITE: Code.InvalidArgument,
+  SEAL_INVALID_KEY: Code.InvalidArgument,
+  SEAL_OPEN_FAILED: Code.InvalidArgument,
+  SEAL_INVALID_FRAME: Code.InvalidArgument,
+  SEAL_INVALID_PAYLOAD: Code.InvalidArgument,
+  SEAL_REPLAY: Code.AlreadyExists,
+  SEAL_STALE: Code.FailedPrecondition,
+  SEAL_UNAVAILABLE: Code.FailedPrecondition,
+  BYTECODE_NOT_CACHED: Code.FailedPrecondition,
   // anything else
   INTERNAL: Code.Internal,
 } as const satisfies Record<string, Code>;
@@ -113,7 +125,19 @@ export class ServerConfigError extends WasmvmTeeError<'INVALID_CONFIG'> {}
 export type ClientErrorCode =
   | 'UNKNOWN_PROTOCOL'
   /** Execute failed after every allowed attempt; `cause` holds the last ConnectError. */
-  | 'EXECUTE_FAILED';
+  | 'EXECUTE_FAILED'
+  /** Sealed execution (sealed-client.ts): the attestation did not verify, so nothing was sealed. */
+  | 'ATTESTATION_REJECTED'
+  /** The server attests no sealing key. */
+  | 'SEAL_UNAVAILABLE'
+  /** The attested sealing key expired: fetch the attestation again. */
+  | 'SEAL_KEY_EXPIRED'
+  /** The sealed response names another request (its digest is not ours). */
+  | 'SEALED_RESPONSE_MISMATCH'
+  /** The sealed response does not open with our response key (edited in transit). */
+  | 'SEALED_RESPONSE_TAMPERED'
+  /** The server opened the request and answered a (sealed) request error; its code is in the message. */
+  | 'SEALED_REQUEST_FAILED';
 
 /** An error of the typed client itself (client.ts), before anything is sent. */
 export class ClientError extends WasmvmTeeError<ClientErrorCode> {}

@@ -163,10 +163,13 @@ async function runExecution(
   ctx: HandlerContext,
   deps: ServiceDeps,
   info: RequestInfo | undefined,
+  sealed = false,
 ): Promise<Execution> {
   const { backend, limiter, metrics } = deps;
   const tQueue = performance.now();
-  const queueSpan = tracer().startSpan('wasmvm.queue', { attributes: { 'wasmvm.mode': p.input.mode } });
+  // A sealed run shows nothing of its request or result: no mode, status, gas or cache labels.
+  const modeLabel = sealed ? 'sealed' : p.input.mode;
+  const queueSpan = tracer().startSpan('wasmvm.queue', { attributes: { 'wasmvm.mode': modeLabel } });
   const release = await limiter.acquire(ctx.signal, info?.client ?? '').catch((e: unknown) => {
     queueSpan.setStatus({
       code: SpanStatusCode.ERROR,
@@ -184,16 +187,17 @@ async function runExecution(
   let result: ExecuteResult;
   const tExec = performance.now();
   const queueMs = tExec - tQueue;
-  metrics.queueWait.observe(queueMs / 1000, { mode: p.input.mode });
+  metrics.queueWait.observe(queueMs / 1000, { mode: modeLabel });
   queueSpan.end();
-  const execSpan = tracer().startSpan('wasmvm.execute', { attributes: { 'wasmvm.mode': p.input.mode } });
+  const execSpan = tracer().startSpan('wasmvm.execute', { attributes: { 'wasmvm.mode': modeLabel } });
   try {
     result = await backend.engine.execute(engineRequest(p, ctx, deps));
-    execSpan.setAttributes({
-      'wasmvm.status': result.status,
-      'wasmvm.executed_mode': result.mode,
-      'wasmvm.cache_hit': result.cacheHit,
-    });
+    if (!sealed)
+      execSpan.setAttributes({
+        'wasmvm.status': result.status,
+        'wasmvm.executed_mode': result.mode,
+        'wasmvm.cache_hit': result.cacheHit,
+      });
   } catch (e) {
     execSpan.setStatus({ code: SpanStatusCode.ERROR, message: (e as { code?: string }).code ?? 'ERROR' });
     throw e;
@@ -205,6 +209,7 @@ async function runExecution(
   }
   const executeMs = performance.now() - tExec;
   if (ctx.signal.aborted) throw abortError(ctx.signal, deps.isDraining());
+  if (sealed) return { result, queueMs, executeMs };
   metrics.executions.inc({ status: result.status });
   metrics.executeLatency.observe(executeMs / 1000, { mode: result.mode, status: result.status });
   metrics.cache.inc({ result: result.cacheHit ? 'hit' : 'miss' });
@@ -236,10 +241,14 @@ async function attest(
   p: ParsedExecute,
   ctx: HandlerContext,
   deps: ServiceDeps,
+  sealedRequestSha256?: string,
 ): Promise<Attested> {
   const tAttest = performance.now();
+  const sealed = sealedRequestSha256 !== undefined;
   const span = tracer().startSpan('wasmvm.attest', {
-    attributes: { 'wasmvm.attestation_mode': p.attestationMode, 'wasmvm.gpu_evidence': p.input.gpuRequested },
+    attributes: sealed
+      ? { 'wasmvm.mode': 'sealed' }
+      : { 'wasmvm.attestation_mode': p.attestationMode, 'wasmvm.gpu_evidence': p.input.gpuRequested },
   });
   let envelope: AttestationEnvelope;
   let claim: ExecutionClaim;
@@ -247,11 +256,15 @@ async function attest(
     ({ envelope, claim } = await deps.backend.attester.attestExecution(draft, p.attestationMode, {
       includeGpuEvidence: p.input.gpuRequested,
       signal: ctx.signal,
+      ...(sealedRequestSha256 !== undefined ? { sealedRequestSha256 } : {}),
     }));
   } catch (e) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'ATTESTATION_FAILED' });
     if (e instanceof ServiceError) throw e;
-    throw new ServiceError('ATTESTATION_FAILED', `attestation failed: ${(e as Error).message}`);
+    throw new ServiceError(
+      'ATTESTATION_FAILED',
+      sealed ? 'attestation failed (sealed request)' : `attestation failed: ${(e as Error).message}`,
+    );
   } finally {
     span.end();
   }
@@ -260,7 +273,7 @@ async function attest(
   const reportDataHex = /^[0-9a-f]{128}$/.test(envelope.reportData)
     ? envelope.reportData
     : Buffer.from(reportDataFor(claim)).toString('hex');
-  deps.metrics.attestLatency.observe(attestMs / 1000, { mode: p.attestationMode });
+  deps.metrics.attestLatency.observe(attestMs / 1000, { mode: sealed ? 'sealed' : p.attestationMode });
   return { envelope, claim, reportDataHex, attestMs };
 }
 
@@ -312,5 +325,25 @@ export async function executeRequest(
   const run = await runExecution(p, ctx, deps, info);
   const draft = buildClaim(p, run.result);
   const attested = await attest(draft, p, ctx, deps);
+  return respond(p, run, attested, t0);
+}
+
+/**
+ * A sealed request's execution (src/server/sealed.ts): the same steps as Execute, but nothing of the
+ * request names it outside (no request id header or log field, no content metrics or span attributes),
+ * and the claim binds the sealed request's digest (claim field 21).
+ */
+export async function executeSealedPayload(
+  req: WASMVMExecutionRequest,
+  ctx: HandlerContext,
+  deps: ServiceDeps,
+  sealedRequestSha256: string,
+): Promise<WASMVMExecutionResponse> {
+  const t0 = performance.now();
+  if (deps.isDraining()) throw new ServiceError('SHUTTING_DOWN', 'server is shutting down');
+  const p = parseExecute(req, deps.config);
+  const run = await runExecution(p, ctx, deps, undefined, true);
+  const draft = buildClaim(p, run.result);
+  const attested = await attest(draft, p, ctx, deps, sealedRequestSha256);
   return respond(p, run, attested, t0);
 }

@@ -28,6 +28,13 @@ export {
   ServiceError,
 } from './errors.ts';
 export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
+export {
+  attestForSealing,
+  executeSealedAndVerify,
+  type SealedExecuteResult,
+  type SealedSession,
+  type SealingPolicy,
+} from './sealed-client.ts';
 export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';
 export { startTracing, type Tracing, tracingRequested } from './tracing.ts';
 export { valueToString } from './values.ts';

@@ -114,6 +114,12 @@ export class ServerMetrics {
     'reason',
   ]);
 
+  readonly sealed = this.counter(
+    'wasmvm_sealed_executions_total',
+    'Sealed executions (ExecuteSealed), by outcome: sealed (a sealed answer: result or request error) or the stable code it was refused with. No content.',
+    ['outcome'],
+  );
+
   /** The Prometheus text exposition (format 0.0.4): the service's metrics, then the process's. */
   async render(): Promise<string> {
     return (await this.registry.metrics()) + (await processMetrics().metrics());

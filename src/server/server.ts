@@ -73,6 +73,8 @@ export interface ServerOptions {
   perClient?: Partial<ClientQuota>;
   /** Connection timeouts, caps and HTTP/2 windows (defaults: connections.ts, docs/server.md). */
   connections?: Partial<ConnectionLimits>;
+  /** ExecuteSealed's replay window, ± ms of the server clock (default 300 000). */
+  sealedReplayWindowMs?: number;
 }
 
 export interface RunningServer {
@@ -100,6 +102,7 @@ function serviceConfig(opts: ServerOptions): ServiceConfig {
     maxNonceBytes: DEFAULTS.maxNonceBytes,
   };
   if (opts.maxMemoryPages !== undefined) config.maxMemoryPages = opts.maxMemoryPages;
+  if (opts.sealedReplayWindowMs !== undefined) config.sealedReplayWindowMs = opts.sealedReplayWindowMs;
   return config;
 }
 

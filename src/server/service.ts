@@ -22,6 +22,7 @@ import type { ServiceDeps } from './context.ts';
 import { ServiceError } from './errors.ts';
 import { structuredEvidence } from './evidence-proto.ts';
 import { executeRequest } from './execute-request.ts';
+import { executeSealed, ReplayWindow, SealedBytecodeStore } from './sealed.ts';
 import { webgpuStatusToProto } from './webgpu-proto.ts';
 
 export {
@@ -36,8 +37,13 @@ export { attestationModeToProto };
 
 export function registerWasmvmService(router: ConnectRouter, deps: ServiceDeps): void {
   const { backend, config, limiter, metrics } = deps;
+  const sealed = {
+    replay: new ReplayWindow(config.sealedReplayWindowMs ? { windowMs: config.sealedReplayWindowMs } : {}),
+    bytecode: new SealedBytecodeStore(),
+  };
   router.service(WASMVMTeeService, {
     execute: (req, ctx: HandlerContext) => executeRequest(req, ctx, deps),
+    executeSealed: (req, ctx: HandlerContext) => executeSealed(req, ctx, deps, sealed),
 
     async getAttestation(req: GetAttestationRequest) {
       if (req.nonce.length === 0 || req.nonce.length > config.maxNonceBytes)

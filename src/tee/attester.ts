@@ -19,14 +19,17 @@ import {
   CLAIM_SIGNATURE_ALG,
   type ClaimDraft,
   claimToJson,
+  DEFAULT_SEAL_SUITE,
   ENVELOPE_FORMAT,
   ENVELOPE_VERSION,
   type ExecutionClaim,
   encodeClaim,
   evidenceToJson,
+  generateSealKeyPair,
   gpuBindingData,
   gpuEvidenceDigest,
   reportDataFor,
+  type SealKeyPair,
   type SessionKeyData,
   type SessionKeyJson,
   sessionKeyReportData,
@@ -48,7 +51,18 @@ export interface AttesterOptions {
    * every session REPORT_DATA and every claim (claim.serverBuildSha256). Absent: not reported.
    */
   serverBuildSha256?: string;
+  /**
+   * The HPKE suite of every session's sealing key (binding SEAL_SUITES; default DEFAULT_SEAL_SUITE), or
+   * false for sessions without one. The key pair is made here, with the session keys, inside the TEE.
+   */
+  sealSuite?: string | false;
 }
+
+/** What the Attester answers for a sealed request's key id (sealKeyFor). */
+export type SealKeyLookup =
+  | { state: 'current'; key: SealKeyPair; kid: string; notBefore: number; notAfter: number }
+  | { state: 'expired'; kid: string; notAfter: number }
+  | { state: 'unknown' };
 
 export interface AttestResult {
   envelope: AttestationEnvelope;
@@ -66,6 +80,8 @@ export interface AttestExecutionOptions {
    * The evidence's digest goes into the claim (claim.gpuEvidenceSha256).
    */
   gpu?: (bindingData: Uint8Array) => Promise<unknown[]>;
+  /** Sealed execution: the sealed request's digest (claim field 21, 64 hex). */
+  sealedRequestSha256?: string;
 }
 
 interface SessionKey {
@@ -84,6 +100,8 @@ interface SessionKey {
   /** sessionKeyReportData(data, nonce ''): the session's identity in claims, hex. */
   identity: string;
   data: SessionKeyData;
+  /** The session's HPKE sealing key pair (private part never leaves this process). */
+  seal?: SealKeyPair;
 }
 
 export class Attester {
@@ -94,6 +112,9 @@ export class Attester {
   private current?: Promise<SessionKey>;
   private previous?: SessionKey;
   private epoch = 0;
+  private readonly sealSuite: string | undefined;
+  /** Key ids of retired sessions and when they expired (bounded: the latest 256). */
+  private readonly retired = new Map<string, number>();
   /** The server build digest (lowercase hex) or undefined. */
   readonly serverBuildSha256?: string;
 
@@ -110,6 +131,21 @@ export class Attester {
     if (!(this.lifetimeMs > 0))
       throw new TeeError('TEE_INVALID_ARGUMENT', 'sessionKeyLifetimeMs must be > 0');
     this.now = opts.now ?? Date.now;
+    this.sealSuite = opts.sealSuite === false ? undefined : (opts.sealSuite ?? DEFAULT_SEAL_SUITE);
+  }
+
+  /**
+   * The sealing key of key id `kid`: the current session's (rotating it first when it expired), or
+   * 'expired' for a retired session's key id (the client must fetch the attestation again), or 'unknown'.
+   */
+  async sealKeyFor(kid: string): Promise<SealKeyLookup> {
+    const cur = await this.sessionKey();
+    if (cur.jwk.kid === kid && cur.seal && this.now() <= cur.notAfter)
+      return { state: 'current', key: cur.seal, kid, notBefore: cur.notBefore, notAfter: cur.notAfter };
+    if (cur.jwk.kid === kid) return { state: 'expired', kid, notAfter: cur.notAfter };
+    const old = this.retired.get(kid);
+    if (old !== undefined) return { state: 'expired', kid, notAfter: old };
+    return { state: 'unknown' };
   }
 
   /**
@@ -139,8 +175,10 @@ export class Attester {
     delete claim.session;
     delete claim.gpuEvidenceSha256;
     delete claim.serverBuildSha256;
+    delete claim.sealedRequestSha256;
     if (key) claim.session = key.identity;
     if (this.serverBuildSha256 !== undefined) claim.serverBuildSha256 = this.serverBuildSha256;
+    if (opts.sealedRequestSha256 !== undefined) claim.sealedRequestSha256 = opts.sealedRequestSha256;
     let gpu: unknown[] | undefined;
     if (opts.gpu) {
       gpu = await opts.gpu(gpuBindingData(claim));
@@ -241,6 +279,7 @@ export class Attester {
         if (this.now() < k.notAfter) return k;
         if (this.current === cur) {
           this.previous = k;
+          this.retire(k);
           const next = this.newKey();
           this.current = next;
           // A failed rotation must not poison later calls.
@@ -259,6 +298,12 @@ export class Attester {
     return p;
   }
 
+  private retire(k: SessionKey): void {
+    if (k.jwk.kid === undefined) return;
+    this.retired.set(k.jwk.kid, k.notAfter);
+    while (this.retired.size > 256) this.retired.delete(this.retired.keys().next().value!);
+  }
+
   private async newKey(): Promise<SessionKey> {
     const epoch = ++this.epoch;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
@@ -273,6 +318,11 @@ export class Attester {
     const data: SessionKeyData = { spki, claimSpki, epoch, notBefore, notAfter, kid };
     if (this.serverBuildSha256 !== undefined)
       data.serverBuild = new Uint8Array(Buffer.from(this.serverBuildSha256, 'hex'));
+    const seal = this.sealSuite === undefined ? undefined : await generateSealKeyPair(this.sealSuite);
+    if (seal) {
+      data.sealSuite = seal.suite;
+      data.sealPublicKey = seal.publicKey;
+    }
     const identity = sessionKeyReportData(data);
     const evidence = await this.provider.getEvidence(identity);
     const session: SessionKeyJson = {
@@ -286,7 +336,9 @@ export class Attester {
       evidence: evidenceToJson(evidence),
     };
     if (this.serverBuildSha256 !== undefined) session.serverBuildSha256 = this.serverBuildSha256;
+    if (seal) session.seal = { suite: seal.suite, publicKey: b64(seal.publicKey) };
     return {
+      ...(seal ? { seal } : {}),
       epoch,
       privateKey: createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })),
       spki,

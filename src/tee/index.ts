@@ -1,5 +1,5 @@
 /** Evidence providers and the Attester (docs/attestation-formats-sev-snp.md, docs/binding.md). */
-export { Attester, type AttesterOptions, type AttestResult } from './attester.ts';
+export { Attester, type AttesterOptions, type AttestResult, type SealKeyLookup } from './attester.ts';
 export {
   AZURE_AK_HANDLE,
   type AzureVtpmOptions,

@@ -2,6 +2,8 @@
  * Verifiers (library; no server or provider code): SEV-SNP, TDX, NVIDIA, and whole executions.
  * Other rooms may add export lines for their own modules here.
  */
+
+export * from './azure/index.ts';
 export {
   type CachedFactKind,
   type CacheHit,
@@ -11,8 +13,6 @@ export {
   type VerifierCacheOptions,
   type VerifierCacheStats,
 } from './cache.ts';
-
-export * from './azure/index.ts';
 export { PolicyError, type PolicyErrorCode, VerifyError, type VerifyErrorCode } from './errors.ts';
 export {
   attestationFromResponse,

@@ -209,9 +209,33 @@ describe('binding: canonical claim encoding', () => {
         ...d,
         spki: Buffer.from(d.spki, 'hex'),
         claimSpki: Buffer.from(d.claimSpki, 'hex'),
+        sealPublicKey: Buffer.from(d.sealPublicKey, 'hex'),
       },
       Buffer.from(SESSION_VECTOR.nonce, 'hex'),
     );
     assert.equal(hex(v), SESSION_VECTOR.reportData);
+    const { sealSuite: _s, sealPublicKey: _p, ...noSeal } = d;
+    const w = sessionKeyReportData(
+      { ...noSeal, spki: Buffer.from(d.spki, 'hex'), claimSpki: Buffer.from(d.claimSpki, 'hex') },
+      Buffer.from(SESSION_VECTOR.nonce, 'hex'),
+    );
+    assert.equal(hex(w), SESSION_VECTOR.reportDataNoSeal);
+    // The sealing key is bound: another key or suite is another REPORT_DATA; half of it is refused.
+    const base = {
+      ...d,
+      spki: Buffer.from(d.spki, 'hex'),
+      claimSpki: Buffer.from(d.claimSpki, 'hex'),
+      sealPublicKey: Buffer.from(d.sealPublicKey, 'hex'),
+    };
+    const n = Buffer.from(SESSION_VECTOR.nonce, 'hex');
+    assert.equal(hex(sessionKeyReportData(base, n)), hex(v));
+    assert.notEqual(hex(sessionKeyReportData({ ...base, sealPublicKey: new Uint8Array(32) }, n)), hex(v));
+    assert.notEqual(hex(sessionKeyReportData({ ...base, sealSuite: 'x25519-sha256-aes256gcm' }, n)), hex(v));
+    assert.throws(
+      () => sessionKeyReportData({ ...noSeal, spki: base.spki, claimSpki: base.claimSpki, sealSuite: 'x' }),
+      {
+        code: 'INVALID_ENVELOPE',
+      },
+    );
   });
 });

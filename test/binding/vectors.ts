@@ -242,8 +242,13 @@ export const SESSION_VECTOR = {
     notBefore: 1767225600000,
     notAfter: 1767229200000,
     kid: 'k1',
+    sealSuite: 'x25519-sha256-chacha20poly1305',
+    sealPublicKey: '33'.repeat(32),
   },
   nonce: 'aabb',
   reportData:
-    'a70b4b397196a94f346521dbe372f183eb157eb820c631289de59e1eb5cb399f24929566e8539fa15ff9274854156d3eca0165122e2e7a93f4d9de1d3a7104b8',
+    '8872ac17f32e0c7f056e8e7d89e6246e9639a5fcbff37b277d564a15d8a202dc6df32da956f6bacbf53aa64110c080e9437c8d088c3c9ccd396f96b3df4b2716',
+  /** The same session without a sealing key (two zero lengths hashed). */
+  reportDataNoSeal:
+    'a3939bdac9da4af8f03e5e736cbf7e05f0751b99627edbe4121127450284a5cad9e75516a32350d3e5363118a2211d64333f5c53d559ed89387bc90bfe55c55a',
 };

@@ -151,7 +151,7 @@ describe('server RPC layer', () => {
         assert.ok(svcDesc);
         assert.deepEqual(
           svcDesc.method.map((m) => m.name),
-          ['Execute', 'GetAttestation', 'GetServerInfo', 'Echo'],
+          ['Execute', 'GetAttestation', 'GetServerInfo', 'Echo', 'ExecuteSealed'],
         );
         const exec = svcDesc.method[0]!;
         assert.equal(exec.inputType, '.wasm.WASMVMExecutionRequest');

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wasmvm/v1/wasmvm.proto.
  */
 export const file_wasmvm_v1_wasmvm: GenFile = /*@__PURE__*/
-  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMi6QQKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQESIQoGd2ViZ3B1GBggASgLMhEud2FzbS5XZWJHcHVVc2FnZRIbChNzZXJ2ZXJfYnVpbGRfc2hhMjU2GBkgASgJEjIKEmd1ZXN0X2F0dGVzdGF0aW9ucxgaIAMoCzIWLndhc20uR3Vlc3RBdHRlc3RhdGlvbkILCglfZ2FzX3VzZWRCDAoKX2V4aXRfY29kZSKNAgoQR3Vlc3RBdHRlc3RhdGlvbhIMCgRraW5kGAEgASgJEhYKCWdwdV9pbmRleBgCIAEoDUgAiAEBEhUKCHRlZV90eXBlGAMgASgJSAGIAQESFgoJc2ltdWxhdGVkGAQgASgISAKIAQESGAoLZGF0YV9zaGEyNTYYBSABKAlIA4gBARIcCg9ldmlkZW5jZV9zaGEyNTYYBiABKAlIBIgBARIPCgdvdXRjb21lGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIMCgpfZ3B1X2luZGV4QgsKCV90ZWVfdHlwZUIMCgpfc2ltdWxhdGVkQg4KDF9kYXRhX3NoYTI1NkISChBfZXZpZGVuY2Vfc2hhMjU2IqsBCgVWYWx1ZRIdCgR0eXBlGAEgASgOMg8ud2FzbS5WYWx1ZVR5cGUSFQoLaW50MzJfdmFsdWUYAiABKAVIABIVCgtpbnQ2NF92YWx1ZRgDIAEoA0gAEhcKDWZsb2F0MzJfdmFsdWUYBCABKAJIABIXCg1mbG9hdDY0X3ZhbHVlGAUgASgBSAASEQoEYml0cxgGIAEoBkgBiAEBQgcKBXZhbHVlQgcKBV9iaXRzInUKFldBU01WTUV4ZWN1dGlvblJlcXVlc3QSKAoJZXhlY3V0aW9uGAEgASgLMhUud2FzbS5XQVNNVk1FeGVjdXRpb24SMQoOcnVudGltZV9jb25maWcYAiABKAsyGS53YXNtLldBU01WTVJ1bnRpbWVDb25maWciWgoXV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgZyZXN1bHQYAiABKAsyGy53YXNtLldBU01WTUV4ZWN1dGlvblJlc3VsdCLOAQoIRXZpZGVuY2USEAoIdGVlX2tpbmQYASABKAkSEQoJc2ltdWxhdGVkGAIgASgIEhAKCHByb3ZpZGVyGAMgASgJEg4KBnJlcG9ydBgEIAEoDBIMCgR2Y2VrGAUgASgMEgwKBHZsZWsYBiABKAwSCwoDYXNrGAcgASgMEgsKA2FyaxgIIAEoDBIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAwSEwoLcmVwb3J0X2RhdGEYCiABKAkSFAoMZ3B1X2V2aWRlbmNlGAsgASgJImYKBlRpbWluZxIQCgh0b3RhbF91cxgBIAEoBBISCgpleGVjdXRlX3VzGAIgASgEEhEKCWF0dGVzdF91cxgDIAEoBBIRCgljYWNoZV9oaXQYBCABKAgSEAoIcXVldWVfdXMYBSABKAQiRAoVR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Eg0KBW5vbmNlGAEgASgMEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAIgASgIImIKFkdldEF0dGVzdGF0aW9uUmVzcG9uc2USEwoLYXR0ZXN0YXRpb24YASABKAkSIAoIZXZpZGVuY2UYAiABKAsyDi53YXNtLkV2aWRlbmNlEhEKCXNpbXVsYXRlZBgDIAEoCCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCLdAgoVR2V0U2VydmVySW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEAoIdGVlX2tpbmQYAiABKAkSFwoPdGVlX2Rlc2NyaXB0aW9uGAMgASgJEhEKCXNpbXVsYXRlZBgEIAEoCBIfCgVtb2RlcxgFIAMoDjIQLndhc20uV0FTTVZNTW9kZRI3ChhkZWZhdWx0X2F0dGVzdGF0aW9uX21vZGUYBiABKA4yFS53YXNtLkF0dGVzdGF0aW9uTW9kZRIiCgZsaW1pdHMYByABKAsyEi53YXNtLlNlcnZlckxpbWl0cxIaChJjb3N0X3RhYmxlX3ZlcnNpb24YCCABKAkSGgoSc2Vzc2lvbl9wdWJsaWNfa2V5GAkgASgJEiIKBndlYmdwdRgKIAEoCzISLndhc20uV2ViR3B1U3RhdHVzEhsKE3NlcnZlcl9idWlsZF9zaGEyNTYYCyABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiggEKDVdlYkdwdUFkYXB0ZXISDgoGdmVuZG9yGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCRIOCgZkZXZpY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDwoHYmFja2VuZBgFIAEoCRIVCg1mZWF0dXJlX2xldmVsGAYgASgJIs0BCgtXZWJHcHVVc2FnZRIkCgdhZGFwdGVyGAEgASgLMhMud2FzbS5XZWJHcHVBZGFwdGVyEg0KBWNhbGxzGAIgASgEEhIKCmRpc3BhdGNoZXMYAyABKAQSEgoKd29ya2dyb3VwcxgEIAEoBBIUCgxieXRlc190b19ncHUYBSABKAQSFgoOYnl0ZXNfZnJvbV9ncHUYBiABKAQSEAoDZ2FzGAcgASgESACIAQESGQoRZ2FzX3RhYmxlX3ZlcnNpb24YCCABKAlCBgoEX2dhcyJXCgxXZWJHcHVTdGF0dXMSEQoJYXZhaWxhYmxlGAEgASgIEiQKB2FkYXB0ZXIYAiABKAsyEy53YXNtLldlYkdwdUFkYXB0ZXISDgoGcmVhc29uGAMgASgJKmcKCldBU01WTU1vZGUSIgoeV0FTTVZNX01PREVfSU5URVJQX1VOU1BFQ0lGSUVEEAASGgoWV0FTTVZNX01PREVfU0lOR0xFUEFTUxABEhkKFVdBU01WTV9NT0RFX01VTFRJUEFTUxACKncKD0F0dGVzdGF0aW9uTW9kZRIgChxBVFRFU1RBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASIAocQVRURVNUQVRJT05fTU9ERV9QRVJfUkVRVUVTVBABEiAKHEFUVEVTVEFUSU9OX01PREVfU0VTU0lPTl9LRVkQAiqDAQoJVmFsdWVUeXBlEhoKFlZBTFVFX1RZUEVfVU5TUEVDSUZJRUQQABIUChBWQUxVRV9UWVBFX0lOVDMyEAESFAoQVkFMVUVfVFlQRV9JTlQ2NBACEhYKElZBTFVFX1RZUEVfRkxPQVQzMhADEhYKElZBTFVFX1RZUEVfRkxPQVQ2NBAEMqACChBXQVNNVk1UZWVTZXJ2aWNlEkYKB0V4ZWN1dGUSHC53YXNtLldBU01WTUV4ZWN1dGlvblJlcXVlc3QaHS53YXNtLldBU01WTUV4ZWN1dGlvblJlc3BvbnNlEksKDkdldEF0dGVzdGF0aW9uEhsud2FzbS5HZXRBdHRlc3RhdGlvblJlcXVlc3QaHC53YXNtLkdldEF0dGVzdGF0aW9uUmVzcG9uc2USSAoNR2V0U2VydmVySW5mbxIaLndhc20uR2V0U2VydmVySW5mb1JlcXVlc3QaGy53YXNtLkdldFNlcnZlckluZm9SZXNwb25zZRItCgRFY2hvEhEud2FzbS5FY2hvUmVxdWVzdBoSLndhc20uRWNob1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChZ3YXNtdm0vdjEvd2FzbXZtLnByb3RvEgR3YXNtIsQBCg9XQVNNVk1FeGVjdXRpb24SDwoHdmVyc2lvbhgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEhAKCGJ5dGVjb2RlGAMgASgJEg8KB2ZuX25hbWUYBCABKAkSDgoGaW5wdXRzGAUgAygJEhEKCXRpbWVzdGFtcBgGIAEoAxIUCgxieXRlY29kZV9yYXcYCiABKAwSIQoMdHlwZWRfaW5wdXRzGAsgAygLMgsud2FzbS5WYWx1ZRINCgVub25jZRgMIAEoDCK8AQoTV0FTTVZNUnVudGltZUNvbmZpZxIeCgRtb2RlGAEgASgOMhAud2FzbS5XQVNNVk1Nb2RlEicKCWdhc19saW1pdBgCIAEoCzIULndhc20uR2FzTGltaXRDb25maWcSLwoQYXR0ZXN0YXRpb25fbW9kZRgKIAEoDjIVLndhc20uQXR0ZXN0YXRpb25Nb2RlEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAsgASgIEg0KBW1ldGVyGAwgASgIIjYKDkdhc0xpbWl0Q29uZmlnEhUKDXVzZV9nYXNfbGltaXQYASABKAgSDQoFbGltaXQYAiABKAMi6QQKFVdBU01WTUV4ZWN1dGlvblJlc3VsdBIOCgZpbnB1dHMYASADKAkSIgoNb3V0cHV0X3ZhbHVlcxgDIAMoCzILLndhc20uVmFsdWUSEwoLYXR0ZXN0YXRpb24YBSABKAkSEwoLcmVwb3J0X2RhdGEYBiABKAkSDgoGc3RhdHVzGAogASgJEhQKDHRyYXBfbWVzc2FnZRgLIAEoCRIVCghnYXNfdXNlZBgMIAEoBEgAiAEBEhoKEmNvc3RfdGFibGVfdmVyc2lvbhgNIAEoCRIXCg9ieXRlY29kZV9zaGEyNTYYDiABKAkSHgoEbW9kZRgPIAEoDjIQLndhc20uV0FTTVZNTW9kZRIvChBhdHRlc3RhdGlvbl9tb2RlGBAgASgOMhUud2FzbS5BdHRlc3RhdGlvbk1vZGUSDQoFY2xhaW0YESABKAwSFwoPY2xhaW1fc2lnbmF0dXJlGBIgASgMEiAKCGV2aWRlbmNlGBMgASgLMg4ud2FzbS5FdmlkZW5jZRIcCgZ0aW1pbmcYFCABKAsyDC53YXNtLlRpbWluZxIRCglzaW11bGF0ZWQYFSABKAgSDQoFbm9uY2UYFiABKAwSFgoJZXhpdF9jb2RlGBcgASgFSAGIAQESIQoGd2ViZ3B1GBggASgLMhEud2FzbS5XZWJHcHVVc2FnZRIbChNzZXJ2ZXJfYnVpbGRfc2hhMjU2GBkgASgJEjIKEmd1ZXN0X2F0dGVzdGF0aW9ucxgaIAMoCzIWLndhc20uR3Vlc3RBdHRlc3RhdGlvbkILCglfZ2FzX3VzZWRCDAoKX2V4aXRfY29kZSKNAgoQR3Vlc3RBdHRlc3RhdGlvbhIMCgRraW5kGAEgASgJEhYKCWdwdV9pbmRleBgCIAEoDUgAiAEBEhUKCHRlZV90eXBlGAMgASgJSAGIAQESFgoJc2ltdWxhdGVkGAQgASgISAKIAQESGAoLZGF0YV9zaGEyNTYYBSABKAlIA4gBARIcCg9ldmlkZW5jZV9zaGEyNTYYBiABKAlIBIgBARIPCgdvdXRjb21lGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIMCgpfZ3B1X2luZGV4QgsKCV90ZWVfdHlwZUIMCgpfc2ltdWxhdGVkQg4KDF9kYXRhX3NoYTI1NkISChBfZXZpZGVuY2Vfc2hhMjU2IqsBCgVWYWx1ZRIdCgR0eXBlGAEgASgOMg8ud2FzbS5WYWx1ZVR5cGUSFQoLaW50MzJfdmFsdWUYAiABKAVIABIVCgtpbnQ2NF92YWx1ZRgDIAEoA0gAEhcKDWZsb2F0MzJfdmFsdWUYBCABKAJIABIXCg1mbG9hdDY0X3ZhbHVlGAUgASgBSAASEQoEYml0cxgGIAEoBkgBiAEBQgcKBXZhbHVlQgcKBV9iaXRzInUKFldBU01WTUV4ZWN1dGlvblJlcXVlc3QSKAoJZXhlY3V0aW9uGAEgASgLMhUud2FzbS5XQVNNVk1FeGVjdXRpb24SMQoOcnVudGltZV9jb25maWcYAiABKAsyGS53YXNtLldBU01WTVJ1bnRpbWVDb25maWciWgoXV0FTTVZNRXhlY3V0aW9uUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIrCgZyZXN1bHQYAiABKAsyGy53YXNtLldBU01WTUV4ZWN1dGlvblJlc3VsdCLOAQoIRXZpZGVuY2USEAoIdGVlX2tpbmQYASABKAkSEQoJc2ltdWxhdGVkGAIgASgIEhAKCHByb3ZpZGVyGAMgASgJEg4KBnJlcG9ydBgEIAEoDBIMCgR2Y2VrGAUgASgMEgwKBHZsZWsYBiABKAwSCwoDYXNrGAcgASgMEgsKA2FyaxgIIAEoDBIaChJzZXNzaW9uX3B1YmxpY19rZXkYCSABKAwSEwoLcmVwb3J0X2RhdGEYCiABKAkSFAoMZ3B1X2V2aWRlbmNlGAsgASgJImYKBlRpbWluZxIQCgh0b3RhbF91cxgBIAEoBBISCgpleGVjdXRlX3VzGAIgASgEEhEKCWF0dGVzdF91cxgDIAEoBBIRCgljYWNoZV9oaXQYBCABKAgSEAoIcXVldWVfdXMYBSABKAQiRAoVR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Eg0KBW5vbmNlGAEgASgMEhwKFGluY2x1ZGVfZ3B1X2V2aWRlbmNlGAIgASgIImIKFkdldEF0dGVzdGF0aW9uUmVzcG9uc2USEwoLYXR0ZXN0YXRpb24YASABKAkSIAoIZXZpZGVuY2UYAiABKAsyDi53YXNtLkV2aWRlbmNlEhEKCXNpbXVsYXRlZBgDIAEoCCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCLdAgoVR2V0U2VydmVySW5mb1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEAoIdGVlX2tpbmQYAiABKAkSFwoPdGVlX2Rlc2NyaXB0aW9uGAMgASgJEhEKCXNpbXVsYXRlZBgEIAEoCBIfCgVtb2RlcxgFIAMoDjIQLndhc20uV0FTTVZNTW9kZRI3ChhkZWZhdWx0X2F0dGVzdGF0aW9uX21vZGUYBiABKA4yFS53YXNtLkF0dGVzdGF0aW9uTW9kZRIiCgZsaW1pdHMYByABKAsyEi53YXNtLlNlcnZlckxpbWl0cxIaChJjb3N0X3RhYmxlX3ZlcnNpb24YCCABKAkSGgoSc2Vzc2lvbl9wdWJsaWNfa2V5GAkgASgJEiIKBndlYmdwdRgKIAEoCzISLndhc20uV2ViR3B1U3RhdHVzEhsKE3NlcnZlcl9idWlsZF9zaGEyNTYYCyABKAkinwEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIaChJtYXhfYnl0ZWNvZGVfYnl0ZXMYAiABKAQSFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgNEhEKCW1heF9xdWV1ZRgEIAEoDRISCgp0aW1lb3V0X21zGAUgASgEEhgKEG1heF9tZW1vcnlfcGFnZXMYBiABKA0iHgoLRWNob1JlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxFY2hvUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIvCgtFcnJvckRldGFpbBIMCgRjb2RlGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiggEKDVdlYkdwdUFkYXB0ZXISDgoGdmVuZG9yGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCRIOCgZkZXZpY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSDwoHYmFja2VuZBgFIAEoCRIVCg1mZWF0dXJlX2xldmVsGAYgASgJIs0BCgtXZWJHcHVVc2FnZRIkCgdhZGFwdGVyGAEgASgLMhMud2FzbS5XZWJHcHVBZGFwdGVyEg0KBWNhbGxzGAIgASgEEhIKCmRpc3BhdGNoZXMYAyABKAQSEgoKd29ya2dyb3VwcxgEIAEoBBIUCgxieXRlc190b19ncHUYBSABKAQSFgoOYnl0ZXNfZnJvbV9ncHUYBiABKAQSEAoDZ2FzGAcgASgESACIAQESGQoRZ2FzX3RhYmxlX3ZlcnNpb24YCCABKAlCBgoEX2dhcyJXCgxXZWJHcHVTdGF0dXMSEQoJYXZhaWxhYmxlGAEgASgIEiQKB2FkYXB0ZXIYAiABKAsyEy53YXNtLldlYkdwdUFkYXB0ZXISDgoGcmVhc29uGAMgASgJIlgKFlNlYWxlZEV4ZWN1dGlvblJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBXN1aXRlGAIgASgJEgsKA2VuYxgDIAEoDBISCgpjaXBoZXJ0ZXh0GAQgASgMIpEBChZTZWFsZWRFeGVjdXRpb25QYXlsb2FkEi0KB3JlcXVlc3QYASABKAsyHC53YXNtLldBU01WTUV4ZWN1dGlvblJlcXVlc3QSGwoTcmVzcG9uc2VfcHVibGljX2tleRgCIAEoDBISCgpzZW50X2F0X21zGAMgASgEEhcKD2J5dGVjb2RlX3NoYTI1NhgEIAEoCSJ2ChdTZWFsZWRFeGVjdXRpb25SZXNwb25zZRIOCgZrZXlfaWQYASABKAkSFgoOcmVxdWVzdF9kaWdlc3QYAiABKAwSCwoDZW5jGAMgASgMEhIKCmNpcGhlcnRleHQYBCABKAwSEgoKZXJyb3JfY29kZRgFIAEoCSJ4ChVTZWFsZWRSZXNwb25zZVBheWxvYWQSMQoIcmVzcG9uc2UYASABKAsyHS53YXNtLldBU01WTUV4ZWN1dGlvblJlc3BvbnNlSAASIgoFZXJyb3IYAiABKAsyES53YXNtLlNlYWxlZEVycm9ySABCCAoGcmVzdWx0IiwKC1NlYWxlZEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSpnCgpXQVNNVk1Nb2RlEiIKHldBU01WTV9NT0RFX0lOVEVSUF9VTlNQRUNJRklFRBAAEhoKFldBU01WTV9NT0RFX1NJTkdMRVBBU1MQARIZChVXQVNNVk1fTU9ERV9NVUxUSVBBU1MQAip3Cg9BdHRlc3RhdGlvbk1vZGUSIAocQVRURVNUQVRJT05fTU9ERV9VTlNQRUNJRklFRBAAEiAKHEFUVEVTVEFUSU9OX01PREVfUEVSX1JFUVVFU1QQARIgChxBVFRFU1RBVElPTl9NT0RFX1NFU1NJT05fS0VZEAIqgwEKCVZhbHVlVHlwZRIaChZWQUxVRV9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQVkFMVUVfVFlQRV9JTlQzMhABEhQKEFZBTFVFX1RZUEVfSU5UNjQQAhIWChJWQUxVRV9UWVBFX0ZMT0FUMzIQAxIWChJWQUxVRV9UWVBFX0ZMT0FUNjQQBDLuAgoQV0FTTVZNVGVlU2VydmljZRJGCgdFeGVjdXRlEhwud2FzbS5XQVNNVk1FeGVjdXRpb25SZXF1ZXN0Gh0ud2FzbS5XQVNNVk1FeGVjdXRpb25SZXNwb25zZRJLCg5HZXRBdHRlc3RhdGlvbhIbLndhc20uR2V0QXR0ZXN0YXRpb25SZXF1ZXN0Ghwud2FzbS5HZXRBdHRlc3RhdGlvblJlc3BvbnNlEkgKDUdldFNlcnZlckluZm8SGi53YXNtLkdldFNlcnZlckluZm9SZXF1ZXN0Ghsud2FzbS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2USLQoERWNobxIRLndhc20uRWNob1JlcXVlc3QaEi53YXNtLkVjaG9SZXNwb25zZRJMCg1FeGVjdXRlU2VhbGVkEhwud2FzbS5TZWFsZWRFeGVjdXRpb25SZXF1ZXN0Gh0ud2FzbS5TZWFsZWRFeGVjdXRpb25SZXNwb25zZWIGcHJvdG8z");
 
 /**
  * WASMVMExecution is what to run.
@@ -1134,6 +1134,197 @@ export const WebGpuStatusSchema: GenMessage<WebGpuStatus> = /*@__PURE__*/
   messageDesc(file_wasmvm_v1_wasmvm, 20);
 
 /**
+ * A request sealed to the session's attested HPKE key (GetAttestation `seal`; docs/sealed-execution.md).
+ *
+ * @generated from message wasm.SealedExecutionRequest
+ */
+export type SealedExecutionRequest = Message<"wasm.SealedExecutionRequest"> & {
+  /**
+   * The session key id (`jwk.kid` of the attested session) the request is sealed to.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * The suite name (the session's `seal.suite`).
+   *
+   * @generated from field: string suite = 2;
+   */
+  suite: string;
+
+  /**
+   * HPKE encapsulated key.
+   *
+   * @generated from field: bytes enc = 3;
+   */
+  enc: Uint8Array;
+
+  /**
+   * HPKE ciphertext of the framed SealedExecutionPayload (sizes rounded to buckets).
+   *
+   * @generated from field: bytes ciphertext = 4;
+   */
+  ciphertext: Uint8Array;
+};
+
+/**
+ * Describes the message wasm.SealedExecutionRequest.
+ * Use `create(SealedExecutionRequestSchema)` to create a new message.
+ */
+export const SealedExecutionRequestSchema: GenMessage<SealedExecutionRequest> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 21);
+
+/**
+ * The plaintext inside SealedExecutionRequest.ciphertext (framed: u32be length, payload, zero padding).
+ *
+ * @generated from message wasm.SealedExecutionPayload
+ */
+export type SealedExecutionPayload = Message<"wasm.SealedExecutionPayload"> & {
+  /**
+   * The request, as Execute takes it (execution.nonce is required: it keys the replay window). Empty
+   * bytecode with `bytecode_sha256` set: the bytecode the server holds from an earlier sealed request.
+   *
+   * @generated from field: wasm.WASMVMExecutionRequest request = 1;
+   */
+  request?: WASMVMExecutionRequest | undefined;
+
+  /**
+   * The client's HPKE public key (same suite) the response is sealed to.
+   *
+   * @generated from field: bytes response_public_key = 2;
+   */
+  responsePublicKey: Uint8Array;
+
+  /**
+   * Client clock, ms since the Unix epoch (the replay window's age check).
+   *
+   * @generated from field: uint64 sent_at_ms = 3;
+   */
+  sentAtMs: bigint;
+
+  /**
+   * SHA-256 (64 hex) of bytecode held sealed by the server, used when request bytecode is empty.
+   *
+   * @generated from field: string bytecode_sha256 = 4;
+   */
+  bytecodeSha256: string;
+};
+
+/**
+ * Describes the message wasm.SealedExecutionPayload.
+ * Use `create(SealedExecutionPayloadSchema)` to create a new message.
+ */
+export const SealedExecutionPayloadSchema: GenMessage<SealedExecutionPayload> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 22);
+
+/**
+ * The sealed answer. In clear: key id, request digest, the error code (if any) and the bucketed size.
+ *
+ * @generated from message wasm.SealedExecutionResponse
+ */
+export type SealedExecutionResponse = Message<"wasm.SealedExecutionResponse"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * sealedRequestDigest of the request (32 bytes; also claim field 21).
+   *
+   * @generated from field: bytes request_digest = 2;
+   */
+  requestDigest: Uint8Array;
+
+  /**
+   * HPKE encapsulated key (sealed to SealedExecutionPayload.response_public_key).
+   *
+   * @generated from field: bytes enc = 3;
+   */
+  enc: Uint8Array;
+
+  /**
+   * HPKE ciphertext of the framed SealedResponsePayload.
+   *
+   * @generated from field: bytes ciphertext = 4;
+   */
+  ciphertext: Uint8Array;
+
+  /**
+   * Stable error code when the sealed payload is an error ('' on success).
+   *
+   * @generated from field: string error_code = 5;
+   */
+  errorCode: string;
+};
+
+/**
+ * Describes the message wasm.SealedExecutionResponse.
+ * Use `create(SealedExecutionResponseSchema)` to create a new message.
+ */
+export const SealedExecutionResponseSchema: GenMessage<SealedExecutionResponse> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 23);
+
+/**
+ * The plaintext inside SealedExecutionResponse.ciphertext.
+ *
+ * @generated from message wasm.SealedResponsePayload
+ */
+export type SealedResponsePayload = Message<"wasm.SealedResponsePayload"> & {
+  /**
+   * @generated from oneof wasm.SealedResponsePayload.result
+   */
+  result: {
+    /**
+     * The response, exactly as Execute returns it (verify it with verifyExecution).
+     *
+     * @generated from field: wasm.WASMVMExecutionResponse response = 1;
+     */
+    value: WASMVMExecutionResponse;
+    case: "response";
+  } | {
+    /**
+     * A request error after the request was opened (its message may quote the request).
+     *
+     * @generated from field: wasm.SealedError error = 2;
+     */
+    value: SealedError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message wasm.SealedResponsePayload.
+ * Use `create(SealedResponsePayloadSchema)` to create a new message.
+ */
+export const SealedResponsePayloadSchema: GenMessage<SealedResponsePayload> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 24);
+
+/**
+ * An error inside a sealed response.
+ *
+ * @generated from message wasm.SealedError
+ */
+export type SealedError = Message<"wasm.SealedError"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message wasm.SealedError.
+ * Use `create(SealedErrorSchema)` to create a new message.
+ */
+export const SealedErrorSchema: GenMessage<SealedError> = /*@__PURE__*/
+  messageDesc(file_wasmvm_v1_wasmvm, 25);
+
+/**
  * WASMVMMode is the original execution mode enum.
  *
  * @generated from enum wasm.WASMVMMode
@@ -1296,6 +1487,17 @@ export const WASMVMTeeService: GenService<{
     methodKind: "unary";
     input: typeof EchoRequestSchema;
     output: typeof EchoResponseSchema;
+  },
+  /**
+   * Execute with bytecode, inputs and outputs sealed (HPKE) to the attested session key: the host sees
+   * only public metadata (docs/sealed-execution.md).
+   *
+   * @generated from rpc wasm.WASMVMTeeService.ExecuteSealed
+   */
+  executeSealed: {
+    methodKind: "unary";
+    input: typeof SealedExecutionRequestSchema;
+    output: typeof SealedExecutionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_wasmvm_v1_wasmvm, 0);
