@@ -40,6 +40,8 @@ before(async () => {
   server = spawn(
     process.execPath,
     [
+      // ABUSE_SERVER_NODE_ARGS: extra node flags for the server, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p'
+      ...(process.env.ABUSE_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
       join(root, 'bin/wasmvm-tee.js'),
