@@ -87,7 +87,7 @@ describe('independent Python gRPC client', { skip: !available && !process.env.CI
           'wasm.WASMVMTeeService',
         ],
         file: 'wasmvm/v1/wasmvm.proto',
-        methods: ['Execute', 'GetAttestation', 'GetServerInfo', 'Echo'],
+        methods: ['Execute', 'GetAttestation', 'GetServerInfo', 'Echo', 'ExecuteSealed'],
         input: 'wasm.WASMVMExecutionRequest',
         roundtrip_fn: 'add',
       });
