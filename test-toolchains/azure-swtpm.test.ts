@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseHclReport, TPM_ALG, TpmReader, TpmWriter, tpmPublicToJwk } from '../src/formats/index.ts';
 import { AzureVtpmProvider, TpmClient, type TpmTransport } from '../src/tee/azure/index.ts';
 import { verifyAzureEvidence } from '../src/verify/index.ts';
+import { rsaAkPublicArea } from '../test/formats/tpm-templates.ts';
 
 const have = spawnSync('swtpm', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-swtpm-'));
@@ -120,18 +121,7 @@ describe('azure-vtpm provider on swtpm', {
   it('provision AK + HCL NV index, then attest end to end', async () => {
     const t = new TcpTransport(port);
     // CreatePrimary (owner): RSA-2048 restricted signing key, RSASSA SHA-256 (the Azure AK template).
-    const template = new TpmWriter()
-      .u16(TPM_ALG.RSA)
-      .u16(TPM_ALG.SHA256)
-      .u32(0x00050072)
-      .tpm2b(new Uint8Array(0))
-      .u16(TPM_ALG.NULL)
-      .u16(TPM_ALG.RSASSA)
-      .u16(TPM_ALG.SHA256)
-      .u16(2048)
-      .u32(0)
-      .tpm2b(new Uint8Array(0))
-      .done();
+    const template = rsaAkPublicArea();
     const cp = await call(
       t,
       'CreatePrimary',

@@ -15,12 +15,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AttestationMode } from '../../src/gen/wasmvm/v1/wasmvm_pb.ts';
 import { createWasmvmClient, type Protocol, type WasmvmClient } from '../../src/server/client.ts';
 import { writeBenchResult } from '../report.ts';
+import { load, type Result } from './load.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -69,42 +69,6 @@ function startServer(inProcess: boolean): Promise<{ child: ChildProcess; url: st
     });
     child.on('exit', (code) => reject(new Error(`server exited (${code}):\n${err}`)));
   });
-}
-
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  n: number;
-  errors: number;
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function load(conc: number, call: () => Promise<unknown>, secs: number): Promise<Result> {
-  const lat: number[] = [];
-  let errors = 0;
-  const end = performance.now() + secs * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: conc }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        try {
-          await call();
-          lat.push(performance.now() - s);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { rps: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, errors };
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -22,6 +21,7 @@ import {
   executeAndVerify,
   executeSealedAndVerify,
 } from '../../src/server/client.ts';
+import { load } from './load.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -65,29 +65,6 @@ function withCustomSection(wasm: Uint8Array, n: number): Uint8Array {
     leb.push(b);
   } while (v);
   return new Uint8Array(Buffer.concat([wasm, Buffer.of(0), Buffer.from(leb), body]));
-}
-
-async function load(conc: number, call: () => Promise<unknown>, secs: number) {
-  const lat: number[] = [];
-  let errors = 0;
-  const end = performance.now() + secs * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: conc }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        try {
-          await call();
-          lat.push(performance.now() - s);
-        } catch (e) {
-          if (errors++ === 0) console.error(String(e));
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { rps: lat.length / elapsed, p50: lat[Math.floor(lat.length / 2)] ?? Number.NaN, errors };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

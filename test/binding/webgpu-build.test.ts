@@ -20,13 +20,13 @@ import {
   reportDataFor,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
-import { cli } from '../../src/cli/main.ts';
 import { main as verifyMain } from '../../src/cli/verify.ts';
 import { Engine, type ExecuteRequest, type ExecuteResult } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import type { ExecutionEngine } from '../../src/server/backend.ts';
 import { createWasmvmClient } from '../../src/server/client.ts';
 import { type Verdict, verifyExecution, verifySessionAttestation } from '../../src/verify/index.ts';
+import { runCli } from '../cli/run-in-process.ts';
 import { simulatedAttester, startTestServer, type TestServer } from '../server/helpers.ts';
 import { ARGS_A, type Sample, sample } from './responses.ts';
 import { BINDING_VECTORS } from './vectors.ts';
@@ -254,20 +254,7 @@ describe('binding: WebGPU use and the server build in claim v3', () => {
 
   it('CLI: exec --server --json shows the WebGPU record; verify --response compares it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmvm-webgpu-json-'));
-    const run = async (argv: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const log = console.log;
-      const error = console.error;
-      console.log = (...a: unknown[]) => void out.push(a.join(' '));
-      console.error = (...a: unknown[]) => void err.push(a.join(' '));
-      try {
-        return { code: await cli(argv), out: out.join('\n'), err: err.join('\n') };
-      } finally {
-        console.log = log;
-        console.error = error;
-      }
-    };
+    const run = runCli;
     try {
       const wasmFile = new URL('../server/fixtures/arith.wasm', import.meta.url).pathname;
       const e = await run([

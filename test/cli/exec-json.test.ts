@@ -11,31 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cli } from '../../src/cli/main.ts';
 import { Engine } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import { createLogger } from '../../src/server/log.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { SimulatedSevSnpProvider } from '../../src/tee/index.ts';
+import { runCli } from './run-in-process.ts';
 
 const WASM = fileURLToPath(new URL('../server/fixtures/arith.wasm', import.meta.url));
 
-/** Run the CLI in-process; collect what it prints (both commands print through console). */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await cli(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runCli;
 
 describe('exec --server --json → verify --response', () => {
   let dir: string;

@@ -7,26 +7,11 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cli } from '../../src/cli/main.ts';
+import { runCli } from './run-in-process.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/wasmvm-tee.js', import.meta.url));
 
-/** Run the CLI in-process; collect what it prints. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await cli(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runCli;
 
 /** Which module's help each form must print, and flags only that help has. */
 const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }[] = [

@@ -25,6 +25,7 @@ import {
   tpmPublicToJwk,
   writePcrSelections,
 } from '../../src/formats/index.ts';
+import { AZURE_AK_ATTRIBUTES, rsaAkPublicArea } from './tpm-templates.ts';
 
 const D = new URL('../data/azure/', import.meta.url);
 const bin = (p: string) => new Uint8Array(readFileSync(new URL(p, D)));
@@ -165,18 +166,7 @@ describe('TPM 2.0 structures', () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = publicKey.export({ format: 'jwk' });
     const n = Buffer.from(jwk.n!, 'base64url');
-    const rsa = new TpmWriter()
-      .u16(TPM_ALG.RSA)
-      .u16(TPM_ALG.SHA256)
-      .u32(0x00050072)
-      .tpm2b(new Uint8Array(0))
-      .u16(TPM_ALG.NULL)
-      .u16(TPM_ALG.RSASSA)
-      .u16(TPM_ALG.SHA256)
-      .u16(2048)
-      .u32(0)
-      .tpm2b(n)
-      .done();
+    const rsa = rsaAkPublicArea(n);
     const { pub } = parseTpm2bPublic(new TpmWriter().tpm2b(rsa).done());
     assert.equal(pub.type, 'rsa');
     assert.deepEqual(tpmPublicToJwk(pub), { kty: 'RSA', n: jwk.n, e: 'AQAB' });
@@ -185,7 +175,7 @@ describe('TPM 2.0 structures', () => {
       new TpmWriter()
         .u16(TPM_ALG.ECC)
         .u16(TPM_ALG.SHA256)
-        .u32(0x00050072)
+        .u32(AZURE_AK_ATTRIBUTES)
         .tpm2b(new Uint8Array(0))
         .u16(TPM_ALG.NULL)
         .u16(TPM_ALG.ECDSA)

@@ -30,6 +30,7 @@ import {
 } from '../../src/tee/azure/index.ts';
 import { TeeError } from '../../src/tee/index.ts';
 import { verifyAzureEvidence } from '../../src/verify/index.ts';
+import { AZURE_AK_ATTRIBUTES, rsaAkPublicArea } from '../formats/tpm-templates.ts';
 
 const D = new URL('../data/azure/', import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -67,18 +68,7 @@ interface FakeOpts {
 
 function rsaPublicArea(pub: KeyObject): Uint8Array {
   const n = Buffer.from(pub.export({ format: 'jwk' }).n!, 'base64url');
-  return new TpmWriter()
-    .u16(TPM_ALG.RSA)
-    .u16(TPM_ALG.SHA256)
-    .u32(0x00050072)
-    .tpm2b(new Uint8Array(0))
-    .u16(TPM_ALG.NULL)
-    .u16(TPM_ALG.RSASSA)
-    .u16(TPM_ALG.SHA256)
-    .u16(2048)
-    .u32(0)
-    .tpm2b(n)
-    .done();
+  return rsaAkPublicArea(n);
 }
 
 /** A software vTPM: parses each command the provider sends, answers like the Azure vTPM. */
@@ -326,7 +316,7 @@ describe('azure-vtpm provider (software vTPM)', () => {
     const p384 = new TpmWriter()
       .u16(TPM_ALG.ECC)
       .u16(TPM_ALG.SHA256)
-      .u32(0x00050072)
+      .u32(AZURE_AK_ATTRIBUTES)
       .tpm2b(new Uint8Array(0))
       .u16(TPM_ALG.NULL)
       .u16(TPM_ALG.ECDSA)

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toJson } from '@bufbuild/protobuf';
-import { cli } from '../../../src/cli/main.ts';
 import { Engine } from '../../../src/engine/index.ts';
 import {
   WASMVMExecutionRequestSchema,
@@ -21,6 +20,7 @@ import {
 import { serviceHostSetup } from '../../../src/host/index.ts';
 import { createWasmvmClient, executeAndVerify } from '../../../src/server/client.ts';
 import { type Verdict, verifyExecution } from '../../../src/verify/index.ts';
+import { runCli } from '../../cli/run-in-process.ts';
 import { type AttestingHost, attestingGuest, attestingHost } from '../../host/attesting-guest.ts';
 import { simulatedAttester, startTestServer, type TestServer } from '../../server/helpers.ts';
 
@@ -295,20 +295,7 @@ describe('verify: guest attestation receipts (claim field 20)', () => {
 
   it('CLI: exec --server --json shows the receipts; verify --response round-trips and rejects edits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmvm-receipts-cli-'));
-    const run = async (argv: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const log = console.log;
-      const error = console.error;
-      console.log = (...a: unknown[]) => void out.push(a.join(' '));
-      console.error = (...a: unknown[]) => void err.push(a.join(' '));
-      try {
-        return { code: await cli(argv), out: out.join('\n'), err: err.join('\n') };
-      } finally {
-        console.log = log;
-        console.error = error;
-      }
-    };
+    const run = runCli;
     try {
       const wasmFile = join(dir, 'guest.wasm');
       writeFileSync(wasmFile, guest);
