@@ -3,14 +3,19 @@
  * Every decoder names what it decodes (`what`) in its error, so a caller's message says which field
  * was wrong. Errors are FormatError with code INVALID_HEX, INVALID_BASE64 or INVALID_LENGTH.
  */
-import { createHash } from 'node:crypto';
+import { digestHex } from '../util/digest.ts';
+import {
+  base64ToBytes,
+  bytesToBase64,
+  bytesToBase64Url,
+  bytesToHex,
+  hexToBytes,
+} from '../util/text-codec.ts';
 import { FormatError } from './errors.ts';
-
-const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Lowercase hex of bytes. */
 export function toHex(b: Uint8Array): string {
-  return asBuffer(b).toString('hex');
+  return bytesToHex(b);
 }
 
 export interface HexOptions {
@@ -35,7 +40,7 @@ export function fromHex(text: string, what = 'hex', opts: HexOptions = {}): Uint
       `${what}: not ${opts.lowercase ? 'lowercase ' : ''}even-length hex ('${clip(text)}')`,
     );
   if (opts.nonEmpty && s.length === 0) throw new FormatError('INVALID_HEX', `${what}: empty`);
-  const out = new Uint8Array(Buffer.from(s, 'hex'));
+  const out = hexToBytes(s);
   if (opts.bytes !== undefined && out.length !== opts.bytes)
     throw new FormatError('INVALID_LENGTH', `${what}: ${out.length} bytes, expected ${opts.bytes}`);
   return out;
@@ -43,12 +48,12 @@ export function fromHex(text: string, what = 'hex', opts: HexOptions = {}): Uint
 
 /** Standard base64 with padding (RFC 4648 §4). */
 export function toBase64(b: Uint8Array): string {
-  return asBuffer(b).toString('base64');
+  return bytesToBase64(b);
 }
 
 /** URL-safe base64 without padding (RFC 4648 §5, as in JOSE). */
 export function toBase64Url(b: Uint8Array): string {
-  return asBuffer(b).toString('base64url');
+  return bytesToBase64Url(b);
 }
 
 export interface Base64Options {
@@ -68,7 +73,7 @@ const URL_NOPAD = /^[A-Za-z0-9_-]*$/;
 const ANY_NOPAD = /^[A-Za-z0-9+/_-]*$/;
 
 /**
- * Strict base64 → bytes. Unlike Buffer.from(s, 'base64'), which skips anything it does not know, this
+ * Strict base64 → bytes. Unlike Node's Buffer.from(s, 'base64'), which skips anything it does not know, this
  * rejects stray characters, bad padding and non-canonical trailing bits.
  */
 export function fromBase64(text: string, what = 'base64', opts: Base64Options = {}): Uint8Array {
@@ -89,7 +94,7 @@ export function fromBase64(text: string, what = 'base64', opts: Base64Options = 
     }
   }
   if (body.length % 4 === 1) throw bad64(what, 'impossible length', text);
-  const out = new Uint8Array(Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+  const out = base64ToBytes(body);
   // canonical: the unused low bits of the last character must be zero
   if (toBase64(out).replace(/=+$/, '') !== body.replace(/-/g, '+').replace(/_/g, '/'))
     throw bad64(what, 'non-canonical encoding', text);
@@ -100,7 +105,7 @@ export function fromBase64(text: string, what = 'base64', opts: Base64Options = 
 
 /** SHA-256 of bytes as lowercase hex. */
 export function sha256Hex(b: Uint8Array | string): string {
-  return createHash('sha256').update(b).digest('hex');
+  return digestHex('sha256', b);
 }
 
 function bad64(what: string, why: string, text: string): FormatError {
