@@ -7,7 +7,10 @@ import { type PrepareInput, prepareModule } from './prepare.ts';
 
 parentPort?.on('message', (m: { id: number; input: PrepareInput }) => {
   try {
-    const p = prepareModule(m.input);
+    // the module arrives in shared memory (prepare-pool.ts toShared): a private copy, so that what is
+    // validated, hashed and instrumented cannot change underneath, and WebAssembly gets a plain buffer
+    const bytes = m.input.bytes.buffer instanceof SharedArrayBuffer ? m.input.bytes.slice() : m.input.bytes;
+    const p = prepareModule({ ...m.input, bytes });
     parentPort?.postMessage({ id: m.id, ok: true, prepared: p });
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown };
