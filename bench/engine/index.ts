@@ -3,12 +3,15 @@
  * 1. per-call overhead of execute() on a cached module vs raw `new WebAssembly.Instance` + call in-process;
  * 2. modes: compile time (cold minus warm execution of a generated many-function module) and run time
  *    (worker-measured) of a compute kernel (test/fixtures/c/kernels.wasm `kernel`) under each mode.
+ * 3. hand-off of a large module to the preparation threads: longest event-loop gap, clone vs shared+transfer
+ *    (handoff.ts).
  * Prints medians and ratios measured side by side in one run.
  */
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 import { Engine, EXECUTION_MODES, i32 } from '../../src/engine/index.ts';
 import { writeBenchResult } from '../report.ts';
+import { handoffBench } from './handoff.ts';
 
 const quick = process.argv.includes('--quick');
 const median = (xs: number[]) => {
@@ -155,6 +158,8 @@ console.log(
   '(interp compiles lazily: its compile cost moves into first calls; singlepass/multipass compile eagerly.)',
 );
 await engine.close();
+// ---- 3. hand-off of a large module to the preparation threads (event-loop gap) ----
+const handoff = await handoffBench(quick);
 const us = (ms: number) => Number((ms * 1000).toFixed(1));
 writeBenchResult(
   'engine',
@@ -167,6 +172,8 @@ writeBenchResult(
       'raw Instance+call µs': us(median(raw)),
       'concurrent exec/s': Number(((C / concMs) * 1000).toFixed(0)),
       ...Object.fromEntries(rows.map((r) => [`${r.mode} run ms`, Number(r.run.toFixed(3))])),
+      'hand-off loop gap, clone ms': Number(handoff.cloneGapMs!.toFixed(1)),
+      'hand-off loop gap, shared+transfer ms': Number(handoff.poolGapMs!.toFixed(1)),
     },
     charts: [
       {
@@ -190,7 +197,7 @@ writeBenchResult(
         bars: rows.map((r) => ({ label: r.mode, value: r.compile })),
       },
     ],
-    detail: { rows },
+    detail: { rows, handoff },
   },
   { quick },
 );

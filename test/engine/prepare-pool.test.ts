@@ -2,11 +2,11 @@
  * The preparation threads get large modules through shared memory, copied a slice per turn of the event
  * loop (toShared), so that no single turn blocks on a whole module (health checks answer meanwhile).
  */
-import assert from 'node:assert/strict';
+import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { PreparePool, SHARED_COPY_SLICE, toShared } from '../../src/engine/prepare-pool.ts';
 import { DEFAULT_LIMITS } from '../../src/engine/index.ts';
+import { PreparePool, SHARED_COPY_SLICE, toShared } from '../../src/engine/prepare-pool.ts';
 
 test('toShared copies every byte into a SharedArrayBuffer, one slice per turn of the event loop', async () => {
   const n = 5 * SHARED_COPY_SLICE + 123;
@@ -44,8 +44,8 @@ test('toShared: empty and sub-slice inputs', async () => {
 test('a module prepared in a thread from shared memory: same result, input SHA-256 computed there', async () => {
   // (module () (func (export "f") (result i32) i32.const 42))
   const wasm = Uint8Array.from([
-    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 6, 1, 4, 0, 65,
-    42, 11,
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 6, 1, 4, 0,
+    65, 42, 11,
   ]);
   const pool = new PreparePool(1, 128);
   try {
@@ -57,6 +57,80 @@ test('a module prepared in a thread from shared memory: same result, input SHA-2
     assert.equal(r.inputSha256, createHash('sha256').update(wasm).digest('hex'));
     assert.ok(WebAssembly.validate(r.bytes), 'instrumented module validates');
     assert.ok(!(r.bytes.buffer instanceof SharedArrayBuffer), 'the result is a plain buffer');
+  } finally {
+    pool.close();
+  }
+});
+
+test('the prepared module comes back by transfer: a plain buffer of its own, every byte intact', async () => {
+  // a module with one function whose body is padded with 1 MiB of nops, so a clone would be visible
+  const body: number[] = [0];
+  const pad = 1 << 20;
+  const nops = new Uint8Array(pad).fill(0x01);
+  const code = Uint8Array.from([...body, ...nops, 0x41, 42, 0x0b]);
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n) b |= 0x80;
+      out.push(b);
+    } while (n);
+    return out;
+  };
+  const fn = [...leb(code.length), ...code];
+  const codeSec = [1, ...fn];
+  const wasm = Uint8Array.from([
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0,
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    127,
+    3,
+    2,
+    1,
+    0,
+    7,
+    5,
+    1,
+    1,
+    102,
+    0,
+    0,
+    10,
+    ...leb(codeSec.length),
+    ...codeSec,
+  ]);
+  const pool = new PreparePool(1, 256);
+  try {
+    for (const metered of [true, false]) {
+      const r = await pool.run(
+        { bytes: wasm, metered, canonicalizeNaN: false, limits: DEFAULT_LIMITS, hashInput: true },
+        performance.now() + 60_000,
+      );
+      assert.ok(r !== 'timeout');
+      assert.equal(r.bytes.byteOffset, 0);
+      assert.equal(r.bytes.byteLength, r.bytes.buffer.byteLength, 'the view owns its buffer');
+      assert.ok(WebAssembly.validate(r.bytes));
+      if (!metered) assert.deepEqual(Buffer.from(r.bytes), Buffer.from(wasm), 'unmetered: the module itself');
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(r.bytes));
+      if (!metered) assert.equal((inst.exports.f as () => number)(), 42);
+    }
+    assert.deepEqual(
+      createHash('sha256').update(wasm).digest('hex'),
+      createHash('sha256').update(Buffer.from(wasm)).digest('hex'),
+      'the caller still has its own input',
+    );
   } finally {
     pool.close();
   }
