@@ -14,6 +14,7 @@ import {
   TAG,
   whole,
 } from '../../formats/index.ts';
+import { bytesEqual } from '../../util/text-codec.ts';
 
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const MGF1 = '1.2.840.113549.1.1.8';
@@ -68,7 +69,7 @@ export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): stri
     const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
     const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
     r = pssProblem(expect(c[1], TAG.SEQUENCE, 'signatureAlgorithm'));
-    if (!r && (!inner || Buffer.compare(Buffer.from(whole(inner)), Buffer.from(whole(c[1]!))) !== 0))
+    if (!r && (!inner || !bytesEqual(whole(inner), whole(c[1]!))))
       r = 'tbsCertificate.signature differs from signatureAlgorithm';
   } catch (e) {
     if (!(e instanceof DerError)) throw e;
@@ -77,4 +78,20 @@ export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): stri
   if (cache.size > 1024) cache.clear();
   cache.set(key, r);
   return r;
+}
+
+/**
+ * Whether a certificate's (DER) outer signatureAlgorithm equals its tbsCertificate.signature byte for byte,
+ * as OpenSSL's X509_verify requires before it checks a signature; false when the DER does not read.
+ */
+export function signatureAlgorithmsAgree(der: Uint8Array): boolean {
+  try {
+    const c = children(expect(readNode(der), TAG.SEQUENCE, 'Certificate'));
+    const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
+    const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
+    return !!inner && !!c[1] && bytesEqual(whole(inner), whole(c[1]));
+  } catch (e) {
+    if (e instanceof DerError) return false;
+    throw e;
+  }
 }

@@ -15,6 +15,7 @@ import {
   parseSnpPolicy,
   verifySnpReport,
 } from '../../../src/verify/sev-snp/index.ts';
+import { fileKdsCache } from '../../../src/verify/sev-snp/kds-cache.ts';
 import { read } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-kds-'));
@@ -66,19 +67,23 @@ describe('AMD KDS', () => {
       ],
     });
     const sleeps: number[] = [];
-    const kds = { fetch: f, cacheDir: join(dir, 'cache'), sleep: async (ms: number) => void sleeps.push(ms) };
+    const kds = {
+      fetch: f,
+      cache: fileKdsCache(join(dir, 'cache')),
+      sleep: async (ms: number) => void sleeps.push(ms),
+    };
     const v = await verifySnpReport(report, { now: new Date('2026-06-01T00:00:00Z'), kds });
     assert.equal(v.ok, true, JSON.stringify(v.checks.filter((c) => c.outcome === 'fail')));
     assert.deepEqual(calls, [url, url]);
     assert.deepEqual(sleeps, [1000]);
     const off = await verifySnpReport(report, {
       now: new Date('2026-06-01T00:00:00Z'),
-      kds: { offline: true, cacheDir: join(dir, 'cache') },
+      kds: { offline: true, cache: fileKdsCache(join(dir, 'cache')) },
     });
     assert.equal(off.ok, true);
     const miss = await verifySnpReport(report, {
       now: new Date('2026-06-01T00:00:00Z'),
-      kds: { offline: true, cacheDir: join(dir, 'empty') },
+      kds: { offline: true, cache: fileKdsCache(join(dir, 'empty')) },
     });
     assert.equal(miss.ok, false);
     assert.match(miss.checks.find((c) => c.id === 'snp.vek.present')!.detail, /offline/);

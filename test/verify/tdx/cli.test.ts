@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../../src/cli/verify-tdx.ts';
 import { buildSimulatedTdxQuote, createTdxPki } from '../../../src/tee/tdx/simulated.ts';
-import { type FetchFn, fetchCollateral, TdxError } from '../../../src/verify/tdx/index.ts';
+import { fetchCollateral } from '../../../src/verify/tdx/collateral-fs.ts';
+import { type FetchFn, TdxError } from '../../../src/verify/tdx/index.ts';
 import { DATA } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tdx-cli-'));
