@@ -10,7 +10,7 @@ import { digestHex } from '../../util/digest.ts';
 import { VerifyError } from '../errors.ts';
 import { Certificate } from '../x509.ts';
 import { PINNED_AMD_ROOTS } from './roots.ts';
-import { signatureAlgorithmsAgree } from './sigalg.ts';
+import { certSignatureWellFormed } from './sigalg.ts';
 
 export interface PinnedChain {
   product: SnpProduct | 'SIMULATED';
@@ -62,14 +62,14 @@ export function fingerprint(der: Uint8Array | Certificate): string {
 const verifyCache = new Map<string, boolean>();
 
 /**
- * issuer's public key verifies cert's signature, and the certificate names one signature algorithm (outer =
- * tbsCertificate.signature, as OpenSSL's X509_verify requires); cached by both fingerprints.
+ * issuer's public key verifies cert's signature, and the certificate's signature is well-formed as OpenSSL's X509_verify
+ * requires (one signature algorithm, no unused bits: certSignatureWellFormed); cached by both fingerprints.
  */
 export async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
   const k = `${fingerprint(cert)}:${fingerprint(issuer)}`;
   let v = verifyCache.get(k);
   if (v === undefined) {
-    v = signatureAlgorithmsAgree(cert.raw) && (await cert.signedBy(issuer));
+    v = certSignatureWellFormed(cert.raw) && (await cert.signedBy(issuer));
     if (verifyCache.size > 4096) verifyCache.clear();
     verifyCache.set(k, v);
   }

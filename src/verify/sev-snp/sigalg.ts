@@ -81,15 +81,18 @@ export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): stri
 }
 
 /**
- * Whether a certificate's (DER) outer signatureAlgorithm equals its tbsCertificate.signature byte for byte,
- * as OpenSSL's X509_verify requires before it checks a signature; false when the DER does not read.
+ * Whether a certificate (DER) is well-formed where OpenSSL's X509_verify looks before it checks a signature:
+ * the outer signatureAlgorithm equals tbsCertificate.signature byte for byte, and the signature BIT STRING has
+ * no unused bits. False when the DER does not read. (WebCrypto through @peculiar/x509 checks neither.)
  */
-export function signatureAlgorithmsAgree(der: Uint8Array): boolean {
+export function certSignatureWellFormed(der: Uint8Array): boolean {
   try {
     const c = children(expect(readNode(der), TAG.SEQUENCE, 'Certificate'));
     const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
     const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
-    return !!inner && !!c[1] && bytesEqual(whole(inner), whole(c[1]));
+    if (!inner || !c[1] || !bytesEqual(whole(inner), whole(c[1]))) return false;
+    const bits = content(expect(c[2], TAG.BIT_STRING, 'signatureValue'));
+    return bits.length > 1 && bits[0] === 0;
   } catch (e) {
     if (e instanceof DerError) return false;
     throw e;

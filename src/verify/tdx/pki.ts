@@ -24,7 +24,7 @@ import { digestHex } from '../../util/digest.ts';
 import { type NamedCurve, type PublicKeyInput, verifySignature } from '../../util/signature.ts';
 import { bytesEqual } from '../../util/text-codec.ts';
 import { VerifyError } from '../errors.ts';
-import { signatureAlgorithmsAgree } from '../sev-snp/sigalg.ts';
+import { certSignatureWellFormed } from '../sev-snp/sigalg.ts';
 import { Certificate } from '../x509.ts';
 import { TdxError } from './errors.ts';
 
@@ -309,15 +309,15 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 const signedCache = new Map<string, boolean>();
 
 /**
- * `issuer`'s key verifies `cert`'s signature and the certificate names one signature algorithm (outer =
- * tbsCertificate.signature, as OpenSSL's X509_verify requires). Cached by both fingerprints (a pure function
+ * `issuer`'s key verifies `cert`'s signature and the certificate's signature is well-formed as OpenSSL's X509_verify
+ * requires (one signature algorithm, no unused bits: certSignatureWellFormed). Cached by both fingerprints (a pure function
  * of the two certificates' bytes), bounded.
  */
 export async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
   const k = `${cert.fingerprint256}:${issuer.fingerprint256}`;
   let v = signedCache.get(k);
   if (v === undefined) {
-    v = signatureAlgorithmsAgree(cert.raw) && (await cert.signedBy(issuer));
+    v = certSignatureWellFormed(cert.raw) && (await cert.signedBy(issuer));
     if (signedCache.size >= 4096) signedCache.clear();
     signedCache.set(k, v);
   }
