@@ -10,7 +10,7 @@ import { digestHex } from '../../util/digest.ts';
 import { VerifyError } from '../errors.ts';
 import { Certificate } from '../x509.ts';
 import { PINNED_AMD_ROOTS } from './roots.ts';
-import { certSignatureWellFormed } from './sigalg.ts';
+import { verifyCertSignature } from './sigalg.ts';
 
 export interface PinnedChain {
   product: SnpProduct | 'SIMULATED';
@@ -69,7 +69,7 @@ export async function signedBy(cert: Certificate, issuer: Certificate): Promise<
   const k = `${fingerprint(cert)}:${fingerprint(issuer)}`;
   let v = verifyCache.get(k);
   if (v === undefined) {
-    v = certSignatureWellFormed(cert.raw) && (await cert.signedBy(issuer));
+    v = await verifyCertSignature(cert, issuer);
     if (verifyCache.size > 4096) verifyCache.clear();
     verifyCache.set(k, v);
   }

@@ -21,10 +21,10 @@ import {
   whole,
 } from '../../formats/index.ts';
 import { digestHex } from '../../util/digest.ts';
-import { type NamedCurve, type PublicKeyInput, verifySignature } from '../../util/signature.ts';
+import { type PublicKeyInput, verifySignature } from '../../util/signature.ts';
 import { bytesEqual } from '../../util/text-codec.ts';
 import { VerifyError } from '../errors.ts';
-import { certSignatureWellFormed } from '../sev-snp/sigalg.ts';
+import { ecCurveOf, verifyCertSignature } from '../sev-snp/sigalg.ts';
 import { Certificate } from '../x509.ts';
 import { TdxError } from './errors.ts';
 
@@ -211,19 +211,6 @@ export function parseCrl(der: Uint8Array): Crl {
 
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 
-/** The named curve of a certificate's EC public key, or undefined for any other key. */
-export function ecCurveOf(c: Certificate): NamedCurve | undefined {
-  try {
-    const alg = c.parsed.publicKey.algorithm as { name?: string; namedCurve?: string };
-    return alg.name === 'ECDSA' &&
-      (alg.namedCurve === 'P-256' || alg.namedCurve === 'P-384' || alg.namedCurve === 'P-521')
-      ? alg.namedCurve
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The CRL's ECDSA-SHA-256 signature (DER) verifies with the issuer certificate's EC key. */
 export async function verifyCrlSignature(crl: Crl, issuer: Certificate): Promise<boolean> {
   if (crl.sigAlgOid !== ECDSA_SHA256) return false;
@@ -317,7 +304,7 @@ export async function signedBy(cert: Certificate, issuer: Certificate): Promise<
   const k = `${cert.fingerprint256}:${issuer.fingerprint256}`;
   let v = signedCache.get(k);
   if (v === undefined) {
-    v = certSignatureWellFormed(cert.raw) && (await cert.signedBy(issuer));
+    v = await verifyCertSignature(cert, issuer);
     if (signedCache.size >= 4096) signedCache.clear();
     signedCache.set(k, v);
   }
@@ -326,7 +313,11 @@ export async function signedBy(cert: Certificate, issuer: Certificate): Promise<
 
 /** basicConstraints cA is TRUE. */
 export function isCa(c: Certificate): boolean {
-  return c.parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+  try {
+    return c.parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+  } catch {
+    return false; // an extension that does not parse
+  }
 }
 
 /**
@@ -336,6 +327,14 @@ export function isCa(c: Certificate): boolean {
  * name the issuer's issuer and serial; and the issuer's keyUsage, when present, allows keyCertSign.
  */
 export function checkIssued(cert: Certificate, issuer: Certificate): boolean {
+  try {
+    return issuedBy(cert, issuer);
+  } catch {
+    return false; // a name or an extension that does not parse (OpenSSL: an invalid certificate)
+  }
+}
+
+function issuedBy(cert: Certificate, issuer: Certificate): boolean {
   if (!cert.namedBy(issuer)) return false;
   const akid = cert.parsed.getExtension(x509.AuthorityKeyIdentifierExtension);
   if (akid) {
