@@ -1,8 +1,8 @@
 /**
  * AMD key chains: ARK (pinned) → ASK / ASVK (pinned intermediates) → VCEK / VLEK, RSA-PSS SHA-384.
  * Certificates are src/verify/x509.ts Certificates (Node and browsers); signature checks go through
- * Certificate.signedBy (WebCrypto via @peculiar/x509), results cached per certificate pair, so the
- * chain-cached path costs two map lookups.
+ * verifyCertSignature (./sigalg.ts: the envelope as OpenSSL checks it, then the signature), results cached
+ * per certificate pair, so the chain-cached path costs two map lookups.
  */
 
 import type { SnpProduct } from '../../formats/index.ts';

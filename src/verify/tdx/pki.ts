@@ -323,8 +323,9 @@ export function isCa(c: Certificate): boolean {
 /**
  * Whether `issuer` may have issued `cert`, as OpenSSL's X509_check_issued decides: the issuer's subject
  * name is the certificate's issuer name; when the certificate has an authority key identifier, its key id
- * equals the issuer's subject key identifier (when the issuer has one) and its issuer/serial (when given)
- * name the issuer's issuer and serial; and the issuer's keyUsage, when present, allows keyCertSign.
+ * equals the issuer's subject key identifier (when the issuer has one) and its serial (when given) is the
+ * issuer's; and the issuer's keyUsage, when present, allows keyCertSign. Names compare as DER (OpenSSL
+ * compares canonical forms: the same for the Intel PKI, which encodes its names one way).
  */
 export function checkIssued(cert: Certificate, issuer: Certificate): boolean {
   try {
@@ -341,9 +342,8 @@ function issuedBy(cert: Certificate, issuer: Certificate): boolean {
     const skid = issuer.parsed.getExtension(x509.SubjectKeyIdentifierExtension);
     if (akid.keyId !== undefined && skid && akid.keyId.toLowerCase() !== skid.keyId.toLowerCase())
       return false;
-    if (akid.certId) {
-      if (akid.certId.serialNumber.toLowerCase() !== issuer.parsed.serialNumber.toLowerCase()) return false;
-    }
+    if (akid.certId && akid.certId.serialNumber.toLowerCase() !== issuer.parsed.serialNumber.toLowerCase())
+      return false;
   }
   const ku = issuer.parsed.getExtension(x509.KeyUsagesExtension);
   if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) return false;
