@@ -313,11 +313,32 @@ export async function signedBy(cert: Certificate, issuer: Certificate): Promise<
 
 /** basicConstraints cA is TRUE. */
 export function isCa(c: Certificate): boolean {
-  try {
-    return c.parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true;
-  } catch {
-    return false; // an extension that does not parse
+  let v = caCache.get(c);
+  if (v === undefined) {
+    try {
+      v = c.parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+    } catch {
+      v = false; // an extension that does not parse
+    }
+    caCache.set(c, v);
   }
+  return v;
+}
+
+// Facts about parsed certificates (immutable, shared through toX509's cache), so that a chain seen before
+// costs map lookups: extension parsing in @peculiar/x509 is slow (about a millisecond per certificate).
+const caCache = new WeakMap<Certificate, boolean>();
+const criticalCache = new WeakMap<Certificate, string[]>();
+const issuedCache = new Map<string, boolean>();
+
+/** unknownCriticalExtensions of a certificate (the SGX extensions are known), cached per certificate. */
+function unknownCritical(c: Certificate): string[] {
+  let u = criticalCache.get(c);
+  if (u === undefined) {
+    u = unknownCriticalExtensions(c.raw, [SGX_EXTENSIONS_OID]);
+    criticalCache.set(c, u);
+  }
+  return u;
 }
 
 /**
@@ -328,11 +349,18 @@ export function isCa(c: Certificate): boolean {
  * compares canonical forms: the same for the Intel PKI, which encodes its names one way).
  */
 export function checkIssued(cert: Certificate, issuer: Certificate): boolean {
-  try {
-    return issuedBy(cert, issuer);
-  } catch {
-    return false; // a name or an extension that does not parse (OpenSSL: an invalid certificate)
+  const k = `${cert.fingerprint256}:${issuer.fingerprint256}`;
+  let v = issuedCache.get(k);
+  if (v === undefined) {
+    try {
+      v = issuedBy(cert, issuer);
+    } catch {
+      v = false; // a name or an extension that does not parse (OpenSSL: an invalid certificate)
+    }
+    if (issuedCache.size >= 4096) issuedCache.clear();
+    issuedCache.set(k, v);
   }
+  return v;
 }
 
 function issuedBy(cert: Certificate, issuer: Certificate): boolean {
@@ -382,7 +410,7 @@ export async function checkChainToPinnedRoot(
   // A critical extension this verifier does not process rejects the chain (as `openssl verify` does).
   // The SGX extensions (1.2.840.113741.1.13.1) are read, but Intel marks them non-critical.
   for (const c of full) {
-    const unknown = unknownCriticalExtensions(new Uint8Array(c.raw), [SGX_EXTENSIONS_OID]);
+    const unknown = unknownCritical(c);
     if (unknown.length > 0)
       return {
         ok: false,
@@ -421,11 +449,22 @@ function cnOf(name: string): string | undefined {
   return m?.[1]?.trim();
 }
 
+const parsedCache = new Map<string, Certificate>();
+
+/**
+ * DER certificates → Certificates. Parsed certificates are cached by the SHA-256 of their bytes (bounded):
+ * the PCK chain and the TCB signing chain repeat across quotes, and parsing is the slow part.
+ */
 export function toX509(ders: Uint8Array[]): Certificate[] {
   return ders.map((d, i) => {
+    const key = digestHex('sha256', d);
+    const hit = parsedCache.get(key);
+    if (hit) return hit;
     try {
       const c = Certificate.parse(d, `certificate ${i}`);
       void c.parsed.publicKey.algorithm; // throws on a malformed SubjectPublicKeyInfo
+      if (parsedCache.size >= 256) parsedCache.delete(parsedCache.keys().next().value!);
+      parsedCache.set(key, c);
       return c;
     } catch (e) {
       const m = e instanceof Error ? e.message : String(e);
