@@ -10,6 +10,7 @@ import { createAmdShapedChain } from '../../../src/tee/index.ts';
 import {
   checkCrl,
   type FetchLike,
+  type KdsCache,
   kdsVcekUrl,
   parseReport,
   parseSnpPolicy,
@@ -87,6 +88,33 @@ describe('AMD KDS', () => {
     });
     assert.equal(miss.ok, false);
     assert.match(miss.checks.find((c) => c.id === 'snp.vek.present')!.detail, /offline/);
+  });
+
+  it('any KdsCache works (in memory, as a browser would pass): filled online, read offline, no cache = offline miss', async () => {
+    const pem = (await import('node:fs')).readFileSync(
+      new URL('../../data/sev-snp/milan-v5-gcp-vcek.pem', import.meta.url),
+      'utf8',
+    );
+    const der = new Uint8Array(new x509.X509Certificate(pem).rawData);
+    const { f, calls } = fakeFetch({ [url]: [{ status: 200, body: der }] });
+    const store = new Map<string, Uint8Array>();
+    const cache: KdsCache = {
+      get: async (u) => store.get(u),
+      set: async (u, body) => void store.set(u, body),
+    };
+    const at = new Date('2026-06-01T00:00:00Z');
+    const online = await verifySnpReport(report, { now: at, kds: { fetch: f, cache } });
+    assert.equal(online.ok, true, JSON.stringify(online.checks.filter((c) => c.outcome === 'fail')));
+    assert.deepEqual(calls, [url]);
+    assert.deepEqual([...store.keys()], [url]);
+    assert.deepEqual(store.get(url), der);
+    const offline = await verifySnpReport(report, { now: at, kds: { offline: true, cache, fetch: f } });
+    assert.equal(offline.ok, true);
+    assert.deepEqual(calls, [url]);
+    const noCache = await verifySnpReport(report, { now: at, kds: { offline: true, fetch: f } });
+    assert.equal(noCache.ok, false);
+    assert.match(noCache.checks.find((c) => c.id === 'snp.vek.present')!.detail, /offline/);
+    assert.deepEqual(calls, [url]);
   });
 
   it('without a VCEK and without KDS, verification fails clearly', async () => {
