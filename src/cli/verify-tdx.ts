@@ -258,7 +258,7 @@ export async function main(argv: string[], io: VerifyTdxIo = defaultIo): Promise
         continue;
       }
       // an offline collateral bundle: its Intel items, each a 'collateral.intel.*' check
-      const r = tdxCollateralFromBundle(b, quote, now);
+      const r = await tdxCollateralFromBundle(b, quote, now);
       bundleChecks.push(...r.checks);
       if (r.collateral) parts.push(r.collateral);
       collateralNote = `collateral from the bundle ${p} (created ${b.createdAt}; no network)`;

@@ -392,7 +392,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (values.online && values.offline)
       throw new UsageError('USAGE', 'give --online or --offline, not both');
     let kds: KdsOptions | undefined;
-    if (values.kds || values.crl === 'fetch') kds = values.online ? {} : { offline: true };
+    if (values.kds || values.crl === 'fetch') {
+      kds = values.online ? { cache: V.fileKdsCache() } : { offline: true, cache: V.fileKdsCache() };
+    }
     let crl: Uint8Array | 'fetch' | undefined;
     if (typeof values.crl === 'string') crl = values.crl === 'fetch' ? 'fetch' : readBytes(values.crl);
     const allowStaleCrl = values['allow-stale-crl'] === true;

@@ -22,7 +22,8 @@
  * The certificate-chain caches below this (parsed certificates, certificate signatures, keyed the same
  * way) are process-wide and always on: see src/verify/sev-snp/chain.ts and steps/cert-cache.ts.
  */
-import { createHash } from 'node:crypto';
+import { createHasher } from '../util/digest.ts';
+import { utf8 } from '../util/text-codec.ts';
 import { VerifyError } from './errors.ts';
 
 /** The kinds of fact kept (a kind is part of every key: facts of different kinds never collide). */
@@ -59,14 +60,15 @@ export interface CacheHit<T> {
 
 /** SHA-256 over the length-prefixed parts (u32be length ‖ bytes, each), hex: no two part lists collide. */
 export function factKey(kind: CachedFactKind, ...parts: ReadonlyArray<Uint8Array | string>): string {
-  const h = createHash('sha256');
-  const len = Buffer.alloc(4);
+  const h = createHasher('sha256');
+  const len = new Uint8Array(4);
+  const view = new DataView(len.buffer);
   for (const p of [kind, ...parts]) {
-    const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-    len.writeUInt32BE(b.length);
+    const b = typeof p === 'string' ? utf8(p) : p;
+    view.setUint32(0, b.length);
     h.update(len).update(b);
   }
-  return `${kind}:${h.digest('hex')}`;
+  return `${kind}:${h.digestHex()}`;
 }
 
 export class VerifierCache {

@@ -66,20 +66,27 @@ export {
 } from './nvidia/rim-appraise.ts';
 export * from './reference/index.ts';
 export * from './sev-snp/index.ts';
+// Node only: the on-disk AMD KDS cache, and TDX collateral from files (directory bundles, paths, the PCS cache).
+export { defaultKdsCacheDir, fileKdsCache, pruneKdsCache } from './sev-snp/kds-cache.ts';
 export {
-  type FetchFn as TdxFetchFn,
+  dirTdxCollateralCache,
   fetchCollateral as fetchTdxCollateral,
   loadCollateral as loadTdxCollateral,
+  pruneTdxCacheDir,
+} from './tdx/collateral-fs.ts';
+export {
+  type FetchFn as TdxFetchFn,
+  fetchPcsCollateral as fetchPcsTdxCollateral,
   mergeCollateral as mergeTdxCollateral,
   parsePckExtensions,
   parseTdxPolicy,
   parseTdxQuote,
   pemToDerList,
-  pruneTdxCacheDir,
   type SgxReportBody,
   TDX_LIMITS,
   type TdReport,
   type TdxCollateral,
+  type TdxCollateralCache,
   TdxError,
   type TdxPolicy,
   type TdxQuote,

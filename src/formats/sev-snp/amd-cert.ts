@@ -9,6 +9,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { fromUtf8 } from '../../util/text-codec.ts';
 import { content, derInteger, derString, readNode } from '../der.ts';
 import { SnpFormatError } from './errors.ts';
 import type { SnpProduct, TcbParts } from './report.ts';
@@ -63,7 +64,7 @@ export function productFromName(name: string | undefined): SnpProduct | undefine
 export function parseCert(data: Uint8Array | string): x509.X509Certificate {
   try {
     if (typeof data === 'string') return new x509.X509Certificate(data);
-    const text = Buffer.from(data).toString('latin1');
+    const text = fromUtf8(data);
     if (text.includes('-----BEGIN CERTIFICATE-----')) return new x509.X509Certificate(text);
     return new x509.X509Certificate(Uint8Array.from(data));
   } catch (e) {
@@ -140,7 +141,7 @@ export function parseAmdCert(data: Uint8Array | string | x509.X509Certificate): 
     try {
       info.cspId = derString(csp);
     } catch {
-      info.cspId = Buffer.from(csp).toString('utf8');
+      info.cspId = fromUtf8(csp);
     }
   }
   return info;

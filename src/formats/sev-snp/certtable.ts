@@ -3,6 +3,7 @@
  * entries of { GUID (16 bytes), offset u32le, length u32le } terminated by an all-zero entry; offsets are
  * relative to the start of the table.
  */
+import { bytesToHex, concatBytes, hexToBytes } from '../../util/text-codec.ts';
 import { SnpFormatError } from './errors.ts';
 
 export const CERT_GUIDS = {
@@ -27,15 +28,15 @@ export interface CertTableEntry {
 export function guidToBytes(guid: string): Uint8Array {
   const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(guid);
   if (!m) throw new SnpFormatError('SNP_GUID', `not a GUID: ${guid}`);
-  const h = (s: string) => Buffer.from(s, 'hex');
+  const h = (s: string) => hexToBytes(s);
   const le = (s: string) => h(s).reverse();
-  return new Uint8Array(Buffer.concat([le(m[1]!), le(m[2]!), le(m[3]!), h(m[4]!), h(m[5]!)]));
+  return concatBytes(le(m[1]!), le(m[2]!), le(m[3]!), h(m[4]!), h(m[5]!));
 }
 
 export function bytesToGuid(b: Uint8Array): string {
   const x = (a: number, z: number, rev: boolean) => {
-    const s = Buffer.from(b.subarray(a, z));
-    return (rev ? s.reverse() : s).toString('hex');
+    const s = b.slice(a, z);
+    return bytesToHex(rev ? s.reverse() : s);
   };
   return `${x(0, 4, true)}-${x(4, 6, true)}-${x(6, 8, true)}-${x(8, 10, false)}-${x(10, 16, false)}`;
 }

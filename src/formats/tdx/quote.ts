@@ -14,6 +14,7 @@
  *     certification data type u16 (5 = PCK cert chain PEM) + size u32 + bytes.
  * Bytes after the signed data (some quotes carry zero padding) are kept for a byte-exact round trip.
  */
+import { base64ToBytes } from '../../util/text-codec.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { TdxFormatError } from './errors.ts';
 
@@ -262,8 +263,11 @@ function serializeCertData(c: QeReportCertificationData): Uint8Array {
 
 /** Parse a TDX quote (v4 or v5). Throws TdxFormatError('TDX_QUOTE_FORMAT') with the failing field. */
 export function parseTdxQuote(input: Uint8Array): TdxQuote {
+  // a Uint8Array subclass (Node's Buffer) is read as a plain view of the same bytes
   const bytes =
-    input instanceof Buffer ? new Uint8Array(input.buffer, input.byteOffset, input.length) : input;
+    Object.getPrototypeOf(input) === Uint8Array.prototype
+      ? input
+      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length > TDX_LIMITS.maxQuoteBytes)
     throw new TdxFormatError(
       'TDX_QUOTE_SIZE',
@@ -416,7 +420,8 @@ export const TD_ATTRIBUTE_BITS = {
 
 /** TD_ATTRIBUTES as a 64-bit number (little-endian in the report). */
 export function tdAttributesValue(body: TdReport): bigint {
-  return Buffer.from(body.tdAttributes).readBigUInt64LE(0);
+  const a = body.tdAttributes;
+  return new DataView(a.buffer, a.byteOffset, a.byteLength).getBigUint64(0, true);
 }
 
 /** The set bits of TD_ATTRIBUTES: defined ones by name, reserved ones by number. */
@@ -439,6 +444,13 @@ export function isDebugTd(body: TdReport): boolean {
   return (body.tdAttributes[0]! & 1) === 1;
 }
 
+/** Bytes as ISO-8859-1 text (one character per byte). */
+function latin1Text(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x2000) s += String.fromCharCode(...b.subarray(i, i + 0x2000));
+  return s;
+}
+
 /**
  * Split a PEM bundle into DER certificates, in order. At most `maxCerts` certificates (TDX_CERT_COUNT) of
  * at most TDX_LIMITS.maxCertBytes each (TDX_CERT): counted before anything is decoded.
@@ -447,7 +459,7 @@ export function pemToDerList(
   pem: string | Uint8Array,
   maxCerts: number = TDX_LIMITS.maxChainCerts,
 ): Uint8Array[] {
-  const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
+  const text = typeof pem === 'string' ? pem : latin1Text(pem);
   const out: Uint8Array[] = [];
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -458,7 +470,7 @@ export function pemToDerList(
       throw new TdxFormatError('TDX_CERT', `PEM: a certificate over ${TDX_LIMITS.maxCertBytes} bytes`);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64))
       throw new TdxFormatError('TDX_CERT', 'PEM: bad base64 in a certificate');
-    out.push(new Uint8Array(Buffer.from(b64, 'base64')));
+    out.push(base64ToBytes(b64));
   }
   return out;
 }

@@ -67,7 +67,7 @@ export async function verifyCpu(
     if (opts.cache) o.cache = opts.cache;
     let colChecks: Check[] | undefined;
     if (opts.collateral && !cpu.simulated) {
-      const b = tdxCollateralFromBundle(opts.collateral, cpu.report, opts.now ?? new Date());
+      const b = await tdxCollateralFromBundle(opts.collateral, cpu.report, opts.now ?? new Date());
       if (b.collateral) o.collateral = b.collateral;
       colChecks = b.checks;
     }

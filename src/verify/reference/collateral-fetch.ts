@@ -5,15 +5,16 @@
  * `prune` deletes what has expired. Every fetched item is checked (vendor signature, validity) before it
  * goes into a bundle or the cache. The network is reached only through the injected `fetch`.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSignerInfo, parseReport, reportProduct, type SnpProduct } from '../../formats/index.ts';
+import { digestHex } from '../../util/digest.ts';
+import { bytesToBase64, fromUtf8 } from '../../util/text-codec.ts';
 import { NRAS_JWKS_URL } from '../nvidia/jwks.ts';
 import { type FetchLike, KDS_BASE, kdsGet } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
-import { INTEL_PCS_BASE } from '../tdx/collateral.ts';
+import { INTEL_PCS_BASE, latin1 } from '../tdx/collateral.ts';
 import {
   CollateralError,
   type CollateralItem,
@@ -72,7 +73,7 @@ export function makeItem(
     fetchedAt: new Date().toISOString(),
     notBefore: '',
     notAfter: '',
-    body: typeof body === 'string' ? body : Buffer.from(body).toString('base64'),
+    body: typeof body === 'string' ? body : bytesToBase64(body),
   };
   if (typeof body !== 'string') item.encoding = 'base64';
   if (issuerChain !== undefined) item.issuerChain = issuerChain;
@@ -139,8 +140,8 @@ export async function fetchSnpItems(
     return r;
   }
   const key = decodeSignerInfo(rep.signerInfo).signingKey === 'VLEK' ? 'vlek' : 'vcek';
+  // no cache: a bundle records what the network answered now
   const kds = {
-    cacheDir: false as const,
     ...(o.fetch ? { fetch: o.fetch } : {}),
     ...(o.sleep ? { sleep: o.sleep } : {}),
   };
@@ -152,7 +153,7 @@ export async function fetchSnpItems(
     } catch (e) {
       throw new CollateralError('COLLATERAL_FETCH_FAILED', (e as Error).message);
     }
-    return makeItem(kind, id, url, text ? Buffer.from(b).toString('latin1') : b);
+    return makeItem(kind, id, url, text ? latin1(b) : b);
   };
   let product: SnpProduct | undefined = reportProduct(rep);
   if (o.vek) {
@@ -177,8 +178,8 @@ export async function fetchSnpItems(
         c.id,
         at,
         () => get('amd-vek', c.id, false),
-        (i) => {
-          checkAmdVekSignature(i, c.product);
+        async (i) => {
+          await checkAmdVekSignature(i, c.product);
         },
       );
       fails.push(...sub.failures);
@@ -244,7 +245,7 @@ export async function fetchTdxItems(quote: Uint8Array, o: FetchItemsOptions = {}
       throw new CollateralError('COLLATERAL_FETCH_FAILED', `GET ${url}: header ${chainHeader} missing`);
     return { body, chain: h ? decodeURIComponent(h) : undefined };
   };
-  const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+  const text = (b: Uint8Array) => fromUtf8(b);
   const tcbUrl = `${base}/tdx/certification/v4/tcb?fmspc=${info.fmspc}`;
   await step(
     r,
@@ -323,10 +324,10 @@ export async function fetchNrasJwksItem(
       }
       if (res.status !== 200)
         throw new CollateralError('COLLATERAL_FETCH_FAILED', `GET ${url}: HTTP ${res.status}`);
-      return makeItem('nvidia-nras-jwks', 'nras', url, Buffer.from(await res.arrayBuffer()).toString('utf8'));
+      return makeItem('nvidia-nras-jwks', 'nras', url, fromUtf8(new Uint8Array(await res.arrayBuffer())));
     },
-    (i) => {
-      checkNrasJwks(i, at);
+    async (i) => {
+      await checkNrasJwks(i, at);
     },
   );
   return r;
@@ -346,10 +347,7 @@ export class CollateralCache {
   constructor(readonly dir: string = defaultCollateralCacheDir()) {}
 
   private file(kind: string, id: string): string {
-    return join(
-      this.dir,
-      `${createHash('sha256').update(`${kind}\n${id.toUpperCase()}`).digest('hex')}.json`,
-    );
+    return join(this.dir, `${digestHex('sha256', `${kind}\n${id.toUpperCase()}`)}.json`);
   }
 
   private read(path: string): CollateralItem | undefined {

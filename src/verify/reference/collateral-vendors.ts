@@ -7,7 +7,6 @@
  *   skip ("not checked")     COLLATERAL_MISSING_ITEM: the bundle lacks it (fails unless allowed)
  *   fail                     COLLATERAL_EXPIRED / COLLATERAL_SIGNATURE_INVALID / COLLATERAL_MALFORMED
  */
-import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import {
   type CpuEvidence,
@@ -27,16 +26,18 @@ import {
   type SnpProduct,
   type SnpReportFields,
 } from '../../formats/index.ts';
+import { base64ToBytes, bytesToHex, hexToBytes, utf8 } from '../../util/text-codec.ts';
 import { attestationFromResponse } from '../execution/response.ts';
 import { NRAS_PINNED_CA_SPKI_SHA256 } from '../nvidia/nras-pinned-jwks.ts';
 import { checkJwkX5c } from '../nvidia/steps/nras-x5c.ts';
-import { fingerprint, pinnedChains, signedBy } from '../sev-snp/chain.ts';
+import { fingerprint, pinnedChains, signedBy, verifiedPinnedChains } from '../sev-snp/chain.ts';
 import { kdsCrlUrl, kdsVcekUrl } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
 import {
   crlBytes,
   type EnclaveIdentity,
   emptyCollateral,
+  latin1,
   signedFromPcsBody,
   type TcbInfo,
   type TdxCollateral,
@@ -44,6 +45,7 @@ import {
 import { parseTdxQuote, pemToDerList } from '../tdx/layout.ts';
 import {
   checkChainToPinnedRoot,
+  keyOf,
   parseCrl,
   parsePckExtensions,
   pinnedRoot,
@@ -52,6 +54,7 @@ import {
   verifyP256Raw,
 } from '../tdx/pki.ts';
 import type { Check, Verdict } from '../types.ts';
+import { Certificate } from '../x509.ts';
 import {
   type CollateralBundle,
   CollateralError,
@@ -67,12 +70,12 @@ function malformed(item: Pick<CollateralItem, 'kind' | 'id'>, m: string): never 
   throw new CollateralError('COLLATERAL_MALFORMED', `${item.kind} '${item.id}': ${m}`);
 }
 
-/** PEM certificates (or one DER) → node certificates. */
-function certsOf(item: CollateralItem): X509Certificate[] {
+/** PEM certificates (or one DER) → certificates. */
+function certsOf(item: CollateralItem): Certificate[] {
   const b = itemBytes(item);
   try {
-    if (item.encoding === 'base64') return [new X509Certificate(b)];
-    return pemToDerList(Buffer.from(b).toString('latin1')).map((d) => new X509Certificate(d));
+    if (item.encoding === 'base64') return [Certificate.parse(b)];
+    return pemToDerList(latin1(b)).map((d) => Certificate.parse(d));
   } catch (e) {
     return malformed(item, `cannot parse the certificate(s): ${(e as Error).message}`);
   }
@@ -89,8 +92,8 @@ export function itemValidity(item: CollateralItem): { notBefore: string; notAfte
       const certs = certsOf(item);
       if (certs.length === 0) malformed(item, 'no certificate');
       return {
-        notBefore: iso(Math.max(...certs.map((c) => new Date(c.validFrom).getTime()))),
-        notAfter: iso(Math.min(...certs.map((c) => new Date(c.validTo).getTime()))),
+        notBefore: iso(Math.max(...certs.map((c) => c.notBefore.getTime()))),
+        notAfter: iso(Math.min(...certs.map((c) => c.notAfter.getTime()))),
       };
     }
     case 'amd-crl':
@@ -125,8 +128,8 @@ export function itemValidity(item: CollateralItem): { notBefore: string; notAfte
       // the span in which some key's signing certificate (x5c[0]) is valid
       const certs = jwksKeys(item).map((k) => jwkLeaf(item, k));
       return {
-        notBefore: iso(Math.min(...certs.map((c) => new Date(c.validFrom).getTime()))),
-        notAfter: iso(Math.max(...certs.map((c) => new Date(c.validTo).getTime()))),
+        notBefore: iso(Math.min(...certs.map((c) => c.notBefore.getTime()))),
+        notAfter: iso(Math.max(...certs.map((c) => c.notAfter.getTime()))),
       };
     }
     case 'nvidia-rim':
@@ -145,11 +148,11 @@ function jwksKeys(item: CollateralItem): Record<string, unknown>[] {
   return j.keys as Record<string, unknown>[];
 }
 
-function jwkLeaf(item: CollateralItem, k: Record<string, unknown>): X509Certificate {
+function jwkLeaf(item: CollateralItem, k: Record<string, unknown>): Certificate {
   const x5c = k.x5c;
   if (!Array.isArray(x5c) || x5c.length === 0) malformed(item, `key '${String(k.kid)}' has no x5c chain`);
   try {
-    return new X509Certificate(Buffer.from(String((x5c as unknown[])[0]), 'base64'));
+    return Certificate.parse(base64ToBytes(String((x5c as unknown[])[0])));
   } catch (e) {
     return malformed(item, `key '${String(k.kid)}': x5c[0] does not parse: ${(e as Error).message}`);
   }
@@ -160,16 +163,20 @@ function jwkLeaf(item: CollateralItem, k: Record<string, unknown>): X509Certific
  * the next, a pinned NRAS CA reached), and at least one signing certificate is valid at `at`.
  * Returns the key set. Throws COLLATERAL_SIGNATURE_INVALID / COLLATERAL_EXPIRED / COLLATERAL_MALFORMED.
  */
-export function checkNrasJwks(item: CollateralItem, at: Date): { keys: Record<string, unknown>[] } {
+export async function checkNrasJwks(
+  item: CollateralItem,
+  at: Date,
+): Promise<{ keys: Record<string, unknown>[] }> {
   const keys = jwksKeys(item);
   let valid = 0;
   for (const k of keys) {
     // the chain at a time inside the key's own validity: a key's age is judged below, its signatures here
     const leaf = jwkLeaf(item, k);
-    const mid = new Date((new Date(leaf.validFrom).getTime() + new Date(leaf.validTo).getTime()) / 2);
-    const r = checkJwkX5c(k, mid, [...NRAS_PINNED_CA_SPKI_SHA256]);
+    const mid = new Date((leaf.notBefore.getTime() + leaf.notAfter.getTime()) / 2);
+    // awaited: the x5c check may be asynchronous (WebCrypto)
+    const r = await checkJwkX5c(k, mid, [...NRAS_PINNED_CA_SPKI_SHA256]);
     if (r.outcome !== 'pass') badSig(item, `key '${String(k.kid)}': ${r.detail}`);
-    if (at >= new Date(leaf.validFrom) && at <= new Date(leaf.validTo)) valid++;
+    if (leaf.validAt(at)) valid++;
   }
   if (valid === 0)
     throw new CollateralError(
@@ -205,7 +212,7 @@ const badSig = (item: CollateralItem, m: string): never => {
 };
 
 /** ARKs an AMD item may be signed by: the pinned ones (and, for tests of simulated chains, trusted ones). */
-function arks(product: SnpProduct | undefined, extra: readonly X509Certificate[]): X509Certificate[] {
+function arks(product: SnpProduct | undefined, extra: readonly Certificate[]): Certificate[] {
   return [
     ...pinnedChains().filter((c) => !product || c.product === product),
     ...extra.map((a) => ({ ark: a })),
@@ -213,11 +220,15 @@ function arks(product: SnpProduct | undefined, extra: readonly X509Certificate[]
 }
 
 /** An AMD VCEK/VLEK item: signed by a pinned ASK/ASVK (of the product). Throws COLLATERAL_SIGNATURE_INVALID. */
-export function checkAmdVekSignature(item: CollateralItem, product: SnpProduct | undefined): X509Certificate {
+export async function checkAmdVekSignature(
+  item: CollateralItem,
+  product: SnpProduct | undefined,
+): Promise<Certificate> {
   const [vek] = certsOf(item);
-  const ok = pinnedChains()
-    .filter((c) => !product || c.product === product)
-    .some((c) => [c.ask, c.asvk].some((i) => i && vek!.issuer === i.subject && signedBy(vek!, i)));
+  let ok = false;
+  for (const c of (await verifiedPinnedChains()).filter((c) => !product || c.product === product))
+    for (const i of [c.ask, c.asvk])
+      if (!ok && i && vek!.issuer === i.subject && (await signedBy(vek!, i))) ok = true;
   if (!ok) badSig(item, `not signed by a pinned AMD ASK/ASVK${product ? ` of ${product}` : ''}`);
   return vek!;
 }
@@ -239,7 +250,7 @@ export function checkAmdCertChain(item: CollateralItem): void {
 export async function checkAmdCrlSignature(
   item: CollateralItem,
   product: SnpProduct | undefined,
-  trustedArks: readonly X509Certificate[] = [],
+  trustedArks: readonly Certificate[] = [],
 ): Promise<void> {
   let crl: x509.X509Crl;
   try {
@@ -248,7 +259,7 @@ export async function checkAmdCrlSignature(
     malformed(item, `cannot parse the CRL: ${(e as Error).message}`);
   }
   for (const ark of arks(product, trustedArks)) {
-    const a = new x509.X509Certificate(ark.raw);
+    const a = ark.parsed;
     if (crl!.issuer !== a.subject) continue;
     try {
       if (await crl!.verify({ publicKey: a })) return;
@@ -260,29 +271,29 @@ export async function checkAmdCrlSignature(
 }
 
 /** An Intel signed JSON item (TCB Info / QE identity): issuer chain to the pinned Intel root, P-256 signature. */
-export function checkIntelSignedJson(item: CollateralItem, at: Date): void {
+export async function checkIntelSignedJson(item: CollateralItem, at: Date): Promise<void> {
   if (!item.issuerChain) badSig(item, 'no issuer chain (the PCS *-Issuer-Chain header) beside the item');
   const doc = signedFromPcsBody(item.body, item.kind === 'intel-tcb-info' ? 'tcbInfo' : 'enclaveIdentity');
   const chain = toX509(pemToDerList(item.issuerChain!));
-  const cr = checkChainToPinnedRoot(chain, at, pinnedRoot());
+  const cr = await checkChainToPinnedRoot(chain, at, pinnedRoot());
   if (!cr.ok) badSig(item, `issuer chain: ${cr.detail}`);
-  const sig = /^[0-9a-fA-F]{128}$/.test(doc.signatureHex) ? Buffer.from(doc.signatureHex, 'hex') : undefined;
-  if (!sig || !verifyP256Raw(Buffer.from(doc.raw, 'utf8'), sig, chain[0]!.publicKey))
+  const sig = /^[0-9a-fA-F]{128}$/.test(doc.signatureHex) ? hexToBytes(doc.signatureHex) : undefined;
+  if (!sig || !(await verifyP256Raw(utf8(doc.raw), sig, keyOf(chain[0]!))))
     badSig(item, 'the signature does not verify over the raw JSON with the issuer chain leaf');
 }
 
 /** An Intel CRL item: the root CA CRL signed by the pinned root; a PCK CRL by its issuer chain's leaf. */
-export function checkIntelCrlSignature(item: CollateralItem, at: Date): void {
+export async function checkIntelCrlSignature(item: CollateralItem, at: Date): Promise<void> {
   const crl = parseCrl(crlBytes(itemBytes(item)));
-  let key = pinnedRoot().publicKey;
+  let issuer = pinnedRoot();
   if (item.kind === 'intel-pck-crl') {
     if (!item.issuerChain) badSig(item, 'no issuer chain (PCK Platform/Processor CA) beside the CRL');
     const chain = toX509(pemToDerList(item.issuerChain!));
-    const cr = checkChainToPinnedRoot(chain, at, pinnedRoot());
+    const cr = await checkChainToPinnedRoot(chain, at, pinnedRoot());
     if (!cr.ok) badSig(item, `issuer chain: ${cr.detail}`);
-    key = chain[0]!.publicKey;
+    issuer = chain[0]!;
   }
-  if (!verifyCrlSignature(crl, key)) badSig(item, 'the CRL signature does not verify');
+  if (!(await verifyCrlSignature(crl, issuer))) badSig(item, 'the CRL signature does not verify');
 }
 
 // ------------------------------------------------------------------------------ checks
@@ -371,7 +382,7 @@ export async function snpCollateralFromBundle(
     certs?: { vcek?: Uint8Array; vlek?: Uint8Array };
     auxblob?: Uint8Array;
     product?: SnpProduct;
-    trustedArks?: readonly X509Certificate[];
+    trustedArks?: readonly Certificate[];
   },
 ): Promise<SnpFromBundle> {
   const checks: Check[] = [];
@@ -408,7 +419,7 @@ export async function snpCollateralFromBundle(
       for (const c of ids) {
         try {
           const item = validItem(bundle, 'amd-vek', c.id, o.at);
-          checkAmdVekSignature(item, c.product);
+          await checkAmdVekSignature(item, c.product);
           vekDer = itemBytes(item);
           out.vek = vekDer;
           product ??= c.product;
@@ -482,10 +493,10 @@ export function tdxQuotePckInfo(
 ): { fmspc: string; ca: 'platform' | 'processor'; pckChainPem: string } | undefined {
   try {
     const q = parseTdxQuote(quote);
-    const pem = Buffer.from(q.qeCert?.inner.data ?? new Uint8Array()).toString('latin1');
+    const pem = latin1(q.qeCert?.inner.data ?? new Uint8Array());
     const ders = pemToDerList(pem);
-    const fmspc = Buffer.from(parsePckExtensions(ders[0]!).fmspc).toString('hex');
-    const ca = Buffer.from(ders[1] ?? []).includes(Buffer.from('Processor CA')) ? 'processor' : 'platform';
+    const fmspc = bytesToHex(parsePckExtensions(ders[0]!).fmspc);
+    const ca = latin1(ders[1] ?? new Uint8Array()).includes('Processor CA') ? 'processor' : 'platform';
     return { fmspc, ca, pckChainPem: pem };
   } catch {
     return undefined;
@@ -499,11 +510,11 @@ export const TD_QE_ID = 'TD_QE';
  * identity, the PCK CRL of its CA and the root CA CRL, each recorded as 'collateral.intel.*'.
  * Items that fail are left out (the verifier then fails or names what it could not check).
  */
-export function tdxCollateralFromBundle(
+export async function tdxCollateralFromBundle(
   bundle: CollateralBundle,
   quote: Uint8Array,
   at: Date,
-): { collateral?: TdxCollateral; checks: Check[] } {
+): Promise<{ collateral?: TdxCollateral; checks: Check[] }> {
   const checks: Check[] = [];
   const info = tdxQuotePckInfo(quote);
   if (!info) {
@@ -517,17 +528,22 @@ export function tdxCollateralFromBundle(
   }
   const c = emptyCollateral();
   c.sources.push(`collateral bundle (created ${bundle.createdAt})`);
-  const one = (id: string, kind: CollateralKind, itemId: string, use: (i: CollateralItem) => string) => {
+  const one = async (
+    id: string,
+    kind: CollateralKind,
+    itemId: string,
+    use: (i: CollateralItem) => Promise<string>,
+  ) => {
     try {
       const item = validItem(bundle, kind, itemId, at);
-      const detail = use(item);
+      const detail = await use(item);
       checks.push(pass(id, `${describe(item)}: valid at ${at.toISOString()}, ${detail}`));
     } catch (e) {
       checks.push(collateralCheck(id, e));
     }
   };
-  one('collateral.intel.tcb-info', 'intel-tcb-info', info.fmspc, (i) => {
-    checkIntelSignedJson(i, at);
+  await one('collateral.intel.tcb-info', 'intel-tcb-info', info.fmspc, async (i) => {
+    await checkIntelSignedJson(i, at);
     const s = signedFromPcsBody<TcbInfo>(i.body, 'tcbInfo');
     if (s.parsed.fmspc?.toLowerCase() !== info.fmspc)
       malformed(i, `its fmspc is ${s.parsed.fmspc}, not ${info.fmspc}`);
@@ -535,20 +551,20 @@ export function tdxCollateralFromBundle(
     c.tcbInfoIssuerChain = pemToDerList(i.issuerChain!);
     return 'signed by Intel SGX TCB Signing';
   });
-  one('collateral.intel.qe-identity', 'intel-qe-identity', TD_QE_ID, (i) => {
-    checkIntelSignedJson(i, at);
+  await one('collateral.intel.qe-identity', 'intel-qe-identity', TD_QE_ID, async (i) => {
+    await checkIntelSignedJson(i, at);
     c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(i.body, 'enclaveIdentity');
     c.qeIdentityIssuerChain = pemToDerList(i.issuerChain!);
     return 'signed by Intel SGX TCB Signing';
   });
-  one('collateral.intel.pck-crl', 'intel-pck-crl', info.ca, (i) => {
-    checkIntelCrlSignature(i, at);
+  await one('collateral.intel.pck-crl', 'intel-pck-crl', info.ca, async (i) => {
+    await checkIntelCrlSignature(i, at);
     c.pckCrls.push(crlBytes(itemBytes(i)));
     c.pckCrlIssuerChain = pemToDerList(i.issuerChain!);
     return `signed by the Intel SGX PCK ${info.ca === 'platform' ? 'Platform' : 'Processor'} CA`;
   });
-  one('collateral.intel.root-ca-crl', 'intel-root-ca-crl', 'root', (i) => {
-    checkIntelCrlSignature(i, at);
+  await one('collateral.intel.root-ca-crl', 'intel-root-ca-crl', 'root', async (i) => {
+    await checkIntelCrlSignature(i, at);
     c.rootCaCrl = crlBytes(itemBytes(i));
     return 'signed by the pinned Intel SGX Root CA';
   });

@@ -12,6 +12,7 @@
 
 import { describeOpaque, parseSpdmEvidence, type SpdmEvidence } from '../../formats/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
+import { base64ToBytes, utf8 } from '../../util/text-codec.ts';
 
 import { COLLATERAL_BUNDLE_FORMAT } from '../defaults.ts';
 
@@ -65,8 +66,8 @@ export interface CollateralItem {
 /** The item's bytes (base64-decoded when `encoding` is 'base64'). */
 export function itemBytes(item: CollateralItem): Uint8Array {
   return item.encoding === 'base64'
-    ? new Uint8Array(Buffer.from(item.body, 'base64'))
-    : new Uint8Array(Buffer.from(item.body, 'utf8'));
+    ? base64ToBytes(item.body) // validated by parseCollateralBundle / written by makeItem
+    : utf8(item.body);
 }
 
 export interface CollateralBundle {
@@ -140,11 +141,19 @@ export function nvidiaRimIds(spdm: SpdmEvidence): { driver: string; vbios: strin
   };
 }
 
+/**
+ * Base64 (either alphabet) read leniently, as the evidence decoders always have: characters outside the
+ * alphabet are skipped and decoding ends at the first '='.
+ */
+function lenientBase64(s: string): Uint8Array {
+  return base64ToBytes(s.split('=')[0]!.replace(/[^A-Za-z0-9+/_-]/g, ''));
+}
+
 /** nvidiaRimIds for GPU evidence given as base64 (the GpuEvidence `evidence` field). */
 export function nvidiaRimIdsForEvidence(evidenceB64: string): { driver: string; vbios: string } {
   let spdm: SpdmEvidence;
   try {
-    spdm = parseSpdmEvidence(new Uint8Array(Buffer.from(evidenceB64, 'base64')));
+    spdm = parseSpdmEvidence(lenientBase64(evidenceB64));
   } catch (e) {
     throw new CollateralError(
       'COLLATERAL_MALFORMED',

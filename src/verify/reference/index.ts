@@ -1,4 +1,8 @@
-/** Reference values: policy files and expected launch measurements. */
+/**
+ * Reference values: policy files, collateral bundles and expected launch measurements. This index is Node's
+ * (file loading, the collateral cache, firmware measurement); the browser entry imports collateral.ts,
+ * collateral-vendors.ts and policy-file.ts directly.
+ */
 
 export {
   bundleItem,
@@ -57,7 +61,6 @@ export {
 export {
   type AzurePcrPolicy,
   isReferenceValuesFile,
-  loadReferenceValuesFile,
   type NvidiaReferenceValues,
   parseReferenceValues,
   REFERENCE_VALUES_FORMAT,
@@ -67,3 +70,4 @@ export {
   toVerifierPolicy,
   unenforcedPins,
 } from './policy-file.ts';
+export { loadReferenceValuesFile } from './policy-file-load.ts';

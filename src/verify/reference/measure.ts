@@ -19,9 +19,11 @@
  * page's content in 256-byte chunks, each preceded by a 128-byte "MR.EXTEND" record (ASCII at 0, GPA
  * at 16). KVM (upstream) extends each page right after adding it ("single-pass"); older TDX stacks
  * added all of a section's pages first ("two-pass").
+ *
+ * Node only (Buffer throughout; firmware files are read by the CLI): not part of the browser build.
  */
 
-import { createHash } from 'node:crypto';
+import { createHasher, digest } from '../../util/digest.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
 import { cpuSig, VCPU_TYPES } from '../defaults.ts';
 
@@ -181,21 +183,15 @@ export class LaunchDigest {
     info.writeUInt8(type, 98);
     // IMI_PAGE, VMPL3/2/1 permissions, reserved: 0
     info.writeBigUInt64LE(BigInt(gpa), 104);
-    this.ld = createHash('sha384').update(info).digest();
+    this.ld = Buffer.from(digest('sha384', info));
   }
   normalPages(gpa: number, data: Uint8Array): void {
     if (data.length % PAGE !== 0) throw new MeasureError('MEASURE_BAD_INPUT', 'normal pages: not page-sized');
     for (let off = 0; off < data.length; off += PAGE)
-      this.update(
-        1,
-        gpa + off,
-        createHash('sha384')
-          .update(data.subarray(off, off + PAGE))
-          .digest(),
-      );
+      this.update(1, gpa + off, Buffer.from(digest('sha384', data.subarray(off, off + PAGE))));
   }
   vmsaPage(page: Uint8Array): void {
-    this.update(2, 0xfffffffff000, createHash('sha384').update(page).digest());
+    this.update(2, 0xfffffffff000, Buffer.from(digest('sha384', page)));
   }
   zeroPages(gpa: number, size: number): void {
     if (size % PAGE !== 0)
@@ -212,7 +208,7 @@ export class LaunchDigest {
 
 /** QEMU's SEV hashes table for direct kernel boot (SHA-256 of cmdline‖NUL, initrd, kernel). */
 export function sevHashesTable(kernel: Uint8Array, initrd?: Uint8Array, append?: string): Buffer {
-  const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest();
+  const sha256 = (d: Uint8Array) => Buffer.from(digest('sha256', d));
   const cmdline = Buffer.concat([Buffer.from(append ?? '', 'utf8'), Buffer.from([0])]);
   const entries: [string, Buffer][] = [
     [GUIDS.cmdlineEntry, sha256(cmdline)],
@@ -448,7 +444,7 @@ export function measureTdx(o: { tdvf: Uint8Array; pageOrder?: TdxPageOrder }): B
   if (order !== 'single-pass' && order !== 'two-pass')
     throw new MeasureError('MEASURE_BAD_INPUT', `unknown page order '${String(order)}'`);
   const fw = Buffer.from(o.tdvf.buffer, o.tdvf.byteOffset, o.tdvf.byteLength);
-  const h = createHash('sha384');
+  const h = createHasher('sha384');
   const record = (ascii: string, gpa: bigint) => {
     const r = Buffer.alloc(128);
     r.write(ascii, 0, 'latin1');
@@ -477,5 +473,5 @@ export function measureTdx(o: { tdvf: Uint8Array; pageOrder?: TdxPageOrder }): B
         extend(s, p);
       }
   }
-  return h.digest();
+  return Buffer.from(h.digest());
 }

@@ -9,9 +9,11 @@
  * parseSnpPolicy, the `tdx` section by parseTdxPolicy — the vendor parsers stay the authority on
  * their sections — and the result has the `{ snp, tdx, nvidia, gpuReferenceValues }` shape that
  * `verifyExecution` and `wasmvm-tee verify --policy` already take.
+ *
+ * This module runs in Node and in browsers; reading a file (`loadReferenceValuesFile`) is Node-only:
+ * ./policy-file-load.ts.
  */
 
-import { readFileSync } from 'node:fs';
 import { WasmvmTeeError } from '../../util/errors.ts';
 import type { GpuReferenceValues } from '../nvidia/local.ts';
 import { parseSnpPolicy, type SnpPolicy } from '../sev-snp/policy.ts';
@@ -189,23 +191,6 @@ export function parseReferenceValues(input: unknown): ReferenceValues {
     out.azure = { hashAlg: a.hashAlg, pcrs };
   }
   return out;
-}
-
-/** Read and validate a reference-value file. */
-export function loadReferenceValuesFile(path: string): ReferenceValues {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ReferenceValuesError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new ReferenceValuesError(`${path} is not JSON: ${(e as Error).message}`);
-  }
-  return parseReferenceValues(j);
 }
 
 /** Is this parsed JSON a reference-value file (rather than a legacy per-vendor policy object)? */

@@ -3,22 +3,21 @@
  *   VCEK  https://kdsintf.amd.com/vcek/v1/{Milan|Genoa}/{hwid: 64-byte chip id hex}?blSPL=&teeSPL=&snpSPL=&ucodeSPL=
  *   Turin https://kdsintf.amd.com/vcek/v1/Turin/{hwid: first 8 bytes of chip id hex}?fmcSPL=&blSPL=&teeSPL=&snpSPL=&ucodeSPL=
  *   CRL   https://kdsintf.amd.com/{vcek|vlek}/v1/{product}/crl
- * Responses are cached on disk (by URL) until their own expiry (a CRL's nextUpdate, a certificate's
- * notAfter; `wasmvm-tee collateral prune` deletes expired ones): online, an expired cached answer is
- * fetched again; offline, it is still returned (the verifier checks validity at its own time).
- * HTTP 429 is retried with backoff (Retry-After honoured, capped); `offline` never touches the network
- * (cache only). `fetch` is injectable (tests; there is no network here).
+ * Runs in Node and in browsers: the network is `fetch` (injectable; global fetch by default) and the cache is
+ * whatever `KdsCache` the caller passes (none by default). In Node, `fileKdsCache` (./kds-cache.ts, Node-only)
+ * keeps answers on disk under ~/.cache/wasmvm-tee/kds; the CLI wires it in. Cached answers are used until
+ * their own expiry (a CRL's nextUpdate, a certificate's notAfter; `wasmvm-tee collateral prune` deletes
+ * expired ones): online, an expired cached answer is fetched again; offline, it is still returned (the
+ * verifier checks validity at its own time). HTTP 429 is retried with backoff (Retry-After honoured,
+ * capped); `offline` never touches the network (cache only).
  */
 import { WasmvmTeeError } from '../../util/errors.ts';
 import 'reflect-metadata';
-import { createHash, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { SnpProduct, TcbParts } from '../../formats/index.ts';
 import { toHex } from '../../formats/index.ts';
+import { fromUtf8 } from '../../util/text-codec.ts';
+import { Certificate } from '../x509.ts';
 
 export const KDS_BASE = 'https://kdsintf.amd.com';
 
@@ -31,10 +30,19 @@ export type FetchLike = (
   arrayBuffer(): Promise<ArrayBuffer>;
 }>;
 
+/**
+ * Where KDS answers are kept between verifications, keyed by URL. `get` answers undefined for a miss (an
+ * error reading counts as a miss); `set` may throw (the fetch then fails with that error, as a full disk would).
+ */
+export interface KdsCache {
+  get(url: string): Promise<Uint8Array | undefined>;
+  set(url: string, body: Uint8Array): Promise<void>;
+}
+
 export interface KdsOptions {
   fetch?: FetchLike;
-  /** Cache directory (default `$WASMVM_TEE_KDS_CACHE` or ~/.cache/wasmvm-tee/kds); false = no cache. */
-  cacheDir?: string | false;
+  /** Cache of answers (Node: `fileKdsCache()` from ./kds-cache.ts, the CLI's default); none by default. */
+  cache?: KdsCache;
   /** Never use the network: cache only. */
   offline?: boolean;
   baseUrl?: string;
@@ -66,11 +74,6 @@ export function kdsCrlUrl(product: SnpProduct, key: 'vcek' | 'vlek' = 'vcek', ba
   return `${base}/${key}/v1/${product}/crl`;
 }
 
-export function defaultKdsCacheDir(): string {
-  return process.env.WASMVM_TEE_KDS_CACHE || join(homedir(), '.cache', 'wasmvm-tee', 'kds');
-}
-const defaultCacheDir = defaultKdsCacheDir;
-
 /**
  * When a KDS answer stops being current: a CRL's nextUpdate, a certificate's notAfter (the earliest,
  * for a PEM cert_chain). Undefined when the body is none of these.
@@ -83,65 +86,35 @@ export function kdsBodyExpiry(body: Uint8Array): Date | undefined {
       // not a CRL
     }
     try {
-      return new Date(new X509Certificate(body).validTo);
+      return Certificate.parse(body).notAfter;
     } catch {
       return undefined;
     }
   }
-  const pems = Buffer.from(body)
-    .toString('latin1')
-    .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  const pems = fromUtf8(body).match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
   if (!pems) return undefined;
   try {
-    return new Date(Math.min(...pems.map((p) => new Date(new X509Certificate(p).validTo).getTime())));
+    return new Date(Math.min(...pems.map((p) => Certificate.parse(p).notAfter.getTime())));
   } catch {
     return undefined;
   }
 }
 
-/** Delete the cached KDS answers past their expiry at `now` (and unreadable ones). */
-export function pruneKdsCache(
-  dir: string = defaultKdsCacheDir(),
-  now: Date = new Date(),
-): { removed: string[]; kept: number } {
-  const removed: string[] = [];
-  let kept = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return { removed, kept };
-  }
-  for (const n of names) {
-    if (!/^[0-9a-f]{64}$/.test(n)) continue;
-    const p = join(dir, n);
-    let exp: Date | undefined;
-    try {
-      exp = kdsBodyExpiry(new Uint8Array(readFileSync(p)));
-    } catch {
-      exp = undefined;
-    }
-    if (exp === undefined || exp.getTime() < now.getTime()) {
-      rmSync(p, { force: true });
-      removed.push(`KDS ${n.slice(0, 16)}… (${exp ? `expired ${exp.toISOString()}` : 'unreadable'})`);
-    } else kept++;
-  }
-  return { removed, kept };
-}
-
 /** GET a KDS URL (cache → network with backoff). */
 export async function kdsGet(url: string, opts: KdsOptions = {}): Promise<Uint8Array> {
-  const cacheDir = opts.cacheDir === false ? undefined : (opts.cacheDir ?? defaultCacheDir());
-  const file = cacheDir ? join(cacheDir, createHash('sha256').update(url).digest('hex')) : undefined;
-  if (file) {
+  const cache = opts.cache;
+  if (cache) {
+    let cached: Uint8Array | undefined;
     try {
-      const cached = new Uint8Array(await readFile(file));
+      cached = await cache.get(url);
+    } catch {
+      cached = undefined; // unreadable: not cached
+    }
+    if (cached) {
       const exp = kdsBodyExpiry(cached);
       // offline: whatever is cached (the verifier checks validity at its time); online: only while current
       if (opts.offline || (exp !== undefined && exp.getTime() > (opts.clock?.() ?? Date.now())))
         return cached;
-    } catch {
-      // not cached
     }
   }
   if (opts.offline) throw new KdsError('KDS_OFFLINE', `offline mode and ${url} is not in the cache`);
@@ -159,12 +132,7 @@ export async function kdsGet(url: string, opts: KdsOptions = {}): Promise<Uint8A
     }
     if (res.status === 200) {
       const body = new Uint8Array(await res.arrayBuffer());
-      if (file && cacheDir) {
-        await mkdir(cacheDir, { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, body);
-        await rename(tmp, file);
-      }
+      if (cache) await cache.set(url, body);
       return body;
     }
     last = `HTTP ${res.status}`;

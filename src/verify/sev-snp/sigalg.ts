@@ -14,6 +14,9 @@ import {
   TAG,
   whole,
 } from '../../formats/index.ts';
+import { type HashName, type NamedCurve, verifySignature } from '../../util/signature.ts';
+import { bytesEqual } from '../../util/text-codec.ts';
+import type { Certificate } from '../x509.ts';
 
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const MGF1 = '1.2.840.113549.1.1.8';
@@ -68,7 +71,7 @@ export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): stri
     const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
     const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
     r = pssProblem(expect(c[1], TAG.SEQUENCE, 'signatureAlgorithm'));
-    if (!r && (!inner || Buffer.compare(Buffer.from(whole(inner)), Buffer.from(whole(c[1]!))) !== 0))
+    if (!r && (!inner || !bytesEqual(whole(inner), whole(c[1]!))))
       r = 'tbsCertificate.signature differs from signatureAlgorithm';
   } catch (e) {
     if (!(e instanceof DerError)) throw e;
@@ -77,4 +80,74 @@ export function amdSignatureAlgorithmProblem(der: Uint8Array, key: string): stri
   if (cache.size > 1024) cache.clear();
   cache.set(key, r);
   return r;
+}
+
+/**
+ * Whether a certificate (DER) is well-formed where OpenSSL's X509_verify looks before it checks a signature:
+ * the outer signatureAlgorithm equals tbsCertificate.signature byte for byte, and the signature BIT STRING has
+ * no unused bits. False when the DER does not read. (WebCrypto through @peculiar/x509 checks neither.)
+ */
+export function certSignatureWellFormed(der: Uint8Array): boolean {
+  try {
+    const c = children(expect(readNode(der), TAG.SEQUENCE, 'Certificate'));
+    const tbs = children(expect(c[0], TAG.SEQUENCE, 'tbsCertificate'));
+    const inner = tbs[tbs[0]?.tag === 0xa0 ? 2 : 1];
+    if (!inner || !c[1] || !bytesEqual(whole(inner), whole(c[1]))) return false;
+    const bits = content(expect(c[2], TAG.BIT_STRING, 'signatureValue'));
+    return bits.length > 1 && bits[0] === 0;
+  } catch (e) {
+    if (e instanceof DerError) return false;
+    throw e;
+  }
+}
+
+const ECDSA_HASH: Readonly<Record<string, HashName>> = {
+  '1.2.840.10045.4.3.2': 'SHA-256',
+  '1.2.840.10045.4.3.3': 'SHA-384',
+  '1.2.840.10045.4.3.4': 'SHA-512',
+};
+
+/** The named curve of a certificate's EC public key, or undefined for any other key. */
+export function ecCurveOf(c: Certificate): NamedCurve | undefined {
+  try {
+    const alg = c.parsed.publicKey.algorithm as { name?: string; namedCurve?: string };
+    const curve = alg.namedCurve;
+    return alg.name === 'ECDSA' && (curve === 'P-256' || curve === 'P-384' || curve === 'P-521')
+      ? curve
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `issuer`'s key verifies `cert`'s signature, for a certificate whose signature is well-formed
+ * (certSignatureWellFormed). ECDSA signatures go through util/signature as strict DER (OpenSSL in Node,
+ * WebCrypto after a strict DER → r‖s conversion in browsers): @peculiar/x509 reads an ECDSA-Sig-Value
+ * leniently (a wrong SEQUENCE tag still verifies). Other algorithms (AMD's RSA-PSS) go through
+ * Certificate.signedBy. False on any error.
+ */
+export async function verifyCertSignature(cert: Certificate, issuer: Certificate): Promise<boolean> {
+  if (!certSignatureWellFormed(cert.raw)) return false;
+  let hash: HashName | undefined;
+  let tbs: Uint8Array;
+  let sig: Uint8Array;
+  try {
+    const c = children(readNode(cert.raw));
+    hash = ECDSA_HASH[oidToString(children(c[1]!)[0]!)];
+    tbs = whole(c[0]!);
+    sig = content(c[2]!).subarray(1);
+  } catch (e) {
+    if (e instanceof DerError) return false;
+    throw e;
+  }
+  if (!hash) return cert.signedBy(issuer);
+  const namedCurve = ecCurveOf(issuer);
+  if (!namedCurve) return false;
+  return verifySignature(
+    { name: 'ECDSA', namedCurve, hash, encoding: 'der' },
+    { spki: issuer.spki },
+    tbs,
+    sig,
+  );
 }

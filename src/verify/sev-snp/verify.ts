@@ -55,8 +55,8 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   }
   // 4. Product line; 5. chain ARK → ASK/ASVK → VEK, its CRL, the SIMULATED marking.
   product = checkProduct(r, v.info, product, opts.product, checks);
-  const { chains, evArk, simulatedVia } = candidateChains(product, evCerts, opts);
-  const { chosen, inter } = findChain(chains, v.vek, v.vekIsVlek);
+  const { chains, evArk, simulatedVia } = await candidateChains(product, evCerts, opts);
+  const { chosen, inter } = await findChain(chains, v.vek, v.vekIsVlek);
   checkEvidenceArk(evArk, chosen, checks);
   if (!chosen || !inter) failNoChain(v, evArk, product, checks);
   else {
@@ -66,7 +66,7 @@ export async function verifySnpReport(report: Uint8Array, opts: VerifySnpOptions
   checkSimulated(chosen, simulatedVia, evArk, v.vek, checks, fields);
   // 6. Report signature; 7. VEK ↔ report (hwID / CSP, TCB).
   const cached: string[] = [];
-  const sigOk = checkReportSignature(report, r, v.vek, v.vekKind, checks, opts.cache, cached);
+  const sigOk = await checkReportSignature(report, r, v.vek, v.vekKind, checks, opts.cache, cached);
   checkVekIdentity(r, v, checks);
   const tcbProduct = product ?? v.info.product;
   checkVekTcb(r, v, tcbProduct, checks);

@@ -8,13 +8,14 @@
  *   - a PCCS-style `QuoteCollateralV3` JSON file (`*.collateral.json`: tcb_info, tcb_info_signature,
  *     tcb_info_issuer_chain, qe_identity, qe_identity_signature, qe_identity_issuer_chain, pck_crl,
  *     pck_crl_issuer_chain, root_ca_crl; CRLs hex or PEM/base64);
- *   - Intel PCS over HTTPS (injectable fetch), cached on disk in the directory-bundle layout;
+ *   - Intel PCS over HTTPS (injectable fetch), through a `TdxCollateralCache` the caller passes;
  *     offline mode reads the cache only.
+ * This module runs in Node and in browsers. Files (directory bundles, loading a path, the on-disk PCS
+ * cache in the directory-bundle layout, pruning it) are Node-only: ./collateral-fs.ts.
  *
  * Signed JSON is kept as the exact raw text of the signed value (never re-serialized).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { base64ToBytes, fromUtf8, hexToBytes } from '../../util/text-codec.ts';
 import { TdxError } from './errors.ts';
 import { pemToDerList } from './layout.ts';
 import { parseCrl } from './pki.ts';
@@ -234,21 +235,28 @@ function signedFromRaw<T>(raw: string, signatureHex: string, what: string): Sign
   return { raw, signatureHex, parsed: parseJson<T>(raw, what) };
 }
 
+/** Bytes as ISO-8859-1 text (one character per byte). */
+export function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x2000) s += String.fromCharCode(...b.subarray(i, i + 0x2000));
+  return s;
+}
+
 /** A CRL given as DER, hex text, PEM or base64 → DER. */
 export function crlBytes(x: Uint8Array | string): Uint8Array {
   if (typeof x !== 'string') {
     if (x[0] === 0x30) return x;
-    return crlBytes(Buffer.from(x).toString('latin1'));
+    return crlBytes(latin1(x));
   }
   const s = x.trim();
-  if (/^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) return new Uint8Array(Buffer.from(s, 'hex'));
+  if (/^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) return hexToBytes(s);
   const pem = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(s);
   const b64 = (pem ? pem[1]! : s).replace(/\s+/g, '');
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return new Uint8Array(Buffer.from(b64, 'base64'));
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return base64ToBytes(b64);
   throw new TdxError('TDX_COLLATERAL', 'CRL: not DER, hex, PEM or base64');
 }
 
-function addTcbInfo(c: TdxCollateral, s: SignedJson<TcbInfo>): void {
+export function addTcbInfo(c: TdxCollateral, s: SignedJson<TcbInfo>): void {
   if (typeof s.parsed?.fmspc !== 'string') throw new TdxError('TDX_COLLATERAL', 'TCB Info: fmspc missing');
   c.tcbInfos[s.parsed.fmspc.toLowerCase()] = s;
 }
@@ -296,53 +304,20 @@ export function collateralFromJson(text: string, source = 'collateral.json'): Td
 /** Bytes of one collateral file (TCB Info and QE identity are 5–50 KB; PCCS JSON bundles ~100 KB). */
 export const MAX_COLLATERAL_FILE_BYTES = 4 * 1024 * 1024;
 
-/** Read a collateral file, refusing one over MAX_COLLATERAL_FILE_BYTES (TDX_COLLATERAL_SIZE) before reading it. */
-function readBounded(p: string): Buffer {
-  let size: number;
-  try {
-    size = statSync(p).size;
-  } catch (e) {
-    throw new TdxError('TDX_COLLATERAL', `cannot read collateral ${p}: ${(e as Error).message}`);
-  }
-  if (size > MAX_COLLATERAL_FILE_BYTES)
-    throw new TdxError(
-      'TDX_COLLATERAL_SIZE',
-      `collateral file ${p} is ${size} bytes, over the ${MAX_COLLATERAL_FILE_BYTES}-byte limit`,
-    );
-  return readFileSync(p);
+let pathLoader: ((path: string) => TdxCollateral) | undefined;
+
+/**
+ * How a collateral path (VerifyTdxOptions.collateral as a string) is loaded when the caller passes no
+ * `loadCollateral`: Node's ./collateral-fs.ts sets its file loader when imported (the Node entry imports
+ * it); in browsers there is none, and a path is a failed verification.
+ */
+export function setCollateralPathLoader(load: ((path: string) => TdxCollateral) | undefined): void {
+  pathLoader = load;
 }
 
-/** Load a directory bundle (see the module comment for the file names). */
-export function collateralFromDir(dir: string): TdxCollateral {
-  const c = emptyCollateral();
-  c.sources.push(dir);
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch (e) {
-    throw new TdxError('TDX_COLLATERAL', `cannot read collateral directory ${dir}: ${(e as Error).message}`);
-  }
-  for (const name of names) {
-    const p = join(dir, name);
-    if (/^tcb-info-[0-9a-fA-F]{12}\.json$/.test(name)) {
-      addTcbInfo(c, signedFromPcsBody<TcbInfo>(readBounded(p).toString('utf8'), 'tcbInfo'));
-    } else if (name === 'td-qe-identity.json' || name === 'qe-identity.json') {
-      c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(readBounded(p).toString('utf8'), 'enclaveIdentity');
-    } else if (name === 'tcb-signing-chain.pem' || name === 'tcb-info-issuer-chain.pem') {
-      const ch = pemToDerList(readBounded(p).toString('latin1'));
-      c.tcbInfoIssuerChain = ch;
-      c.qeIdentityIssuerChain ??= ch;
-    } else if (name === 'qe-identity-issuer-chain.pem') {
-      c.qeIdentityIssuerChain = pemToDerList(readBounded(p).toString('latin1'));
-    } else if (/^pck-crl(-(platform|processor))?\.(der|crl|pem|hex)$/.test(name)) {
-      c.pckCrls.push(crlBytes(new Uint8Array(readBounded(p))));
-    } else if (name === 'pck-crl-issuer-chain.pem') {
-      c.pckCrlIssuerChain = pemToDerList(readBounded(p).toString('latin1'));
-    } else if (/^root-ca-crl\.(der|crl|pem|hex)$/.test(name)) {
-      c.rootCaCrl = crlBytes(new Uint8Array(readBounded(p)));
-    }
-  }
-  return c;
+/** The loader set by setCollateralPathLoader, if any. */
+export function collateralPathLoader(): ((path: string) => TdxCollateral) | undefined {
+  return pathLoader;
 }
 
 /** Merge bundles: later ones fill in what earlier ones lack (TCB Infos are added per FMSPC). */
@@ -362,34 +337,8 @@ export function mergeCollateral(...parts: TdxCollateral[]): TdxCollateral {
   return c;
 }
 
-/** Load collateral from a path: a directory bundle or a `*.json` QuoteCollateralV3 file. */
-export function loadCollateral(path: string): TdxCollateral {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch (e) {
-    throw new TdxError('TDX_COLLATERAL', `cannot read collateral ${path}: ${(e as Error).message}`);
-  }
-  if (st.isDirectory()) return collateralFromDir(path);
-  const text = readBounded(path).toString('utf8');
-  const keys = topLevelRawValues(text);
-  if (keys.has('tcbInfo')) {
-    const c = emptyCollateral();
-    c.sources.push(path);
-    addTcbInfo(c, signedFromPcsBody<TcbInfo>(text, 'tcbInfo'));
-    return c;
-  }
-  if (keys.has('enclaveIdentity')) {
-    const c = emptyCollateral();
-    c.sources.push(path);
-    c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(text, 'enclaveIdentity');
-    return c;
-  }
-  return collateralFromJson(text, path);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Intel PCS fetch with a disk cache.
+// Intel PCS fetch through an optional cache.
 
 export const INTEL_PCS_BASE = 'https://api.trustedservices.intel.com';
 
@@ -404,14 +353,47 @@ export interface FetchCollateralOptions {
   fmspc: string;
   /** 'platform' or 'processor': the PCK CA that issued the PCK certificate. */
   ca: 'platform' | 'processor';
-  /** Directory for the cache (directory-bundle layout); none → no cache. */
+  /**
+   * Directory for the on-disk cache (directory-bundle layout); none → no cache. Node only: honoured by
+   * `fetchCollateral` of ./collateral-fs.ts (the Node entry's `fetchTdxCollateral`); `fetchPcsCollateral`
+   * takes a `cache` instead.
+   */
   cacheDir?: string;
+  /** Where PCS answers are kept (Node: `dirTdxCollateralCache(dir)` of ./collateral-fs.ts). */
+  cache?: TdxCollateralCache;
   /** Only read the cache; never fetch. */
   offline?: boolean;
   /** Injected fetch (defaults to globalThis.fetch). */
   fetch?: FetchFn;
   baseUrl?: string;
   now?: Date;
+}
+
+/** The PCS answers for one FMSPC, as fetched (what a cache keeps). */
+export interface PcsAnswers {
+  fmspc: string;
+  ca: 'platform' | 'processor';
+  /** The TCB Info and QE identity response bodies (JSON text, exactly as received). */
+  tcbInfoText: string;
+  qeIdentityText: string;
+  /** Issuer chains (PEM text, from the response headers). */
+  tcbInfoIssuerChain: string;
+  qeIdentityIssuerChain: string;
+  pckCrlIssuerChain: string;
+  /** DER. */
+  pckCrl: Uint8Array;
+  rootCaCrl: Uint8Array;
+}
+
+/**
+ * Where Intel PCS answers are kept between verifications. `load` answers what the cache holds (undefined or
+ * a throw: nothing usable); `store` keeps a fresh set of answers (a throw fails the fetch).
+ */
+export interface TdxCollateralCache {
+  /** For messages: where the cache is (e.g. its directory). */
+  readonly where?: string;
+  load(): Promise<TdxCollateral | undefined>;
+  store(answers: PcsAnswers): Promise<void>;
 }
 
 function cacheFresh(c: TdxCollateral, fmspc: string, now: Date): boolean {
@@ -435,56 +417,18 @@ function cacheFresh(c: TdxCollateral, fmspc: string, now: Date): boolean {
 }
 
 /**
- * Delete the items of a TDX collateral cache directory (the layout fetchCollateral writes) past their
- * own nextUpdate at `now`: tcb-info-<fmspc>.json, td-qe-identity.json, pck-crl-*.der, root-ca-crl.der.
+ * Collateral for one FMSPC from Intel PCS (v4 API), through an optional cache (`o.cache`; `o.cacheDir` is
+ * not read here: see FetchCollateralOptions).
  */
-export function pruneTdxCacheDir(dir: string, now: Date = new Date()): { removed: string[]; kept: number } {
-  const removed: string[] = [];
-  let kept = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch {
-    return { removed, kept };
-  }
-  for (const name of names) {
-    const p = join(dir, name);
-    let next: Date | undefined;
-    try {
-      if (/^tcb-info-[0-9a-fA-F]{12}\.json$/.test(name))
-        next = new Date(
-          signedFromPcsBody<TcbInfo>(readBounded(p).toString('utf8'), 'tcbInfo').parsed.nextUpdate,
-        );
-      else if (name === 'td-qe-identity.json' || name === 'qe-identity.json')
-        next = new Date(
-          signedFromPcsBody<EnclaveIdentity>(readBounded(p).toString('utf8'), 'enclaveIdentity').parsed
-            .nextUpdate,
-        );
-      else if (/^(pck-crl(-(platform|processor))?|root-ca-crl)\.(der|crl|pem|hex)$/.test(name))
-        next = parseCrl(crlBytes(new Uint8Array(readBounded(p)))).nextUpdate;
-      else continue;
-    } catch {
-      next = undefined;
-    }
-    if (next === undefined || Number.isNaN(next.getTime()) || next < now) {
-      rmSync(p, { force: true });
-      removed.push(
-        `PCS ${name} (${next && !Number.isNaN(next.getTime()) ? `expired ${next.toISOString()}` : 'unreadable'})`,
-      );
-    } else kept++;
-  }
-  return { removed, kept };
-}
-
-/** Collateral for one FMSPC from Intel PCS (v4 API), through an optional disk cache. */
-export async function fetchCollateral(o: FetchCollateralOptions): Promise<TdxCollateral> {
+export async function fetchPcsCollateral(o: FetchCollateralOptions): Promise<TdxCollateral> {
   const fmspc = o.fmspc.toLowerCase();
   if (!/^[0-9a-f]{12}$/.test(fmspc)) throw new TdxError('TDX_COLLATERAL_FETCH', `bad FMSPC '${o.fmspc}'`);
   const now = o.now ?? new Date();
-  if (o.cacheDir) {
+  const cache = o.cache;
+  if (cache) {
     let cached: TdxCollateral | undefined;
     try {
-      cached = collateralFromDir(o.cacheDir);
+      cached = await cache.load();
     } catch {
       cached = undefined;
     }
@@ -494,7 +438,7 @@ export async function fetchCollateral(o: FetchCollateralOptions): Promise<TdxCol
   if (o.offline)
     throw new TdxError(
       'TDX_COLLATERAL_FETCH',
-      `offline: no cached collateral for FMSPC ${fmspc}${o.cacheDir ? ` in ${o.cacheDir}` : ' (no cache directory)'}`,
+      `offline: no cached collateral for FMSPC ${fmspc}${cache ? (cache.where ? ` in ${cache.where}` : ' in the cache') : ' (no cache directory)'}`,
     );
   const f: FetchFn = o.fetch ?? (globalThis.fetch as unknown as FetchFn);
   const base = o.baseUrl ?? INTEL_PCS_BASE;
@@ -521,8 +465,8 @@ export async function fetchCollateral(o: FetchCollateralOptions): Promise<TdxCol
   const root = await get(`${base}/sgx/certification/v4/rootcacrl`);
   const c = emptyCollateral();
   c.sources.push(base);
-  const tcbText = Buffer.from(tcb.body).toString('utf8');
-  const qeText = Buffer.from(qe.body).toString('utf8');
+  const tcbText = fromUtf8(tcb.body);
+  const qeText = fromUtf8(qe.body);
   addTcbInfo(c, signedFromPcsBody<TcbInfo>(tcbText, 'tcbInfo'));
   c.qeIdentity = signedFromPcsBody<EnclaveIdentity>(qeText, 'enclaveIdentity');
   c.tcbInfoIssuerChain = pemToDerList(tcb.chain!);
@@ -530,15 +474,17 @@ export async function fetchCollateral(o: FetchCollateralOptions): Promise<TdxCol
   c.pckCrlIssuerChain = pemToDerList(crl.chain!);
   c.pckCrls.push(crlBytes(crl.body));
   c.rootCaCrl = crlBytes(root.body);
-  if (o.cacheDir) {
-    mkdirSync(o.cacheDir, { recursive: true });
-    writeFileSync(join(o.cacheDir, `tcb-info-${fmspc}.json`), tcbText);
-    writeFileSync(join(o.cacheDir, 'td-qe-identity.json'), qeText);
-    writeFileSync(join(o.cacheDir, 'tcb-signing-chain.pem'), tcb.chain!);
-    writeFileSync(join(o.cacheDir, 'qe-identity-issuer-chain.pem'), qe.chain!);
-    writeFileSync(join(o.cacheDir, 'pck-crl-issuer-chain.pem'), crl.chain!);
-    writeFileSync(join(o.cacheDir, `pck-crl-${o.ca}.der`), c.pckCrls[0]!);
-    writeFileSync(join(o.cacheDir, 'root-ca-crl.der'), c.rootCaCrl);
-  }
+  if (cache)
+    await cache.store({
+      fmspc,
+      ca: o.ca,
+      tcbInfoText: tcbText,
+      qeIdentityText: qeText,
+      tcbInfoIssuerChain: tcb.chain!,
+      qeIdentityIssuerChain: qe.chain!,
+      pckCrlIssuerChain: crl.chain!,
+      pckCrl: c.pckCrls[0]!,
+      rootCaCrl: c.rootCaCrl,
+    });
   return c;
 }

@@ -1,21 +1,25 @@
-/** Intel TDX: quote parse/serialize, collateral, verification, policy. */
+/**
+ * Intel TDX: quote parse/serialize, collateral, verification, policy. Runs in Node and in browsers; the file
+ * parts of the collateral (directory bundles, paths, the on-disk PCS cache) are ./collateral-fs.ts, exported
+ * by the Node entry src/verify/index.ts.
+ */
 export {
-  collateralFromDir,
   collateralFromJson,
   type EnclaveIdentity,
   emptyCollateral,
   type FetchCollateralOptions,
   type FetchFn,
-  fetchCollateral,
+  fetchPcsCollateral,
   INTEL_PCS_BASE,
-  loadCollateral,
   mergeCollateral,
-  pruneTdxCacheDir,
+  type PcsAnswers,
   type SignedJson,
+  setCollateralPathLoader,
   TCB_STATUSES,
   type TcbInfo,
   type TcbStatus,
   type TdxCollateral,
+  type TdxCollateralCache,
   topLevelRawValues,
 } from './collateral.ts';
 export { TdxError, type TdxErrorCode } from './errors.ts';

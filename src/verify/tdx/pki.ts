@@ -1,13 +1,10 @@
 /**
  * Intel SGX/TDX PKI: the pinned Intel SGX Root CA, PCK certificate SGX extensions, chain checks, CRLs.
+ * Runs in Node and in browsers: certificates are src/verify/x509.ts Certificates, signatures go through
+ * util/signature (OpenSSL in Node, WebCrypto in browsers).
  */
-import {
-  createHash,
-  createPublicKey,
-  verify as cryptoVerify,
-  type KeyObject,
-  X509Certificate,
-} from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import {
   children,
   content,
@@ -23,6 +20,12 @@ import {
   unknownCriticalExtensions,
   whole,
 } from '../../formats/index.ts';
+import { digestHex } from '../../util/digest.ts';
+import { type PublicKeyInput, verifySignature } from '../../util/signature.ts';
+import { bytesEqual } from '../../util/text-codec.ts';
+import { VerifyError } from '../errors.ts';
+import { ecCurveOf, verifyCertSignature } from '../sev-snp/sigalg.ts';
+import { Certificate } from '../x509.ts';
 import { TdxError } from './errors.ts';
 
 /**
@@ -53,14 +56,20 @@ export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e74249
 export const SGX_EXTENSIONS_OID = '1.2.840.113741.1.13.1';
 
 export function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return digestHex('sha256', b);
 }
 
-/** The pinned root, with a self-check that the embedded PEM is the expected certificate. */
-export function pinnedRoot(): X509Certificate {
-  const c = new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
-  if (sha256Hex(c.raw) !== INTEL_SGX_ROOT_CA_SHA256) throw new TdxError('TDX_CERT', 'pinned root corrupted');
-  return c;
+let pinned: Certificate | undefined;
+
+/** The pinned root (parsed once), with a self-check that the embedded PEM is the expected certificate. */
+export function pinnedRoot(): Certificate {
+  if (!pinned) {
+    const c = Certificate.parse(INTEL_SGX_ROOT_CA_PEM, 'pinned Intel SGX Root CA');
+    if (c.fingerprint256 !== INTEL_SGX_ROOT_CA_SHA256)
+      throw new TdxError('TDX_CERT', 'pinned root corrupted');
+    pinned = c;
+  }
+  return pinned;
 }
 
 export interface PckExtensions {
@@ -75,7 +84,7 @@ export interface PckExtensions {
   sgxType: number;
 }
 
-/** tbsCertificate parts read with our DER reader (Node's X509Certificate has no extension access). */
+/** tbsCertificate parts read with our DER reader (the SGX extensions are not X.509 standard ones). */
 function tbsFields(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array; extensions: DerNode[] } {
   const cert = expect(readNode(der), TAG.SEQUENCE, 'Certificate');
   const tbs = expect(children(cert)[0], TAG.SEQUENCE, 'tbsCertificate');
@@ -202,41 +211,171 @@ export function parseCrl(der: Uint8Array): Crl {
 
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 
-export function verifyCrlSignature(crl: Crl, issuerKey: KeyObject): boolean {
+/** The CRL's ECDSA-SHA-256 signature (DER) verifies with the issuer certificate's EC key. */
+export async function verifyCrlSignature(crl: Crl, issuer: Certificate): Promise<boolean> {
   if (crl.sigAlgOid !== ECDSA_SHA256) return false;
-  return cryptoVerify('sha256', crl.tbs, issuerKey, crl.signatureDer);
+  const namedCurve = ecCurveOf(issuer);
+  if (!namedCurve) return false;
+  return verifySignature(
+    { name: 'ECDSA', namedCurve, hash: 'SHA-256', encoding: 'der' },
+    { spki: issuer.spki },
+    crl.tbs,
+    crl.signatureDer,
+  );
 }
 
-export function serialHex(c: X509Certificate): string {
+export function serialHex(c: Certificate): string {
   return c.serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '');
 }
 
-/** P-256 public key from the 64-byte X‖Y attestation key. */
-export function p256Key(xy: Uint8Array): KeyObject {
+/** DER SubjectPublicKeyInfo of an uncompressed P-256 point: id-ecPublicKey, prime256v1, BIT STRING 04‖X‖Y. */
+const P256_SPKI_PREFIX = Uint8Array.of(
+  0x30,
+  0x59,
+  0x30,
+  0x13,
+  0x06,
+  0x07,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x02,
+  0x01,
+  0x06,
+  0x08,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x03,
+  0x01,
+  0x07,
+  0x03,
+  0x42,
+  0x00,
+  0x04,
+);
+
+/**
+ * P-256 public key from the 64-byte X‖Y attestation key (as DER SubjectPublicKeyInfo). A point that is not
+ * on the curve is rejected by the signature check (verifySignature answers false).
+ */
+export function p256Key(xy: Uint8Array): PublicKeyInput {
   if (xy.length !== 64) throw new TdxError('TDX_QUOTE_FORMAT', 'attestation key must be 64 bytes');
-  return createPublicKey({
-    key: {
-      kty: 'EC',
-      crv: 'P-256',
-      x: Buffer.from(xy.subarray(0, 32)).toString('base64url'),
-      y: Buffer.from(xy.subarray(32)).toString('base64url'),
-    },
-    format: 'jwk',
-  });
+  const spki = new Uint8Array(P256_SPKI_PREFIX.length + 64);
+  spki.set(P256_SPKI_PREFIX);
+  spki.set(xy, P256_SPKI_PREFIX.length);
+  return { spki };
 }
 
-/** Verify a raw r‖s (64 bytes, big-endian) ECDSA P-256/SHA-256 signature. */
-export function verifyP256Raw(data: Uint8Array, sig: Uint8Array, key: KeyObject): boolean {
+/** The public key of a certificate, for verifyP256Raw. */
+export const keyOf = (c: Certificate): PublicKeyInput => ({ spki: c.spki });
+
+/** Verify a raw r‖s (64 bytes, big-endian) ECDSA P-256/SHA-256 signature. Never throws. */
+export async function verifyP256Raw(
+  data: Uint8Array,
+  sig: Uint8Array,
+  key: PublicKeyInput,
+): Promise<boolean> {
   if (sig.length !== 64) return false;
-  try {
-    return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
-  } catch {
-    return false;
-  }
+  return verifySignature(
+    { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256', encoding: 'p1363' },
+    key,
+    data,
+    sig,
+  );
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+  return bytesEqual(a, b);
+}
+
+const signedCache = new Map<string, boolean>();
+
+/**
+ * `issuer`'s key verifies `cert`'s signature and the certificate's signature is well-formed as OpenSSL's X509_verify
+ * requires (one signature algorithm, no unused bits: certSignatureWellFormed). Cached by both fingerprints (a pure function
+ * of the two certificates' bytes), bounded.
+ */
+export async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
+  const k = `${cert.fingerprint256}:${issuer.fingerprint256}`;
+  let v = signedCache.get(k);
+  if (v === undefined) {
+    v = await verifyCertSignature(cert, issuer);
+    if (signedCache.size >= 4096) signedCache.clear();
+    signedCache.set(k, v);
+  }
+  return v;
+}
+
+/** basicConstraints cA is TRUE. */
+export function isCa(c: Certificate): boolean {
+  let v = caCache.get(c);
+  if (v === undefined) {
+    try {
+      v = c.parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+    } catch {
+      v = false; // an extension that does not parse
+    }
+    caCache.set(c, v);
+  }
+  return v;
+}
+
+// Facts about parsed certificates (immutable, shared through toX509's cache), so that a chain seen before
+// costs map lookups: extension parsing in @peculiar/x509 is slow (about a millisecond per certificate).
+const caCache = new WeakMap<Certificate, boolean>();
+const criticalCache = new WeakMap<Certificate, string[]>();
+const issuedCache = new Map<string, boolean>();
+
+/** unknownCriticalExtensions of a certificate (the SGX extensions are known), cached per certificate. */
+function unknownCritical(c: Certificate): string[] {
+  let u = criticalCache.get(c);
+  if (u === undefined) {
+    u = unknownCriticalExtensions(c.raw, [SGX_EXTENSIONS_OID]);
+    criticalCache.set(c, u);
+  }
+  return u;
+}
+
+/**
+ * Whether `issuer` may have issued `cert`, as OpenSSL's X509_check_issued decides: the issuer's subject
+ * name is the certificate's issuer name; when the certificate has an authority key identifier, its key id
+ * equals the issuer's subject key identifier (when the issuer has one) and its serial (when given) is the
+ * issuer's; and the issuer's keyUsage, when present, allows keyCertSign. Names compare as DER (OpenSSL
+ * compares canonical forms: the same for the Intel PKI, which encodes its names one way).
+ */
+export function checkIssued(cert: Certificate, issuer: Certificate): boolean {
+  const k = `${cert.fingerprint256}:${issuer.fingerprint256}`;
+  let v = issuedCache.get(k);
+  if (v === undefined) {
+    try {
+      v = issuedBy(cert, issuer);
+    } catch {
+      v = false; // a name or an extension that does not parse (OpenSSL: an invalid certificate)
+    }
+    if (issuedCache.size >= 4096) issuedCache.clear();
+    issuedCache.set(k, v);
+  }
+  return v;
+}
+
+function issuedBy(cert: Certificate, issuer: Certificate): boolean {
+  if (!cert.namedBy(issuer)) return false;
+  const akid = cert.parsed.getExtension(x509.AuthorityKeyIdentifierExtension);
+  if (akid) {
+    const skid = issuer.parsed.getExtension(x509.SubjectKeyIdentifierExtension);
+    if (akid.keyId !== undefined && skid && akid.keyId.toLowerCase() !== skid.keyId.toLowerCase())
+      return false;
+    if (akid.certId && akid.certId.serialNumber.toLowerCase() !== issuer.parsed.serialNumber.toLowerCase())
+      return false;
+  }
+  const ku = issuer.parsed.getExtension(x509.KeyUsagesExtension);
+  if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) return false;
+  return true;
 }
 
 export interface ChainResult {
@@ -249,15 +388,15 @@ export interface ChainResult {
  * each cert is signed by the next, issuer/subject names chain, intermediates are CAs, all valid at
  * `now`, and the last one is issued by the pinned root.
  */
-export function checkChainToPinnedRoot(
-  chain: X509Certificate[],
+export async function checkChainToPinnedRoot(
+  chain: Certificate[],
   now: Date,
-  root: X509Certificate,
-): ChainResult {
+  root: Certificate,
+): Promise<ChainResult> {
   if (chain.length === 0) return { ok: false, detail: 'empty certificate chain' };
   const certs = [...chain];
   const last = certs[certs.length - 1]!;
-  if (last.subject === last.issuer && last.verify(last.publicKey)) {
+  if (last.subject === last.issuer && (await signedBy(last, last))) {
     // A self-signed root came along: it must be byte-identical to the pinned root.
     if (!sameBytes(last.raw, root.raw))
       return {
@@ -271,7 +410,7 @@ export function checkChainToPinnedRoot(
   // A critical extension this verifier does not process rejects the chain (as `openssl verify` does).
   // The SGX extensions (1.2.840.113741.1.13.1) are read, but Intel marks them non-critical.
   for (const c of full) {
-    const unknown = unknownCriticalExtensions(new Uint8Array(c.raw), [SGX_EXTENSIONS_OID]);
+    const unknown = unknownCritical(c);
     if (unknown.length > 0)
       return {
         ok: false,
@@ -280,8 +419,8 @@ export function checkChainToPinnedRoot(
   }
   for (let i = 0; i < full.length; i++) {
     const c = full[i]!;
-    const from = new Date(c.validFrom);
-    const to = new Date(c.validTo);
+    const from = c.notBefore;
+    const to = c.notAfter;
     if (now < from || now > to)
       return {
         ok: false,
@@ -289,9 +428,9 @@ export function checkChainToPinnedRoot(
       };
     if (i + 1 < full.length) {
       const issuer = full[i + 1]!;
-      if (!issuer.ca)
+      if (!isCa(issuer))
         return { ok: false, detail: `issuer '${issuer.subject.replace(/\n/g, ', ')}' is not a CA` };
-      if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey))
+      if (!checkIssued(c, issuer) || !(await signedBy(c, issuer)))
         return {
           ok: false,
           detail: `'${c.subject.replace(/\n/g, ', ')}' is not signed by '${issuer.subject.replace(/\n/g, ', ')}'`,
@@ -300,21 +439,36 @@ export function checkChainToPinnedRoot(
   }
   return {
     ok: true,
-    detail: full.map((c) => c.subject.split('\n').find((l) => l.startsWith('CN=')) ?? c.subject).join(' → '),
+    detail: full.map((c) => cnOf(c.subject) ?? c.subject).join(' → '),
   };
 }
 
-export function toX509(ders: Uint8Array[]): X509Certificate[] {
+/** "CN=…" of a distinguished name as text (", "- or newline-separated), or undefined without one. */
+function cnOf(name: string): string | undefined {
+  const m = /(?:^|\n|, )(CN=[^\n,]+)/.exec(name);
+  return m?.[1]?.trim();
+}
+
+const parsedCache = new Map<string, Certificate>();
+
+/**
+ * DER certificates → Certificates. Parsed certificates are cached by the SHA-256 of their bytes (bounded):
+ * the PCK chain and the TCB signing chain repeat across quotes, and parsing is the slow part.
+ */
+export function toX509(ders: Uint8Array[]): Certificate[] {
   return ders.map((d, i) => {
+    const key = digestHex('sha256', d);
+    const hit = parsedCache.get(key);
+    if (hit) return hit;
     try {
-      const c = new X509Certificate(d);
-      void c.publicKey; // throws on a malformed SubjectPublicKeyInfo
+      const c = Certificate.parse(d, `certificate ${i}`);
+      void c.parsed.publicKey.algorithm; // throws on a malformed SubjectPublicKeyInfo
+      if (parsedCache.size >= 256) parsedCache.delete(parsedCache.keys().next().value!);
+      parsedCache.set(key, c);
       return c;
     } catch (e) {
-      throw new TdxError(
-        'TDX_CERT',
-        `certificate ${i}: cannot parse (${e instanceof Error ? e.message : String(e)})`,
-      );
+      const m = e instanceof Error ? e.message : String(e);
+      throw new TdxError('TDX_CERT', e instanceof VerifyError ? m : `certificate ${i}: cannot parse (${m})`);
     }
   });
 }

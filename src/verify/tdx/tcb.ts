@@ -15,6 +15,7 @@
 
 import type { SgxReportBody, TdReport } from '../../formats/index.ts';
 import { toHex } from '../../formats/index.ts';
+import { hexToBytes } from '../../util/text-codec.ts';
 import type { EnclaveIdentity, TcbInfo, TcbStatus } from './collateral.ts';
 import type { PckExtensions } from './pki.ts';
 
@@ -35,9 +36,14 @@ export interface TcbResult {
 
 const hex = toHex;
 
+/** The bytes of the leading whole hex pairs of `s` (decoding stops at the first pair that is not hex). */
+function leadingHexBytes(s: string): Uint8Array {
+  return hexToBytes(/^(?:[0-9a-fA-F]{2})*/.exec(s)![0]);
+}
+
 function maskedEqual(value: Uint8Array, expectedHex: string, maskHex: string): boolean {
-  const exp = Buffer.from(expectedHex, 'hex');
-  const mask = Buffer.from(maskHex, 'hex');
+  const exp = leadingHexBytes(expectedHex);
+  const mask = leadingHexBytes(maskHex);
   if (exp.length !== value.length || mask.length !== value.length) return false;
   for (let i = 0; i < value.length; i++) if ((value[i]! & mask[i]!) !== exp[i]) return false;
   return true;

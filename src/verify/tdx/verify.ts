@@ -33,6 +33,11 @@ export interface VerifyTdxOptions {
   now?: Date;
   /** Collateral (TCB Info, QE identity, CRLs, issuer chains), or a path to a bundle/file to load. */
   collateral?: TdxCollateral | string;
+  /**
+   * How a collateral path is loaded. Default: the file loader of ./collateral-fs.ts in Node (set when the
+   * Node entry is loaded); none in browsers (a path then fails 'tdx.error').
+   */
+  loadCollateral?: (path: string) => TdxCollateral;
   policy?: TdxPolicy;
   /** When given, REPORT_DATA must equal it exactly (64 bytes). */
   expectedReportData?: Uint8Array;
@@ -60,7 +65,7 @@ export async function verifyTdxQuote(quote: Uint8Array, opts: VerifyTdxOptions =
   const checks: Check[] = [];
   const fields: Record<string, unknown> = {};
   try {
-    return verifyInner(quote, opts, checks, fields);
+    return await verifyInner(quote, opts, checks, fields);
   } catch (e) {
     checks.push({
       id: 'tdx.error',
@@ -71,12 +76,12 @@ export async function verifyTdxQuote(quote: Uint8Array, opts: VerifyTdxOptions =
   }
 }
 
-function verifyInner(
+async function verifyInner(
   quote: Uint8Array,
   opts: VerifyTdxOptions,
   checks: Check[],
   fields: Record<string, unknown>,
-): Verdict {
+): Promise<Verdict> {
   const cached: string[] = [];
   const done = () => {
     if (cached.length > 0) fields.cached = cached;
@@ -90,27 +95,27 @@ function verifyInner(
   const q = checkQuoteStructure(quote, out);
   if (!q) return done();
   // 2. Quote signature over header ‖ body with the attestation key.
-  const { attKeyOk } = checkQuoteSignature(q, checks, opts.cache, cached);
+  const { attKeyOk } = await checkQuoteSignature(q, checks, opts.cache, cached);
   // 3. Certification data: QE report + PCK chain; 4. the root it must end at.
   const cert = readCertificationData(q, checks);
   if (!cert) return done();
   const { qc, pckChain, pck, pckIssuer } = cert;
-  const trust = selectTrustRoot(pckChain, opts, out);
+  const trust = await selectTrustRoot(pckChain, opts, out);
   // 5. QE report signed by the PCK, binding the attestation key; 6. PCK chain, issuer, extensions.
-  checkQeReport(q, qc, pck, attKeyOk, checks, opts.cache, cached);
-  const { issuerCn, ext } = checkPckChain(pckChain, trust, now, out);
+  await checkQeReport(q, qc, pck, attKeyOk, checks, opts.cache, cached);
+  const { issuerCn, ext } = await checkPckChain(pckChain, trust, now, out);
   // 7. TD attributes; 8. REPORT_DATA binding and measurements.
   checkTdAttributes(q, policy, checks);
   checkReportData(q.body, opts.expectedReportData, checks);
   checkMeasurements(q.body, policy, checks);
   // 9. Collateral: 10. CRLs, 11. TCB Info, 12. QE identity, 13. TCB status.
-  const col = resolveCollateral(opts.collateral, policy, trust.simulated, checks);
+  const col = resolveCollateral(opts.collateral, policy, trust.simulated, checks, opts.loadCollateral);
   if (!col) return done();
-  const rootRevoked = checkRootCrl(col, trust.root, pckIssuer, issuerCn, now, checks);
-  checkPckCrl(col, pck, pckIssuer, issuerCn, now, checks);
+  const rootRevoked = await checkRootCrl(col, trust.root, pckIssuer, issuerCn, now, checks);
+  await checkPckCrl(col, pck, pckIssuer, issuerCn, now, checks);
   const collateralTrust = { root: trust.root, now, rootRevoked, simulated: trust.simulated };
-  const { tcbDoc, tcbOk } = checkTcbInfo(col, ext, collateralTrust, checks);
-  const { qeDoc, qeOk } = checkQeIdentity(col, qc.qeReport, collateralTrust, checks);
+  const { tcbDoc, tcbOk } = await checkTcbInfo(col, ext, collateralTrust, checks);
+  const { qeDoc, qeOk } = await checkQeIdentity(col, qc.qeReport, collateralTrust, checks);
   checkTcbStatus(q, qc.qeReport, { tcbDoc, tcbOk, qeDoc, qeOk, ext }, policy, out);
   return done();
 }

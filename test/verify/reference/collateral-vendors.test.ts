@@ -15,7 +15,7 @@
  */
 import 'reflect-metadata';
 import * as assert from 'node:assert/strict';
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,8 +32,10 @@ import {
   checkAmdCrlSignature,
   snpCollateralFromBundle,
 } from '../../../src/verify/reference/collateral-vendors.ts';
-import { kdsBodyExpiry, kdsGet, pruneKdsCache } from '../../../src/verify/sev-snp/kds.ts';
+import { kdsBodyExpiry, kdsGet } from '../../../src/verify/sev-snp/kds.ts';
+import { fileKdsCache, pruneKdsCache } from '../../../src/verify/sev-snp/kds-cache.ts';
 import { parseTdxQuote } from '../../../src/verify/tdx/layout.ts';
+import { Certificate } from '../../../src/verify/x509.ts';
 
 const DATA = new URL('../../data/', import.meta.url);
 const bytes = (f: string) => readFileSync(new URL(f, DATA));
@@ -477,7 +479,7 @@ describe('AMD and Intel collateral bundles', () => {
       body: Buffer.from(crl.rawData).toString('base64'),
       encoding: 'base64',
     };
-    const arkNode = new X509Certificate(Buffer.from(c.ark.rawData));
+    const arkNode = Certificate.parse(new Uint8Array(c.ark.rawData));
     await checkAmdCrlSignature(item, 'Milan', [arkNode]);
     await assert.rejects(checkAmdCrlSignature(item, 'Milan'), { code: 'COLLATERAL_SIGNATURE_INVALID' });
     // from a bundle, with the VCEK the evidence carries
@@ -606,15 +608,18 @@ describe('AMD and Intel collateral bundles', () => {
   it('the AMD KDS cache: online, an answer past its own expiry is fetched again; offline it is still used', async () => {
     const dir = join(tmp, 'kds');
     const url = `${base}/kds/vcek/v1/Milan/cert_chain`;
-    const first = await kdsGet(url, { cacheDir: dir });
+    const first = await kdsGet(url, { cache: fileKdsCache(dir) });
     const n = requests.length;
     // cert_chain: ARK-Milan/ASK valid until 2045; "now" inside: from the cache
-    assert.deepEqual(await kdsGet(url, { cacheDir: dir, clock: () => Date.parse('2030-01-01') }), first);
+    assert.deepEqual(
+      await kdsGet(url, { cache: fileKdsCache(dir), clock: () => Date.parse('2030-01-01') }),
+      first,
+    );
     assert.equal(requests.length, n);
     // "now" after the chain's notAfter: fetched again online, the cached copy offline
-    await kdsGet(url, { cacheDir: dir, clock: () => Date.parse('2050-01-01') });
+    await kdsGet(url, { cache: fileKdsCache(dir), clock: () => Date.parse('2050-01-01') });
     assert.equal(requests.length, n + 1);
-    await kdsGet(url, { cacheDir: dir, offline: true, clock: () => Date.parse('2050-01-01') });
+    await kdsGet(url, { cache: fileKdsCache(dir), offline: true, clock: () => Date.parse('2050-01-01') });
     assert.equal(requests.length, n + 1);
     const exp = kdsBodyExpiry(first)!;
     assert.equal(exp.getUTCFullYear(), 2045);

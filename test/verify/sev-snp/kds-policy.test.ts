@@ -10,11 +10,13 @@ import { createAmdShapedChain } from '../../../src/tee/index.ts';
 import {
   checkCrl,
   type FetchLike,
+  type KdsCache,
   kdsVcekUrl,
   parseReport,
   parseSnpPolicy,
   verifySnpReport,
 } from '../../../src/verify/sev-snp/index.ts';
+import { fileKdsCache } from '../../../src/verify/sev-snp/kds-cache.ts';
 import { read } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvm-tee-kds-'));
@@ -66,22 +68,53 @@ describe('AMD KDS', () => {
       ],
     });
     const sleeps: number[] = [];
-    const kds = { fetch: f, cacheDir: join(dir, 'cache'), sleep: async (ms: number) => void sleeps.push(ms) };
+    const kds = {
+      fetch: f,
+      cache: fileKdsCache(join(dir, 'cache')),
+      sleep: async (ms: number) => void sleeps.push(ms),
+    };
     const v = await verifySnpReport(report, { now: new Date('2026-06-01T00:00:00Z'), kds });
     assert.equal(v.ok, true, JSON.stringify(v.checks.filter((c) => c.outcome === 'fail')));
     assert.deepEqual(calls, [url, url]);
     assert.deepEqual(sleeps, [1000]);
     const off = await verifySnpReport(report, {
       now: new Date('2026-06-01T00:00:00Z'),
-      kds: { offline: true, cacheDir: join(dir, 'cache') },
+      kds: { offline: true, cache: fileKdsCache(join(dir, 'cache')) },
     });
     assert.equal(off.ok, true);
     const miss = await verifySnpReport(report, {
       now: new Date('2026-06-01T00:00:00Z'),
-      kds: { offline: true, cacheDir: join(dir, 'empty') },
+      kds: { offline: true, cache: fileKdsCache(join(dir, 'empty')) },
     });
     assert.equal(miss.ok, false);
     assert.match(miss.checks.find((c) => c.id === 'snp.vek.present')!.detail, /offline/);
+  });
+
+  it('any KdsCache works (in memory, as a browser would pass): filled online, read offline, no cache = offline miss', async () => {
+    const pem = (await import('node:fs')).readFileSync(
+      new URL('../../data/sev-snp/milan-v5-gcp-vcek.pem', import.meta.url),
+      'utf8',
+    );
+    const der = new Uint8Array(new x509.X509Certificate(pem).rawData);
+    const { f, calls } = fakeFetch({ [url]: [{ status: 200, body: der }] });
+    const store = new Map<string, Uint8Array>();
+    const cache: KdsCache = {
+      get: async (u) => store.get(u),
+      set: async (u, body) => void store.set(u, body),
+    };
+    const at = new Date('2026-06-01T00:00:00Z');
+    const online = await verifySnpReport(report, { now: at, kds: { fetch: f, cache } });
+    assert.equal(online.ok, true, JSON.stringify(online.checks.filter((c) => c.outcome === 'fail')));
+    assert.deepEqual(calls, [url]);
+    assert.deepEqual([...store.keys()], [url]);
+    assert.deepEqual(store.get(url), der);
+    const offline = await verifySnpReport(report, { now: at, kds: { offline: true, cache, fetch: f } });
+    assert.equal(offline.ok, true);
+    assert.deepEqual(calls, [url]);
+    const noCache = await verifySnpReport(report, { now: at, kds: { offline: true, fetch: f } });
+    assert.equal(noCache.ok, false);
+    assert.match(noCache.checks.find((c) => c.id === 'snp.vek.present')!.detail, /offline/);
+    assert.deepEqual(calls, [url]);
   });
 
   it('without a VCEK and without KDS, verification fails clearly', async () => {

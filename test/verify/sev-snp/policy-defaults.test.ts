@@ -22,6 +22,7 @@ import {
   parseSnpPolicy,
   verifySnpReport,
 } from '../../../src/verify/sev-snp/index.ts';
+import { fileKdsCache } from '../../../src/verify/sev-snp/kds-cache.ts';
 import { amdSignatureAlgorithmProblem } from '../../../src/verify/sev-snp/sigalg.ts';
 import type { Verdict } from '../../../src/verify/types.ts';
 import { DATA, read, readText } from './helpers.ts';
@@ -317,7 +318,7 @@ describe('sev-snp: simulated chains (CRL, signature algorithm, critical extensio
       crl: 'fetch',
       kds: {
         offline: true,
-        cacheDir: join(tmp, 'kds-empty'),
+        cache: fileKdsCache(join(tmp, 'kds-empty')),
         fetch: async () => {
           fetched++;
           throw new Error('no network');

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../../src/cli/verify-tdx.ts';
 import { buildSimulatedTdxQuote, createTdxPki } from '../../../src/tee/tdx/simulated.ts';
-import { type FetchFn, fetchCollateral, TdxError } from '../../../src/verify/tdx/index.ts';
+import { collateralPathLoader } from '../../../src/verify/tdx/collateral.ts';
+import { fetchCollateral, loadCollateral } from '../../../src/verify/tdx/collateral-fs.ts';
+import {
+  type FetchFn,
+  fetchPcsCollateral,
+  type PcsAnswers,
+  setCollateralPathLoader,
+  type TdxCollateralCache,
+  TdxError,
+  verifyTdxQuote,
+} from '../../../src/verify/tdx/index.ts';
 import { DATA } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tdx-cli-'));
@@ -217,6 +227,90 @@ describe('verify --tdx-quote CLI', () => {
       (e: unknown) => e instanceof TdxError && /TCB-Info-Issuer-Chain/.test(e.message),
     );
     await assert.rejects(fetchCollateral({ fmspc: 'zz', ca: 'platform' }), /bad FMSPC/);
+  });
+
+  it('fetchPcsCollateral: any TdxCollateralCache (in memory): filled online, read offline; no cache offline fails', async () => {
+    const col = loadCollateral(join(DATA, 'collateral-2026-03'));
+    const store: PcsAnswers[] = [];
+    const cache: TdxCollateralCache = {
+      where: 'memory',
+      load: async () => (store.length > 0 ? col : undefined),
+      store: async (a) => void store.push(a),
+    };
+    const fmspc = Object.keys(col.tcbInfos)[0]!;
+    const pem = (der: Uint8Array) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const chain = encodeURIComponent(col.tcbInfoIssuerChain!.map(pem).join(''));
+    const tcbBody = `{"tcbInfo":${col.tcbInfos[fmspc]!.raw},"signature":"${col.tcbInfos[fmspc]!.signatureHex}"}`;
+    const qeBody = `{"enclaveIdentity":${col.qeIdentity!.raw},"signature":"${col.qeIdentity!.signatureHex}"}`;
+    const urls: string[] = [];
+    const f: FetchFn = async (u) => {
+      urls.push(u);
+      const body = u.includes('/tcb?')
+        ? Buffer.from(tcbBody)
+        : u.includes('/qe/identity')
+          ? Buffer.from(qeBody)
+          : u.includes('pckcrl')
+            ? Buffer.from(col.pckCrls[0]!)
+            : Buffer.from(col.rootCaCrl!);
+      return {
+        ok: true,
+        status: 200,
+        headers: { get: (h: string) => (/issuer-chain/i.test(h) ? chain : null) },
+        arrayBuffer: async () =>
+          body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer,
+      };
+    };
+    const got = await fetchPcsCollateral({
+      fmspc,
+      ca: 'platform',
+      fetch: f,
+      cache,
+      baseUrl: 'https://pcs.test',
+    });
+    assert.equal(urls.length, 4);
+    assert.equal(store.length, 1);
+    assert.equal(store[0]!.fmspc, fmspc);
+    assert.equal(store[0]!.tcbInfoText, tcbBody);
+    assert.deepEqual(store[0]!.rootCaCrl, col.rootCaCrl);
+    assert.equal(got.tcbInfos[fmspc]!.raw, col.tcbInfos[fmspc]!.raw);
+    assert.equal(await fetchPcsCollateral({ fmspc, ca: 'platform', fetch: f, cache, offline: true }), col);
+    assert.equal(urls.length, 4);
+    await assert.rejects(
+      fetchPcsCollateral({ fmspc, ca: 'platform', fetch: f, offline: true }),
+      (e: unknown) => e instanceof TdxError && /no cache directory/.test(e.message),
+    );
+  });
+
+  it('a collateral path needs a loader: the Node file loader by default, `loadCollateral` wins, none → tdx.error', async () => {
+    const q = new Uint8Array(readFileSync(join(DATA, 'quote-v4-phala-b0c06f.dat')));
+    const now = new Date('2025-03-01T00:00:00Z');
+    const path = join(DATA, 'quote-v4-phala-b0c06f.collateral.json');
+    const loaded: string[] = [];
+    const own = await verifyTdxQuote(q, {
+      now,
+      collateral: path,
+      loadCollateral: (p) => {
+        loaded.push(p);
+        return loadCollateral(p);
+      },
+    });
+    assert.deepEqual(loaded, [path]);
+    const byDefault = await verifyTdxQuote(q, { now, collateral: path }); // collateral-fs.ts is loaded here
+    assert.deepEqual(
+      byDefault.checks.map((c) => [c.id, c.outcome]),
+      own.checks.map((c) => [c.id, c.outcome]),
+    );
+    assert.ok(!byDefault.checks.some((c) => c.id === 'tdx.error'));
+    const previous = collateralPathLoader();
+    setCollateralPathLoader(undefined); // as in a browser
+    try {
+      const none = await verifyTdxQuote(q, { now, collateral: path });
+      assert.equal(none.ok, false);
+      assert.match(none.checks.find((c) => c.id === 'tdx.error')!.detail, /TDX_COLLATERAL: .*no file loader/);
+    } finally {
+      setCollateralPathLoader(previous);
+    }
   });
 
   it('SIMULATED quotes: rejected by default, accepted with --trust-simulated-root (marked)', async () => {

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCollateral, mergeCollateral, type TdxCollateral } from '../../../src/verify/tdx/index.ts';
+import { loadCollateral } from '../../../src/verify/tdx/collateral-fs.ts';
+import { mergeCollateral, type TdxCollateral } from '../../../src/verify/tdx/index.ts';
 
 export const DATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'tdx');
 

@@ -2,16 +2,11 @@
  * Parsed-certificate caches of the SEV-SNP verifier: VCEK/VLEK with AMD extensions, evidence certificates,
  * and each chain certificate's pinned-algorithm / critical-extension verdict (keyed by SHA-256).
  */
-import { createHash, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { type AmdCertInfo, parseAmdCert, unknownCriticalExtensions } from '../../../formats/index.ts';
+import { digestHex } from '../../../util/digest.ts';
+import { Certificate } from '../../x509.ts';
 import { fingerprint } from '../chain.ts';
 import { amdSignatureAlgorithmProblem } from '../sigalg.ts';
-
-function toX509(data: Uint8Array | string): X509Certificate {
-  if (typeof data === 'string') return new X509Certificate(data);
-  return new X509Certificate(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-}
 
 const problemCache = new Map<string, { algorithm: string | undefined; critical: string[] }>();
 
@@ -19,27 +14,26 @@ const problemCache = new Map<string, { algorithm: string | undefined; critical: 
  * The pinned-algorithm and critical-extension verdicts of a chain certificate, cached by its fingerprint
  * (itself cached per certificate object): the chain-cached path costs one map lookup per certificate.
  */
-export function certProblems(c: X509Certificate): { algorithm: string | undefined; critical: string[] } {
+export function certProblems(c: Certificate): { algorithm: string | undefined; critical: string[] } {
   const key = fingerprint(c);
   let p = problemCache.get(key);
   if (p === undefined) {
-    const der = new Uint8Array(c.raw);
-    p = { algorithm: amdSignatureAlgorithmProblem(der, key), critical: unknownCriticalExtensions(der) };
+    p = { algorithm: amdSignatureAlgorithmProblem(c.raw, key), critical: unknownCriticalExtensions(c.raw) };
     if (problemCache.size >= 1024) problemCache.clear();
     problemCache.set(key, p);
   }
   return p;
 }
 
-const vekCache = new Map<string, { vek: X509Certificate; info: AmdCertInfo }>();
+const vekCache = new Map<string, { vek: Certificate; info: AmdCertInfo }>();
 
-/** Parse a VCEK/VLEK (node X509Certificate + AMD extensions), cached by the SHA-256 of its bytes. */
-export function parseVek(der: Uint8Array | string): { vek: X509Certificate; info: AmdCertInfo } {
-  const key = createHash('sha256').update(der).digest('hex');
+/** Parse a VCEK/VLEK (Certificate + AMD extensions), cached by the SHA-256 of its bytes. */
+export function parseVek(der: Uint8Array | string): { vek: Certificate; info: AmdCertInfo } {
+  const key = digestHex('sha256', der);
   const hit = vekCache.get(key);
   if (hit) return hit;
-  const vek = toX509(der);
-  const parsed = { vek, info: parseAmdCert(new x509.X509Certificate(vek.raw)) };
+  const vek = Certificate.parse(der, 'VCEK/VLEK');
+  const parsed = { vek, info: parseAmdCert(vek.parsed) };
   if (vekCache.size >= 256) vekCache.delete(vekCache.keys().next().value!);
   vekCache.set(key, parsed);
   return parsed;
@@ -52,15 +46,15 @@ export function clearVekCache(): void {
   x509Cache.clear();
 }
 
-const x509Cache = new Map<string, X509Certificate>();
+const x509Cache = new Map<string, Certificate>();
 
 /** Parse a certificate (DER or PEM), cached by the SHA-256 of its bytes; undefined when unparseable. */
-export function safeX509(d: Uint8Array | string): X509Certificate | undefined {
-  const key = createHash('sha256').update(d).digest('hex');
+export function safeX509(d: Uint8Array | string): Certificate | undefined {
+  const key = digestHex('sha256', d);
   const hit = x509Cache.get(key);
   if (hit) return hit;
   try {
-    const c = toX509(d);
+    const c = Certificate.parse(d);
     if (x509Cache.size >= 256) x509Cache.delete(x509Cache.keys().next().value!);
     x509Cache.set(key, c);
     return c;

@@ -4,11 +4,10 @@
  * algorithm, no unknown critical extension, valid now; the intermediate's CRL ('snp.chain.crl'); and the
  * SIMULATED marking ('snp.simulated').
  */
-import type { X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import type { SnpProduct } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
-import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains } from '../chain.ts';
+import type { Certificate } from '../../x509.ts';
+import { cn, fingerprint, isValidAt, type PinnedChain, pinnedChains, validityText } from '../chain.ts';
 import { checkCrl, type KdsOptions, kdsCrlUrl, kdsGet } from '../kds.ts';
 import { certProblems } from './cert-cache.ts';
 import { fail, pass, SIMULATED_MARK, skip, type VerifySnpOptions } from './common.ts';
@@ -17,7 +16,7 @@ import type { Vek } from './vek.ts';
 
 /** 'snp.chain.evidence-ark': the ARK in the evidence must be the root this report chains to (or a pinned one). */
 export function checkEvidenceArk(
-  evArk: X509Certificate | undefined,
+  evArk: Certificate | undefined,
   chosen: PinnedChain | undefined,
   checks: Check[],
 ): void {
@@ -41,7 +40,7 @@ export function checkEvidenceArk(
 /** 'snp.chain.vek' failed: no trusted intermediate signed the VEK. */
 export function failNoChain(
   v: Vek,
-  evArk: X509Certificate | undefined,
+  evArk: Certificate | undefined,
   product: SnpProduct | undefined,
   checks: Check[],
 ): void {
@@ -61,7 +60,7 @@ export function failNoChain(
 /** The links of the chosen chain, their signature algorithm, critical extensions and validity. */
 export function checkChainLinks(
   chosen: PinnedChain,
-  inter: X509Certificate,
+  inter: Certificate,
   v: Vek,
   now: Date,
   checks: Check[],
@@ -106,11 +105,11 @@ export function checkChainLinks(
     bad.length === 0
       ? pass(
           'snp.chain.validity',
-          `all certificates valid at ${now.toISOString()} (${vekKind} ${vek.validFrom} – ${vek.validTo})`,
+          `all certificates valid at ${now.toISOString()} (${vekKind} ${validityText(vek)})`,
         )
       : fail(
           'snp.chain.validity',
-          `not valid at ${now.toISOString()}: ${bad.map((c) => `${cn(c.subject)} (${c.validFrom} – ${c.validTo})`).join(', ')}`,
+          `not valid at ${now.toISOString()}: ${bad.map((c) => `${cn(c.subject)} (${validityText(c)})`).join(', ')}`,
         ),
   );
 }
@@ -118,7 +117,7 @@ export function checkChainLinks(
 /** 'snp.chain.crl': the intermediate is not revoked (skipped without a CRL). */
 export async function checkIntermediateCrl(
   chosen: PinnedChain,
-  inter: X509Certificate,
+  inter: Certificate,
   vekIsVlek: boolean,
   opts: Pick<VerifySnpOptions, 'crl' | 'kds' | 'allowStaleCrl'>,
   kds: KdsOptions | undefined,
@@ -137,13 +136,9 @@ export async function checkIntermediateCrl(
             kds ?? { offline: true },
           )
         : opts.crl;
-    const res = await checkCrl(
-      crlDer,
-      new x509.X509Certificate(chosen.ark.raw),
-      new x509.X509Certificate(inter.raw),
-      now,
-      { allowStale: opts.allowStaleCrl === true },
-    );
+    const res = await checkCrl(crlDer, chosen.ark.parsed, inter.parsed, now, {
+      allowStale: opts.allowStaleCrl === true,
+    });
     checks.push((res.ok ? pass : fail)('snp.chain.crl', `${cn(inter.subject)}: ${res.detail}`));
   } catch (e) {
     checks.push(fail('snp.chain.crl', `CRL unavailable: ${(e as Error).message}`));
@@ -154,8 +149,8 @@ export async function checkIntermediateCrl(
 export function checkSimulated(
   chosen: PinnedChain | undefined,
   simulatedVia: SimulatedVia | undefined,
-  evArk: X509Certificate | undefined,
-  vek: X509Certificate,
+  evArk: Certificate | undefined,
+  vek: Certificate,
   checks: Check[],
   fields: Record<string, unknown>,
 ): void {

@@ -1,6 +1,7 @@
 /** Helpers shared by the SEV-SNP verification steps: check constructors, hex text, the option types. */
 
 import type { SnpProduct } from '../../../formats/index.ts';
+import { bytesToHex } from '../../../util/text-codec.ts';
 import type { VerifierCache } from '../../cache.ts';
 import type { Check } from '../../types.ts';
 import type { KdsOptions } from '../kds.ts';
@@ -49,4 +50,4 @@ export interface VerifySnpOptions {
 export const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
 export const fail = (id: string, detail: string): Check => ({ id, outcome: 'fail', detail });
 export const skip = (id: string, detail: string): Check => ({ id, outcome: 'skip', detail });
-export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export const hex = (b: Uint8Array): string => bytesToHex(b);

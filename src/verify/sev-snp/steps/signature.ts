@@ -2,26 +2,29 @@
  * Step 6: the report signature, ECDSA P-384/SHA-384 over 0x000–0x29F with the VEK ('snp.report.signature').
  * Checked even when the chain failed, for diagnostics; the verdict fails anyway.
  */
-import { verify as cryptoVerify, type X509Certificate } from 'node:crypto';
 import { SIGNED_REGION_END, type SnpReportFields, signatureP1363 } from '../../../formats/index.ts';
+import { verifySignature } from '../../../util/signature.ts';
 import { cachedNote, factKey, type VerifierCache } from '../../cache.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import { fingerprint } from '../chain.ts';
 import { fail, pass } from './common.ts';
+
+const P384_P1363 = { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384', encoding: 'p1363' } as const;
 
 /**
  * Whether the signature verifies. With a cache, a signature that verified before (same report bytes, same
  * VEK by its SHA-256) is not verified again: the check says so and `cached` gets its id.
  */
-export function checkReportSignature(
+export async function checkReportSignature(
   report: Uint8Array,
   r: SnpReportFields,
-  vek: X509Certificate,
+  vek: Certificate,
   vekKind: string,
   checks: Check[],
   cache?: VerifierCache,
   cached?: string[],
-): boolean {
+): Promise<boolean> {
   const sig = signatureP1363(r);
   let sigOk = false;
   if (!sig) {
@@ -43,18 +46,13 @@ export function checkReportSignature(
     cached?.push('snp.report.signature');
     return true;
   }
-  try {
-    sigOk = cryptoVerify('sha384', signed, { key: vek.publicKey, dsaEncoding: 'ieee-p1363' }, sig);
-  } catch (e) {
-    sigOk = false;
-    checks.push(fail('snp.report.signature', `cannot verify: ${(e as Error).message}`));
-  }
+  // A VEK whose key is not an EC P-384 key verifies nothing (verifySignature answers false, never throws).
+  sigOk = await verifySignature(P384_P1363, { spki: vek.spki }, signed, sig);
   if (sigOk && key) cache!.set(key, true);
-  if (!checks.some((c) => c.id === 'snp.report.signature'))
-    checks.push(
-      sigOk
-        ? pass('snp.report.signature', `ECDSA P-384/SHA-384 over 0x000–0x29F verifies with the ${vekKind}`)
-        : fail('snp.report.signature', `ECDSA signature does not verify with the ${vekKind}`),
-    );
+  checks.push(
+    sigOk
+      ? pass('snp.report.signature', `ECDSA P-384/SHA-384 over 0x000–0x29F verifies with the ${vekKind}`)
+      : fail('snp.report.signature', `ECDSA signature does not verify with the ${vekKind}`),
+  );
   return sigOk;
 }

@@ -9,6 +9,7 @@ import {
   type SnpProduct,
   type SnpReportFields,
 } from '../../../formats/index.ts';
+import { bytesEqual } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
 import { fail, hex, pass, skip } from './common.ts';
 import type { Vek } from './vek.ts';
@@ -22,9 +23,7 @@ export function checkVekIdentity(r: SnpReportFields, v: Vek, checks: Check[]): v
       checks.push(skip('snp.vek.hwid', 'CHIP_ID masked (MASK_CHIP_KEY): cannot compare with the VCEK hwID'));
     else {
       const n = info.hwId.length; // 64, or 8 on Turin (the first 8 bytes of CHIP_ID)
-      const ok =
-        (n === 64 || n === 8) &&
-        Buffer.compare(Buffer.from(info.hwId), Buffer.from(r.chipId.subarray(0, n))) === 0;
+      const ok = (n === 64 || n === 8) && bytesEqual(info.hwId, r.chipId.subarray(0, n));
       checks.push(
         (ok ? pass : fail)(
           'snp.vek.hwid',

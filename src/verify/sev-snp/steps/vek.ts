@@ -2,7 +2,6 @@
  * Step 3: the VCEK/VLEK that signed the report: given, from the evidence, or fetched from AMD KDS
  * ('snp.vek.present'), and of the kind SIGNER_INFO names ('snp.vek.kind').
  */
-import type { X509Certificate } from 'node:crypto';
 import type { AmdCertInfo } from '../../../formats/index.ts';
 import {
   decodeSignerInfo,
@@ -11,13 +10,14 @@ import {
   type SnpReportFields,
 } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import { cn } from '../chain.ts';
 import { fetchVcek, type KdsOptions } from '../kds.ts';
 import { parseVek } from './cert-cache.ts';
 import { fail, pass, type SnpCerts } from './common.ts';
 
 export interface Vek {
-  vek: X509Certificate;
+  vek: Certificate;
   info: AmdCertInfo;
   vekKind: 'VCEK' | 'VLEK';
   vekIsVlek: boolean;
@@ -61,7 +61,7 @@ export async function obtainVek(
     );
     return undefined;
   }
-  let vek: X509Certificate;
+  let vek: Certificate;
   let info: AmdCertInfo;
   try {
     ({ vek, info } = parseVek(vekDer));

@@ -1,6 +1,6 @@
 /** Step 3: the quote's certification data must be type 6 (QE report) wrapping type 5 (PCK chain). */
-import type { X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import { TdxError } from '../errors.ts';
 import { pemToDerList, type QeReportCertificationData, type TdxQuote } from '../layout.ts';
 import { toX509 } from '../pki.ts';
@@ -8,9 +8,9 @@ import { toX509 } from '../pki.ts';
 export interface PckCertificationData {
   qc: QeReportCertificationData;
   /** PCK leaf first; at least two certificates. */
-  pckChain: X509Certificate[];
-  pck: X509Certificate;
-  pckIssuer: X509Certificate;
+  pckChain: Certificate[];
+  pck: Certificate;
+  pckIssuer: Certificate;
 }
 
 /** The QE certification data and its PCK chain, or undefined after a failed check (verification stops). */
@@ -24,7 +24,7 @@ export function readCertificationData(q: TdxQuote, checks: Check[]): PckCertific
     });
     return undefined;
   }
-  let pckChain: X509Certificate[] = [];
+  let pckChain: Certificate[] = [];
   try {
     pckChain = toX509(pemToDerList(qc.inner.data));
   } catch (e) {

@@ -3,7 +3,8 @@
  * Required unless the policy says otherwise or the evidence is SIMULATED (explicitly trusted) ('tdx.collateral').
  */
 import type { Check } from '../../types.ts';
-import { loadCollateral, type TdxCollateral } from '../collateral.ts';
+import { collateralPathLoader, type TdxCollateral } from '../collateral.ts';
+import { TdxError } from '../errors.ts';
 import type { TdxPolicy } from '../policy.ts';
 
 /** The collateral, or undefined after a 'tdx.collateral' fail/skip check (the collateral steps are skipped). */
@@ -12,9 +13,19 @@ export function resolveCollateral(
   policy: TdxPolicy,
   simulated: boolean,
   checks: Check[],
+  loadCollateral?: (path: string) => TdxCollateral,
 ): TdxCollateral | undefined {
-  // A path (string) is accepted for callers that pass the CLI value through.
-  const col = typeof collateral === 'string' ? loadCollateral(collateral) : collateral;
+  // A path (string) is accepted for callers that pass the CLI value through (Node: files).
+  let col: TdxCollateral | undefined;
+  if (typeof collateral === 'string') {
+    const load = loadCollateral ?? collateralPathLoader();
+    if (!load)
+      throw new TdxError(
+        'TDX_COLLATERAL',
+        `collateral '${collateral}' is a path, and there is no file loader here: pass the collateral itself`,
+      );
+    col = load(collateral);
+  } else col = collateral;
   // SIMULATED evidence (explicitly trusted) has no Intel collateral: not required unless the policy says so.
   const requireCollateral = policy.requireCollateral ?? !simulated;
   if (!col) {

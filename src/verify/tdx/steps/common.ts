@@ -1,6 +1,7 @@
 /** Helpers shared by the TDX verification steps: hex text, a certificate's CN, the checks/fields sink. */
-import type { X509Certificate } from 'node:crypto';
+import { bytesToHex } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 
 /** Where a step records its checks (in order) and the fields of the verdict. */
 export interface StepOutput {
@@ -13,14 +14,12 @@ export const SIMULATED_MARK = 'SIMULATED';
 /** The Intel DCAP Quoting Enclave's vendor id (quote header). */
 export const INTEL_QE_VENDOR_ID = '939a7233f79c4ca9940a0db3957f0607';
 
-export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export const hex = (b: Uint8Array): string => bytesToHex(b);
 
-export const cn = (c: X509Certificate) =>
-  c.subject
-    .split('\n')
-    .find((l) => l.startsWith('CN='))
-    ?.slice(3) ?? c.subject;
+/** The CN of a certificate's subject (names as text, ", "- or newline-separated), or the whole subject. */
+export const cn = (c: Certificate): string =>
+  /(?:^|\n|, )CN=([^\n,]+)/.exec(c.subject)?.[1]?.trim() ?? c.subject;
 
 /** CN without the 'SIMULATED ' prefix when (and only when) a simulated root is in use. */
-export const nameOf = (c: X509Certificate, simulated: boolean) =>
+export const nameOf = (c: Certificate, simulated: boolean) =>
   simulated ? cn(c).replace(/^SIMULATED /, '') : cn(c);

@@ -2,26 +2,26 @@
  * Step 10: revocation from the collateral's CRLs: the root CA CRL must not list the PCK's issuer
  * ('tdx.crl.root'), the PCK CRL of that issuer must not list the PCK ('tdx.crl.pck').
  */
-import type { X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import type { TdxCollateral } from '../collateral.ts';
 import { type Crl, parseCrl, sameBytes, serialHex, subjectDer, verifyCrlSignature } from '../pki.ts';
 import { cn } from './common.ts';
 
-function crlCheck(
+async function crlCheck(
   checks: Check[],
   id: string,
   what: string,
   crl: Crl,
-  issuer: X509Certificate,
+  issuer: Certificate,
   now: Date,
   serial: string,
   subject: string,
-): boolean {
+): Promise<boolean> {
   const problems: string[] = [];
-  if (!sameBytes(crl.issuer, subjectDer(new Uint8Array(issuer.raw))))
+  if (!sameBytes(crl.issuer, subjectDer(issuer.raw)))
     problems.push(`issued by someone other than '${cn(issuer)}'`);
-  else if (!verifyCrlSignature(crl, issuer.publicKey))
+  else if (!(await verifyCrlSignature(crl, issuer)))
     problems.push(`signature does not verify with '${cn(issuer)}'`);
   if (now < crl.thisUpdate)
     problems.push(`thisUpdate ${crl.thisUpdate.toISOString()} is after ${now.toISOString()}`);
@@ -44,14 +44,14 @@ function crlCheck(
 }
 
 /** 'tdx.crl.root'; returns the root CA's revoked serials when that CRL verified (for the collateral signers). */
-export function checkRootCrl(
+export async function checkRootCrl(
   col: TdxCollateral,
-  root: X509Certificate,
-  pckIssuer: X509Certificate,
+  root: Certificate,
+  pckIssuer: Certificate,
   issuerCn: string,
   now: Date,
   checks: Check[],
-): Set<string> | undefined {
+): Promise<Set<string> | undefined> {
   if (!col.rootCaCrl) {
     checks.push({
       id: 'tdx.crl.root',
@@ -63,7 +63,16 @@ export function checkRootCrl(
   try {
     const crl = parseCrl(col.rootCaCrl);
     if (
-      crlCheck(checks, 'tdx.crl.root', 'root CA CRL', crl, root, now, serialHex(pckIssuer), `'${issuerCn}'`)
+      await crlCheck(
+        checks,
+        'tdx.crl.root',
+        'root CA CRL',
+        crl,
+        root,
+        now,
+        serialHex(pckIssuer),
+        `'${issuerCn}'`,
+      )
     )
       return crl.revokedSerials;
   } catch (e) {
@@ -73,15 +82,15 @@ export function checkRootCrl(
 }
 
 /** 'tdx.crl.pck': the CRL issued by the PCK's issuer. */
-export function checkPckCrl(
+export async function checkPckCrl(
   col: TdxCollateral,
-  pck: X509Certificate,
-  pckIssuer: X509Certificate,
+  pck: Certificate,
+  pckIssuer: Certificate,
   issuerCn: string,
   now: Date,
   checks: Check[],
-): void {
-  const issuerSubject = subjectDer(new Uint8Array(pckIssuer.raw));
+): Promise<void> {
+  const issuerSubject = subjectDer(pckIssuer.raw);
   let found: Crl | undefined;
   let parseErr: string | undefined;
   for (const der of col.pckCrls) {
@@ -99,5 +108,14 @@ export function checkPckCrl(
       detail: `no PCK CRL issued by '${issuerCn}' in the collateral${parseErr ? ` (${parseErr})` : ''}`,
     });
   else
-    crlCheck(checks, 'tdx.crl.pck', 'PCK CRL', found, pckIssuer, now, serialHex(pck), 'the PCK certificate');
+    await crlCheck(
+      checks,
+      'tdx.crl.pck',
+      'PCK CRL',
+      found,
+      pckIssuer,
+      now,
+      serialHex(pck),
+      'the PCK certificate',
+    );
 }

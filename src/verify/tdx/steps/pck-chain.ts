@@ -2,7 +2,8 @@
  * Step 6: the PCK chain to the trusted root ('tdx.pck.chain'), issued by an Intel PCK CA ('tdx.pck.issuer'),
  * and the PCK's SGX extensions (FMSPC, PCE-ID, TCB components: 'tdx.pck.extensions').
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { digestHex } from '../../../util/digest.ts';
+import type { Certificate } from '../../x509.ts';
 import { checkChainToPinnedRoot, type PckExtensions, parsePckExtensions, serialHex } from '../pki.ts';
 import { cn, hex, nameOf, type StepOutput } from './common.ts';
 import type { TrustRoot } from './trust-root.ts';
@@ -14,22 +15,22 @@ export interface PckChainResult {
   ext: PckExtensions | undefined;
 }
 
-export function checkPckChain(
-  pckChain: X509Certificate[],
+export async function checkPckChain(
+  pckChain: Certificate[],
   trust: TrustRoot,
   now: Date,
   out: StepOutput,
-): PckChainResult {
+): Promise<PckChainResult> {
   const { checks, fields } = out;
   const { root, simulated, simulatedVia } = trust;
   const pck = pckChain[0]!;
   const pckIssuer = pckChain[1]!;
-  const chainRes = checkChainToPinnedRoot(pckChain, now, root);
+  const chainRes = await checkChainToPinnedRoot(pckChain, now, root);
   fields.root = {
     subject: cn(root),
     subjectFull: root.subject.replace(/\n/g, ', '),
     simulated,
-    sha256: createHash('sha256').update(root.raw).digest('hex'),
+    sha256: digestHex('sha256', root.raw),
     trustedBy: simulated ? (simulatedVia ?? 'trust-simulated-root') : 'pinned Intel SGX Root CA',
   };
   checks.push({ id: 'tdx.pck.chain', outcome: chainRes.ok ? 'pass' : 'fail', detail: chainRes.detail });
@@ -52,7 +53,7 @@ export function checkPckChain(
     checks.push({ id: 'tdx.pck.issuer', outcome: 'pass', detail: `PCK issued by ${issuerCn} (${caKind})` });
   let ext: PckExtensions | undefined;
   try {
-    ext = parsePckExtensions(new Uint8Array(pck.raw));
+    ext = parsePckExtensions(pck.raw);
     Object.assign(fields, {
       pck: {
         fmspc: hex(ext.fmspc),
@@ -63,8 +64,8 @@ export function checkPckChain(
         sgxType: ext.sgxType,
         issuer: issuerCn,
         serial: serialHex(pck),
-        validFrom: new Date(pck.validFrom).toISOString(),
-        validTo: new Date(pck.validTo).toISOString(),
+        validFrom: pck.notBefore.toISOString(),
+        validTo: pck.notAfter.toISOString(),
       },
     });
     checks.push({

@@ -2,6 +2,7 @@
  * Step 12: the TD_QE identity: signed by Intel SGX TCB Signing ('tdx.collateral.qe-identity.*'), and the
  * QE report matching it: MISCSELECT, ATTRIBUTES under their masks, MRSIGNER, ISVPRODID ('tdx.qe.identity').
  */
+import { hexToBytes } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
 import type { EnclaveIdentity, SignedJson, TdxCollateral } from '../collateral.ts';
 import type { SgxReportBody } from '../layout.ts';
@@ -10,12 +11,12 @@ import { checkSignedJson } from './signed-collateral.ts';
 import type { CollateralTrust } from './tcb-info.ts';
 
 /** The QE identity document (when present) and whether it verified and the QE report matches it. */
-export function checkQeIdentity(
+export async function checkQeIdentity(
   col: TdxCollateral,
   r: SgxReportBody,
   trust: CollateralTrust,
   checks: Check[],
-): { qeDoc: SignedJson<EnclaveIdentity> | undefined; qeOk: boolean } {
+): Promise<{ qeDoc: SignedJson<EnclaveIdentity> | undefined; qeOk: boolean }> {
   const qeDoc: SignedJson<EnclaveIdentity> | undefined = col.qeIdentity;
   if (!qeDoc) {
     checks.push({
@@ -25,7 +26,7 @@ export function checkQeIdentity(
     });
     return { qeDoc, qeOk: false };
   }
-  const sigOk = checkSignedJson(
+  const sigOk = await checkSignedJson(
     checks,
     'tdx.collateral.qe-identity',
     'QE identity',
@@ -52,8 +53,9 @@ export function checkQeIdentity(
     const ms = Number.parseInt(e.miscselect, 16);
     const mm = Number.parseInt(e.miscselectMask, 16);
     if ((r.miscSelect & mm) >>> 0 !== ms >>> 0) problems.push('MISCSELECT does not match');
-    const attr = Buffer.from(e.attributes, 'hex');
-    const am = Buffer.from(e.attributesMask, 'hex');
+    // hex-only by the shape check above; an odd trailing digit is dropped (the length check then fails)
+    const attr = hexToBytes(e.attributes);
+    const am = hexToBytes(e.attributesMask);
     if (attr.length !== 16 || am.length !== 16 || r.attributes.some((x, i) => (x & am[i]!) !== attr[i]))
       problems.push('ATTRIBUTES do not match');
     if (hex(r.mrSigner) !== e.mrsigner.toLowerCase())

@@ -2,28 +2,31 @@
  * Step 5: the QE report, signed by the PCK key ('tdx.qe.report-signature'), whose REPORT_DATA binds the
  * attestation key: SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes ('tdx.qe.report-data').
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+
+import { sha256 } from '../../../util/digest.ts';
+import { bytesToHex } from '../../../util/text-codec.ts';
 import { cachedNote, factKey, type VerifierCache } from '../../cache.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import type { QeReportCertificationData, TdxQuote } from '../layout.ts';
-import { sameBytes, verifyP256Raw } from '../pki.ts';
+import { keyOf, sameBytes, verifyP256Raw } from '../pki.ts';
 import { hex } from './common.ts';
 
-export function checkQeReport(
+export async function checkQeReport(
   q: TdxQuote,
   qc: QeReportCertificationData,
-  pck: X509Certificate,
+  pck: Certificate,
   attKeyOk: boolean,
   checks: Check[],
   cache?: VerifierCache,
   cached?: string[],
-): void {
+): Promise<void> {
   // A cached fact: this signature over these QE report bytes verified with the key of this PCK (its DER).
   const fact = cache
-    ? factKey('tdx-qe-report-signature', new Uint8Array(pck.raw), qc.qeReportRaw, qc.qeReportSignature)
+    ? factKey('tdx-qe-report-signature', pck.raw, qc.qeReportRaw, qc.qeReportSignature)
     : undefined;
   const hit = fact ? cache!.get<true>(fact) : undefined;
-  const qeSigOk = hit ? true : verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, pck.publicKey);
+  const qeSigOk = hit ? true : await verifyP256Raw(qc.qeReportRaw, qc.qeReportSignature, keyOf(pck));
   if (hit) cached?.push('tdx.qe.report-signature');
   else if (qeSigOk && fact) cache!.set(fact, true);
   checks.push({
@@ -33,7 +36,7 @@ export function checkQeReport(
       ? `QE report signature verifies with the PCK certificate key${hit ? cachedNote(hit.at) : ''}`
       : 'QE report signature does not verify with the PCK certificate key',
   });
-  const expect = createHash('sha256').update(q.attestationKey).update(qc.qeAuthData).digest();
+  const expect = sha256(q.attestationKey, qc.qeAuthData);
   const rd = qc.qeReport.reportData;
   const bindOk = attKeyOk && sameBytes(rd.subarray(0, 32), expect) && rd.subarray(32).every((x) => x === 0);
   checks.push({
@@ -41,6 +44,6 @@ export function checkQeReport(
     outcome: bindOk ? 'pass' : 'fail',
     detail: bindOk
       ? 'QE REPORT_DATA = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes'
-      : `QE REPORT_DATA ${hex(rd)} is not SHA-256(attestation key ‖ QE auth data) ${expect.toString('hex')} ‖ zeros`,
+      : `QE REPORT_DATA ${hex(rd)} is not SHA-256(attestation key ‖ QE auth data) ${bytesToHex(expect)} ‖ zeros`,
   });
 }

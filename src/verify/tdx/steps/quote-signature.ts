@@ -9,12 +9,12 @@ import { p256Key, verifyP256Raw } from '../pki.ts';
  * signature that verified before (same bytes, same attestation key) is not verified again: the check
  * says so and `cached` gets its id.
  */
-export function checkQuoteSignature(
+export async function checkQuoteSignature(
   q: TdxQuote,
   checks: Check[],
   cache?: VerifierCache,
   cached?: string[],
-): { attKeyOk: boolean } {
+): Promise<{ attKeyOk: boolean }> {
   const fact = cache
     ? factKey('tdx-quote-signature', q.attestationKey, q.signedRegion, q.signature)
     : undefined;
@@ -30,7 +30,7 @@ export function checkQuoteSignature(
   }
   try {
     const key = p256Key(q.attestationKey);
-    const ok = verifyP256Raw(q.signedRegion, q.signature, key);
+    const ok = await verifyP256Raw(q.signedRegion, q.signature, key);
     if (ok && fact) cache!.set(fact, true);
     checks.push({
       id: 'tdx.quote.signature',

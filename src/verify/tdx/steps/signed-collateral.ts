@@ -2,10 +2,11 @@
  * A signed collateral document (TCB Info, QE identity): issuer chain to the trusted root and signer CN
  * ('<id>.chain'), P-256 signature over the raw JSON ('<id>.signature'), issueDate/nextUpdate ('<id>.validity').
  */
-import type { X509Certificate } from 'node:crypto';
+import { hexToBytes, utf8 } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import type { SignedJson } from '../collateral.ts';
-import { checkChainToPinnedRoot, serialHex, toX509, verifyP256Raw } from '../pki.ts';
+import { checkChainToPinnedRoot, keyOf, serialHex, toX509, verifyP256Raw } from '../pki.ts';
 import { cn } from './common.ts';
 
 function validity(
@@ -29,17 +30,17 @@ function validity(
 }
 
 /** Verify a signed collateral document: issuer chain to the pinned root, signer CN, signature, dates. */
-export function checkSignedJson(
+export async function checkSignedJson(
   checks: Check[],
   idBase: string,
   what: string,
   doc: SignedJson<{ issueDate: string; nextUpdate: string }>,
   chainDer: Uint8Array[] | undefined,
-  root: X509Certificate,
+  root: Certificate,
   now: Date,
   revokedByRoot: Set<string> | undefined,
   simulated: boolean,
-): boolean {
+): Promise<boolean> {
   let ok = true;
   if (!chainDer || chainDer.length === 0) {
     checks.push({
@@ -50,7 +51,7 @@ export function checkSignedJson(
     checks.push({ id: `${idBase}.signature`, outcome: 'fail', detail: `${what}: no signer certificate` });
     return false;
   }
-  let chain: X509Certificate[];
+  let chain: Certificate[];
   try {
     chain = toX509(chainDer);
   } catch (e) {
@@ -58,7 +59,7 @@ export function checkSignedJson(
     return false;
   }
   const signer = chain[0]!;
-  const cr = checkChainToPinnedRoot(chain, now, root);
+  const cr = await checkChainToPinnedRoot(chain, now, root);
   let chainOk = cr.ok;
   let chainDetail = cr.detail;
   const signerCn = simulated ? cn(signer).replace(/^SIMULATED /, '') : cn(signer);
@@ -72,13 +73,14 @@ export function checkSignedJson(
   }
   checks.push({ id: `${idBase}.chain`, outcome: chainOk ? 'pass' : 'fail', detail: chainDetail });
   ok &&= chainOk;
-  const sig = /^[0-9a-fA-F]{128}$/.test(doc.signatureHex) ? Buffer.from(doc.signatureHex, 'hex') : undefined;
-  const sigOk = sig !== undefined && verifyP256Raw(Buffer.from(doc.raw, 'utf8'), sig, signer.publicKey);
+  const sig = /^[0-9a-fA-F]{128}$/.test(doc.signatureHex) ? hexToBytes(doc.signatureHex) : undefined;
+  const signed = utf8(doc.raw);
+  const sigOk = sig !== undefined && (await verifyP256Raw(signed, sig, keyOf(signer)));
   checks.push({
     id: `${idBase}.signature`,
     outcome: sigOk ? 'pass' : 'fail',
     detail: sigOk
-      ? `${what} signature (P-256, over the raw JSON, ${Buffer.byteLength(doc.raw)} bytes) verifies with '${cn(signer)}'`
+      ? `${what} signature (P-256, over the raw JSON, ${signed.length} bytes) verifies with '${cn(signer)}'`
       : `${what} signature does not verify over the raw JSON with '${cn(signer)}'`,
   });
   ok &&= sigOk;

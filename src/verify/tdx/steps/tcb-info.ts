@@ -2,8 +2,8 @@
  * Step 11: the TCB Info for the PCK's FMSPC: signed by Intel SGX TCB Signing ('tdx.collateral.tcb-info.*')
  * and applicable to this platform: TDX, version 3, same FMSPC and PCE-ID ('tdx.collateral.tcb-info.match').
  */
-import type { X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import type { SignedJson, TcbInfo, TdxCollateral } from '../collateral.ts';
 import type { PckExtensions } from '../pki.ts';
 import { hex } from './common.ts';
@@ -11,19 +11,19 @@ import { checkSignedJson } from './signed-collateral.ts';
 
 /** How collateral documents are trusted: the root, the verification time, the root CRL's revoked serials. */
 export interface CollateralTrust {
-  root: X509Certificate;
+  root: Certificate;
   now: Date;
   rootRevoked: Set<string> | undefined;
   simulated: boolean;
 }
 
 /** The TCB Info document (when present) and whether it verified and applies. */
-export function checkTcbInfo(
+export async function checkTcbInfo(
   col: TdxCollateral,
   ext: PckExtensions | undefined,
   trust: CollateralTrust,
   checks: Check[],
-): { tcbDoc: SignedJson<TcbInfo> | undefined; tcbOk: boolean } {
+): Promise<{ tcbDoc: SignedJson<TcbInfo> | undefined; tcbOk: boolean }> {
   const fmspc = ext ? hex(ext.fmspc) : undefined;
   const tcbDoc: SignedJson<TcbInfo> | undefined = fmspc ? col.tcbInfos[fmspc] : undefined;
   if (!tcbDoc) {
@@ -34,7 +34,7 @@ export function checkTcbInfo(
     });
     return { tcbDoc, tcbOk: false };
   }
-  const sigOk = checkSignedJson(
+  const sigOk = await checkSignedJson(
     checks,
     'tdx.collateral.tcb-info',
     'TCB Info',
