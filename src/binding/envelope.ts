@@ -3,6 +3,7 @@
  */
 
 import { toBase64 } from '../formats/index.ts';
+import { base64ToBytes, bytesToBase64, hexToBytes } from '../util/text-codec.ts';
 import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex } from './encode.ts';
@@ -138,7 +139,7 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
   if (s.serverBuildSha256 !== undefined) {
     if (typeof s.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.serverBuildSha256))
       throw envErr('session.serverBuildSha256', 'expected 32 bytes of lowercase hex');
-    d.serverBuild = new Uint8Array(Buffer.from(s.serverBuildSha256, 'hex'));
+    d.serverBuild = hexToBytes(s.serverBuildSha256);
   }
   if (s.seal !== undefined) {
     checkSealShape(s.seal, 'session.seal');
@@ -158,9 +159,10 @@ const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
  * character are zero, so exactly one text encodes the bytes).
  */
 export function checkB64(s: unknown, what: string): string {
-  // Fast path: canonical standard base64 is exactly what re-encodes to itself (both native); anything else
-  // takes the checks below, which name the problem.
-  if (typeof s === 'string' && Buffer.from(s, 'base64').toString('base64') === s) return s;
+  // Fast path: canonical standard base64 is exactly what re-encodes to itself (the raw decoder maps any
+  // other character to something that re-encodes differently); anything else takes the checks below,
+  // which name the problem.
+  if (typeof s === 'string' && bytesToBase64(base64ToBytes(s)) === s) return s;
   return checkB64Slow(s, what);
 }
 
@@ -180,9 +182,9 @@ function checkB64Slow(s: unknown, what: string): string {
 export function fromB64(s: unknown, what: string): Uint8Array {
   // Decoded once; canonical standard base64 is exactly what re-encodes to itself.
   if (typeof s !== 'string') return checkB64Slow(s, what) as never; // throws
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const b = base64ToBytes(s);
+  if (bytesToBase64(b) !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
+  return b;
 }
 
 function envErr(field: string, why: string): BindingError {
