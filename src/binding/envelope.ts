@@ -3,11 +3,12 @@
  */
 
 import { toBase64 } from '../formats/index.ts';
-import { base64ToBytes, bytesToBase64, hexToBytes } from '../util/text-codec.ts';
+import { hexToBytes } from '../util/text-codec.ts';
 import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex } from './encode.ts';
 import { BindingError } from './errors.ts';
+import { platformBase64Decode, platformBase64Encode } from './platform/base64-node.ts';
 import { type AttestationMode, type CpuEvidence, TEE_KINDS, type TeeKind } from './vocabulary.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
@@ -159,10 +160,10 @@ const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
  * character are zero, so exactly one text encodes the bytes).
  */
 export function checkB64(s: unknown, what: string): string {
-  // Fast path: canonical standard base64 is exactly what re-encodes to itself (the raw decoder maps any
-  // other character to something that re-encodes differently); anything else takes the checks below,
-  // which name the problem.
-  if (typeof s === 'string' && bytesToBase64(base64ToBytes(s)) === s) return s;
+  // Fast path: canonical standard base64 is exactly what re-encodes to itself (the lenient decoder skips
+  // or maps any other character, so it re-encodes differently; both native in Node); anything else takes
+  // the checks below, which name the problem.
+  if (typeof s === 'string' && platformBase64Encode(platformBase64Decode(s)) === s) return s;
   return checkB64Slow(s, what);
 }
 
@@ -182,8 +183,8 @@ function checkB64Slow(s: unknown, what: string): string {
 export function fromB64(s: unknown, what: string): Uint8Array {
   // Decoded once; canonical standard base64 is exactly what re-encodes to itself.
   if (typeof s !== 'string') return checkB64Slow(s, what) as never; // throws
-  const b = base64ToBytes(s);
-  if (bytesToBase64(b) !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
+  const b = platformBase64Decode(s);
+  if (platformBase64Encode(b) !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
   return b;
 }
 
