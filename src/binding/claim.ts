@@ -3,7 +3,7 @@
  * and the engine's result (spec: docs/binding.md). The byte encoding is in encode.ts, the JSON view in
  * claim-json.ts, REPORT_DATA and the other derivations in derivations.ts.
  */
-import { createHash } from 'node:crypto';
+import { digestHex } from '../util/digest.ts';
 import { BindingError } from './errors.ts';
 import type {
   AttestationMode,
@@ -139,7 +139,7 @@ export interface ClaimRequest {
 }
 
 function sha256HexOf(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return digestHex('sha256', b);
 }
 
 /** Build the claim draft from a request and the engine's result (stdout/stderr are hashed here). */

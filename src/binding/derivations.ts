@@ -4,7 +4,7 @@
  * said; `‖` is concatenation. Each derivation keeps its output from ever equalling another's for the
  * same input.
  */
-import { createHash } from 'node:crypto';
+import { digest, digestHex } from '../util/digest.ts';
 import type { ClaimInputSide, ExecutionClaim } from './claim.ts';
 import { concat, inputSide, outputSide } from './encode.ts';
 import type { SessionKeyData } from './envelope.ts';
@@ -28,7 +28,7 @@ export const GUEST_REPORT_DATA_TAG = 'wasmvm-tee/guest-report-data/v1';
 /** guestGpuNonce: the 29 bytes "wasmvm-tee/guest-gpu-nonce/v1", a 0x00 byte, nonce, guest data. */
 export const GUEST_GPU_NONCE_TAG = 'wasmvm-tee/guest-gpu-nonce/v1';
 
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+const sha256 = (b: Uint8Array) => digest('sha256', b);
 
 /** REPORT_DATA of an execution (64 bytes) = SHA-256(input side) ‖ SHA-256(output side) (encode.ts). */
 export function reportDataFor(claim: ExecutionClaim): Uint8Array {
@@ -43,12 +43,12 @@ export function reportDataFor(claim: ExecutionClaim): Uint8Array {
  * evidence is fresh per request; its digest is then in the output side, so it cannot be swapped.
  */
 export function gpuBindingData(claim: ClaimInputSide): Uint8Array {
-  return new Uint8Array(createHash('sha512').update(GPU_BINDING_DOMAIN).update(inputSide(claim)).digest());
+  return digest('sha512', GPU_BINDING_DOMAIN, inputSide(claim));
 }
 
 /** SHA-256 of the GPU evidence list as JSON text (ECMAScript JSON.stringify of the envelope's `gpu`), hex. */
 export function gpuEvidenceDigest(gpu: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(gpu)).digest('hex');
+  return digestHex('sha256', JSON.stringify(gpu));
 }
 
 /**
@@ -64,7 +64,7 @@ export function gpuEvidenceDigest(gpu: readonly unknown[]): string {
 export function gpuNonceFor(reportData: Uint8Array): Uint8Array {
   if (!(reportData instanceof Uint8Array) || reportData.length !== 64)
     throw new BindingError('INVALID_LENGTH', `REPORT_DATA must be 64 bytes, got ${reportData?.length}`);
-  return new Uint8Array(createHash('sha256').update(GPU_NONCE_DOMAIN).update(reportData).digest());
+  return digest('sha256', GPU_NONCE_DOMAIN, reportData);
 }
 
 const u32 = (n: number) => {
@@ -131,7 +131,7 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
     sealPublicKey,
     ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
   ]);
-  return new Uint8Array(createHash('sha512').update(data).digest());
+  return digest('sha512', data);
 }
 
 /**
@@ -144,14 +144,7 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
  * looks like the service's own execution binding (reportDataFor(claim)).
  */
 export function guestReportData(nonce: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    createHash('sha512')
-      .update(GUEST_REPORT_DATA_TAG)
-      .update(Uint8Array.of(0))
-      .update(nonce)
-      .update(data)
-      .digest(),
-  );
+  return digest('sha512', GUEST_REPORT_DATA_TAG, Uint8Array.of(0), nonce, data);
 }
 
 /**
@@ -159,12 +152,5 @@ export function guestReportData(nonce: Uint8Array, data: Uint8Array): Uint8Array
  *   SHA-256("wasmvm-tee/guest-gpu-nonce/v1" ‖ 0x00 ‖ nonce (32 bytes) ‖ data)       (32 bytes)
  */
 export function guestGpuNonce(nonce: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    createHash('sha256')
-      .update(GUEST_GPU_NONCE_TAG)
-      .update(Uint8Array.of(0))
-      .update(nonce)
-      .update(data)
-      .digest(),
-  );
+  return digest('sha256', GUEST_GPU_NONCE_TAG, Uint8Array.of(0), nonce, data);
 }

@@ -11,8 +11,9 @@
  * they existed).
  * REPORT_DATA = SHA-256(input side) ‖ SHA-256(output side) (derivations.ts).
  */
-import { createHash } from 'node:crypto';
 import { toHex } from '../formats/index.ts';
+import { digest } from '../util/digest.ts';
+import { hexToBytes as rawHexToBytes } from '../util/text-codec.ts';
 import type { ClaimInputSide, ClaimWebGpu, ExecutionClaim } from './claim.ts';
 import { INPUT_DOMAIN, OUTPUT_DOMAIN } from './derivations.ts';
 import { BindingError } from './errors.ts';
@@ -46,19 +47,21 @@ const utf8 = new TextEncoder();
 
 /** Appends fields to one growing buffer (no per-field allocation: claims are encoded on every verify). */
 class Writer {
-  private buf = Buffer.allocUnsafe(512);
+  private buf = new Uint8Array(512);
+  private dv = new DataView(this.buf.buffer);
   private n = 0;
   private ensure(extra: number): void {
     if (this.n + extra <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + extra));
-    this.buf.copy(next, 0, 0, this.n);
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.n + extra));
+    next.set(this.buf.subarray(0, this.n));
     this.buf = next;
+    this.dv = new DataView(next.buffer);
   }
   private header(id: number, type: number, len: number): void {
     this.ensure(6 + len);
     this.buf[this.n] = id;
     this.buf[this.n + 1] = type;
-    this.buf.writeUInt32BE(len, this.n + 2);
+    this.dv.setUint32(this.n + 2, len, false);
     this.n += 6;
   }
   field(id: number, type: number, value: Uint8Array): void {
@@ -78,9 +81,11 @@ class Writer {
       this.absent(id);
       return;
     }
-    const len = Buffer.byteLength(v, 'utf8');
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2; a lone surrogate: U+FFFD,
+    // 3): write the text after room for the header, then the header with the length written.
+    this.ensure(6 + 3 * v.length);
+    const len = utf8.encodeInto(v, this.buf.subarray(this.n + 6)).written;
     this.header(id, T_STRING, len);
-    this.buf.write(v, this.n, len, 'utf8');
     this.n += len;
   }
   u64(id: number, v: bigint | undefined): void {
@@ -90,7 +95,7 @@ class Writer {
     }
     if (v < 0n || v > U64_MAX) throw new BindingError('INVALID_CLAIM', `field ${id}: ${v} is not a u64`);
     this.header(id, T_U64, 8);
-    this.buf.writeBigUInt64BE(v, this.n);
+    this.dv.setBigUint64(this.n, v, false);
     this.n += 8;
   }
   i64(id: number, v: bigint | undefined): void {
@@ -99,7 +104,7 @@ class Writer {
       return;
     }
     this.header(id, T_I64, 8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.n);
+    this.dv.setBigInt64(this.n, BigInt.asIntN(64, v), false);
     this.n += 8;
   }
   bool(id: number, v: boolean | undefined): void {
@@ -111,7 +116,7 @@ class Writer {
     this.buf[this.n++] = v ? 1 : 0;
   }
   done(): Uint8Array {
-    return new Uint8Array(this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.n));
+    return this.buf.slice(0, this.n);
   }
 }
 
@@ -181,7 +186,7 @@ function encodeStrings(list: readonly string[]): Uint8Array {
 export function hexToBytes(hex: string, what = 'hex'): Uint8Array {
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex))
     throw new BindingError('INVALID_HEX', `${what}: not an even-length hex string`);
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  return rawHexToBytes(hex);
 }
 
 /** Lowercase hex (formats' toHex). */
@@ -385,7 +390,7 @@ export function webgpuRecord(g: ClaimWebGpu): Uint8Array {
   return w.done();
 }
 
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+const sha256 = (b: Uint8Array) => digest('sha256', b);
 
 export function inputSideHash(claim: ClaimInputSide): Uint8Array {
   return sha256(inputSide(claim));

@@ -3,10 +3,12 @@
  */
 
 import { toBase64 } from '../formats/index.ts';
+import { hexToBytes } from '../util/text-codec.ts';
 import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex } from './encode.ts';
 import { BindingError } from './errors.ts';
+import { platformBase64Decode, platformBase64Encode } from './platform/base64-node.ts';
 import { type AttestationMode, type CpuEvidence, TEE_KINDS, type TeeKind } from './vocabulary.ts';
 
 export const ENVELOPE_FORMAT = 'wasmvm-tee/attestation';
@@ -138,7 +140,7 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
   if (s.serverBuildSha256 !== undefined) {
     if (typeof s.serverBuildSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.serverBuildSha256))
       throw envErr('session.serverBuildSha256', 'expected 32 bytes of lowercase hex');
-    d.serverBuild = new Uint8Array(Buffer.from(s.serverBuildSha256, 'hex'));
+    d.serverBuild = hexToBytes(s.serverBuildSha256);
   }
   if (s.seal !== undefined) {
     checkSealShape(s.seal, 'session.seal');
@@ -158,9 +160,10 @@ const B64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
  * character are zero, so exactly one text encodes the bytes).
  */
 export function checkB64(s: unknown, what: string): string {
-  // Fast path: canonical standard base64 is exactly what re-encodes to itself (both native); anything else
-  // takes the checks below, which name the problem.
-  if (typeof s === 'string' && Buffer.from(s, 'base64').toString('base64') === s) return s;
+  // Fast path: canonical standard base64 is exactly what re-encodes to itself (the lenient decoder skips
+  // or maps any other character, so it re-encodes differently; both native in Node); anything else takes
+  // the checks below, which name the problem.
+  if (typeof s === 'string' && platformBase64Encode(platformBase64Decode(s)) === s) return s;
   return checkB64Slow(s, what);
 }
 
@@ -180,9 +183,9 @@ function checkB64Slow(s: unknown, what: string): string {
 export function fromB64(s: unknown, what: string): Uint8Array {
   // Decoded once; canonical standard base64 is exactly what re-encodes to itself.
   if (typeof s !== 'string') return checkB64Slow(s, what) as never; // throws
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const b = platformBase64Decode(s);
+  if (platformBase64Encode(b) !== s) checkB64Slow(s, what); // throws: the equivalent checks, naming the problem
+  return b;
 }
 
 function envErr(field: string, why: string): BindingError {

@@ -17,6 +17,7 @@ import {
 } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import type { ClaimInputSide, ClaimInputs } from './claim.ts';
 import { BindingError } from './errors.ts';
+import { platformBase64Decode } from './platform/base64-node.ts';
 import { f32Bits, f32FromBits, f64Bits, f64FromBits, valueToString } from './value-text.ts';
 import { isGasLimit, modeFromProto, requestedAttestationFromProto, type WasmValue } from './vocabulary.ts';
 
@@ -252,5 +253,5 @@ export function decodeBase64Strict(s: string, what: string): Uint8Array {
   const t = s.replace(/[\r\n]/g, '');
   if (t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(t))
     throw fail('INVALID_BASE64', what, `${what}: not valid standard base64`);
-  return new Uint8Array(Buffer.from(t, 'base64'));
+  return platformBase64Decode(t);
 }

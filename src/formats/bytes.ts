@@ -4,6 +4,7 @@
  * NVML structures) uses these instead of its own copy. A layout passes a `fail` function so a short
  * or mis-sized input throws that layout's own error (code and message); the default is FormatError.
  */
+import { concatBytes } from '../util/text-codec.ts';
 import { FormatError } from './errors.ts';
 
 /** What a reader ran out of: the field, where, how many bytes it needed and how many were left. */
@@ -106,6 +107,6 @@ export class ByteWriter {
     return this.bytes(b);
   }
   done(): Uint8Array {
-    return Buffer.concat(this.parts);
+    return concatBytes(...this.parts);
   }
 }

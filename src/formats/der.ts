@@ -5,6 +5,7 @@
  * `DerError` (code 'DER') on bad input. Subrooms map it to their own error codes where they need to.
  */
 
+import { fromUtf8 } from '../util/text-codec.ts';
 import { toHex } from './encoding.ts';
 import { FormatError } from './errors.ts';
 
@@ -161,7 +162,8 @@ export function intHex(node: DerNode): string {
 
 /** UTCTime or GeneralizedTime (seconds, 'Z') → Date. */
 export function timeValue(node: DerNode): Date {
-  const s = Buffer.from(content(node)).toString('latin1');
+  let s = '';
+  for (const c of content(node)) s += String.fromCharCode(c); // latin1
   const utc = node.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null;
   if (utc) {
     const yy = Number(utc[1]);
@@ -184,7 +186,7 @@ export function derString(b: Uint8Array): string {
   const n = readNode(b);
   if (n.tag !== TAG.IA5 && n.tag !== TAG.UTF8 && n.tag !== TAG.PRINTABLE && n.tag !== TAG.VISIBLE)
     throw new DerError(`DER: expected a string, found tag ${hex(n.tag)}`);
-  return Buffer.from(content(n)).toString('utf8');
+  return fromUtf8(content(n));
 }
 
 function lenBytes(n: number): number[] {

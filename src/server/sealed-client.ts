@@ -1,5 +1,5 @@
 /**
- * The client half of sealed execution (docs/sealed-execution.md):
+ * The client half of sealed execution (docs/sealed-execution.md) on the typed client (client.ts):
  *
  *   const session = await attestForSealing(client, { policy, allowSimulated: false });  // verify first
  *   const r = await executeSealedAndVerify(client, { bytecode, fn: 'add', args: ['1', '2'] }, { session });
@@ -8,35 +8,23 @@
  * TEE kind, simulated or not); nothing is sealed unless it passes. executeSealedAndVerify seals the
  * request to the attested HPKE key with a fresh response key, opens the sealed answer, and verifies the
  * response as executeAndVerify does, plus: the claim binds this sealed request's digest (claim field 21)
- * and was issued inside the sealing key's validity, by the attested session.
+ * and was issued inside the sealing key's validity, by the attested session. The protocol steps are the
+ * verifier's transport-agnostic ones (src/verify/sealed-client.ts, which pages use over connect-web);
+ * this file adds the typed client's inputs and results, and its ClientError.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+
+import type { SessionKeyJson, TeeKind } from '../binding/index.ts';
 import {
-  bytesToHex,
-  type ExecutionClaim,
-  framePayload,
-  fromB64,
-  generateSealKeyPair,
-  hpkeOpen,
-  hpkeSeal,
-  type SessionKeyJson,
-  sealedRequestDigest,
-  sealedRequestInfo,
-  sealedResponseInfo,
-  type TeeKind,
-  unframePayload,
-} from '../binding/index.ts';
-import {
-  SealedExecutionPayloadSchema,
-  SealedExecutionRequestSchema,
-  SealedResponsePayloadSchema,
-} from '../gen/wasmvm/v1/wasmvm_pb.ts';
-import {
-  type Check,
-  type Verdict,
+  openSealedResponse,
+  type SealedSession,
+  SealingError,
+  type SealingPolicy as SealingStepsPolicy,
+  type SealRequestOptions,
+  sealedChecks,
+  sealingNonce,
+  sealRequest,
   type VerifyExecutionOptions,
-  verifySessionAttestation,
+  verifySealingAttestation,
 } from '../verify/index.ts';
 import {
   buildExecuteRequest,
@@ -48,25 +36,12 @@ import {
 } from './client.ts';
 import { ClientError } from './errors.ts';
 
+export { type SealedSession, sealedChecks };
+
 /** What the attestation must satisfy before anything is sealed (and what responses are verified with). */
 export interface SealingPolicy extends VerifyOptions {
   /** Require this TEE kind (absent: any). */
   teeKind?: TeeKind;
-}
-
-/** A verified session's sealing key. */
-export interface SealedSession {
-  keyId: string;
-  suite: string;
-  publicKey: Uint8Array;
-  /** Validity of the key, ms since the Unix epoch (attested). */
-  notBefore: number;
-  notAfter: number;
-  /** The session's identity (sessionKeyReportData with no nonce), hex: claims of this session carry it. */
-  identity: string;
-  session: SessionKeyJson;
-  /** The attestation's verdict (passed). */
-  verdict: Verdict;
 }
 
 export interface SealedExecuteResult extends ExecuteAndVerifyResult {
@@ -76,16 +51,6 @@ export interface SealedExecuteResult extends ExecuteAndVerifyResult {
   sealedTo: SealedSession;
   /** Bytes that crossed the host: sealed request and sealed response ciphertexts. */
   sealedBytes: { request: number; response: number };
-}
-
-function failing(v: Verdict): string {
-  const out: string[] = [];
-  const walk = (x: Verdict) => {
-    for (const c of x.checks) if (c.outcome === 'fail') out.push(`${c.id}: ${c.detail}`);
-    for (const p of x.parts ?? []) walk(p);
-  };
-  walk(v);
-  return out.slice(0, 6).join('; ') || 'verification failed';
 }
 
 function verifyOpts(p: SealingPolicy): Omit<VerifyExecutionOptions, 'claim' | 'response' | 'request'> {
@@ -103,7 +68,7 @@ export async function attestForSealing(
   client: WasmvmClient,
   policy: SealingPolicy = {},
 ): Promise<SealedSession> {
-  const nonce = new Uint8Array(randomBytes(32));
+  const nonce = sealingNonce();
   const res = await client.getAttestation({ nonce });
   let session: SessionKeyJson;
   try {
@@ -116,29 +81,9 @@ export async function attestForSealing(
       'ATTESTATION_REJECTED',
       'refusing to seal: sealed execution never skips verification',
     );
-  const v = await verifySessionAttestation(session, { ...verifyOpts(policy), nonce });
-  if (!v.ok)
-    throw new ClientError(
-      'ATTESTATION_REJECTED',
-      `refusing to seal: the attestation did not verify: ${failing(v)}`,
-    );
-  if (policy.teeKind !== undefined && session.evidence.kind !== policy.teeKind)
-    throw new ClientError(
-      'ATTESTATION_REJECTED',
-      `refusing to seal: TEE kind ${session.evidence.kind}, the policy requires ${policy.teeKind}`,
-    );
-  if (!session.seal)
-    throw new ClientError('SEAL_UNAVAILABLE', 'the server attests no sealing key (serve --seal-suite none?)');
-  return {
-    keyId: session.jwk.kid!,
-    suite: session.seal.suite,
-    publicKey: fromB64(session.seal.publicKey, 'session.seal.publicKey'),
-    notBefore: Date.parse(session.notBefore),
-    notAfter: Date.parse(session.notAfter),
-    identity: String(v.fields?.identity ?? ''),
-    session,
-    verdict: v,
-  };
+  const steps: SealingStepsPolicy = verifyOpts(policy);
+  if (policy.teeKind !== undefined) steps.teeKind = policy.teeKind;
+  return asClientError(verifySealingAttestation(session, nonce, steps));
 }
 
 export interface SealedExecuteOptions extends SealingPolicy {
@@ -162,123 +107,37 @@ export async function executeSealedAndVerify(
   input: ExecuteInput,
   opts: SealedExecuteOptions = {},
 ): Promise<SealedExecuteResult> {
-  const now = opts.now ?? Date.now;
   const sealedTo = opts.session ?? (await attestForSealing(client, opts));
-  if (now() > sealedTo.notAfter)
-    throw new ClientError(
-      'SEAL_KEY_EXPIRED',
-      `the attested sealing key ${sealedTo.keyId} expired at ${new Date(sealedTo.notAfter).toISOString()}: fetch the attestation again`,
-    );
-  const sent = { ...input, nonce: input.nonce ?? new Uint8Array(randomBytes(32)) };
+  const sealOpts: SealRequestOptions = { bytecodeByHash: opts.bytecodeByHash === true };
+  if (opts.now) sealOpts.now = opts.now;
+  const sent = { ...input, nonce: input.nonce ?? sealingNonce() };
   const request = buildExecuteRequest(sent);
-  const byHash = opts.bytecodeByHash === true;
-  const wire = byHash ? buildExecuteRequest({ ...sent, bytecode: new Uint8Array(0) }) : request;
-  const responseKey = await generateSealKeyPair(sealedTo.suite);
-  const payload = toBinary(
-    SealedExecutionPayloadSchema,
-    create(SealedExecutionPayloadSchema, {
-      request: wire,
-      responsePublicKey: responseKey.publicKey,
-      sentAtMs: BigInt(Math.floor(now())),
-      bytecodeSha256: byHash ? sha256Hex(input.bytecode) : '',
-    }),
-  );
-  const frame = framePayload(payload);
-  payload.fill(0);
-  let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
-  try {
-    sealed = await hpkeSeal(
-      sealedTo.suite,
-      sealedTo.publicKey,
-      sealedRequestInfo(sealedTo.suite, sealedTo.keyId),
-      frame,
-    );
-  } finally {
-    frame.fill(0);
-  }
-  const parts = { keyId: sealedTo.keyId, suite: sealedTo.suite, ...sealed };
-  const digest = sealedRequestDigest(parts);
-  const digestHex = bytesToHex(digest);
+  const sealed = await asClientError(sealRequest(sealedTo, request, sealOpts));
   const callOpts: { timeoutMs?: number; signal?: AbortSignal } = {};
   if (input.timeoutMs !== undefined) callOpts.timeoutMs = input.timeoutMs;
   if (input.signal) callOpts.signal = input.signal;
-  const res = await client.executeSealed(create(SealedExecutionRequestSchema, parts), callOpts);
-  if (bytesToHex(res.requestDigest) !== digestHex || res.keyId !== sealedTo.keyId)
-    throw new ClientError(
-      'SEALED_RESPONSE_MISMATCH',
-      `the sealed response answers another request (digest ${bytesToHex(res.requestDigest).slice(0, 16)}…, ours ${digestHex.slice(0, 16)}…)`,
-    );
-  let opened: Uint8Array;
-  try {
-    opened = await hpkeOpen(responseKey, res.enc, sealedResponseInfo(digest), res.ciphertext);
-  } catch {
-    throw new ClientError(
-      'SEALED_RESPONSE_TAMPERED',
-      'the sealed response does not open with our response key: it was edited in transit',
-    );
-  }
-  const inner = fromBinary(SealedResponsePayloadSchema, unframePayload(opened));
-  if (inner.result.case === 'error') {
-    const e = inner.result.value;
-    throw new ClientError('SEALED_REQUEST_FAILED', `[${e.code}] ${e.message}`);
-  }
-  if (inner.result.case !== 'response')
-    throw new ClientError(
-      'SEALED_RESPONSE_TAMPERED',
-      'the sealed response holds neither a result nor an error',
-    );
-  const response = inner.result.value;
-  const extra = (claim: ExecutionClaim | undefined): Check[] => sealedChecks(claim, digestHex, sealedTo);
-  const r = await verifyResponse(request, response, sent, opts, extra);
+  const res = await client.executeSealed(sealed.message, callOpts);
+  const response = await asClientError(openSealedResponse(sealed, res));
+  const r = await verifyResponse(request, response, sent, opts, (claim) =>
+    sealedChecks(claim, sealed.digestHex, sealedTo),
+  );
   return {
     ...r,
-    sealedRequestSha256: digestHex,
+    sealedRequestSha256: sealed.digestHex,
     sealedTo,
     sealedBytes: {
-      request: sealed.ciphertext.length + sealed.enc.length,
+      request: sealed.message.ciphertext.length + sealed.message.enc.length,
       response: res.ciphertext.length + res.enc.length,
     },
   };
 }
 
-function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** The checks sealed execution adds to verifyExecution's (exported for the CLI's verdict text). */
-export function sealedChecks(
-  claim: ExecutionClaim | undefined,
-  digestHex: string,
-  s: Pick<SealedSession, 'notBefore' | 'notAfter' | 'identity' | 'keyId'>,
-): Check[] {
-  if (!claim) return [{ id: 'sealed.request', outcome: 'fail', detail: 'no claim in the sealed response' }];
-  const checks: Check[] = [];
-  const bound = claim.sealedRequestSha256 === digestHex;
-  checks.push({
-    id: 'sealed.request',
-    outcome: bound ? 'pass' : 'fail',
-    detail: bound
-      ? 'claim.sealedRequestSha256 = the digest of the sealed request we sent'
-      : `claim.sealedRequestSha256 ${claim.sealedRequestSha256 ?? '(none)'} ≠ our sealed request ${digestHex}: a result for another request`,
-  });
-  const t = Number(claim.issuedAt);
-  const inside = s.notBefore <= t && t <= s.notAfter;
-  checks.push({
-    id: 'sealed.key-validity',
-    outcome: inside ? 'pass' : 'fail',
-    detail: inside
-      ? `issued ${new Date(t).toISOString()}, inside sealing key ${s.keyId}'s validity`
-      : `issued ${new Date(t).toISOString()}, outside sealing key ${s.keyId}'s validity ${new Date(s.notBefore).toISOString()} – ${new Date(s.notAfter).toISOString()}: sealed under an expired key`,
-  });
-  if (claim.session !== undefined) {
-    const same = claim.session === s.identity;
-    checks.push({
-      id: 'sealed.session',
-      outcome: same ? 'pass' : 'fail',
-      detail: same
-        ? 'the claim is signed by the attested session whose key opened the request'
-        : 'the claim is signed by another session than the one the request was sealed to',
-    });
+/** The verifier's SealingError as the typed client's ClientError (same code and message). */
+async function asClientError<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof SealingError) throw new ClientError(e.code, e.message, { cause: e });
+    throw e;
   }
-  return checks;
 }

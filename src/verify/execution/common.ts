@@ -3,6 +3,7 @@
  * comparison, the server-build pin check, the nonce reader, and the error for malformed input.
  */
 import { BindingError, type BindingErrorCode, type ExecutionClaim } from '../../binding/index.ts';
+import { bytesEqual, hexToBytes } from '../../util/text-codec.ts';
 import type { VerifierCache } from '../cache.ts';
 import type { GpuReferenceValues } from '../nvidia/index.ts';
 import type { CollateralBundle } from '../reference/collateral.ts';
@@ -108,11 +109,11 @@ export function serverBuildCheck(
   );
 }
 
-export const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+export const eq = (a: Uint8Array, b: Uint8Array): boolean => bytesEqual(a, b);
 
 /** Equal bytes, absent = empty. */
 export function same(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return Buffer.from(a ?? new Uint8Array(0)).equals(Buffer.from(b ?? new Uint8Array(0)));
+  return bytesEqual(a ?? new Uint8Array(0), b ?? new Uint8Array(0));
 }
 
 /** Clock skew allowed by default between the server and the verification time, ms. */
@@ -120,7 +121,7 @@ export const SKEW_MS = 300_000;
 
 export function hexNonce(s: string): Uint8Array {
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(s)) throw new BindingError('INVALID_NONCE', 'nonce: not hex', 'nonce');
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  return hexToBytes(s);
 }
 
 /** A BindingError naming the field (INVALID_RESPONSE unless said). */

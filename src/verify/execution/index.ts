@@ -1,7 +1,8 @@
 /**
  * Verification of whole executions (docs/binding.md "Verification"): verifyExecution (verify.ts) and
  * its steps: the request (request.ts), the response (response.ts), the evidence (evidence.ts), proto
- * JSON reading (proto-json.ts), and session keys on their own (session.ts).
+ * JSON reading (proto-json.ts), and session keys on their own (session.ts); the client steps of sealed
+ * execution, transport-agnostic (sealed-client.ts).
  */
 export { isBindingError, renderValue } from '../../binding/index.ts';
 export type { VerifyExecutionOptions } from './common.ts';
@@ -9,5 +10,24 @@ export { verifyEvidence } from './evidence.ts';
 export { protoJsonValue } from './proto-json.ts';
 export { claimInputFromRequest } from './request.ts';
 export { attestationFromResponse, readResponse } from './response.ts';
+export {
+  executeSealed,
+  failingChecks,
+  openSealedResponse,
+  type SealedExecution,
+  type SealedRequest,
+  type SealedSession,
+  type SealingClient,
+  SealingError,
+  type SealingErrorCode,
+  type SealingPolicy,
+  type SealingVerifyOptions,
+  type SealRequestOptions,
+  sealedChecks,
+  sealingNonce,
+  sealRequest,
+  verifySealedResponse,
+  verifySealingAttestation,
+} from './sealed-client.ts';
 export { verifySessionAttestation } from './session.ts';
 export { verifyExecution } from './verify.ts';

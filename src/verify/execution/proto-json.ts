@@ -12,6 +12,7 @@ import {
   renderValue,
   type WasmValue,
 } from '../../binding/index.ts';
+import { hexToBytes } from '../../util/text-codec.ts';
 import { invalid } from './common.ts';
 
 export function pick(o: unknown, ...keys: string[]): unknown {
@@ -179,5 +180,5 @@ export function b64Field(v: unknown, what: string): Uint8Array {
 /** Lowercase hex bytes (the CLI shape). */
 export function hexBytes(v: unknown, what: string): Uint8Array {
   if (typeof v !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(v)) throw invalid(what, 'expected lowercase hex');
-  return new Uint8Array(Buffer.from(v, 'hex'));
+  return hexToBytes(v);
 }

@@ -5,10 +5,10 @@
  * `readExecuteRequest`, the same function the service reads every request with. There is no second
  * request parser to keep in step.
  */
-import { createHash } from 'node:crypto';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { BindingError, type ClaimInputSide, readExecuteRequest } from '../../binding/index.ts';
 import { WASMVMExecutionRequestSchema } from '../../gen/wasmvm/v1/wasmvm_pb.ts';
+import { digestHex } from '../../util/digest.ts';
 import { invalid } from './common.ts';
 
 /**
@@ -32,7 +32,7 @@ export function claimInputFromRequest(req: unknown): ClaimInputSide & { requestI
   }
   const out: ClaimInputSide & { requestId?: string } = {
     ...r.input,
-    bytecodeSha256: createHash('sha256').update(r.bytecode).digest('hex'),
+    bytecodeSha256: digestHex('sha256', r.bytecode),
   };
   if (r.requestId !== '') out.requestId = r.requestId;
   return out;

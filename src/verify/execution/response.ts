@@ -14,6 +14,7 @@ import {
   valueToString,
   type WasmValue,
 } from '../../binding/index.ts';
+import { bytesToBase64 } from '../../util/text-codec.ts';
 import type { Check } from '../types.ts';
 import { fail, invalid, pass, same, skip } from './common.ts';
 import { evidenceReportData } from './evidence.ts';
@@ -295,8 +296,7 @@ export function responseChecks(
   if (proto) {
     cmp('claim', 'result.claim', () => {
       if (notShown('claim')) return undefined;
-      if (f.claim === Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64'))
-        return undefined;
+      if (f.claim === bytesToBase64(encoded)) return undefined;
       const got = b64Field(f.claim, 'result.claim');
       return same(got, encoded) ? undefined : 'the claim bytes differ from the envelope claim, encoded';
     });

@@ -1,7 +1,6 @@
 /**
  * verifySessionAttestation: a session key's attestation (the GetAttestation answer) on its own.
  */
-import { createPublicKey } from 'node:crypto';
 import {
   bytesToHex,
   checkSessionShape,
@@ -22,6 +21,7 @@ import {
   type VerifyExecutionOptions,
 } from './common.ts';
 import { type Cpu, evidenceReportData, verifyCpu, verifyGpu } from './evidence.ts';
+import { isP256Spki, jwkMatchesSpki } from './session-keys.ts';
 
 /**
  * Verify a session key's attestation (the `GetAttestation` answer: `SessionKeyJson` or its JSON string):
@@ -59,17 +59,14 @@ export async function verifySessionAttestation(
   let cpu: Cpu;
   try {
     const data = sessionKeyDataFromJson(s);
-    const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
-    const sameKey = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), data.spki);
+    const sameKey = await jwkMatchesSpki(s.jwk, data.spki);
     checks.push(
       (sameKey ? pass : fail)(
         'binding.session-jwk',
         sameKey ? 'jwk = spki' : 'session.jwk and session.spki are different keys',
       ),
     );
-    const claimKey = createPublicKey({ key: Buffer.from(data.claimSpki), format: 'der', type: 'spki' });
-    const p256 =
-      claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    const p256 = await isP256Spki(data.claimSpki);
     checks.push(
       (p256 ? pass : fail)(
         'binding.session-claim-key',

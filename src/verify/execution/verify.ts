@@ -4,7 +4,6 @@
  * request → freshness → the claim on its own → the session key → the CPU evidence → the GPU evidence →
  * the response's fields. Each step appends its checks, in this order, to one verdict.
  */
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import {
   type AttestationEnvelope,
   type BindingError,
@@ -25,6 +24,7 @@ import {
   sessionKeyDataFromJson,
   sessionKeyReportData,
 } from '../../binding/index.ts';
+import { digest } from '../../util/digest.ts';
 import { cachedNote, factKey } from '../cache.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
@@ -42,6 +42,7 @@ import {
 import { type Cpu, evidenceReportData, verifyCpu, verifyGpu } from './evidence.ts';
 import { claimInputFromRequest } from './request.ts';
 import { attestationFromResponse, type ResponseView, readResponse, responseChecks } from './response.ts';
+import { isP256Spki, jwkMatchesSpki, verifyEs256 } from './session-keys.ts';
 
 /** What the steps share: the options, and the verdict being built. */
 interface Run {
@@ -115,7 +116,7 @@ function encodeSides(claim: ExecutionClaim, run: Run): Encoded | undefined {
 }
 
 function sha256(b: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(b).digest());
+  return digest('sha256', b);
 }
 
 /** Step 2b: the recomputed REPORT_DATA against the envelope's, and the expected claim when given. */
@@ -267,7 +268,6 @@ interface SessionKeyFacts {
   expected: Uint8Array;
   /** session.jwk and session.spki are the same key. */
   sameKey: boolean;
-  claimKey: KeyObject;
   /** The claim key is ECDSA P-256. */
   p256: boolean;
 }
@@ -277,7 +277,7 @@ interface SessionKeyFacts {
  * by every field of the session but its evidence, and kept only when both keys check out. Throws for a
  * malformed session (never cached).
  */
-function sessionKeyFacts(s: SessionKeyJson, run: Run): { facts: SessionKeyFacts; at?: Date } {
+async function sessionKeyFacts(s: SessionKeyJson, run: Run): Promise<{ facts: SessionKeyFacts; at?: Date }> {
   const { cache } = run.opts;
   const key = cache ? factKey('session-keys', JSON.stringify({ ...s, evidence: undefined })) : undefined;
   const hit = key ? cache!.get<SessionKeyFacts>(key) : undefined;
@@ -288,12 +288,9 @@ function sessionKeyFacts(s: SessionKeyJson, run: Run): { facts: SessionKeyFacts;
   const data = sessionKeyDataFromJson(s);
   const identity = sessionKeyReportData(data);
   const expected = s.nonce === '' ? identity : sessionKeyReportData(data, hexNonce(s.nonce));
-  const jwkKey = createPublicKey({ key: s.jwk as never, format: 'jwk' });
-  const sameKey = eq(new Uint8Array(jwkKey.export({ format: 'der', type: 'spki' })), data.spki);
-  const claimKey = createPublicKey({ key: Buffer.from(data.claimSpki), format: 'der', type: 'spki' });
-  const p256 =
-    claimKey.asymmetricKeyType === 'ec' && claimKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
-  const facts = { data, identity, expected, sameKey, claimKey, p256 };
+  const sameKey = await jwkMatchesSpki(s.jwk, data.spki);
+  const p256 = await isP256Spki(data.claimSpki);
+  const facts = { data, identity, expected, sameKey, p256 };
   if (key && sameKey && p256) cache!.set(key, facts);
   return { facts };
 }
@@ -302,25 +299,21 @@ function sessionKeyFacts(s: SessionKeyJson, run: Run): { facts: SessionKeyFacts;
  * Step 6 (session-key mode): the claim signature, the session identity, the key's validity and build.
  * Returns the REPORT_DATA the session's CPU evidence must carry and that evidence (undefined: unreadable).
  */
-function sessionChecks(
+async function sessionChecks(
   env: AttestationEnvelope,
   claim: ExecutionClaim,
   encoded: Uint8Array,
   run: Run,
-): { expected: Uint8Array; cpuJson: EvidenceJson } | undefined {
+): Promise<{ expected: Uint8Array; cpuJson: EvidenceJson } | undefined> {
   const { opts } = run;
   const s = env.session!;
   const { nowMs, skew } = run;
   const issuedAt = Number(claim.issuedAt);
   try {
-    const { facts, at } = sessionKeyFacts(s, run);
-    const { data, identity, expected, sameKey, claimKey, p256 } = facts;
+    const { facts, at } = await sessionKeyFacts(s, run);
+    const { data, identity, expected, sameKey, p256 } = facts;
     const sig = fromB64(env.signature, 'signature');
-    const sigOk =
-      sameKey &&
-      p256 &&
-      sig.length === 64 &&
-      cryptoVerify('sha256', encoded, { key: claimKey, dsaEncoding: 'ieee-p1363' }, sig);
+    const sigOk = sameKey && p256 && sig.length === 64 && (await verifyEs256(data.claimSpki, encoded, sig));
     run.checks.push(
       (sigOk ? pass : fail)(
         'binding.session-signature',
@@ -498,7 +491,7 @@ export async function verifyExecution(
   let cpuJson = env.evidence;
   let expected = enc.rd;
   if (env.mode === 'session-key') {
-    const bound = sessionChecks(env, claim, enc.encoded, run);
+    const bound = await sessionChecks(env, claim, enc.encoded, run);
     if (bound) ({ expected, cpuJson } = bound);
   }
   serverBuildChecks(env, claim, run);
