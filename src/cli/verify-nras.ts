@@ -122,7 +122,7 @@ function parseCommandLine(argv: string[]): Record<string, string | true> {
 }
 
 /** The NRAS JWKS from an offline collateral bundle, as the check 'collateral.nvidia.nras-jwks'. */
-function jwksFromBundle(path: string, at: Date): { jwks?: JwksSource; check: Check } {
+async function jwksFromBundle(path: string, at: Date): Promise<{ jwks?: JwksSource; check: Check }> {
   let bundle: ReturnType<typeof parseCollateralBundle>;
   try {
     bundle = parseCollateralBundle(readJson(path, 'collateral bundle'));
@@ -133,7 +133,7 @@ function jwksFromBundle(path: string, at: Date): { jwks?: JwksSource; check: Che
   const id = 'collateral.nvidia.nras-jwks';
   try {
     const item = validItem(bundle, 'nvidia-nras-jwks', 'nras', at);
-    const { keys } = checkNrasJwks(item, at);
+    const { keys } = await checkNrasJwks(item, at);
     return {
       jwks: pinnedJwks(
         { keys } as Parameters<typeof pinnedJwks>[0],
@@ -319,7 +319,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
             'USAGE',
             '--collateral is the offline source: not with --nras-jwks or --online',
           );
-        const r = jwksFromBundle(a['--collateral'], now ?? new Date());
+        const r = await jwksFromBundle(a['--collateral'], now ?? new Date());
         bundleChecks.push(r.check);
         if (r.jwks) jwks = r.jwks;
       } else if (typeof file === 'string') {

@@ -325,8 +325,8 @@ export async function fetchNrasJwksItem(
         throw new CollateralError('COLLATERAL_FETCH_FAILED', `GET ${url}: HTTP ${res.status}`);
       return makeItem('nvidia-nras-jwks', 'nras', url, Buffer.from(await res.arrayBuffer()).toString('utf8'));
     },
-    (i) => {
-      checkNrasJwks(i, at);
+    async (i) => {
+      await checkNrasJwks(i, at);
     },
   );
   return r;

@@ -160,14 +160,17 @@ function jwkLeaf(item: CollateralItem, k: Record<string, unknown>): X509Certific
  * the next, a pinned NRAS CA reached), and at least one signing certificate is valid at `at`.
  * Returns the key set. Throws COLLATERAL_SIGNATURE_INVALID / COLLATERAL_EXPIRED / COLLATERAL_MALFORMED.
  */
-export function checkNrasJwks(item: CollateralItem, at: Date): { keys: Record<string, unknown>[] } {
+export async function checkNrasJwks(
+  item: CollateralItem,
+  at: Date,
+): Promise<{ keys: Record<string, unknown>[] }> {
   const keys = jwksKeys(item);
   let valid = 0;
   for (const k of keys) {
     // the chain at a time inside the key's own validity: a key's age is judged below, its signatures here
     const leaf = jwkLeaf(item, k);
     const mid = new Date((new Date(leaf.validFrom).getTime() + new Date(leaf.validTo).getTime()) / 2);
-    const r = checkJwkX5c(k, mid, [...NRAS_PINNED_CA_SPKI_SHA256]);
+    const r = await checkJwkX5c(k, mid, [...NRAS_PINNED_CA_SPKI_SHA256]);
     if (r.outcome !== 'pass') badSig(item, `key '${String(k.kid)}': ${r.detail}`);
     if (at >= new Date(leaf.validFrom) && at <= new Date(leaf.validTo)) valid++;
   }
