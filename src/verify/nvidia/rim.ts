@@ -30,7 +30,10 @@ import type { Check, Verdict } from '../types.ts';
 import { Certificate } from '../x509.ts';
 import { verifyChainToPinnedRoot } from './certs.ts';
 import { NVIDIA_RIM_ROOT_PEM } from './roots.ts';
+import { strictVerdict } from './strict-verdict.ts';
 import { C14nCanonicalization, DOMParser, SignedXml, type XmlDocument, type XmlElement } from './xml-libs.ts';
+
+export { strictVerdict };
 
 /** Stable error codes of RIM checks (a failing check's detail starts with its code). */
 export type RimErrorCode =
@@ -267,33 +270,6 @@ const notChecked = (id: string, detail: string): Check => ({
   outcome: 'skip',
   detail: `RIM_NOT_CHECKED: not checked: ${detail}`,
 });
-
-/** Build a verdict whose `ok` also fails on checks that could not run, unless they are allowed. */
-export function strictVerdict(
-  kind: string,
-  checks: Check[],
-  allowNotChecked: readonly string[] = [],
-  extra: Partial<Omit<Verdict, 'ok' | 'kind' | 'checks'>> = {},
-): Verdict {
-  const codes = new Set<string>();
-  for (const c of checks) {
-    const m = /^([A-Z][A-Z0-9_]+): /.exec(c.detail);
-    const counts = c.outcome === 'fail' || (c.outcome === 'skip' && !allowNotChecked.includes(c.id));
-    if (counts && m) codes.add(m[1]!);
-  }
-  const notCheckedIds = checks.filter((c) => c.outcome === 'skip').map((c) => c.id);
-  const ok =
-    checks.every((c) => c.outcome !== 'fail') &&
-    notCheckedIds.every((id) => allowNotChecked.includes(id)) &&
-    (extra.parts ?? []).every((p) => p.ok);
-  return {
-    ok,
-    kind,
-    checks,
-    ...extra,
-    fields: { ...(extra.fields ?? {}), errorCodes: [...codes], notChecked: notCheckedIds },
-  };
-}
 
 function cn(c: X509Certificate): string {
   return (
