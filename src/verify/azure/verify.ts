@@ -36,6 +36,7 @@ import {
 import { createHasher, digestHex } from '../../util/digest.ts';
 import { type HashName, type SignatureScheme, verifySignature } from '../../util/signature.ts';
 import { bytesEqual, bytesToHex, concatBytes } from '../../util/text-codec.ts';
+import { VerifyError } from '../errors.ts';
 import type { KdsOptions, SnpPolicy } from '../sev-snp/index.ts';
 import { verifySnpReport } from '../sev-snp/index.ts';
 import type { TdxCollateral, TdxPolicy } from '../tdx/index.ts';
@@ -380,19 +381,26 @@ const OPENSSL_CURVE: Record<string, string> = {
   'P-521': 'secp521r1',
 };
 
-/** Import a public JWK (RSA n/e or EC crv/x/y) through jose (WebCrypto): type, size and SPKI. Throws when it does not import. */
+/**
+ * Import a public JWK through jose (WebCrypto): its type and size as node:crypto names them ('rsa' 2048,
+ * 'ec' prime256v1, …) and, for RSA and the NIST curves (what WebCrypto imports), its SPKI. A key of
+ * another curve or an OKP key is described but not imported (it is refused anyway). Throws when the JWK
+ * does not import.
+ */
 async function importPublicJwk(
   jwk: Record<string, string | undefined>,
-): Promise<{ type: string; size: string; modulusBits?: number; spki: Uint8Array }> {
+): Promise<{ type: string; size: string; modulusBits?: number; spki?: Uint8Array }> {
+  if (jwk.kty === 'OKP') return { type: String(jwk.crv).toLowerCase(), size: '' };
   const alg =
     jwk.kty === 'RSA'
       ? 'RS256'
       : jwk.kty === 'EC'
         ? { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[String(jwk.crv)]
         : undefined;
-  if (!alg) throw new TypeError(`unsupported key type ${String(jwk.kty)} ${String(jwk.crv ?? '')}`.trim());
+  if (jwk.kty === 'EC' && !alg) return { type: 'ec', size: String(jwk.crv) };
+  if (!alg) throw new VerifyError('VERIFY_BAD_INPUT', `key type ${String(jwk.kty)} is not supported`);
   const key = await importJWK(jwk as JWK, alg, { extractable: true });
-  if (key instanceof Uint8Array) throw new TypeError('not a public key');
+  if (key instanceof Uint8Array) throw new VerifyError('VERIFY_BAD_INPUT', 'not a public key');
   const pem = await exportSPKI(key);
   const spki = decodeBase64Loose(pem.replace(/-----[A-Z ]+-----/g, ''));
   const a = key.algorithm as { modulusLength?: number; namedCurve?: string };
@@ -423,7 +431,7 @@ async function importAk(
   if (key.type === 'rsa' && (key.modulusBits === 2048 || key.modulusBits === 3072))
     desc = `RSA-${key.modulusBits}`;
   if (key.type === 'ec' && key.size === 'prime256v1') desc = 'ECC P-256';
-  if (!desc) {
+  if (!desc || !key.spki) {
     checks.push(
       fail(
         'azure.ak.key',

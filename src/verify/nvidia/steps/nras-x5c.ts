@@ -15,8 +15,8 @@ function algFor(jwk: Record<string, unknown>): string {
 }
 
 /** DER SubjectPublicKeyInfo as WebCrypto exports it (canonical), from a JOSE key. */
-async function spkiOf(key: Awaited<ReturnType<typeof importJWK>>): Promise<Uint8Array> {
-  if (key instanceof Uint8Array) throw new TypeError('a symmetric key has no SubjectPublicKeyInfo');
+async function spkiOf(key: Awaited<ReturnType<typeof importJWK>>): Promise<Uint8Array | undefined> {
+  if (key instanceof Uint8Array) return undefined; // a symmetric ('oct') key: no public key at all
   const pem = await exportSPKI(key);
   return decodeBase64Loose(pem.replace(/-----[A-Z ]+-----/g, ''));
 }
@@ -25,13 +25,14 @@ async function spkiOf(key: Awaited<ReturnType<typeof importJWK>>): Promise<Uint8
 async function sameKey(jwk: Record<string, unknown>, cert: Certificate): Promise<boolean> {
   const alg = algFor(jwk);
   const fromJwk = await spkiOf(await importJWK(jwk as JWK, alg, { extractable: true }));
-  let fromCert: Uint8Array;
+  if (!fromJwk) return false;
+  let fromCert: Uint8Array | undefined;
   try {
     fromCert = await spkiOf(await importX509(cert.toPem(), alg, { extractable: true }));
   } catch {
     return false; // another key type or curve than the JWK's
   }
-  return bytesEqual(fromJwk, fromCert);
+  return fromCert !== undefined && bytesEqual(fromJwk, fromCert);
 }
 
 /**
