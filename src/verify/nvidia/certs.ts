@@ -6,19 +6,26 @@
 import {
   DerError,
   type DerTree,
+  decodeBase64Loose,
   decodeOid,
+  children as derChildren,
+  content as derContent,
+  whole as derWhole,
+  oidToString,
+  readNode,
   readTree,
   unknownCriticalExtensions,
   walkTree,
 } from '../../formats/index.ts';
 import { digestHex } from '../../util/digest.ts';
 import {
+  CURVE_BYTES,
   type HashName,
   type NamedCurve,
   type SignatureScheme,
   verifySignature,
 } from '../../util/signature.ts';
-import { bytesEqual, bytesToHex } from '../../util/text-codec.ts';
+import { bytesEqual, bytesToHex, concatBytes } from '../../util/text-codec.ts';
 import { Certificate } from '../x509.ts';
 import { NVIDIA_DEVICE_IDENTITY_ROOT_PEM } from './roots.ts';
 
@@ -36,7 +43,7 @@ export function splitPem(text: string): string[] {
 }
 
 export function parseCertChain(pemText: string): Certificate[] {
-  return splitPem(pemText).map((p, i) => Certificate.parse(p, `certificate #${i}`));
+  return splitPem(pemText).map((p, i) => parseCertificateCached(p, () => p, `certificate #${i}`));
 }
 
 let pinnedRoot: Certificate | undefined;
@@ -57,13 +64,98 @@ export function opensslTime(d: Date): string {
   return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()} GMT`;
 }
 
+const extensionMaps = new WeakMap<Certificate, Map<string, Uint8Array>>();
+
 /** One extension's value (the OCTET STRING's content), or undefined when absent or the DER is bad. */
 function extensionValue(c: Certificate, oid: string): Uint8Array | undefined {
-  try {
-    return certExtensions(c.raw).find((e) => e.oid === oid)?.value;
-  } catch {
-    return undefined;
+  let m = extensionMaps.get(c);
+  if (!m) {
+    m = new Map();
+    try {
+      for (const e of certExtensions(c.raw)) if (!m.has(e.oid)) m.set(e.oid, e.value);
+    } catch {
+      // malformed extensions: none usable (unknownCriticalExtensions reports them)
+    }
+    extensionMaps.set(c, m);
   }
+  return m.get(oid);
+}
+
+const parsedCerts = new Map<string, Certificate>();
+const MAX_PARSED = 256;
+
+/**
+ * Certificate.parse with a bounded cache keyed by the exact input text (PEM or base64 DER): device chains,
+ * their CAs and NRAS signing chains repeat from one verification to the next, and parsing is the larger
+ * part of a chain check. Certificates are immutable, so sharing them is safe.
+ */
+export function parseCertificateCached(
+  text: string,
+  der: () => Uint8Array | string,
+  what: string,
+): Certificate {
+  let c = parsedCerts.get(text);
+  if (c) return c;
+  c = Certificate.parse(der(), what);
+  if (parsedCerts.size >= MAX_PARSED) parsedCerts.delete(parsedCerts.keys().next().value!);
+  parsedCerts.set(text, c);
+  return c;
+}
+
+const SIGNATURE_ALGORITHMS: Record<string, { hash: HashName; key: 'ECDSA' | 'RSASSA-PKCS1-v1_5' }> = {
+  '1.2.840.10045.4.3.2': { hash: 'SHA-256', key: 'ECDSA' },
+  '1.2.840.10045.4.3.3': { hash: 'SHA-384', key: 'ECDSA' },
+  '1.2.840.10045.4.3.4': { hash: 'SHA-512', key: 'ECDSA' },
+  '1.2.840.113549.1.1.11': { hash: 'SHA-256', key: 'RSASSA-PKCS1-v1_5' },
+  '1.2.840.113549.1.1.12': { hash: 'SHA-384', key: 'RSASSA-PKCS1-v1_5' },
+  '1.2.840.113549.1.1.13': { hash: 'SHA-512', key: 'RSASSA-PKCS1-v1_5' },
+};
+
+/**
+ * Whether `issuer`'s key verifies `c`'s signature (signature only; false on any error), as OpenSSL's
+ * X509_verify: the signature algorithm inside tbsCertificate must equal the outer one. ECDSA and
+ * PKCS#1 v1.5 signatures go through util/signature (OpenSSL in Node, WebCrypto in browsers, imported keys
+ * cached); any other algorithm through Certificate.signedBy. A verified pair is remembered (verifiedBy).
+ */
+export async function certSignatureValid(c: Certificate, issuer: Certificate): Promise<boolean> {
+  const known = verifiedBy.get(c);
+  if (known?.has(issuer)) return true;
+  const ok = await checkCertSignature(c, issuer);
+  if (ok) {
+    if (known) known.add(issuer);
+    else verifiedBy.set(c, new WeakSet([issuer]));
+  }
+  return ok;
+}
+
+/**
+ * The issuers whose key verified a certificate's signature. Certificates are immutable and a repeated
+ * chain is the same objects (parseCertificateCached), so a verified (certificate, issuer) pair is not
+ * verified again, as the SEV-SNP verifier caches its AMD chain; entries go with the certificates.
+ */
+const verifiedBy = new WeakMap<Certificate, WeakSet<Certificate>>();
+
+async function checkCertSignature(c: Certificate, issuer: Certificate): Promise<boolean> {
+  let parts: { tbs: Uint8Array; alg: string; sig: Uint8Array };
+  try {
+    const [tbs, outerAlg, sig] = derChildren(readNode(c.raw));
+    const tbsFields = derChildren(tbs!);
+    const innerAlg = tbsFields[tbsFields[0]?.tag === 0xa0 ? 2 : 1];
+    if (!outerAlg || !innerAlg || !sig || sig.tag !== 0x03) return false;
+    if (!bytesEqual(derWhole(outerAlg), derWhole(innerAlg))) return false;
+    parts = {
+      tbs: derWhole(tbs!),
+      alg: oidToString(derChildren(outerAlg)[0]!),
+      sig: derContent(sig).subarray(1),
+    };
+  } catch {
+    return false;
+  }
+  const known = SIGNATURE_ALGORITHMS[parts.alg];
+  if (!known) return c.signedBy(issuer);
+  const scheme = schemeForKey(issuer.spki, known.hash);
+  if (!scheme || scheme.name !== known.key) return false;
+  return verifySignature(scheme, { spki: issuer.spki }, parts.tbs, parts.sig);
 }
 
 /** The keyUsage bits (byte 0: digitalSignature 0x80 … keyCertSign 0x04), or undefined without the extension. */
@@ -133,7 +225,7 @@ export function checkIssued(c: Certificate, issuer: Certificate): boolean {
 
 /** `c` names `issuer` as its issuer (checkIssued) AND is signed with its key. Never throws. */
 export async function issuedBy(c: Certificate, issuer: Certificate): Promise<boolean> {
-  return checkIssued(c, issuer) && (await c.signedBy(issuer));
+  return checkIssued(c, issuer) && (await certSignatureValid(c, issuer));
 }
 
 const CURVES: Record<string, NamedCurve> = {
@@ -160,6 +252,49 @@ export function schemeForKey(spki: Uint8Array, hash: HashName): SignatureScheme 
     // not a SubjectPublicKeyInfo
   }
   return undefined;
+}
+
+/** Unsigned big-endian integer bytes without leading zeros. */
+function unsignedBytes(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+/**
+ * Whether a public JWK (EC P-256/384/521 x/y, or RSA n/e) holds the same key as a DER
+ * SubjectPublicKeyInfo: same curve and point (uncompressed), or same modulus and exponent. A plain
+ * comparison of the key material (what node:crypto's KeyObject comparison amounted to): no key import,
+ * the same in Node and browsers. False for anything else.
+ */
+export function jwkMatchesSpki(jwk: Record<string, unknown>, spki: Uint8Array): boolean {
+  try {
+    const [algId, bits] = readTree(spki).children ?? [];
+    const alg = algId?.children ?? [];
+    if (bits?.tag !== 0x03 || alg[0]?.tag !== 0x06) return false;
+    const key = bits.value.subarray(1);
+    const oid = decodeOid(alg[0].value);
+    if (jwk.kty === 'EC' && oid === '1.2.840.10045.2.1' && alg[1]?.tag === 0x06) {
+      const curve = CURVES[decodeOid(alg[1].value)];
+      if (!curve || jwk.crv !== curve || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') return false;
+      const size = CURVE_BYTES[curve];
+      const point = concatBytes(new Uint8Array([4]), decodeBase64Loose(jwk.x), decodeBase64Loose(jwk.y));
+      return point.length === 1 + 2 * size && bytesEqual(point, key);
+    }
+    if (jwk.kty === 'RSA' && oid === '1.2.840.113549.1.1.1') {
+      if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return false;
+      const [n, e] = readTree(key).children ?? [];
+      return (
+        n?.tag === 0x02 &&
+        e?.tag === 0x02 &&
+        bytesEqual(unsignedBytes(n.value), unsignedBytes(decodeBase64Loose(jwk.n))) &&
+        bytesEqual(unsignedBytes(e.value), unsignedBytes(decodeBase64Loose(jwk.e)))
+      );
+    }
+  } catch {
+    // not a SubjectPublicKeyInfo
+  }
+  return false;
 }
 
 /** 'CN=…' of a subject for messages: the CN attribute, or the whole name without one. */
@@ -218,10 +353,10 @@ export async function verifyChainToPinnedRoot(
     const issuer = chain[i + 1]!;
     const name = cnOrSubject(c);
     if (!checkIssued(c, issuer)) bad.push(`#${i} ${name}: issuer name does not match the next certificate`);
-    else if (!(await c.signedBy(issuer)))
+    else if (!(await certSignatureValid(c, issuer)))
       bad.push(`#${i} ${name}: signature does not verify with the next certificate's key`);
   }
-  if (chain.length > 0 && rootPinned.ok && !(await root.signedBy(root)))
+  if (chain.length > 0 && rootPinned.ok && !(await certSignatureValid(root, root)))
     bad.push('pinned root self-signature invalid');
   const signatures =
     chain.length < 2

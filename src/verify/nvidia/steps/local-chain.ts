@@ -5,10 +5,10 @@
  */
 import type { GpuEvidence } from '../../../binding/index.ts';
 import { digestHex } from '../../../util/digest.ts';
-import { bytesEqual, fromUtf8 } from '../../../util/text-codec.ts';
+import { bytesEqual, bytesToBase64, fromUtf8 } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
-import { Certificate } from '../../x509.ts';
-import { commonName, issuedBy, verifyChainToPinnedRoot } from '../certs.ts';
+import type { Certificate } from '../../x509.ts';
+import { commonName, issuedBy, parseCertificateCached, verifyChainToPinnedRoot } from '../certs.ts';
 import { fail, pass, skip, type VerifyGpuEvidenceOptions } from './local-common.ts';
 
 const ARCH_BY_CHIP: Record<string, string> = {
@@ -35,7 +35,12 @@ async function simulatedRoot(
     try {
       // PEM text may also come as bytes (read from a file), as node:crypto's X509Certificate took it
       const pemBytes = typeof r !== 'string' && fromUtf8(r.subarray(0, 11)) === '-----BEGIN ';
-      c = Certificate.parse(pemBytes ? fromUtf8(r) : r, 'trustSimulatedRoot');
+      const input = typeof r === 'string' ? r : pemBytes ? fromUtf8(r) : r;
+      c = parseCertificateCached(
+        typeof input === 'string' ? input : `der:${bytesToBase64(input)}`,
+        () => input,
+        'trustSimulatedRoot',
+      );
     } catch {
       if (roots.length === 1)
         checks.push(fail('nvidia.simulated', 'trustSimulatedRoot is not a PEM certificate'));
