@@ -17,9 +17,10 @@ import {
 import { decodeBase64Loose, decodeOid, readTree } from '../../formats/index.ts';
 import { bytesEqual } from '../../util/text-codec.ts';
 import { PolicyError } from '../errors.ts';
+import { certSignatureValid, parseCertificateCached } from '../nvidia/certs.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
-import { Certificate } from '../x509.ts';
+import type { Certificate } from '../x509.ts';
 
 export interface MaaPolicy {
   /** Accepted `iss` values (exact). Required: a token from any other attestation provider is refused. */
@@ -250,6 +251,9 @@ function sameRsaKey(jwk: { n?: unknown; e?: unknown }, key: { n?: Uint8Array; e?
 
 type VerifyKey = Awaited<ReturnType<typeof importX509>>;
 
+/** The imported key of a signing certificate (certificates are cached, so a key set's keys are imported once). */
+const leafKeys = new WeakMap<Certificate, Promise<VerifyKey>>();
+
 async function signingKey(
   kid: string | undefined,
   opts: VerifyMaaOptions,
@@ -266,14 +270,14 @@ async function signingKey(
   }
   try {
     if (Array.isArray(jwk.x5c) && jwk.x5c.length > 0) {
-      const chain = jwk.x5c.map((c, i) => Certificate.parse(decodeBase64Loose(c), `x5c[${i}]`));
+      const chain = jwk.x5c.map((c, i) => parseCertificateCached(c, () => decodeBase64Loose(c), `x5c[${i}]`));
       const leaf = chain[0]!;
       const problems: string[] = [];
       for (const [i, c] of chain.entries()) {
         if (!c.validAt(now))
           problems.push(`certificate ${i} (${c.subject}) not valid at ${now.toISOString()}`);
         const issuer = chain[i + 1] ?? (c.issuer === c.subject ? c : undefined);
-        if (issuer && !(await c.signedBy(issuer)))
+        if (issuer && !(await certSignatureValid(c, issuer)))
           problems.push(`certificate ${i} is not signed by certificate ${i + 1}`);
       }
       const key = spkiKey(leaf.spki);
@@ -295,7 +299,12 @@ async function signingKey(
         );
         if (!hit) return undefined;
       }
-      return await importX509(leaf.toPem(), 'RS256');
+      let k = leafKeys.get(leaf);
+      if (!k) {
+        k = importX509(leaf.toPem(), 'RS256');
+        leafKeys.set(leaf, k);
+      }
+      return await k;
     }
     if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) {
       checks.push(fail('maa.key', `MAA_KEY_CERT: kid ${kid}: neither x5c nor an RSA n/e`));

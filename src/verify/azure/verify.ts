@@ -35,15 +35,15 @@ import {
 } from '../../formats/index.ts';
 import { createHasher, digestHex } from '../../util/digest.ts';
 import { type HashName, type SignatureScheme, verifySignature } from '../../util/signature.ts';
-import { bytesEqual, bytesToHex, concatBytes } from '../../util/text-codec.ts';
+import { bytesEqual, bytesToBase64, bytesToHex, concatBytes } from '../../util/text-codec.ts';
 import { VerifyError } from '../errors.ts';
+import { parseCertificateCached } from '../nvidia/certs.ts';
 import type { KdsOptions, SnpPolicy } from '../sev-snp/index.ts';
 import { verifySnpReport } from '../sev-snp/index.ts';
 import type { TdxCollateral, TdxPolicy } from '../tdx/index.ts';
 import { parseTdxPolicy, verifyTdxQuote } from '../tdx/index.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
-import { Certificate } from '../x509.ts';
 import { type AzurePolicy, parseAzurePolicy } from './policy.ts';
 
 export interface VerifyAzureOptions {
@@ -228,7 +228,7 @@ async function checkSnp(
     ev.certs.forEach((der, i) => {
       if (i === 0) certs.vcek = der;
       else {
-        const c = Certificate.parse(der, `certificate ${i}`);
+        const c = parseCertificateCached(`der:${bytesToBase64(der)}`, () => der, `certificate ${i}`);
         if (c.subject === c.issuer) certs.ark = der;
         else certs.ask = der;
       }
