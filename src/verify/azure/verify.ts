@@ -409,6 +409,21 @@ async function importPublicJwk(
     : { type: 'ec', size: OPENSSL_CURVE[a.namedCurve!] ?? String(a.namedCurve), spki };
 }
 
+/** Imported AKs by their JWK members (a VM's AK is stable: it is imported once), bounded. */
+const importedAks = new Map<string, ReturnType<typeof importPublicJwk>>();
+
+function importAkCached(jwk: Record<string, string | undefined>): ReturnType<typeof importPublicJwk> {
+  const id = JSON.stringify(jwk);
+  let r = importedAks.get(id);
+  if (!r) {
+    r = importPublicJwk(jwk);
+    r.catch(() => importedAks.delete(id));
+    if (importedAks.size >= 256) importedAks.delete(importedAks.keys().next().value!);
+    importedAks.set(id, r);
+  }
+  return r;
+}
+
 /** The AK from the runtime claims: RSA 2048/3072 or EC P-256, else a failed 'azure.ak.key'. */
 async function importAk(
   claims: RuntimeClaims,
@@ -422,7 +437,7 @@ async function importAk(
   let key: Awaited<ReturnType<typeof importPublicJwk>>;
   try {
     const { kty, n, e, crv, x, y } = claims.akPub as Record<string, string>;
-    key = await importPublicJwk(kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y });
+    key = await importAkCached(kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y });
   } catch (e) {
     checks.push(fail('azure.ak.key', `AZURE_AK_KEY: HCLAkPub does not import: ${errText(e)}`));
     return undefined;
