@@ -72,7 +72,16 @@ function extensionValue(c: Certificate, oid: string): Uint8Array | undefined {
   if (!m) {
     m = new Map();
     try {
-      for (const e of certExtensions(c.raw)) if (!m.has(e.oid)) m.set(e.oid, e.value);
+      // lazily through the DER (certExtensions reads the whole tree): tbsCertificate [3] { Extension... }
+      const tbs = derChildren(readNode(c.raw))[0]!;
+      for (const f of derChildren(tbs))
+        if (f.tag === 0xa3)
+          for (const ext of derChildren(derChildren(f)[0]!)) {
+            const kids = derChildren(ext);
+            const oid = kids[0]?.tag === 0x06 ? oidToString(kids[0]) : '';
+            const value = kids[kids.length - 1];
+            if (oid && value?.tag === 0x04 && !m.has(oid)) m.set(oid, derContent(value));
+          }
     } catch {
       // malformed extensions: none usable (unknownCriticalExtensions reports them)
     }
@@ -135,22 +144,48 @@ export async function certSignatureValid(c: Certificate, issuer: Certificate): P
  */
 const verifiedBy = new WeakMap<Certificate, WeakSet<Certificate>>();
 
-async function checkCertSignature(c: Certificate, issuer: Certificate): Promise<boolean> {
-  let parts: { tbs: Uint8Array; alg: string; sig: Uint8Array };
+/** What the signature check and the issuer match read from a certificate's DER, read once per certificate. */
+interface SignedParts {
+  tbs: Uint8Array;
+  /** The signature algorithm OID, '' when the inner and outer AlgorithmIdentifiers differ. */
+  alg: string;
+  sig: Uint8Array;
+  /** The issuer and subject Names as DER. */
+  issuer: Uint8Array;
+  subject: Uint8Array;
+}
+const signedParts = new WeakMap<Certificate, SignedParts | null>();
+
+function partsOf(c: Certificate): SignedParts | null {
+  let p = signedParts.get(c);
+  if (p !== undefined) return p;
   try {
     const [tbs, outerAlg, sig] = derChildren(readNode(c.raw));
-    const tbsFields = derChildren(tbs!);
-    const innerAlg = tbsFields[tbsFields[0]?.tag === 0xa0 ? 2 : 1];
-    if (!outerAlg || !innerAlg || !sig || sig.tag !== 0x03) return false;
-    if (!bytesEqual(derWhole(outerAlg), derWhole(innerAlg))) return false;
-    parts = {
-      tbs: derWhole(tbs!),
-      alg: oidToString(derChildren(outerAlg)[0]!),
-      sig: derContent(sig).subarray(1),
-    };
+    const f = derChildren(tbs!);
+    const i = f[0]?.tag === 0xa0 ? 1 : 0; // [0] version
+    const [innerAlg, issuer, , subject] = [f[i + 1], f[i + 2], f[i + 3], f[i + 4]];
+    p =
+      outerAlg && innerAlg && issuer && subject && sig?.tag === 0x03
+        ? {
+            tbs: derWhole(tbs!),
+            alg: bytesEqual(derWhole(outerAlg), derWhole(innerAlg))
+              ? oidToString(derChildren(outerAlg)[0]!)
+              : '',
+            sig: derContent(sig).subarray(1),
+            issuer: derWhole(issuer),
+            subject: derWhole(subject),
+          }
+        : null;
   } catch {
-    return false;
+    p = null;
   }
+  signedParts.set(c, p);
+  return p;
+}
+
+async function checkCertSignature(c: Certificate, issuer: Certificate): Promise<boolean> {
+  const parts = partsOf(c);
+  if (!parts || parts.alg === '') return false;
   const known = SIGNATURE_ALGORITHMS[parts.alg];
   if (!known) return c.signedBy(issuer);
   const scheme = schemeForKey(issuer.spki, known.hash);
@@ -203,7 +238,9 @@ export function extendedKeyUsage(c: Certificate): string[] | undefined {
  * and the issuer's keyUsage, when present, allows certificate signing. The signature is not checked.
  */
 export function checkIssued(c: Certificate, issuer: Certificate): boolean {
-  if (!c.namedBy(issuer)) return false;
+  const a = partsOf(c);
+  const b = partsOf(issuer);
+  if (!a || !b || !bytesEqual(a.issuer, b.subject)) return false; // Certificate.namedBy, without re-encoding
   const akid = extensionValue(c, OID_AUTHORITY_KEY_ID);
   if (akid) {
     try {
