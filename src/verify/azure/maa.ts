@@ -17,7 +17,7 @@ import {
 import { decodeBase64Loose, decodeOid, readTree } from '../../formats/index.ts';
 import { bytesEqual } from '../../util/text-codec.ts';
 import { PolicyError } from '../errors.ts';
-import { certSignatureValid, parseCertificateCached } from '../nvidia/certs.ts';
+import { certSignatureValid, jwkMatchesSpki, parseCertificateCached } from '../nvidia/certs.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
 import type { Certificate } from '../x509.ts';
@@ -224,29 +224,10 @@ const KEY_TYPES: Record<string, string> = {
   '1.3.101.113': 'ed448',
 };
 
-/** The key type and, for RSA, the modulus and exponent (unsigned big-endian, no leading zeros). */
-function spkiKey(spki: Uint8Array): { type: string; n?: Uint8Array; e?: Uint8Array } {
-  const top = readTree(spki).children ?? [];
-  const oid = top[0]?.children?.[0];
-  const type = oid?.tag === 0x06 ? (KEY_TYPES[decodeOid(oid.value)] ?? 'unknown') : 'unknown';
-  if (type !== 'rsa' || top[1]?.tag !== 0x03) return { type };
-  const [n, e] = readTree(top[1].value.subarray(1)).children ?? [];
-  return n && e ? { type, n: unsigned(n.value), e: unsigned(e.value) } : { type };
-}
-
-function unsigned(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  return b.subarray(i);
-}
-
-/** A JWK's RSA n and e equal the key's (as integers). */
-function sameRsaKey(jwk: { n?: unknown; e?: unknown }, key: { n?: Uint8Array; e?: Uint8Array }): boolean {
-  if (!key.n || !key.e || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return false;
-  return (
-    bytesEqual(unsigned(decodeBase64Loose(jwk.n)), key.n) &&
-    bytesEqual(unsigned(decodeBase64Loose(jwk.e)), key.e)
-  );
+/** The type of a SubjectPublicKeyInfo's key, as node:crypto names it. */
+function keyType(spki: Uint8Array): string {
+  const oid = readTree(spki).children?.[0]?.children?.[0];
+  return oid?.tag === 0x06 ? (KEY_TYPES[decodeOid(oid.value)] ?? 'unknown') : 'unknown';
 }
 
 type VerifyKey = Awaited<ReturnType<typeof importX509>>;
@@ -280,10 +261,10 @@ async function signingKey(
         if (issuer && !(await certSignatureValid(c, issuer)))
           problems.push(`certificate ${i} is not signed by certificate ${i + 1}`);
       }
-      const key = spkiKey(leaf.spki);
-      if (jwk.n !== undefined && !sameRsaKey({ n: jwk.n, e: jwk.e ?? '' }, key))
+      if (jwk.n !== undefined && !jwkMatchesSpki({ kty: 'RSA', n: jwk.n, e: jwk.e ?? '' }, leaf.spki))
         problems.push('the JWK n/e differ from the x5c certificate key');
-      if (key.type !== 'rsa') problems.push(`the key is ${key.type}, not RSA`);
+      const type = keyType(leaf.spki);
+      if (type !== 'rsa') problems.push(`the key is ${type}, not RSA`);
       if (problems.length > 0) {
         checks.push(fail('maa.key', `MAA_KEY_CERT: ${problems.join('; ')}`));
         return undefined;
