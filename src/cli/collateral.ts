@@ -191,7 +191,7 @@ async function fetchRims(
         continue;
       }
       const { body, source } = await fetchRim(base, id, f);
-      const v = V.verifyRim(body, { now: at, allowNotChecked: ['nvidia.rim.chain.revocation'] });
+      const v = await V.verifyRim(body, { now: at, allowNotChecked: ['nvidia.rim.chain.revocation'] });
       if (!v.verdict.ok)
         throw new V.CollateralError(
           'COLLATERAL_SIGNATURE_INVALID',

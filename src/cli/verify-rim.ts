@@ -153,14 +153,17 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }
     const rims = a.rims.map((f) => read(f, 'RIM'));
     if (!a.gpuEvidence) {
-      const parts = rims.map((r, i) => {
-        const v = verifyRim(r, {
-          ...(a.now ? { now: a.now } : {}),
-          allowNotChecked: allow,
-          ...(rimVersions ? { allowedVersions: rimVersions } : {}),
-        }).verdict;
-        return { ...v, fields: { ...v.fields, file: a.rims[i] } };
-      });
+      const parts = [];
+      for (const [i, r] of rims.entries()) {
+        const v = (
+          await verifyRim(r, {
+            ...(a.now ? { now: a.now } : {}),
+            allowNotChecked: allow,
+            ...(rimVersions ? { allowedVersions: rimVersions } : {}),
+          })
+        ).verdict;
+        parts.push({ ...v, fields: { ...v.fields, file: a.rims[i] } });
+      }
       out = verdict('nvidia-rims', [], { parts });
     } else {
       let j: unknown;

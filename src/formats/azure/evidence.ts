@@ -5,6 +5,8 @@
  * certificateChain, tcbm). Byte fields come as arrays of numbers, hex, base64 or base64url, as each
  * producer writes them; this module only decodes, it checks nothing (src/verify/azure does).
  */
+import { base64ToBytes, hexToBytes } from '../../util/text-codec.ts';
+import { decodeBase64Loose } from './base64.ts';
 import { AzureFormatError } from './errors.ts';
 import { parseTpmtSignature, TPM_ALG, type TpmHashName, type TpmtSignature, tpmHashAlg } from './tpm.ts';
 
@@ -68,11 +70,11 @@ export function bytesField(v: unknown, what: string, enc: 'hex' | 'base64' | 'an
   const isHex = /^([0-9a-fA-F]{2})*$/.test(v);
   if (enc === 'hex' || (enc === 'any' && isHex)) {
     if (!isHex) throw new AzureFormatError('AZURE_EVIDENCE', `${what}: not hex`);
-    return new Uint8Array(Buffer.from(v, 'hex'));
+    return hexToBytes(v);
   }
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(v))
     throw new AzureFormatError('AZURE_EVIDENCE', `${what}: not base64`);
-  return new Uint8Array(Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+  return base64ToBytes(v); // validated above: either alphabet, padding only at the end
 }
 
 /** DER certificates from PEM text (one or more blocks), or base64 DER of one certificate. */
@@ -81,7 +83,7 @@ export function certsField(v: unknown, what: string): Uint8Array[] {
   if (v.includes('-----BEGIN')) {
     const out: Uint8Array[] = [];
     for (const m of v.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g))
-      out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+      out.push(decodeBase64Loose(m[1]!));
     if (out.length === 0)
       throw new AzureFormatError('AZURE_EVIDENCE', `${what}: no CERTIFICATE block in the PEM`);
     return out;

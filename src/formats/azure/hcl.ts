@@ -11,7 +11,9 @@
  * offset 0x50) or REPORTDATA (TDREPORT, offset 128): that binds the claims, and the vTPM attestation key
  * (`HCLAkPub`) in them, to the hardware.
  */
-import { createHash, type JsonWebKey } from 'node:crypto';
+import { digest } from '../../util/digest.ts';
+import type { PublicJwk } from '../../util/signature.ts';
+import { bytesEqual, bytesToHex } from '../../util/text-codec.ts';
 import { u32le } from '../bytes.ts';
 import { AzureFormatError } from './errors.ts';
 
@@ -64,10 +66,10 @@ export function parseHclReport(b: Uint8Array): HclReport {
       'AZURE_HCL_TRUNCATED',
       `HCL report: ${b.length} bytes, shorter than header + hardware report + request data (${HCL_CLAIMS_OFFSET})`,
     );
-  if (Buffer.from(b.subarray(0, 4)).toString('latin1') !== 'HCLA')
+  if (String.fromCharCode(...b.subarray(0, 4)) !== 'HCLA')
     throw new AzureFormatError(
       'AZURE_HCL_SIGNATURE',
-      `HCL report: signature ${Buffer.from(b.subarray(0, 4)).toString('hex')} is not 'HCLA'`,
+      `HCL report: signature ${bytesToHex(b.subarray(0, 4))} is not 'HCLA'`,
     );
   const version = u32le(b, 4);
   const reportSize = u32le(b, 8);
@@ -143,7 +145,7 @@ export function parseHclReport(b: Uint8Array): HclReport {
     requestData,
     claimsHashAlg: hash.name,
     runtimeClaimsBytes,
-    runtimeClaimsHash: new Uint8Array(createHash(hash.name).update(runtimeClaimsBytes).digest()),
+    runtimeClaimsHash: digest(hash.name, runtimeClaimsBytes),
     hwReportData,
   };
 }
@@ -151,16 +153,16 @@ export function parseHclReport(b: Uint8Array): HclReport {
 /** Does hash(runtime claims) equal the leading bytes of REPORT_DATA? (The rest is zero on Azure, not checked here.) */
 export function hclClaimsBound(r: HclReport): boolean {
   const n = r.runtimeClaimsHash.length;
-  return Buffer.from(r.hwReportData.subarray(0, n)).equals(Buffer.from(r.runtimeClaimsHash));
+  return bytesEqual(r.hwReportData.subarray(0, n), r.runtimeClaimsHash);
 }
 
 export interface RuntimeClaims {
   /** The parsed JSON object. */
   json: Record<string, unknown>;
   /** The HCLAkPub JWK (RSA), when present. */
-  akPub?: JsonWebKey;
+  akPub?: PublicJwk;
   /** The HCLEkPub JWK, when present. */
-  ekPub?: JsonWebKey;
+  ekPub?: PublicJwk;
   vmConfiguration?: Record<string, unknown>;
   /** `user-data` (hex text, as the paravisor writes it), when present. */
   userData?: string;
@@ -188,8 +190,8 @@ export function parseRuntimeClaims(bytes: Uint8Array): RuntimeClaims {
     for (const k of keys) {
       if (k === null || typeof k !== 'object') continue;
       const kid = (k as { kid?: unknown }).kid;
-      if (kid === 'HCLAkPub') out.akPub = k as JsonWebKey;
-      if (kid === 'HCLEkPub') out.ekPub = k as JsonWebKey;
+      if (kid === 'HCLAkPub') out.akPub = k as PublicJwk;
+      if (kid === 'HCLEkPub') out.ekPub = k as PublicJwk;
     }
   }
   const vc = o['vm-configuration'];

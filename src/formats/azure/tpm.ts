@@ -3,7 +3,8 @@
  * (RSASSA, RSAPSS, ECDSA), TPMT_PUBLIC (RSA and ECC keys), TPML_PCR_SELECTION, and the writer the
  * command marshalling of src/tee/azure uses. Only what a vTPM quote and its attestation key need.
  */
-import type { JsonWebKey } from 'node:crypto';
+import type { PublicJwk } from '../../util/signature.ts';
+import { bytesToBase64Url } from '../../util/text-codec.ts';
 import { AzureFormatError } from './errors.ts';
 
 export const TPM_GENERATED_VALUE = 0xff544347;
@@ -390,18 +391,18 @@ export function parseTpm2bPublic(b: Uint8Array): { pub: TpmtPublic; tpmtBytes: U
   return { pub, tpmtBytes: inner };
 }
 
-const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+const b64u = bytesToBase64Url;
 
 function minimalBytes(n: number): Uint8Array {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0);
   let i = 0;
   while (i < 3 && b[i] === 0) i++;
-  return new Uint8Array(b.subarray(i));
+  return b.slice(i);
 }
 
 /** The public key of a TPMT_PUBLIC as a JWK (RSA n/e, or EC P-256 x/y). Other curves: TPM_ALGORITHM. */
-export function tpmPublicToJwk(p: TpmtPublic): JsonWebKey {
+export function tpmPublicToJwk(p: TpmtPublic): PublicJwk {
   if (p.type === 'rsa') return { kty: 'RSA', n: b64u(p.modulus), e: b64u(minimalBytes(p.exponent)) };
   if (p.curveId !== TPM_ECC_NIST_P256)
     throw new AzureFormatError(

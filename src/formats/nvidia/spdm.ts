@@ -14,7 +14,7 @@
  * The signature is ECDSA P-384 / SHA-384 over request ‖ response-without-signature.
  */
 
-import { u16le as u16, u24le as u24 } from '../bytes.ts';
+import { u16le as u16, u24le as u24, u32le } from '../bytes.ts';
 import { toHex } from '../encoding.ts';
 import { FormatError } from '../errors.ts';
 
@@ -266,7 +266,14 @@ export function opaqueField(r: SpdmResponse, name: string): Uint8Array | undefin
 
 function cString(v: Uint8Array): string {
   const end = v.indexOf(0);
-  return Buffer.from(end >= 0 ? v.subarray(0, end) : v).toString('latin1');
+  return latin1(end >= 0 ? v.subarray(0, end) : v);
+}
+
+/** Text of bytes read as ISO-8859-1 (one character per byte, as Buffer's 'latin1'). */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
 }
 
 /**
@@ -275,8 +282,8 @@ function cString(v: Uint8Array): string {
  */
 export function formatVbiosVersion(v: Uint8Array): string {
   if (v.length < 8) return toHex(v);
-  const lo = Buffer.from(v).readUInt32LE(0);
-  const hi = Buffer.from(v).readUInt32LE(4);
+  const lo = u32le(v, 0);
+  const hi = u32le(v, 4);
   const h = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
   const major = h(lo >>> 24, 2);
   const a = h((lo >>> 16) & 0xff, 2);
@@ -305,7 +312,7 @@ export function describeOpaque(r: SpdmResponse): Record<string, string | number[
         break;
       case 'MSRSCNT': {
         const counts: number[] = [];
-        for (let i = 0; i + 4 <= f.value.length; i += 4) counts.push(Buffer.from(f.value).readUInt32LE(i));
+        for (let i = 0; i + 4 <= f.value.length; i += 4) counts.push(u32le(f.value, i));
         out[f.name] = counts;
         break;
       }

@@ -21,6 +21,7 @@
  *     unsigned char attestationReport[0x2000]; unsigned char cecAttestationReport[0x1000];
  *   } nvmlConfComputeGpuAttestationReport_t;                                          // 12332 bytes
  */
+import { bytesToBase64 } from '../../util/text-codec.ts';
 import { NvmlFormatError } from './errors.ts';
 
 /** Confidential-computing state of the system as NVML reports it. */
@@ -224,17 +225,22 @@ export function splitDerCertificates(bytes: Uint8Array): Uint8Array[] {
  * (driver dependent). Returns PEM text (leaf first), the form NRAS wants base64-encoded.
  */
 export function certChainToPem(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes).toString('latin1');
+  const text = latin1(bytes);
   if (text.includes('-----BEGIN CERTIFICATE-----')) {
     const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
     return `${blocks.join('\n')}\n`;
   }
   return splitDerCertificates(bytes)
     .map((der) => {
-      const b64 = Buffer.from(der)
-        .toString('base64')
-        .replace(/(.{64})/g, '$1\n');
+      const b64 = bytesToBase64(der).replace(/(.{64})/g, '$1\n');
       return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
     })
     .join('');
+}
+
+/** Text of bytes read as ISO-8859-1 (one character per byte, as Buffer's 'latin1'). */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
 }

@@ -5,11 +5,22 @@
  * its validity; optionally pinned certificates), signature, issuer, audience, expiry, and the
  * `x-ms-isolation-tee` / `x-ms-runtime` claims per policy. The SEV-SNP / TDX claims are exposed.
  */
-import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { compactVerify, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  compactVerify,
+  decodeJwt,
+  decodeProtectedHeader,
+  importJWK,
+  importX509,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
+import { decodeBase64Loose, decodeOid, readTree } from '../../formats/index.ts';
+import { bytesEqual } from '../../util/text-codec.ts';
 import { PolicyError } from '../errors.ts';
+import { certSignatureValid, jwkMatchesSpki, parseCertificateCached } from '../nvidia/certs.ts';
 import type { Check, Verdict } from '../types.ts';
 import { verdict } from '../types.ts';
+import type { Certificate } from '../x509.ts';
 
 export interface MaaPolicy {
   /** Accepted `iss` values (exact). Required: a token from any other attestation provider is refused. */
@@ -132,7 +143,7 @@ export async function verifyMaaToken(token: string, opts: VerifyMaaOptions): Pro
   }
   checks.push(pass('maa.token.alg', 'RS256'));
   // 3. The signing key: by kid from the key set, its certificate chain.
-  const key = signingKey(header.kid, opts, now, checks);
+  const key = await signingKey(header.kid, opts, now, checks);
   // 4. Signature.
   if (key) {
     try {
@@ -194,18 +205,42 @@ export function checkMaaClaims(payload: JWTPayload, policy: MaaPolicy): Check[] 
   return checks;
 }
 
-function certDer(c: string | Uint8Array): Buffer {
-  if (typeof c !== 'string') return Buffer.from(c);
+function certDer(c: string | Uint8Array): Uint8Array {
+  if (typeof c !== 'string') return c;
   const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(c);
-  return Buffer.from((m ? m[1]! : c).replace(/\s+/g, ''), 'base64');
+  return decodeBase64Loose(m ? m[1]! : c);
 }
 
-function signingKey(
+/** node:crypto's name for the type of a SubjectPublicKeyInfo's key ('rsa', 'ec', …), from its algorithm OID. */
+const KEY_TYPES: Record<string, string> = {
+  '1.2.840.113549.1.1.1': 'rsa',
+  '1.2.840.113549.1.1.10': 'rsa-pss',
+  '1.2.840.10045.2.1': 'ec',
+  '1.2.840.10040.4.1': 'dsa',
+  '1.2.840.10046.2.1': 'dh',
+  '1.3.101.110': 'x25519',
+  '1.3.101.111': 'x448',
+  '1.3.101.112': 'ed25519',
+  '1.3.101.113': 'ed448',
+};
+
+/** The type of a SubjectPublicKeyInfo's key, as node:crypto names it. */
+function keyType(spki: Uint8Array): string {
+  const oid = readTree(spki).children?.[0]?.children?.[0];
+  return oid?.tag === 0x06 ? (KEY_TYPES[decodeOid(oid.value)] ?? 'unknown') : 'unknown';
+}
+
+type VerifyKey = Awaited<ReturnType<typeof importX509>>;
+
+/** The imported key of a signing certificate (certificates are cached, so a key set's keys are imported once). */
+const leafKeys = new WeakMap<Certificate, Promise<VerifyKey>>();
+
+async function signingKey(
   kid: string | undefined,
   opts: VerifyMaaOptions,
   now: Date,
   checks: Check[],
-): KeyObject | undefined {
+): Promise<VerifyKey | undefined> {
   const keys = Array.isArray(opts.jwks?.keys) ? opts.jwks.keys : [];
   const jwk = keys.find((k) => k.kid === kid);
   if (!jwk) {
@@ -216,34 +251,28 @@ function signingKey(
   }
   try {
     if (Array.isArray(jwk.x5c) && jwk.x5c.length > 0) {
-      const chain = jwk.x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+      const chain = jwk.x5c.map((c, i) => parseCertificateCached(c, () => decodeBase64Loose(c), `x5c[${i}]`));
       const leaf = chain[0]!;
       const problems: string[] = [];
-      chain.forEach((c, i) => {
-        if (now < new Date(c.validFrom) || now > new Date(c.validTo))
-          problems.push(
-            `certificate ${i} (${c.subject.replace(/\n/g, ', ')}) not valid at ${now.toISOString()}`,
-          );
+      for (const [i, c] of chain.entries()) {
+        if (!c.validAt(now))
+          problems.push(`certificate ${i} (${c.subject}) not valid at ${now.toISOString()}`);
         const issuer = chain[i + 1] ?? (c.issuer === c.subject ? c : undefined);
-        if (issuer && !c.verify(issuer.publicKey))
+        if (issuer && !(await certSignatureValid(c, issuer)))
           problems.push(`certificate ${i} is not signed by certificate ${i + 1}`);
-      });
-      const key = leaf.publicKey;
-      if (jwk.n !== undefined) {
-        const fromJwk = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e ?? '' }, format: 'jwk' });
-        if (!fromJwk.equals(key)) problems.push('the JWK n/e differ from the x5c certificate key');
       }
-      if (key.asymmetricKeyType !== 'rsa') problems.push(`the key is ${key.asymmetricKeyType}, not RSA`);
+      if (jwk.n !== undefined && !jwkMatchesSpki({ kty: 'RSA', n: jwk.n, e: jwk.e ?? '' }, leaf.spki))
+        problems.push('the JWK n/e differ from the x5c certificate key');
+      const type = keyType(leaf.spki);
+      if (type !== 'rsa') problems.push(`the key is ${type}, not RSA`);
       if (problems.length > 0) {
         checks.push(fail('maa.key', `MAA_KEY_CERT: ${problems.join('; ')}`));
         return undefined;
       }
-      checks.push(
-        pass('maa.key', `kid ${kid}: x5c ${chain.map((c) => c.subject.replace(/\n/g, ', ')).join(' → ')}`),
-      );
+      checks.push(pass('maa.key', `kid ${kid}: x5c ${chain.map((c) => c.subject).join(' → ')}`));
       if (opts.pinnedCerts && opts.pinnedCerts.length > 0) {
         const pins = opts.pinnedCerts.map(certDer);
-        const hit = chain.some((c) => pins.some((p) => p.equals(c.raw)));
+        const hit = chain.some((c) => pins.some((p) => bytesEqual(p, c.raw)));
         checks.push(
           hit
             ? pass('maa.key.pinned', 'the x5c chain contains a pinned certificate')
@@ -251,7 +280,12 @@ function signingKey(
         );
         if (!hit) return undefined;
       }
-      return key;
+      let k = leafKeys.get(leaf);
+      if (!k) {
+        k = importX509(leaf.toPem(), 'RS256');
+        leafKeys.set(leaf, k);
+      }
+      return await k;
     }
     if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) {
       checks.push(fail('maa.key', `MAA_KEY_CERT: kid ${kid}: neither x5c nor an RSA n/e`));
@@ -264,7 +298,7 @@ function signingKey(
       return undefined;
     }
     checks.push(pass('maa.key', `kid ${kid}: RSA key from the supplied key set (no x5c)`));
-    return createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
+    return (await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256')) as VerifyKey;
   } catch (e) {
     checks.push(fail('maa.key', `MAA_KEY_CERT: kid ${kid}: ${(e as Error).message}`));
     return undefined;

@@ -12,17 +12,11 @@
  *
  * Never throws for bad evidence: every problem is a failed check with the error code in its detail.
  */
-import {
-  constants,
-  createHash,
-  createPublicKey,
-  verify as cryptoVerify,
-  type JsonWebKey,
-  type KeyObject,
-  X509Certificate,
-} from 'node:crypto';
+
+import { exportSPKI, importJWK, type JWK } from 'jose';
 import {
   type AzureEvidence,
+  decodeBase64Loose,
   type HclReport,
   hclClaimsBound,
   type PcrValue,
@@ -39,6 +33,11 @@ import {
   tpmHash,
   tpmHashAlg,
 } from '../../formats/index.ts';
+import { createHasher, digestHex } from '../../util/digest.ts';
+import { type HashName, type SignatureScheme, verifySignature } from '../../util/signature.ts';
+import { bytesEqual, bytesToBase64, bytesToHex, concatBytes } from '../../util/text-codec.ts';
+import { VerifyError } from '../errors.ts';
+import { parseCertificateCached } from '../nvidia/certs.ts';
 import type { KdsOptions, SnpPolicy } from '../sev-snp/index.ts';
 import { verifySnpReport } from '../sev-snp/index.ts';
 import type { TdxCollateral, TdxPolicy } from '../tdx/index.ts';
@@ -71,7 +70,7 @@ export interface VerifyAzureOptions {
 const pass = (id: string, detail: string): Check => ({ id, outcome: 'pass', detail });
 const fail = (id: string, detail: string): Check => ({ id, outcome: 'fail', detail });
 const skip = (id: string, detail: string): Check => ({ id, outcome: 'skip', detail });
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = bytesToHex;
 const errText = (e: unknown) => {
   const code = (e as { code?: unknown }).code;
   return `${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : String(e)}`;
@@ -149,7 +148,7 @@ export async function verifyAzureEvidence(doc: unknown, opts: VerifyAzureOptions
     return done();
   }
   checkVmConfiguration(claims, policy, checks);
-  const ak = importAk(claims, checks, fields);
+  const ak = await importAk(claims, checks, fields);
   // 6. The quote.
   let attest: TpmsAttest;
   try {
@@ -173,11 +172,11 @@ export async function verifyAzureEvidence(doc: unknown, opts: VerifyAzureOptions
     checks.push(fail('azure.quote.format', errText(e)));
     return done();
   }
-  if (ak) checkQuoteSignature(ev, ak, checks);
+  if (ak) await checkQuoteSignature(ev, ak, checks);
   else checks.push(fail('azure.quote.signature', 'no usable attestation key: the quote cannot be checked'));
   // 7. Freshness: extraData = nonce.
   if (opts.nonce) {
-    if (Buffer.from(attest.extraData).equals(Buffer.from(opts.nonce)))
+    if (bytesEqual(attest.extraData, opts.nonce))
       checks.push(
         pass('azure.quote.nonce', `quote extraData = the expected nonce (${opts.nonce.length} bytes)`),
       );
@@ -229,7 +228,7 @@ async function checkSnp(
     ev.certs.forEach((der, i) => {
       if (i === 0) certs.vcek = der;
       else {
-        const c = new X509Certificate(der);
+        const c = parseCertificateCached(`der:${bytesToBase64(der)}`, () => der, `certificate ${i}`);
         if (c.subject === c.issuer) certs.ark = der;
         else certs.ask = der;
       }
@@ -333,8 +332,8 @@ async function checkTdx(
       const a = td[k];
       const b = (q as unknown as Record<string, Uint8Array | Uint8Array[]>)[k];
       const eq = Array.isArray(a)
-        ? Array.isArray(b) && a.every((x, i) => Buffer.from(x).equals(Buffer.from(b[i]!)))
-        : b instanceof Uint8Array && Buffer.from(a as Uint8Array).equals(Buffer.from(b));
+        ? Array.isArray(b) && a.every((x, i) => b[i] instanceof Uint8Array && bytesEqual(x, b[i]))
+        : b instanceof Uint8Array && bytesEqual(a as Uint8Array, b);
       if (!eq) diffs.push(name);
     }
     checks.push(
@@ -368,51 +367,137 @@ function checkVmConfiguration(claims: RuntimeClaims, policy: AzurePolicy, checks
   );
 }
 
+/** The attestation key: its type, its DER SubjectPublicKeyInfo, and for RSA the modulus size. */
+interface AttestationKey {
+  type: 'rsa' | 'ec';
+  spki: Uint8Array;
+  modulusBits?: number;
+}
+
+/** node:crypto's (OpenSSL's) names of the NIST curves, as the verdict has always named them. */
+const OPENSSL_CURVE: Record<string, string> = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+};
+
+/**
+ * Import a public JWK through jose (WebCrypto): its type and size as node:crypto names them ('rsa' 2048,
+ * 'ec' prime256v1, …) and, for RSA and the NIST curves (what WebCrypto imports), its SPKI. A key of
+ * another curve or an OKP key is described but not imported (it is refused anyway). Throws when the JWK
+ * does not import.
+ */
+async function importPublicJwk(
+  jwk: Record<string, string | undefined>,
+): Promise<{ type: string; size: string; modulusBits?: number; spki?: Uint8Array }> {
+  if (jwk.kty === 'OKP') return { type: String(jwk.crv).toLowerCase(), size: '' };
+  const alg =
+    jwk.kty === 'RSA'
+      ? 'RS256'
+      : jwk.kty === 'EC'
+        ? { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[String(jwk.crv)]
+        : undefined;
+  if (jwk.kty === 'EC' && !alg) return { type: 'ec', size: String(jwk.crv) };
+  if (!alg) throw new VerifyError('VERIFY_BAD_INPUT', `key type ${String(jwk.kty)} is not supported`);
+  const key = await importJWK(jwk as JWK, alg, { extractable: true });
+  if (key instanceof Uint8Array) throw new VerifyError('VERIFY_BAD_INPUT', 'not a public key');
+  const pem = await exportSPKI(key);
+  const spki = decodeBase64Loose(pem.replace(/-----[A-Z ]+-----/g, ''));
+  const a = key.algorithm as { modulusLength?: number; namedCurve?: string };
+  return jwk.kty === 'RSA'
+    ? { type: 'rsa', size: String(a.modulusLength), modulusBits: a.modulusLength!, spki }
+    : { type: 'ec', size: OPENSSL_CURVE[a.namedCurve!] ?? String(a.namedCurve), spki };
+}
+
+/** Imported AKs by their JWK members (a VM's AK is stable: it is imported once), bounded. */
+const importedAks = new Map<string, ReturnType<typeof importPublicJwk>>();
+
+function importAkCached(jwk: Record<string, string | undefined>): ReturnType<typeof importPublicJwk> {
+  const id = JSON.stringify(jwk);
+  let r = importedAks.get(id);
+  if (!r) {
+    r = importPublicJwk(jwk);
+    r.catch(() => importedAks.delete(id));
+    if (importedAks.size >= 256) importedAks.delete(importedAks.keys().next().value!);
+    importedAks.set(id, r);
+  }
+  return r;
+}
+
 /** The AK from the runtime claims: RSA 2048/3072 or EC P-256, else a failed 'azure.ak.key'. */
-function importAk(
+async function importAk(
   claims: RuntimeClaims,
   checks: Check[],
   fields: Record<string, unknown>,
-): KeyObject | undefined {
+): Promise<AttestationKey | undefined> {
   if (!claims.akPub) {
     checks.push(fail('azure.ak.key', 'AZURE_AK_MISSING: the runtime claims carry no HCLAkPub key'));
     return undefined;
   }
-  let key: KeyObject;
+  let key: Awaited<ReturnType<typeof importPublicJwk>>;
   try {
     const { kty, n, e, crv, x, y } = claims.akPub as Record<string, string>;
-    const jwk = kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y };
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    key = await importAkCached(kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y });
   } catch (e) {
     checks.push(fail('azure.ak.key', `AZURE_AK_KEY: HCLAkPub does not import: ${errText(e)}`));
     return undefined;
   }
-  const d = key.asymmetricKeyDetails ?? {};
   let desc: string | undefined;
-  if (key.asymmetricKeyType === 'rsa' && (d.modulusLength === 2048 || d.modulusLength === 3072))
-    desc = `RSA-${d.modulusLength}`;
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'prime256v1') desc = 'ECC P-256';
-  if (!desc) {
+  if (key.type === 'rsa' && (key.modulusBits === 2048 || key.modulusBits === 3072))
+    desc = `RSA-${key.modulusBits}`;
+  if (key.type === 'ec' && key.size === 'prime256v1') desc = 'ECC P-256';
+  if (!desc || !key.spki) {
     checks.push(
       fail(
         'azure.ak.key',
-        `AZURE_AK_KEY: HCLAkPub is ${key.asymmetricKeyType} ${d.modulusLength ?? d.namedCurve ?? ''}; only RSA-2048/3072 or ECC P-256 are accepted`,
+        `AZURE_AK_KEY: HCLAkPub is ${key.type} ${key.size}; only RSA-2048/3072 or ECC P-256 are accepted`,
       ),
     );
     return undefined;
   }
-  const spki = key.export({ format: 'der', type: 'spki' });
-  fields.akPublicKeySha256 = createHash('sha256').update(spki).digest('hex');
+  fields.akPublicKeySha256 = digestHex('sha256', key.spki);
   checks.push(
     pass(
       'azure.ak.key',
       `HCLAkPub from the runtime claims: ${desc}, SPKI sha256 ${fields.akPublicKeySha256}`,
     ),
   );
-  return key;
+  return key.type === 'rsa'
+    ? { type: 'rsa', spki: key.spki, modulusBits: key.modulusBits! }
+    : { type: 'ec', spki: key.spki };
 }
 
-function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]): void {
+const HASH_NAME: Record<'sha256' | 'sha384' | 'sha512', HashName> = {
+  sha256: 'SHA-256',
+  sha384: 'SHA-384',
+  sha512: 'SHA-512',
+};
+
+/**
+ * RSASSA-PSS with the salt length found in the signature, as OpenSSL's RSA_PSS_SALTLEN_AUTO verifies:
+ * WebCrypto takes one salt length, so the usual ones are tried first (the digest size, as TPMs in FIPS
+ * mode and most signers use; the maximum, as other TPMs use), then every other possible length.
+ */
+async function verifyPssAnySalt(
+  ak: AttestationKey,
+  hash: HashName,
+  data: Uint8Array,
+  sig: Uint8Array,
+): Promise<boolean> {
+  const hLen = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 }[hash];
+  const maxSalt = Math.ceil((ak.modulusBits! - 1) / 8) - hLen - 2;
+  const order = [hLen, maxSalt];
+  for (let s = 0; s <= maxSalt; s++) if (s !== hLen && s !== maxSalt) order.push(s);
+  for (const saltLength of order)
+    if (
+      saltLength >= 0 &&
+      (await verifySignature({ name: 'RSA-PSS', hash, saltLength }, { spki: ak.spki }, data, sig))
+    )
+      return true;
+  return false;
+}
+
+async function checkQuoteSignature(ev: AzureEvidence, ak: AttestationKey, checks: Check[]): Promise<void> {
   const s: TpmtSignature = ev.quoteSignature;
   const h = tpmHash(s.hashAlg);
   if (!h || h.name === 'sha1') {
@@ -424,44 +509,34 @@ function checkQuoteSignature(ev: AzureEvidence, ak: KeyObject, checks: Check[]):
     );
     return;
   }
-  if ((s.sigAlg === 'ecdsa') !== (ak.asymmetricKeyType === 'ec')) {
+  if ((s.sigAlg === 'ecdsa') !== (ak.type === 'ec')) {
     checks.push(
       fail(
         'azure.quote.signature',
-        `AZURE_QUOTE_SIGNATURE: a ${s.sigAlg} signature but an ${ak.asymmetricKeyType} attestation key`,
+        `AZURE_QUOTE_SIGNATURE: a ${s.sigAlg} signature but an ${ak.type} attestation key`,
       ),
     );
     return;
   }
-  let ok = false;
-  try {
-    if (s.sigAlg === 'ecdsa') {
-      const pad = (b: Uint8Array) => {
-        const t = b.length > 32 ? b.subarray(b.length - 32) : b;
-        const o = new Uint8Array(32);
-        o.set(t, 32 - t.length);
-        return o;
-      };
-      ok = cryptoVerify(
-        h.name,
-        ev.quoteMessage,
-        { key: ak, dsaEncoding: 'ieee-p1363' },
-        Buffer.concat([pad(s.r), pad(s.s)]),
-      );
-    } else {
-      ok = cryptoVerify(
-        h.name,
-        ev.quoteMessage,
-        s.sigAlg === 'rsassa'
-          ? { key: ak, padding: constants.RSA_PKCS1_PADDING }
-          : { key: ak, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
-        s.signature,
-      );
-    }
-  } catch (e) {
-    checks.push(fail('azure.quote.signature', `AZURE_QUOTE_SIGNATURE: ${errText(e)}`));
-    return;
-  }
+  const hash = HASH_NAME[h.name];
+  let ok: boolean;
+  if (s.sigAlg === 'ecdsa') {
+    const pad = (b: Uint8Array) => {
+      const t = b.length > 32 ? b.subarray(b.length - 32) : b;
+      const o = new Uint8Array(32);
+      o.set(t, 32 - t.length);
+      return o;
+    };
+    const scheme: SignatureScheme = { name: 'ECDSA', namedCurve: 'P-256', hash, encoding: 'p1363' };
+    ok = await verifySignature(scheme, { spki: ak.spki }, ev.quoteMessage, concatBytes(pad(s.r), pad(s.s)));
+  } else if (s.sigAlg === 'rsassa')
+    ok = await verifySignature(
+      { name: 'RSASSA-PKCS1-v1_5', hash },
+      { spki: ak.spki },
+      ev.quoteMessage,
+      s.signature,
+    );
+  else ok = await verifyPssAnySalt(ak, hash, ev.quoteMessage, s.signature);
   const what = `${s.sigAlg === 'rsassa' ? 'RSASSA-PKCS1-v1_5' : s.sigAlg === 'rsapss' ? 'RSASSA-PSS' : 'ECDSA'} ${h.name}${ev.signatureIsBare ? ' (bare signature in the evidence: RSASSA-PKCS1-v1_5 SHA-256 assumed, as its producer signs)' : ''}`;
   checks.push(
     ok
@@ -507,17 +582,17 @@ function checkPcrs(
     );
     return;
   }
-  const h = createHash(digestHash.name);
+  const h = createHasher(digestHash.name);
   for (const i of selected) h.update(byIndex.get(i)!.value);
   const digest = h.digest();
   const quoted: Record<string, string> = {};
   for (const i of selected) quoted[i] = hex(byIndex.get(i)!.value);
   fields.pcrs = quoted;
-  if (!digest.equals(Buffer.from(attest.pcrDigest))) {
+  if (!bytesEqual(digest, attest.pcrDigest)) {
     checks.push(
       fail(
         'azure.quote.pcr-digest',
-        `AZURE_PCR_DIGEST: ${digestHash.name}(PCR ${selected.join(',')}) = ${digest.toString('hex')}, the quote says ${hex(attest.pcrDigest)}`,
+        `AZURE_PCR_DIGEST: ${digestHash.name}(PCR ${selected.join(',')}) = ${hex(digest)}, the quote says ${hex(attest.pcrDigest)}`,
       ),
     );
     return;

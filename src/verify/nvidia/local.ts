@@ -47,7 +47,7 @@ export async function verifyGpuEvidence(
     const opaque = reportFields(spdm, fields);
     // 3. FWID binding, 4. signature, 5. nonce, 6. measurements against reference values.
     checkFwid(spdm, leaf, checks);
-    checkSpdmSignature(spdm, leaf, checks);
+    await checkSpdmSignature(spdm, leaf, checks);
     checkNonce(spdm, evidence.nonce, opts.nonce, checks);
     checks.push(...compareReferenceValues(spdm, opaque, normalizeReferenceValues(opts.referenceValues)));
   }

@@ -4,7 +4,7 @@
  * measurement result. A claim missing on one side is "not checked", never a pass.
  */
 import type { Check, Verdict } from '../types.ts';
-import { strictVerdict } from './rim.ts';
+import { strictVerdict } from './strict-verdict.ts';
 
 function allFields(v: Verdict): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -7,9 +7,12 @@
  * Offline (no checker given) the verdict records revocation as 'skip'.
  */
 
-import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { type DerTree, decodeOid, readTree } from '../../formats/index.ts';
-import { certExtensions } from './certs.ts';
+import { digest } from '../../util/digest.ts';
+import { type HashName, verifySignature } from '../../util/signature.ts';
+import { bytesEqual, concatBytes } from '../../util/text-codec.ts';
+import { Certificate } from '../x509.ts';
+import { certExtensions, cnOrSubject, extendedKeyUsage, issuedBy, schemeForKey } from './certs.ts';
 import { NvidiaVerifyError } from './errors.ts';
 
 export const NVIDIA_OCSP_URL = 'https://ocsp.ndis.nvidia.com/';
@@ -19,14 +22,19 @@ const OID_AIA = '1.3.6.1.5.5.7.1.1';
 const OID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
 const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
 
-const SIG_HASH: Record<string, string> = {
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
+const SIG_HASH: Record<string, HashName> = {
+  '1.2.840.10045.4.3.2': 'SHA-256',
+  '1.2.840.10045.4.3.3': 'SHA-384',
+  '1.2.840.10045.4.3.4': 'SHA-512',
+  '1.2.840.113549.1.1.11': 'SHA-256',
+  '1.2.840.113549.1.1.12': 'SHA-384',
+  '1.2.840.113549.1.1.13': 'SHA-512',
 };
+
+/** Bytes as ISO-8859-1 text (one character per byte). */
+function latin1(b: Uint8Array): string {
+  return String.fromCharCode(...b);
+}
 
 // ---- minimal DER writer
 function len(n: number): number[] {
@@ -36,8 +44,8 @@ function len(n: number): number[] {
   return [0x80 | b.length, ...b];
 }
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const body = Buffer.concat(parts);
-  return new Uint8Array(Buffer.concat([Buffer.from([tag, ...len(body.length)]), body]));
+  const body = concatBytes(...parts);
+  return concatBytes(new Uint8Array([tag, ...len(body.length)]), body);
 }
 export function oidDer(oid: string): Uint8Array {
   const p = oid.split('.').map(Number);
@@ -50,8 +58,8 @@ export function oidDer(oid: string): Uint8Array {
   return tlv(0x06, new Uint8Array(out));
 }
 
-function tbsParts(cert: X509Certificate) {
-  const root = readTree(new Uint8Array(cert.raw));
+function tbsParts(cert: Certificate) {
+  const root = readTree(cert.raw);
   const tbs = root.children![0]!;
   const k = tbs.children!;
   const i = k[0]!.tag === 0xa0 ? 1 : 0; // [0] version
@@ -65,12 +73,12 @@ function rawDer(n: DerTree): Uint8Array {
 }
 
 /** CertID (SHA-1, as every OCSP responder supports) of `cert` issued by `issuer`. */
-export function certId(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
+export function certId(cert: Certificate, issuer: Certificate): Uint8Array {
   const c = tbsParts(cert);
   const is = tbsParts(issuer);
-  const nameHash = createHash('sha1').update(rawDer(is.subject)).digest();
+  const nameHash = digest('sha1', rawDer(is.subject));
   const spkiBits = is.spki.children![1]!.value.subarray(1); // BIT STRING without the unused-bits byte
-  const keyHash = createHash('sha1').update(spkiBits).digest();
+  const keyHash = digest('sha1', spkiBits);
   return tlv(
     0x30,
     tlv(0x30, oidDer(OID_SHA1), new Uint8Array([0x05, 0x00])),
@@ -80,23 +88,22 @@ export function certId(cert: X509Certificate, issuer: X509Certificate): Uint8Arr
   );
 }
 
-export function buildOcspRequest(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
+export function buildOcspRequest(cert: Certificate, issuer: Certificate): Uint8Array {
   return tlv(0x30, tlv(0x30, tlv(0x30, tlv(0x30, certId(cert, issuer)))));
 }
 
-export function ocspUrlOf(cert: X509Certificate): string | undefined {
-  const aia = certExtensions(new Uint8Array(cert.raw)).find((e) => e.oid === OID_AIA);
+export function ocspUrlOf(cert: Certificate): string | undefined {
+  const aia = certExtensions(cert.raw).find((e) => e.oid === OID_AIA);
   if (!aia) return undefined;
   for (const ad of readTree(aia.value).children ?? []) {
     const [m, loc] = ad.children ?? [];
-    if (m && loc && decodeOid(m.value) === OID_AD_OCSP && loc.tag === 0x86)
-      return Buffer.from(loc.value).toString('latin1');
+    if (m && loc && decodeOid(m.value) === OID_AD_OCSP && loc.tag === 0x86) return latin1(loc.value);
   }
   return undefined;
 }
 
 function genTime(n: DerTree): Date {
-  const s = Buffer.from(n.value).toString('latin1'); // YYYYMMDDHHMMSS[.fff]Z
+  const s = latin1(n.value); // YYYYMMDDHHMMSS[.fff]Z
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
   if (!m) throw new NvidiaVerifyError('NVIDIA_OCSP_MALFORMED', `bad GeneralizedTime '${s}'`);
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
@@ -108,12 +115,12 @@ export interface OcspResult {
 }
 
 /** Parse and check one OCSP response for (cert, issuer) at `now`. */
-export function checkOcspResponse(
+export async function checkOcspResponse(
   resp: Uint8Array,
-  cert: X509Certificate,
-  issuer: X509Certificate,
+  cert: Certificate,
+  issuer: Certificate,
   now: Date,
-): OcspResult {
+): Promise<OcspResult> {
   try {
     const top = readTree(resp);
     const status = top.children?.[0];
@@ -133,29 +140,30 @@ export function checkOcspResponse(
     // signer: the issuer itself, or a delegated responder issued by it with the OCSPSigning EKU
     const candidates = [issuer];
     for (const c of certsCtx?.children?.[0]?.children ?? [])
-      candidates.push(new X509Certificate(Buffer.from(rawDer(c))));
-    let signer: X509Certificate | undefined;
+      candidates.push(Certificate.parse(rawDer(c), 'OCSP responder certificate'));
+    let signer: Certificate | undefined;
     for (const c of candidates) {
-      const isIssuer = c.raw.equals(issuer.raw);
+      const isIssuer = bytesEqual(c.raw, issuer.raw);
       if (!isIssuer) {
-        if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) continue;
-        if (!(c.keyUsage ?? []).includes(OID_KP_OCSP_SIGNING)) continue;
-        if (now < new Date(c.validFrom) || now > new Date(c.validTo)) continue;
+        if (!(await issuedBy(c, issuer))) continue;
+        if (!(extendedKeyUsage(c) ?? []).includes(OID_KP_OCSP_SIGNING)) continue;
+        if (!c.validAt(now)) continue;
       }
-      if (cryptoVerify(hash, tbsDer, c.publicKey, signature)) {
+      const scheme = schemeForKey(c.spki, hash);
+      if (scheme && (await verifySignature(scheme, { spki: c.spki }, tbsDer, signature))) {
         signer = c;
         break;
       }
     }
     if (!signer)
       return { status: 'error', detail: 'OCSP response not signed by the issuer or an authorised responder' };
-    const want = Buffer.from(certId(cert, issuer));
+    const want = certId(cert, issuer);
     const k = tbs!.children!;
     const i = k[0]!.tag === 0xa0 ? 1 : 0;
     const responses = k[i + 2]!.children ?? [];
     for (const r of responses) {
       const [id, st, thisUpd, ...rest] = r.children!;
-      if (!Buffer.from(rawDer(id!)).equals(want)) continue;
+      if (!bytesEqual(rawDer(id!), want)) continue;
       const thisUpdate = genTime(thisUpd!);
       const next = rest.find((n) => n.tag === 0xa0);
       const nextUpdate = next ? genTime(next.children![0]!) : undefined;
@@ -185,7 +193,7 @@ export interface OcspCheckerOptions {
 
 /** The `ocsp` hook of `verifyGpuEvidence`: online revocation checks of the chain. */
 export function createOcspChecker(opts: OcspCheckerOptions = {}) {
-  return async (chain: X509Certificate[]): Promise<{ ok: boolean; detail: string }> => {
+  return async (chain: Certificate[]): Promise<{ ok: boolean; detail: string }> => {
     const now = opts.now ?? new Date();
     const results: string[] = [];
     let ok = true;
@@ -193,17 +201,17 @@ export function createOcspChecker(opts: OcspCheckerOptions = {}) {
       const cert = chain[i]!;
       const issuer = chain[i + 1]!;
       const url = ocspUrlOf(cert) ?? opts.defaultUrl ?? NVIDIA_OCSP_URL;
-      const cn = (cert.subject.split('\n').find((l) => l.startsWith('CN=')) ?? cert.subject).slice(3);
+      const cn = cnOrSubject(cert).slice(3);
       let r: OcspResult;
       try {
         const res = await (opts.fetch ?? fetch)(url, {
           method: 'POST',
           headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
-          body: Buffer.from(buildOcspRequest(cert, issuer)),
+          body: buildOcspRequest(cert, issuer) as Uint8Array<ArrayBuffer>,
           signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
         });
         if (!res.ok) r = { status: 'error', detail: `HTTP ${res.status} from ${url}` };
-        else r = checkOcspResponse(new Uint8Array(await res.arrayBuffer()), cert, issuer, now);
+        else r = await checkOcspResponse(new Uint8Array(await res.arrayBuffer()), cert, issuer, now);
       } catch (e) {
         r = { status: 'error', detail: `${url}: ${(e as Error).message}` };
       }

@@ -47,7 +47,7 @@ export async function verifyGpuEvidenceWithRims(
   if (allowedRimVersions) ro.allowedVersions = allowedRimVersions;
   if (rimTrustRoot) ro.trustRoot = rimTrustRoot;
   for (const r of rims) {
-    const res = verifyRim(r, ro);
+    const res = await verifyRim(r, ro);
     rimParts.push(res.verdict);
     if (!res.rim || !res.verdict.ok) continue; // a RIM that does not verify contributes no golden value
     if (byKind[res.rim.kind])

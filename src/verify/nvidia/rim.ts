@@ -27,9 +27,13 @@ import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto
 import { describeOpaque, type SpdmEvidence } from '../../formats/index.ts';
 import { WasmvmTeeError } from '../../util/errors.ts';
 import type { Check, Verdict } from '../types.ts';
+import { Certificate } from '../x509.ts';
 import { verifyChainToPinnedRoot } from './certs.ts';
 import { NVIDIA_RIM_ROOT_PEM } from './roots.ts';
+import { strictVerdict } from './strict-verdict.ts';
 import { C14nCanonicalization, DOMParser, SignedXml, type XmlDocument, type XmlElement } from './xml-libs.ts';
+
+export { strictVerdict };
 
 /** Stable error codes of RIM checks (a failing check's detail starts with its code). */
 export type RimErrorCode =
@@ -267,33 +271,6 @@ const notChecked = (id: string, detail: string): Check => ({
   detail: `RIM_NOT_CHECKED: not checked: ${detail}`,
 });
 
-/** Build a verdict whose `ok` also fails on checks that could not run, unless they are allowed. */
-export function strictVerdict(
-  kind: string,
-  checks: Check[],
-  allowNotChecked: readonly string[] = [],
-  extra: Partial<Omit<Verdict, 'ok' | 'kind' | 'checks'>> = {},
-): Verdict {
-  const codes = new Set<string>();
-  for (const c of checks) {
-    const m = /^([A-Z][A-Z0-9_]+): /.exec(c.detail);
-    const counts = c.outcome === 'fail' || (c.outcome === 'skip' && !allowNotChecked.includes(c.id));
-    if (counts && m) codes.add(m[1]!);
-  }
-  const notCheckedIds = checks.filter((c) => c.outcome === 'skip').map((c) => c.id);
-  const ok =
-    checks.every((c) => c.outcome !== 'fail') &&
-    notCheckedIds.every((id) => allowNotChecked.includes(id)) &&
-    (extra.parts ?? []).every((p) => p.ok);
-  return {
-    ok,
-    kind,
-    checks,
-    ...extra,
-    fields: { ...(extra.fields ?? {}), errorCodes: [...codes], notChecked: notCheckedIds },
-  };
-}
-
 function cn(c: X509Certificate): string {
   return (
     c.subject
@@ -384,9 +361,18 @@ function checkRimSignature(
 }
 
 /** 3. Signing chain to the pinned NVIDIA CoRIM signing root ('nvidia.rim.chain.*'). */
-function checkRimChain(certs: X509Certificate[], opts: VerifyRimOptions, now: Date, checks: Check[]): void {
+async function checkRimChain(
+  certs: X509Certificate[],
+  opts: VerifyRimOptions,
+  now: Date,
+  checks: Check[],
+): Promise<void> {
   const root = new X509Certificate(opts.trustRoot ?? NVIDIA_RIM_ROOT_PEM);
-  const chain = verifyChainToPinnedRoot(certs, now, root);
+  const chain = await verifyChainToPinnedRoot(
+    certs.map((c, i) => Certificate.parse(new Uint8Array(c.raw), `KeyInfo certificate #${i}`)),
+    now,
+    Certificate.parse(new Uint8Array(root.raw), 'RIM trust root'),
+  );
   const rootName = opts.trustRoot ? `explicitly trusted '${cn(root)}'` : `pinned '${cn(root)}'`;
   checks.push(
     chain.rootPinned.ok
@@ -421,7 +407,7 @@ function checkRimChain(certs: X509Certificate[], opts: VerifyRimOptions, now: Da
 }
 
 /** Verify one RIM: XML signature, signing chain to the pinned root at `now`, structure. */
-export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {}): RimResult {
+export async function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {}): Promise<RimResult> {
   const now = opts.now ?? new Date();
   const checks: Check[] = [];
   const done = (rim?: ParsedRim): RimResult => {
@@ -443,7 +429,7 @@ export function verifyRim(xml: string | Uint8Array, opts: VerifyRimOptions = {})
   if (!structure) return done();
   const { certs, signature } = structure;
   const rim = checkRimSignature(text, signature, certs, checks);
-  checkRimChain(certs, opts, now, checks);
+  await checkRimChain(certs, opts, now, checks);
   if (rim && opts.allowedVersions) {
     const allowed = opts.allowedVersions.map((v) => v.toUpperCase());
     checks.push(

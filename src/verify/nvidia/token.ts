@@ -5,6 +5,8 @@
  * report binds. Claim names follow NRAS's detached EAT so the same appraisal policy applies.
  */
 
+import { decodeBase64Loose } from '../../formats/index.ts';
+import { fromUtf8 } from '../../util/text-codec.ts';
 import type { Verdict } from '../types.ts';
 import { NvidiaVerifyError } from './errors.ts';
 
@@ -70,7 +72,7 @@ export async function issueLocalGpuToken(
   now?: Date,
 ): Promise<string> {
   const jwt = await signer.signJwt(localGpuClaims(verdicts, nonceHex, now));
-  const header = JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+  const header = JSON.parse(fromUtf8(decodeBase64Loose(jwt.split('.')[0] ?? ''))) as {
     alg?: string;
   };
   if (header.alg !== 'ES384')

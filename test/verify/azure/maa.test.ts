@@ -228,6 +228,29 @@ describe('MAA tokens: the real claims under a locally made key (x5c)', () => {
     assert.equal(outcome(pinBad, 'maa.key.pinned'), 'fail');
     assert.equal(pinBad.ok, false);
   });
+  it('the JWK n/e when given must be the x5c key; an EC signing certificate is refused by name', async () => {
+    const policy = parseMaaPolicy({ issuers: [ISS] });
+    const t = await sign({ ...payload138 });
+    const own = await webcrypto.subtle.exportKey('jwk', keys.publicKey);
+    const same = { keys: [{ ...jwks.keys[0]!, n: own.n, e: own.e }] };
+    assert.equal(outcome(await verifyMaaToken(t, { jwks: same, policy, now: AT }), 'maa.key'), 'pass');
+    const ecKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
+    const ecCert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '02',
+      name: `CN=${ISS}`,
+      notBefore: new Date(1600000000 * 1000),
+      notAfter: new Date(1700000000 * 1000),
+      keys: ecKeys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
+    const ec = { keys: [{ kid: kid138, kty: 'RSA', x5c: [Buffer.from(ecCert.rawData).toString('base64')] }] };
+    const v = await verifyMaaToken(t, { jwks: ec, policy, now: AT });
+    assert.equal(outcome(v, 'maa.key'), 'fail');
+    assert.match(v.checks.find((c) => c.id === 'maa.key')!.detail, /MAA_KEY_CERT: the key is ec, not RSA/);
+  });
   it('garbage tokens and bad policies', async () => {
     const policy = parseMaaPolicy({ issuers: [ISS] });
     for (const t of ['', 'a.b.c', 'x'.repeat(300_000), `${real138.split('.')[0]}.e30.`])

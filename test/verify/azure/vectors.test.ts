@@ -192,6 +192,95 @@ describe('Azure vTPM evidence: what must fail', () => {
   });
 });
 
+describe('Azure vTPM evidence: the quote signature schemes a TPM AK produces', () => {
+  // The recorded v0 evidence with our own AK in the runtime claims (so the claims binding fails, and only
+  // 'azure.quote.signature' is looked at) and the recorded quote message signed by it.
+  async function withAk(
+    jwk: Record<string, unknown>,
+    sig:
+      | { sigAlg: 'rsassa' | 'rsapss'; signature: Uint8Array }
+      | { sigAlg: 'ecdsa'; r: Uint8Array; s: Uint8Array },
+  ) {
+    const { parseAzureEvidence, parseHclReport, TPM_ALG } = await import('../../../src/formats/index.ts');
+    const doc = json('trustee/az-snp-vtpm/evidence-v0.json');
+    const claims = JSON.parse(
+      Buffer.from(parseHclReport(new Uint8Array(doc.report)).runtimeClaimsBytes).toString(),
+    );
+    claims.keys[0] = { kid: 'HCLAkPub', key_ops: ['sign'], ...jwk };
+    const ev = parseAzureEvidence({
+      ...doc,
+      report: rebuildClaims(doc.report, Buffer.from(JSON.stringify(claims))),
+    });
+    const v = await verifyAzureEvidence(
+      { ...ev, quoteSignature: { ...sig, hashAlg: TPM_ALG.SHA256 }, signatureIsBare: false },
+      { nonce: CHALLENGE },
+    );
+    assert.equal(outcome(v, 'azure.ak.key'), 'pass', check(v, 'azure.ak.key')?.detail);
+    return v;
+  }
+  const message = () => new Uint8Array(json('trustee/az-snp-vtpm/evidence-v0.json').quote.message);
+
+  it('RSASSA-PSS with any salt length verifies (OpenSSL auto salt), a changed byte does not', async () => {
+    const { constants, generateKeyPairSync, sign } = await import('node:crypto');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+    for (const saltLength of [32, 222, 20, 0]) {
+      const signature = new Uint8Array(
+        sign('sha256', message(), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }),
+      );
+      const v = await withAk(jwk, { sigAlg: 'rsapss', signature });
+      assert.equal(outcome(v, 'azure.quote.signature'), 'pass', `salt ${saltLength}`);
+      assert.match(check(v, 'azure.quote.signature')!.detail, /RSASSA-PSS sha256/);
+      signature[7]! ^= 1;
+      const bad = await withAk(jwk, { sigAlg: 'rsapss', signature });
+      assert.equal(outcome(bad, 'azure.quote.signature'), 'fail', `salt ${saltLength}, changed`);
+    }
+    const pkcs1 = new Uint8Array(sign('sha256', message(), privateKey));
+    assert.equal(
+      outcome(await withAk(jwk, { sigAlg: 'rsassa', signature: pkcs1 }), 'azure.quote.signature'),
+      'pass',
+    );
+    assert.equal(
+      outcome(await withAk(jwk, { sigAlg: 'rsapss', signature: pkcs1 }), 'azure.quote.signature'),
+      'fail',
+    );
+  });
+
+  it('ECDSA P-256 verifies (r and s left-padded), a changed s does not; an ECDSA signature with an RSA AK fails', async () => {
+    const { generateKeyPairSync, sign } = await import('node:crypto');
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+    const p1363 = new Uint8Array(sign('sha256', message(), { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+    const r = p1363.slice(0, 32);
+    const s = p1363.slice(32);
+    const v = await withAk(jwk, { sigAlg: 'ecdsa', r, s });
+    assert.equal(outcome(v, 'azure.quote.signature'), 'pass', check(v, 'azure.quote.signature')?.detail);
+    assert.match(check(v, 'azure.ak.key')!.detail, /ECC P-256, SPKI sha256 [0-9a-f]{64}/);
+    s[0]! ^= 1;
+    assert.equal(outcome(await withAk(jwk, { sigAlg: 'ecdsa', r, s }), 'azure.quote.signature'), 'fail');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+    const mixed = await withAk(rsa as Record<string, unknown>, { sigAlg: 'ecdsa', r, s });
+    assert.match(
+      check(mixed, 'azure.quote.signature')!.detail,
+      /a ecdsa signature but an rsa attestation key/,
+    );
+  });
+
+  it('the AK SPKI digest is the SHA-256 of the key as DER SubjectPublicKeyInfo', async () => {
+    const { createHash, generateKeyPairSync, sign } = await import('node:crypto');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const v = await withAk(publicKey.export({ format: 'jwk' }) as Record<string, unknown>, {
+      sigAlg: 'rsassa',
+      signature: new Uint8Array(sign('sha256', message(), privateKey)),
+    });
+    const want = createHash('sha256')
+      .update(publicKey.export({ format: 'der', type: 'spki' }))
+      .digest('hex');
+    assert.equal(v.fields?.akPublicKeySha256, want);
+    assert.match(check(v, 'azure.ak.key')!.detail, /RSA-3072/);
+  });
+});
+
 /** An HCL report (byte array) with other runtime claims: sizes in the header and request data adjusted. */
 function rebuildClaims(report: number[], claims: Buffer): number[] {
   const b = Buffer.from(report);

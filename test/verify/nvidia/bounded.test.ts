@@ -104,18 +104,18 @@ describe('GPU evidence: bounded', () => {
         signingAlgorithm: alg,
         extensions: [new x509.Extension('1.3.6.1.4.1.99999.3', critical, new Uint8Array([5, 0]))],
       });
-    const { X509Certificate } = await import('node:crypto');
-    const rootN = new X509Certificate(Buffer.from(root.rawData));
+    const { Certificate } = await import('../../../src/verify/x509.ts');
+    const rootN = Certificate.parse(new Uint8Array(root.rawData));
     const now = new Date();
-    const bad = verifyChainToPinnedRoot(
-      [new X509Certificate(Buffer.from((await leafWith(true)).rawData)), rootN],
+    const bad = await verifyChainToPinnedRoot(
+      [Certificate.parse(new Uint8Array((await leafWith(true)).rawData)), rootN],
       now,
       rootN,
     );
     assert.equal(bad.criticalExtensions.ok, false);
     assert.match(bad.criticalExtensions.detail, /1\.3\.6\.1\.4\.1\.99999\.3/);
-    const ok = verifyChainToPinnedRoot(
-      [new X509Certificate(Buffer.from((await leafWith(false)).rawData)), rootN],
+    const ok = await verifyChainToPinnedRoot(
+      [Certificate.parse(new Uint8Array((await leafWith(false)).rawData)), rootN],
       now,
       rootN,
     );

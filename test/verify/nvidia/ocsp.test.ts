@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
-import { sign as cryptoSign, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { sign as cryptoSign, KeyObject, webcrypto } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/local.ts';
@@ -13,6 +13,7 @@ import {
   oidDer,
   tlv,
 } from '../../../src/verify/nvidia/ocsp.ts';
+import { Certificate } from '../../../src/verify/x509.ts';
 import { checkOf, hopperEvidence } from './helpers.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -55,7 +56,7 @@ async function pki() {
     signingAlgorithm: alg,
     extensions: [new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.9'])],
   });
-  const nodeCert = (c: x509.X509Certificate) => new X509Certificate(Buffer.from(c.rawData));
+  const nodeCert = (c: x509.X509Certificate) => Certificate.parse(new Uint8Array(c.rawData));
   return {
     root: nodeCert(root),
     dev: nodeCert(dev),
@@ -73,7 +74,7 @@ function ocspResponse(
   id: Uint8Array,
   status: 'good' | 'revoked' | 'unknown',
   key: KeyObject,
-  opts: { thisUpdate?: Date; nextUpdate?: Date; certs?: X509Certificate[]; respStatus?: number } = {},
+  opts: { thisUpdate?: Date; nextUpdate?: Date; certs?: Certificate[]; respStatus?: number } = {},
 ): Uint8Array {
   if (opts.respStatus) return tlv(0x30, tlv(0x0a, new Uint8Array([opts.respStatus])));
   const st =
@@ -112,34 +113,31 @@ describe('OCSP (online revocation), against a local test PKI', async () => {
     assert.ok(Buffer.from(id).includes(Buffer.from([0x02, 0x02, 0x42, 0x42])), 'serial 0x4242');
   });
 
-  it('good (issuer-signed and delegated responder), revoked, unknown', () => {
-    assert.equal(checkOcspResponse(ocspResponse(id, 'good', p.rootKey), p.dev, p.root, NOW).status, 'good');
-    assert.equal(
-      checkOcspResponse(ocspResponse(id, 'good', p.respKey, { certs: [p.responder] }), p.dev, p.root, NOW)
-        .status,
-      'good',
-    );
-    assert.equal(
-      checkOcspResponse(ocspResponse(id, 'revoked', p.rootKey), p.dev, p.root, NOW).status,
-      'revoked',
-    );
-    assert.equal(
-      checkOcspResponse(ocspResponse(id, 'unknown', p.rootKey), p.dev, p.root, NOW).status,
-      'unknown',
-    );
+  it('good (issuer-signed and delegated responder), revoked, unknown', async () => {
+    const r = (b: Uint8Array) => checkOcspResponse(b, p.dev, p.root, NOW);
+    assert.equal((await r(ocspResponse(id, 'good', p.rootKey))).status, 'good');
+    assert.equal((await r(ocspResponse(id, 'good', p.respKey, { certs: [p.responder] }))).status, 'good');
+    assert.equal((await r(ocspResponse(id, 'revoked', p.rootKey))).status, 'revoked');
+    assert.equal((await r(ocspResponse(id, 'unknown', p.rootKey))).status, 'unknown');
   });
 
-  it('rejects: wrong signer, responder without authority, stale, other certificate, unsuccessful, garbage', () => {
+  it('rejects: wrong signer, responder without authority, stale, other certificate, unsuccessful, garbage', async () => {
     const r = (b: Uint8Array) => checkOcspResponse(b, p.dev, p.root, NOW);
-    assert.match(r(ocspResponse(id, 'good', p.devKey)).detail, /not signed/);
-    assert.match(r(ocspResponse(id, 'good', p.devKey, { certs: [p.dev] })).detail, /not signed/); // no OCSPSigning EKU
+    assert.match((await r(ocspResponse(id, 'good', p.devKey))).detail, /not signed/);
+    assert.match((await r(ocspResponse(id, 'good', p.devKey, { certs: [p.dev] }))).detail, /not signed/); // no OCSPSigning EKU
     assert.match(
-      r(ocspResponse(id, 'good', p.rootKey, { nextUpdate: new Date(NOW.getTime() - 1000) })).detail,
+      (await r(ocspResponse(id, 'good', p.rootKey, { nextUpdate: new Date(NOW.getTime() - 1000) }))).detail,
       /stale/,
     );
-    assert.match(r(ocspResponse(certId(p.responder, p.root), 'good', p.rootKey)).detail, /does not cover/);
-    assert.match(r(ocspResponse(id, 'good', p.rootKey, { respStatus: 6 })).detail, /responseStatus 6/);
-    assert.equal(r(new Uint8Array([1, 2, 3])).status, 'error');
+    assert.match(
+      (await r(ocspResponse(certId(p.responder, p.root), 'good', p.rootKey))).detail,
+      /does not cover/,
+    );
+    assert.match(
+      (await r(ocspResponse(id, 'good', p.rootKey, { respStatus: 6 }))).detail,
+      /responseStatus 6/,
+    );
+    assert.equal((await r(new Uint8Array([1, 2, 3]))).status, 'error');
   });
 
   it('createOcspChecker POSTs each non-leaf, non-root certificate and feeds verifyGpuEvidence', async () => {

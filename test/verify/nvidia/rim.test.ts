@@ -127,26 +127,26 @@ describe('NVIDIA RIM: signature and signing chain', () => {
     assert.ok(a.raw.equals(b.raw));
   });
 
-  it('every copied real RIM verifies at a time inside its chain validity', () => {
+  it('every copied real RIM verifies at a time inside its chain validity', async () => {
     const files = readdirSync(RIM_DIR).filter((f) => f.endsWith('.swidtag'));
     assert.equal(files.length, 4);
     for (const f of files) {
-      const r = verifyRim(rimText(f), { now: AT, allowNotChecked: OFFLINE });
+      const r = await verifyRim(rimText(f), { now: AT, allowNotChecked: OFFLINE });
       assert.ok(r.verdict.ok, `${f}: ${JSON.stringify(r.verdict.checks)}`);
       assert.ok(r.rim);
     }
-    const v = verifyRim(rimText(VBIOS_1A), { now: AT, allowNotChecked: OFFLINE });
+    const v = await verifyRim(rimText(VBIOS_1A), { now: AT, allowNotChecked: OFFLINE });
     assert.equal(v.rim?.kind, 'vbios');
     assert.equal(v.rim?.version, '96.00.74.00.1A');
     assert.equal(v.rim?.measurements.filter((m) => m.active).length, 12);
-    const d = verifyRim(rimText(DRIVER_545), { now: AT, allowNotChecked: OFFLINE });
+    const d = await verifyRim(rimText(DRIVER_545), { now: AT, allowNotChecked: OFFLINE });
     assert.equal(d.rim?.kind, 'driver');
     assert.equal(d.rim?.version, '545.00');
     assert.equal(d.rim?.measurements.filter((m) => m.active).length, 21);
   });
 
-  it('an expired signing chain fails with RIM_EXPIRED', () => {
-    const r = verifyRim(rimText(VBIOS_1A), {
+  it('an expired signing chain fails with RIM_EXPIRED', async () => {
+    const r = await verifyRim(rimText(VBIOS_1A), {
       now: new Date('2026-01-01T00:00:00Z'),
       allowNotChecked: OFFLINE,
     });
@@ -155,49 +155,49 @@ describe('NVIDIA RIM: signature and signing chain', () => {
     assert.deepEqual(r.verdict.fields?.errorCodes, ['RIM_EXPIRED']);
   });
 
-  it('revocation not checked fails the default verdict, by name', () => {
-    const r = verifyRim(rimText(VBIOS_1A), { now: AT });
+  it('revocation not checked fails the default verdict, by name', async () => {
+    const r = await verifyRim(rimText(VBIOS_1A), { now: AT });
     assert.equal(r.verdict.ok, false);
     assert.deepEqual(r.verdict.fields?.notChecked, ['nvidia.rim.chain.revocation']);
     assert.match(checkOf(r.verdict, 'nvidia.rim.chain.revocation')!.detail, /not checked/);
   });
 
-  it('a changed golden value breaks the signature (RIM_SIGNATURE_INVALID)', () => {
+  it('a changed golden value breaks the signature (RIM_SIGNATURE_INVALID)', async () => {
     const x = rimText(VBIOS_1A).replace(/ns2:Hash0="7f3e9382/, 'ns2:Hash0="059b32e7');
-    const r = verifyRim(x, { now: AT, allowNotChecked: OFFLINE });
+    const r = await verifyRim(x, { now: AT, allowNotChecked: OFFLINE });
     assert.equal(r.verdict.ok, false);
     assert.equal(r.rim, undefined);
     assert.deepEqual(r.verdict.fields?.errorCodes, ['RIM_SIGNATURE_INVALID']);
   });
 
-  it('a Resource added outside the signature cannot inject a value (wrapping)', () => {
+  it('a Resource added outside the signature cannot inject a value (wrapping)', async () => {
     // A second Signature / a moved one is refused outright
     const x = rimText(VBIOS_1A);
     const sig = x.slice(x.indexOf('<ds:Signature'), x.indexOf('</ds:Signature>') + 15);
-    const r = verifyRim(x.replace('</SoftwareIdentity>', `${sig}</SoftwareIdentity>`), { now: AT });
+    const r = await verifyRim(x.replace('</SoftwareIdentity>', `${sig}</SoftwareIdentity>`), { now: AT });
     assert.deepEqual(r.verdict.fields?.errorCodes, ['RIM_MALFORMED']);
   });
 
-  it('malformed input gets RIM_MALFORMED and nothing else breaks', () => {
+  it('malformed input gets RIM_MALFORMED and nothing else breaks', async () => {
     for (const bad of ['', 'not xml', '<a/>', rimText('verifier_RIM_root.pem')]) {
-      const r = verifyRim(bad, { now: AT });
+      const r = await verifyRim(bad, { now: AT });
       assert.equal(r.verdict.ok, false);
       assert.deepEqual(r.verdict.fields?.errorCodes, ['RIM_MALFORMED']);
     }
     const x = rimText(VBIOS_1A).replace('<SoftwareIdentity ', '<SoftwareIdentity xml:id="a" ');
-    assert.deepEqual(verifyRim(x, { now: AT }).verdict.fields?.errorCodes, ['RIM_MALFORMED']);
+    assert.deepEqual((await verifyRim(x, { now: AT })).verdict.fields?.errorCodes, ['RIM_MALFORMED']);
   });
 
   it('a RIM signed by an unknown key fails with RIM_UNKNOWN_SIGNER', async () => {
     const { forged, caPem } = await resign(rimText(VBIOS_1A));
-    const r = verifyRim(forged, { now: AT, allowNotChecked: OFFLINE });
+    const r = await verifyRim(forged, { now: AT, allowNotChecked: OFFLINE });
     // The signature itself is good (the forger's key) ...
     assert.equal(checkOf(r.verdict, 'nvidia.rim.signature')?.outcome, 'pass');
     // ... but the key is not NVIDIA's.
     assert.equal(r.verdict.ok, false);
     assert.deepEqual(r.verdict.fields?.errorCodes, ['RIM_UNKNOWN_SIGNER']);
     // Trusting the forger's root explicitly (tests only) makes it verify: the check can pass.
-    const t = verifyRim(forged, {
+    const t = await verifyRim(forged, {
       now: AT,
       allowNotChecked: OFFLINE,
       trustRoot: caPem,
@@ -207,10 +207,10 @@ describe('NVIDIA RIM: signature and signing chain', () => {
 });
 
 describe('NVIDIA RIM: appraisal of real H100 evidence', () => {
-  it('VBIOS 96.00.74.00.1A evidence vs its VBIOS RIM: 11 of 12 match, index 9 differs', () => {
+  it('VBIOS 96.00.74.00.1A evidence vs its VBIOS RIM: 11 of 12 match, index 9 differs', async () => {
     const ev = trusteeEvidence('hopper_coco_report1.txt', 'hopper_coco_certs1.txt');
     const spdm = parseSpdmEvidence(new Uint8Array(Buffer.from(ev.evidence, 'base64')));
-    const vbios = verifyRim(rimText(VBIOS_1A), { now: AT, allowNotChecked: OFFLINE }).rim!;
+    const vbios = (await verifyRim(rimText(VBIOS_1A), { now: AT, allowNotChecked: OFFLINE })).rim!;
     const { verdict: v, perIndex } = compareEvidenceToRims(spdm, { vbios });
     assert.equal(perIndex.length, 12);
     assert.equal(perIndex.filter((r) => r.outcome === 'match').length, 11);
@@ -227,14 +227,16 @@ describe('NVIDIA RIM: appraisal of real H100 evidence', () => {
     assert.deepEqual(v.fields?.notChecked, ['nvidia.rim.driver']);
   });
 
-  it('a RIM for another version is refused (RIM_VERSION_MISMATCH), not compared', () => {
+  it('a RIM for another version is refused (RIM_VERSION_MISMATCH), not compared', async () => {
     const ev = trusteeEvidence('hopper_coco_report1.txt', 'hopper_coco_certs1.txt');
     const spdm = parseSpdmEvidence(new Uint8Array(Buffer.from(ev.evidence, 'base64')));
-    const other = verifyRim(rimText('1010_0200_882_96005E0001_PROD.swidtag'), {
-      now: AT,
-      allowNotChecked: OFFLINE,
-    }).rim!;
-    const driver = verifyRim(rimText(DRIVER_545), { now: AT, allowNotChecked: OFFLINE }).rim!;
+    const other = (
+      await verifyRim(rimText('1010_0200_882_96005E0001_PROD.swidtag'), {
+        now: AT,
+        allowNotChecked: OFFLINE,
+      })
+    ).rim!;
+    const driver = (await verifyRim(rimText(DRIVER_545), { now: AT, allowNotChecked: OFFLINE })).rim!;
     const { verdict: v, perIndex } = compareEvidenceToRims(spdm, { vbios: other, driver });
     assert.equal(perIndex.length, 0);
     assert.equal(checkOf(v, 'nvidia.rim.vbios')?.outcome, 'fail');

@@ -3,10 +3,12 @@
  * (or a SIMULATED root only when explicitly trusted: 'nvidia.simulated'), its signatures, CA flags,
  * validity, critical extensions and revocation ('nvidia.chain.*'), and the evidence's arch ('nvidia.arch').
  */
-import { createHash, X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../../binding/index.ts';
+import { digestHex } from '../../../util/digest.ts';
+import { bytesEqual, bytesToBase64, fromUtf8 } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
-import { commonName, verifyChainToPinnedRoot } from '../certs.ts';
+import type { Certificate } from '../../x509.ts';
+import { commonName, issuedBy, parseCertificateCached, verifyChainToPinnedRoot } from '../certs.ts';
 import { fail, pass, skip, type VerifyGpuEvidenceOptions } from './local-common.ts';
 
 const ARCH_BY_CHIP: Record<string, string> = {
@@ -16,43 +18,41 @@ const ARCH_BY_CHIP: Record<string, string> = {
   GB202: 'BLACKWELL',
 };
 
-/** `c` names `issuer` as its issuer AND is signed with its key (checkIssued alone compares names only). */
-function issuedBy(c: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return c.checkIssued(issuer) && c.verify(issuer.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-const selfSigned = (c: X509Certificate): boolean => issuedBy(c, c);
+const selfSigned = (c: Certificate): Promise<boolean> => issuedBy(c, c);
 
 /** The SIMULATED root the chain may end at (trustSimulatedRoot, or allowSimulated), and why. */
-function simulatedRoot(
-  last: X509Certificate,
+async function simulatedRoot(
+  last: Certificate,
   opts: VerifyGpuEvidenceOptions,
   checks: Check[],
-): { simRoot: X509Certificate | undefined; via: string } {
+): Promise<{ simRoot: Certificate | undefined; via: string }> {
   const given = opts.trustSimulatedRoot;
   const roots =
     given === undefined ? [] : typeof given === 'string' || given instanceof Uint8Array ? [given] : given;
-  let simRoot: X509Certificate | undefined;
+  let simRoot: Certificate | undefined;
   for (const r of roots) {
-    let c: X509Certificate;
+    let c: Certificate;
     try {
-      c = new X509Certificate(typeof r === 'string' ? r : Buffer.from(r));
+      // PEM text may also come as bytes (read from a file), as node:crypto's X509Certificate took it
+      const pemBytes = typeof r !== 'string' && fromUtf8(r.subarray(0, 11)) === '-----BEGIN ';
+      const input = typeof r === 'string' ? r : pemBytes ? fromUtf8(r) : r;
+      c = parseCertificateCached(
+        typeof input === 'string' ? input : `der:${bytesToBase64(input)}`,
+        () => input,
+        'trustSimulatedRoot',
+      );
     } catch {
       if (roots.length === 1)
         checks.push(fail('nvidia.simulated', 'trustSimulatedRoot is not a PEM certificate'));
       continue;
     }
-    if (last.raw.equals(c.raw) || issuedBy(last, c)) {
+    if (bytesEqual(last.raw, c.raw) || (await issuedBy(last, c))) {
       simRoot = c;
       break;
     }
   }
   let via = 'its root was explicitly trusted';
-  if (!simRoot && opts.allowSimulated && last.subject.includes('(SIMULATED)') && selfSigned(last)) {
+  if (!simRoot && opts.allowSimulated && last.subject.includes('(SIMULATED)') && (await selfSigned(last))) {
     simRoot = last;
     via = 'allowSimulated was set';
   }
@@ -62,14 +62,14 @@ function simulatedRoot(
 /** Checks the chain (certs non-empty); returns whether it was accepted under a SIMULATED root. */
 export async function checkDeviceChain(
   evidence: GpuEvidence,
-  certs: X509Certificate[],
+  certs: Certificate[],
   opts: VerifyGpuEvidenceOptions,
   now: Date,
   checks: Check[],
   fields: Record<string, unknown>,
 ): Promise<{ simulatedTrusted: boolean }> {
   const leaf = certs[0];
-  const { simRoot, via } = simulatedRoot(certs[certs.length - 1]!, opts, checks);
+  const { simRoot, via } = await simulatedRoot(certs[certs.length - 1]!, opts, checks);
   const simulatedTrusted = !!simRoot;
   const looksSimulated =
     evidence.source === 'simulated' || certs.some((c) => c.subject.includes('(SIMULATED)'));
@@ -78,8 +78,8 @@ export async function checkDeviceChain(
   else if (looksSimulated)
     checks.push(fail('nvidia.simulated', 'SIMULATED GPU evidence (not a real NVIDIA GPU) is rejected'));
   const r = simulatedTrusted
-    ? verifyChainToPinnedRoot(certs, now, simRoot)
-    : verifyChainToPinnedRoot(certs, now);
+    ? await verifyChainToPinnedRoot(certs, now, simRoot)
+    : await verifyChainToPinnedRoot(certs, now);
   for (const [id, res] of [
     ['nvidia.chain.root-pinned', r.rootPinned],
     ['nvidia.chain.signatures', r.signatures],
@@ -92,9 +92,9 @@ export async function checkDeviceChain(
   if (r.rootPinned.ok && rootCert)
     fields.root = {
       subject: commonName(rootCert),
-      subjectFull: rootCert.subject.replace(/\n/g, ', '),
+      subjectFull: rootCert.subject,
       simulated: simulatedTrusted,
-      sha256: createHash('sha256').update(rootCert.raw).digest('hex'),
+      sha256: digestHex('sha256', rootCert.raw),
       trustedBy: simulatedTrusted
         ? via === 'allowSimulated was set'
           ? 'allow-simulated'
@@ -110,7 +110,7 @@ export async function checkDeviceChain(
 }
 
 /** 'nvidia.chain.revocation': the caller's OCSP hook, or 'skip' offline. */
-async function checkRevocation(chain: X509Certificate[], opts: VerifyGpuEvidenceOptions, checks: Check[]) {
+async function checkRevocation(chain: Certificate[], opts: VerifyGpuEvidenceOptions, checks: Check[]) {
   if (!opts.ocsp) {
     checks.push(
       skip('nvidia.chain.revocation', 'offline: OCSP revocation status of the device chain not checked'),

@@ -1,6 +1,6 @@
 /** Options, limits and check constructors shared by the local GPU evidence steps (verifyGpuEvidence). */
-import type { X509Certificate } from 'node:crypto';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 
 /**
  * Reference values for the measurement comparison (what NVIDIA's RIMs hold, in a plain JSON form):
@@ -22,7 +22,7 @@ export interface VerifyGpuEvidenceOptions {
   /** Reference values, or a policy `nvidia` section with a `referenceValues` member. */
   referenceValues?: GpuReferenceValues | Record<string, unknown>;
   /** Revocation check hook (OCSP). Without one, revocation is 'skip' (offline). */
-  ocsp?: (chain: X509Certificate[]) => Promise<{ ok: boolean; detail: string }>;
+  ocsp?: (chain: Certificate[]) => Promise<{ ok: boolean; detail: string }>;
   /** Reject evidence whose arch field disagrees with the certificate (default true). */
   checkArch?: boolean;
   /** Accept a host that reports CC dev-tools (debug) mode or a simulated CC environment (default false). */

@@ -2,10 +2,10 @@
  * Step 1 of local GPU verification: decode the evidence: the SPDM GET_MEASUREMENTS exchange
  * ('nvidia.spdm.parse') and the PEM certificate chain ('nvidia.chain.parse'), both bounded in size.
  */
-import type { X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../../binding/index.ts';
-import { parseSpdmEvidence, type SpdmEvidence } from '../../../formats/index.ts';
+import { decodeBase64Loose, parseSpdmEvidence, type SpdmEvidence } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import { parseCertChain } from '../certs.ts';
 import { NvidiaVerifyError } from '../errors.ts';
 import { fail, NVIDIA_LIMITS, pass } from './local-common.ts';
@@ -18,7 +18,7 @@ function decodeB64(s: unknown, what: string, maxBytes: number): Uint8Array {
     );
   if (typeof s !== 'string' || s.length === 0 || !/^[A-Za-z0-9+/=\s_-]+$/.test(s))
     throw new NvidiaVerifyError('NVIDIA_BAD_EVIDENCE', `${what} is not base64 text`);
-  return new Uint8Array(Buffer.from(s, 'base64'));
+  return decodeBase64Loose(s);
 }
 
 /** The parsed SPDM evidence, or undefined after a failed 'nvidia.spdm.parse' check. */
@@ -45,11 +45,11 @@ export function decodeSpdm(evidence: GpuEvidence, checks: Check[]): SpdmEvidence
 }
 
 /** The certificate chain (leaf first), or [] after a failed 'nvidia.chain.parse' check. */
-export function decodeChain(evidence: GpuEvidence, checks: Check[]): X509Certificate[] {
+export function decodeChain(evidence: GpuEvidence, checks: Check[]): Certificate[] {
   try {
-    const pem = Buffer.from(
-      decodeB64(evidence?.certificate, 'certificate', NVIDIA_LIMITS.maxChainBytes),
-    ).toString('latin1');
+    const der = decodeB64(evidence?.certificate, 'certificate', NVIDIA_LIMITS.maxChainBytes);
+    let pem = ''; // latin1: one character per byte
+    for (let i = 0; i < der.length; i += 8192) pem += String.fromCharCode(...der.subarray(i, i + 8192));
     const blocks = pem.split('-----BEGIN CERTIFICATE-----').length - 1;
     if (blocks > NVIDIA_LIMITS.maxChainCerts)
       throw new NvidiaVerifyError(

@@ -3,7 +3,7 @@
  * ('nvidia.measurements', 'nvidia.driver-version', 'nvidia.vbios-version').
  */
 
-import type { SpdmEvidence } from '../../../formats/index.ts';
+import { type SpdmEvidence, toHex } from '../../../formats/index.ts';
 import type { Check } from '../../types.ts';
 import { fail, type GpuReferenceValues, pass, skip } from './local-common.ts';
 
@@ -33,7 +33,7 @@ export function compareReferenceValues(
   if (ref.measurements) {
     const bad: string[] = [];
     let matched = 0;
-    const byIndex = new Map(spdm.response.blocks.map((b) => [b.index, Buffer.from(b.value).toString('hex')]));
+    const byIndex = new Map(spdm.response.blocks.map((b) => [b.index, toHex(b.value)]));
     for (const [idx, want] of Object.entries(ref.measurements)) {
       const got = byIndex.get(Number(idx));
       const accepted = (Array.isArray(want) ? want : [want]).map((w) => w.toLowerCase());

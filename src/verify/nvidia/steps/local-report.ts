@@ -3,10 +3,11 @@
  * certificate ('nvidia.chain.fwid'), the P-384 signature ('nvidia.spdm.signature') and the nonce
  * ('nvidia.nonce.consistent', 'nvidia.nonce').
  */
-import type { X509Certificate } from 'node:crypto';
 import type { GpuEvidence } from '../../../binding/index.ts';
-import { describeOpaque, opaqueField, type SpdmEvidence } from '../../../formats/index.ts';
+import { describeOpaque, opaqueField, type SpdmEvidence, toHex } from '../../../formats/index.ts';
+import { bytesEqual } from '../../../util/text-codec.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
 import { leafFwids, verifyP384RawSignature } from '../certs.ts';
 import { compareHexNonce, toNonceBytes } from '../hex.ts';
 import { fail, pass, skip } from './local-common.ts';
@@ -20,43 +21,38 @@ export function reportFields(spdm: SpdmEvidence, fields: Record<string, unknown>
   fields.project = opaque.PROJECT;
   fields.chipSku = opaque.CHIP_SKU;
   fields.opaque = opaque;
-  fields.requestNonce = Buffer.from(spdm.request.nonce).toString('hex');
-  fields.measurements = Object.fromEntries(
-    resp.blocks.map((b) => [String(b.index), Buffer.from(b.value).toString('hex')]),
-  );
+  fields.requestNonce = toHex(spdm.request.nonce);
+  fields.measurements = Object.fromEntries(resp.blocks.map((b) => [String(b.index), toHex(b.value)]));
   return opaque;
 }
 
 /** FWID binding: leaf certificate ↔ signed opaque data (no check without a leaf). */
-export function checkFwid(spdm: SpdmEvidence, leaf: X509Certificate | undefined, checks: Check[]): void {
+export function checkFwid(spdm: SpdmEvidence, leaf: Certificate | undefined, checks: Check[]): void {
   const fwid = opaqueField(spdm.response, 'FWID');
   if (!leaf) return;
-  const fwids = leafFwids(new Uint8Array(leaf.raw));
+  const fwids = leafFwids(leaf.raw);
   if (!fwid) checks.push(fail('nvidia.chain.fwid', 'the report has no FWID opaque field'));
   else if (fwids.length === 0)
     checks.push(fail('nvidia.chain.fwid', 'the leaf certificate has no TCG DICE FWID'));
-  else if (fwids.some((f) => Buffer.from(f).equals(Buffer.from(fwid))))
+  else if (fwids.some((f) => bytesEqual(f, fwid)))
     checks.push(
-      pass(
-        'nvidia.chain.fwid',
-        `leaf TCG DICE FWID equals the report's FWID ${Buffer.from(fwid).toString('hex').slice(0, 16)}…`,
-      ),
+      pass('nvidia.chain.fwid', `leaf TCG DICE FWID equals the report's FWID ${toHex(fwid).slice(0, 16)}…`),
     );
   else
     checks.push(
       fail(
         'nvidia.chain.fwid',
-        `report FWID ${Buffer.from(fwid).toString('hex')} differs from the leaf's ${fwids.map((f) => Buffer.from(f).toString('hex')).join(', ')}`,
+        `report FWID ${toHex(fwid)} differs from the leaf's ${fwids.map(toHex).join(', ')}`,
       ),
     );
 }
 
 /** ECDSA P-384/SHA-384 over request ‖ response with the leaf key (SPDM 1.1 signing scheme). */
-export function checkSpdmSignature(
+export async function checkSpdmSignature(
   spdm: SpdmEvidence,
-  leaf: X509Certificate | undefined,
+  leaf: Certificate | undefined,
   checks: Check[],
-): void {
+): Promise<void> {
   if (!spdm.request.signatureRequested)
     checks.push(fail('nvidia.spdm.signature', 'the request did not ask for a signed response'));
   else if (spdm.request.version !== 0x11)
@@ -67,7 +63,7 @@ export function checkSpdmSignature(
       ),
     );
   else if (!leaf) checks.push(fail('nvidia.spdm.signature', 'no leaf certificate to verify with'));
-  else if (verifyP384RawSignature(leaf, spdm.signedData, spdm.response.signature))
+  else if (await verifyP384RawSignature(leaf, spdm.signedData, spdm.response.signature))
     checks.push(
       pass(
         'nvidia.spdm.signature',
@@ -110,16 +106,10 @@ export function checkNonce(
     checks.push(fail('nvidia.nonce', `expected nonce: ${e instanceof Error ? e.message : String(e)}`));
   }
   if (!expected) return;
-  const ok = Buffer.from(expected).equals(Buffer.from(reqNonce));
+  const ok = bytesEqual(expected, reqNonce);
   checks.push(
     ok
-      ? pass(
-          'nvidia.nonce',
-          `signed request nonce equals the expected ${Buffer.from(expected).toString('hex')}`,
-        )
-      : fail(
-          'nvidia.nonce',
-          `signed request nonce ${Buffer.from(reqNonce).toString('hex')} != expected ${Buffer.from(expected).toString('hex')}`,
-        ),
+      ? pass('nvidia.nonce', `signed request nonce equals the expected ${toHex(expected)}`)
+      : fail('nvidia.nonce', `signed request nonce ${toHex(reqNonce)} != expected ${toHex(expected)}`),
   );
 }

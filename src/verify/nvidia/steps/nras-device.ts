@@ -2,7 +2,7 @@
  * One device (GPU) token of an NRAS response: signature, issuer, time, signing certificate, its digest in the
  * overall token's submods, eat_nonce, error claims and the policy's detached claims ('nvidia.nras.gpu.*').
  */
-import { createHash } from 'node:crypto';
+import { digestHex } from '../../../util/digest.ts';
 import type { Check, Verdict } from '../../types.ts';
 import { verdict } from '../../types.ts';
 import { compareHexNonce } from '../hex.ts';
@@ -12,6 +12,13 @@ import type { TokenOptions } from './nras-overall.ts';
 import { c, verifyToken } from './nras-token.ts';
 
 const ERROR_CLAIM = /error/i;
+
+/** A token's bytes as node:crypto hashed the text with 'ascii' (= latin1: the low byte of each UTF-16 unit). */
+function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
 
 export async function verifyDeviceToken(
   name: string,
@@ -26,11 +33,11 @@ export async function verifyDeviceToken(
   const r = await verifyToken('nvidia.nras.gpu', token, nrasKeys.keys, nrasKeys.keyError, tokOpts);
   dc.push(r.signature, r.issuer, r.time);
   if (r.signature.outcome === 'pass') {
-    const x = nrasKeys.keyTrust(token) ?? { outcome: 'fail' as const, detail: 'key not found' };
+    const x = (await nrasKeys.keyTrust(token)) ?? { outcome: 'fail' as const, detail: 'key not found' };
     dc.push(c('nvidia.nras.gpu.signing-cert', x.outcome, `${name}: ${x.detail}`));
   } else dc.push(c('nvidia.nras.gpu.signing-cert', 'skip', `${name}: token not verified`));
   const want = submodDigests.get(name);
-  const got = createHash('sha256').update(token, 'ascii').digest('hex');
+  const got = digestHex('sha256', asciiBytes(token));
   if (want === undefined)
     dc.push(c('nvidia.nras.gpu.digest', 'fail', `${name}: no submod digest in a verified overall token`));
   else

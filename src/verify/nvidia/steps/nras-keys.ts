@@ -17,7 +17,7 @@ export interface NrasKeys {
   /** The merged key set; undefined when no keys could be had. */
   keySet: JSONWebKeySet | undefined;
   /** The x5c verdict for the key of `token` (undefined when it has no key in the set). */
-  keyTrust: (token: string) => { outcome: Check['outcome']; detail: string } | undefined;
+  keyTrust: (token: string) => Promise<{ outcome: Check['outcome']; detail: string } | undefined>;
 }
 
 export async function loadNrasKeys(
@@ -72,10 +72,18 @@ export async function loadNrasKeys(
         : `no NRAS keys: ${keyError}`,
     ),
   );
-  const keyTrust = (token: string) => {
+  // One x5c verdict per key and verification: the overall token and every device token usually share a key.
+  const trusted = new Map<Record<string, unknown>, ReturnType<typeof checkJwkX5c>>();
+  const keyTrust = async (token: string) => {
     const kid = kidOf(token);
     const jwk = keySet?.keys.find((k) => k.kid === kid) as Record<string, unknown> | undefined;
-    return jwk ? checkJwkX5c(jwk, now, caPins) : undefined;
+    if (!jwk) return undefined;
+    let r = trusted.get(jwk);
+    if (!r) {
+      r = checkJwkX5c(jwk, now, caPins);
+      trusted.set(jwk, r);
+    }
+    return await r;
   };
   return { keys, keyError, knownKids, keySet, keyTrust };
 }

@@ -24,7 +24,7 @@ export async function checkOverallToken(
   const overall = await verifyToken('nvidia.nras', parsed.overall, k.keys, k.keyError, tokOpts);
   checks.push(overall.signature, overall.issuer, overall.time);
   if (overall.signature.outcome === 'pass' && k.keySet) {
-    const x = k.keyTrust(parsed.overall) ?? { outcome: 'fail' as const, detail: 'key not found' };
+    const x = (await k.keyTrust(parsed.overall)) ?? { outcome: 'fail' as const, detail: 'key not found' };
     checks.push(c('nvidia.nras.signing-cert', x.outcome, x.detail));
   } else checks.push(c('nvidia.nras.signing-cert', 'skip', 'overall token not verified'));
   const op = overall.payload as (JWTPayload & Record<string, unknown>) | undefined;

@@ -1,7 +1,9 @@
 /** The trust of an NRAS signing key: its JWKS `x5c` chain, optionally anchored at a pinned NRAS CA. */
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { unknownCriticalExtensions } from '../../../formats/index.ts';
+import { decodeBase64Loose, unknownCriticalExtensions } from '../../../formats/index.ts';
+import { digestHex } from '../../../util/digest.ts';
 import type { Check } from '../../types.ts';
+import type { Certificate } from '../../x509.ts';
+import { cnOrSubject, issuedBy, jwkMatchesSpki, opensslTime, parseCertificateCached } from '../certs.ts';
 
 /**
  * The `x5c` certificate chain of a JWKS key: x5c[0] must hold the same public key as the JWK, each
@@ -9,43 +11,42 @@ import type { Check } from '../../types.ts';
  * chain is not anchored (NVIDIA publishes no NRAS root with the service); with `pinned` one of its
  * CAs' SPKI SHA-256 must be listed.
  */
-export function checkJwkX5c(
+export async function checkJwkX5c(
   jwk: Record<string, unknown>,
   now: Date,
   pinned?: string[],
-): { outcome: Check['outcome']; detail: string } {
+): Promise<{ outcome: Check['outcome']; detail: string }> {
   const x5c = jwk.x5c;
   if (!Array.isArray(x5c) || x5c.length === 0)
     return pinned
       ? { outcome: 'fail', detail: 'key has no x5c chain but NRAS CAs are pinned' }
       : { outcome: 'skip', detail: 'key has no x5c chain' };
-  let certs: X509Certificate[];
+  let certs: Certificate[];
   try {
-    certs = x5c.map((c) => new X509Certificate(Buffer.from(String(c), 'base64')));
+    certs = x5c.map((c, i) =>
+      parseCertificateCached(String(c), () => decodeBase64Loose(String(c)), `x5c[${i}]`),
+    );
   } catch (e) {
     return { outcome: 'fail', detail: `x5c does not parse: ${(e as Error).message}` };
   }
   const leaf = certs[0]!;
   for (const [i, c] of certs.entries()) {
-    const u = unknownCriticalExtensions(new Uint8Array(c.raw));
+    const u = unknownCriticalExtensions(c.raw);
     if (u.length > 0)
       return { outcome: 'fail', detail: `x5c[${i}] has unknown critical extension(s) ${u.join(', ')}` };
   }
-  const jwkKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
-  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
-  if (!spki(leaf.publicKey).equals(spki(jwkKey)))
+  if (!jwkMatchesSpki(jwk, leaf.spki))
     return { outcome: 'fail', detail: 'x5c[0] holds a different public key than the JWK' };
   for (let i = 0; i + 1 < certs.length; i++)
-    if (!certs[i]!.checkIssued(certs[i + 1]!) || !certs[i]!.verify(certs[i + 1]!.publicKey))
+    if (!(await issuedBy(certs[i]!, certs[i + 1]!)))
       return { outcome: 'fail', detail: `x5c[${i}] is not signed by x5c[${i + 1}]` };
-  if (now < new Date(leaf.validFrom) || now > new Date(leaf.validTo))
+  if (!leaf.validAt(now))
     return {
       outcome: 'fail',
-      detail: `signing certificate not valid at ${now.toISOString()} (${leaf.validFrom} .. ${leaf.validTo})`,
+      detail: `signing certificate not valid at ${now.toISOString()} (${opensslTime(leaf.notBefore)} .. ${opensslTime(leaf.notAfter)})`,
     };
-  const cn = (c: X509Certificate) =>
-    (c.subject.split('\n').find((l) => l.startsWith('CN=')) ?? c.subject).slice(3);
-  const hashes = certs.slice(1).map((c) => createHash('sha256').update(spki(c.publicKey)).digest('hex'));
+  const cn = (c: Certificate) => cnOrSubject(c).slice(3);
+  const hashes = certs.slice(1).map((c) => digestHex('sha256', c.spki));
   if (pinned) {
     const want = pinned.map((h) => h.toLowerCase());
     const hit = hashes.findIndex((h) => want.includes(h));
