@@ -49,6 +49,7 @@ export {
   OUTPUT_DOMAIN,
   reportDataFor,
   SESSION_KEY_DOMAIN,
+  SESSION_KEY_TLS_DOMAIN,
   sessionKeyReportData,
 } from './derivations.ts';
 export {
@@ -71,6 +72,7 @@ export {
   checkEvidenceShape,
   checkSealShape,
   checkSessionShape,
+  checkTlsKeyShape,
   ENVELOPE_FORMAT,
   ENVELOPE_VERSION,
   type EvidenceJson,
@@ -83,6 +85,9 @@ export {
   type SessionKeyData,
   type SessionKeyJson,
   sessionKeyDataFromJson,
+  TLS_KEY_ORIGINS,
+  type TlsKeyJson,
+  type TlsKeyOrigin,
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
 export {

@@ -18,6 +18,7 @@ import {
   framePayload,
   fromB64,
   generateSealKeyPair,
+  hexToBytes,
   hpkeOpen,
   hpkeSeal,
   type SessionKeyJson,
@@ -47,11 +48,34 @@ import {
   type WasmvmClient,
 } from './client.ts';
 import { ClientError } from './errors.ts';
+import type { AttestedTlsPin } from './tls-pin.ts';
 
 /** What the attestation must satisfy before anything is sealed (and what responses are verified with). */
 export interface SealingPolicy extends VerifyOptions {
   /** Require this TEE kind (absent: any). */
   teeKind?: TeeKind;
+  /**
+   * Attested TLS: after the attestation verified, pin the client's TLS connections to the TLS key it
+   * binds (the same pin given to createWasmvmClient's `attestedTls`); refuse a session without one.
+   */
+  attestedTls?: AttestedTlsPin;
+  /**
+   * Attested TLS: accept a TLS key the operator supplied (`serve --tls-cert/--tls-key`, origin
+   * 'operator-supplied'). Default false: only a key generated inside the TEE keeps the host out of the
+   * connection.
+   */
+  allowOperatorTlsKey?: boolean;
+}
+
+/** A verified session attestation (attestServer). */
+export interface AttestedServer {
+  session: SessionKeyJson;
+  /** The attestation's verdict (passed). */
+  verdict: Verdict;
+  /** The session's identity (sessionKeyReportData with no nonce), hex. */
+  identity: string;
+  /** Attested TLS: the pinned TLS key's SPKI SHA-256 (hex), when the policy asked for it. */
+  tlsSpkiSha256?: string;
 }
 
 /** A verified session's sealing key. */
@@ -67,6 +91,8 @@ export interface SealedSession {
   session: SessionKeyJson;
   /** The attestation's verdict (passed). */
   verdict: Verdict;
+  /** Attested TLS: the pinned TLS key's SPKI SHA-256 (hex). */
+  tlsSpkiSha256?: string;
 }
 
 export interface SealedExecuteResult extends ExecuteAndVerifyResult {
@@ -96,13 +122,20 @@ function verifyOpts(p: SealingPolicy): Omit<VerifyExecutionOptions, 'claim' | 'r
 }
 
 /**
- * Fetch the server's attestation with a fresh nonce and verify it against the policy. Throws
- * ClientError ATTESTATION_REJECTED (naming the failing checks) or SEAL_UNAVAILABLE (no sealing key).
+ * Fetch the server's attestation (GetAttestation, fresh 32-byte nonce) and verify it against the policy:
+ * evidence, REPORT_DATA with our nonce, measurements/TCB, simulated or not, TEE kind. With
+ * `policy.attestedTls`, then pin the TLS connection to the attested TLS key (attestTls). Throws ClientError
+ * ATTESTATION_REJECTED (naming the failing checks), TLS_KEY_NOT_ATTESTED or TLS_KEY_MISMATCH.
  */
-export async function attestForSealing(
+export async function attestServer(
   client: WasmvmClient,
   policy: SealingPolicy = {},
-): Promise<SealedSession> {
+): Promise<AttestedServer> {
+  if (policy.skipEvidence)
+    throw new ClientError(
+      'ATTESTATION_REJECTED',
+      'refusing to seal: sealed execution never skips verification',
+    );
   const nonce = new Uint8Array(randomBytes(32));
   const res = await client.getAttestation({ nonce });
   let session: SessionKeyJson;
@@ -111,11 +144,6 @@ export async function attestForSealing(
   } catch {
     throw new ClientError('ATTESTATION_REJECTED', 'refusing to seal: the attestation is not JSON');
   }
-  if (policy.skipEvidence)
-    throw new ClientError(
-      'ATTESTATION_REJECTED',
-      'refusing to seal: sealed execution never skips verification',
-    );
   const v = await verifySessionAttestation(session, { ...verifyOpts(policy), nonce });
   if (!v.ok)
     throw new ClientError(
@@ -127,6 +155,52 @@ export async function attestForSealing(
       'ATTESTATION_REJECTED',
       `refusing to seal: TEE kind ${session.evidence.kind}, the policy requires ${policy.teeKind}`,
     );
+  const out: AttestedServer = { session, verdict: v, identity: String(v.fields?.identity ?? '') };
+  if (policy.attestedTls) out.tlsSpkiSha256 = pinTlsKey(session, policy.attestedTls, policy);
+  return out;
+}
+
+/**
+ * Attested TLS for any call (plain Execute too): fetch and verify the attestation over `client` (made
+ * with `attestedTls: pin`), then pin its TLS key. Afterwards the client sends only over connections whose
+ * TLS peer holds the attested key. Throws as attestServer.
+ */
+export async function attestTls(
+  client: WasmvmClient,
+  pin: AttestedTlsPin,
+  policy: Omit<SealingPolicy, 'attestedTls'> = {},
+): Promise<AttestedServer> {
+  return attestServer(client, { ...policy, attestedTls: pin });
+}
+
+/** Check the verified session's TLS key against the policy and pin it; returns the hash (hex). */
+function pinTlsKey(session: SessionKeyJson, pin: AttestedTlsPin, policy: SealingPolicy): string {
+  const t = session.tls;
+  if (!t)
+    throw new ClientError(
+      'TLS_KEY_NOT_ATTESTED',
+      'the server attests no TLS key (serve without TLS, or an older server): refusing attested TLS',
+    );
+  if (t.origin !== 'tee-generated' && !policy.allowOperatorTlsKey)
+    throw new ClientError(
+      'TLS_KEY_NOT_ATTESTED',
+      `the attested TLS key is ${t.origin}, not generated inside the TEE (serve --tls-attested): whoever supplied it can read the connection`,
+    );
+  // verifySessionAttestation checked the shape (64 lowercase hex) and that REPORT_DATA binds it.
+  pin.pin(hexToBytes(t.spkiSha256, 'session.tls.spkiSha256'));
+  return t.spkiSha256;
+}
+
+/**
+ * Fetch the server's attestation with a fresh nonce and verify it against the policy (attestServer).
+ * Throws ClientError ATTESTATION_REJECTED (naming the failing checks) or SEAL_UNAVAILABLE (no sealing key),
+ * and, with `policy.attestedTls`, TLS_KEY_NOT_ATTESTED / TLS_KEY_MISMATCH.
+ */
+export async function attestForSealing(
+  client: WasmvmClient,
+  policy: SealingPolicy = {},
+): Promise<SealedSession> {
+  const { session, verdict: v, identity, tlsSpkiSha256 } = await attestServer(client, policy);
   if (!session.seal)
     throw new ClientError('SEAL_UNAVAILABLE', 'the server attests no sealing key (serve --seal-suite none?)');
   return {
@@ -135,9 +209,10 @@ export async function attestForSealing(
     publicKey: fromB64(session.seal.publicKey, 'session.seal.publicKey'),
     notBefore: Date.parse(session.notBefore),
     notAfter: Date.parse(session.notAfter),
-    identity: String(v.fields?.identity ?? ''),
+    identity,
     session,
     verdict: v,
+    ...(tlsSpkiSha256 !== undefined ? { tlsSpkiSha256 } : {}),
   };
 }
 

@@ -33,6 +33,8 @@ import {
   type SessionKeyData,
   type SessionKeyJson,
   sessionKeyReportData,
+  TLS_KEY_ORIGINS,
+  type TlsKeyOrigin,
 } from '../binding/index.ts';
 import { TeeError } from './errors.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
@@ -56,6 +58,12 @@ export interface AttesterOptions {
    * false for sessions without one. The key pair is made here, with the session keys, inside the TEE.
    */
   sealSuite?: string | false;
+  /**
+   * The server's TLS key, bound into every session (REPORT_DATA session-key/v5; docs/sealed-execution.md,
+   * "Attested TLS"): SHA-256 of its DER SubjectPublicKeyInfo and where it came from. Absent: no TLS key
+   * is bound (session-key/v4).
+   */
+  tlsKey?: { spkiSha256: Uint8Array; origin: TlsKeyOrigin };
 }
 
 /** What the Attester answers for a sealed request's key id (sealKeyFor). */
@@ -113,6 +121,7 @@ export class Attester {
   private previous?: SessionKey;
   private epoch = 0;
   private readonly sealSuite: string | undefined;
+  private readonly tlsKey: { spkiSha256: Uint8Array; origin: TlsKeyOrigin } | undefined;
   /** Key ids of retired sessions and when they expired (bounded: the latest 256). */
   private readonly retired = new Map<string, number>();
   /** The server build digest (lowercase hex) or undefined. */
@@ -132,6 +141,14 @@ export class Attester {
       throw new TeeError('TEE_INVALID_ARGUMENT', 'sessionKeyLifetimeMs must be > 0');
     this.now = opts.now ?? Date.now;
     this.sealSuite = opts.sealSuite === false ? undefined : (opts.sealSuite ?? DEFAULT_SEAL_SUITE);
+    if (opts.tlsKey !== undefined) {
+      const { spkiSha256, origin } = opts.tlsKey;
+      if (!(spkiSha256 instanceof Uint8Array) || spkiSha256.length !== 32)
+        throw new TeeError('TEE_INVALID_ARGUMENT', 'tlsKey.spkiSha256 must be 32 bytes');
+      if (!(TLS_KEY_ORIGINS as readonly string[]).includes(origin))
+        throw new TeeError('TEE_INVALID_ARGUMENT', `tlsKey.origin: ${TLS_KEY_ORIGINS.join(' or ')}`);
+      this.tlsKey = { spkiSha256: new Uint8Array(spkiSha256), origin };
+    }
   }
 
   /**
@@ -323,6 +340,7 @@ export class Attester {
       data.sealSuite = seal.suite;
       data.sealPublicKey = seal.publicKey;
     }
+    if (this.tlsKey) data.tls = this.tlsKey;
     const identity = sessionKeyReportData(data);
     const evidence = await this.provider.getEvidence(identity);
     const session: SessionKeyJson = {
@@ -337,6 +355,8 @@ export class Attester {
     };
     if (this.serverBuildSha256 !== undefined) session.serverBuildSha256 = this.serverBuildSha256;
     if (seal) session.seal = { suite: seal.suite, publicKey: b64(seal.publicKey) };
+    if (this.tlsKey)
+      session.tls = { spkiSha256: bytesToHex(this.tlsKey.spkiSha256), origin: this.tlsKey.origin };
     return {
       ...(seal ? { seal } : {}),
       epoch,
