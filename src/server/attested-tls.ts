@@ -8,6 +8,7 @@
  * TLS peer to it. With `--tls-cert/--tls-key` the operator's key is bound the same way, with origin
  * 'operator-supplied' (whoever supplied the file holds the key too).
  */
+import 'reflect-metadata';
 import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { TlsKeyOrigin } from '../binding/index.ts';
