@@ -120,6 +120,21 @@ export {
   sizeBucket,
   unframePayload,
 } from './sealed.ts';
+// Sealed input for the local runner (run --sealed-input, docs/sealed-execution.md §10).
+export {
+  moduleSha256Hex,
+  openSealedInput,
+  parseSealedInputFile,
+  parseSealedInputKeyRequest,
+  SEALED_INPUT_FORMAT,
+  SEALED_INPUT_KEY_DOMAIN,
+  SEALED_INPUT_KEY_REQUEST_FORMAT,
+  type SealedInputFile,
+  type SealedInputKeyRequest,
+  sealedInputKeyReportData,
+  sealedInputKeyRequestData,
+  sealInput,
+} from './sealed-input.ts';
 export {
   bitsHex,
   f32Bits,

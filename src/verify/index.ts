@@ -21,8 +21,10 @@ export {
   readResponse,
   renderValue,
   type VerifyExecutionOptions,
+  type VerifySealedInputOptions,
   verifyEvidence,
   verifyExecution,
+  verifySealedInputKeyRequest,
   verifySessionAttestation,
 } from './execution/index.ts';
 export {

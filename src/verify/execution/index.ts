@@ -9,5 +9,6 @@ export { verifyEvidence } from './evidence.ts';
 export { protoJsonValue } from './proto-json.ts';
 export { claimInputFromRequest } from './request.ts';
 export { attestationFromResponse, readResponse } from './response.ts';
+export { type VerifySealedInputOptions, verifySealedInputKeyRequest } from './sealed-input.ts';
 export { verifySessionAttestation } from './session.ts';
 export { verifyExecution } from './verify.ts';
