@@ -35,7 +35,7 @@ export type HostErrorCode =
   /** CPU evidence too short to read the fields the host policy needs. */
   | 'EVIDENCE_TOO_SHORT'
   | 'EVIDENCE_MALFORMED'
-  /** run --sealed-input: a bad argument (nonce too long) … */
+  /** A bad host argument (run --sealed-input: nonce too long; WASI stdin data not bytes) … */
   | 'HOST_INVALID_ARGUMENT'
   /** … or the sealed input does not open with the run's key, or never came before the key expired. */
   | 'HOST_SEALED_INPUT';

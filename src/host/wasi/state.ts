@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import { HostError } from '../errors.ts';
 import type { GuestMemory } from '../memory.ts';
 import { Capture } from './capture.ts';
 import { ERRNO, FILETYPE, type PREVIEW1_FUNCTIONS } from './constants.ts';
@@ -98,7 +99,8 @@ export class WasiState {
     this.stderr = new Capture(max, fwd(2));
     const stdin = options.stdin ?? 'empty';
     if (typeof stdin === 'object') {
-      if (!(stdin.data instanceof Uint8Array)) throw new TypeError('wasi.stdin.data must be a Uint8Array');
+      if (!(stdin.data instanceof Uint8Array))
+        throw new HostError('HOST_INVALID_ARGUMENT', 'wasi.stdin.data must be a Uint8Array');
       this.stdinMode = 'data';
       this.stdinData = stdin.data;
     } else this.stdinMode = stdin;
