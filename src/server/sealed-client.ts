@@ -131,10 +131,19 @@ export async function attestServer(
   client: WasmvmClient,
   policy: SealingPolicy = {},
 ): Promise<AttestedServer> {
+  return attest(client, policy, policy.attestedTls ? 'to use the connection' : 'to seal');
+}
+
+async function attest(
+  client: WasmvmClient,
+  policy: SealingPolicy,
+  purpose: 'to seal' | 'to use the connection',
+): Promise<AttestedServer> {
+  const refusing = `refusing ${purpose}`;
   if (policy.skipEvidence)
     throw new ClientError(
       'ATTESTATION_REJECTED',
-      'refusing to seal: sealed execution never skips verification',
+      `${refusing}: sealed execution and attested TLS never skip verification`,
     );
   const nonce = new Uint8Array(randomBytes(32));
   const res = await client.getAttestation({ nonce });
@@ -142,18 +151,18 @@ export async function attestServer(
   try {
     session = JSON.parse(res.attestation) as SessionKeyJson;
   } catch {
-    throw new ClientError('ATTESTATION_REJECTED', 'refusing to seal: the attestation is not JSON');
+    throw new ClientError('ATTESTATION_REJECTED', `${refusing}: the attestation is not JSON`);
   }
   const v = await verifySessionAttestation(session, { ...verifyOpts(policy), nonce });
   if (!v.ok)
     throw new ClientError(
       'ATTESTATION_REJECTED',
-      `refusing to seal: the attestation did not verify: ${failing(v)}`,
+      `${refusing}: the attestation did not verify: ${failing(v)}`,
     );
   if (policy.teeKind !== undefined && session.evidence.kind !== policy.teeKind)
     throw new ClientError(
       'ATTESTATION_REJECTED',
-      `refusing to seal: TEE kind ${session.evidence.kind}, the policy requires ${policy.teeKind}`,
+      `${refusing}: TEE kind ${session.evidence.kind}, the policy requires ${policy.teeKind}`,
     );
   const out: AttestedServer = { session, verdict: v, identity: String(v.fields?.identity ?? '') };
   if (policy.attestedTls) out.tlsSpkiSha256 = pinTlsKey(session, policy.attestedTls, policy);
@@ -200,7 +209,7 @@ export async function attestForSealing(
   client: WasmvmClient,
   policy: SealingPolicy = {},
 ): Promise<SealedSession> {
-  const { session, verdict: v, identity, tlsSpkiSha256 } = await attestServer(client, policy);
+  const { session, verdict: v, identity, tlsSpkiSha256 } = await attest(client, policy, 'to seal');
   if (!session.seal)
     throw new ClientError('SEAL_UNAVAILABLE', 'the server attests no sealing key (serve --seal-suite none?)');
   return {
