@@ -90,6 +90,12 @@ export interface AttestExecutionOptions {
   gpu?: (bindingData: Uint8Array) => Promise<unknown[]>;
   /** Sealed execution: the sealed request's digest (claim field 21, 64 hex). */
   sealedRequestSha256?: string;
+  /**
+   * Sealed execution, session-key mode: sign with the session of this key id — the one whose sealing key
+   * opened the request — when it is the current or the just-retired session (a request opened just before
+   * a rotation). issuedAt is clamped into that session's window as always. Otherwise: the current one.
+   */
+  sessionKeyId?: string;
 }
 
 interface SessionKey {
@@ -176,7 +182,7 @@ export class Attester {
   ): Promise<AttestResult> {
     if (mode !== 'per-request' && mode !== 'session-key')
       throw new TeeError('TEE_INVALID_ARGUMENT', `unknown attestation mode '${String(mode)}'`);
-    const key = mode === 'session-key' ? await this.sessionKey() : undefined;
+    const key = mode === 'session-key' ? await this.sessionKeyFor(opts.sessionKeyId) : undefined;
     const claim: ExecutionClaim = {
       ...draft,
       attestationMode: mode,
@@ -287,6 +293,13 @@ export class Attester {
     if (this.previous && this.previous.notAfter + 600_000 > this.now())
       keys.push({ ...this.previous.jwk, alg: 'ES384', use: 'sig' });
     return { keys };
+  }
+
+  /** The session of key id `kid` if it is the previous one (rotated meanwhile), else the current one. */
+  private async sessionKeyFor(kid: string | undefined): Promise<SessionKey> {
+    const cur = await this.sessionKey();
+    if (kid !== undefined && cur.jwk.kid !== kid && this.previous?.jwk.kid === kid) return this.previous;
+    return cur;
   }
 
   private sessionKey(): Promise<SessionKey> {

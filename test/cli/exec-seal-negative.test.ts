@@ -151,7 +151,7 @@ describe('exec --seal through a hostile host (CLI)', () => {
     const provider = new SimulatedSevSnpProvider({ stateDir: dir, rsaBits: 2048, warn: false });
     engine = new Engine({ workers: 1 });
     server = await startServer({
-      backend: { engine, attester: new TeeAttester(provider, { sessionKeyLifetimeMs: 4000 }) },
+      backend: { engine, attester: new TeeAttester(provider, { sessionKeyLifetimeMs: 10_000 }) },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger('silent'),
@@ -212,7 +212,7 @@ describe('exec --seal through a hostile host (CLI)', () => {
   it('the sealed request held until the key rotated: SEAL_KEY_EXPIRED (exit 3, fetch again)', async () => {
     proxy.reset();
     proxy.onClient = async (f) => {
-      if (isSealedRequest(f)) await new Promise((r) => setTimeout(r, 4500));
+      if (isSealedRequest(f)) await new Promise((r) => setTimeout(r, 10_500));
     };
     const r = await exec();
     assert.equal(r.code, 3, r.out + r.err);
