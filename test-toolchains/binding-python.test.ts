@@ -40,6 +40,16 @@ describe('binding: the Python reference of docs/binding.md', {
         { encoding: 'utf8' },
       );
       assert.equal(s.stdout.trim(), SESSION_VECTOR.reportData, s.stderr);
+      // v5: the same fields, then the attested TLS key (origin, SPKI hash)
+      const t = spawnSync(
+        python,
+        [
+          '-c',
+          `import hashlib,struct;print(hashlib.sha512(b"wasmvm-tee/session-key/v5"+struct.pack(">I",4)+bytes.fromhex("${d.spki}")+struct.pack(">I",3)+bytes.fromhex("${d.claimSpki}")+struct.pack(">QQQ",${d.epoch},${d.notBefore},${d.notAfter})+struct.pack(">I",2)+b"${d.kid}"+struct.pack(">I",2)+bytes.fromhex("${SESSION_VECTOR.nonce}")+struct.pack(">I",${d.sealSuite.length})+b"${d.sealSuite}"+struct.pack(">I",32)+bytes.fromhex("${d.sealPublicKey}")+struct.pack(">I",13)+b"tee-generated"+struct.pack(">I",32)+bytes.fromhex("${SESSION_VECTOR.tlsSpkiSha256}")).hexdigest())`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(t.stdout.trim(), SESSION_VECTOR.reportDataTlsTee, t.stderr);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -21,6 +21,12 @@ export const GPU_BINDING_DOMAIN = 'wasmvm-tee/claim/gpu/v3';
  * session's HPKE sealing key, docs/sealed-execution.md).
  */
 export const SESSION_KEY_DOMAIN = 'wasmvm-tee/session-key/v4';
+/**
+ * sessionKeyReportData of a session that binds a TLS key: the 25 bytes "wasmvm-tee/session-key/v5", the
+ * v4 facts, then the TLS key's origin and SPKI hash (docs/sealed-execution.md, "Attested TLS"). Sessions
+ * without a TLS key keep v4, byte for byte.
+ */
+export const SESSION_KEY_TLS_DOMAIN = 'wasmvm-tee/session-key/v5';
 /** gpuNonceFor: the 23 bytes "wasmvm-tee/gpu-nonce/v1", then REPORT_DATA. */
 export const GPU_NONCE_DOMAIN = 'wasmvm-tee/gpu-nonce/v1';
 /** guestReportData: the 31 bytes "wasmvm-tee/guest-report-data/v1", a 0x00 byte, nonce, guest data. */
@@ -91,6 +97,11 @@ const u64 = (n: number, what: string) => {
  * a session without one hashes two zero lengths. Everything before the build digest is length-prefixed,
  * so the trailing 32 bytes are unambiguous. With an empty nonce it is also the session's identity
  * (claim.session).
+ *
+ * A session that binds a TLS key (`k.tls`, attested TLS) hashes the v5 domain instead and, between the
+ * sealing key and the build digest,
+ *            ‖ u32be len(tlsOrigin) ‖ tlsOrigin (ASCII) ‖ u32be 32 ‖ SHA-256(TLS key's DER SPKI)
+ * The two domains keep a v5 input from ever equalling a v4 one; v4 sessions are unchanged.
  */
 export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (!(k.claimSpki instanceof Uint8Array) || k.claimSpki.length === 0)
@@ -109,11 +120,14 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
       'session.seal: suite and public key go together',
       'session.seal',
     );
+  if (k.tls !== undefined && k.tls.spkiSha256.length !== 32)
+    throw new BindingError('INVALID_ENVELOPE', 'session.tls.spkiSha256: expected 32 bytes', 'session.tls');
   const kid = new TextEncoder().encode(k.kid);
+  const tlsOrigin = k.tls === undefined ? undefined : new TextEncoder().encode(k.tls.origin);
   const sealSuite = new TextEncoder().encode(k.sealSuite ?? '');
   const sealPublicKey = k.sealPublicKey ?? new Uint8Array(0);
   const data = concat([
-    new TextEncoder().encode(SESSION_KEY_DOMAIN),
+    new TextEncoder().encode(k.tls === undefined ? SESSION_KEY_DOMAIN : SESSION_KEY_TLS_DOMAIN),
     u32(k.spki.length),
     k.spki,
     u32(k.claimSpki.length),
@@ -129,6 +143,9 @@ export function sessionKeyReportData(k: SessionKeyData, nonce: Uint8Array = new 
     sealSuite,
     u32(sealPublicKey.length),
     sealPublicKey,
+    ...(k.tls === undefined || tlsOrigin === undefined
+      ? []
+      : [u32(tlsOrigin.length), tlsOrigin, u32(32), k.tls.spkiSha256]),
     ...(k.serverBuild === undefined ? [] : [k.serverBuild]),
   ]);
   return digest('sha512', data);

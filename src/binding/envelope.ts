@@ -3,10 +3,9 @@
  */
 
 import { toBase64 } from '../formats/index.ts';
-import { hexToBytes } from '../util/text-codec.ts';
 import type { ExecutionClaim } from './claim.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
-import { bytesToHex } from './encode.ts';
+import { bytesToHex, hexToBytes } from './encode.ts';
 import { BindingError } from './errors.ts';
 import { platformBase64Decode, platformBase64Encode } from './platform/base64-node.ts';
 import { type AttestationMode, type CpuEvidence, TEE_KINDS, type TeeKind } from './vocabulary.ts';
@@ -60,6 +59,27 @@ export interface SessionKeyJson {
    * sealed to it are opened only inside the TEE. Its key id is `jwk.kid`, its validity notBefore–notAfter.
    */
   seal?: SealKeyJson;
+  /**
+   * The server's TLS key (docs/sealed-execution.md, "Attested TLS"), bound by REPORT_DATA (session-key/v5):
+   * a client that verified this session pins the TLS peer whose certificate's SubjectPublicKeyInfo hashes
+   * to `spkiSha256`. Absent: the server serves no TLS (or binds no TLS key), REPORT_DATA is session-key/v4.
+   */
+  tls?: TlsKeyJson;
+}
+
+/** Where the attested TLS key came from (bound into REPORT_DATA as ASCII). */
+export const TLS_KEY_ORIGINS = ['tee-generated', 'operator-supplied'] as const;
+export type TlsKeyOrigin = (typeof TLS_KEY_ORIGINS)[number];
+
+/** A session's TLS key in JSON. */
+export interface TlsKeyJson {
+  /** SHA-256 of the DER SubjectPublicKeyInfo of the TLS certificate's key, 64 lowercase hex. */
+  spkiSha256: string;
+  /**
+   * 'tee-generated': made inside the TEE at server start (serve --tls-attested), never left it;
+   * 'operator-supplied': loaded from --tls-cert/--tls-key, so whoever supplied the file holds it too.
+   */
+  origin: TlsKeyOrigin;
 }
 
 /** A session's sealing key in JSON. */
@@ -109,6 +129,8 @@ export interface SessionKeyData {
   /** The HPKE sealing key's suite name and serialized public key (both or neither). */
   sealSuite?: string;
   sealPublicKey?: Uint8Array;
+  /** The TLS key bound into the session (session-key/v5), when the server binds one. */
+  tls?: { origin: TlsKeyOrigin; spkiSha256: Uint8Array };
 }
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -146,6 +168,10 @@ export function sessionKeyDataFromJson(s: SessionKeyJson): SessionKeyData {
     checkSealShape(s.seal, 'session.seal');
     d.sealSuite = s.seal.suite;
     d.sealPublicKey = fromB64(s.seal.publicKey, 'session.seal.publicKey');
+  }
+  if (s.tls !== undefined) {
+    checkTlsKeyShape(s.tls, 'session.tls');
+    d.tls = { origin: s.tls.origin, spkiSha256: hexToBytes(s.tls.spkiSha256, 'session.tls.spkiSha256') };
   }
   return d;
 }
@@ -209,6 +235,7 @@ const SESSION_KEYS = [
   'gpu',
   'serverBuildSha256',
   'seal',
+  'tls',
 ] as const;
 const ENVELOPE_KEYS = [
   'format',
@@ -250,6 +277,17 @@ export function checkSealShape(o: unknown, where: string): void {
   if (checkB64(r.publicKey, `${where}.publicKey`).length === 0) throw envErr(`${where}.publicKey`, 'empty');
 }
 
+/** Shape-check a session's TLS key (`session.tls`). */
+export function checkTlsKeyShape(o: unknown, where: string): void {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw envErr(where, 'expected an object');
+  onlyKeys(o, where, ['spkiSha256', 'origin']);
+  const r = o as Record<string, unknown>;
+  if (typeof r.spkiSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.spkiSha256))
+    throw envErr(`${where}.spkiSha256`, 'expected 32 bytes of lowercase hex');
+  if (typeof r.origin !== 'string' || !(TLS_KEY_ORIGINS as readonly string[]).includes(r.origin))
+    throw envErr(`${where}.origin`, `expected ${TLS_KEY_ORIGINS.join(' or ')}`);
+}
+
 /** Shape-check a session (GetAttestation answer or an envelope's `session`). */
 export function checkSessionShape(s: unknown, where = 'session'): void {
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw envErr(where, 'missing or not an object');
@@ -277,6 +315,7 @@ export function checkSessionShape(s: unknown, where = 'session'): void {
   )
     throw envErr(`${where}.serverBuildSha256`, 'expected 32 bytes of lowercase hex');
   if (o.seal !== undefined) checkSealShape(o.seal, `${where}.seal`);
+  if (o.tls !== undefined) checkTlsKeyShape(o.tls, `${where}.tls`);
 }
 
 /**

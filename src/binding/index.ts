@@ -49,6 +49,7 @@ export {
   OUTPUT_DOMAIN,
   reportDataFor,
   SESSION_KEY_DOMAIN,
+  SESSION_KEY_TLS_DOMAIN,
   sessionKeyReportData,
 } from './derivations.ts';
 export {
@@ -71,6 +72,7 @@ export {
   checkEvidenceShape,
   checkSealShape,
   checkSessionShape,
+  checkTlsKeyShape,
   ENVELOPE_FORMAT,
   ENVELOPE_VERSION,
   type EvidenceJson,
@@ -83,6 +85,9 @@ export {
   type SessionKeyData,
   type SessionKeyJson,
   sessionKeyDataFromJson,
+  TLS_KEY_ORIGINS,
+  type TlsKeyJson,
+  type TlsKeyOrigin,
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
 export {
@@ -115,6 +120,21 @@ export {
   sizeBucket,
   unframePayload,
 } from './sealed.ts';
+// Sealed input for the local runner (run --sealed-input, docs/sealed-execution.md §10).
+export {
+  moduleSha256Hex,
+  openSealedInput,
+  parseSealedInputFile,
+  parseSealedInputKeyRequest,
+  SEALED_INPUT_FORMAT,
+  SEALED_INPUT_KEY_DOMAIN,
+  SEALED_INPUT_KEY_REQUEST_FORMAT,
+  type SealedInputFile,
+  type SealedInputKeyRequest,
+  sealedInputKeyReportData,
+  sealedInputKeyRequestData,
+  sealInput,
+} from './sealed-input.ts';
 export {
   bitsHex,
   f32Bits,

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { type AttestationMode, isGasLimit, valueToDisplayJson } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
+  AttestedTlsPin,
+  attestTls,
   createWasmvmClient,
   executeAndVerify,
   executeSealedAndVerify,
@@ -48,6 +50,11 @@ Options:
   --tls                    use TLS (https); --ca FILE to trust a CA, --insecure to skip verification
   --ca FILE                extra CA certificate (PEM) for TLS
   --insecure               do not verify the server's TLS certificate (testing only)
+  --attested-tls           attested TLS (implies --tls; server: serve --tls-attested): fetch the attestation
+                           over the connection, verify it against the policy, and send the call only over
+                           connections whose TLS key is the one the attestation binds (generated inside
+                           the TEE); refuses (exit 1, nothing sent) with TLS_KEY_NOT_ATTESTED or
+                           TLS_KEY_MISMATCH (e.g. a TLS-terminating proxy in between). Replaces --ca/--insecure.
   --timeout-ms N           client deadline
   --trust-simulated-root F trust this simulated TEE root certificate (testing)
   --allow-simulated        accept evidence from the simulated TEE (testing)
@@ -111,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       tls: { type: 'boolean' },
       ca: { type: 'string' },
       insecure: { type: 'boolean' },
+      'attested-tls': { type: 'boolean' },
       'timeout-ms': { type: 'string' },
       'trust-simulated-root': { type: 'string' },
       'allow-simulated': { type: 'boolean' },
@@ -156,6 +164,15 @@ export async function main(argv: string[]): Promise<number> {
     timeoutMs = Number(values['timeout-ms']);
   }
   if (values.seal && values['no-verify']) return usage('--seal never skips verification: drop --no-verify');
+  const attestedTls = Boolean(values['attested-tls']);
+  if (attestedTls && values['no-verify'])
+    return usage('--attested-tls never skips verification: drop --no-verify');
+  if (attestedTls && (values.ca || values.insecure))
+    return usage(
+      '--attested-tls pins the attested key instead of verifying a certificate: drop --ca/--insecure',
+    );
+  if (attestedTls && String(server).startsWith('http://'))
+    return usage('--attested-tls needs TLS: an https:// URL or HOST:PORT');
   const teeKind = values['tee-kind'] as string | undefined;
   if (teeKind !== undefined && teeKind !== 'sev-snp' && teeKind !== 'tdx')
     return usage('--tee-kind: sev-snp or tdx');
@@ -189,12 +206,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return reportUsage('exec', new UsageError('BAD_INPUT', (e as Error).message), console.error);
   }
-  const tls = Boolean(values.tls) || String(server).startsWith('https://');
+  const tls = Boolean(values.tls) || attestedTls || String(server).startsWith('https://');
+  const pin = attestedTls ? new AttestedTlsPin() : undefined;
   const client = createWasmvmClient({
     baseUrl: toUrl(server, tls),
     protocol: protocol as Protocol,
     ...(ca ? { ca } : {}),
     ...(values.insecure ? { insecureSkipVerify: true } : {}),
+    ...(pin ? { attestedTls: pin } : {}),
   });
   const verify: VerifyOptions & SealingPolicy = {};
   if (values['allow-simulated'] || policyAllowsSimulated) verify.allowSimulated = true;
@@ -205,6 +224,10 @@ export async function main(argv: string[]): Promise<number> {
 
   let result: Awaited<ReturnType<typeof executeAndVerify>>;
   try {
+    // Attested TLS: verify the attestation and pin its TLS key before the call (with --seal,
+    // attestForSealing does both on its one GetAttestation).
+    if (pin && values.seal) verify.attestedTls = pin;
+    else if (pin) await attestTls(client, pin, verify);
     result = await (values.seal ? executeSealedAndVerify : executeAndVerify)(
       client,
       {
@@ -220,11 +243,27 @@ export async function main(argv: string[]): Promise<number> {
       verify,
     );
   } catch (e) {
-    const err = e as { code?: number | string; rawMessage?: string; message?: string; metadata?: Headers };
+    const err = e as {
+      code?: number | string;
+      rawMessage?: string;
+      message?: string;
+      metadata?: Headers;
+      cause?: { code?: unknown };
+    };
     const code =
-      err.metadata?.get?.('wasmvm-error-code') ?? (typeof err.code === 'string' ? err.code : undefined);
-    if (code === 'ATTESTATION_REJECTED' || code === 'SEAL_UNAVAILABLE') {
-      // Nothing was sent: the server's attestation did not satisfy the policy.
+      err.metadata?.get?.('wasmvm-error-code') ??
+      (typeof err.code === 'string' ? err.code : undefined) ??
+      // a refused connection (attested TLS) reaches us as the transport error's cause
+      (typeof err.cause?.code === 'string' && err.cause.code.startsWith('TLS_KEY_')
+        ? err.cause.code
+        : undefined);
+    if (
+      code === 'ATTESTATION_REJECTED' ||
+      code === 'SEAL_UNAVAILABLE' ||
+      code === 'TLS_KEY_NOT_ATTESTED' ||
+      code === 'TLS_KEY_MISMATCH'
+    ) {
+      // Nothing was sent: the server's attestation (or its TLS key) did not satisfy the policy.
       if (values.json) console.log(JSON.stringify({ error: { message: err.message, code } }));
       else console.error(`wasmvm-tee exec: ${code}: ${err.message}`);
       return EXIT.VERIFICATION_FAILED;
@@ -316,6 +355,10 @@ export async function main(argv: string[]): Promise<number> {
       for (const l of receiptLines(g)) console.log(`  ${l}`);
     }
     console.log(`report_data: ${r.reportData}`);
+    if (pin?.pinnedSpkiSha256)
+      console.log(
+        `attested TLS: peer key SPKI SHA-256 ${pin.pinnedSpkiSha256} (generated in the TEE, pinned)`,
+      );
     console.log(
       `attestation: ${result.envelope?.mode ?? '?'}${r.simulated ? ' [SIMULATED TEE]' : ''}; verification: ${values['no-verify'] ? 'NOT VERIFIED (skipped)' : result.verdict.ok ? 'OK' : 'FAILED'}`,
     );

@@ -32,6 +32,10 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
     summary: 'run a WASI module locally with the attestation imports (like wasmtime run)',
     load: () => import('./run.ts'),
   },
+  seal: {
+    summary: "seal a file to a run's attested key (the data owner's side of run --sealed-input)",
+    load: () => import('./seal.ts'),
+  },
   verify: {
     summary: 'verify attestation evidence or a saved Execute response offline',
     load: () => import('./verify.ts'),

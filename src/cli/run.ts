@@ -6,7 +6,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isGasLimit } from '../binding/defaults.ts';
+import { isGasLimit, SEAL_SUITE_NAMES } from '../binding/defaults.ts';
 import type { GuestAttestations } from '../binding/index.ts';
 import type { ExecutionMode } from '../engine/index.ts';
 // The engine and the host load only when a module runs (--help and usage errors stay fast).
@@ -51,6 +51,16 @@ Options:
   --no-gpu                do not probe NVIDIA GPUs
   --webgpu                offer WebGPU compute to the guest (wasmvm_webgpu imports, docs/webgpu.md)
   --webgpu-backend B      auto | default | opengles | vulkan | metal | d3d12 (default auto)
+Sealed input (docs/sealed-execution.md §10; the same HPKE protocol as ExecuteSealed):
+  --sealed-input FILE     give the guest, as its stdin, data sealed to a key this run makes inside the TEE:
+                          the run writes --key-request, then waits for FILE (made by 'wasmvm-tee seal'
+                          after it verified the request), opens it and runs the module
+  --key-request OUT       where to write the key request (the key, the module's SHA-256 and this run's
+                          configuration, bound into fresh TEE evidence)
+  --nonce HEX             the data owner's nonce to bind into the key request (0..64 bytes)
+  --seal-suite SUITE      x25519-sha256-chacha20poly1305 (default) | x25519-sha256-aes256gcm |
+                          xwing-sha256-chacha20poly1305
+  --sealed-input-timeout S  how long to wait for FILE, seconds (default 600); the key is gone after it
   -h, --help              this text
 
 ${EXIT_TABLE}`;
@@ -77,6 +87,8 @@ export interface RunArgs {
   webgpuBackend?: WebGpuBackend;
   /** Write guest output to the terminal as it is produced (main); else only captured (tests). */
   stream?: boolean;
+  /** Sealed input: the file to wait for, where to write the key request, nonce, suite, wait (ms). */
+  sealedInput?: { file: string; keyRequest: string; nonce?: Uint8Array; suite?: string; waitMs: number };
 }
 
 function dirSpec(spec: string, guest?: string): PreopenOption {
@@ -114,6 +126,11 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       'tdx-collateral': { type: 'string' },
       webgpu: { type: 'boolean' },
       'webgpu-backend': { type: 'string' },
+      'sealed-input': { type: 'string' },
+      'key-request': { type: 'string' },
+      nonce: { type: 'string' },
+      'seal-suite': { type: 'string' },
+      'sealed-input-timeout': { type: 'string' },
     },
     true,
   );
@@ -154,6 +171,35 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       'USAGE',
       `--webgpu-backend: auto | default | opengles | vulkan | metal | d3d12, got '${backend}'`,
     );
+  let sealedInput: RunArgs['sealedInput'];
+  if (v['sealed-input'] !== undefined || v['key-request'] !== undefined) {
+    if (!v['sealed-input'] || !v['key-request'])
+      throw new UsageError('USAGE', '--sealed-input FILE and --key-request OUT go together');
+    if (v.nonce !== undefined && !/^(?:[0-9a-fA-F]{2}){0,64}$/.test(v.nonce))
+      throw new UsageError('USAGE', '--nonce: 0..64 bytes of hex');
+    const suite = v['seal-suite'];
+    if (suite !== undefined && !SEAL_SUITE_NAMES.includes(suite))
+      throw new UsageError('USAGE', `--seal-suite: ${SEAL_SUITE_NAMES.join(' | ')}, got '${suite}'`);
+    let waitMs = 600_000;
+    if (v['sealed-input-timeout'] !== undefined) {
+      const t = Number(v['sealed-input-timeout']);
+      if (!Number.isInteger(t) || t <= 0 || t > 86_400)
+        throw new UsageError('USAGE', '--sealed-input-timeout: seconds in 1..86400');
+      waitMs = t * 1000;
+    }
+    sealedInput = {
+      file: v['sealed-input'],
+      keyRequest: v['key-request'],
+      waitMs,
+      ...(v.nonce !== undefined ? { nonce: Uint8Array.from(Buffer.from(v.nonce, 'hex')) } : {}),
+      ...(suite !== undefined ? { suite } : {}),
+    };
+  } else if (
+    v.nonce !== undefined ||
+    v['seal-suite'] !== undefined ||
+    v['sealed-input-timeout'] !== undefined
+  )
+    throw new UsageError('USAGE', '--nonce, --seal-suite and --sealed-input-timeout go with --sealed-input');
   return {
     module,
     preopens,
@@ -173,7 +219,27 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     ...(v['tdx-collateral'] ? { tdxCollateral: v['tdx-collateral'] } : {}),
     ...(v.webgpu ? { webgpu: true } : {}),
     ...(backend ? { webgpuBackend: backend as WebGpuBackend } : {}),
+    ...(sealedInput ? { sealedInput } : {}),
   };
+}
+
+/**
+ * The run's configuration as bound into a sealed-input key request (exact JSON text): what the guest
+ * gets besides the input — argv, environment, directories (host path, guest name, writable), engine mode,
+ * gas, time limit, determinism. The data owner reads it in the request before sealing.
+ */
+export function runConfigText(a: RunArgs): string {
+  return JSON.stringify({
+    args: [basename(a.module), ...a.args],
+    env: a.env,
+    preopens: a.preopens.map((p) => ({ guest: p.guest, host: p.host, writable: p.writable === true })),
+    mode: a.mode,
+    gas: a.gas === undefined ? null : a.gas.toString(),
+    timeoutMs: a.timeoutMs,
+    deterministic: a.deterministic,
+    seed: a.seed ?? null,
+    webgpu: a.webgpu === true,
+  });
 }
 
 export interface RunOutcome {
@@ -211,6 +277,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     defaultHostDeps,
     loadPolicy,
     normalizeIssuers,
+    sealedInput,
     WEBGPU_MODULE,
     WebGpuHost,
   } = await import('../host/index.ts');
@@ -258,6 +325,34 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
         }
       : {}),
   });
+  // Sealed input: attest a fresh key with this module and configuration, publish the request, wait for
+  // the owner's sealed file, open it here (inside the TEE); the plaintext becomes the guest's stdin.
+  let stdinData: Uint8Array | undefined;
+  if (a.sealedInput) {
+    const tee = (depsOverride ?? deps).tee;
+    if (!tee)
+      throw new UsageError(
+        'BAD_INPUT',
+        `--sealed-input needs a TEE to attest the run's key${'teeError' in detected && detected.teeError ? `: ${detected.teeError}` : ''} (--allow-simulated for the simulated one)`,
+      );
+    const si = await sealedInput();
+    const s = a.sealedInput;
+    const k = await si.makeSealedInputKey(tee, {
+      bytecode,
+      run: runConfigText(a),
+      waitMs: s.waitMs,
+      ...(s.nonce ? { nonce: s.nonce } : {}),
+      ...(s.suite ? { suite: s.suite } : {}),
+    });
+    si.writeKeyRequest(s.keyRequest, k.request);
+    process.stderr.write(
+      `wasmvm-tee run: wrote the key request ${s.keyRequest} (key ${k.request.keyId}, module sha256 ${k.request.moduleSha256}${tee.simulated ? ', SIMULATED TEE' : ''}); waiting for ${s.file} until ${k.request.notAfter}\n`,
+    );
+    stdinData = await si.receiveSealedInput(k, s.file, {
+      onStale: (kid) =>
+        process.stderr.write(`wasmvm-tee run: ${s.file} is sealed to key ${kid}, not ours: still waiting\n`),
+    });
+  }
   const hostOptions: HostOptions = {
     wasi: {
       args: [basename(a.module), ...a.args],
@@ -266,6 +361,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       deterministic: a.deterministic,
       ...(a.seed ? { seed: a.seed } : {}),
       stdio: a.stream ? 'bridge' : 'capture',
+      ...(stdinData ? { stdin: { data: stdinData } } : {}),
       maxOutputBytes: 16 * 1024 * 1024,
     },
     attestation: { context: { runner: 'wasmvm-tee run', module: basename(a.module) } },
@@ -303,6 +399,7 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
       throw new UsageError('USAGE', `${e.message}: the module uses WebGPU; run it with --webgpu`);
     throw e;
   } finally {
+    stdinData?.fill(0);
     await engine.close();
     webgpu?.close();
   }
@@ -322,6 +419,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`wasmvm-tee run: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (e instanceof (await import('../host/index.ts')).HostError && e.code === 'HOST_SEALED_INPUT') {
+      // the sealed input never came, or does not open with this run's key: nothing ran
+      process.stderr.write(`wasmvm-tee run: ${e.code}: ${e.message}\n`);
       return EXIT.USAGE;
     }
     if (e instanceof (await import('../engine/index.ts')).EngineError) {

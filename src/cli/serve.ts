@@ -25,7 +25,11 @@ Options:
   --port N                 TCP port (default ${DEFAULTS.port}; 0 = any free port)
   --host ADDR              bind address (default ${DEFAULTS.host})
   --tls-cert FILE          TLS certificate chain (PEM); with --tls-key, serve TLS (h2 and http/1.1 by ALPN)
-  --tls-key FILE           TLS private key (PEM)
+  --tls-key FILE           TLS private key (PEM); its SPKI hash is bound into the session attestation
+                           (origin operator-supplied: whoever supplied the file holds the key too)
+  --tls-attested           serve TLS with a key pair made inside the TEE at start (ECDSA P-256, self-signed
+                           certificate); its SPKI hash is bound into the session attestation, and clients
+                           pin it after verifying the evidence (exec --attested-tls; docs/sealed-execution.md)
   --attestation MODE       default attestation mode: session-key (default) | per-request
                            (clients can choose per request: runtime_config.attestation_mode)
   --tee PROVIDER           auto (default) | simulated | simulated-tdx | configfs-tsm | sev-guest | tdx | azure-vtpm
@@ -92,6 +96,7 @@ export const SERVE_OPTIONS = {
   host: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'tls-attested': { type: 'boolean' },
   attestation: { type: 'string' },
   tee: { type: 'string' },
   'require-hardware': { type: 'boolean' },
@@ -186,6 +191,11 @@ function checkOptions(argv: string[]) {
     throw new UsageError('USAGE', `--log-level: unknown level '${logLevel}'`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new UsageError('USAGE', '--tls-cert and --tls-key go together');
+  if (values['tls-attested'] && values['tls-cert'])
+    throw new UsageError(
+      'USAGE',
+      '--tls-attested makes its own key inside the TEE: drop --tls-cert/--tls-key (or drop --tls-attested)',
+    );
   const tee = values.tee ?? 'auto';
   webgpuBackend(values['webgpu-backend']); // checked now; used with --webgpu
   const lifetime = intOption(values['session-key-lifetime'], '--session-key-lifetime', 1);
@@ -263,9 +273,45 @@ async function serve({
   executorMemoryMb,
   sealSuite,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
-  const { createDefaultBackend, createLogger, startServer, startTracing } = await import(
-    '../server/index.ts'
-  );
+  const {
+    createDefaultBackend,
+    createLogger,
+    generateAttestedTlsCredentials,
+    operatorTlsBinding,
+    startServer,
+    startTracing,
+  } = await import('../server/index.ts');
+  // Attested TLS: the key pair is made here, in the server process inside the TEE, before the first
+  // session, so every session's REPORT_DATA binds its SPKI hash. An operator's key is bound as such.
+  let tlsKey:
+    | Awaited<ReturnType<typeof generateAttestedTlsCredentials>>
+    | ReturnType<typeof operatorTlsBinding>
+    | undefined;
+  if (values['tls-attested']) {
+    const host = opts.host;
+    const named = host && host !== '0.0.0.0' && host !== '::' ? host : undefined;
+    const isIp = named !== undefined && /^[\d.]+$|:/.test(named);
+    const creds = await generateAttestedTlsCredentials({
+      dnsNames: ['localhost', ...(named && !isIp ? [named] : [])],
+      ipAddresses: [
+        '127.0.0.1',
+        '::1',
+        ...(named && isIp && named !== '127.0.0.1' && named !== '::1' ? [named] : []),
+      ],
+    });
+    opts.tls = { cert: creds.cert, key: creds.key };
+    tlsKey = creds;
+  } else if (opts.tls) {
+    try {
+      tlsKey = operatorTlsBinding(String(opts.tls.cert), String(opts.tls.key));
+    } catch (e) {
+      return reportUsage(
+        'serve',
+        new UsageError('BAD_INPUT', `--tls-cert/--tls-key: ${(e as Error).message}`),
+        (m) => process.stderr.write(`${m}\n`),
+      );
+    }
+  }
   const logger = createLogger(opts.logLevel ?? 'info');
   // OpenTelemetry traces when the standard OTEL_* variables ask for them (docs/server.md).
   const tracing = await startTracing(logger);
@@ -276,6 +322,7 @@ async function serve({
     allowSimulated: !values['require-hardware'],
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
     ...(sealSuite !== undefined ? { sealSuite: sealSuite === 'none' ? (false as const) : sealSuite } : {}),
+    ...(tlsKey ? { tlsKey: { spkiSha256: tlsKey.spkiSha256, origin: tlsKey.origin } } : {}),
     ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
   });
   if (values.webgpu) {
@@ -310,6 +357,9 @@ async function serve({
     buildDigest: build.digest,
     url: server.url,
     tls: Boolean(opts.tls),
+    ...(tlsKey
+      ? { tlsKeyOrigin: tlsKey.origin, tlsSpkiSha256: Buffer.from(tlsKey.spkiSha256).toString('hex') }
+      : {}),
     tee: tee_.kind,
     teeDescription: tee_.description,
     simulated: tee_.simulated,

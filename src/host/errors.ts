@@ -34,7 +34,11 @@ export type HostErrorCode =
   | 'NO_GPU_EVIDENCE'
   /** CPU evidence too short to read the fields the host policy needs. */
   | 'EVIDENCE_TOO_SHORT'
-  | 'EVIDENCE_MALFORMED';
+  | 'EVIDENCE_MALFORMED'
+  /** A bad host argument (run --sealed-input: nonce too long; WASI stdin data not bytes) … */
+  | 'HOST_INVALID_ARGUMENT'
+  /** … or the sealed input does not open with the run's key, or never came before the key expired. */
+  | 'HOST_SEALED_INPUT';
 
 /** The base of every error of the host room. */
 export class HostError<C extends HostErrorCode = HostErrorCode> extends WasmvmTeeError<C> {}

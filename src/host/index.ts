@@ -242,3 +242,10 @@ export async function nvidiaGpuProvider(): ReturnType<Providers['nvidiaGpuProvid
 export async function defaultHostDeps(o: DefaultDepsOptions): ReturnType<Providers['defaultHostDeps']> {
   return (await providers()).defaultHostDeps(o);
 }
+
+/**
+ * The local runner's sealed input (run --sealed-input; sealed-input.ts), loaded on first use: the HPKE
+ * code stays out of the executors that load this file.
+ */
+export type { SealedInputKey } from './sealed-input.ts';
+export const sealedInput = (): Promise<typeof import('./sealed-input.ts')> => import('./sealed-input.ts');

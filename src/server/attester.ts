@@ -61,7 +61,7 @@ export class TeeAttester implements ExecutionAttester {
   async attestExecution(
     claim: ClaimDraft,
     mode: AttestationMode,
-    options: { includeGpuEvidence: boolean; sealedRequestSha256?: string },
+    options: { includeGpuEvidence: boolean; sealedRequestSha256?: string; sessionKeyId?: string },
   ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }> {
     const gpu = options.includeGpuEvidence ? await this.gpuCollector() : undefined;
     // GPU evidence is collected for gpuBindingData(claim) (the input side, with the client's nonce) and
@@ -71,6 +71,7 @@ export class TeeAttester implements ExecutionAttester {
       ...(options.sealedRequestSha256 !== undefined
         ? { sealedRequestSha256: options.sealedRequestSha256 }
         : {}),
+      ...(options.sessionKeyId !== undefined ? { sessionKeyId: options.sessionKeyId } : {}),
     });
     if (r.envelope.session) this.spki = new Uint8Array(Buffer.from(r.envelope.session.spki, 'base64'));
     return { envelope: r.envelope, claim: r.claim };

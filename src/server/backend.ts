@@ -35,7 +35,16 @@ export interface ExecutionAttester {
   attestExecution(
     claim: ClaimDraft,
     mode: AttestationMode,
-    options: { includeGpuEvidence: boolean; signal?: AbortSignal; sealedRequestSha256?: string },
+    options: {
+      includeGpuEvidence: boolean;
+      signal?: AbortSignal;
+      sealedRequestSha256?: string;
+      /**
+       * Sealed execution: sign (session-key mode) with the session whose sealing key opened the request,
+       * even when it rotated meanwhile, so the claim names the session the client sealed to.
+       */
+      sessionKeyId?: string;
+    },
   ): Promise<{ envelope: AttestationEnvelope; claim: ExecutionClaim }>;
   /** Sealed execution: the session sealing key of a key id (absent: the server seals nothing). */
   sealKeyFor?(kid: string): Promise<SealKeyLookup>;

@@ -46,6 +46,7 @@ import {
   verifyExecution,
 } from '../verify/index.ts';
 import { ClientError } from './errors.ts';
+import type { AttestedTlsPin } from './tls-pin.ts';
 import { fromProtoValue, toProtoValue } from './values.ts';
 
 export type Protocol = 'grpc' | 'grpc-web' | 'connect';
@@ -67,6 +68,13 @@ export interface WasmvmClientOptions {
   interceptors?: Interceptor[];
   /** Largest response accepted, bytes (default 64 MiB). */
   readMaxBytes?: number;
+  /**
+   * Attested TLS (https only; docs/sealed-execution.md): connect through this pin instead of verifying a
+   * certificate chain. Until `attestTls` (or `attestForSealing` with `attestedTls`) verified the session
+   * and pinned its TLS key, only GetAttestation is sent; then every connection must end at the attested
+   * key. Replaces `ca` / `insecureSkipVerify`; grpc-web and connect use HTTP/2.
+   */
+  attestedTls?: AttestedTlsPin;
 }
 
 export type WasmvmClient = Client<typeof WASMVMTeeService>;
@@ -76,17 +84,34 @@ export function createWasmvmTransport(opts: WasmvmClientOptions): Transport {
   const tls = opts.baseUrl.startsWith('https:');
   // HTTP/2 session memory (MiB): with Node's default (10) a session that sends one large request
   // fails with ENHANCE_YOUR_CALM.
+  const pin = opts.attestedTls;
+  if (pin && !tls)
+    throw new ClientError(
+      'TLS_KEY_NOT_ATTESTED',
+      `attested TLS needs an https:// URL, got '${opts.baseUrl}'`,
+    );
+  const interceptors = [...(pin ? [pin.interceptor] : []), ...(opts.interceptors ?? [])];
+  const readMaxBytes = opts.readMaxBytes ?? 64 * 1024 * 1024;
+  if (pin) {
+    // Every connection through the pin (tls-pin.ts), HTTP/2 only.
+    const common = {
+      baseUrl: opts.baseUrl,
+      interceptors,
+      readMaxBytes,
+      httpVersion: '2' as const,
+      nodeOptions: { maxSessionMemory: 128, createConnection: pin.createConnection },
+    };
+    if (protocol === 'grpc') return createGrpcTransport(common);
+    if (protocol === 'grpc-web') return createGrpcWebTransport(common);
+    if (protocol === 'connect')
+      return createConnectTransport({ ...common, useBinaryFormat: opts.useBinaryFormat ?? false });
+  }
   const nodeOptions = {
     maxSessionMemory: 128,
     ...(tls && opts.ca ? { ca: opts.ca } : {}),
     ...(tls && opts.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
   };
-  const common = {
-    baseUrl: opts.baseUrl,
-    interceptors: opts.interceptors ?? [],
-    readMaxBytes: opts.readMaxBytes ?? 64 * 1024 * 1024,
-    nodeOptions,
-  };
+  const common = { baseUrl: opts.baseUrl, interceptors, readMaxBytes, nodeOptions };
   switch (protocol) {
     case 'grpc':
       return createGrpcTransport(common);
@@ -300,7 +325,10 @@ export async function verifyResponse(
 export { ClientError, type ClientErrorCode } from './errors.ts';
 // Sealed execution (src/server/sealed-client.ts, docs/sealed-execution.md).
 export {
+  type AttestedServer,
   attestForSealing,
+  attestServer,
+  attestTls,
   executeSealedAndVerify,
   type SealedExecuteResult,
   type SealedSession,
@@ -314,3 +342,5 @@ export {
   type SessionCacheOptions,
   sessionId,
 } from './session-cache.ts';
+// Attested TLS (src/server/tls-pin.ts): pin the TLS peer to the key the session attests.
+export { AttestedTlsPin, peerSpkiSha256 } from './tls-pin.ts';

@@ -17,6 +17,7 @@ import {
 } from '../host/index.ts';
 import { type DetectOptions, detectTee } from '../tee/index.ts';
 import { buildDigest } from '../version-digest.ts';
+import type { TlsKeyBinding } from './attested-tls.ts';
 import { TeeAttester } from './attester.ts';
 import type { Backend } from './backend.ts';
 
@@ -44,6 +45,8 @@ export interface DefaultBackendOptions {
   serverBuildSha256?: string | false;
   /** The sealing key suite (docs/sealed-execution.md; default x25519-sha256-chacha20poly1305), false: none. */
   sealSuite?: string | false;
+  /** The TLS key to bind into every session (attested TLS; attested-tls.ts). */
+  tlsKey?: TlsKeyBinding;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -57,6 +60,7 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
     ...(opts.sessionKeyLifetimeMs !== undefined ? { sessionKeyLifetimeMs: opts.sessionKeyLifetimeMs } : {}),
     ...(build !== undefined ? { serverBuildSha256: build } : {}),
     ...(opts.sealSuite !== undefined ? { sealSuite: opts.sealSuite } : {}),
+    ...(opts.tlsKey !== undefined ? { tlsKey: opts.tlsKey } : {}),
   });
   const deps: HostHandlerDeps = {
     tee: provider,

@@ -137,7 +137,14 @@ export type ClientErrorCode =
   /** The sealed response does not open with our response key (edited in transit). */
   | 'SEALED_RESPONSE_TAMPERED'
   /** The server opened the request and answered a (sealed) request error; its code is in the message. */
-  | 'SEALED_REQUEST_FAILED';
+  | 'SEALED_REQUEST_FAILED'
+  /**
+   * Attested TLS (tls-pin.ts): the server's TLS key is not (yet) attested — no verified session binds one,
+   * or it is not TEE-generated where the policy requires that; nothing but GetAttestation was sent.
+   */
+  | 'TLS_KEY_NOT_ATTESTED'
+  /** Attested TLS: the TLS peer's key is not the attested one (a proxy or another server); connection refused. */
+  | 'TLS_KEY_MISMATCH';
 
 /** An error of the typed client itself (client.ts), before anything is sent. */
 export class ClientError extends WasmvmTeeError<ClientErrorCode> {}

@@ -242,6 +242,7 @@ async function attest(
   ctx: HandlerContext,
   deps: ServiceDeps,
   sealedRequestSha256?: string,
+  sealKeyId?: string,
 ): Promise<Attested> {
   const tAttest = performance.now();
   const sealed = sealedRequestSha256 !== undefined;
@@ -257,6 +258,7 @@ async function attest(
       includeGpuEvidence: p.input.gpuRequested,
       signal: ctx.signal,
       ...(sealedRequestSha256 !== undefined ? { sealedRequestSha256 } : {}),
+      ...(sealKeyId !== undefined ? { sessionKeyId: sealKeyId } : {}),
     }));
   } catch (e) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'ATTESTATION_FAILED' });
@@ -338,12 +340,13 @@ export async function executeSealedPayload(
   ctx: HandlerContext,
   deps: ServiceDeps,
   sealedRequestSha256: string,
+  sealKeyId: string,
 ): Promise<WASMVMExecutionResponse> {
   const t0 = performance.now();
   if (deps.isDraining()) throw new ServiceError('SHUTTING_DOWN', 'server is shutting down');
   const p = parseExecute(req, deps.config);
   const run = await runExecution(p, ctx, deps, undefined, true);
   const draft = buildClaim(p, run.result);
-  const attested = await attest(draft, p, ctx, deps, sealedRequestSha256);
+  const attested = await attest(draft, p, ctx, deps, sealedRequestSha256, sealKeyId);
   return respond(p, run, attested, t0);
 }

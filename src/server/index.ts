@@ -3,6 +3,14 @@
  * through this file; src/verify and src/binding never import it.
  */
 export {
+  type AttestedTlsOptions,
+  certificateSpkiSha256,
+  generateAttestedTlsCredentials,
+  operatorTlsBinding,
+  type TlsCredentials,
+  type TlsKeyBinding,
+} from './attested-tls.ts';
+export {
   buildExecuteRequest,
   checkBinding,
   createWasmvmClient,
@@ -29,12 +37,16 @@ export {
 } from './errors.ts';
 export { createLogger, isLogLevel, type Logger, type LogLevel } from './log.ts';
 export {
+  type AttestedServer,
   attestForSealing,
+  attestServer,
+  attestTls,
   executeSealedAndVerify,
   type SealedExecuteResult,
   type SealedSession,
   type SealingPolicy,
 } from './sealed-client.ts';
 export { DEFAULTS, type RunningServer, type ServerOptions, startServer } from './server.ts';
+export { AttestedTlsPin, peerSpkiSha256 } from './tls-pin.ts';
 export { startTracing, type Tracing, tracingRequested } from './tracing.ts';
 export { valueToString } from './values.ts';

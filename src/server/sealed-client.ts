@@ -13,7 +13,7 @@
  * this file adds the typed client's inputs and results, and its ClientError.
  */
 
-import type { SessionKeyJson, TeeKind } from '../binding/index.ts';
+import { hexToBytes, type SessionKeyJson, type TeeKind } from '../binding/index.ts';
 import {
   openSealedResponse,
   type SealedSession,
@@ -21,10 +21,12 @@ import {
   type SealingPolicy as SealingStepsPolicy,
   type SealRequestOptions,
   sealedChecks,
+  sealedSessionOf,
   sealingNonce,
   sealRequest,
+  type Verdict,
   type VerifyExecutionOptions,
-  verifySealingAttestation,
+  verifyServerAttestation,
 } from '../verify/index.ts';
 import {
   buildExecuteRequest,
@@ -35,6 +37,7 @@ import {
   type WasmvmClient,
 } from './client.ts';
 import { ClientError } from './errors.ts';
+import type { AttestedTlsPin } from './tls-pin.ts';
 
 export { type SealedSession, sealedChecks };
 
@@ -42,6 +45,28 @@ export { type SealedSession, sealedChecks };
 export interface SealingPolicy extends VerifyOptions {
   /** Require this TEE kind (absent: any). */
   teeKind?: TeeKind;
+  /**
+   * Attested TLS: after the attestation verified, pin the client's TLS connections to the TLS key it
+   * binds (the same pin given to createWasmvmClient's `attestedTls`); refuse a session without one.
+   */
+  attestedTls?: AttestedTlsPin;
+  /**
+   * Attested TLS: accept a TLS key the operator supplied (`serve --tls-cert/--tls-key`, origin
+   * 'operator-supplied'). Default false: only a key generated inside the TEE keeps the host out of the
+   * connection.
+   */
+  allowOperatorTlsKey?: boolean;
+}
+
+/** A verified session attestation (attestServer). */
+export interface AttestedServer {
+  session: SessionKeyJson;
+  /** The attestation's verdict (passed). */
+  verdict: Verdict;
+  /** The session's identity (sessionKeyReportData with no nonce), hex. */
+  identity: string;
+  /** Attested TLS: the pinned TLS key's SPKI SHA-256 (hex), when the policy asked for it. */
+  tlsSpkiSha256?: string;
 }
 
 export interface SealedExecuteResult extends ExecuteAndVerifyResult {
@@ -61,29 +86,81 @@ function verifyOpts(p: SealingPolicy): Omit<VerifyExecutionOptions, 'claim' | 'r
 }
 
 /**
- * Fetch the server's attestation with a fresh nonce and verify it against the policy. Throws
- * ClientError ATTESTATION_REJECTED (naming the failing checks) or SEAL_UNAVAILABLE (no sealing key).
+ * Fetch the server's attestation (GetAttestation, fresh 32-byte nonce) and verify it against the policy:
+ * evidence, REPORT_DATA with our nonce, measurements/TCB, simulated or not, TEE kind. With
+ * `policy.attestedTls`, then pin the TLS connection to the attested TLS key (attestTls). Throws ClientError
+ * ATTESTATION_REJECTED (naming the failing checks), TLS_KEY_NOT_ATTESTED or TLS_KEY_MISMATCH.
+ */
+export async function attestServer(
+  client: WasmvmClient,
+  policy: SealingPolicy = {},
+): Promise<AttestedServer> {
+  return attest(client, policy, policy.attestedTls ? 'to use the connection' : 'to seal');
+}
+
+async function attest(
+  client: WasmvmClient,
+  policy: SealingPolicy,
+  purpose: 'to seal' | 'to use the connection',
+): Promise<AttestedServer> {
+  if (policy.skipEvidence)
+    throw new ClientError(
+      'ATTESTATION_REJECTED',
+      `refusing ${purpose}: sealed execution and attested TLS never skip verification`,
+    );
+  const nonce = sealingNonce();
+  const res = await client.getAttestation({ nonce });
+  const steps: SealingStepsPolicy = verifyOpts(policy);
+  if (policy.teeKind !== undefined) steps.teeKind = policy.teeKind;
+  const v = await asClientError(verifyServerAttestation(res.attestation, nonce, steps, purpose));
+  const out: AttestedServer = { session: v.session, verdict: v.verdict, identity: v.identity };
+  if (policy.attestedTls) out.tlsSpkiSha256 = pinTlsKey(v.session, policy.attestedTls, policy);
+  return out;
+}
+
+/**
+ * Attested TLS for any call (plain Execute too): fetch and verify the attestation over `client` (made
+ * with `attestedTls: pin`), then pin its TLS key. Afterwards the client sends only over connections whose
+ * TLS peer holds the attested key. Throws as attestServer.
+ */
+export async function attestTls(
+  client: WasmvmClient,
+  pin: AttestedTlsPin,
+  policy: Omit<SealingPolicy, 'attestedTls'> = {},
+): Promise<AttestedServer> {
+  return attestServer(client, { ...policy, attestedTls: pin });
+}
+
+/** Check the verified session's TLS key against the policy and pin it; returns the hash (hex). */
+function pinTlsKey(session: SessionKeyJson, pin: AttestedTlsPin, policy: SealingPolicy): string {
+  const t = session.tls;
+  if (!t)
+    throw new ClientError(
+      'TLS_KEY_NOT_ATTESTED',
+      'the server attests no TLS key (serve without TLS, or an older server): refusing attested TLS',
+    );
+  if (t.origin !== 'tee-generated' && !policy.allowOperatorTlsKey)
+    throw new ClientError(
+      'TLS_KEY_NOT_ATTESTED',
+      `the attested TLS key is ${t.origin}, not generated inside the TEE (serve --tls-attested): whoever supplied it can read the connection`,
+    );
+  // verifySessionAttestation checked the shape (64 lowercase hex) and that REPORT_DATA binds it.
+  pin.pin(hexToBytes(t.spkiSha256, 'session.tls.spkiSha256'));
+  return t.spkiSha256;
+}
+
+/**
+ * Fetch the server's attestation with a fresh nonce and verify it against the policy (attestServer).
+ * Throws ClientError ATTESTATION_REJECTED (naming the failing checks) or SEAL_UNAVAILABLE (no sealing key),
+ * and, with `policy.attestedTls`, TLS_KEY_NOT_ATTESTED / TLS_KEY_MISMATCH.
  */
 export async function attestForSealing(
   client: WasmvmClient,
   policy: SealingPolicy = {},
 ): Promise<SealedSession> {
-  const nonce = sealingNonce();
-  const res = await client.getAttestation({ nonce });
-  let session: SessionKeyJson;
-  try {
-    session = JSON.parse(res.attestation) as SessionKeyJson;
-  } catch {
-    throw new ClientError('ATTESTATION_REJECTED', 'refusing to seal: the attestation is not JSON');
-  }
-  if (policy.skipEvidence)
-    throw new ClientError(
-      'ATTESTATION_REJECTED',
-      'refusing to seal: sealed execution never skips verification',
-    );
-  const steps: SealingStepsPolicy = verifyOpts(policy);
-  if (policy.teeKind !== undefined) steps.teeKind = policy.teeKind;
-  return asClientError(verifySealingAttestation(session, nonce, steps));
+  const server = await attest(client, policy, 'to seal');
+  const sealed = await asClientError(Promise.resolve().then(() => sealedSessionOf(server)));
+  return server.tlsSpkiSha256 !== undefined ? { ...sealed, tlsSpkiSha256: server.tlsSpkiSha256 } : sealed;
 }
 
 export interface SealedExecuteOptions extends SealingPolicy {

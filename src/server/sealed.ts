@@ -224,7 +224,7 @@ export async function executeSealed(
       deps.metrics.sealed.inc({ outcome: (e as ServiceError).code });
       throw e;
     }
-    const answer = await runSealed(payload, digest, ctx, deps, state);
+    const answer = await runSealed(payload, digest, req.keyId, ctx, deps, state);
     return await sealAnswer(key, payload.responsePublicKey, digest, req.keyId, answer, deps);
   } finally {
     frame.fill(0);
@@ -236,6 +236,7 @@ type Answer = { response: WASMVMExecutionResponse } | { error: { code: string; m
 async function runSealed(
   payload: SealedExecutionPayload,
   digest: Uint8Array,
+  keyId: string,
   ctx: HandlerContext,
   deps: ServiceDeps,
   state: SealedServiceState,
@@ -256,7 +257,7 @@ async function runSealed(
       exec.bytecodeRaw = held;
       fromStore = true;
     }
-    const response = await executeSealedPayload(req, ctx, deps, bytesToHex(digest));
+    const response = await executeSealedPayload(req, ctx, deps, bytesToHex(digest), keyId);
     if (!fromStore && exec) {
       // Held in the bytecode's raw form (a copy; the opened frame is zeroed after the call).
       // The engine hashed it already (the claim's bytecodeSha256): no second pass over the bytes.

@@ -33,6 +33,8 @@ import {
   type SessionKeyData,
   type SessionKeyJson,
   sessionKeyReportData,
+  TLS_KEY_ORIGINS,
+  type TlsKeyOrigin,
 } from '../binding/index.ts';
 import { TeeError } from './errors.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
@@ -56,6 +58,12 @@ export interface AttesterOptions {
    * false for sessions without one. The key pair is made here, with the session keys, inside the TEE.
    */
   sealSuite?: string | false;
+  /**
+   * The server's TLS key, bound into every session (REPORT_DATA session-key/v5; docs/sealed-execution.md,
+   * "Attested TLS"): SHA-256 of its DER SubjectPublicKeyInfo and where it came from. Absent: no TLS key
+   * is bound (session-key/v4).
+   */
+  tlsKey?: { spkiSha256: Uint8Array; origin: TlsKeyOrigin };
 }
 
 /** What the Attester answers for a sealed request's key id (sealKeyFor). */
@@ -82,6 +90,12 @@ export interface AttestExecutionOptions {
   gpu?: (bindingData: Uint8Array) => Promise<unknown[]>;
   /** Sealed execution: the sealed request's digest (claim field 21, 64 hex). */
   sealedRequestSha256?: string;
+  /**
+   * Sealed execution, session-key mode: sign with the session of this key id — the one whose sealing key
+   * opened the request — when it is the current or the just-retired session (a request opened just before
+   * a rotation). issuedAt is clamped into that session's window as always. Otherwise: the current one.
+   */
+  sessionKeyId?: string;
 }
 
 interface SessionKey {
@@ -113,6 +127,7 @@ export class Attester {
   private previous?: SessionKey;
   private epoch = 0;
   private readonly sealSuite: string | undefined;
+  private readonly tlsKey: { spkiSha256: Uint8Array; origin: TlsKeyOrigin } | undefined;
   /** Key ids of retired sessions and when they expired (bounded: the latest 256). */
   private readonly retired = new Map<string, number>();
   /** The server build digest (lowercase hex) or undefined. */
@@ -132,6 +147,14 @@ export class Attester {
       throw new TeeError('TEE_INVALID_ARGUMENT', 'sessionKeyLifetimeMs must be > 0');
     this.now = opts.now ?? Date.now;
     this.sealSuite = opts.sealSuite === false ? undefined : (opts.sealSuite ?? DEFAULT_SEAL_SUITE);
+    if (opts.tlsKey !== undefined) {
+      const { spkiSha256, origin } = opts.tlsKey;
+      if (!(spkiSha256 instanceof Uint8Array) || spkiSha256.length !== 32)
+        throw new TeeError('TEE_INVALID_ARGUMENT', 'tlsKey.spkiSha256 must be 32 bytes');
+      if (!(TLS_KEY_ORIGINS as readonly string[]).includes(origin))
+        throw new TeeError('TEE_INVALID_ARGUMENT', `tlsKey.origin: ${TLS_KEY_ORIGINS.join(' or ')}`);
+      this.tlsKey = { spkiSha256: new Uint8Array(spkiSha256), origin };
+    }
   }
 
   /**
@@ -159,7 +182,7 @@ export class Attester {
   ): Promise<AttestResult> {
     if (mode !== 'per-request' && mode !== 'session-key')
       throw new TeeError('TEE_INVALID_ARGUMENT', `unknown attestation mode '${String(mode)}'`);
-    const key = mode === 'session-key' ? await this.sessionKey() : undefined;
+    const key = mode === 'session-key' ? await this.sessionKeyFor(opts.sessionKeyId) : undefined;
     const claim: ExecutionClaim = {
       ...draft,
       attestationMode: mode,
@@ -272,6 +295,13 @@ export class Attester {
     return { keys };
   }
 
+  /** The session of key id `kid` if it is the previous one (rotated meanwhile), else the current one. */
+  private async sessionKeyFor(kid: string | undefined): Promise<SessionKey> {
+    const cur = await this.sessionKey();
+    if (kid !== undefined && cur.jwk.kid !== kid && this.previous?.jwk.kid === kid) return this.previous;
+    return cur;
+  }
+
   private sessionKey(): Promise<SessionKey> {
     const cur = this.current;
     if (cur) {
@@ -323,6 +353,7 @@ export class Attester {
       data.sealSuite = seal.suite;
       data.sealPublicKey = seal.publicKey;
     }
+    if (this.tlsKey) data.tls = this.tlsKey;
     const identity = sessionKeyReportData(data);
     const evidence = await this.provider.getEvidence(identity);
     const session: SessionKeyJson = {
@@ -337,6 +368,8 @@ export class Attester {
     };
     if (this.serverBuildSha256 !== undefined) session.serverBuildSha256 = this.serverBuildSha256;
     if (seal) session.seal = { suite: seal.suite, publicKey: b64(seal.publicKey) };
+    if (this.tlsKey)
+      session.tls = { spkiSha256: bytesToHex(this.tlsKey.spkiSha256), origin: this.tlsKey.origin };
     return {
       ...(seal ? { seal } : {}),
       epoch,

@@ -33,13 +33,18 @@ export {
   type SealingVerifyOptions,
   type SealRequestOptions,
   sealedChecks,
+  sealedSessionOf,
   sealingNonce,
   sealRequest,
+  type VerifiedServer,
   type VerifyExecutionOptions,
+  type VerifySealedInputOptions,
   verifyEvidence,
   verifyExecution,
+  verifySealedInputKeyRequest,
   verifySealedResponse,
   verifySealingAttestation,
+  verifyServerAttestation,
   verifySessionAttestation,
 } from './execution/index.ts';
 export {

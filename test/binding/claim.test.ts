@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
+  checkSessionShape,
   claimFromJson,
   claimToJson,
   type ExecutionClaim,
@@ -10,6 +11,7 @@ import {
   inputSide,
   outputSide,
   reportDataFor,
+  sessionKeyDataFromJson,
   sessionKeyReportData,
 } from '../../src/binding/index.ts';
 import { BINDING_VECTORS, SESSION_VECTOR } from './vectors.ts';
@@ -43,6 +45,8 @@ describe('binding: canonical claim encoding', () => {
       assert.ok(doc.includes(v.gpuBindingData), `${v.name}: GPU binding data not in doc`);
     }
     assert.ok(doc.includes(SESSION_VECTOR.reportData), 'session vector not in doc');
+    for (const k of ['reportDataTlsTee', 'reportDataTlsOperator', 'reportDataTlsTeeBuild'] as const)
+      assert.ok(doc.includes(SESSION_VECTOR[k]), `session vector ${k} not in doc`);
   });
 
   const base: ExecutionClaim = {
@@ -200,6 +204,73 @@ describe('binding: canonical claim encoding', () => {
       code: 'INVALID_ENVELOPE',
     });
     assert.throws(() => sessionKeyReportData({ ...k, notAfter: 999 }), { code: 'INVALID_ENVELOPE' });
+  });
+
+  it('session key REPORT_DATA with a TLS key: v5 vectors; without one, v4 bytes unchanged', () => {
+    const d = SESSION_VECTOR.data;
+    const base = {
+      ...d,
+      spki: Buffer.from(d.spki, 'hex'),
+      claimSpki: Buffer.from(d.claimSpki, 'hex'),
+      sealPublicKey: Buffer.from(d.sealPublicKey, 'hex'),
+    };
+    const n = Buffer.from(SESSION_VECTOR.nonce, 'hex');
+    const spkiSha256 = Buffer.from(SESSION_VECTOR.tlsSpkiSha256, 'hex');
+    assert.equal(hex(sessionKeyReportData(base, n)), SESSION_VECTOR.reportData);
+    assert.equal(
+      hex(sessionKeyReportData({ ...base, tls: { origin: 'tee-generated', spkiSha256 } }, n)),
+      SESSION_VECTOR.reportDataTlsTee,
+    );
+    assert.equal(
+      hex(sessionKeyReportData({ ...base, tls: { origin: 'operator-supplied', spkiSha256 } }, n)),
+      SESSION_VECTOR.reportDataTlsOperator,
+    );
+    assert.equal(
+      hex(
+        sessionKeyReportData(
+          {
+            ...base,
+            tls: { origin: 'tee-generated', spkiSha256 },
+            serverBuild: Buffer.from(SESSION_VECTOR.serverBuild, 'hex'),
+          },
+          n,
+        ),
+      ),
+      SESSION_VECTOR.reportDataTlsTeeBuild,
+    );
+    assert.throws(
+      () =>
+        sessionKeyReportData(
+          { ...base, tls: { origin: 'tee-generated', spkiSha256: new Uint8Array(31) } },
+          n,
+        ),
+      { code: 'INVALID_ENVELOPE' },
+    );
+    // JSON: `tls` is parsed strictly (lowercase hex, known origin, no other fields)
+    const json = {
+      jwk: { kty: 'EC', crv: 'P-384', x: 'x', y: 'y', kid: d.kid },
+      spki: base.spki.toString('base64'),
+      claimSpki: base.claimSpki.toString('base64'),
+      epoch: d.epoch,
+      notBefore: new Date(d.notBefore).toISOString(),
+      notAfter: new Date(d.notAfter).toISOString(),
+      nonce: SESSION_VECTOR.nonce,
+      evidence: { kind: 'sev-snp', simulated: true, provider: 'p', report: '' },
+      seal: { suite: d.sealSuite, publicKey: base.sealPublicKey.toString('base64') },
+      tls: { spkiSha256: SESSION_VECTOR.tlsSpkiSha256, origin: 'tee-generated' },
+    } as const;
+    checkSessionShape(json);
+    assert.equal(
+      hex(sessionKeyReportData(sessionKeyDataFromJson(json as never), n)),
+      SESSION_VECTOR.reportDataTlsTee,
+    );
+    for (const tls of [
+      { spkiSha256: 'AB'.repeat(32), origin: 'tee-generated' },
+      { spkiSha256: '44'.repeat(31), origin: 'tee-generated' },
+      { spkiSha256: SESSION_VECTOR.tlsSpkiSha256, origin: 'self' },
+      { spkiSha256: SESSION_VECTOR.tlsSpkiSha256, origin: 'tee-generated', extra: 1 },
+    ])
+      assert.throws(() => checkSessionShape({ ...json, tls }), { code: 'INVALID_ENVELOPE' });
   });
 
   it('session key REPORT_DATA vector (docs/binding.md)', () => {

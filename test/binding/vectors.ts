@@ -251,4 +251,16 @@ export const SESSION_VECTOR = {
   /** The same session without a sealing key (two zero lengths hashed). */
   reportDataNoSeal:
     'a3939bdac9da4af8f03e5e736cbf7e05f0751b99627edbe4121127450284a5cad9e75516a32350d3e5363118a2211d64333f5c53d559ed89387bc90bfe55c55a',
+  /**
+   * The same session binding a TLS key (attested TLS, session-key/v5): spkiSha256 = 32 × 0x44, origin
+   * 'tee-generated' / 'operator-supplied'; and tee-generated with a server build digest 32 × 0x55.
+   */
+  tlsSpkiSha256: '44'.repeat(32),
+  reportDataTlsTee:
+    'd1451775775d79cf6755d30cd3a275e5bf75c8dd405ede26b56869b2f0665b965fde936d1811ad2b3b611e6495dad1fa3b59adb8e19f1a2202484d1476cbee56',
+  reportDataTlsOperator:
+    '24000ec24ce3845b75d4479a3fe3ce35c8b0d7e3da8f27794380bdbb24db70ebfb69c78d820f70e2ceb2973893a3caaa5c71f8df1bd932d9555e05103cd88541',
+  serverBuild: '55'.repeat(32),
+  reportDataTlsTeeBuild:
+    'd50ae5b36eab0cd232f9fc7dee4673dbfded652ad5146fcc502dc3b86e759a5b4a3a19969485a5f80431dff3a1fe2ae537ccc03247cb171b879e769410d5e0da',
 };

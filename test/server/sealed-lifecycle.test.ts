@@ -107,3 +107,41 @@ test('verifier: a result issued outside the sealing key window is rejected', asy
   const otherSession = sealedChecks(r.claim, r.sealedRequestSha256, { ...s, identity: 'ff'.repeat(64) });
   assert.equal(otherSession.find((c) => c.id === 'sealed.session')?.outcome, 'fail');
 });
+
+test('a request opened just before the key rotates is attested by the session it was sealed to', async () => {
+  // The engine call takes the clock past the session's end: the key rotates between open and attest.
+  let skew = 0;
+  const now = () => Date.now() + skew;
+  const dir = mkdtempSync(join(tmpdir(), 'wasmvm-sealed-rot-'));
+  const provider = new SimulatedSevSnpProvider({ stateDir: dir, rsaBits: 2048, warn: false });
+  const attester = new TeeAttester(provider, { sessionKeyLifetimeMs: LIFETIME, now });
+  const slow = {
+    async execute(req: Parameters<Engine['execute']>[0]) {
+      const r = await engine.execute(req);
+      skew += LIFETIME + 1000;
+      return r;
+    },
+    close() {},
+  };
+  const s = await startTestServer({ engine: slow, attester }, {}, () =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
+  try {
+    const c = createWasmvmClient({ baseUrl: s.server.url });
+    const session = await attestForSealing(c, { allowSimulated: true });
+    const r = await executeSealedAndVerify(c, input, {
+      session,
+      allowSimulated: true,
+      // the verifier's clock: just inside the window's 5-minute skew
+      extra: { now: new Date(session.notAfter + 1000) },
+    });
+    assert.equal(r.verified, true, JSON.stringify(r.verdict));
+    assert.equal(r.claim?.session, session.identity);
+    assert.equal(Number(r.claim?.issuedAt), session.notAfter, 'issuedAt clamped into the window');
+    // the session did rotate meanwhile
+    const next = await attestForSealing(c, { allowSimulated: true, extra: { now: new Date(now()) } });
+    assert.notEqual(next.keyId, session.keyId);
+  } finally {
+    await s.close();
+  }
+});

@@ -112,6 +112,16 @@ export function fd_read(s: WasiState, fd: number, iovs: number, iovsLen: number,
   let total = 0;
   if (e.kind === 'stdin') {
     if (s.stdinMode === 'inherit') total = readStdin(m, list, what);
+    else if (s.stdinMode === 'data' && s.stdinData) {
+      const src = s.stdinData;
+      for (const v of list) {
+        const n = Math.min(v.len, src.length - s.stdinPos);
+        if (n <= 0) break;
+        m.write(v.ptr, src.subarray(s.stdinPos, s.stdinPos + n), what);
+        s.stdinPos += n;
+        total += n;
+      }
+    }
   } else if (e.kind === 'file') {
     if (!e.readable) return ERRNO.BADF;
     for (const v of list) {

@@ -56,6 +56,8 @@ export class Wasi {
 
   /** Close every host file descriptor still open (called when the run ends). */
   dispose(): void {
+    // stdin { data } (a sealed input's plaintext): this copy lives in the executor; wipe it.
+    this.state.stdinData?.fill(0);
     const fds = this.state.fds;
     for (const [n, e] of fds) {
       if (e.kind === 'file') {

@@ -28,8 +28,11 @@ export interface WasiOptions {
    * 'stdio', answered only when the handler was created with a `stdio` sink: the local runner).
    */
   stdio?: 'capture' | 'inherit' | 'bridge';
-  /** 'empty' (default): stdin is at EOF; 'inherit': read from the host's stdin. */
-  stdin?: 'empty' | 'inherit';
+  /**
+   * 'empty' (default): stdin is at EOF; 'inherit': read from the host's stdin; `{ data }`: these bytes,
+   * then EOF (the local runner's opened sealed input: it never touches a host file or pipe).
+   */
+  stdin?: 'empty' | 'inherit' | { data: Uint8Array };
   /** Bound of each captured stream, bytes (default 1 MiB). Bytes past it are dropped and counted. */
   maxOutputBytes?: number;
 }

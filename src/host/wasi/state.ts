@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import { HostError } from '../errors.ts';
 import type { GuestMemory } from '../memory.ts';
 import { Capture } from './capture.ts';
 import { ERRNO, FILETYPE, type PREVIEW1_FUNCTIONS } from './constants.ts';
@@ -72,7 +73,10 @@ export class WasiState {
   readonly seed: Uint8Array;
   randCounter = 0n;
   randPool = new Uint8Array(0);
-  readonly stdinMode: 'empty' | 'inherit';
+  readonly stdinMode: 'empty' | 'inherit' | 'data';
+  /** stdin: { data }: the bytes and how far the guest has read (zeroed when the run ends: wipeStdin). */
+  stdinData?: Uint8Array;
+  stdinPos = 0;
 
   constructor(
     readonly mem: GuestMemory,
@@ -93,7 +97,13 @@ export class WasiState {
     };
     this.stdout = new Capture(max, fwd(1));
     this.stderr = new Capture(max, fwd(2));
-    this.stdinMode = options.stdin ?? 'empty';
+    const stdin = options.stdin ?? 'empty';
+    if (typeof stdin === 'object') {
+      if (!(stdin.data instanceof Uint8Array))
+        throw new HostError('HOST_INVALID_ARGUMENT', 'wasi.stdin.data must be a Uint8Array');
+      this.stdinMode = 'data';
+      this.stdinData = stdin.data;
+    } else this.stdinMode = stdin;
     this.deterministic = options.deterministic === true;
     this.virtualStart = BigInt(options.clockStartNs ?? '1704067200000000000');
     this.virtualNs = 0n;

@@ -24,10 +24,14 @@ export {
   type SealingVerifyOptions,
   type SealRequestOptions,
   sealedChecks,
+  sealedSessionOf,
   sealingNonce,
   sealRequest,
+  type VerifiedServer,
   verifySealedResponse,
   verifySealingAttestation,
+  verifyServerAttestation,
 } from './sealed-client.ts';
+export { type VerifySealedInputOptions, verifySealedInputKeyRequest } from './sealed-input.ts';
 export { verifySessionAttestation } from './session.ts';
 export { verifyExecution } from './verify.ts';

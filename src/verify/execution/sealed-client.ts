@@ -96,6 +96,8 @@ export interface SealedSession {
   session: SessionKeyJson;
   /** The attestation's verdict (passed). */
   verdict: Verdict;
+  /** Attested TLS: the pinned TLS key's SPKI SHA-256 (hex), when the client pinned one. */
+  tlsSpkiSha256?: string;
 }
 
 /** 32 fresh random bytes (crypto.getRandomValues): the nonce of a GetAttestation or of a request. */
@@ -114,34 +116,51 @@ export function failingChecks(v: Verdict): string {
   return out.slice(0, 6).join('; ') || 'verification failed';
 }
 
+/** A verified server attestation (any purpose: sealing, attested TLS). */
+export interface VerifiedServer {
+  session: SessionKeyJson;
+  /** The attestation's verdict (passed). */
+  verdict: Verdict;
+  /** The session's identity (sessionKeyReportData with no nonce), hex. */
+  identity: string;
+}
+
 /**
  * Verify a GetAttestation answer (`attestation`: its JSON text, or the parsed object) made for `nonce`
- * against the policy, and return the attested sealing key. Throws SealingError ATTESTATION_REJECTED
- * (naming the failing checks) or SEAL_UNAVAILABLE (no sealing key).
+ * against the policy: evidence, REPORT_DATA with our nonce, measurements/TCB, simulated or not, TEE kind.
+ * `purpose` words the refusal ("refusing to seal: ..."). Throws SealingError ATTESTATION_REJECTED.
  */
-export async function verifySealingAttestation(
+export async function verifyServerAttestation(
   attestation: string | SessionKeyJson,
   nonce: Uint8Array,
   policy: SealingPolicy = {},
-): Promise<SealedSession> {
+  purpose = 'to seal',
+): Promise<VerifiedServer> {
+  const refusing = `refusing ${purpose}`;
   let session: SessionKeyJson;
   try {
     session = (typeof attestation === 'string' ? JSON.parse(attestation) : attestation) as SessionKeyJson;
   } catch {
-    throw new SealingError('ATTESTATION_REJECTED', 'refusing to seal: the attestation is not JSON');
+    throw new SealingError('ATTESTATION_REJECTED', `${refusing}: the attestation is not JSON`);
   }
   const { teeKind, ...opts } = policy;
   const v = await verifySessionAttestation(session, { ...opts, nonce });
   if (!v.ok)
     throw new SealingError(
       'ATTESTATION_REJECTED',
-      `refusing to seal: the attestation did not verify: ${failingChecks(v)}`,
+      `${refusing}: the attestation did not verify: ${failingChecks(v)}`,
     );
   if (teeKind !== undefined && session.evidence.kind !== teeKind)
     throw new SealingError(
       'ATTESTATION_REJECTED',
-      `refusing to seal: TEE kind ${session.evidence.kind}, the policy requires ${teeKind}`,
+      `${refusing}: TEE kind ${session.evidence.kind}, the policy requires ${teeKind}`,
     );
+  return { session, verdict: v, identity: String(v.fields?.identity ?? '') };
+}
+
+/** The attested sealing key of a verified server attestation; SEAL_UNAVAILABLE when it has none. */
+export function sealedSessionOf(server: VerifiedServer): SealedSession {
+  const { session, verdict, identity } = server;
   if (!session.seal)
     throw new SealingError(
       'SEAL_UNAVAILABLE',
@@ -153,10 +172,23 @@ export async function verifySealingAttestation(
     publicKey: fromB64(session.seal.publicKey, 'session.seal.publicKey'),
     notBefore: Date.parse(session.notBefore),
     notAfter: Date.parse(session.notAfter),
-    identity: String(v.fields?.identity ?? ''),
+    identity,
     session,
-    verdict: v,
+    verdict,
   };
+}
+
+/**
+ * Verify a GetAttestation answer made for `nonce` against the policy (verifyServerAttestation) and return
+ * the attested sealing key. Throws SealingError ATTESTATION_REJECTED (naming the failing checks) or
+ * SEAL_UNAVAILABLE (no sealing key).
+ */
+export async function verifySealingAttestation(
+  attestation: string | SessionKeyJson,
+  nonce: Uint8Array,
+  policy: SealingPolicy = {},
+): Promise<SealedSession> {
+  return sealedSessionOf(await verifyServerAttestation(attestation, nonce, policy));
 }
 
 /** A sealed request ready to send, and what opening and verifying its answer need. */

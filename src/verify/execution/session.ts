@@ -94,7 +94,7 @@ export async function verifySessionAttestation(
     inEvidence && eq(inEvidence, expected)
       ? pass(
           'binding.session-key',
-          'evidence REPORT_DATA = SHA-512(domain ‖ session keys ‖ epoch ‖ validity ‖ kid ‖ nonce)',
+          `evidence REPORT_DATA = SHA-512(domain ‖ session keys ‖ epoch ‖ validity ‖ kid ‖ nonce${s.tls ? ' ‖ … ‖ TLS key' : ''})`,
         )
       : fail('binding.session-key', 'the evidence does not bind these session keys, validity and nonce'),
   );
@@ -105,6 +105,25 @@ export async function verifySessionAttestation(
     notBefore: s.notBefore,
     notAfter: s.notAfter,
   });
+  // Attested TLS: the TLS key's SPKI hash is bound by the session REPORT_DATA (session-key/v5, recomputed
+  // above); a client pins its TLS peer to it. Its encoding was checked by the shape check: repeat it here
+  // so the verdict says what is bound.
+  if (s.tls !== undefined) {
+    const t = s.tls;
+    const ok =
+      typeof t.spkiSha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(t.spkiSha256) &&
+      (t.origin === 'tee-generated' || t.origin === 'operator-supplied');
+    checks.push(
+      (ok ? pass : fail)(
+        'binding.session-tls-key',
+        ok
+          ? `TLS key SPKI SHA-256 ${t.spkiSha256} (${t.origin === 'tee-generated' ? 'generated inside the TEE' : 'supplied by the operator, NOT generated inside the TEE'}), bound by REPORT_DATA (session-key/v5)`
+          : 'session.tls: expected { spkiSha256: 64 lowercase hex, origin: tee-generated | operator-supplied }',
+      ),
+    );
+    fields.tls = { spkiSha256: t.spkiSha256, origin: t.origin };
+  }
   // The server build is bound by the session REPORT_DATA (recomputed above): expose it, enforce a pin.
   if (s.serverBuildSha256 !== undefined) fields.serverBuildSha256 = s.serverBuildSha256;
   const buildCheck = serverBuildCheck(s.serverBuildSha256, opts, 'the session');
