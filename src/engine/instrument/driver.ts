@@ -33,6 +33,7 @@ import {
   exitsFunction,
   gasAfterCall,
   gasBefore,
+  gasCheckAfterCall,
   gasDynamic,
 } from './gas.ts';
 import { type NanLocals, nanAfter } from './nan.ts';
@@ -405,14 +406,20 @@ function emitFunction(ctx: Ctx, d: Decoded, body: Uint8Array, ft: FuncType, t: F
         if (costOp) emitGet(w, gasL);
         if (ctx.stackLimit) emitGet(w, stackL);
         copyTo(o, pos[i + 1]!);
-        if (costOp) emitSet(w, gasL);
+        if (costOp) {
+          emitSet(w, gasL);
+          gasCheckAfterCall(o, ctx, i, gasL, true);
+        }
       } else {
         // the callee reads `__wasmvm_stack`: internal functions keep their height in a parameter
         if (callee !== null && ctx.stackLimit) {
           copyTo(o, pos[i]!);
           emitStackSync(w, ctx, stackL);
         }
-        if (costOp) gasAfterCall(o, ctx, i, gasL);
+        if (costOp) {
+          gasAfterCall(o, ctx, i, gasL);
+          gasCheckAfterCall(o, ctx, i, gasL, false);
+        }
       }
     }
     if (fl & F_NAN && nanOn) nanAfter(o, ctx, op, i, fl, t.nan);
