@@ -1,6 +1,10 @@
 /**
  * Metering benchmark.
- *   node --import tsx bench/metering/index.ts [--quick] [--rounds N] [--kernels a,b]
+ *   node --import tsx bench/metering/index.ts [--quick] [--rounds N] [--kernels a,b] [--baseline DIR]
+ *
+ * --baseline DIR: also runs the kernels instrumented by DIR/src/engine/instrument (another checkout of
+ * this repository, e.g. `git archive <commit> src | tar -x -C DIR`), interleaved with the others in the
+ * same rounds, so before/after ratios are measured side by side in one run.
  *
  * 1. Run time of metered ÷ unmetered kernels (C → wasm32, bench/metering/kernels, built by build.sh),
  *    per V8 tier: interp (default tiering), singlepass (--liftoff-only), multipass (--no-liftoff).
@@ -52,6 +56,7 @@ const QUICK = process.argv.includes('--quick');
 const BREAKDOWN = process.argv.includes('--breakdown');
 const ROUNDS = Number(arg('--rounds') ?? (QUICK ? 5 : 9));
 const ONLY = arg('--kernels')?.split(',');
+const BASELINE = arg('--baseline');
 const kernels = KERNELS.filter((k) => !ONLY || ONLY.includes(k.name));
 
 /**
@@ -77,6 +82,9 @@ interface KernelResult {
   plainMs: number;
   meteredMs: number;
   detMs: number;
+  /** metered by the --baseline instrumenter (NaN when not asked for) */
+  baseMs: number;
+  baseGas: string;
   /** fastest runs (less sensitive to a loaded machine) */
   plainMin: number;
   meteredMin: number;
@@ -88,7 +96,12 @@ interface KernelResult {
 // ---------------------------------------------------------------------------------------------
 // child: one tier
 
-function runChild(): void {
+async function runChild(): Promise<void> {
+  const baseline = BASELINE
+    ? ((await import(`${BASELINE.replace(/\/$/, '')}/src/engine/instrument/index.ts`)) as {
+        instrument: typeof instrument;
+      })
+    : undefined;
   const out: KernelResult[] = [];
   for (const k of kernels) {
     const bytes = new Uint8Array(readFileSync(`${KDIR}${k.name}.wasm`));
@@ -96,6 +109,7 @@ function runChild(): void {
       { name: 'plain', bytes },
       { name: 'metered', bytes: instrument(bytes, { gas: {} }).bytes },
       { name: 'det', bytes: instrument(bytes, { gas: {}, canonicalizeNaN: true }).bytes },
+      ...(baseline ? [{ name: 'baseline', bytes: baseline.instrument(bytes, { gas: {} }).bytes }] : []),
       ...(BREAKDOWN
         ? [
             { name: 'gas only', bytes: instrument(bytes, { gas: {}, stackLimit: false }).bytes },
@@ -130,6 +144,9 @@ function runChild(): void {
     const r0 = variants[0]!.result;
     for (const v of variants)
       if (v.result !== r0) throw new Error(`${k.name}: ${v.name} returned ${v.result}, plain ${r0}`);
+    const base = baseline ? variants[3]! : undefined;
+    if (base && base.gas() !== variants[1]!.gas())
+      throw new Error(`${k.name}: gasUsed ${variants[1]!.gas()}, baseline ${base.gas()}`);
     for (let round = 0; round < ROUNDS; round++) {
       // rotate the order each round so no variant always runs first
       for (let j = 0; j < variants.length; j++) {
@@ -142,9 +159,11 @@ function runChild(): void {
       plainMs: median(variants[0]!.times),
       meteredMs: median(variants[1]!.times),
       detMs: median(variants[2]!.times),
+      baseMs: base ? median(base.times) : Number.NaN,
+      baseGas: base ? String(base.gas()) : '',
       plainMin: Math.min(...variants[0]!.times),
       meteredMin: Math.min(...variants[1]!.times),
-      breakdown: variants.slice(3).map((v) => ({ name: v.name, ms: median(v.times) })),
+      breakdown: variants.slice(base ? 4 : 3).map((v) => ({ name: v.name, ms: median(v.times) })),
       gas: String(variants[1]!.gas()),
       result: r0,
     });
@@ -221,9 +240,10 @@ async function main(): Promise<void> {
     `metering bench: node ${process.version}, ${ROUNDS} rounds per kernel, medians of ${WALL ? 'wall-clock' : 'process CPU'} time\n`,
   );
   const rows: string[] = [
-    '| kernel | mode | unmetered ms | metered ms | metered ÷ unmetered | (min ÷ min) | +NaN canon. ms | +NaN ÷ unmetered | gas/run |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| kernel | mode | unmetered ms | metered ms | metered ÷ unmetered | (min ÷ min) |${BASELINE ? ' baseline ÷ unmetered |' : ''} +NaN canon. ms | +NaN ÷ unmetered | gas/run |`,
+    `|---|---|---:|---:|---:|---:|${BASELINE ? '---:|' : ''}---:|---:|---:|`,
   ];
+  const baseRatios: Record<string, number[]> = {};
   const breakdownRows: string[] = [
     '| kernel | mode | gas only | stack limiter only | NaN canon. only |',
     '|---|---|---:|---:|---:|',
@@ -246,24 +266,36 @@ async function main(): Promise<void> {
       const ratio = r.meteredMs / r.plainMs;
       const det = r.detMs / r.plainMs;
       ratios[mode] = [...(ratios[mode] ?? []), ratio];
+      if (BASELINE) baseRatios[mode] = [...(baseRatios[mode] ?? []), r.baseMs / r.plainMs];
       if (r.breakdown.length)
         breakdownRows.push(
           `| ${r.kernel} | ${mode} | ${r.breakdown.map((b) => (b.ms / r.plainMs).toFixed(3)).join(' | ')} |`,
         );
       detRatios[mode] = [...(detRatios[mode] ?? []), det];
       rows.push(
-        `| ${r.kernel} | ${mode} | ${r.plainMs.toFixed(2)} | ${r.meteredMs.toFixed(2)} | ${ratio.toFixed(3)} | ${(r.meteredMin / r.plainMin).toFixed(3)} | ${r.detMs.toFixed(2)} | ${det.toFixed(3)} | ${r.gas} |`,
+        `| ${r.kernel} | ${mode} | ${r.plainMs.toFixed(2)} | ${r.meteredMs.toFixed(2)} | ${ratio.toFixed(3)} | ${(r.meteredMin / r.plainMin).toFixed(3)} |${BASELINE ? ` ${(r.baseMs / r.plainMs).toFixed(3)} |` : ''} ${r.detMs.toFixed(2)} | ${det.toFixed(3)} | ${r.gas} |`,
       );
     }
   }
   console.log(rows.join('\n'));
   if (breakdownRows.length > 2) console.log(`\nbreakdown (each ÷ unmetered):\n${breakdownRows.join('\n')}`);
-  console.log('\nmedian metered ÷ unmetered per mode (target ≤ 1.10):');
+  console.log('\nmedian metered ÷ unmetered per mode (target ≤ 1.05):');
   for (const m of Object.keys(ratios))
     console.log(
       `  ${m.padEnd(10)} gas+stack ${median(ratios[m]!).toFixed(3)}   gas+stack+NaN ${median(detRatios[m]!).toFixed(3)}`,
     );
   const all = Object.values(ratios).flat();
+  if (BASELINE) {
+    console.log('\nside by side, gas+stack ÷ unmetered (median over kernels; max):');
+    for (const m of Object.keys(ratios))
+      console.log(
+        `  ${m.padEnd(10)} baseline ${median(baseRatios[m]!).toFixed(3)} (max ${Math.max(...baseRatios[m]!).toFixed(3)})   this ${median(ratios[m]!).toFixed(3)} (max ${Math.max(...ratios[m]!).toFixed(3)})`,
+      );
+    const b = Object.values(baseRatios).flat();
+    console.log(
+      `  all modes  baseline ${median(b).toFixed(3)} (max ${Math.max(...b).toFixed(3)})   this ${median(all).toFixed(3)} (max ${Math.max(...all).toFixed(3)})`,
+    );
+  }
   console.log(
     `  all modes  gas+stack ${median(all).toFixed(3)}   gas+stack+NaN ${median(Object.values(detRatios).flat()).toFixed(3)}`,
   );
@@ -282,16 +314,27 @@ async function main(): Promise<void> {
         ...Object.fromEntries(modes.map((m) => [`${m} gas+stack+NaN`, r3(median(detRatios[m]!))])),
         'all modes gas+stack': r3(median(all)),
         'all modes gas+stack+NaN': r3(median(Object.values(detRatios).flat())),
+        ...(BASELINE
+          ? {
+              ...Object.fromEntries(
+                modes.map((m) => [`${m} baseline gas+stack`, r3(median(baseRatios[m]!))]),
+              ),
+              'all modes baseline gas+stack': r3(median(Object.values(baseRatios).flat())),
+            }
+          : {}),
       },
       charts: [
         {
           title: 'metered ÷ unmetered run time (median over kernels)',
           unit: '×',
           bars: modes.flatMap((m) => [
+            ...(BASELINE
+              ? [{ label: `${m}`, value: median(baseRatios[m]!), group: 'gas + stack, baseline' }]
+              : []),
             { label: `${m}`, value: median(ratios[m]!), group: 'gas + stack limiter' },
             { label: `${m}`, value: median(detRatios[m]!), group: '+ NaN canonicalization' },
           ]),
-          target: { value: 1.1, label: 'target 1.10' },
+          target: { value: 1.05, label: 'target 1.05' },
         },
       ],
       detail: { table: rows, breakdown: breakdownRows, instrumentationSpeed: speed },
@@ -300,5 +343,5 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.env.WASMVM_BENCH_CHILD) runChild();
+if (process.env.WASMVM_BENCH_CHILD) await runChild();
 else await main();

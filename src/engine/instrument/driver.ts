@@ -5,6 +5,7 @@
  */
 import {
   decodeBody,
+  decodeInstructions,
   F_CALL,
   F_DYNAMIC,
   F_NAN,
@@ -23,7 +24,7 @@ import {
 } from '../../wasm/index.ts';
 import { EngineError } from '../errors.ts';
 import type { CompiledCosts } from './cost-table.ts';
-import type { BodyOut } from './emit.ts';
+import { type BodyOut, copyTo } from './emit.ts';
 import {
   addExitThunks,
   addGasGlobal,
@@ -32,6 +33,7 @@ import {
   exitsFunction,
   gasAfterCall,
   gasBefore,
+  gasCheckAfterCall,
   gasDynamic,
 } from './gas.ts';
 import { type NanLocals, nanAfter } from './nan.ts';
@@ -39,8 +41,11 @@ import { type Decoded, type ScanResult, scanFunction } from './scan.ts';
 import {
   addStackGlobal,
   DEFAULT_STACK_LIMIT,
+  emitEntryCheck,
+  emitInternalPrologue,
   emitStackEpilogue,
   emitStackPrologue,
+  emitStackSync,
   emitWrapperBlock,
   FRAME_OVERHEAD_UNITS,
   stackCounted,
@@ -84,8 +89,10 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
 
   checkFeatures(m);
   const memoryMaxPages = capMemory(m, opts.maxMemoryPages);
-  const lazy = costs !== null && gasOpt !== false && gasOpt.checkEveryBlock !== true;
+  const reference = opts.reference === true || (gasOpt !== false && gasOpt.checkEveryBlock === true);
+  const lazy = costs !== null && !reference;
   const ctx = moduleContext(m, costs, stackLimit === false ? 0 : stackLimit, nan, lazy);
+  if (!reference && (costs !== null || ctx.stackLimit > 0)) ctx.internal = internalFunctions(m, ctx);
   const info: InstrumentInfo = {
     metered: costs !== null,
     canonicalizeNaN: nan,
@@ -93,11 +100,13 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions = {}): Ins
     gasChecks: 0,
     gasCharges: 0,
     nanSites: 0,
+    internalFunctions: 0,
   };
   if (memoryMaxPages !== undefined) info.memoryMaxPages = memoryMaxPages;
   addGlobals(m, ctx, info);
 
   const nImportedFuncs = ctx.nFuncs - m.functions.length;
+  if (ctx.internal) info.internalFunctions = retypeInternal(m, ctx, nImportedFuncs);
   if (costs || ctx.stackLimit || nan) {
     for (let f = 0; f < m.codes.length; f++) {
       try {
@@ -164,12 +173,74 @@ function moduleContext(
     gasCharges: 0,
     deferred: 0,
     lazy,
+    internal: null,
     nanSites: 0,
     charges: new Float64Array(1024),
     syncAt: new Uint8Array(1024),
     ctrl: new Int32Array(768),
     w: new Writer(4096),
   };
+}
+
+/**
+ * The functions that get the internal calling convention (see Ctx.internal): every defined function
+ * that no export, start section, element segment or global initializer refers to. Validation requires
+ * a `ref.func` in code to name a function declared in one of those, so the rest are reached by direct
+ * `call` instructions only and their signature can change. Null when there is none.
+ */
+function internalFunctions(m: WasmModule, ctx: Ctx): Uint8Array | null {
+  const nImported = ctx.nFuncs - m.functions.length;
+  const internal = new Uint8Array(ctx.nFuncs);
+  internal.fill(1, nImported);
+  const refs = (expr: Uint8Array | undefined): void => {
+    if (!expr) return;
+    for (const ins of decodeInstructions(expr)) if (ins.op === 0xd2) internal[ins.a!] = 0;
+  };
+  for (const e of m.exports) if (e.kind === 'func') internal[e.index] = 0;
+  if (m.start !== undefined) internal[m.start] = 0;
+  for (const el of m.elements) {
+    if (el.funcs) for (const f of el.funcs) internal[f] = 0;
+    if (el.exprs) for (const e of el.exprs) refs(e);
+  }
+  for (const g of m.globals) refs(g.init);
+  return internal.includes(1) ? internal : null;
+}
+
+/**
+ * Gives each internal function its new type: the original parameters, then the gas (i64, with gas
+ * metering) and the stack height (i32, with the stack limiter); the original results, then the gas.
+ * Returns how many functions got it.
+ */
+function retypeInternal(m: WasmModule, ctx: Ctx, nImported: number): number {
+  const gas = ctx.costs !== null;
+  const stack = ctx.stackLimit > 0;
+  const newType = new Map<number, number>();
+  let n = 0;
+  for (let f = 0; f < m.functions.length; f++) {
+    if (!ctx.internal![nImported + f]) continue;
+    n++;
+    const t = m.functions[f]!;
+    let nt = newType.get(t);
+    if (nt === undefined) {
+      const ft = m.types[t]!;
+      const params = [...ft.params, ...(gas ? (['i64'] as const) : []), ...(stack ? (['i32'] as const) : [])];
+      const results = [...ft.results, ...(gas ? (['i64'] as const) : [])];
+      nt = m.types.findIndex(
+        (u) =>
+          u.params.length === params.length &&
+          u.results.length === results.length &&
+          u.params.every((p, i) => p === params[i]) &&
+          u.results.every((r, i) => r === results[i]),
+      );
+      if (nt < 0) {
+        m.types.push({ params, results });
+        nt = m.types.length - 1;
+      }
+      newType.set(t, nt);
+    }
+    m.functions[f] = nt;
+  }
+  return n;
 }
 
 /** Appends the gas, trap and stack globals the options need (in that order), with their exports. */
@@ -188,35 +259,56 @@ function addGlobals(m: WasmModule, ctx: Ctx, info: InstrumentInfo): void {
 /** The temporaries one function body needs, appended after its declared locals (no renumbering). */
 interface FnLocals {
   locals: [number, ValType][];
+  /** The gas local (the gas parameter in an internal function); -1 without gas metering. */
   gasL: number;
+  /**
+   * The stack height after the prologue: the epilogue restores the height from it (no global load),
+   * and calls pass it to internal callees. In an internal function, the height parameter (the prologue
+   * adds the frame to it). -1 when the function is not counted.
+   */
   stackL: number;
   tmp32: number;
   nan: NanLocals;
   frameCost: number;
   stackOn: boolean;
+  /** Whether the function has the internal calling convention. */
+  internal: boolean;
+  /** Number of the original parameters (locals at or above it are renumbered by `shift`). */
+  nParams: number;
+  /** Parameters added by the internal calling convention (0, 1 or 2). */
+  shift: number;
 }
 
 function addTemporaries(
   ctx: Ctx,
   code: WasmModule['codes'][number],
+  nParams: number,
   nLocals: number,
   slots: number,
   scan: ScanResult,
   funcIndex: number,
 ): FnLocals {
+  const internal = ctx.internal !== null && ctx.internal[funcIndex] === 1;
+  const shift = internal ? (ctx.costs ? 1 : 0) + (ctx.stackLimit ? 1 : 0) : 0;
   const newLocals = code.locals.slice();
-  let next = nLocals;
+  let next = nLocals + shift;
   const add = (t: ValType): number => {
     const last = newLocals[newLocals.length - 1];
     if (last && last[1] === t) newLocals[newLocals.length - 1] = [last[0] + 1, t];
     else newLocals.push([1, t]);
     return next++;
   };
-  const gasL = ctx.costs ? add('i64') : -1;
   const frameCost = FRAME_OVERHEAD_UNITS + slots + scan.maxH;
   const stackOn = stackCounted(ctx, scan.hasCall, frameCost);
-  // the stack height after the prologue: the epilogue restores the height from it (no global load)
-  const stackL = stackOn ? add('i32') : -1;
+  let gasL = -1;
+  let stackL = -1;
+  if (internal) {
+    if (ctx.costs) gasL = nParams;
+    if (stackOn) stackL = nParams + (ctx.costs ? 1 : 0);
+  } else {
+    if (ctx.costs) gasL = add('i64');
+    if (stackOn) stackL = add('i32');
+  }
   const tmp32 = ctx.costs && scan.needDyn ? add('i32') : -1;
   const nan: NanLocals = { f32: -1, f64: -1, v128: -1 };
   const needNan = scan.needNan;
@@ -230,7 +322,7 @@ function addTemporaries(
       'LIMIT_EXCEEDED',
       `function ${funcIndex} has too many locals to instrument (${nLocals})`,
     );
-  return { locals: newLocals, gasL, stackL, tmp32, nan, frameCost, stackOn };
+  return { locals: newLocals, gasL, stackL, tmp32, nan, frameCost, stackOn, internal, nParams, shift };
 }
 
 function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void {
@@ -246,7 +338,7 @@ function instrumentFunction(ctx: Ctx, defIndex: number, funcIndex: number): void
     slots += c * valSlots(t);
   }
   const scan = scanFunction(ctx, d, code.body, ft.results.length, nLocals, funcIndex);
-  const t = addTemporaries(ctx, code, nLocals, slots, scan, funcIndex);
+  const t = addTemporaries(ctx, code, ft.params.length, nLocals, slots, scan, funcIndex);
   m.codes[defIndex] = { locals: t.locals, body: emitFunction(ctx, d, code.body, ft, t) };
 }
 
@@ -255,11 +347,19 @@ function emitFunction(ctx: Ctx, d: Decoded, body: Uint8Array, ft: FuncType, t: F
   const { op, pos, imm, count } = d;
   const w = ctx.w;
   w.len = 0;
-  const { gasL, stackOn } = t;
+  const { gasL, stackOn, internal, shift, nParams, stackL } = t;
   const costOp = ctx.costs ? ctx.costs.op : null;
-  if (stackOn) emitStackPrologue(w, ctx, t.frameCost, t.stackL);
-  if (costOp) emitReload(w, ctx, gasL);
-  if (stackOn) emitWrapperBlock(w, ctx.m, ft.results);
+  const callee = ctx.internal;
+  // whether `return`s become branches to a wrapper block around the body, followed by the epilogue
+  const wrapped = internal ? costOp !== null : stackOn;
+  if (internal) {
+    if (stackOn) emitInternalPrologue(w, ctx, t.frameCost, stackL);
+    emitEntryCheck(w, ctx, gasL, stackL);
+  } else {
+    if (stackOn) emitStackPrologue(w, ctx, t.frameCost, stackL);
+    if (costOp) emitReload(w, ctx, gasL);
+  }
+  if (wrapped) emitWrapperBlock(w, ctx.m, ft.results);
   const o: BodyOut = { w, body, pos, copyFrom: 0 };
   let depth = 0;
   const nanOn = ctx.nan;
@@ -271,33 +371,79 @@ function emitFunction(ctx: Ctx, d: Decoded, body: Uint8Array, ft: FuncType, t: F
       if (k === 0x02 || k === 0x03 || k === 0x04) depth++;
       else if (k === 0x0b) {
         // the function's final `end` (without the wrapper block): write the gas back first
-        if (i === last && costOp && !stackOn) syncBefore(o, ctx, i, gasL);
+        if (i === last && costOp && !wrapped) syncBefore(o, ctx, i, gasL);
         depth--;
-      } else if (k === 0x0f && stackOn) {
+      } else if (k === 0x0f && wrapped) {
         // return -> br to the wrapper block (which has the function's results)
         w.bytes(body, o.copyFrom, pos[i]!);
         w.u8(0x0c);
         w.u32(depth);
         o.copyFrom = pos[i + 1]!;
-      } else if (costOp && !stackOn && exitsFunction(k, i, depth, body, pos, imm)) {
+      } else if (costOp && !wrapped && exitsFunction(k, i, depth, body, pos, imm)) {
         // return, or a branch to the function's label: write the gas back first
         syncBefore(o, ctx, i, gasL);
+      }
+      continue;
+    }
+    if (k <= 0x22 && k >= 0x20) {
+      // local.get/set/tee: the internal convention's parameters come before the declared locals
+      const x = imm[i]! >>> 0;
+      if (shift > 0 && x >= nParams) {
+        copyTo(o, pos[i]!);
+        w.u8(k);
+        w.u32(x + shift);
+        o.copyFrom = pos[i + 1]!;
       }
       continue;
     }
     const fl = OP_FLAGS[k]!;
     if (fl === 0) continue;
     if (fl & F_DYNAMIC && costOp) gasDynamic(o, ctx, fl, i, gasL, t.tmp32);
-    if (fl & F_CALL && costOp) gasAfterCall(o, ctx, i, gasL);
+    if (fl & F_CALL) {
+      if (k === 0x10 && callee !== null && callee[imm[i]! >>> 0] === 1) {
+        // internal callee: pass the gas and the stack height, take the gas back
+        copyTo(o, pos[i]!);
+        if (costOp) emitGet(w, gasL);
+        if (ctx.stackLimit) emitGet(w, stackL);
+        copyTo(o, pos[i + 1]!);
+        if (costOp) {
+          emitSet(w, gasL);
+          gasCheckAfterCall(o, ctx, i, gasL, true);
+        }
+      } else {
+        // the callee reads `__wasmvm_stack`: internal functions keep their height in a parameter
+        if (callee !== null && ctx.stackLimit) {
+          copyTo(o, pos[i]!);
+          emitStackSync(w, ctx, stackL);
+        }
+        if (costOp) {
+          gasAfterCall(o, ctx, i, gasL);
+          gasCheckAfterCall(o, ctx, i, gasL, false);
+        }
+      }
+    }
     if (fl & F_NAN && nanOn) nanAfter(o, ctx, op, i, fl, t.nan);
   }
-  if (stackOn) {
-    // the original final `end` closes the wrapper block; then the epilogue and the function's end
-    w.bytes(body, o.copyFrom, pos[last + 1]!);
+  // the original final `end` closes the wrapper block, if any
+  w.bytes(body, o.copyFrom, pos[last + 1]!);
+  if (wrapped && internal) {
+    emitGet(w, gasL);
+    w.u8(0x0b);
+  } else if (wrapped) {
     if (costOp) emitSync(w, ctx, gasL);
-    emitStackEpilogue(w, ctx, t.frameCost, t.stackL);
-  } else w.bytes(body, o.copyFrom, pos[last + 1]!);
+    emitStackEpilogue(w, ctx, t.frameCost, stackL);
+  }
   return w.finish();
+}
+
+function emitGet(w: Writer, local: number): void {
+  w.u8(0x20);
+  w.u32(local);
+}
+
+function emitSet(w: Writer, local: number): void {
+  w.u8(0x21);
+  w.u32(local);
 }
 
 function syncBefore(o: BodyOut, ctx: Ctx, i: number, gasL: number): void {

@@ -71,8 +71,8 @@ export function gasBefore(o: BodyOut, ctx: Ctx, i: number, gasL: number): void {
   if (c !== 0) {
     copyTo(o, o.pos[i]!);
     if (c < 0) ctx.deferred++;
-    emitCharge(o.w, ctx, c > 0 ? c : -c, gasL, c > 0, ctx.syncAt[i] === 1);
-  } else if (ctx.syncAt[i]) {
+    emitCharge(o.w, ctx, c > 0 ? c : -c, gasL, c > 0, (ctx.syncAt[i]! & 1) === 1);
+  } else if (ctx.syncAt[i]! & 1) {
     copyTo(o, o.pos[i]!);
     emitSync(o.w, ctx, gasL);
   }
@@ -113,6 +113,21 @@ export function emitReload(w: Writer, ctx: Ctx, gasL: number): void {
   w.u32(ctx.gasG);
   w.u8(0x21);
   w.u32(gasL);
+}
+
+/**
+ * After a call that a trapping or host-visible instruction follows in the same metered block (bit 2 of
+ * syncAt): the callee may have returned with the gas overdrawn by its deferred charges; check it. An
+ * internal callee returned the gas in a result (`sync`): write it back to the global first.
+ */
+export function gasCheckAfterCall(o: BodyOut, ctx: Ctx, i: number, gasL: number, sync: boolean): void {
+  if ((ctx.syncAt[i]! & 2) === 0) return;
+  copyTo(o, o.pos[i + 1]!);
+  if (sync) emitSync(o.w, ctx, gasL);
+  o.w.u8(0x20);
+  o.w.u32(gasL);
+  emitGasCheck(o.w, ctx, gasL);
+  ctx.gasChecks++;
 }
 
 /** if gas < 0 { __wasmvm_gas = gas; trap = 1; unreachable }, gas (the local) on the stack. */

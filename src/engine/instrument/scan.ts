@@ -96,6 +96,13 @@ export function scanFunction(
   let insAt = 0;
   let pure = 1;
   let loopHead = 0;
+  // the block calls an internal function, whose entry checks the gas (see Ctx.internal)
+  let icall = 0;
+  // the last call in the current block (-1: none): a callee may return with the gas overdrawn by its own
+  // deferred charges, so a trapping or host-visible instruction after it in the same block needs a
+  // check of its own, right after the call (bit 2 of syncAt)
+  let lastCall = -1;
+  const internal = ctx.internal;
   const lazy = ctx.lazy;
   let needNan = 0;
   let needDyn = false;
@@ -126,19 +133,30 @@ export function scanFunction(
         fail('INVALID_BYTECODE', `unknown function ${imm[i]! >>> 0} in function ${funcIndex}`);
     } else if (controlOp(s, k, imm[i]!, pos[i]!)) boundary = 0;
     // (a global.set of an imported global is visible to the host: not pure)
-    if (IMPURE[k] || (k === 0x24 && imm[i]! >>> 0 < ctx.nImportedGlobals)) pure = 0;
+    if (IMPURE[k] || (k === 0x24 && imm[i]! >>> 0 < ctx.nImportedGlobals)) {
+      // a call to an internal function takes the gas in a parameter and checks it on entry
+      if (k === 0x10 && internal !== null && internal[imm[i]! >>> 0] === 1) icall = 1;
+      else {
+        pure = 0;
+        if (lastCall >= 0 && lazy) syncAt[lastCall] |= 2;
+      }
+      if (fl & F_CALL) lastCall = i;
+    }
     if (boundary) {
-      // negative = the charge's check may be deferred (pure block that is not a loop header)
-      if (cur > 0) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
-      if (!pure) syncAt[insAt] = 1;
+      // negative = the charge's check may be deferred: a pure block that is not a loop header, or a
+      // loop header whose block calls an internal function (its entry check bounds every iteration)
+      if (cur > 0) charges[insAt] = pure && (!loopHead || icall) && lazy ? -cur : cur;
+      if (!pure) syncAt[insAt] |= 1;
       cur = 0;
+      lastCall = -1;
       insAt = i + 1;
       pure = 1;
+      icall = 0;
       loopHead = k === 0x03 ? 1 : 0;
     }
   }
-  if (cur > 0 && insAt < count) charges[insAt] = pure && !loopHead && lazy ? -cur : cur;
-  if (!pure && insAt < count) syncAt[insAt] = 1;
+  if (cur > 0 && insAt < count) charges[insAt] = pure && (!loopHead || icall) && lazy ? -cur : cur;
+  if (!pure && insAt < count) syncAt[insAt] |= 1;
   return { maxH: s.maxH, needNan, needDyn, hasCall };
 }
 

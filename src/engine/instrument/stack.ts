@@ -6,7 +6,13 @@
  */
 import { VALTYPE_BYTE, type ValType, type WasmModule, type Writer } from '../../wasm/index.ts';
 import { emitTrap } from './emit.ts';
-import { type Ctx, type InstrumentInfo, STACK_EXPORT } from './types.ts';
+import {
+  type Ctx,
+  type InstrumentInfo,
+  STACK_EXPORT,
+  TRAP_OUT_OF_GAS,
+  TRAP_STACK_EXHAUSTED,
+} from './types.ts';
 
 /**
  * Default stack-height limit, in stack-limiter units (see docs/metering.md): reached well
@@ -92,4 +98,78 @@ function blockTypeFor(m: WasmModule, results: readonly ValType[]): number {
   }
   m.types.push({ params: [], results: [...results] });
   return m.types.length - 1;
+}
+
+/** Internal calling convention: the height parameter += frame (the global is not touched). */
+export function emitInternalPrologue(w: Writer, _ctx: Ctx, frameCost: number, stackL: number): void {
+  w.u8(0x20);
+  w.u32(stackL);
+  w.u8(0x41);
+  w.s32(frameCost);
+  w.u8(0x6a); // i32.add
+  w.u8(0x21);
+  w.u32(stackL);
+}
+
+/**
+ * Internal calling convention, function entry: the check the caller's metered block deferred (gas < 0:
+ * out of gas) and the stack limit (height > limit: exhausted), in one branch; out of gas comes first,
+ * as it would have trapped in the caller, before this frame was pushed. The trap path writes the gas
+ * and the height back to their globals. `gasL` / `stackL` = -1 when that part is off.
+ */
+export function emitEntryCheck(w: Writer, ctx: Ctx, gasL: number, stackL: number): void {
+  if (gasL < 0 && stackL < 0) return;
+  if (gasL >= 0) {
+    w.u8(0x20);
+    w.u32(gasL);
+    w.u8(0x42);
+    w.u8(0x00);
+    w.u8(0x53); // i64.lt_s
+    ctx.gasChecks++;
+  }
+  if (stackL >= 0) {
+    w.u8(0x20);
+    w.u32(stackL);
+    w.u8(0x41);
+    w.s32(ctx.stackLimit);
+    w.u8(0x4b); // i32.gt_u
+    if (gasL >= 0) w.u8(0x72); // i32.or
+  }
+  w.u8(0x04);
+  w.u8(0x40);
+  if (gasL >= 0) {
+    w.u8(0x20);
+    w.u32(gasL);
+    w.u8(0x24);
+    w.u32(ctx.gasG);
+  }
+  if (stackL >= 0) emitStackSync(w, ctx, stackL);
+  if (gasL >= 0 && stackL >= 0) {
+    // trap = gas < 0 ? 1 : 2
+    w.u8(0x41);
+    w.u8(TRAP_OUT_OF_GAS);
+    w.u8(0x41);
+    w.u8(TRAP_STACK_EXHAUSTED);
+    w.u8(0x20);
+    w.u32(gasL);
+    w.u8(0x42);
+    w.u8(0x00);
+    w.u8(0x53); // i64.lt_s
+    w.u8(0x1b); // select
+  } else {
+    w.u8(0x41);
+    w.u8(gasL >= 0 ? TRAP_OUT_OF_GAS : TRAP_STACK_EXHAUSTED);
+  }
+  w.u8(0x24);
+  w.u32(ctx.trapG);
+  w.u8(0x00); // unreachable
+  w.u8(0x0b);
+}
+
+/** height local -> `__wasmvm_stack`, before a call whose callee reads the global (stack-neutral). */
+export function emitStackSync(w: Writer, ctx: Ctx, stackL: number): void {
+  w.u8(0x20);
+  w.u32(stackL);
+  w.u8(0x24);
+  w.u32(ctx.stackG);
 }

@@ -25,6 +25,13 @@ export interface InstrumentOptions {
   canonicalizeNaN?: boolean;
   /** Caps the declared maximum of the memory (pages); a declared minimum above it is rejected (MEMORY_LIMIT). */
   maxMemoryPages?: number;
+  /**
+   * The reference form (default false): every metered block checked, no exit thunks, and every counted
+   * function keeps the stack height in `__wasmvm_stack` (no internal calling convention). Outcomes are
+   * identical to the default form (docs/metering.md); the differential tests compare the two.
+   * `gas.checkEveryBlock: true` implies it.
+   */
+  reference?: boolean;
 }
 
 export interface InstrumentInfo {
@@ -49,6 +56,8 @@ export interface InstrumentInfo {
   gasCharges: number;
   /** NaN canonicalization sites inserted. */
   nanSites: number;
+  /** Functions given the internal calling convention (gas and stack height passed in parameters). */
+  internalFunctions: number;
   /** Memory max after capping (pages), when the module has a memory. */
   memoryMaxPages?: number;
 }
@@ -78,6 +87,13 @@ export interface Ctx {
   gasCharges: number;
   deferred: number;
   lazy: boolean;
+  /**
+   * 1 for each function index with the internal calling convention: defined functions only ever
+   * reached by a direct `call` (not exported, not the start function, not in an element segment or a
+   * global's initializer) take the gas (i64) and the stack height (i32) as extra trailing parameters and
+   * return the gas as an extra trailing result. Null when the convention is off.
+   */
+  internal: Uint8Array | null;
   nanSites: number;
   charges: Float64Array;
   /** 1 where a metered block that can trap or leave the instance starts: the gas local is synced there. */
