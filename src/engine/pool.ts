@@ -557,8 +557,7 @@ export class Pool {
 
   /** The host handler's answer to a host call of execution `id`: written into its worker's buffer. */
   hostReply(id: number, ok: boolean, value?: unknown, error?: string): void {
-    const task = this.tasks.get(id);
-    if (!task?.slot) return;
+    if (!this.tasks.get(id)?.slot) return;
     let bytes: Uint8Array;
     try {
       bytes = serialize(ok ? value : (error ?? 'error'));
@@ -566,6 +565,13 @@ export class Pool {
       ok = false;
       bytes = serialize(`host result not serializable: ${(e as Error).message}`);
     }
+    this.hostReplyBytes(id, ok, bytes);
+  }
+
+  /** hostReply with the answer already v8-serialized (as it comes over the executor channel). */
+  hostReplyBytes(id: number, ok: boolean, bytes: Uint8Array): void {
+    const task = this.tasks.get(id);
+    if (!task?.slot) return;
     task.pendingHost = bytes;
     task.pendingState = ok ? HOST_STATE_OK : HOST_STATE_ERROR;
     task.hostSent = 0;

@@ -44,27 +44,9 @@ export interface JobResult {
   guestAttestations?: GuestAttestations;
 }
 
-export type ParentToExecutor =
-  | { type: 'exec'; id: number; key: string; bytes?: Uint8Array; job: Job }
-  | { type: 'cancel'; id: number }
-  | { type: 'host-reply'; id: number; callId: number; ok: boolean; value?: unknown; error?: string }
-  | { type: 'shutdown' }
-  | { type: 'batch'; messages: ParentToExecutor[] };
-
-export type ExecutorToParent =
-  | { type: 'ready'; pid: number; execArgv: string[]; v8: string }
-  | { type: 'need-bytes'; id: number }
-  | {
-      type: 'result';
-      id: number;
-      result: JobResult;
-      cacheHit: boolean;
-      cacheEntries: number;
-      cacheBytes: number;
-    }
-  | { type: 'error'; id: number; code: string; message: string }
-  | { type: 'host'; id: number; callId: number; method: string; params: unknown }
-  | { type: 'batch'; messages: ExecutorToParent[] };
+/** On the IPC channel (the hot messages are frames on the socket, F_*). */
+export type ParentToExecutor = { type: 'shutdown' };
+export type ExecutorToParent = { type: 'ready'; pid: number; execArgv: string[]; v8: string };
 
 /**
  * Worker mailbox: one SharedArrayBuffer per worker thread, so a cached execution crosses to the worker and
@@ -423,4 +405,105 @@ export function readJob(rd: WireReader, timeoutMs: number): Job {
   }
   for (const t of sig.params) job.args.push(rd.value(t));
   return job;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Executor channel: length-prefixed binary frames on a Unix-domain socketpair (fork()'s fd 4). Frame:
+// u32 length of what follows, u8 type, payload. The frames produced in one tick go out in one write.
+// The IPC channel is kept for the start handshake ('ready'), 'shutdown' and noticing the parent's exit.
+// ---------------------------------------------------------------------------------------------------
+
+/** Parent → executor: id u32, timeoutMs f64, key, u8 has-bytes, writeJob, [bytes]. */
+export const F_EXEC = 1;
+/** Parent → executor: id u32. */
+export const F_CANCEL = 2;
+/** Parent → executor: id u32, u8 ok, bytes: v8.serialize(value) or of the error message. */
+export const F_HOST_REPLY = 3;
+/** Executor → parent: id u32, u8 cacheHit, f64 cacheEntries, f64 cacheBytes, writeResult. */
+export const F_RESULT = 10;
+/** Executor → parent: id u32, code, message. */
+export const F_ERROR = 11;
+/** Executor → parent: id u32 (the module is not cached: send the exec again with its bytes). */
+export const F_NEED_BYTES = 12;
+/** Executor → parent: id u32, method, bytes: v8.serialize(params). */
+export const F_HOST = 13;
+
+/** Frames queued for one write. */
+export class FrameWriter {
+  readonly w = new WireWriter(new Uint8Array(4096));
+  private start = 0;
+
+  get empty(): boolean {
+    return this.w.pos === 0;
+  }
+
+  /** Start a frame; write its payload with `this.w`, then end(). */
+  begin(type: number): WireWriter {
+    this.start = this.w.pos;
+    this.w.u32(0);
+    this.w.u8(type);
+    return this.w;
+  }
+
+  end(): void {
+    this.w.dv.setUint32(this.start, this.w.pos - this.start - 4, true);
+  }
+
+  /** Drop a frame begun but not ended (its payload could not be encoded). */
+  abort(): void {
+    this.w.pos = this.start;
+  }
+
+  /** The queued frames (a copy: the socket keeps it until written); the writer is empty again. */
+  take(): Uint8Array {
+    const out = this.w.buf.slice(0, this.w.pos);
+    this.w.pos = 0;
+    return out;
+  }
+}
+
+/** Splits a byte stream into frames (a frame may span chunks; a large one is assembled once). */
+export class FrameDecoder {
+  private chunks: Uint8Array[] = [];
+  private have = 0;
+
+  constructor(private readonly onFrame: (type: number, rd: WireReader) => void) {}
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    for (;;) {
+      if (this.have < 4) return;
+      if (this.chunks[0]!.length < 4) this.merge();
+      const head = this.chunks[0]!;
+      const need = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+      if (this.have < need) return;
+      if (head.length < need) this.merge();
+      const data = this.chunks[0]!;
+      let p = 0;
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      while (data.length - p >= 4) {
+        const n = dv.getUint32(p, true);
+        if (data.length - p - 4 < n) break;
+        const rd = new WireReader(data.subarray(p + 4, p + 4 + n));
+        const type = rd.u8();
+        p += 4 + n;
+        this.onFrame(type, rd);
+      }
+      const rest = data.subarray(p);
+      this.chunks.shift();
+      if (rest.length > 0) this.chunks.unshift(rest);
+      this.have -= p;
+    }
+  }
+
+  private merge(): void {
+    const all = new Uint8Array(this.have);
+    let o = 0;
+    for (const c of this.chunks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    this.chunks = [all];
+  }
 }
