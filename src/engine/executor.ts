@@ -34,7 +34,7 @@ const flush = () => {
 const queued = () => {
   if (flushing) return;
   flushing = true;
-  setImmediate(flush);
+  queueMicrotask(flush);
 };
 
 const pool = new Pool(
