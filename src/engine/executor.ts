@@ -102,7 +102,14 @@ function onFrame(type: number, rd: WireReader): void {
     }
   }
 }
-const decoder = new FrameDecoder(onFrame);
+const decoder = new FrameDecoder((type, rd) => {
+  try {
+    onFrame(type, rd);
+  } catch {
+    // an unreadable frame: the stream cannot be trusted; the supervisor fails what is in flight
+    process.exit(70);
+  }
+});
 channel.on('data', (chunk: Buffer) => decoder.push(chunk));
 channel.on('error', () => process.exit(0));
 

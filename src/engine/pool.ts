@@ -308,7 +308,7 @@ export class Pool {
     switch (m.type) {
       case 'done':
         // an answer too large for the mailbox
-        this.answer(task, m.kind, new WireReader(m.bytes, MB_DATA));
+        this.answer(task, m.kind, new WireReader(m.bytes));
         this.pump();
         return;
       case 'host':
@@ -322,10 +322,16 @@ export class Pool {
 
   /** Finish a task with the answer its worker wrote (mailbox, or posted when too large). */
   private answer(task: Task, kind: number, rd: WireReader): void {
-    if (kind === MB_ERROR) {
-      const code = rd.str();
-      this.finish(task, { code, message: rd.str() });
-    } else this.finish(task, readResult(rd, task.job.results));
+    let answer: JobResult | { code: string; message: string };
+    try {
+      if (kind === MB_ERROR) {
+        const code = rd.str();
+        answer = { code, message: rd.str() };
+      } else answer = readResult(rd, task.job.results);
+    } catch (e) {
+      answer = { code: 'INTERNAL', message: `unreadable answer from a worker: ${(e as Error).message}` };
+    }
+    this.finish(task, answer);
   }
 
   /** Wait (without blocking the event loop) for the doorbell that workers ring after answering. */

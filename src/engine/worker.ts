@@ -295,7 +295,7 @@ function respond(seq: number, kind: number, write: (w: WireWriter) => void): voi
     write(answer);
   } catch (e) {
     if (e !== WIRE_OVERFLOW) throw e;
-    const w = new WireWriter(new Uint8Array(MB_DATA + 1024));
+    const w = new WireWriter(new Uint8Array(1024));
     write(w);
     const bytes = w.buf.slice(0, w.pos);
     port.postMessage({ type: 'done', kind, bytes } satisfies WorkerToExecutor, [bytes.buffer]);

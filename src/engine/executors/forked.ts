@@ -129,7 +129,14 @@ export class ForkedExecutor implements ModeExecutor {
     this.child = child;
     const sock = child.stdio[4] as Socket;
     this.sock = sock;
-    const decoder = new FrameDecoder((type, rd) => this.onFrame(type, rd));
+    const decoder = new FrameDecoder((type, rd) => {
+      try {
+        this.onFrame(type, rd);
+      } catch {
+        // an unreadable frame: the stream cannot be trusted any more; the exit handler fails what is in flight
+        this.killFor('crash');
+      }
+    });
     sock.on('data', (chunk: Buffer) => {
       if (this.sock === sock) decoder.push(chunk);
     });
