@@ -59,7 +59,9 @@ interface Task {
   slot?: Slot;
   /** The mailbox sequence number of its request (the answer carries it back). */
   seq?: number;
-  timer?: NodeJS.Timeout;
+  /** When it started (request's arrival) and its deadline, performance.now() ms. */
+  t0: number;
+  deadline: number;
   pendingHost?: Uint8Array;
   stopping?: boolean;
   pendingState?: number;
@@ -255,7 +257,6 @@ export class Pool {
   private stop(task: Task, result: JobResult): void {
     if (task.stopping) return;
     task.stopping = true;
-    if (task.timer) clearTimeout(task.timer);
     const qi = this.queue.indexOf(task);
     if (qi >= 0) this.queue.splice(qi, 1);
     const slot = task.slot;
@@ -270,7 +271,6 @@ export class Pool {
 
   private finish(task: Task, result: JobResult | { code: string; message: string }): void {
     if (!this.tasks.delete(task.id)) return;
-    if (task.timer) clearTimeout(task.timer);
     if (task.slot && task.slot.task === task) {
       task.slot.task = undefined;
       if (task.seq !== undefined) this.running--;
@@ -345,14 +345,50 @@ export class Pool {
     }
     const w = waitAsync(this.bellWord, 0, seen);
     this.watching = true;
-    const rung = () => {
-      this.watching = false;
-      if (this.collect() > 0) this.pump();
-      this.watch();
-    };
-    if (w.async) void w.value.then(rung);
-    else queueMicrotask(rung);
+    if (w.async) void w.value.then(this.rung);
+    else queueMicrotask(this.rung);
   }
+
+  private readonly rung = (): void => {
+    this.watching = false;
+    if (this.collect() > 0) this.pump();
+    this.watch();
+  };
+
+  /**
+   * One timer for every deadline of the pool, armed for the earliest (a timer per execution costs more
+   * than the rest of a cached call's dispatch): when it fires, the tasks past their deadline are stopped
+   * and it is armed for the next. Unreferenced: tasks in flight keep the process alive by their workers.
+   */
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = Number.POSITIVE_INFINITY;
+
+  private armDeadline(at: number): void {
+    if (at >= this.deadlineAt) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(1, Math.ceil(at - performance.now())));
+    this.deadlineTimer.unref();
+  }
+
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const task of [...this.tasks.values()]) {
+      if (task.stopping) continue;
+      if (task.deadline <= now) {
+        this.stop(task, {
+          status: 'deadline_exceeded',
+          outputs: [],
+          message: `deadline of ${task.job.timeoutMs} ms exceeded`,
+          durationMs: now - task.t0,
+        });
+      } else if (task.deadline < next) next = task.deadline;
+    }
+    if (next !== Number.POSITIVE_INFINITY && !this.closed) this.armDeadline(next);
+  };
 
   /** Answers waiting in the mailboxes of busy slots: finish their tasks. */
   private collect(): number {
@@ -532,20 +568,11 @@ export class Pool {
       );
       return;
     }
-    const task: Task = { id, key, module, job, cacheHit, nextCallId: 0 };
-    this.tasks.set(id, task);
     // The deadline runs from the request's arrival: compilation, time queued for a free worker,
     // instantiation and the call all count.
-    task.timer = setTimeout(
-      () =>
-        this.stop(task, {
-          status: 'deadline_exceeded',
-          outputs: [],
-          message: `deadline of ${task.job.timeoutMs} ms exceeded`,
-          durationMs: performance.now() - t0,
-        }),
-      Math.max(0, job.timeoutMs - (performance.now() - t0)),
-    );
+    const task: Task = { id, key, module, job, cacheHit, nextCallId: 0, t0, deadline: t0 + job.timeoutMs };
+    this.tasks.set(id, task);
+    this.armDeadline(task.deadline);
     this.queue.push(task);
     this.pump();
   }
@@ -589,7 +616,7 @@ export class Pool {
     this.closed = true;
     this.running = 0;
     Atomics.notify(this.bellWord, 0); // release the pending waitAsync
-    for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
+    clearTimeout(this.deadlineTimer);
     this.tasks.clear();
     this.queue.length = 0;
     for (const s of this.slots.splice(0)) {
