@@ -5,12 +5,15 @@
  *    (worker-measured) of a compute kernel (test/fixtures/c/kernels.wasm `kernel`) under each mode.
  * 3. hand-off of a large module to the preparation threads: longest event-loop gap, clone vs shared+transfer
  *    (handoff.ts).
+ * 4. the executor channel alone: IPC with advanced serialization vs binary frames on a socketpair
+ *    (channel.ts), sequential and with 16 in flight.
  * Prints medians and ratios measured side by side in one run.
  */
 import { readFileSync } from 'node:fs';
 import wabtInit from 'wabt';
 import { Engine, EXECUTION_MODES, i32 } from '../../src/engine/index.ts';
 import { writeBenchResult } from '../report.ts';
+import { channelBench } from './channel.ts';
 import { handoffBench } from './handoff.ts';
 
 const quick = process.argv.includes('--quick');
@@ -160,6 +163,8 @@ console.log(
 await engine.close();
 // ---- 3. hand-off of a large module to the preparation threads (event-loop gap) ----
 const handoff = await handoffBench(quick);
+// ---- 4. the executor channel alone ----
+const channel = await channelBench(quick);
 const us = (ms: number) => Number((ms * 1000).toFixed(1));
 writeBenchResult(
   'engine',
@@ -174,6 +179,10 @@ writeBenchResult(
       ...Object.fromEntries(rows.map((r) => [`${r.mode} run ms`, Number(r.run.toFixed(3))])),
       'hand-off loop gap, clone ms': Number(handoff.cloneGapMs!.toFixed(1)),
       'hand-off loop gap, shared+transfer ms': Number(handoff.poolGapMs!.toFixed(1)),
+      'channel IPC advanced round trip µs': channel.ipcSeqUs,
+      'channel socket frames round trip µs': channel.socketSeqUs,
+      'channel IPC advanced µs/msg, 16 in flight': channel.ipcBatchUs,
+      'channel socket frames µs/msg, 16 in flight': channel.socketBatchUs,
     },
     charts: [
       {
@@ -187,6 +196,16 @@ writeBenchResult(
         ],
       },
       {
+        title: 'executor channel alone: round trip to an echo process',
+        unit: 'µs',
+        bars: [
+          { label: 'IPC, advanced serialization (before)', value: channel.ipcSeqUs },
+          { label: 'socketpair, binary frames (now)', value: channel.socketSeqUs },
+          { label: 'IPC, 16 in flight, per message', value: channel.ipcBatchUs },
+          { label: 'socketpair, 16 in flight, per message', value: channel.socketBatchUs },
+        ],
+      },
+      {
         title: `kernel(${rounds}) run time per mode`,
         unit: 'ms',
         bars: rows.map((r) => ({ label: r.mode, value: r.run })),
@@ -197,7 +216,7 @@ writeBenchResult(
         bars: rows.map((r) => ({ label: r.mode, value: r.compile })),
       },
     ],
-    detail: { rows, handoff },
+    detail: { rows, handoff, channel },
   },
   { quick },
 );

@@ -46,7 +46,7 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     this.options = options;
-    this.limits = resolveLimits(DEFAULT_LIMITS, options.limits);
+    this.limits = Object.freeze(resolveLimits(DEFAULT_LIMITS, options.limits));
     this.modules = new PreparedCache(options, this.shas);
   }
 
@@ -70,7 +70,8 @@ export class Engine {
     const mode = req.mode ?? 'interp';
     if (!EXECUTION_MODES.includes(mode))
       throw new EngineError('INVALID_ARGUMENT', `unknown mode ${String(mode)}`);
-    const limits = resolveLimits(this.limits, req.limits);
+    // no per-request limits: the engine's own (frozen) object, so caches keyed by it hit
+    const limits = req.limits ? resolveLimits(this.limits, req.limits) : this.limits;
     const bytecode = req.bytecode;
     if (!(bytecode instanceof Uint8Array))
       throw new EngineError('INVALID_ARGUMENT', 'bytecode must be a Uint8Array');

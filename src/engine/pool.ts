@@ -6,19 +6,30 @@
  * are the caller's own, directly in the caller's process (engine.ts). Internal to the engine.
  */
 import { serialize } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { siblingModule } from '../util/runtime.ts';
 import {
-  decodeDone,
-  encodeSig,
   HOST_DATA_BYTES,
   HOST_STATE_ERROR,
   HOST_STATE_OK,
   type Job,
   type JobResult,
-  type RunMessage,
-  rawValue,
+  MAILBOX_BYTES,
+  MB_DATA,
+  MB_ERROR,
+  MB_JOB,
+  MB_KIND,
+  MB_REQ,
+  MB_RES,
+  REQ_JOB_POSTED,
+  REQ_MODULE,
+  type RequestExtras,
+  readResult,
+  WIRE_OVERFLOW,
+  WireReader,
+  WireWriter,
   type WorkerToExecutor,
+  writeJob,
 } from './protocol.ts';
 
 export interface PoolOptions {
@@ -46,7 +57,11 @@ interface Task {
   job: Job;
   cacheHit: boolean;
   slot?: Slot;
-  timer?: NodeJS.Timeout;
+  /** The mailbox sequence number of its request (the answer carries it back). */
+  seq?: number;
+  /** When it started (request's arrival) and its deadline, performance.now() ms. */
+  t0: number;
+  deadline: number;
   pendingHost?: Uint8Array;
   stopping?: boolean;
   pendingState?: number;
@@ -60,11 +75,30 @@ interface Slot {
   ready: boolean;
   ctrl: SharedArrayBuffer;
   data: SharedArrayBuffer;
-  /** Keys of the modules this worker holds (mirrors the worker's map; LRU order). */
-  modules: Map<string, true>;
+  /** The worker's mailbox (protocol.ts, MB_*): requests in, answers out, as raw words. */
+  mb: Int32Array;
+  box: Uint8Array;
+  writer: WireWriter;
+  /** Requests written so far (MB_REQ). */
+  seq: number;
+  /** Where a module, or a job too large for the mailbox, goes with a request. */
+  side: MessagePort;
+  /** Ids of the modules this worker holds (mirrors the worker's map; LRU order). */
+  modules: Map<number, true>;
 }
 
 const workerUrl = siblingModule(import.meta.url, 'worker');
+
+/** Atomics.waitAsync (Node 16+; not in this project's TypeScript lib yet). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      a: Int32Array,
+      index: number,
+      value: number,
+    ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 export class Pool {
   private readonly cache = new Map<string, { module: WebAssembly.Module; size: number }>();
@@ -75,6 +109,16 @@ export class Pool {
   private readonly tasks = new Map<number, Task>();
   private readonly cancelled = new Set<number>();
   private closed = false;
+  /** Module ids by cache key (never reused: a worker may still hold an id after its key is forgotten). */
+  private readonly moduleIds = new Map<string, number>();
+  private nextModuleId = 1;
+  /** Rung by every worker after it answers in its mailbox; the pool waits on it with Atomics.waitAsync. */
+  private readonly bell = new SharedArrayBuffer(4);
+  private readonly bellWord = new Int32Array(this.bell);
+  /** Whether an Atomics.waitAsync on the doorbell is pending. */
+  private watching = false;
+  /** Tasks whose request sits in a mailbox (answers to look for when the doorbell rings). */
+  private running = 0;
   /** Whether idle workers may keep the process alive (in-process pools unref them when idle). */
   private referenced = true;
   /** Callers waiting on the pool (start, compilation): they keep it referenced too. */
@@ -133,12 +177,15 @@ export class Pool {
   private spawn(): Slot {
     const ctrl = new SharedArrayBuffer(16);
     const data = new SharedArrayBuffer(HOST_DATA_BYTES);
+    const box = new SharedArrayBuffer(MAILBOX_BYTES);
+    const { port1, port2 } = new MessageChannel();
     const workerOptions = {
       execArgv: [] as string[],
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb, stackSizeMb: 4 },
       stdout: false,
       stderr: false,
-      workerData: { ctrl, data },
+      workerData: { ctrl, data, box, bell: this.bell, side: port2 },
+      transferList: [port2],
     };
     const worker = workerUrl.pathname.endsWith('.ts')
       ? // Node 20 workers ignore `--import tsx` for their entry module: register tsx first, then import it.
@@ -147,7 +194,19 @@ export class Pool {
           { eval: true, ...workerOptions },
         )
       : new Worker(workerUrl, workerOptions);
-    const slot: Slot = { worker, ready: false, ctrl, data, modules: new Map() };
+    const boxBytes = new Uint8Array(box);
+    const slot: Slot = {
+      worker,
+      ready: false,
+      ctrl,
+      data,
+      mb: new Int32Array(box),
+      box: boxBytes,
+      writer: new WireWriter(boxBytes, true),
+      seq: 0,
+      side: port1,
+      modules: new Map(),
+    };
     worker.on('message', (m: WorkerToExecutor) => this.onWorkerMessage(slot, m));
     worker.on('error', (e) => this.onWorkerGone(slot, `worker error: ${e?.message ?? e}`));
     worker.on('exit', (code) => this.onWorkerGone(slot, `worker exited with code ${code}`));
@@ -180,6 +239,11 @@ export class Pool {
     if (i >= 0) this.slots.splice(i, 1);
     slot.worker.removeAllListeners();
     slot.worker.on('error', () => {});
+    if (slot.task?.seq !== undefined) {
+      this.running--;
+      slot.task.seq = undefined;
+    }
+    slot.side.close();
     const stopped = slot.worker.terminate().catch(() => undefined);
     if (!this.closed) this.spawn();
     return stopped;
@@ -193,7 +257,6 @@ export class Pool {
   private stop(task: Task, result: JobResult): void {
     if (task.stopping) return;
     task.stopping = true;
-    if (task.timer) clearTimeout(task.timer);
     const qi = this.queue.indexOf(task);
     if (qi >= 0) this.queue.splice(qi, 1);
     const slot = task.slot;
@@ -208,8 +271,11 @@ export class Pool {
 
   private finish(task: Task, result: JobResult | { code: string; message: string }): void {
     if (!this.tasks.delete(task.id)) return;
-    if (task.timer) clearTimeout(task.timer);
-    if (task.slot) task.slot.task = undefined;
+    if (task.slot && task.slot.task === task) {
+      task.slot.task = undefined;
+      if (task.seq !== undefined) this.running--;
+    }
+    task.seq = undefined;
     if ('status' in result) this.events.result(task.id, result, task.cacheHit);
     else this.events.error(task.id, result.code, result.message);
   }
@@ -232,13 +298,6 @@ export class Pool {
   }
 
   private onWorkerMessage(slot: Slot, m: WorkerToExecutor): void {
-    if (Array.isArray(m)) {
-      const task = slot.task;
-      if (!task) return;
-      this.finish(task, decodeDone(m, task.job.results));
-      this.pump();
-      return;
-    }
     if (m.type === 'ready') {
       slot.ready = true;
       this.pump();
@@ -247,8 +306,9 @@ export class Pool {
     const task = slot.task;
     if (!task) return;
     switch (m.type) {
-      case 'error':
-        this.finish(task, { code: m.code, message: m.message });
+      case 'done':
+        // an answer too large for the mailbox
+        this.answer(task, m.kind, new WireReader(m.bytes));
         this.pump();
         return;
       case 'host':
@@ -258,6 +318,88 @@ export class Pool {
         this.writeChunk(task);
         return;
     }
+  }
+
+  /** Finish a task with the answer its worker wrote (mailbox, or posted when too large). */
+  private answer(task: Task, kind: number, rd: WireReader): void {
+    let answer: JobResult | { code: string; message: string };
+    try {
+      if (kind === MB_ERROR) {
+        const code = rd.str();
+        answer = { code, message: rd.str() };
+      } else answer = readResult(rd, task.job.results);
+    } catch (e) {
+      answer = { code: 'INTERNAL', message: `unreadable answer from a worker: ${(e as Error).message}` };
+    }
+    this.finish(task, answer);
+  }
+
+  /** Wait (without blocking the event loop) for the doorbell that workers ring after answering. */
+  private watch(): void {
+    if (this.watching || this.running === 0) return;
+    const seen = Atomics.load(this.bellWord, 0);
+    // answers that came before `seen` was read
+    if (this.collect() > 0) {
+      this.pump();
+      if (this.running === 0) return;
+    }
+    const w = waitAsync(this.bellWord, 0, seen);
+    this.watching = true;
+    if (w.async) void w.value.then(this.rung);
+    else queueMicrotask(this.rung);
+  }
+
+  private readonly rung = (): void => {
+    this.watching = false;
+    if (this.collect() > 0) this.pump();
+    this.watch();
+  };
+
+  /**
+   * One timer for every deadline of the pool, armed for the earliest (a timer per execution costs more
+   * than the rest of a cached call's dispatch): when it fires, the tasks past their deadline are stopped
+   * and it is armed for the next. Unreferenced: tasks in flight keep the process alive by their workers.
+   */
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = Number.POSITIVE_INFINITY;
+
+  private armDeadline(at: number): void {
+    if (at >= this.deadlineAt) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(1, Math.ceil(at - performance.now())));
+    this.deadlineTimer.unref();
+  }
+
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const task of [...this.tasks.values()]) {
+      if (task.stopping) continue;
+      if (task.deadline <= now) {
+        this.stop(task, {
+          status: 'deadline_exceeded',
+          outputs: [],
+          message: `deadline of ${task.job.timeoutMs} ms exceeded`,
+          durationMs: now - task.t0,
+        });
+      } else if (task.deadline < next) next = task.deadline;
+    }
+    if (next !== Number.POSITIVE_INFINITY && !this.closed) this.armDeadline(next);
+  };
+
+  /** Answers waiting in the mailboxes of busy slots: finish their tasks. */
+  private collect(): number {
+    let n = 0;
+    for (const slot of this.slots) {
+      const task = slot.task;
+      if (task?.seq === undefined || Atomics.load(slot.mb, MB_RES) !== task.seq) continue;
+      n++;
+      this.answer(task, Atomics.load(slot.mb, MB_KIND), new WireReader(slot.box, MB_DATA));
+    }
+    return n;
   }
 
   private writeChunk(task: Task): void {
@@ -289,50 +431,73 @@ export class Pool {
         break;
       }
       const task = this.queue.shift()!;
-      slot.task = task;
-      task.slot = slot;
-      const job = task.job;
-      const msg: RunMessage = [
-        task.key,
-        job.fn,
-        encodeSig(job.params, job.results),
-        job.maxOutputBytes,
-        job.gas,
-        job.startExport,
-        job.probeTier,
-        job.hostModules.length > 0
-          ? { modules: job.hostModules, options: job.hostOptions, url: job.hostModuleUrl }
-          : undefined,
-        undefined,
-        undefined,
-      ];
-      for (const a of job.args) msg.push(rawValue(a));
-      if (slot.modules.has(task.key)) {
-        slot.modules.delete(task.key);
-        slot.modules.set(task.key, true);
-      } else {
-        msg[8] = task.module;
-        slot.modules.set(task.key, true);
-        if (slot.modules.size > WORKER_MODULES) {
-          const oldest = slot.modules.keys().next().value as string;
-          slot.modules.delete(oldest);
-          msg[9] = oldest;
-        }
-      }
-      try {
-        slot.worker.postMessage(msg);
-      } catch (e) {
-        // the worker's module map did not change: forget what was recorded for it
-        slot.modules.clear();
-        this.replace(slot);
-        this.finish(task, {
-          code: 'INVALID_ARGUMENT',
-          message: `request cannot be passed to a worker: ${(e as Error).message}`,
-        });
-      }
+      if (!this.post(slot, task)) continue;
     }
+    this.watch();
     if (this.slots.length === 0 && !this.closed) this.spawn();
     this.updateRef();
+  }
+
+  /**
+   * Hand a task to an idle worker: the request goes into its mailbox as raw words (the compiled module,
+   * the first time this worker runs it, and a job too large for the mailbox go on its side port), then
+   * MB_REQ is bumped and the worker woken. False when the request could not be encoded (answered).
+   */
+  private post(slot: Slot, task: Task): boolean {
+    const job = task.job;
+    let id = this.moduleIds.get(task.key);
+    if (id === undefined) {
+      if (this.moduleIds.size >= 100_000) this.moduleIds.clear();
+      id = this.nextModuleId++;
+      this.moduleIds.set(task.key, id);
+    }
+    const w = slot.writer;
+    let flags = 0;
+    const extras: RequestExtras = {};
+    w.pos = MB_JOB;
+    try {
+      try {
+        writeJob(w, job);
+      } catch (e) {
+        if (e !== WIRE_OVERFLOW) throw e;
+        const big = new WireWriter(new Uint8Array(1024));
+        writeJob(big, job);
+        extras.job = big.buf.slice(0, big.pos);
+        flags |= REQ_JOB_POSTED;
+      }
+    } catch (e) {
+      // e.g. a function in hostOptions: nothing was sent, the worker stays as it is
+      this.finish(task, {
+        code: 'INVALID_ARGUMENT',
+        message: `request cannot be passed to a worker: ${(e as Error).message}`,
+      });
+      return false;
+    }
+    let evict = 0;
+    if (slot.modules.has(id)) {
+      slot.modules.delete(id);
+      slot.modules.set(id, true);
+    } else {
+      extras.module = task.module;
+      flags |= REQ_MODULE;
+      slot.modules.set(id, true);
+      if (slot.modules.size > WORKER_MODULES) {
+        evict = slot.modules.keys().next().value as number;
+        slot.modules.delete(evict);
+      }
+    }
+    if (flags !== 0) slot.side.postMessage(extras);
+    const dv = w.dv;
+    dv.setUint32(MB_DATA, id, true);
+    dv.setUint32(MB_DATA + 4, evict, true);
+    dv.setUint8(MB_DATA + 8, flags);
+    slot.task = task;
+    task.slot = slot;
+    task.seq = ++slot.seq;
+    this.running++;
+    Atomics.store(slot.mb, MB_REQ, task.seq);
+    Atomics.notify(slot.mb, MB_REQ);
+    return true;
   }
 
   private compile(key: string, bytes: Uint8Array): Promise<WebAssembly.Module> {
@@ -403,20 +568,11 @@ export class Pool {
       );
       return;
     }
-    const task: Task = { id, key, module, job, cacheHit, nextCallId: 0 };
-    this.tasks.set(id, task);
     // The deadline runs from the request's arrival: compilation, time queued for a free worker,
     // instantiation and the call all count.
-    task.timer = setTimeout(
-      () =>
-        this.stop(task, {
-          status: 'deadline_exceeded',
-          outputs: [],
-          message: `deadline of ${task.job.timeoutMs} ms exceeded`,
-          durationMs: performance.now() - t0,
-        }),
-      Math.max(0, job.timeoutMs - (performance.now() - t0)),
-    );
+    const task: Task = { id, key, module, job, cacheHit, nextCallId: 0, t0, deadline: t0 + job.timeoutMs };
+    this.tasks.set(id, task);
+    this.armDeadline(task.deadline);
     this.queue.push(task);
     this.pump();
   }
@@ -434,8 +590,7 @@ export class Pool {
 
   /** The host handler's answer to a host call of execution `id`: written into its worker's buffer. */
   hostReply(id: number, ok: boolean, value?: unknown, error?: string): void {
-    const task = this.tasks.get(id);
-    if (!task?.slot) return;
+    if (!this.tasks.get(id)?.slot) return;
     let bytes: Uint8Array;
     try {
       bytes = serialize(ok ? value : (error ?? 'error'));
@@ -443,6 +598,13 @@ export class Pool {
       ok = false;
       bytes = serialize(`host result not serializable: ${(e as Error).message}`);
     }
+    this.hostReplyBytes(id, ok, bytes);
+  }
+
+  /** hostReply with the answer already v8-serialized (as it comes over the executor channel). */
+  hostReplyBytes(id: number, ok: boolean, bytes: Uint8Array): void {
+    const task = this.tasks.get(id);
+    if (!task?.slot) return;
     task.pendingHost = bytes;
     task.pendingState = ok ? HOST_STATE_OK : HOST_STATE_ERROR;
     task.hostSent = 0;
@@ -452,10 +614,13 @@ export class Pool {
   /** Terminate every worker; executions in flight are dropped without an answer (the caller fails them). */
   close(): void {
     this.closed = true;
-    for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
+    this.running = 0;
+    Atomics.notify(this.bellWord, 0); // release the pending waitAsync
+    clearTimeout(this.deadlineTimer);
     this.tasks.clear();
     this.queue.length = 0;
     for (const s of this.slots.splice(0)) {
+      s.side.close();
       s.worker.removeAllListeners();
       s.worker.on('error', () => {});
       void s.worker.terminate();

@@ -33,6 +33,12 @@ const STATIC_KEYS: (keyof Limits)[] = [
 ];
 
 /** Modules at least this large are prepared (validated, instrumented, hashed) in a worker thread. */
+/**
+ * The static limits' part of the cache key, by limits object (an Engine's own limits are one frozen object:
+ * no JSON per request; a request's own limits are a fresh object each time and cost one stringify).
+ */
+const staticKeys = new WeakMap<Limits, string>();
+
 const PREPARE_INLINE_BYTES = 32 * 1024;
 
 /** The prepared-module cache of one Engine (LRU, bounded by `compileCacheBytes`), with its preparation threads. */
@@ -60,8 +66,13 @@ export class PreparedCache {
   ): Promise<{ prep: Prepared; sha: string } | 'timeout'> {
     const large = bytes.length >= PREPARE_INLINE_BYTES;
     let sha = large ? this.shas.lookup(bytes) : this.shas.sha256(bytes);
+    let staticKey = staticKeys.get(limits);
+    if (staticKey === undefined) {
+      staticKey = JSON.stringify(limits, STATIC_KEYS);
+      staticKeys.set(limits, staticKey);
+    }
     const cacheKey = (h: string) =>
-      `${h}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${JSON.stringify(limits, STATIC_KEYS)}:${metered ? limits.maxStackHeight : 0}`;
+      `${h}:${metered ? 1 : 0}:${canonicalizeNaN ? 1 : 0}:${staticKey}:${metered ? limits.maxStackHeight : 0}`;
     if (sha) {
       const ck = cacheKey(sha);
       const hit = this.prepared.get(ck);

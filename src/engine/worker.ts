@@ -4,20 +4,28 @@
  * the result or the classified trap. Internal to the engine.
  */
 import { deserialize } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { EngineError } from './errors.ts';
 import {
-  type DoneMessage,
-  decodeSig,
-  fromRaw,
   HOST_STATE_ERROR,
   HOST_STATE_WAITING,
   type Job,
   type JobResult,
-  RUN_ARGS,
-  type RunMessage,
-  rawValue,
+  MB_DATA,
+  MB_ERROR,
+  MB_KIND,
+  MB_REQ,
+  MB_RES,
+  MB_RESULT,
+  REQ_JOB_POSTED,
+  REQ_MODULE,
+  type RequestExtras,
+  readJob,
+  WIRE_OVERFLOW,
+  WireReader,
+  WireWriter,
   type WorkerToExecutor,
+  writeResult,
 } from './protocol.ts';
 import { callExact } from './trampoline.ts';
 import { classifyTrapMessage, TRAP_GLOBAL_OUT_OF_GAS, TRAP_GLOBAL_STACK } from './traps.ts';
@@ -25,11 +33,25 @@ import type { WasmValue } from './types.ts';
 
 const port = parentPort!;
 const send = (m: WorkerToExecutor) => port.postMessage(m);
-const { ctrl: ctrlBuf, data: dataBuf } = workerData as { ctrl: SharedArrayBuffer; data: SharedArrayBuffer };
+const {
+  ctrl: ctrlBuf,
+  data: dataBuf,
+  box,
+  bell,
+  side,
+} = workerData as {
+  ctrl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  /** The mailbox (protocol.ts, MB_*) and the pool's doorbell. */
+  box: SharedArrayBuffer;
+  bell: SharedArrayBuffer;
+  /** Where a module (or a job too large for the mailbox) comes with a request; read synchronously. */
+  side: MessagePort;
+};
 
-/** Compiled modules by key (the pool sends a module once per worker and says when to drop one). */
+/** Compiled modules by id (the pool sends a module once per worker and says when to drop one). */
 const modules = new Map<
-  string,
+  number,
   { module: WebAssembly.Module; imports: WebAssembly.ModuleImportDescriptor[] }
 >();
 
@@ -112,70 +134,45 @@ function tierOf(fn: unknown): { liftoff: boolean; turbofan: boolean } | undefine
 /** A bad request found in the worker: sent to the executor as `{ code, message }` (EngineError.fromWire). */
 class RequestError extends EngineError {}
 
-const sigs = new Map<string, ReturnType<typeof decodeSig>>();
+/** Host APIs already imported (so an execution with host modules runs synchronously after the first). */
+const hostLoaded = new Map<string | undefined, HostApi>();
 
-function toJob(m: RunMessage): Job {
-  let sig = sigs.get(m[2]);
-  if (!sig) {
-    if (sigs.size > 1000) sigs.clear();
-    sig = decodeSig(m[2]);
-    sigs.set(m[2], sig);
+/** Read the request in the mailbox: the module it runs and its job. */
+function takeRequest(): {
+  entry: { module: WebAssembly.Module; imports: WebAssembly.ModuleImportDescriptor[] };
+  job: Job;
+} {
+  const rd = new WireReader(boxBytes, MB_DATA);
+  const id = rd.u32();
+  const evict = rd.u32();
+  const flags = rd.u8();
+  if (evict !== 0) modules.delete(evict);
+  let extras: RequestExtras | undefined;
+  if (flags & (REQ_MODULE | REQ_JOB_POSTED)) {
+    extras = receiveMessageOnPort(side)?.message as RequestExtras | undefined;
+    if (!extras) throw new RequestError('INTERNAL', 'request extras missing on the side port');
   }
-  const args: WasmValue[] = [];
-  for (let i = RUN_ARGS; i < m.length; i++) {
-    args.push(fromRaw(sig.params[i - RUN_ARGS]!, m[i] as number | bigint));
+  let entry = modules.get(id);
+  if (flags & REQ_MODULE && extras?.module) {
+    entry = { module: extras.module, imports: WebAssembly.Module.imports(extras.module) };
+    modules.set(id, entry);
   }
-  const host = m[7];
-  const job: Job = {
-    fn: m[1],
-    params: sig.params,
-    results: sig.results,
-    args,
-    hostModules: host?.modules ?? [],
-    hostOptions: host?.options ?? {},
-    maxOutputBytes: m[3],
-    timeoutMs: 0, // the pool keeps the deadline
-  };
-  if (m[4] !== undefined) job.gas = m[4];
-  if (m[5] !== undefined) job.startExport = m[5];
-  if (m[6]) job.probeTier = true;
-  if (host?.url !== undefined) job.hostModuleUrl = host.url;
-  return job;
+  if (!entry) throw new RequestError('INTERNAL', `module ${id} not loaded in the worker`);
+  const job = flags & REQ_JOB_POSTED && extras?.job ? readJob(new WireReader(extras.job), 0) : readJob(rd, 0);
+  // the pool keeps the deadline
+  return { entry, job };
 }
 
-function toDone(r: JobResult): DoneMessage {
-  const m: DoneMessage = [
-    r.status,
-    r.durationMs,
-    r.message,
-    r.exitCode,
-    r.gasUsed,
-    r.stdout,
-    r.stderr,
-    r.tier,
-    r.webgpu,
-  ];
-  for (const v of r.outputs) m.push(rawValue(v));
-  return m;
-}
-
-async function run(msg: RunMessage): Promise<JobResult> {
-  const key = msg[0];
-  if (msg[9] !== undefined) modules.delete(msg[9]);
-  let entry = modules.get(key);
-  if (msg[8]) {
-    entry = { module: msg[8], imports: WebAssembly.Module.imports(msg[8]) };
-    modules.set(key, entry);
-  }
-  if (!entry) throw new RequestError('INTERNAL', `module ${key} not loaded in the worker`);
-  const job = toJob(msg);
+function run(
+  entry: { module: WebAssembly.Module; imports: WebAssembly.ModuleImportDescriptor[] },
+  job: Job,
+  api: HostApi | undefined,
+): JobResult {
   const { module } = entry;
   const t0 = performance.now();
   let host: ReturnType<HostApi['createHostModules']> | undefined;
-  let api: HostApi | undefined;
   let imports: WebAssembly.Imports = {};
-  if (job.hostModules.length > 0) {
-    api = await loadHost(job.hostModuleUrl);
+  if (api) {
     try {
       host = api.createHostModules(job.hostModules, job.hostOptions, makeBridge(ctrlBuf, dataBuf, api));
     } catch (e) {
@@ -286,15 +283,71 @@ function classify(
   return { status: 'host_trap', message: `${err?.name ?? 'Error'}: ${msg}` };
 }
 
-port.on('message', (msg: RunMessage) => {
-  run(msg).then(
-    (result) => send(toDone(result)),
-    (e: unknown) => {
-      if (e instanceof RequestError) send({ type: 'error', code: e.code, message: e.message });
-      else send({ type: 'error', code: 'INTERNAL', message: String((e as Error)?.stack ?? e) });
-    },
-  );
-});
-send({ type: 'ready' });
+const mb = new Int32Array(box);
+const boxBytes = new Uint8Array(box);
+const doorbell = new Int32Array(bell);
+const answer = new WireWriter(boxBytes, true, MB_DATA);
 
-export type { Job };
+/** Write the answer into the mailbox (or post it when it does not fit) and ring the pool's doorbell. */
+function respond(seq: number, kind: number, write: (w: WireWriter) => void): void {
+  answer.pos = MB_DATA;
+  try {
+    write(answer);
+  } catch (e) {
+    if (e !== WIRE_OVERFLOW) throw e;
+    const w = new WireWriter(new Uint8Array(1024));
+    write(w);
+    const bytes = w.buf.slice(0, w.pos);
+    port.postMessage({ type: 'done', kind, bytes } satisfies WorkerToExecutor, [bytes.buffer]);
+    return;
+  }
+  Atomics.store(mb, MB_KIND, kind);
+  Atomics.store(mb, MB_RES, seq);
+  Atomics.add(doorbell, 0, 1);
+  Atomics.notify(doorbell, 0);
+}
+
+function fail(seq: number, e: unknown): void {
+  const code = e instanceof RequestError ? e.code : 'INTERNAL';
+  const message = e instanceof RequestError ? e.message : String((e as Error)?.stack ?? e);
+  respond(seq, MB_ERROR, (w) => {
+    w.str(code);
+    w.str(message);
+  });
+}
+
+/**
+ * The worker's loop: sleep in Atomics.wait until the pool bumps MB_REQ, run the request, answer in the
+ * mailbox. Only the first execution with a host API not yet imported leaves the loop (await import()).
+ */
+async function serve(): Promise<void> {
+  // a fresh mailbox starts at 0: a request written before this loop started is seen at once
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(mb, MB_REQ, seen);
+    const seq = Atomics.load(mb, MB_REQ);
+    if (seq === seen) continue;
+    seen = seq;
+    let result: JobResult;
+    try {
+      const { entry, job } = takeRequest();
+      let api: HostApi | undefined;
+      if (job.hostModules.length > 0) {
+        api = hostLoaded.get(job.hostModuleUrl);
+        if (!api) {
+          api = await loadHost(job.hostModuleUrl);
+          hostLoaded.set(job.hostModuleUrl, api);
+        }
+      }
+      result = run(entry, job, api);
+    } catch (e) {
+      fail(seq, e);
+      continue;
+    }
+    respond(seq, MB_RESULT, (w) => writeResult(w, result));
+  }
+}
+
+send({ type: 'ready' });
+// after this module's evaluation: the loop blocks this thread between requests
+setImmediate(() => void serve());

@@ -5,11 +5,30 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
+import { deserialize, serialize } from 'node:v8';
 import { childExecArgv, siblingModule } from '../../util/runtime.ts';
 import { EngineError } from '../errors.ts';
 import { MODE_V8_FLAGS, poolOptions } from '../options.ts';
-import type { ExecutorToParent, Job, JobResult, ParentToExecutor } from '../protocol.ts';
+import {
+  type ExecutorToParent,
+  F_CANCEL,
+  F_ERROR,
+  F_EXEC,
+  F_HOST,
+  F_HOST_REPLY,
+  F_NEED_BYTES,
+  F_RESULT,
+  FrameDecoder,
+  FrameWriter,
+  type Job,
+  type JobResult,
+  type ParentToExecutor,
+  readResult,
+  type WireReader,
+  writeJob,
+} from '../protocol.ts';
 import type { ExecutionMode } from '../types.ts';
 import type { ExecutorHost, ModeExecutor } from './mode-executor.ts';
 import { ReceiptBook, withReceipts } from './receipts.ts';
@@ -24,7 +43,8 @@ const WATCHDOG_GRACE_MS = 2_000;
 interface Pending {
   resolve(r: JobResult & { cacheHit: boolean }): void;
   reject(e: Error): void;
-  msg: Extract<ParentToExecutor, { type: 'exec' }>;
+  key: string;
+  job: Job;
   bytes: Uint8Array;
   /** When it was sent, and its deadline (performance.now() ms). */
   t0: number;
@@ -36,6 +56,8 @@ type KillReason = 'deadline' | 'memory' | 'crash' | 'close';
 
 export class ForkedExecutor implements ModeExecutor {
   child?: ChildProcess;
+  /** The frame channel to the child (its fd 4: a Unix-domain socketpair). */
+  sock?: Socket;
   ready?: Promise<ExecutorToParent & { type: 'ready' }>;
   execArgv: string[] = [];
   pending = new Map<number, Pending>();
@@ -101,10 +123,25 @@ export class ForkedExecutor implements ModeExecutor {
       // the caller's debugger / test-runner / watch flags must not leak into the executor
       execArgv: childExecArgv(import.meta.url, flags).filter((a) => !/^--(inspect|debug|test|watch)/.test(a)),
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc', 'pipe'],
       env,
     });
     this.child = child;
+    const sock = child.stdio[4] as Socket;
+    this.sock = sock;
+    const decoder = new FrameDecoder((type, rd) => {
+      try {
+        this.onFrame(type, rd);
+      } catch {
+        // an unreadable frame: the stream cannot be trusted any more; the exit handler fails what is in flight
+        this.killFor('crash');
+      }
+    });
+    sock.on('data', (chunk: Buffer) => {
+      if (this.sock === sock) decoder.push(chunk);
+    });
+    sock.on('error', () => {}); // the child's exit handler fails what is in flight
+    this.out = new FrameWriter();
     this.killReason = undefined;
     this.known.clear();
     // Guest code and V8's compilers run below the caller's priority: a CPU-bound guest (or a slow
@@ -130,7 +167,6 @@ export class ForkedExecutor implements ModeExecutor {
       );
     });
     this.ready.catch(() => {});
-    child.on('message', (m: ExecutorToParent) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.startRssWatchdog(child);
     this.refresh();
@@ -166,6 +202,8 @@ export class ForkedExecutor implements ModeExecutor {
     clearInterval(this.rssTimer);
     const reason = this.killReason ?? 'crash';
     this.child = undefined;
+    this.sock?.destroy();
+    this.sock = undefined;
     this.ready = undefined;
     this.killReason = undefined;
     if (reason !== 'close') {
@@ -190,7 +228,7 @@ export class ForkedExecutor implements ModeExecutor {
         p.resolve({
           status: 'deadline_exceeded',
           outputs: [],
-          message: `deadline of ${p.msg.job.timeoutMs} ms exceeded (compilation or instantiation did not stop: executor killed)`,
+          message: `deadline of ${p.job.timeoutMs} ms exceeded (compilation or instantiation did not stop: executor killed)`,
           durationMs: now - p.t0,
           cacheHit: false,
         });
@@ -222,98 +260,109 @@ export class ForkedExecutor implements ModeExecutor {
     if (this.pending.size > 0 || this.waiting > 0) {
       c.ref();
       ch?.ref?.();
+      this.sock?.ref();
     } else {
       c.unref();
       ch?.unref?.();
+      this.sock?.unref();
     }
   }
 
-  private outbox: ParentToExecutor[] = [];
+  /** Frames queued in this tick: they go to the executor in one write (a batch when many are in flight). */
+  private out = new FrameWriter();
+  private flushQueued = false;
 
-  /**
-   * Queue a message; the messages queued in one tick go to the executor as one IPC message (a batch),
-   * which saves system calls and wake-ups when many executions are in flight.
-   */
-  post(m: ParentToExecutor): void {
-    this.outbox.push(m);
-    if (this.outbox.length === 1) process.nextTick(() => this.flush());
+  private queued(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(() => {
+      this.flushQueued = false;
+      if (this.out.empty) return;
+      const frames = this.out.take();
+      // no executor: its exit handler fails the pending requests
+      this.sock?.write(frames);
+    });
   }
 
-  private flush(): void {
-    const batch = this.outbox;
-    this.outbox = [];
-    const c = this.child;
-    if (!c || batch.length === 0) return; // no executor: its exit handler fails the pending requests
+  /** Queue an exec frame; false (frame dropped) when the job cannot be encoded. */
+  private sendExec(id: number, key: string, job: Job, bytes: Uint8Array | undefined): string | undefined {
+    const w = this.out.begin(F_EXEC);
     try {
-      c.send(batch.length === 1 ? batch[0]! : { type: 'batch', messages: batch });
-      return;
+      w.u32(id);
+      w.f64(job.timeoutMs);
+      w.str(key);
+      w.u8(bytes ? 1 : 0);
+      writeJob(w, job);
+      if (bytes) w.bytes(bytes);
     } catch (e) {
-      if (batch.length === 1) {
-        this.unsendable(c, batch[0]!, e as Error);
-        return;
-      }
+      // e.g. a function in hostOptions
+      this.out.abort();
+      return (e as Error).message;
     }
-    for (const m of batch) {
-      try {
-        c.send(m);
-      } catch (e) {
-        this.unsendable(c, m, e as Error);
-      }
-    }
+    this.out.end();
+    this.queued();
+    return undefined;
   }
 
-  /** A message that cannot be serialized (e.g. a function in hostOptions or in a host result). */
-  private unsendable(c: ChildProcess, m: ParentToExecutor, e: Error): void {
-    if (m.type === 'exec') {
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      this.refresh();
-      p?.reject(new EngineError('INVALID_ARGUMENT', `request cannot be sent to the executor: ${e.message}`));
-    } else if (m.type === 'host-reply' && m.ok) {
-      try {
-        c.send({ ...m, ok: false, value: undefined, error: `host result not serializable: ${e.message}` });
-      } catch {
-        /* the executor is gone: its exit handler fails the request */
-      }
-    }
+  private sendCancel(id: number): void {
+    this.out.begin(F_CANCEL).u32(id);
+    this.out.end();
+    this.queued();
   }
 
-  onMessage(m: ExecutorToParent): void {
-    if (m.type === 'ready') return;
-    if (m.type === 'batch') {
-      for (const x of m.messages) this.onMessage(x);
-      return;
+  private sendHostReply(id: number, ok: boolean, value: unknown, error: string | undefined): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = serialize(ok ? value : (error ?? 'error'));
+    } catch (e) {
+      ok = false;
+      bytes = serialize(`host result not serializable: ${(e as Error).message}`);
     }
-    const p = this.pending.get(m.id);
+    const w = this.out.begin(F_HOST_REPLY);
+    w.u32(id);
+    w.u8(ok ? 1 : 0);
+    w.bytes(bytes);
+    this.out.end();
+    this.queued();
+  }
+
+  private onFrame(type: number, rd: WireReader): void {
+    const id = rd.u32();
+    const p = this.pending.get(id);
     if (!p) return;
-    switch (m.type) {
-      case 'need-bytes':
-        p.msg.bytes = p.bytes;
-        this.post(p.msg);
-        return;
-      case 'result':
-        this.pending.delete(m.id);
+    switch (type) {
+      case F_NEED_BYTES: {
+        const why = this.sendExec(id, p.key, p.job, p.bytes);
+        if (why === undefined) return;
+        this.pending.delete(id);
+        p.reject(new EngineError('INTERNAL', why));
+        break;
+      }
+      case F_RESULT: {
+        this.pending.delete(id);
         this.crashes = 0;
-        this.cacheEntries = m.cacheEntries;
-        this.cacheBytes = m.cacheBytes;
-        p.resolve({ ...m.result, cacheHit: m.cacheHit });
+        const cacheHit = rd.u8() === 1;
+        this.cacheEntries = rd.f64();
+        this.cacheBytes = rd.f64();
+        const r = readResult(rd, p.job.results) as JobResult & { cacheHit: boolean };
+        r.cacheHit = cacheHit;
+        p.resolve(r);
         break;
-      case 'error':
-        this.pending.delete(m.id);
-        p.reject(EngineError.fromWire(m));
+      }
+      case F_ERROR: {
+        this.pending.delete(id);
+        const code = rd.str();
+        p.reject(EngineError.fromWire({ code, message: rd.str() }));
         break;
-      case 'host':
-        this.receipts.call(this.engine.options.hostHandler, m.id, m.method, m.params, (r) =>
-          this.post({
-            type: 'host-reply',
-            id: m.id,
-            callId: m.callId,
-            ok: r.ok,
-            value: r.value,
-            error: r.error,
-          }),
+      }
+      case F_HOST: {
+        const method = rd.str();
+        const params = deserialize(rd.bytes());
+        this.receipts.call(this.engine.options.hostHandler, id, method, params, (r) =>
+          this.sendHostReply(id, r.ok, r.value, r.error),
         );
         return;
+      }
     }
     this.refresh();
   }
@@ -330,9 +379,9 @@ export class ForkedExecutor implements ModeExecutor {
     }
     // Starting an executor (once, ~0.1-0.3 s, or after a crash) is not counted in the deadline.
     return new Promise<JobResult & { cacheHit: boolean }>((resolve, reject) => {
-      const msg: Extract<ParentToExecutor, { type: 'exec' }> = { type: 'exec', id, key, job };
+      let withBytes: Uint8Array | undefined;
       if (!this.known.has(key)) {
-        msg.bytes = bytes;
+        withBytes = bytes;
         this.known.add(key);
         if (this.known.size > 100_000) this.known.clear();
       }
@@ -362,7 +411,8 @@ export class ForkedExecutor implements ModeExecutor {
           done();
           reject(e);
         },
-        msg,
+        key,
+        job,
         bytes,
         t0: sent,
         deadline: sent + job.timeoutMs,
@@ -372,7 +422,7 @@ export class ForkedExecutor implements ModeExecutor {
         // the request resolves only then, so whoever waits on it knows the work has stopped.
         onAbort = () => {
           if (!this.pending.has(id)) return;
-          this.post({ type: 'cancel', id });
+          this.sendCancel(id);
           abortTimer = setTimeout(() => {
             if (this.pending.has(id)) this.killFor('deadline');
           }, WATCHDOG_GRACE_MS);
@@ -381,7 +431,15 @@ export class ForkedExecutor implements ModeExecutor {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       this.refresh();
-      this.post(msg);
+      const why = this.sendExec(id, key, job, withBytes);
+      if (why !== undefined) {
+        if (withBytes) this.known.delete(key);
+        this.pending
+          .get(id)
+          ?.reject(new EngineError('INVALID_ARGUMENT', `request cannot be sent to the executor: ${why}`));
+        this.pending.delete(id);
+        this.refresh();
+      }
     });
   }
 
@@ -423,7 +481,7 @@ export class ForkedExecutor implements ModeExecutor {
     this.killReason = 'close';
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     try {
-      c.send({ type: 'shutdown' });
+      c.send({ type: 'shutdown' } satisfies ParentToExecutor);
     } catch {
       /* channel gone */
     }
