@@ -44,8 +44,10 @@ export async function openPlayground(browser: Browser, url: string): Promise<Pag
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
+  // a locator, not waitForFunction: the served page's CSP forbids the eval a string predicate needs
   await page
-    .waitForFunction('document.documentElement.dataset.ready === "true"', undefined, { timeout: 30_000 })
+    .locator('html[data-ready="true"]')
+    .waitFor({ state: 'attached', timeout: 30_000 })
     .catch(() => {
       throw new Error(`the playground did not start: ${errors.join('; ') || 'no page error'}`);
     });

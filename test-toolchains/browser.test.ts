@@ -161,11 +161,10 @@ describe('the verifier and the playground in Chromium', { skip }, () => {
         .fill(rootPem);
       await shot(p, '1-run-form');
       await p.getByRole('button', { name: 'Run and verify' }).click();
-      await p.waitForFunction(
-        'document.getElementById("run-verdict").textContent !== "" || document.getElementById("run-error").textContent !== ""',
-        undefined,
-        { timeout: 60_000 },
-      );
+      await p
+        .locator('#run-verdict:not(:empty), #run-error:not(:empty)')
+        .first()
+        .waitFor({ timeout: 60_000 });
       assert.equal(await p.locator('#run-error').textContent(), '');
       assert.equal(await p.locator('#run-verdict').textContent(), 'VERIFIED');
       assert.match(await p.locator('#run-summary').innerText(), /i64:832040/);
@@ -243,9 +242,7 @@ describe('the verifier and the playground in Chromium', { skip }, () => {
       await f.getByLabel('Nonce you sent (hex)').fill(saved.nonce);
       await f.locator('#verify-root').fill(rootPem);
       await f.getByRole('button', { name: 'Verify' }).click();
-      await f.waitForFunction(
-        'document.getElementById("verify-verdict").textContent !== "" || document.getElementById("verify-error").textContent !== ""',
-      );
+      await f.locator('#verify-verdict:not(:empty), #verify-error:not(:empty)').first().waitFor();
       assert.equal(await f.locator('#verify-error').textContent(), '');
       assert.equal(await f.locator('#verify-verdict').textContent(), 'VERIFIED');
       await shot(f, '3-verify-saved-from-disk');
@@ -256,7 +253,7 @@ describe('the verifier and the playground in Chromium', { skip }, () => {
       writeFileSync(tfile, JSON.stringify(tampered));
       await f.getByLabel('Response JSON').setInputFiles(tfile);
       await f.getByRole('button', { name: 'Verify' }).click();
-      await f.waitForFunction('document.getElementById("verify-verdict").textContent === "FAILED"');
+      await f.locator('#verify-verdict', { hasText: 'FAILED' }).waitFor();
       const nodeTampered = await verifyExecution(undefined, {
         response: tampered,
         nonce: saved.nonce,

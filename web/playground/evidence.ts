@@ -56,7 +56,16 @@ export function evidenceRows(v: Verdict, response: unknown): EvidenceRow[] {
         ? 'Intel TDX'
         : (evidenceJson?.kind ?? all.find((x) => x.fields?.evidenceKind)?.fields?.evidenceKind),
   );
-  add('Simulated', simulated ? 'yes: SIMULATED TEE, proves nothing about hardware' : 'no');
+  add(
+    'Simulated',
+    simulated
+      ? 'yes: SIMULATED TEE, proves nothing about hardware'
+      : v.ok
+        ? 'no (the chain ends at a pinned vendor root)'
+        : evidenceJson?.simulated === true
+          ? 'yes, as the evidence says (not verified)'
+          : 'unknown (not verified)',
+  );
   const report = snp?.fields?.report as Record<string, unknown> | undefined;
   if (report) {
     add('Product', report.product);
