@@ -237,7 +237,7 @@ describe('the verifier and the playground in Chromium', { skip }, () => {
         await f.getByRole('tab', { name: 'Verify a saved response' }).getAttribute('aria-selected'),
         'true',
       );
-      assert.equal(await f.getByRole('button', { name: 'Run and verify' }).isDisabled(), true);
+      assert.equal(await f.locator('#run-button').isDisabled(), true);
       await f.getByLabel('Response JSON').setInputFiles(file);
       await f.getByLabel('Nonce you sent (hex)').fill(saved.nonce);
       await f.locator('#verify-root').fill(rootPem);

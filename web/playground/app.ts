@@ -300,6 +300,7 @@ $<HTMLFormElement>('verify-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const err = $('verify-error');
   err.textContent = '';
+  $('verify-result').hidden = true;
   const button = $<HTMLButtonElement>('verify-button');
   button.disabled = true;
   try {
