@@ -6,6 +6,8 @@
 //    dist/webassembly.d.ts, imported by name in each declaration file that mentions WebAssembly, so it
 //    never clashes with a consumer's lib.dom WebAssembly.
 // Incremental (dist/.tsbuildinfo): a build with nothing changed takes about a second.
+// Then the browser build (scripts/build-browser.mjs): dist/browser/wasmvm-tee-verify.js (the verifier)
+// and dist/playground/ (the page `wasmvm-tee serve` serves at `/`, and the same page in one HTML file).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -67,3 +69,15 @@ for (const f of walk(dist)) {
   }
 }
 if (process.env.BUILD_VERBOSE) console.error(`build: ${changed} declaration files adjusted`);
+
+const { buildBrowser } = await import('./build-browser.mjs');
+try {
+  const sizes = await buildBrowser({ root });
+  if (process.env.BUILD_VERBOSE)
+    for (const [f, s] of Object.entries(sizes))
+      console.error(`build: dist/${f} ${s.bytes} B (gzip ${s.gzip} B)`);
+} catch (e) {
+  // esbuild has printed its errors (logLevel 'warning'); anything else is ours
+  if (!e?.errors) console.error(`build: browser build failed: ${e?.message ?? e}`);
+  process.exit(1);
+}

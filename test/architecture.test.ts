@@ -420,7 +420,7 @@ test('every package.json export points at a module that loads', async () => {
 });
 
 test('test/ mirrors src/: every folder is a room or one of the cross-cutting suites', () => {
-  const CROSS = new Set(['spec', 'fuzz', 'data', 'fixtures', 'deploy', 'package-consumer']);
+  const CROSS = new Set(['spec', 'fuzz', 'data', 'fixtures', 'deploy', 'package-consumer', 'web']);
   const dirs = readdirSync(join(ROOT, 'test'), { withFileTypes: true })
     .filter((e) => e.isDirectory())
     .map((e) => e.name);

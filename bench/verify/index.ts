@@ -4,6 +4,8 @@
  * field compared), as a ratio to the raw cost of one P-384 ECDSA verification measured side by side in
  * the same run, each without and with a warm VerifierCache (src/verify/cache.ts) side by side; rounds
  * interleaved. Writes bench/results/verify.json and .svg. Before/after across trees: compare.ts.
+ * Then browser (Chromium) ÷ Node time for one SEV-SNP verification with the chain cached (browser.ts;
+ * skipped, saying why, without /usr/bin/chromium).
  *   node --import tsx bench/verify/index.ts [--quick] [--seconds N (per case, all rounds)]
  */
 import { createPublicKey, verify as cryptoVerify, X509Certificate } from 'node:crypto';
@@ -23,6 +25,7 @@ import {
   verifySnpReport,
 } from '../../src/verify/index.ts';
 import { writeBenchResult } from '../report.ts';
+import { browserVsNode } from './browser.ts';
 
 const DATA = new URL('../../test/data/sev-snp/', import.meta.url);
 const report = new Uint8Array(readFileSync(new URL('genoa-v5-report.bin', DATA)));
@@ -293,6 +296,19 @@ for (const [label, name, goal] of TABLE) {
   console.log(
     `${label.padEnd(58)} ${`${a.toFixed(2)}×`.padStart(9)} ${(Number.isNaN(b) ? '' : `${b.toFixed(2)}×`).padStart(11)}   ${goal}`,
   );
+}
+const inBrowser = await browserVsNode(report, vcekDer, now, {
+  rounds: ROUNDS,
+  msPerSide: Math.max(100, perCase / 2),
+});
+if (inBrowser.skipped) console.log(`\nbrowser ÷ Node: skipped (${inBrowser.skipped})`);
+else {
+  console.log(
+    `\nbrowser (Chromium) ÷ Node, one verifySnpReport with the chain cached: ${inBrowser.ratio!.toFixed(2)}× (${inBrowser.browserMs!.toFixed(3)} ms ÷ ${inBrowser.nodeMs!.toFixed(3)} ms, median of ${inBrowser.rounds} interleaved rounds)`,
+  );
+  figures['verifySnpReport chain cached, browser ÷ Node'] = Number(inBrowser.ratio!.toFixed(3));
+  figures['verifySnpReport chain cached, browser ms'] = Number(inBrowser.browserMs!.toFixed(4));
+  figures['verifySnpReport chain cached, node ms'] = Number(inBrowser.nodeMs!.toFixed(4));
 }
 console.log(
   '\n(warm cache: a VerifierCache that has seen this evidence; per-request evidence is new with every response, so its warm row is the re-verification of one response, not a stream of them.)',

@@ -4,7 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { type AttestationMode, isGasLimit, valueToDisplayJson } from '../binding/index.ts';
+import { type AttestationMode, isGasLimit } from '../binding/index.ts';
 import type { ExecutionMode, WasmValue } from '../engine/index.ts';
 import {
   AttestedTlsPin,
@@ -25,6 +25,7 @@ import {
   type Verdict,
   type VerifyExecutionOptions,
 } from '../verify/index.ts';
+import { execJsonText } from './exec-json.ts';
 import { EXIT, EXIT_TABLE, exitForStatus } from './exit-codes.ts';
 import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
@@ -90,16 +91,6 @@ function printVerdict(v: Verdict, indent = ''): string[] {
     lines.push(...printVerdict(p, `${indent}  `));
   }
   return lines;
-}
-
-function modeName(m: number): string {
-  return m === 1 ? 'singlepass' : m === 2 ? 'multipass' : 'interp';
-}
-
-function jsonReplacer(_k: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-  return v;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -277,64 +268,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const r = result.response.result!;
   if (values.json) {
-    const out: Record<string, unknown> = {
-      requestId: result.response.requestId,
-      status: r.status,
-    };
-    if (r.trapMessage) out.trapMessage = r.trapMessage;
-    out.outputs = result.outputs.map(valueToDisplayJson);
-    out.inputs = [...r.inputs];
-    if (r.exitCode !== undefined) out.exitCode = r.exitCode;
-    if (r.gasUsed !== undefined) out.gasUsed = r.gasUsed.toString();
-    if (r.costTableVersion) out.costTableVersion = r.costTableVersion;
-    out.bytecodeSha256 = r.bytecodeSha256;
-    out.mode = modeName(r.mode);
-    out.nonce = Buffer.from(r.nonce).toString('hex');
-    out.reportData = r.reportData;
-    out.attestationMode =
-      r.attestationMode === 1 ? 'per-request' : r.attestationMode === 2 ? 'session-key' : 'default';
-    // the envelope exactly as the server sent it: `wasmvm-tee verify --response FILE` re-checks a saved result
-    out.attestation = r.attestation;
-    out.simulated = r.simulated;
-    if (r.webgpu) {
-      const w = r.webgpu;
-      const a = w.adapter;
-      out.webgpu = {
-        vendor: a?.vendor ?? '',
-        architecture: a?.architecture ?? '',
-        device: a?.device ?? '',
-        description: a?.description ?? '',
-        backend: a?.backend ?? '',
-        featureLevel: a?.featureLevel ?? '',
-        calls: w.calls.toString(),
-        dispatches: w.dispatches.toString(),
-        workgroups: w.workgroups.toString(),
-        bytesToGpu: w.bytesToGpu.toString(),
-        bytesFromGpu: w.bytesFromGpu.toString(),
-        ...(w.gas !== undefined ? { gas: w.gas.toString() } : {}),
-        gasTableVersion: w.gasTableVersion,
-      };
-    }
-    if (r.serverBuildSha256) out.serverBuildSha256 = r.serverBuildSha256;
-    // what the guest itself attested, as the response shows it (truncated: the claim's flag)
-    if (r.guestAttestations.length > 0)
-      out.guestAttestations = {
-        receipts: r.guestAttestations.map((x) => ({
-          kind: x.kind,
-          ...(x.gpuIndex !== undefined ? { gpuIndex: x.gpuIndex } : {}),
-          ...(x.teeType !== undefined ? { teeType: x.teeType } : {}),
-          ...(x.simulated !== undefined ? { simulated: x.simulated } : {}),
-          ...(x.dataSha256 !== undefined ? { dataSha256: x.dataSha256 } : {}),
-          ...(x.evidenceSha256 !== undefined ? { evidenceSha256: x.evidenceSha256 } : {}),
-          outcome: x.outcome,
-          cached: x.cached,
-        })),
-        truncated: result.claim?.guestAttestations?.truncated ?? false,
-      };
-    // not attested (the verifier lists them as unverified): this run's own conclusion
-    out.verified = result.verified;
-    out.verdict = result.verdict;
-    console.log(JSON.stringify(out, jsonReplacer, 2));
+    console.log(execJsonText(result));
   } else {
     const show = (v: WasmValue) => `${v.type}:${renderValue(v)}`;
     console.log(

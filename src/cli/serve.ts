@@ -19,7 +19,8 @@ export const help = `Usage: wasmvm-tee serve [options]
 
 Serves wasm.WASMVMTeeService (Execute, GetAttestation, GetServerInfo, Echo), grpc.health.v1 and
 gRPC server reflection (v1, v1alpha) on ONE port: gRPC over HTTP/2 (h2c, or TLS), gRPC-Web and
-Connect (JSON or binary) over HTTP/1.1 or HTTP/2; Prometheus metrics at GET /metrics.
+Connect (JSON or binary) over HTTP/1.1 or HTTP/2; Prometheus metrics at GET /metrics; the playground
+page at GET / (run and verify in the browser; docs/browser.md).
 
 Options:
   --port N                 TCP port (default ${DEFAULTS.port}; 0 = any free port)
@@ -46,6 +47,7 @@ Options:
   --sealed-replay-window-ms N  ExecuteSealed replay window, ± ms of the server clock (default 300000)
   --shutdown-timeout-ms N  drain time on SIGTERM before in-flight calls are cut (default ${DEFAULTS.shutdownTimeoutMs})
   --log-level LEVEL        debug | info (default) | warn | error | silent  (JSON lines on stderr)
+  --no-playground          do not serve the playground page at / (docs/browser.md)
   --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
   --webgpu-backend B       auto (default) | default | opengles | vulkan | metal | d3d12
 Hostile-input limits (docs/server.md, "Limits"):
@@ -118,6 +120,7 @@ export const SERVE_OPTIONS = {
   'client-max-concurrency': { type: 'string' },
   'client-max-queue': { type: 'string' },
   'executor-memory-mb': { type: 'string' },
+  'no-playground': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -215,6 +218,7 @@ function checkOptions(argv: string[]) {
   const port = intOption(values.port, '--port', 0, 65535);
   if (port !== undefined) opts.port = port;
   if (values.host) opts.host = values.host;
+  if (values['no-playground']) opts.playground = false;
   if (tlsCert && tlsKey) {
     try {
       opts.tls = { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) };
@@ -370,7 +374,7 @@ async function serve({
   const wildcard = server.address === '0.0.0.0' || server.address === '::';
   process.stderr.write(
     `wasmvm-tee listening on ${bound}${wildcard ? ' (all interfaces)' : ''}, serving on ${server.url}` +
-      ` (gRPC, gRPC-Web, Connect; metrics ${server.url}/metrics)` +
+      ` (gRPC, gRPC-Web, Connect; metrics ${server.url}/metrics${opts.playground === false ? '' : `; playground ${server.url}/`})` +
       `${tee_.simulated ? ' [SIMULATED TEE]' : ''}\n`,
   );
 

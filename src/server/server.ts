@@ -1,6 +1,7 @@
 /**
  * The server: ONE port serving gRPC (HTTP/2, h2c or TLS), gRPC-Web and Connect (HTTP/1.1 or HTTP/2),
- * plus `GET /metrics` (Prometheus) and `GET /healthz` on the same port.
+ * plus `GET /metrics` (Prometheus), `GET /healthz` and the playground page at `/` (playground.ts) on the
+ * same port.
  *
  * startServer composes the parts, each in its own file: defaults.ts, listener.ts (the socket, h2c/HTTP1.1
  * sniffing, TLS), http-body.ts (body quota and deadline), log-interceptor.ts (error mapping, metrics,
@@ -34,6 +35,7 @@ import { createListener, listen, type RequestHandler } from './listener.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { logInterceptor } from './log-interceptor.ts';
 import { ServerMetrics } from './metrics.ts';
+import { createPlayground, type Playground } from './playground.ts';
 import { registerReflection } from './reflection.ts';
 import { registerWasmvmService } from './service.ts';
 import { gracefulClose } from './shutdown.ts';
@@ -75,6 +77,11 @@ export interface ServerOptions {
   connections?: Partial<ConnectionLimits>;
   /** ExecuteSealed's replay window, ± ms of the server clock (default 300 000). */
   sealedReplayWindowMs?: number;
+  /**
+   * The playground page at `/` (playground.ts): the folder of the built page (default dist/playground),
+   * or false for none.
+   */
+  playground?: string | false;
 }
 
 export interface RunningServer {
@@ -131,11 +138,12 @@ function httpHandler(
     guard: ConnectionGuard;
     logger: Logger;
     metricsPath: string;
+    playground: Playground | undefined;
   },
 ): RequestHandler {
-  const { config, metrics, health, guard, logger, metricsPath } = parts;
+  const { config, metrics, health, guard, logger, metricsPath, playground } = parts;
   return (req, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && path === metricsPath) {
       metrics.render().then(
         (body) => {
@@ -156,6 +164,7 @@ function httpHandler(
       res.end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
       return;
     }
+    if (playground?.handle(req.method, path, res)) return;
     if (req.httpVersionMajor === 1 && tooLargeConnectUnary(req, config.maxMessageBytes)) {
       rejectTooLarge(req, res as ServerResponse, config.maxMessageBytes, metrics, logger);
       return;
@@ -214,6 +223,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     guard,
     logger,
     metricsPath: opts.metricsPath ?? DEFAULTS.metricsPath,
+    playground: opts.playground === false ? undefined : createPlayground(opts.playground),
   });
   const listener = createListener(
     {
