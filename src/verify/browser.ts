@@ -52,7 +52,7 @@ export {
 export { crossCheckNrasWithLocal } from './nvidia/nras-crosscheck.ts';
 export { parseCollateralBundle } from './reference/collateral.ts';
 export { snpCollateralFromBundle, tdxCollateralFromBundle } from './reference/collateral-vendors.ts';
-export { parseReferenceValues, toVerifierPolicy } from './reference/policy-file.ts';
+export { isReferenceValuesFile, parseReferenceValues, toVerifierPolicy } from './reference/policy-file.ts';
 export { parseReport as parseSnpReport, parseSnpPolicy, verifySnpReport } from './sev-snp/index.ts';
 export { parseTdxPolicy, parseTdxQuote, verifyTdxQuote } from './tdx/index.ts';
 export type { Check, CheckOutcome, Verdict } from './types.ts';

@@ -6,13 +6,13 @@
  * bundle ships (plus a simulated root when the caller passes its PEM).
  */
 import {
+  isReferenceValuesFile,
   parseReferenceValues,
   toVerifierPolicy,
   type Verdict,
   type VerifyExecutionOptions,
   verifyExecution,
 } from '../../src/verify/browser.ts';
-import { isReferenceValuesFile } from '../../src/verify/reference/index.ts';
 import { PlaygroundError } from './errors.ts';
 
 export interface VerifyResponseOptions {
