@@ -276,6 +276,57 @@ describe('the verifier and the playground in Chromium', { skip }, () => {
       await shot(f, '4-verify-tampered');
       await f.close();
     });
+
+    it('sealed mode: the key is verified in the page before anything is sent; only ciphertext crosses', async () => {
+      const p = await openPlayground(browser, `${server.url}/`);
+      const sent: { url: string; body: string }[] = [];
+      p.on('request', (r) => {
+        if (/WASMVMTeeService\/Execute/.test(r.url())) sent.push({ url: r.url(), body: r.postData() ?? '' });
+      });
+      await p.getByLabel('Input 1 (i32)').fill('30');
+      await p.getByLabel(/^Sealed/).check();
+      // no simulated root pasted: the attested key does not verify, so nothing is sealed or sent
+      await p.getByRole('button', { name: 'Run and verify' }).click();
+      await p.locator('#run-error:not(:empty)').waitFor({ timeout: 60_000 });
+      assert.match((await p.locator('#run-error').textContent()) ?? '', /refusing to seal/);
+      assert.deepEqual(sent, []);
+      // with the simulated root trusted: sealed, run, opened and verified in the page
+      await p
+        .getByLabel(/Simulated TEE root to trust/)
+        .first()
+        .fill(rootPem);
+      const answer = p.waitForResponse(/WASMVMTeeService\/ExecuteSealed$/, { timeout: 60_000 });
+      await p.getByRole('button', { name: 'Run and verify' }).click();
+      await p.locator('#run-verdict:not(:empty)').waitFor({ timeout: 60_000 });
+      assert.equal(await p.locator('#run-error').textContent(), '');
+      assert.equal(await p.locator('#run-verdict').textContent(), 'VERIFIED');
+      const summary = await p.locator('#run-summary').innerText();
+      assert.match(summary, /i64:832040/);
+      assert.match(summary, /Sealed\s+to key \S+ \(/);
+      const rows = (await p.evaluate(
+        `Array.from(document.querySelectorAll('#run-checks tr')).map((tr) => [tr.dataset.check, tr.dataset.outcome])`,
+      )) as [string, string][];
+      for (const id of ['sealed.request', 'sealed.key-validity', 'sealed.session', 'binding.request'])
+        assert.ok(
+          rows.some(([c, o]) => c === id && o === 'pass'),
+          `${id}: ${JSON.stringify(rows)}`,
+        );
+      assert.ok(
+        rows.every(([, o]) => o !== 'fail'),
+        JSON.stringify(rows),
+      );
+      await shot(p, '5-run-sealed');
+      // what crossed the host: one ExecuteSealed each way, no plain Execute, no function name, no output
+      assert.equal(sent.length, 1, JSON.stringify(sent.map((x) => x.url)));
+      assert.match(sent[0]!.url, /ExecuteSealed$/);
+      const req = JSON.parse(sent[0]!.body) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(req).sort(), ['ciphertext', 'enc', 'keyId', 'suite']);
+      assert.doesNotMatch(sent[0]!.body, /fnName|fib|typedInputs/);
+      const back = await (await answer).text();
+      assert.match(back, /"ciphertext"/);
+      assert.doesNotMatch(back, /832040|outputValues|"status"/);
+      await p.close();
+    });
   });
 });
 

@@ -247,6 +247,7 @@ $<HTMLFormElement>('run-form').addEventListener('submit', async (e) => {
       ...(gasLimit !== undefined ? { gasLimit } : {}),
       attestationMode: $<HTMLSelectElement>('attestation').value as AttestationMode | 'default',
       trustSimulatedRoot: pemList('run-root'),
+      sealed: $<HTMLInputElement>('sealed').checked,
     });
     showRun(lastRun);
   } catch (x) {
@@ -275,6 +276,14 @@ function showRun(r: RunResult): void {
   add('Round trip', `${r.roundTripMs.toFixed(1)} ms`);
   add('Verification in this page', `${r.verifyMs.toFixed(1)} ms`);
   add('Nonce sent', r.nonceHex);
+  if (r.sealed) {
+    const s = r.sealed;
+    add(
+      'Sealed',
+      `to key ${s.keyId} (${s.suite}), verified in this page first (${s.attestMs.toFixed(1)} ms); the host saw ${s.requestBytes} B of ciphertext out and ${s.responseBytes} B back`,
+    );
+    add('Sealed request digest', s.sealedRequestSha256);
+  }
   $('run-result').hidden = false;
   renderVerdict(r.verdict, JSON.parse(r.json), 'run');
 }

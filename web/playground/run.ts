@@ -2,6 +2,12 @@
  * Run an export on the service that served the page (Execute over Connect, JSON, same origin) with a fresh
  * random nonce, then verify the response in the page against the request it sent: the same steps as
  * `wasmvm-tee exec --server … --json` (src/server/client.ts executeAndVerify), and the same JSON to save.
+ *
+ * Sealed mode (`exec --server … --seal`): the page fetches GetAttestation with a fresh nonce and verifies
+ * it here (evidence, REPORT_DATA, trusted roots, policy) before anything is sealed; then the request is
+ * sealed (HPKE) to the attested key with a fresh response key, sent over ExecuteSealed, opened here, and
+ * verified as above plus the sealed checks (the claim binds the sealed request's digest, was issued inside
+ * the key's validity, by the attested session). The host sees only ciphertext and public metadata.
  */
 import { create, toJson } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
@@ -27,7 +33,17 @@ import {
   WASMVMTeeService,
 } from '../../src/gen/wasmvm/v1/wasmvm_pb.ts';
 import { bytesToBase64, bytesToHex } from '../../src/util/text-codec.ts';
-import { type Verdict, type VerifyExecutionOptions, verifyExecution } from '../../src/verify/browser.ts';
+import {
+  openSealedResponse,
+  type SealingPolicy,
+  sealingNonce,
+  sealRequest,
+  type Verdict,
+  type VerifyExecutionOptions,
+  verifyExecution,
+  verifySealedResponse,
+  verifySealingAttestation,
+} from '../../src/verify/browser.ts';
 import { verdict } from '../../src/verify/types.ts';
 
 export interface RunInput {
@@ -42,6 +58,21 @@ export interface RunInput {
   policy?: VerifyExecutionOptions['policy'];
   /** The service's base URL (default: the page's origin). */
   baseUrl?: string;
+  /** Sealed execution: verify the attested key here, then send only ciphertext (ExecuteSealed). */
+  sealed?: boolean;
+}
+
+/** What sealed mode adds to a result. */
+export interface SealedInfo {
+  keyId: string;
+  suite: string;
+  /** The claim's sealedRequestSha256: the digest of the ciphertext sent, hex. */
+  sealedRequestSha256: string;
+  /** Bytes that crossed the host (enc + ciphertext), each way. */
+  requestBytes: number;
+  responseBytes: number;
+  /** Fetching and verifying the attestation in the page before sealing, ms. */
+  attestMs: number;
 }
 
 export interface RunResult {
@@ -55,6 +86,7 @@ export interface RunResult {
   verifyMs: number;
   /** What `exec --server … --json` prints for this call. */
   json: string;
+  sealed?: SealedInfo;
 }
 
 export function buildRequest(input: RunInput, nonce: Uint8Array): WASMVMExecutionRequest {
@@ -84,23 +116,53 @@ export async function runAndVerify(input: RunInput): Promise<RunResult> {
     WASMVMTeeService,
     createConnectTransport({ baseUrl: input.baseUrl ?? location.origin, useBinaryFormat: false }),
   );
-  const nonce = crypto.getRandomValues(new Uint8Array(32));
+  const nonce = sealingNonce();
   const request = buildRequest(input, nonce);
-  const t0 = performance.now();
-  const response = await client.execute(request);
-  const t1 = performance.now();
-  const o: VerifyExecutionOptions = {
-    request: toJson(WASMVMExecutionRequestSchema, request),
-    response: toJson(WASMVMExecutionResponseSchema, response),
-    nonce,
-  };
-  if (input.trustSimulatedRoot.length > 0) o.trustSimulatedRoot = input.trustSimulatedRoot;
-  if (input.policy) o.policy = input.policy;
-  // the shape executeAndVerify returns: the response's own checks (none but a missing result), the evidence as a part
-  const checks = response.result
-    ? []
-    : [{ id: 'response.result', outcome: 'fail' as const, detail: 'response has no result' }];
-  const v = verdict('execution-response', checks, { parts: [await verifyExecution(undefined, o)] });
+  let response: WASMVMExecutionResponse;
+  let v: Verdict;
+  let sealed: SealedInfo | undefined;
+  let t1: number;
+  let t0: number;
+  if (input.sealed) {
+    const policy: SealingPolicy = {};
+    if (input.trustSimulatedRoot.length > 0) policy.trustSimulatedRoot = input.trustSimulatedRoot;
+    if (input.policy) policy.policy = input.policy;
+    // nothing leaves the page until the attested key verified here
+    const ta = performance.now();
+    const attNonce = sealingNonce();
+    const att = await client.getAttestation({ nonce: attNonce });
+    const session = await verifySealingAttestation(att.attestation, attNonce, policy);
+    const s = await sealRequest(session, request);
+    t0 = performance.now();
+    const res = await client.executeSealed(s.message);
+    t1 = performance.now();
+    response = await openSealedResponse(s, res);
+    v = (await verifySealedResponse(s, response, policy)).verdict;
+    sealed = {
+      keyId: session.keyId,
+      suite: session.suite,
+      sealedRequestSha256: s.digestHex,
+      requestBytes: s.message.enc.length + s.message.ciphertext.length,
+      responseBytes: res.enc.length + res.ciphertext.length,
+      attestMs: t0 - ta,
+    };
+  } else {
+    t0 = performance.now();
+    response = await client.execute(request);
+    t1 = performance.now();
+    const o: VerifyExecutionOptions = {
+      request: toJson(WASMVMExecutionRequestSchema, request),
+      response: toJson(WASMVMExecutionResponseSchema, response),
+      nonce,
+    };
+    if (input.trustSimulatedRoot.length > 0) o.trustSimulatedRoot = input.trustSimulatedRoot;
+    if (input.policy) o.policy = input.policy;
+    // the shape executeAndVerify returns: the response's own checks (none but a missing result), the evidence as a part
+    const checks = response.result
+      ? []
+      : [{ id: 'response.result', outcome: 'fail' as const, detail: 'response has no result' }];
+    v = verdict('execution-response', checks, { parts: [await verifyExecution(undefined, o)] });
+  }
   const t2 = performance.now();
   const outputs: WasmValue[] = [];
   try {
@@ -126,5 +188,6 @@ export async function runAndVerify(input: RunInput): Promise<RunResult> {
     roundTripMs: t1 - t0,
     verifyMs: t2 - t1,
     json,
+    ...(sealed ? { sealed } : {}),
   };
 }
