@@ -297,6 +297,32 @@ for (const [label, name, goal] of TABLE) {
     `${label.padEnd(58)} ${`${a.toFixed(2)}×`.padStart(9)} ${(Number.isNaN(b) ? '' : `${b.toFixed(2)}×`).padStart(11)}   ${goal}`,
   );
 }
+// Why src/util/signature.ts keeps node:crypto in Node (signature-node.ts) and WebCrypto only in browsers:
+// the same raw P-384 verify both ways in this process, interleaved.
+{
+  const spki = vcekKey.export({ type: 'spki', format: 'der' });
+  const wk = await globalThis.crypto.subtle.importKey(
+    'spki',
+    spki,
+    { name: 'ECDSA', namedCurve: 'P-384' },
+    false,
+    ['verify'],
+  );
+  const viaWebCrypto = async () => {
+    if (!(await globalThis.crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-384' }, wk, sig, signed)))
+      throw new Error('bad');
+  };
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const native = await rate(raw, perCase / 2);
+    const web = await rate(viaWebCrypto, perCase / 2);
+    ratios.push(native / web);
+  }
+  console.log(
+    `\nraw P-384 verify in Node, WebCrypto ÷ node:crypto time: ${med(ratios).toFixed(2)}× (median of ${ROUNDS} interleaved rounds; why Node keeps its node:crypto path)`,
+  );
+  figures['raw P-384 verify in Node, WebCrypto ÷ node:crypto'] = Number(med(ratios).toFixed(3));
+}
 const inBrowser = await browserVsNode(report, vcekDer, now, {
   rounds: ROUNDS,
   msPerSide: Math.max(100, perCase / 2),
