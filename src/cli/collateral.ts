@@ -2,7 +2,7 @@
  * `wasmvm-tee collateral fetch --for EVIDENCE...`: gather, where the internet is reachable, the
  * vendor-signed collateral a later offline `verify --collateral BUNDLE` needs, into one bundle file
  * (docs/reference-values.md): AMD KDS (VCEK, cert_chain, CRL), Intel PCS (TCB Info, QE identity, CRLs)
- * and NVIDIA RIMs; `collateral prune` empties the local cache of expired items.
+ * and NVIDIA (RIMs, device-chain OCSP responses, NRAS JWKS); `collateral prune` empties the local cache of expired items.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,7 +14,7 @@ import { parseArgs, reportUsage, UsageError } from './usage.ts';
 import { readReportFile } from './verify.ts';
 
 export const summary =
-  'gather vendor collateral (AMD KDS, Intel PCS, NVIDIA RIMs) into a bundle for offline verification';
+  'gather vendor collateral (AMD KDS, Intel PCS, NVIDIA RIMs and OCSP) into a bundle for offline verification';
 
 /** The verifier and the NVIDIA evidence reader, loaded when the verb runs (--help stays fast). */
 let V: typeof import('../verify/index.ts');
@@ -35,7 +35,10 @@ time and validity:
   TDX quote (v4/v5)                Intel PCS: TCB Info for its FMSPC, TD QE identity, the PCK CRL of
                                    its CA, the root CA CRL (each with its issuer chain); the PCK
                                    certificate chain is the one inside the quote
-  GPU evidence (nvattest / NRAS request body)   NVIDIA RIM service: driver and VBIOS RIMs
+  GPU evidence (nvattest / NRAS request body)   NVIDIA RIM service: driver and VBIOS RIMs; NVIDIA
+                                   OCSP: a response for each certificate of the device chain but the
+                                   leaf and the root (a revoked or unknown status is bundled too, and
+                                   reported)
   NRAS answer ([["JWT", ...], {...}])  NRAS: the JWKS (keys checked to the pinned NRAS CA)
   our JSON: an Execute response, an attestation envelope, 'attest --json' output: the evidence inside
 Then, with no network at all:
@@ -61,11 +64,14 @@ Options:
   --kds URL           AMD KDS base (default https://kdsintf.amd.com)
   --pcs URL           Intel PCS base (default https://api.trustedservices.intel.com)
   --rim-service URL   NVIDIA RIM service base (default ${NVIDIA_RIM_SERVICE})
+  --ocsp-responder URL  NVIDIA OCSP responder for every device-chain certificate (default: the
+                      certificate's AIA OCSP URL, else https://ocsp.ndis.nvidia.com/)
   --nras-jwks-url URL NRAS JWKS (default https://nras.attestation.nvidia.com/.well-known/jwks.json)
   --now ISO-8601      time at which each item must verify (default: now)
   --json              print a summary as JSON
 
-Exit status: 0 bundle written with every item, 1 some item could not be fetched or verified
+Exit status: 0 bundle written with every item (an OCSP response that says revoked or unknown is
+an item: it is bundled and reported as a warning), 1 some item could not be fetched or verified
 (COLLATERAL_FETCH_FAILED, COLLATERAL_SIGNATURE_INVALID, COLLATERAL_EXPIRED, ...; the bundle holds
 the others), 2 usage or input error.
 ${EXIT_TABLE}
@@ -277,6 +283,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       kds: { type: 'string' },
       pcs: { type: 'string' },
       'nras-jwks-url': { type: 'string' },
+      'ocsp-responder': { type: 'string' },
       cache: { type: 'string' },
       'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -315,6 +322,21 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       for (const q of t.tdx) results.push(await V.fetchTdxItems(q, opts));
     }
     results.push(await fetchRims(ids, base, f, at, cache));
+    // the device chains' OCSP responses (one item per certificate, shared chains fetched once)
+    const ocspStatuses: import('../verify/index.ts').OcspFetchResult['statuses'] = [];
+    const chainsSeen = new Set<string>();
+    for (const t of targets)
+      for (const ev of t.gpu) {
+        if (chainsSeen.has(ev.certificate)) continue;
+        chainsSeen.add(ev.certificate);
+        const r = await V.fetchNvidiaOcspItemsForEvidence(ev, {
+          ...opts,
+          ...(v['ocsp-responder'] ? { responder: v['ocsp-responder'] } : {}),
+        });
+        results.push(r);
+        for (const st of r.statuses) if (!ocspStatuses.some((x) => x.id === st.id)) ocspStatuses.push(st);
+      }
+    const notGood = ocspStatuses.filter((st) => st.status !== 'good');
     if (targets.some((t) => t.nras))
       results.push(
         await V.fetchNrasJwksItem({ ...opts, ...(v['nras-jwks-url'] ? { url: v['nras-jwks-url'] } : {}) }),
@@ -341,6 +363,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           fromCache,
           failures,
           simulated,
+          ocsp: ocspStatuses,
         }),
       );
     else {
@@ -349,6 +372,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           `${fromCache.includes(`${i.kind}:${i.id}`) ? 'cached ' : 'fetched'} ${i.kind} ${i.id} (valid until ${i.notAfter})`,
         );
       if (simulated > 0) io.out(`${simulated} SIMULATED evidence: no vendor collateral exists for it`);
+      for (const st of notGood)
+        io.err(
+          `wasmvm-tee collateral: warning: OCSP says ${st.status.toUpperCase()} for ${st.certificate}: ${st.detail} (bundled: verification with this bundle will fail)`,
+        );
       for (const m of failures) io.err(`wasmvm-tee collateral: ${m}`);
       io.out(`wrote ${out}: ${items.length} item(s)${failures.length ? `, ${failures.length} missing` : ''}`);
     }

@@ -10,6 +10,7 @@ import {
   type CollateralError,
   loadReferenceValuesFile,
   nvidiaRimIdsForEvidence,
+  ocspFromBundle,
   parseCollateralBundle,
   strictVerdict,
   type Verdict,
@@ -47,7 +48,12 @@ Options:
   --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch'): each GPU's
                             driver and VBIOS RIMs are taken from it by id; a missing item is
                             COLLATERAL_MISSING_ITEM (not checked, fails unless allowed), an item
-                            outside its validity at --at is COLLATERAL_EXPIRED
+                            outside its validity at --at is COLLATERAL_EXPIRED. The device chain's
+                            revocation (nvidia.chain.revocation) is checked with the bundle's
+                            nvidia-ocsp responses at --at: a missing, expired, badly signed, revoked
+                            or unknown one fails it (COLLATERAL_MISSING_ITEM, COLLATERAL_EXPIRED,
+                            COLLATERAL_SIGNATURE_INVALID, OCSP_REVOKED, OCSP_UNKNOWN); --allow-not-checked
+                            nvidia.chain.revocation leaves it not checked instead
   --at ISO-8601             verification time for historical checks (same as --now)
   --gpu-evidence FILE       nvattest evidence ([{arch, certificate, evidence, nonce}]) or NRAS request body
   --nonce HEX               the nonce the evidence must answer (32 bytes); with --gpu-evidence
@@ -63,7 +69,7 @@ Options:
 Error codes (in the failing check's detail): RIM_MALFORMED, RIM_SIGNATURE_INVALID, RIM_UNKNOWN_SIGNER,
 RIM_CHAIN_INVALID, RIM_EXPIRED, RIM_VERSION_MISMATCH, RIM_VERSION_NOT_ALLOWED, RIM_CONFLICT,
 RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
-COLLATERAL_EXPIRED.
+COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID, OCSP_REVOKED, OCSP_UNKNOWN.
 ${EXIT_TABLE}
 `;
 
@@ -227,8 +233,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
             }
           }
         }
+        // the device chain's revocation from the bundle's nvidia-ocsp items, at --at, with no network;
+        // --allow-not-checked nvidia.chain.revocation leaves it not checked (a bundle without them)
+        const ocsp =
+          bundle && !allow.includes('nvidia.chain.revocation') ? ocspFromBundle(bundle, at) : undefined;
         const v = await verifyGpuEvidenceWithRims(e, {
           rims: gpuRims,
+          ...(ocsp ? { ocsp } : {}),
           allowNotChecked: allow,
           ...(a.now ? { now: a.now } : {}),
           ...(a.nonce ? { nonce: a.nonce } : {}),

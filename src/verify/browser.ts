@@ -51,6 +51,7 @@ export {
 } from './nvidia/index.ts';
 export { crossCheckNrasWithLocal } from './nvidia/nras-crosscheck.ts';
 export { parseCollateralBundle } from './reference/collateral.ts';
+export { ocspFromBundle } from './reference/collateral-ocsp.ts';
 export { snpCollateralFromBundle, tdxCollateralFromBundle } from './reference/collateral-vendors.ts';
 export { isReferenceValuesFile, parseReferenceValues, toVerifierPolicy } from './reference/policy-file.ts';
 export { parseReport as parseSnpReport, parseSnpPolicy, verifySnpReport } from './sev-snp/index.ts';

@@ -112,6 +112,60 @@ function genTime(n: DerTree): Date {
 export interface OcspResult {
   status: 'good' | 'revoked' | 'unknown' | 'error';
   detail: string;
+  /** Why an 'error': not signed by an authorised key, not covering the CertID, outside its times, unparsable, not `successful`. */
+  reason?: 'signature' | 'cover' | 'stale' | 'malformed' | 'unsuccessful';
+}
+
+/** The (certificate, issuer) pairs of a device chain that have an OCSP check: all but the DICE leaf and the root. */
+export function ocspTargets(
+  chain: readonly Certificate[],
+): { index: number; cert: Certificate; issuer: Certificate }[] {
+  const out: { index: number; cert: Certificate; issuer: Certificate }[] = [];
+  for (let i = 1; i + 1 < chain.length; i++) out.push({ index: i, cert: chain[i]!, issuer: chain[i + 1]! });
+  return out;
+}
+
+/** One SingleResponse, read without checking any signature (see checkOcspResponse for that). */
+export interface OcspSingle {
+  certId: Uint8Array;
+  status: 'good' | 'revoked' | 'unknown';
+  thisUpdate: Date;
+  nextUpdate?: Date;
+}
+
+/**
+ * The SingleResponses of a `successful` BasicOCSPResponse, unverified (to read an item's validity).
+ * Throws NVIDIA_OCSP_MALFORMED.
+ */
+export function ocspSingleResponses(resp: Uint8Array): OcspSingle[] {
+  const bad = (m: string): never => {
+    throw new NvidiaVerifyError('NVIDIA_OCSP_MALFORMED', m);
+  };
+  try {
+    const top = readTree(resp);
+    const status = top.children?.[0];
+    if (status?.tag !== 0x0a) bad('not an OCSPResponse');
+    if (status!.value[0] !== 0) bad(`responseStatus ${status!.value[0]} (not successful)`);
+    const rb = top.children?.[1]?.children?.[0];
+    if (!rb || decodeOid(rb.children![0]!.value) !== OID_BASIC_OCSP) bad('not a BasicOCSPResponse');
+    const tbs = readTree(rb!.children![1]!.value).children![0]!;
+    const k = tbs.children!;
+    const i = k[0]!.tag === 0xa0 ? 1 : 0;
+    return (k[i + 2]!.children ?? []).map((r) => {
+      const [id, st, thisUpd, ...rest] = r.children!;
+      const next = rest.find((n) => n.tag === 0xa0);
+      const s: OcspSingle = {
+        certId: rawDer(id!),
+        status: st!.tag === 0x80 ? 'good' : st!.tag === 0xa1 ? 'revoked' : 'unknown',
+        thisUpdate: genTime(thisUpd!),
+      };
+      if (next) s.nextUpdate = genTime(next.children![0]!);
+      return s;
+    });
+  } catch (e) {
+    if (e instanceof NvidiaVerifyError) throw e;
+    return bad(`malformed OCSP response: ${(e as Error).message}`);
+  }
 }
 
 /** Parse and check one OCSP response for (cert, issuer) at `now`. */
@@ -124,18 +178,23 @@ export async function checkOcspResponse(
   try {
     const top = readTree(resp);
     const status = top.children?.[0];
-    if (status?.tag !== 0x0a) return { status: 'error', detail: 'not an OCSPResponse' };
+    if (status?.tag !== 0x0a) return { status: 'error', detail: 'not an OCSPResponse', reason: 'malformed' };
     if (status.value[0] !== 0)
-      return { status: 'error', detail: `responseStatus ${status.value[0]} (not successful)` };
+      return {
+        status: 'error',
+        detail: `responseStatus ${status.value[0]} (not successful)`,
+        reason: 'unsuccessful',
+      };
     const rb = top.children?.[1]?.children?.[0];
     if (!rb || decodeOid(rb.children![0]!.value) !== OID_BASIC_OCSP)
-      return { status: 'error', detail: 'not a BasicOCSPResponse' };
+      return { status: 'error', detail: 'not a BasicOCSPResponse', reason: 'malformed' };
     const basicDer = rb.children![1]!.value;
     const basic = readTree(basicDer);
     const [tbs, sigAlg, sig, certsCtx] = basic.children!;
     const tbsDer = rawDer(tbs!);
     const hash = SIG_HASH[decodeOid(sigAlg!.children![0]!.value)];
-    if (!hash) return { status: 'error', detail: 'unsupported OCSP signature algorithm' };
+    if (!hash)
+      return { status: 'error', detail: 'unsupported OCSP signature algorithm', reason: 'signature' };
     const signature = sig!.value.subarray(1);
     // signer: the issuer itself, or a delegated responder issued by it with the OCSPSigning EKU
     const candidates = [issuer];
@@ -156,7 +215,11 @@ export async function checkOcspResponse(
       }
     }
     if (!signer)
-      return { status: 'error', detail: 'OCSP response not signed by the issuer or an authorised responder' };
+      return {
+        status: 'error',
+        detail: 'OCSP response not signed by the issuer or an authorised responder',
+        reason: 'signature',
+      };
     const want = certId(cert, issuer);
     const k = tbs!.children!;
     const i = k[0]!.tag === 0xa0 ? 1 : 0;
@@ -168,18 +231,30 @@ export async function checkOcspResponse(
       const next = rest.find((n) => n.tag === 0xa0);
       const nextUpdate = next ? genTime(next.children![0]!) : undefined;
       if (thisUpdate.getTime() > now.getTime() + 300_000)
-        return { status: 'error', detail: `thisUpdate ${thisUpdate.toISOString()} is in the future` };
+        return {
+          status: 'error',
+          detail: `thisUpdate ${thisUpdate.toISOString()} is in the future`,
+          reason: 'stale',
+        };
       if (nextUpdate && nextUpdate < now)
-        return { status: 'error', detail: `stale response (nextUpdate ${nextUpdate.toISOString()})` };
+        return {
+          status: 'error',
+          detail: `stale response (nextUpdate ${nextUpdate.toISOString()})`,
+          reason: 'stale',
+        };
       if (st!.tag === 0x80)
         return { status: 'good', detail: `good (thisUpdate ${thisUpdate.toISOString()})` };
       if (st!.tag === 0xa1)
         return { status: 'revoked', detail: `revoked at ${genTime(st!.children![0]!).toISOString()}` };
       return { status: 'unknown', detail: 'responder does not know the certificate' };
     }
-    return { status: 'error', detail: 'the response does not cover this certificate' };
+    return { status: 'error', detail: 'the response does not cover this certificate', reason: 'cover' };
   } catch (e) {
-    return { status: 'error', detail: `malformed OCSP response: ${(e as Error).message}` };
+    return {
+      status: 'error',
+      detail: `malformed OCSP response: ${(e as Error).message}`,
+      reason: 'malformed',
+    };
   }
 }
 
@@ -197,9 +272,7 @@ export function createOcspChecker(opts: OcspCheckerOptions = {}) {
     const now = opts.now ?? new Date();
     const results: string[] = [];
     let ok = true;
-    for (let i = 1; i + 1 < chain.length; i++) {
-      const cert = chain[i]!;
-      const issuer = chain[i + 1]!;
+    for (const { cert, issuer } of ocspTargets(chain)) {
       const url = ocspUrlOf(cert) ?? opts.defaultUrl ?? NVIDIA_OCSP_URL;
       const cn = cnOrSubject(cert).slice(3);
       let r: OcspResult;

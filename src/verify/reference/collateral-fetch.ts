@@ -1,5 +1,5 @@
 /**
- * Gathering AMD (KDS) and Intel (PCS) collateral for a bundle (`wasmvm-tee collateral fetch`), and the
+ * Gathering AMD (KDS), Intel (PCS) and NVIDIA (NRAS JWKS, OCSP) collateral for a bundle (`wasmvm-tee collateral fetch`), and the
  * local collateral cache with the same rules for online use: one file per item, kept until the item's
  * own expiry (CRL nextUpdate, TCB Info / QE identity nextUpdate, certificate notAfter), then refetched;
  * `prune` deletes what has expired. Every fetched item is checked (vendor signature, validity) before it
@@ -8,19 +8,26 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { GpuEvidence } from '../../binding/index.ts';
 import { decodeSignerInfo, parseReport, reportProduct, type SnpProduct } from '../../formats/index.ts';
 import { digestHex } from '../../util/digest.ts';
 import { bytesToBase64, fromUtf8 } from '../../util/text-codec.ts';
+import { verifyChainToPinnedRoot } from '../nvidia/certs.ts';
 import { NRAS_JWKS_URL } from '../nvidia/jwks.ts';
+import { buildOcspRequest, NVIDIA_OCSP_URL, ocspTargets, ocspUrlOf } from '../nvidia/ocsp.ts';
+import { decodeChain } from '../nvidia/steps/local-decode.ts';
 import { type FetchLike, KDS_BASE, kdsGet } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
 import { INTEL_PCS_BASE, latin1 } from '../tdx/collateral.ts';
+import type { Check } from '../types.ts';
+import type { Certificate } from '../x509.ts';
 import {
   CollateralError,
   type CollateralItem,
   type CollateralKind,
   parseCollateralBundle,
 } from './collateral.ts';
+import { checkOcspItem, describeOcspTarget, ocspItemId } from './collateral-ocsp.ts';
 import {
   checkAmdCertChain,
   checkAmdCrlSignature,
@@ -331,6 +338,100 @@ export async function fetchNrasJwksItem(
     },
   );
   return r;
+}
+
+export interface OcspFetchResult extends FetchItemsResult {
+  /** The status each bundled response gives its certificate ('revoked' and 'unknown' are bundled too). */
+  statuses: { id: string; certificate: string; status: 'good' | 'revoked' | 'unknown'; detail: string }[];
+}
+
+/**
+ * NVIDIA OCSP responses for a GPU device chain (leaf first): one per certificate with an OCSP check
+ * (all but the DICE leaf and the root), POSTed to `responder` (default: the certificate's AIA OCSP URL,
+ * else NVIDIA's). Each is checked before it is kept: signed by the issuer or its delegated responder,
+ * current at `now`, a definite status for the CertID. A revoked or unknown status is kept (it is
+ * evidence) and reported in `statuses`.
+ */
+export async function fetchNvidiaOcspItems(
+  chain: readonly Certificate[],
+  o: FetchItemsOptions & { responder?: string } = {},
+): Promise<OcspFetchResult> {
+  const r: OcspFetchResult = { items: [], failures: [], fromCache: [], statuses: [] };
+  const at = o.now ?? new Date();
+  const f = o.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  for (const { cert, issuer } of ocspTargets(chain)) {
+    const id = ocspItemId(cert, issuer);
+    const name = describeOcspTarget(cert, issuer);
+    const url = o.responder ?? ocspUrlOf(cert) ?? NVIDIA_OCSP_URL;
+    const item = await step(
+      r,
+      o.cache,
+      'nvidia-ocsp',
+      id,
+      at,
+      async () => {
+        let res: Awaited<ReturnType<FetchLike>>;
+        try {
+          res = await f(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
+            body: buildOcspRequest(cert, issuer) as Uint8Array<ArrayBuffer>,
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (e) {
+          throw new CollateralError(
+            'COLLATERAL_FETCH_FAILED',
+            `POST ${url} for ${name}: ${(e as Error).message}`,
+          );
+        }
+        if (res.status !== 200)
+          throw new CollateralError('COLLATERAL_FETCH_FAILED', `POST ${url} for ${name}: HTTP ${res.status}`);
+        const body = new Uint8Array(await res.arrayBuffer());
+        try {
+          return makeItem('nvidia-ocsp', id, url, body);
+        } catch (e) {
+          throw new CollateralError(
+            (e as CollateralError).code ?? 'COLLATERAL_MALFORMED',
+            `OCSP response for ${name}: ${(e as Error).message}`,
+          );
+        }
+      },
+      async (i) => {
+        await checkOcspItem(i, cert, issuer, at);
+      },
+    );
+    if (!item) continue;
+    // the status (again for a cached item: the cache file is not trusted)
+    try {
+      const s = await checkOcspItem(item, cert, issuer, at);
+      r.statuses.push({ id, certificate: name, status: s.status as 'good', detail: s.detail });
+    } catch (e) {
+      r.items.splice(r.items.indexOf(item), 1);
+      r.failures.push(failure(e));
+    }
+  }
+  return r;
+}
+
+/**
+ * fetchNvidiaOcspItems for one GPU evidence: its device chain (`certificate`, base64 PEM), completed
+ * with the pinned NVIDIA Device Identity CA when it ends below it, as the verifier completes it.
+ */
+export async function fetchNvidiaOcspItemsForEvidence(
+  evidence: Pick<GpuEvidence, 'certificate'>,
+  o: FetchItemsOptions & { responder?: string } = {},
+): Promise<OcspFetchResult> {
+  const checks: Check[] = [];
+  const certs = decodeChain(evidence as GpuEvidence, checks);
+  if (certs.length === 0)
+    return {
+      items: [],
+      failures: [`COLLATERAL_MALFORMED: the GPU evidence's device chain: ${checks[0]?.detail ?? 'empty'}`],
+      fromCache: [],
+      statuses: [],
+    };
+  const { chain } = await verifyChainToPinnedRoot(certs, o.now ?? new Date());
+  return fetchNvidiaOcspItems(chain, o);
 }
 
 // ------------------------------------------------------------------------------ the local cache

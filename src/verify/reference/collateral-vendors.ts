@@ -63,6 +63,7 @@ import {
   findItem,
   itemBytes,
 } from './collateral.ts';
+import { ocspItemValidity } from './collateral-ocsp.ts';
 
 const iso = (d: Date | string | number) => new Date(d).toISOString();
 
@@ -83,7 +84,8 @@ function certsOf(item: CollateralItem): Certificate[] {
 
 /**
  * The item's validity from its signed content: certificate validity (the intersection, for a chain),
- * CRL thisUpdate..nextUpdate, TCB Info / QE identity issueDate..nextUpdate. Throws COLLATERAL_MALFORMED.
+ * CRL thisUpdate..nextUpdate, TCB Info / QE identity issueDate..nextUpdate, OCSP response
+ * thisUpdate − 5 min..nextUpdate. Throws COLLATERAL_MALFORMED.
  */
 export function itemValidity(item: CollateralItem): { notBefore: string; notAfter: string } {
   switch (item.kind) {
@@ -134,6 +136,8 @@ export function itemValidity(item: CollateralItem): { notBefore: string; notAfte
     }
     case 'nvidia-rim':
       return { notBefore: item.notBefore, notAfter: item.notAfter };
+    case 'nvidia-ocsp':
+      return ocspItemValidity(item);
   }
 }
 

@@ -5,7 +5,8 @@
  * Items: NVIDIA RIMs ("nvidia-rim"); AMD KDS VCEKs, ASK/ARK chains and CRLs ("amd-vek",
  * "amd-cert-chain", "amd-crl", ids are the KDS paths); Intel PCS TDX TCB Info, TD QE identity, PCK
  * and root CA CRLs ("intel-tcb-info", "intel-qe-identity", "intel-pck-crl", "intel-root-ca-crl");
- * the NRAS JWKS ("nvidia-nras-jwks").
+ * the NRAS JWKS ("nvidia-nras-jwks"); NVIDIA OCSP responses for a GPU device chain ("nvidia-ocsp", id:
+ * hex of the CertID, collateral-ocsp.ts).
  * Every item stays vendor-signed and is verified again on use — the bundle itself is not trusted:
  * validity is re-derived from the signed bytes, not from the bundle's notBefore/notAfter.
  */
@@ -37,6 +38,7 @@ export const COLLATERAL_KINDS = [
   'intel-pck-crl',
   'intel-root-ca-crl',
   'nvidia-nras-jwks',
+  'nvidia-ocsp',
 ] as const;
 export type CollateralKind = (typeof COLLATERAL_KINDS)[number];
 
@@ -46,7 +48,7 @@ export interface CollateralItem {
    * Vendor id of the item: NVIDIA RIM id (NV_GPU_VBIOS_1010_0200_882_960074001A); AMD KDS path
    * (vcek/v1/Milan/<chip id>?blSPL=..., vcek/v1/Milan/cert_chain, vcek/v1/Milan/crl); Intel: the
    * FMSPC (TCB Info), 'TD_QE' (QE identity), 'platform' | 'processor' (PCK CRL), 'root' (root CA CRL);
-   * 'nras' (the NRAS JWKS).
+   * 'nras' (the NRAS JWKS); nvidia-ocsp: lower-case hex of the DER OCSP CertID (collateral-ocsp.ts).
    */
   id: string;
   /** Where it was fetched from. */
@@ -57,7 +59,7 @@ export interface CollateralItem {
   notAfter: string;
   /** The vendor-signed bytes: text (RIM XML, PCS JSON body, PEM), or base64 when `encoding` says so (DER). */
   body: string;
-  /** 'base64' for binary items (DER certificates and CRLs); absent = UTF-8 text. */
+  /** 'base64' for binary items (DER certificates, CRLs, OCSP responses); absent = UTF-8 text. */
   encoding?: 'base64';
   /** The issuer chain the vendor sent beside the item (Intel PCS *-Issuer-Chain header), PEM. */
   issuerChain?: string;

@@ -25,10 +25,21 @@ export {
   type FetchItemsOptions,
   type FetchItemsResult,
   fetchNrasJwksItem,
+  fetchNvidiaOcspItems,
+  fetchNvidiaOcspItemsForEvidence,
   fetchSnpItems,
   fetchTdxItems,
   makeItem,
+  type OcspFetchResult,
 } from './collateral-fetch.ts';
+export {
+  checkOcspItem,
+  describeOcspTarget,
+  OCSP_CLOCK_SKEW_MS,
+  ocspFromBundle,
+  ocspItemId,
+  ocspItemValidity,
+} from './collateral-ocsp.ts';
 export {
   checkNrasJwks,
   collateralCheck,

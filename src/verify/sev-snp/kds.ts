@@ -23,7 +23,12 @@ export const KDS_BASE = 'https://kdsintf.amd.com';
 
 export type FetchLike = (
   url: string,
-  init?: { headers?: Record<string, string>; signal?: AbortSignal },
+  init?: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array<ArrayBuffer>;
+    signal?: AbortSignal;
+  },
 ) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
