@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
-import { sign as cryptoSign, KeyObject, webcrypto } from 'node:crypto';
 import { describe, it } from 'node:test';
-import * as x509 from '@peculiar/x509';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/local.ts';
 import {
   buildOcspRequest,
@@ -10,97 +8,9 @@ import {
   checkOcspResponse,
   createOcspChecker,
   ocspUrlOf,
-  oidDer,
-  tlv,
 } from '../../../src/verify/nvidia/ocsp.ts';
-import { Certificate } from '../../../src/verify/x509.ts';
 import { checkOf, hopperEvidence } from './helpers.ts';
-
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-const alg = { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
-const NOW = new Date('2026-06-29T02:10:00Z');
-
-async function pki() {
-  const rootKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const devKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const respKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: 'CN=Test Root',
-    notBefore: new Date('2020-01-01'),
-    notAfter: new Date('2040-01-01'),
-    keys: rootKeys as CryptoKeyPair,
-    signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-  });
-  const dev = await x509.X509CertificateGenerator.create({
-    serialNumber: '4242',
-    subject: 'CN=Test Device',
-    issuer: root.subject,
-    notBefore: new Date('2020-01-01'),
-    notAfter: new Date('2040-01-01'),
-    publicKey: (devKeys as CryptoKeyPair).publicKey,
-    signingKey: (rootKeys as CryptoKeyPair).privateKey,
-    signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-  });
-  const responder = await x509.X509CertificateGenerator.create({
-    serialNumber: '77',
-    subject: 'CN=Test OCSP',
-    issuer: root.subject,
-    notBefore: new Date('2020-01-01'),
-    notAfter: new Date('2040-01-01'),
-    publicKey: (respKeys as CryptoKeyPair).publicKey,
-    signingKey: (rootKeys as CryptoKeyPair).privateKey,
-    signingAlgorithm: alg,
-    extensions: [new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.9'])],
-  });
-  const nodeCert = (c: x509.X509Certificate) => Certificate.parse(new Uint8Array(c.rawData));
-  return {
-    root: nodeCert(root),
-    dev: nodeCert(dev),
-    responder: nodeCert(responder),
-    rootKey: KeyObject.from((rootKeys as CryptoKeyPair).privateKey),
-    respKey: KeyObject.from((respKeys as CryptoKeyPair).privateKey),
-    devKey: KeyObject.from((devKeys as CryptoKeyPair).privateKey),
-  };
-}
-
-const gt = (d: Date) =>
-  tlv(0x18, new Uint8Array(Buffer.from(`${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`)));
-
-function ocspResponse(
-  id: Uint8Array,
-  status: 'good' | 'revoked' | 'unknown',
-  key: KeyObject,
-  opts: { thisUpdate?: Date; nextUpdate?: Date; certs?: Certificate[]; respStatus?: number } = {},
-): Uint8Array {
-  if (opts.respStatus) return tlv(0x30, tlv(0x0a, new Uint8Array([opts.respStatus])));
-  const st =
-    status === 'good'
-      ? new Uint8Array([0x80, 0])
-      : status === 'revoked'
-        ? tlv(0xa1, gt(new Date('2025-01-01')))
-        : new Uint8Array([0x82, 0]);
-  const single = tlv(
-    0x30,
-    id,
-    st,
-    gt(opts.thisUpdate ?? new Date(NOW.getTime() - 3600_000)),
-    tlv(0xa0, gt(opts.nextUpdate ?? new Date(NOW.getTime() + 86400_000))),
-  );
-  const tbs = tlv(0x30, tlv(0xa2, tlv(0x04, new Uint8Array(20))), gt(NOW), tlv(0x30, single));
-  const sig = cryptoSign('sha384', tbs, key);
-  const parts = [tbs, tlv(0x30, oidDer('1.2.840.10045.4.3.3')), tlv(0x03, new Uint8Array([0]), sig)];
-  if (opts.certs) parts.push(tlv(0xa0, tlv(0x30, ...opts.certs.map((c) => new Uint8Array(c.raw)))));
-  const basic = tlv(0x30, ...parts);
-  return tlv(
-    0x30,
-    tlv(0x0a, new Uint8Array([0])),
-    tlv(0xa0, tlv(0x30, oidDer('1.3.6.1.5.5.7.48.1.1'), tlv(0x04, basic))),
-  );
-}
+import { NOW, ocspResponse, pki } from './ocsp-pki.ts';
 
 describe('OCSP (online revocation), against a local test PKI', async () => {
   const p = await pki();
