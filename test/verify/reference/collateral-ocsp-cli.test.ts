@@ -6,14 +6,17 @@
  * refused on fetch (a forged signature, tryLater, HTTP 404) and the offline verification shows the
  * negative paths: a missing item and a forged item fail 'nvidia.chain.revocation' with their codes.
  * The positive path (a good response verifying offline) is on a synthetic chain in collateral-ocsp.test.ts.
+ * The last case runs the installed command (bin/wasmvm-tee.js, which loads dist/: `npm run build` first).
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseCertChain } from '../../../src/verify/nvidia/certs.ts';
 import { certId } from '../../../src/verify/nvidia/ocsp.ts';
 import type { CollateralBundle } from '../../../src/verify/reference/collateral.ts';
@@ -190,5 +193,30 @@ describe('collateral fetch / verify --gpu-evidence --collateral: NVIDIA OCSP, CL
     const c = findCheck(v, 'nvidia.chain.revocation')!;
     assert.equal(c.outcome, 'skip');
     assert.match(c.detail, /not checked/);
+  });
+
+  it('the installed command (bin/wasmvm-tee.js, dist/) verifies offline with the bundle the same way', () => {
+    const bin = fileURLToPath(new URL('../../../bin/wasmvm-tee.js', import.meta.url));
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'verify',
+        '--gpu-evidence',
+        ev,
+        '--nonce',
+        e.nonce,
+        '--collateral',
+        bundleFile,
+        '--at',
+        NOW.toISOString(),
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 1, r.stderr);
+    const c = findCheck(JSON.parse(r.stdout) as Verdict, 'nvidia.chain.revocation')!;
+    assert.equal(c.outcome, 'fail');
+    assert.match(c.detail, /^COLLATERAL_MISSING_ITEM: OCSP from the collateral bundle/);
   });
 });
