@@ -5,7 +5,9 @@
  * Only NVIDIA can sign a good response for the real device chain, so here the stub's answers are
  * refused on fetch (a forged signature, tryLater, HTTP 404) and the offline verification shows the
  * negative paths: a missing item and a forged item fail 'nvidia.chain.revocation' with their codes.
- * The positive path (a good response verifying offline) is on a synthetic chain in collateral-ocsp.test.ts.
+ * The positive path (good responses, and a revoked one bundled, reported and failing) runs through the
+ * CLI with the real evidence's chain swapped for a SYNTHETIC one (test PKI): the revocation check
+ * passes on it while the verdict fails on the unpinned root, as it must.
  * The last case runs the installed command (bin/wasmvm-tee.js, which loads dist/: `npm run build` first).
  */
 import { strict as assert } from 'node:assert';
@@ -44,6 +46,15 @@ describe('collateral fetch / verify --gpu-evidence --collateral: NVIDIA OCSP, CL
   const real = parseCertChain(Buffer.from(e.certificate, 'base64').toString('latin1'));
   // the OCSP targets of the real chain: BROM (by the Provisioner ICA), ICA (by Identity), Identity (by the CA)
   const ids = [1, 2, 3].map((i) => certId(real[i]!, real[i + 1]!));
+  // a synthetic chain (test PKI) answered by the stub with good / revoked responses
+  const synth = [p.leaf, p.ica, p.dev, p.root];
+  const icaId = certId(p.ica, p.dev);
+  const devId = certId(p.dev, p.root);
+  let devStatus: 'good' | 'revoked' = 'good';
+  const answers = new Map<string, () => Uint8Array>([
+    [hex(icaId), () => ocspResponse(icaId, 'good', p.devKey)],
+    [hex(devId), () => ocspResponse(devId, devStatus, p.rootKey)],
+  ]);
   let server: Server;
   let base: string;
   const tmp = mkdtempSync(join(tmpdir(), 'wasmvm-tee-ocsp-cli-'));
@@ -61,7 +72,11 @@ describe('collateral fetch / verify --gpu-evidence --collateral: NVIDIA OCSP, CL
           return;
         }
         const id = hex(certIdOfRequest(new Uint8Array(Buffer.concat(chunks))));
-        if (id === hex(ids[0]!)) {
+        const synthetic = answers.get(id);
+        if (synthetic) {
+          res.writeHead(200, { 'content-type': 'application/ocsp-response' });
+          res.end(Buffer.from(synthetic()));
+        } else if (id === hex(ids[0]!)) {
           res.writeHead(200, { 'content-type': 'application/ocsp-response' });
           res.end(Buffer.from(ocspResponse(ids[0]!, 'good', p.otherKey))); // not NVIDIA's key
         } else if (id === hex(ids[1]!)) {
@@ -81,11 +96,11 @@ describe('collateral fetch / verify --gpu-evidence --collateral: NVIDIA OCSP, CL
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const verify = async (bundle: string, extra: string[] = [], at = NOW) => {
+  const verify = async (bundle: string, extra: string[] = [], at = NOW, evidence = ev) => {
     const r = await runCli([
       'verify',
       '--gpu-evidence',
-      ev,
+      evidence,
       '--nonce',
       e.nonce,
       '--collateral',
@@ -218,5 +233,65 @@ describe('collateral fetch / verify --gpu-evidence --collateral: NVIDIA OCSP, CL
     const c = findCheck(JSON.parse(r.stdout) as Verdict, 'nvidia.chain.revocation')!;
     assert.equal(c.outcome, 'fail');
     assert.match(c.detail, /^COLLATERAL_MISSING_ITEM: OCSP from the collateral bundle/);
+  });
+
+  it('the positive path through the CLI: the real evidence with a SYNTHETIC device chain in its place', async () => {
+    // NVIDIA cannot be impersonated, so the chain is swapped for the test PKI's: the verdict fails on
+    // the chain's root and the SPDM signature, but the revocation check runs on the bundle's responses
+    const sev = join(tmp, 'synthetic-evidence.json');
+    const pem = synth.map((c) => c.parsed.toString('pem')).join('\n');
+    writeFileSync(sev, JSON.stringify([{ ...e, certificate: Buffer.from(pem).toString('base64') }]));
+    const fetchArgs = (out: string) => [
+      'collateral',
+      'fetch',
+      '--for',
+      sev,
+      '--out',
+      out,
+      '--no-cache',
+      '--rim-service',
+      `${base}/v1/rim`,
+      '--ocsp-responder',
+      `${base}/ocsp`,
+      '--now',
+      NOW.toISOString(),
+    ];
+    const goodFile = join(tmp, 'synthetic-good.json');
+    const f = await runCli(fetchArgs(goodFile));
+    assert.equal(f.code, 1, f.err); // the RIMs are not on the stub
+    assert.match(f.out, /fetched nvidia-ocsp [0-9a-f]+ \(valid until 2026-06-30T02:10:00\.000Z\)/);
+    assert.doesNotMatch(f.err, /warning: OCSP/);
+    const b = JSON.parse(readFileSync(goodFile, 'utf8')) as CollateralBundle;
+    assert.deepEqual(
+      b.items.map((i) => `${i.kind}:${i.id}`),
+      [`nvidia-ocsp:${hex(icaId)}`, `nvidia-ocsp:${hex(devId)}`],
+    );
+    const g = await verify(goodFile, [], NOW, sev);
+    assert.equal(g.code, 1); // not NVIDIA's chain
+    const c = findCheck(g.v, 'nvidia.chain.revocation')!;
+    assert.equal(c.outcome, 'pass', c.detail);
+    assert.match(c.detail, /'Test ICA' \(serial 5151, issued by 'Test Device'\): good/);
+    assert.equal(findCheck(g.v, 'nvidia.chain.root-pinned')!.outcome, 'fail');
+
+    // revoked: bundled, reported on fetch (stderr and --json), and the verification fails on it
+    devStatus = 'revoked';
+    const revokedFile = join(tmp, 'synthetic-revoked.json');
+    const r = await runCli([...fetchArgs(revokedFile), '--json']);
+    const t = await runCli(fetchArgs(join(tmp, 'synthetic-revoked-text.json')));
+    devStatus = 'good';
+    const j = JSON.parse(r.out) as { items: unknown[]; ocsp: { status: string; certificate: string }[] };
+    assert.equal(j.items.length, 2);
+    assert.deepEqual(
+      j.ocsp.map((o) => o.status),
+      ['good', 'revoked'],
+    );
+    assert.match(
+      t.err,
+      /warning: OCSP says REVOKED for 'Test Device' \(serial 4242, issued by 'Test Root'\): revoked at 2025-01-01T00:00:00\.000Z/,
+    );
+    const rv = await verify(revokedFile, [], NOW, sev);
+    const rc = findCheck(rv.v, 'nvidia.chain.revocation')!;
+    assert.equal(rc.outcome, 'fail');
+    assert.match(rc.detail, /^OCSP_REVOKED: .*'Test Device'.*: OCSP_REVOKED: revoked at 2025-01-01/);
   });
 });
