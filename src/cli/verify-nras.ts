@@ -61,7 +61,8 @@ nvidia.crosscheck.measres is not checked).
   the FWID binding, the nonce (--nonce: the signed nonce must be yours; REQUIRED unless --no-nonce, which
   checks only that the file's nonce equals the signed one and says "freshness NOT checked" in the
   verdict) and, with --policy {"nvidia": {"referenceValues": {...}}}, the measurements. Revocation:
-  --ocsp --online asks NVIDIA's OCSP responder; without it: not checked (offline).
+  --ocsp --online asks NVIDIA's OCSP responder; --collateral BUNDLE (with --gpu-evidence) checks it
+  offline with the bundle's nvidia-ocsp responses; without either: not checked (offline).
 
 Options:
   --nonce HEX        expected nonce (64 hex digits); required for --nras-response, and for

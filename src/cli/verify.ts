@@ -82,7 +82,8 @@ Common:
   --at ISO-8601             the same (historical checks against a collateral bundle)
   --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch', docs/reference-
                             values.md): the VCEK (when the evidence has none) and the ASK/ASVK CRL (SEV-SNP),
-                            TCB Info, QE identity and CRLs (TDX inside a response) come from it, with no
+                            TCB Info, QE identity and CRLs (TDX inside a response), with --gpu-evidence
+                            the RIMs and the device chain's OCSP responses come from it, with no
                             network. Each use is a 'collateral.*' check: COLLATERAL_MISSING_ITEM is "not
                             checked" and fails the verdict unless allowed; COLLATERAL_EXPIRED (outside
                             the item's signed validity at --at), COLLATERAL_SIGNATURE_INVALID and
