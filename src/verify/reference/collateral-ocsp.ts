@@ -78,9 +78,9 @@ export async function checkOcspItem(
   cert: Certificate,
   issuer: Certificate,
   at: Date,
-): Promise<OcspResult> {
+): Promise<OcspResult & { status: 'good' | 'revoked' | 'unknown' }> {
   const r = await checkOcspResponse(itemBytes(item), cert, issuer, at);
-  if (r.status !== 'error') return r;
+  if (r.status !== 'error') return { ...r, status: r.status };
   const code =
     r.reason === 'signature'
       ? 'COLLATERAL_SIGNATURE_INVALID'
