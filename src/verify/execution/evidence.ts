@@ -14,6 +14,7 @@ import { parseAzureEvidence, parseReport, parseTpmsAttest } from '../../formats/
 import { parseAzurePolicy } from '../azure/policy.ts';
 import { type VerifyAzureOptions, verifyAzureEvidence } from '../azure/verify.ts';
 import { type VerifyGpuEvidenceOptions, verifyGpuEvidenceList } from '../nvidia/index.ts';
+import { ocspFromBundle } from '../reference/collateral-ocsp.ts';
 import {
   snpCollateralFromBundle,
   tdxCollateralFromBundle,
@@ -145,6 +146,10 @@ export async function verifyGpu(
   // SIMULATED-named self-signed root with allowSimulated.
   if (opts.trustSimulatedRoot !== undefined) o.trustSimulatedRoot = opts.trustSimulatedRoot;
   if (opts.allowSimulated) o.allowSimulated = true;
+  // An offline bundle: the device chain's revocation from its nvidia-ocsp items (a missing one fails
+  // nvidia.chain.revocation, naming the certificate), unless that check may stay not checked.
+  if (opts.collateral && !opts.allowNotChecked?.includes('nvidia.chain.revocation'))
+    o.ocsp = ocspFromBundle(opts.collateral, opts.now ?? new Date());
   return verifyGpuEvidenceList(gpu as Parameters<typeof verifyGpuEvidenceList>[0], o);
 }
 
