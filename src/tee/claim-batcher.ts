@@ -88,9 +88,11 @@ export class ClaimBatcher {
   }
 
   private flush(): void {
+    // Each timer cleared by its own function: clearImmediate on a Timeout (or clearTimeout on an
+    // Immediate) corrupts Node's bookkeeping and keeps the event loop spinning.
     if (this.timer !== undefined) {
-      clearImmediate(this.timer as NodeJS.Immediate);
-      clearTimeout(this.timer as NodeJS.Timeout);
+      if (this.opts.windowMs === 0) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
     const batch = this.pending;
