@@ -106,7 +106,7 @@ export interface AttestationEnvelope {
   signatureAlg?: typeof CLAIM_SIGNATURE_ALG;
   /**
    * session-key: ECDSA P-256/SHA-256 signature (IEEE P1363 r‖s, 64 bytes, base64) over encodeClaim(claim)
-   * by the claim key (`session.claimSpki`).
+   * by the claim key (`session.claimSpki`); with `batch`, over the batch message of the root instead.
    */
   signature?: string;
   /**

@@ -4,7 +4,8 @@
  * - session-key: each session has an ECDSA P-384 key (JWTs, ES384) and an ECDSA P-256 claim key, both
  *   attested once per key epoch (REPORT_DATA = sessionKeyReportData({spki, claimSpki, epoch, validity, kid},
  *   nonce)); the
- *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384).
+ *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384), or
+ *   with `claimSigning: 'batched'` the Merkle root of the claims finished together (claim-batcher.ts).
  * It also issues ES384 JWTs from the attested P-384 session key (engineer E's `attest_vm` tokens).
  */
 
