@@ -18,7 +18,7 @@ import { Engine } from '../../src/engine/index.ts';
 import { TeeAttester } from '../../src/server/attester.ts';
 import { createWasmvmClient, SessionCache } from '../../src/server/client.ts';
 import { SimulatedSevSnpProvider } from '../../src/tee/index.ts';
-import { type Verdict, verifyExecution } from '../../src/verify/index.ts';
+import { type Verdict, VerifierCache, verifyExecution } from '../../src/verify/index.ts';
 import { ARGS_A, type Sample, sample } from '../binding/responses.ts';
 import { fixture, startTestServer, type TestServer } from './helpers.ts';
 
@@ -39,8 +39,16 @@ function withEnvelope(s: Sample, e: Json): Json {
   r.result.claimSignature = e.signature;
   return r;
 }
+/** A VerifierCache warmed by the untampered responses (the second pass): a cached fact never turns a mutation into a yes. */
+let activeCache: VerifierCache | undefined;
 const verify = (s: Sample, response: Json = s.response as Json): Promise<Verdict> =>
-  verifyExecution(undefined, { response, request: s.request, nonce: s.nonce, allowSimulated: true });
+  verifyExecution(undefined, {
+    response,
+    request: s.request,
+    nonce: s.nonce,
+    allowSimulated: true,
+    ...(activeCache ? { cache: activeCache } : {}),
+  });
 const check = (v: Verdict, id: string) => v.checks.find((c) => c.id === id);
 
 let tried = 0;
@@ -86,6 +94,67 @@ after(async () => {
   );
 });
 
+async function proofMutations(): Promise<void> {
+  const s = samples.find((x) => env(x).batch.size > 1)!;
+  const e = env(s);
+  const { index, size, path } = e.batch as { index: number; size: number; path: string[] };
+  // each byte of each path element
+  for (let k = 0; k < path.length; k++)
+    for (let b = 0; b < 32; b++) {
+      const p = [...path];
+      const bytes = Buffer.from(p[k]!, 'hex');
+      bytes[b]! ^= 0x01;
+      p[k] = bytes.toString('hex');
+      await rejected(`path[${k}] byte ${b}`, s, { ...e, batch: { index, size, path: p } });
+    }
+  // the index and the size
+  for (let i = 0; i < Math.max(size, 4) + 2; i++)
+    if (i !== index) await rejected(`index ${i}`, s, { ...e, batch: { index: i, size, path } });
+  for (let n = 1; n <= size + 8; n++)
+    if (n !== size) await rejected(`size ${n}`, s, { ...e, batch: { index, size: n, path } });
+  // path elements dropped, added, swapped
+  for (let k = 0; k < path.length; k++)
+    await rejected(`path[${k}] dropped`, s, {
+      ...e,
+      batch: { index, size, path: path.filter((_, j) => j !== k) },
+    });
+  await rejected('path element added', s, {
+    ...e,
+    batch: { index, size, path: [...path, '00'.repeat(32)] },
+  });
+  await rejected(
+    'path reversed',
+    s,
+    { ...e, batch: { index, size, path: [...path].reverse() } },
+    'binding.batch-inclusion',
+  );
+  // each byte of the root signature
+  const sig = Buffer.from(e.signature, 'base64');
+  for (let b = 0; b < sig.length; b++) {
+    const t = Buffer.from(sig);
+    t[b]! ^= 0x80;
+    await rejected(`signature byte ${b}`, s, { ...e, signature: t.toString('base64') });
+  }
+}
+
+async function crossMutations(): Promise<void> {
+  const s = samples.find((x) => env(x).batch.size > 1)!;
+  const e = env(s);
+  const sameBatch = samples.filter((x) => x !== s && env(x).signature === e.signature);
+  assert.ok(sameBatch.length > 0);
+  for (const o of sameBatch) await rejected('proof of a batch sibling', s, { ...e, batch: env(o).batch });
+  const other =
+    samples.find((x) => env(x).signature !== e.signature) ??
+    (await sample(batched.server.url, 'all', ARGS_A, 'interp', 'session-key'));
+  assert.notEqual(env(other).signature, e.signature);
+  await rejected('proof and signature of another batch', s, {
+    ...e,
+    batch: env(other).batch,
+    signature: env(other).signature,
+  });
+  await rejected('signature of another batch', s, { ...e, signature: env(other).signature });
+}
+
 describe('batched claim signing, end to end', () => {
   it('concurrent Execute calls form batches of more than one claim; each response verifies', async () => {
     const sizes = samples.map((s) => env(s).batch.size as number);
@@ -113,65 +182,20 @@ describe('batched claim signing, end to end', () => {
     for (const idx of bySig.values()) assert.equal(new Set(idx).size, idx.length);
   });
 
-  it('every change of the proof, the index, the size or the root signature is rejected', async () => {
-    const s = samples.find((x) => env(x).batch.size > 1)!;
-    const e = env(s);
-    const { index, size, path } = e.batch as { index: number; size: number; path: string[] };
-    // each byte of each path element
-    for (let k = 0; k < path.length; k++)
-      for (let b = 0; b < 32; b++) {
-        const p = [...path];
-        const bytes = Buffer.from(p[k]!, 'hex');
-        bytes[b]! ^= 0x01;
-        p[k] = bytes.toString('hex');
-        await rejected(`path[${k}] byte ${b}`, s, { ...e, batch: { index, size, path: p } });
-      }
-    // the index and the size
-    for (let i = 0; i < Math.max(size, 4) + 2; i++)
-      if (i !== index) await rejected(`index ${i}`, s, { ...e, batch: { index: i, size, path } });
-    for (let n = 1; n <= size + 8; n++)
-      if (n !== size) await rejected(`size ${n}`, s, { ...e, batch: { index, size: n, path } });
-    // path elements dropped, added, swapped
-    for (let k = 0; k < path.length; k++)
-      await rejected(`path[${k}] dropped`, s, {
-        ...e,
-        batch: { index, size, path: path.filter((_, j) => j !== k) },
-      });
-    await rejected('path element added', s, {
-      ...e,
-      batch: { index, size, path: [...path, '00'.repeat(32)] },
-    });
-    await rejected(
-      'path reversed',
-      s,
-      { ...e, batch: { index, size, path: [...path].reverse() } },
-      'binding.batch-inclusion',
-    );
-    // each byte of the root signature
-    const sig = Buffer.from(e.signature, 'base64');
-    for (let b = 0; b < sig.length; b++) {
-      const t = Buffer.from(sig);
-      t[b]! ^= 0x80;
-      await rejected(`signature byte ${b}`, s, { ...e, signature: t.toString('base64') });
-    }
-  });
+  it('every change of the proof, the index, the size or the root signature is rejected', proofMutations);
 
-  it('a proof from another response of the same batch, or of another batch, is rejected', async () => {
-    const s = samples.find((x) => env(x).batch.size > 1)!;
-    const e = env(s);
-    const sameBatch = samples.filter((x) => x !== s && env(x).signature === e.signature);
-    assert.ok(sameBatch.length > 0);
-    for (const o of sameBatch) await rejected('proof of a batch sibling', s, { ...e, batch: env(o).batch });
-    const other =
-      samples.find((x) => env(x).signature !== e.signature) ??
-      (await sample(batched.server.url, 'all', ARGS_A, 'interp', 'session-key'));
-    assert.notEqual(env(other).signature, e.signature);
-    await rejected('proof and signature of another batch', s, {
-      ...e,
-      batch: env(other).batch,
-      signature: env(other).signature,
-    });
-    await rejected('signature of another batch', s, { ...e, signature: env(other).signature });
+  it('a proof from another response of the same batch, or of another batch, is rejected', crossMutations);
+
+  it('the same mutations against a warm VerifierCache are rejected too', async () => {
+    activeCache = new VerifierCache();
+    try {
+      for (const x of samples) assert.equal((await verify(x)).ok, true);
+      assert.deepEqual((await verify(samples[0]!)).fields?.cached, ['binding.session-signature']);
+      await proofMutations();
+      await crossMutations();
+    } finally {
+      activeCache = undefined;
+    }
   });
 
   it('a per-claim signature presented as a batch, and a batch signature as a single claim, are rejected', async () => {
