@@ -6,10 +6,13 @@
  * Two servers run side by side, each in a child process on the simulated TEE (bench/service/server-child.ts):
  * the shipped configuration, where guest code runs in supervised executor processes, and the engine's
  * opt-in in-process `interp` path (the server's design before the hostile-input work). Every cell is
- * measured in interleaved rounds on both, and the last lines print supervised ÷ in-process.
+ * measured in interleaved rounds on both, and the last lines print supervised ÷ in-process. A third server
+ * signs session-key claims in batches (`--claim-signing batched`, docs/binding.md "Batched claim signing"):
+ * its session-key Execute is measured in the same rounds, and batched vs per-claim is printed side by side
+ * (absolute req/s, the ratio, and the mean tree size its responses carried).
  * The load generator is here, over gRPC (HTTP/2, h2c) with the generated client.
  *
- *   node --import tsx bench/service/index.ts [--seconds S] [--rounds R] [--concurrency 1,8,32] [--protocol grpc] [--no-in-process]
+ *   node --import tsx bench/service/index.ts [--seconds S] [--rounds R] [--concurrency 1,8,32] [--protocol grpc] [--no-in-process] [--no-batched] [--claim-batch-window-ms N]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,6 +34,8 @@ const { values } = parseArgs({
     'max-concurrency': { type: 'string', default: '64' },
     rounds: { type: 'string', default: '3' },
     'no-in-process': { type: 'boolean', default: false },
+    'no-batched': { type: 'boolean', default: false },
+    'claim-batch-window-ms': { type: 'string', default: '0' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -39,7 +44,7 @@ const levels = values.concurrency!.split(',').map(Number);
 const protocol = values.protocol as Protocol;
 const rounds = Math.max(1, Number(values.rounds));
 
-function startServer(inProcess: boolean): Promise<{ child: ChildProcess; url: string }> {
+function startServer(inProcess: boolean, batched = false): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -49,6 +54,9 @@ function startServer(inProcess: boolean): Promise<{ child: ChildProcess; url: st
       '--max-concurrency',
       values['max-concurrency']!,
       ...(inProcess ? ['--interp-in-process'] : []),
+      ...(batched
+        ? ['--claim-signing', 'batched', '--claim-batch-window-ms', values['claim-batch-window-ms']!]
+        : []),
     ],
     {
       cwd: root,
@@ -74,9 +82,13 @@ function startServer(inProcess: boolean): Promise<{ child: ChildProcess; url: st
 async function main(): Promise<void> {
   const { child, url } = await startServer(false);
   const local = values['no-in-process'] ? undefined : await startServer(true);
+  const batched = values['no-batched'] ? undefined : await startServer(false, true);
   try {
     const client: WasmvmClient = createWasmvmClient({ baseUrl: url, protocol });
     const localClient = local ? createWasmvmClient({ baseUrl: local.url, protocol }) : undefined;
+    const batchedClient = batched ? createWasmvmClient({ baseUrl: batched.url, protocol }) : undefined;
+    // tree sizes the batched server's responses carried (a cheap scan of the attestation text)
+    const trees = { n: 0, sum: 0, max: 0 };
     const bytecode = Buffer.from(readFileSync(join(root, 'test/server/fixtures/arith.wasm'))).toString(
       'base64',
     );
@@ -92,11 +104,27 @@ async function main(): Promise<void> {
           .then((r) => {
             if (r.result?.outputValues[0]?.value.value !== 42) throw new Error('wrong result');
           });
+    const execBatched = (c: WasmvmClient) => () =>
+      c
+        .execute({
+          execution: { bytecode, fnName: 'add', inputs: ['20', '22'] },
+          runtimeConfig: { attestationMode: AttestationMode.SESSION_KEY },
+        })
+        .then((r) => {
+          if (r.result?.outputValues[0]?.value.value !== 42) throw new Error('wrong result');
+          const m = /"batch":\{"index":\d+,"size":(\d+)/.exec(r.result.attestation);
+          if (!m) throw new Error('no batch in the envelope');
+          const n = Number(m[1]);
+          trees.n++;
+          trees.sum += n;
+          trees.max = Math.max(trees.max, n);
+        });
     const workloads: Array<[string, () => Promise<unknown>]> = [
       ['echo', () => client.echo({ payload })],
       ['execute session-key', exec(AttestationMode.SESSION_KEY)],
       ['execute per-request', exec(AttestationMode.PER_REQUEST)],
     ];
+    if (batchedClient) workloads.push(['execute sk batched', execBatched(batchedClient)]);
     if (localClient)
       workloads.push(
         ['in-process session-key', exec(AttestationMode.SESSION_KEY, localClient)],
@@ -114,10 +142,14 @@ async function main(): Promise<void> {
       `${'concurrency'.padEnd(12)}${'workload'.padEnd(22)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'× echo'.padStart(9)}`,
     );
     const summary: Record<string, number> = {};
+    const perClaimRps: Record<number, Result> = {};
+    const batchedRps: Record<number, Result> = {};
+    const treeStats: Record<number, { mean: number; max: number }> = {};
     for (const conc of levels) {
       // Interleave: `rounds` rounds of every workload, the median round per workload, so that load
       // from elsewhere on the machine hits all workloads alike.
       const per = new Map<string, Result[]>();
+      Object.assign(trees, { n: 0, sum: 0, max: 0 });
       for (let i = 0; i < rounds; i++)
         for (const [name, call] of workloads) {
           const list = per.get(name) ?? [];
@@ -138,7 +170,11 @@ async function main(): Promise<void> {
         console.log(
           `${String(conc).padEnd(12)}${name.padEnd(22)}${r.rps.toFixed(0).padStart(9)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}${String(r.errors).padStart(8)}${ratio.toFixed(2).padStart(9)}`,
         );
+        if (name === 'execute session-key') perClaimRps[conc] = r;
+        if (name === 'execute sk batched') batchedRps[conc] = r;
       }
+      if (batchedClient)
+        treeStats[conc] = { mean: trees.n ? trees.sum / trees.n : Number.NaN, max: trees.max };
     }
     const sk = levels.map((c) => summary[`execute session-key@${c}`]!);
     const target = 0.5;
@@ -165,6 +201,21 @@ async function main(): Promise<void> {
       },
       { quick: values.quick ?? false },
     );
+    if (batchedClient) {
+      console.log(
+        `\nsession-key Execute, batched claim signing (window ${values['claim-batch-window-ms']} ms) vs per-claim (two servers, same rounds):`,
+      );
+      for (const c of levels) {
+        const p = perClaimRps[c]!;
+        const b = batchedRps[c]!;
+        const t = treeStats[c]!;
+        console.log(
+          `  concurrency ${String(c).padEnd(3)} per-claim ${p.rps.toFixed(0).padStart(6)} req/s (p50 ${p.p50.toFixed(2)} ms)` +
+            `  batched ${b.rps.toFixed(0).padStart(6)} req/s (p50 ${b.p50.toFixed(2)} ms)` +
+            `  batched ÷ per-claim ${(b.rps / p.rps).toFixed(2)}×  tree size mean ${t.mean.toFixed(1)}, max ${t.max}`,
+        );
+      }
+    }
     if (localClient) {
       console.log(
         '\nsupervised executors ÷ in-process interp (the design before the hostile-input work), same run:',
@@ -181,6 +232,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
     local?.child.kill('SIGTERM');
+    batched?.child.kill('SIGTERM');
   }
 }
 

@@ -2,7 +2,8 @@
  * The service bench's server: `startServer` with the default backend on the simulated TEE, in its own
  * process, so that the bench can run the shipped configuration (guest code in supervised executor
  * processes) beside the engine's opt-in in-process `interp` path (`--interp-in-process`, what the
- * server did before the hostile-input work) in one run. Prints `serving on URL` on stderr.
+ * server did before the hostile-input work) in one run; `--claim-signing batched` for batched session-key
+ * claim signing (docs/binding.md). Prints `serving on URL` on stderr.
  * Not a server for anything but this benchmark: the in-process path runs untrusted code in the server.
  */
 import { parseArgs } from 'node:util';
@@ -12,12 +13,17 @@ const { values } = parseArgs({
   options: {
     'interp-in-process': { type: 'boolean', default: false },
     'max-concurrency': { type: 'string', default: '64' },
+    'claim-signing': { type: 'string', default: 'per-claim' },
+    'claim-batch-window-ms': { type: 'string', default: '0' },
   },
 });
 const backend = await createDefaultBackend({
   teeProvider: 'simulated',
   allowSimulated: true,
   engineOptions: { interpInProcess: values['interp-in-process'] === true },
+  ...(values['claim-signing'] === 'batched'
+    ? { claimSigning: 'batched' as const, claimBatch: { windowMs: Number(values['claim-batch-window-ms']) } }
+    : {}),
 });
 await backend.attester.warmUp?.();
 const server = await startServer({

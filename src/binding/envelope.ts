@@ -4,6 +4,7 @@
 
 import { toBase64 } from '../formats/index.ts';
 import type { ExecutionClaim } from './claim.ts';
+import { type ClaimBatchProofJson, checkClaimBatchShape } from './claim-batch.ts';
 import type { ExecutionClaimJson } from './claim-json.ts';
 import { bytesToHex, hexToBytes } from './encode.ts';
 import { BindingError } from './errors.ts';
@@ -105,9 +106,15 @@ export interface AttestationEnvelope {
   signatureAlg?: typeof CLAIM_SIGNATURE_ALG;
   /**
    * session-key: ECDSA P-256/SHA-256 signature (IEEE P1363 r‖s, 64 bytes, base64) over encodeClaim(claim)
-   * by the claim key (`session.claimSpki`).
+   * by the claim key (`session.claimSpki`); with `batch`, over the batch message of the root instead.
    */
   signature?: string;
+  /**
+   * session-key, batched claim signing only (docs/binding.md, "Batched claim signing"): the claim's inclusion
+   * proof in a batch; `signature` is then the claim key's signature over the batch message (its root), not
+   * over encodeClaim(claim). Absent: per-claim signing, byte for byte as before.
+   */
+  batch?: ClaimBatchProofJson;
   /** GPU evidence (NVIDIA): nonce gpuNonceFor(gpuBindingData(claim)), digest claim.gpuEvidenceSha256. */
   gpu?: unknown[];
 }
@@ -247,6 +254,7 @@ const ENVELOPE_KEYS = [
   'session',
   'signatureAlg',
   'signature',
+  'batch',
   'gpu',
 ] as const;
 
@@ -354,7 +362,7 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
   if (env.gpu !== undefined && !Array.isArray(env.gpu)) throw envErr('attestation.gpu', 'expected a list');
   if (env.mode === 'per-request') {
     checkEvidenceShape(env.evidence, 'attestation.evidence');
-    for (const k of ['session', 'signature', 'signatureAlg'] as const)
+    for (const k of ['session', 'signature', 'signatureAlg', 'batch'] as const)
       if (env[k] !== undefined) throw envErr(`attestation.${k}`, 'not allowed in per-request mode');
   } else {
     if (env.evidence !== undefined) throw envErr('attestation.evidence', 'not allowed in session-key mode');
@@ -369,6 +377,7 @@ export function parseEnvelope(input: string | unknown): AttestationEnvelope {
       throw envErr('attestation.session.claimSpki', 'session-key: session.claimSpki missing');
     checkSessionShape(env.session, 'attestation.session');
     checkB64(env.signature, 'attestation.signature');
+    if (env.batch !== undefined) checkClaimBatchShape(env.batch, 'attestation.batch');
   }
   return env;
 }

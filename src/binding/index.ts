@@ -18,6 +18,20 @@ export {
   type ExecutionClaim,
 } from './claim.ts';
 export {
+  CLAIM_BATCH_DOMAIN,
+  CLAIM_BATCH_MAX_SIZE,
+  type ClaimBatchProofJson,
+  checkClaimBatchShape,
+  claimBatchLeaf,
+  claimBatchMessage,
+  claimBatchNode,
+  claimBatchProofToJson,
+  claimBatchRoot,
+  claimBatchRootFromProof,
+  claimBatchTree,
+  claimSignedBytes,
+} from './claim-batch.ts';
+export {
   CLAIM_JSON_KEYS,
   type ClaimWebGpuJson,
   claimFromJson,

@@ -42,6 +42,11 @@ Options:
   --timeout-ms N           server-side execution deadline (default ${DEFAULTS.timeoutMs})
   --max-memory-pages N     guest linear memory limit, 64 KiB pages (default: the engine's)
   --session-key-lifetime S session key lifetime, seconds (default 3600); the sealing key rotates with it
+  --claim-signing MODE     session-key claims: per-claim (default: one ES256 signature per claim) | batched
+                           (claims finished together are leaves of a Merkle tree whose root is signed once;
+                           each response carries its inclusion proof; docs/binding.md "Batched claim signing")
+  --claim-batch-window-ms N  batched: how long a batch stays open, ms (default 0 = one event-loop turn; ≤ 1000)
+  --claim-batch-max N      batched: most claims per batch (default 256; 1..4096)
   --seal-suite SUITE       sealing key suite (docs/sealed-execution.md): x25519-sha256-chacha20poly1305
                            (default) | x25519-sha256-aes256gcm | xwing-sha256-chacha20poly1305 | none
   --sealed-replay-window-ms N  ExecuteSealed replay window, ± ms of the server clock (default 300000)
@@ -111,6 +116,9 @@ export const SERVE_OPTIONS = {
   'timeout-ms': { type: 'string' },
   'max-memory-pages': { type: 'string' },
   'session-key-lifetime': { type: 'string' },
+  'claim-signing': { type: 'string' },
+  'claim-batch-window-ms': { type: 'string' },
+  'claim-batch-max': { type: 'string' },
   'seal-suite': { type: 'string' },
   'sealed-replay-window-ms': { type: 'string' },
   'shutdown-timeout-ms': { type: 'string' },
@@ -209,6 +217,20 @@ function checkOptions(argv: string[]) {
       `--seal-suite: ${[...SEAL_SUITE_NAMES, 'none'].join(' | ')}, got '${sealSuite}'`,
     );
 
+  const claimSigning = values['claim-signing'] ?? 'per-claim';
+  if (claimSigning !== 'per-claim' && claimSigning !== 'batched')
+    throw new UsageError('USAGE', `--claim-signing: expected per-claim or batched, got '${claimSigning}'`);
+  const claimBatch: { windowMs?: number; maxSize?: number } = {};
+  const windowMs = intOption(values['claim-batch-window-ms'], '--claim-batch-window-ms', 0, 1000);
+  const maxSize = intOption(values['claim-batch-max'], '--claim-batch-max', 1, 4096);
+  if (windowMs !== undefined) claimBatch.windowMs = windowMs;
+  if (maxSize !== undefined) claimBatch.maxSize = maxSize;
+  if (claimSigning !== 'batched' && (windowMs !== undefined || maxSize !== undefined))
+    throw new UsageError(
+      'USAGE',
+      '--claim-batch-window-ms and --claim-batch-max go with --claim-signing batched',
+    );
+
   const tlsCert = values['tls-cert'];
   const tlsKey = values['tls-key'];
   const opts: Omit<ServerOptions, 'backend'> = {
@@ -264,7 +286,18 @@ function checkOptions(argv: string[]) {
     if (perClient.maxQueue !== undefined) opts.perClient.maxQueue = perClient.maxQueue;
   }
   const executorMemoryMb = n('executor-memory-mb', 64);
-  return { values, opts, tee, lifetime, attestation, limits, executorMemoryMb, sealSuite };
+  return {
+    values,
+    opts,
+    tee,
+    lifetime,
+    attestation,
+    limits,
+    executorMemoryMb,
+    sealSuite,
+    claimSigning: claimSigning as 'per-claim' | 'batched',
+    claimBatch,
+  };
 }
 
 async function serve({
@@ -276,6 +309,8 @@ async function serve({
   limits,
   executorMemoryMb,
   sealSuite,
+  claimSigning,
+  claimBatch,
 }: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
   const {
     createDefaultBackend,
@@ -327,6 +362,7 @@ async function serve({
     ...(lifetime !== undefined ? { sessionKeyLifetimeMs: lifetime * 1000 } : {}),
     ...(sealSuite !== undefined ? { sealSuite: sealSuite === 'none' ? (false as const) : sealSuite } : {}),
     ...(tlsKey ? { tlsKey: { spkiSha256: tlsKey.spkiSha256, origin: tlsKey.origin } } : {}),
+    ...(claimSigning === 'batched' ? { claimSigning, claimBatch } : {}),
     ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
   });
   if (values.webgpu) {
@@ -368,6 +404,7 @@ async function serve({
     teeDescription: tee_.description,
     simulated: tee_.simulated,
     attestation,
+    claimSigning,
     maxConcurrency: opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
     maxMessageBytes: server.config.maxMessageBytes,
   });

@@ -15,7 +15,12 @@ import {
   WebGpuHost,
   type WebGpuHostOptions,
 } from '../host/index.ts';
-import { type DetectOptions, detectTee } from '../tee/index.ts';
+import {
+  type ClaimBatchOptions,
+  type ClaimSigningMode,
+  type DetectOptions,
+  detectTee,
+} from '../tee/index.ts';
 import { buildDigest } from '../version-digest.ts';
 import type { TlsKeyBinding } from './attested-tls.ts';
 import { TeeAttester } from './attester.ts';
@@ -47,6 +52,10 @@ export interface DefaultBackendOptions {
   sealSuite?: string | false;
   /** The TLS key to bind into every session (attested TLS; attested-tls.ts). */
   tlsKey?: TlsKeyBinding;
+  /** Session-key claim signing: 'per-claim' (default) or 'batched' (docs/binding.md, "Batched claim signing"). */
+  claimSigning?: ClaimSigningMode;
+  /** Batched signing: window and batch size bound. */
+  claimBatch?: ClaimBatchOptions;
 }
 
 export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Promise<Backend> {
@@ -61,6 +70,8 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
     ...(build !== undefined ? { serverBuildSha256: build } : {}),
     ...(opts.sealSuite !== undefined ? { sealSuite: opts.sealSuite } : {}),
     ...(opts.tlsKey !== undefined ? { tlsKey: opts.tlsKey } : {}),
+    ...(opts.claimSigning !== undefined ? { claimSigning: opts.claimSigning } : {}),
+    ...(opts.claimBatch !== undefined ? { claimBatch: opts.claimBatch } : {}),
   });
   const deps: HostHandlerDeps = {
     tee: provider,

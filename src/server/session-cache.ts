@@ -17,7 +17,13 @@
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { toJson } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { claimFromJson, encodeClaim, fromB64, type SessionKeyJson } from '../binding/index.ts';
+import {
+  claimFromJson,
+  claimSignedBytes,
+  encodeClaim,
+  fromB64,
+  type SessionKeyJson,
+} from '../binding/index.ts';
 import { WASMVMExecutionRequestSchema, WASMVMExecutionResponseSchema } from '../gen/wasmvm/v1/wasmvm_pb.ts';
 import {
   type Check,
@@ -170,17 +176,15 @@ export class SessionCache {
       let ok = false;
       try {
         const sig = fromB64(env.signature, 'signature');
+        // Per-claim: over encodeClaim(claim); batched: over the batch root its inclusion proof leads to.
+        const signed = claimSignedBytes(encodeClaim(claimFromJson(env.claim)), env.batch);
         ok =
+          signed !== undefined &&
           env.signatureAlg === 'ES256' &&
           // the claim's build = the build bound into the cached session (and pinned when it was verified)
           env.claim.serverBuildSha256 === cached.serverBuildSha256 &&
           env.session.serverBuildSha256 === cached.serverBuildSha256 &&
-          verifySignature(
-            'sha256',
-            encodeClaim(claimFromJson(env.claim)),
-            { key: cached.claimKey, dsaEncoding: 'ieee-p1363' },
-            sig,
-          );
+          verifySignature('sha256', signed.bytes, { key: cached.claimKey, dsaEncoding: 'ieee-p1363' }, sig);
       } catch {
         ok = false;
       }

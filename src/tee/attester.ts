@@ -4,7 +4,8 @@
  * - session-key: each session has an ECDSA P-384 key (JWTs, ES384) and an ECDSA P-256 claim key, both
  *   attested once per key epoch (REPORT_DATA = sessionKeyReportData({spki, claimSpki, epoch, validity, kid},
  *   nonce)); the
- *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384).
+ *   claim key signs encodeClaim(claim) for every execution (ES256: P-256 signs ~10× faster than P-384), or
+ *   with `claimSigning: 'batched'` the Merkle root of the claims finished together (claim-batcher.ts).
  * It also issues ES384 JWTs from the attested P-384 session key (engineer E's `attest_vm` tokens).
  */
 
@@ -36,6 +37,13 @@ import {
   TLS_KEY_ORIGINS,
   type TlsKeyOrigin,
 } from '../binding/index.ts';
+import {
+  CLAIM_SIGNING_MODES,
+  ClaimBatcher,
+  type ClaimBatchOptions,
+  type ClaimSigningMode,
+  checkClaimBatchOptions,
+} from './claim-batcher.ts';
 import { TeeError } from './errors.ts';
 import type { CpuEvidence, TeeProvider } from './types.ts';
 
@@ -64,6 +72,14 @@ export interface AttesterOptions {
    * is bound (session-key/v4).
    */
   tlsKey?: { spkiSha256: Uint8Array; origin: TlsKeyOrigin };
+  /**
+   * Session-key mode: 'per-claim' (default) signs encodeClaim(claim) per execution; 'batched' signs the
+   * Merkle root of the claims finished together once (docs/binding.md, "Batched claim signing").
+   * Per-request mode is unaffected.
+   */
+  claimSigning?: ClaimSigningMode;
+  /** Batched signing: the window and the batch size bound (claim-batcher.ts defaults). */
+  claimBatch?: ClaimBatchOptions;
 }
 
 /** What the Attester answers for a sealed request's key id (sealKeyFor). */
@@ -116,6 +132,8 @@ interface SessionKey {
   data: SessionKeyData;
   /** The session's HPKE sealing key pair (private part never leaves this process). */
   seal?: SealKeyPair;
+  /** Batched claim signing: this key's batcher (made on first use). */
+  batcher?: ClaimBatcher;
 }
 
 export class Attester {
@@ -132,6 +150,9 @@ export class Attester {
   private readonly retired = new Map<string, number>();
   /** The server build digest (lowercase hex) or undefined. */
   readonly serverBuildSha256?: string;
+  /** How session-key claims are signed. */
+  readonly claimSigning: ClaimSigningMode;
+  private readonly claimBatch: Required<ClaimBatchOptions>;
 
   constructor(provider: TeeProvider, opts: AttesterOptions = {}) {
     this.provider = provider;
@@ -142,6 +163,10 @@ export class Attester {
       this.serverBuildSha256 = h;
     }
     this.issuer = opts.issuer ?? 'wasmvm-tee';
+    this.claimSigning = opts.claimSigning ?? 'per-claim';
+    if (!(CLAIM_SIGNING_MODES as readonly string[]).includes(this.claimSigning))
+      throw new TeeError('TEE_INVALID_ARGUMENT', `claimSigning: ${CLAIM_SIGNING_MODES.join(' or ')}`);
+    this.claimBatch = checkClaimBatchOptions(opts.claimBatch ?? {});
     this.lifetimeMs = opts.sessionKeyLifetimeMs ?? 3600_000;
     if (!(this.lifetimeMs > 0))
       throw new TeeError('TEE_INVALID_ARGUMENT', 'sessionKeyLifetimeMs must be > 0');
@@ -223,16 +248,28 @@ export class Attester {
     } else {
       // The callback form of crypto.sign runs on libuv's thread pool, so concurrent executions sign in
       // parallel instead of queueing ~1 ms of ECDSA each on the event loop.
-      const sig = await signAsync('sha256', encodeClaim(claim), {
-        key: key.claimKey,
-        dsaEncoding: 'ieee-p1363',
-      });
-      envelope = {
-        ...base,
-        session: key.session,
-        signatureAlg: CLAIM_SIGNATURE_ALG,
-        signature: b64(new Uint8Array(sig)),
-      };
+      if (this.claimSigning === 'batched') {
+        key.batcher ??= new ClaimBatcher(key.claimKey, this.claimBatch);
+        const { signature, batch } = await key.batcher.sign(encodeClaim(claim));
+        envelope = {
+          ...base,
+          session: key.session,
+          signatureAlg: CLAIM_SIGNATURE_ALG,
+          signature: b64(signature),
+          batch,
+        };
+      } else {
+        const sig = await signAsync('sha256', encodeClaim(claim), {
+          key: key.claimKey,
+          dsaEncoding: 'ieee-p1363',
+        });
+        envelope = {
+          ...base,
+          session: key.session,
+          signatureAlg: CLAIM_SIGNATURE_ALG,
+          signature: b64(new Uint8Array(sig)),
+        };
+      }
     }
     if (gpu) envelope.gpu = gpu;
     // `json` is serialized on first read (the server serializes the envelope itself, after adding GPU

@@ -11,6 +11,16 @@ export {
   type TpmTransport,
 } from './azure/index.ts';
 export {
+  CLAIM_BATCH_MAX_LIMIT,
+  CLAIM_BATCH_WINDOW_MAX_MS,
+  CLAIM_SIGNING_MODES,
+  ClaimBatcher,
+  type ClaimBatchOptions,
+  type ClaimSigningMode,
+  DEFAULT_CLAIM_BATCH_MAX,
+  DEFAULT_CLAIM_BATCH_WINDOW_MS,
+} from './claim-batcher.ts';
+export {
   nodeTsmFs,
   probeTsmProvider,
   readTsmReport,

@@ -8,7 +8,9 @@ import {
   type AttestationEnvelope,
   type BindingError,
   bytesToHex,
+  CLAIM_BATCH_DOMAIN,
   claimFromJson,
+  claimSignedBytes,
   type EvidenceJson,
   type ExecutionClaim,
   encodeClaim,
@@ -313,17 +315,45 @@ async function sessionChecks(
     const { facts, at } = await sessionKeyFacts(s, run);
     const { data, identity, expected, sameKey, p256 } = facts;
     const sig = fromB64(env.signature, 'signature');
-    const sigOk = sameKey && p256 && sig.length === 64 && (await verifyEs256(data.claimSpki, encoded, sig));
+    // Per-claim: the key signed encodeClaim(claim). Batched: it signed the batch message of the root
+    // this claim's inclusion proof leads to (undefined: the proof leads nowhere, nothing to verify).
+    const signed = claimSignedBytes(encoded, env.batch);
+    const what = env.batch ? 'claim batch root' : 'claim';
+    const sigOk =
+      signed !== undefined &&
+      sameKey &&
+      p256 &&
+      sig.length === 64 &&
+      (await verifyEs256(data.claimSpki, signed.bytes, sig));
+    if (env.batch) {
+      const { index, size } = env.batch;
+      run.fields.claimBatch = signed?.root ? { index, size, root: bytesToHex(signed.root) } : { index, size };
+      run.checks.push(
+        signed === undefined
+          ? fail(
+              'binding.batch-inclusion',
+              `the inclusion proof (leaf ${index} of ${size}, ${env.batch.path.length} path nodes) is not a proof for that position: no batch root to verify`,
+            )
+          : (sigOk ? pass : fail)(
+              'binding.batch-inclusion',
+              sigOk
+                ? `claim is leaf ${index} of a batch of ${size} (RFC 9162 Merkle tree, ${CLAIM_BATCH_DOMAIN}); the root the proof leads to is the one the session claim key signed`
+                : `the root recomputed from the claim (leaf ${index} of ${size}) and its path is not the one the session claim key signed`,
+            ),
+      );
+    }
     run.checks.push(
       (sigOk ? pass : fail)(
         'binding.session-signature',
         sigOk
-          ? `claim signed (ES256) by the session claim key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})${at ? cachedNote(at, 'session keys (jwk = spki, P-256 claim key)') : ''}`
-          : !sameKey
-            ? 'session.jwk and session.spki are different keys'
-            : !p256
-              ? 'session.claimSpki is not an ECDSA P-256 key'
-              : 'the ES256 claim signature does not verify with the session claim key',
+          ? `${what} signed (ES256) by the session claim key (epoch ${s.epoch}, kid ${s.jwk.kid ?? '?'})${at ? cachedNote(at, 'session keys (jwk = spki, P-256 claim key)') : ''}`
+          : signed === undefined
+            ? 'not checked: the batch inclusion proof leads to no root, so there is no signed message to verify'
+            : !sameKey
+              ? 'session.jwk and session.spki are different keys'
+              : !p256
+                ? 'session.claimSpki is not an ECDSA P-256 key'
+                : `the ES256 ${what} signature does not verify with the session claim key`,
       ),
     );
     const idOk = claim.session === bytesToHex(identity);
