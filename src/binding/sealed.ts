@@ -3,15 +3,17 @@
  * versioned info strings, the size buckets and the sealed request digest a claim binds (claim field 21).
  * Every HPKE operation is @hpke/core's (with @hpke/chacha20poly1305 and @hpke/hybridkem-x-wing); nothing
  * here is hand-written cryptography; ChaCha20-Poly1305 is OpenSSL's in Node and @hpke/chacha20poly1305's in
- * browsers (platform/chacha20poly1305-node.ts). Server (opens requests, seals responses) and client (seals
+ * browsers (platform/chacha20poly1305-node.ts); so are HMAC/HKDF-SHA256 and X25519 under @hpke's key
+ * schedule and DHKEM (OpenSSL in Node, @hpke's WebCrypto defaults in browsers: platform/hpke-primitives-node.ts). Server (opens requests, seals responses) and client (seals
  * requests, opens responses, in Node or in a page) both import it.
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
+import { Aes256Gcm, CipherSuite } from '@hpke/core';
 import { XWing } from '@hpke/hybridkem-x-wing';
 import { createHasher } from '../util/digest.ts';
 import { concat } from './encode.ts';
 import { BindingError } from './errors.ts';
 import { platformChacha20Poly1305 } from './platform/chacha20poly1305-node.ts';
+import { platformDhkemX25519, platformHkdfSha256 } from './platform/hpke-primitives-node.ts';
 
 /** One sealing suite: a name (what sessions and requests carry) and its RFC 9180 identifiers. */
 export interface SealSuiteInfo {
@@ -82,8 +84,8 @@ export function hpkeSuite(name: string): CipherSuite {
   if (!s) {
     const info = sealSuiteInfo(name);
     s = new CipherSuite({
-      kem: info.kemId === 0x647a ? new XWing() : new DhkemX25519HkdfSha256(),
-      kdf: new HkdfSha256(),
+      kem: info.kemId === 0x647a ? new XWing() : platformDhkemX25519(),
+      kdf: platformHkdfSha256(),
       aead: info.aeadId === 0x0002 ? new Aes256Gcm() : platformChacha20Poly1305(),
     });
     suites.set(name, s);
