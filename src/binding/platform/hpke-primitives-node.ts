@@ -9,7 +9,7 @@
  *    replaced by `hmacSubtle` below, which answers exactly the two calls that class makes: HMAC sign
  *    (createHmac) and HKDF deriveBits (hkdfSync, RFC 5869 Extract-then-Expand); nothing else.
  *  - X25519: @hpke/common's XCurveDhkemPrimitives (the class @hpke/dhkem-x25519 uses with its JavaScript
- *    curve) given OpenSSL's X25519 as the curve (`diffieHellman`; keys imported through fixed DER headers).
+ *    curve) given OpenSSL's X25519 as the curve (`generateKeyPairSync`, `diffieHellman`; keys as JWK).
  *    OpenSSL refuses an all-zero shared secret (RFC 7748 §6.1, RFC 9180 §7.1.4), as WebCrypto does.
  * The browser build replaces this file with hpke-primitives-web.ts (@hpke's WebCrypto defaults; same
  * exports; scripts/esbuild-platform.mjs, the package's `browser` field). Only ../sealed.ts imports it.
@@ -19,7 +19,9 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  generateKeyPairSync,
   hkdfSync,
+  type KeyObject,
   randomBytes,
 } from 'node:crypto';
 import {
@@ -93,10 +95,11 @@ class NodeHkdfSha256 extends HkdfSha256Native {
   }
 }
 
-// DER headers of an X25519 key (RFC 8410): PKCS#8 private key and SubjectPublicKeyInfo, each followed by the
-// 32 raw bytes.
+// X25519 keys reach OpenSSL as JWK (RFC 8037 "OKP"): Node's DER import (OpenSSL 3's decoders) costs about
+// a millisecond a key, its JWK import tens of microseconds. A private key's JWK needs `x`, which Node reads
+// but does not use (OpenSSL derives the public key from `d`); where a Node version refuses the empty one,
+// the PKCS#8 DER form (RFC 8410) is used instead.
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 const BASE_POINT = (() => {
   const p = new Uint8Array(32);
   p[0] = 9;
@@ -106,22 +109,64 @@ const BASE_POINT = (() => {
 function checkLength(b: Uint8Array, what: string): void {
   if (b.length !== 32) throw new Error(`X25519 ${what} must be 32 bytes`);
 }
-const privateKeyObject = (sk: Uint8Array) => {
+const b64u = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+const fromB64u = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
+
+interface PrivateEntry {
+  /** base64url of the private key bytes the entry was made from (a hit must still hold them). */
+  d: string;
+  key: KeyObject;
+  /** The public key's bytes. */
+  publicKey: Uint8Array;
+}
+/**
+ * OpenSSL key objects of the private keys @hpke holds, by the identity of their byte arrays (@hpke's
+ * XCryptoKey keeps the 32 bytes; each dh call passes the same array): a key is imported once, not per
+ * call. An entry is used only while the array still holds the bytes it was made from.
+ */
+const privateKeys = new WeakMap<Uint8Array, PrivateEntry>();
+
+function remember(sk: Uint8Array, key: KeyObject, d: string, x: string): PrivateEntry {
+  const e = { d, key, publicKey: fromB64u(x) };
+  privateKeys.set(sk, e);
+  return e;
+}
+function privateKey(sk: Uint8Array): PrivateEntry {
   checkLength(sk, 'private key');
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
-};
-const publicKeyObject = (pk: Uint8Array) => {
+  const d = b64u(sk);
+  const hit = privateKeys.get(sk);
+  if (hit && hit.d === d) return hit;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' });
+  } catch {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
+  }
+  const jwk = key.export({ format: 'jwk' });
+  if (jwk.d !== d || typeof jwk.x !== 'string') throw new Error('X25519 private key import failed');
+  return remember(sk, key, d, jwk.x);
+}
+function publicKey(pk: Uint8Array): KeyObject {
   checkLength(pk, 'public key');
-  return createPublicKey({ key: Buffer.concat([SPKI_X25519, pk]), format: 'der', type: 'spki' });
-};
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(pk) }, format: 'jwk' });
+}
 /** X25519(k, u) of RFC 7748 §5 by OpenSSL; fresh bytes with an ArrayBuffer of their own (@hpke takes `.buffer`). */
 function x25519(k: Uint8Array, u: Uint8Array): Uint8Array {
-  const out = diffieHellman({ privateKey: privateKeyObject(k), publicKey: publicKeyObject(u) });
-  return new Uint8Array(out);
+  return new Uint8Array(diffieHellman({ privateKey: privateKey(k).key, publicKey: publicKey(u) }));
 }
+/** X25519(k, 9): the public key (a copy). */
 function x25519Base(k: Uint8Array): Uint8Array {
-  const spki = createPublicKey(privateKeyObject(k)).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(spki.subarray(SPKI_X25519.length));
+  return privateKey(k).publicKey.slice();
+}
+/** A fresh private key, by OpenSSL's key generation (its key object and public key remembered). */
+async function randomSecretKey(seed?: Uint8Array): Promise<Uint8Array> {
+  if (seed) return seed;
+  const { privateKey: key } = generateKeyPairSync('x25519');
+  const jwk = key.export({ format: 'jwk' });
+  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') throw new Error('X25519 key generation failed');
+  const sk = fromB64u(jwk.d);
+  remember(sk, key, jwk.d, jwk.x);
+  return sk;
 }
 
 type Curve = ConstructorParameters<typeof XCurveDhkemPrimitives>[2];
@@ -131,7 +176,7 @@ const opensslX25519: Curve = Object.freeze({
   scalarMultBase: x25519Base,
   getSharedSecret: x25519,
   getPublicKey: x25519Base,
-  utils: { randomSecretKey: async (seed?: Uint8Array) => (seed ? seed : new Uint8Array(randomBytes(32))) },
+  utils: { randomSecretKey },
   GuBytes: BASE_POINT,
   lengths: { secretKey: 32, publicKey: 32, seed: 32 },
   keygen: (seed?: Uint8Array) => {
