@@ -195,10 +195,34 @@ export function unframePayload(frame: Uint8Array): Uint8Array {
   const n = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
   if (4 + n > frame.length)
     throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame length exceeds the plaintext');
-  for (let i = 4 + n; i < frame.length; i++)
-    if (frame[i] !== 0) throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame padding is not zero');
+  if (!allZero(frame, 4 + n, frame.length))
+    throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame padding is not zero');
   return frame.subarray(4, 4 + n);
 }
+
+/** Whether b[from..to) are all zero (whole 32-bit words where aligned: up to 1/8 of a large frame). */
+function allZero(b: Uint8Array, from: number, to: number): boolean {
+  let acc = 0;
+  let i = from;
+  while (i < to && (b.byteOffset + i) % 4 !== 0) acc |= b[i++]!;
+  const words = Math.floor((to - i) / 4);
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    for (let j = 0; j < words; j++) acc |= w[j]!;
+    i += words * 4;
+  }
+  while (i < to) acc |= b[i++]!;
+  return acc === 0;
+}
+
+/**
+ * The bytes for @hpke: their ArrayBuffer when they span it (@hpke copies any view into an ArrayBuffer of
+ * its own before the AEAD sees it; a frame is its own buffer, so that copy is skipped), else the view.
+ */
+const whole = (b: Uint8Array): ArrayBuffer | Uint8Array =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer
+    ? b.buffer
+    : b;
 
 /**
  * HPKE base-mode single-shot seal (RFC 9180 §6.1) to a serialized public key; `ekm` fixes the ephemeral
@@ -218,7 +242,7 @@ export async function hpkeSeal(
   } catch {
     throw new BindingError('SEAL_INVALID_KEY', `not a ${suite} public key`, 'publicKey');
   }
-  const r = await s.seal({ recipientPublicKey: pk, info, ...(ekm ? { ekm } : {}) }, plaintext);
+  const r = await s.seal({ recipientPublicKey: pk, info, ...(ekm ? { ekm } : {}) }, whole(plaintext));
   return { enc: new Uint8Array(r.enc), ciphertext: new Uint8Array(r.ct) };
 }
 
@@ -231,7 +255,7 @@ export async function hpkeOpen(
 ): Promise<Uint8Array> {
   try {
     return new Uint8Array(
-      await hpkeSuite(key.suite).open({ recipientKey: key.keyPair, enc, info }, ciphertext),
+      await hpkeSuite(key.suite).open({ recipientKey: key.keyPair, enc, info }, whole(ciphertext)),
     );
   } catch {
     throw new BindingError(

@@ -196,3 +196,25 @@ test('a browser bundle of the sealing code gets the web twin (and the package sa
   );
   assert.equal(fast.HPKE_PRIMITIVES, 'node:crypto (OpenSSL)');
 });
+
+test('unframe finds one non-zero padding byte anywhere, at any alignment', async () => {
+  const { framePayload, unframePayload } = await import('../../../src/binding/index.ts');
+  for (const payloadLen of [0, 1, 5, 1019, 3000]) {
+    const frame = framePayload(pattern(payloadLen));
+    for (const shift of [0, 1, 2, 3]) {
+      const buf = new Uint8Array(frame.length + shift);
+      buf.set(frame, shift);
+      const f = buf.subarray(shift);
+      assert.deepEqual(unframePayload(f), pattern(payloadLen));
+      for (let i = 4 + payloadLen; i < f.length; i += i < 4 + payloadLen + 16 || i > f.length - 16 ? 1 : 61) {
+        f[i] = 1;
+        assert.throws(
+          () => unframePayload(f),
+          /padding is not zero/,
+          `len ${payloadLen} shift ${shift} at ${i}`,
+        );
+        f[i] = 0;
+      }
+    }
+  }
+});
