@@ -5,9 +5,10 @@
  *
  * Only primitives are supplied, through @hpke's own pluggable seams; every RFC 9180 step (labeled extract
  * and expand, the key schedule, DeriveKeyPair, Encap/Decap, the KEM context) stays @hpke's code:
- *  - KDF: @hpke's HkdfSha256Native, unchanged, with its SubtleCrypto handle (`_api`, set by `_setup`)
- *    replaced by `hmacSubtle` below, which answers exactly the two calls that class makes: HMAC sign
- *    (createHmac) and HKDF deriveBits (hkdfSync, RFC 5869 Extract-then-Expand); nothing else.
+ *  - KDF: @hpke's HkdfSha256Native with its SubtleCrypto handle (`_api`, set by `_setup`) replaced by
+ *    `hmacSubtle` below, which answers exactly the two calls that class makes: HMAC sign (createHmac) and
+ *    HKDF deriveBits (hkdfSync, RFC 5869 Extract-then-Expand); nothing else. Its extractAndExpand is
+ *    @hpke's own expand of @hpke's own extract (RFC 5869 §2), i.e. HMAC calls only.
  *  - X25519: @hpke/common's XCurveDhkemPrimitives (the class @hpke/dhkem-x25519 uses with its JavaScript
  *    curve) given OpenSSL's X25519 as the curve (`generateKeyPairSync`, `diffieHellman`; keys as JWK).
  *    OpenSSL refuses an all-zero shared secret (RFC 7748 §6.1, RFC 9180 §7.1.4), as WebCrypto does.
@@ -90,6 +91,16 @@ const hmacSubtle = {
 
 /** @hpke's HKDF-SHA256 (RFC 9180 labeled forms included) over OpenSSL's HMAC and HKDF. */
 class NodeHkdfSha256 extends HkdfSha256Native {
+  /**
+   * RFC 5869's HKDF is Expand(Extract(salt, ikm), info, L): @hpke's own extract and expand, each a call or
+   * two of OpenSSL's HMAC (cheaper than one hkdfSync, which sets up a KDF context each time). A salt
+   * @hpke's extract does not take (neither empty nor hash-length) goes to @hpke's HKDF (hkdfSync here).
+   */
+  override async extractAndExpand(salt: Bytes, ikm: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
+    const n = bytes(salt).byteLength;
+    if (n !== 0 && n !== this.hashSize) return super.extractAndExpand(salt, ikm, info, len);
+    return this.expand(await this.extract(salt, ikm), info, len);
+  }
   protected override async _setup(): Promise<void> {
     this._api = hmacSubtle as never; // structurally the part of SubtleCrypto that HkdfNative calls
   }

@@ -60,6 +60,12 @@ describe('KDF: OpenSSL HMAC/HKDF under @hpke = @hpke on WebCrypto', () => {
       assert.equal(toHex(await k.extract(z, ikm)), toHex(await ref.extract(z, ikm)));
       const s32 = pattern(32);
       assert.equal(toHex(await k.extract(s32, ikm)), toHex(await ref.extract(s32, ikm)));
+      for (const sl of [z, s32])
+        for (const len of [12, 32, 42, 100])
+          assert.equal(
+            toHex(await k.extractAndExpand(sl, ikm, info, len)),
+            toHex(await ref.extractAndExpand(sl, ikm, info, len)),
+          );
       const label = new TextEncoder().encode('secret');
       assert.equal(
         toHex(await k.labeledExtract(z, label, ikm)),
