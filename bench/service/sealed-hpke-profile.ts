@@ -4,7 +4,8 @@
  * average before and after (the numbers mean little on a loaded machine). One HKDF-Extract is timed on
  * its own: @hpke's key schedule and DHKEM run about a dozen HMAC calls per seal or open (OpenSSL's, sync,
  * in Node: src/binding/platform/hpke-primitives-node.ts; WebCrypto's, two thread-pool hops each, before).
- * For each size also the protobuf and framing steps around HPKE (the sealed request path's other copies).
+ * For each size also the protobuf and framing steps around HPKE (the sealed request path's other copies),
+ * then one seal + open pair per suite.
  *
  *   node --import tsx bench/service/sealed-hpke-profile.ts
  */
@@ -17,6 +18,7 @@ import {
   hpkeOpen,
   hpkeSeal,
   hpkeSuite,
+  SEAL_SUITES,
   sealedRequestDigest,
   sealedRequestInfo,
   unframePayload,
@@ -80,6 +82,18 @@ for (const size of [200, 1 << 20]) {
   await time('fromBinary(SealedExecutionPayload)', 200, async () =>
     fromBinary(SealedExecutionPayloadSchema, unframePayload(opened)),
   );
+}
+console.log('-- hpkeSeal + hpkeOpen of one frame, every suite (median of 50)');
+for (const { name } of SEAL_SUITES) {
+  const key = await generateSealKeyPair(name);
+  const inf = sealedRequestInfo(name, 'kid');
+  for (const size of [200, 1 << 20]) {
+    const frame = framePayload(new Uint8Array(size));
+    await time(`${name} ${size === 200 ? '200 B' : '1 MiB'}`, 50, async () => {
+      const x = await hpkeSeal(name, key.publicKey, inf, frame);
+      await hpkeOpen(key, x.enc, inf, x.ciphertext);
+    });
+  }
 }
 console.log(
   'load average',
