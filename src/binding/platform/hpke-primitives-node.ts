@@ -10,7 +10,7 @@
  *    HKDF deriveBits (hkdfSync, RFC 5869 Extract-then-Expand); nothing else. Its extractAndExpand is
  *    @hpke's own expand of @hpke's own extract (RFC 5869 §2), i.e. HMAC calls only.
  *  - X25519: @hpke/common's XCurveDhkemPrimitives (the class @hpke/dhkem-x25519 uses with its JavaScript
- *    curve) given OpenSSL's X25519 as the curve (`generateKeyPairSync`, `diffieHellman`; keys as JWK).
+ *    curve) given OpenSSL's X25519 as the curve (`generateKeyPairSync`, `diffieHellman`).
  *    OpenSSL refuses an all-zero shared secret (RFC 7748 §6.1, RFC 9180 §7.1.4), as WebCrypto does.
  * The browser build replaces this file with hpke-primitives-web.ts (@hpke's WebCrypto defaults; same
  * exports; scripts/esbuild-platform.mjs, the package's `browser` field). Only ../sealed.ts imports it.
@@ -106,10 +106,11 @@ class NodeHkdfSha256 extends HkdfSha256Native {
   }
 }
 
-// X25519 keys reach OpenSSL as JWK (RFC 8037 "OKP"): Node's DER import (OpenSSL 3's decoders) costs about
-// a millisecond a key, its JWK import tens of microseconds. A private key's JWK needs `x`, which Node reads
-// but does not use (OpenSSL derives the public key from `d`); where a Node version refuses the empty one,
-// the PKCS#8 DER form (RFC 8410) is used instead.
+// X25519 keys reach OpenSSL as key objects. A public key is imported as JWK (RFC 8037 "OKP"): Node's DER
+// import (OpenSSL 3's decoders) costs about a millisecond a key, JWK tens of microseconds. A private key
+// is imported from PKCS#8 DER (RFC 8410) only when @hpke hands over bytes this module has not seen
+// (DeriveKeyPair of the test vectors, deserializePrivateKey): keys made here by generateKeyPairSync keep
+// their key objects, so sealing and opening never import a private key.
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const BASE_POINT = (() => {
   const p = new Uint8Array(32);
@@ -147,12 +148,7 @@ function privateKey(sk: Uint8Array): PrivateEntry {
   const d = b64u(sk);
   const hit = privateKeys.get(sk);
   if (hit && hit.d === d) return hit;
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' });
-  } catch {
-    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
-  }
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
   const jwk = key.export({ format: 'jwk' });
   if (jwk.d !== d || typeof jwk.x !== 'string') throw new Error('X25519 private key import failed');
   return remember(sk, key, d, jwk.x);
