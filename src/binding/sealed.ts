@@ -3,15 +3,17 @@
  * versioned info strings, the size buckets and the sealed request digest a claim binds (claim field 21).
  * Every HPKE operation is @hpke/core's (with @hpke/chacha20poly1305 and @hpke/hybridkem-x-wing); nothing
  * here is hand-written cryptography; ChaCha20-Poly1305 is OpenSSL's in Node and @hpke/chacha20poly1305's in
- * browsers (platform/chacha20poly1305-node.ts). Server (opens requests, seals responses) and client (seals
+ * browsers (platform/chacha20poly1305-node.ts); so are HMAC/HKDF-SHA256 and X25519 under @hpke's key
+ * schedule and DHKEM (OpenSSL in Node, @hpke's WebCrypto defaults in browsers: platform/hpke-primitives-node.ts). Server (opens requests, seals responses) and client (seals
  * requests, opens responses, in Node or in a page) both import it.
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
+import { Aes256Gcm, CipherSuite } from '@hpke/core';
 import { XWing } from '@hpke/hybridkem-x-wing';
 import { createHasher } from '../util/digest.ts';
 import { concat } from './encode.ts';
 import { BindingError } from './errors.ts';
 import { platformChacha20Poly1305 } from './platform/chacha20poly1305-node.ts';
+import { platformDhkemX25519, platformHkdfSha256 } from './platform/hpke-primitives-node.ts';
 
 /** One sealing suite: a name (what sessions and requests carry) and its RFC 9180 identifiers. */
 export interface SealSuiteInfo {
@@ -82,8 +84,8 @@ export function hpkeSuite(name: string): CipherSuite {
   if (!s) {
     const info = sealSuiteInfo(name);
     s = new CipherSuite({
-      kem: info.kemId === 0x647a ? new XWing() : new DhkemX25519HkdfSha256(),
-      kdf: new HkdfSha256(),
+      kem: info.kemId === 0x647a ? new XWing() : platformDhkemX25519(),
+      kdf: platformHkdfSha256(),
       aead: info.aeadId === 0x0002 ? new Aes256Gcm() : platformChacha20Poly1305(),
     });
     suites.set(name, s);
@@ -193,10 +195,34 @@ export function unframePayload(frame: Uint8Array): Uint8Array {
   const n = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
   if (4 + n > frame.length)
     throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame length exceeds the plaintext');
-  for (let i = 4 + n; i < frame.length; i++)
-    if (frame[i] !== 0) throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame padding is not zero');
+  if (!allZero(frame, 4 + n, frame.length))
+    throw new BindingError('SEAL_INVALID_FRAME', 'sealed frame padding is not zero');
   return frame.subarray(4, 4 + n);
 }
+
+/** Whether b[from..to) are all zero (whole 32-bit words where aligned: up to 1/8 of a large frame). */
+function allZero(b: Uint8Array, from: number, to: number): boolean {
+  let acc = 0;
+  let i = from;
+  while (i < to && (b.byteOffset + i) % 4 !== 0) acc |= b[i++]!;
+  const words = Math.floor((to - i) / 4);
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    for (let j = 0; j < words; j++) acc |= w[j]!;
+    i += words * 4;
+  }
+  while (i < to) acc |= b[i++]!;
+  return acc === 0;
+}
+
+/**
+ * The bytes for @hpke: their ArrayBuffer when they span it (@hpke copies any view into an ArrayBuffer of
+ * its own before the AEAD sees it; a frame is its own buffer, so that copy is skipped), else the view.
+ */
+const whole = (b: Uint8Array): ArrayBuffer | Uint8Array =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer
+    ? b.buffer
+    : b;
 
 /**
  * HPKE base-mode single-shot seal (RFC 9180 §6.1) to a serialized public key; `ekm` fixes the ephemeral
@@ -216,7 +242,7 @@ export async function hpkeSeal(
   } catch {
     throw new BindingError('SEAL_INVALID_KEY', `not a ${suite} public key`, 'publicKey');
   }
-  const r = await s.seal({ recipientPublicKey: pk, info, ...(ekm ? { ekm } : {}) }, plaintext);
+  const r = await s.seal({ recipientPublicKey: pk, info, ...(ekm ? { ekm } : {}) }, whole(plaintext));
   return { enc: new Uint8Array(r.enc), ciphertext: new Uint8Array(r.ct) };
 }
 
@@ -229,7 +255,7 @@ export async function hpkeOpen(
 ): Promise<Uint8Array> {
   try {
     return new Uint8Array(
-      await hpkeSuite(key.suite).open({ recipientKey: key.keyPair, enc, info }, ciphertext),
+      await hpkeSuite(key.suite).open({ recipientKey: key.keyPair, enc, info }, whole(ciphertext)),
     );
   } catch {
     throw new BindingError(

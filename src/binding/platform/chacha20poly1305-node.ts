@@ -13,8 +13,12 @@ import { BindingError } from '../errors.ts';
 const view = (b: ArrayBufferLike | ArrayBufferView): Uint8Array =>
   ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
 
+/** A Buffer's bytes as an ArrayBuffer of their own: the Buffer's own when it spans it (large outputs are not
+ * pooled), else a copy (small ones share Node's pool). */
 const arrayBuffer = (out: Buffer): ArrayBuffer =>
-  out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+  (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
+    ? out.buffer
+    : out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength)) as ArrayBuffer;
 
 class NodeChacha20Poly1305 implements AeadInterface {
   readonly id = AeadId.Chacha20Poly1305;
@@ -28,7 +32,13 @@ class NodeChacha20Poly1305 implements AeadInterface {
         const pt = view(data);
         const c = createCipheriv('chacha20-poly1305', k, view(iv), { authTagLength: 16 });
         c.setAAD(view(aad), { plaintextLength: pt.length });
-        return arrayBuffer(Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]));
+        // One copy: the ciphertext into a buffer with room for the tag (no concat, no slice).
+        const out = new Uint8Array(pt.length + 16);
+        const body = c.update(pt);
+        out.set(body, 0);
+        out.set(c.final(), body.length);
+        out.set(c.getAuthTag(), pt.length);
+        return out.buffer;
       },
       async open(iv, data, aad) {
         const d = view(data);
@@ -36,7 +46,9 @@ class NodeChacha20Poly1305 implements AeadInterface {
         const c = createDecipheriv('chacha20-poly1305', k, view(iv), { authTagLength: 16 });
         c.setAAD(view(aad), { plaintextLength: d.length - 16 });
         c.setAuthTag(d.subarray(d.length - 16));
-        return arrayBuffer(Buffer.concat([c.update(d.subarray(0, d.length - 16)), c.final()]));
+        const body = c.update(d.subarray(0, d.length - 16));
+        const fin = c.final(); // empty for a stream cipher; checks the tag
+        return arrayBuffer(fin.length === 0 ? body : Buffer.concat([body, fin]));
       },
     };
   }
