@@ -5,7 +5,7 @@
 //    wasmvm-tee-playground.html, the same page in one file (script and style inline, pinned by hash in a
 //    CSP meta tag) that works opened from disk (file://) with no server: the "verify a saved response" tab.
 // Both bundles go through the platform substitution (scripts/esbuild-platform.mjs: *-node → *-web).
-// BROWSER_BUDGET is the size budget (gzip, bytes) test/web/bundle.test.ts holds them to (measured 2026-12-06: verifier 237 KiB, playground 254 KiB).
+// BROWSER_BUDGET is the size budget (gzip, bytes) test/web/bundle.test.ts holds them to (measured 2026-12-06: verifier 239 KiB, playground 258 KiB).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
