@@ -44,7 +44,9 @@ export type BindingErrorCode =
   /** An HPKE ciphertext did not open (edited, another key, another request). */
   | 'SEAL_OPEN_FAILED'
   /** An opened plaintext is not a well-formed frame (sealed.ts framePayload). */
-  | 'SEAL_INVALID_FRAME';
+  | 'SEAL_INVALID_FRAME'
+  /** @hpke asked the Node primitives (platform/hpke-primitives-node.ts) for something they do not provide. */
+  | 'SEAL_UNSUPPORTED_PRIMITIVE';
 
 export class BindingError extends WasmvmTeeError<BindingErrorCode> {
   /** The field the error is about (e.g. 'claim.outputs[1].bits'), when there is one. */

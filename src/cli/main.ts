@@ -58,7 +58,7 @@ export const commands: Record<string, { readonly summary: string; load(): Promis
   },
   collateral: {
     summary:
-      'gather vendor collateral (AMD KDS, Intel PCS, NVIDIA RIMs) into a bundle for offline verification',
+      'gather vendor collateral (AMD KDS, Intel PCS, NVIDIA RIMs and OCSP) into a bundle for offline verification',
     load: () => import('./collateral.ts'),
   },
 };

@@ -87,7 +87,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
  * Codes of other rooms' errors that are not service codes, and the service code answered for each:
- * binding's (a claim or envelope the attester could not build or read) are ATTESTATION_FAILED.
+ * binding's (a claim or envelope the attester could not build or read) are ATTESTATION_FAILED; an HPKE
+ * primitive the Node twin lacks is INTERNAL (a bug, never the client's input).
  */
 const ANSWERED_AS = {
   INVALID_CLAIM: 'ATTESTATION_FAILED',
@@ -99,6 +100,7 @@ const ANSWERED_AS = {
   INVALID_RESPONSE: 'ATTESTATION_FAILED',
   VALUE_MISMATCH: 'ATTESTATION_FAILED',
   INVALID_LENGTH: 'ATTESTATION_FAILED',
+  SEAL_UNSUPPORTED_PRIMITIVE: 'INTERNAL',
 } as const satisfies Record<Exclude<BindingErrorCode, ErrorCode>, ErrorCode>;
 
 /** Retry hint (ms) of codes whose error carries none: a crashed or unavailable engine is restarted. */

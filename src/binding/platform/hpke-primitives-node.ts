@@ -33,6 +33,7 @@ import {
   type KemInterface,
   XCurveDhkemPrimitives,
 } from '@hpke/common';
+import { BindingError } from '../errors.ts';
 
 type Bytes = ArrayBufferLike | ArrayBufferView;
 const bytes = (b: Bytes): Uint8Array =>
@@ -51,7 +52,7 @@ const HASHES: Readonly<Record<string, string>> = {
 function hashOf(h: unknown): string {
   const name = typeof h === 'string' ? h : (h as { name?: string } | undefined)?.name;
   const alg = name ? HASHES[name.toUpperCase()] : undefined;
-  if (!alg) throw new Error(`unsupported hash ${String(name)}`);
+  if (!alg) throw new BindingError('SEAL_UNSUPPORTED_PRIMITIVE', `unsupported hash ${String(name)}`);
   return alg;
 }
 const algName = (a: unknown): string =>
@@ -71,7 +72,7 @@ const hmacSubtle = {
   importKey(format: string, keyData: Bytes, algorithm: unknown): RawKey {
     const name = algName(algorithm);
     if (format !== 'raw' || (name !== 'HMAC' && name !== 'HKDF'))
-      throw new Error(`unsupported importKey ${format} ${name}`);
+      throw new BindingError('SEAL_UNSUPPORTED_PRIMITIVE', `unsupported importKey ${format} ${name}`);
     return {
       name,
       hash: name === 'HMAC' ? hashOf((algorithm as { hash?: unknown }).hash) : '',
@@ -79,12 +80,13 @@ const hmacSubtle = {
     };
   },
   sign(algorithm: unknown, key: RawKey, data: Bytes): ArrayBuffer {
-    if (algName(algorithm) !== 'HMAC' || key.name !== 'HMAC') throw new Error('unsupported sign');
+    if (algName(algorithm) !== 'HMAC' || key.name !== 'HMAC')
+      throw new BindingError('SEAL_UNSUPPORTED_PRIMITIVE', 'unsupported sign');
     return ownArrayBuffer(createHmac(key.hash, key.raw).update(bytes(data)).digest());
   },
   deriveBits(params: { name: string; hash: unknown; salt: Bytes; info: Bytes }, key: RawKey, length: number) {
     if (algName(params) !== 'HKDF' || key.name !== 'HKDF' || length % 8 !== 0)
-      throw new Error('unsupported deriveBits');
+      throw new BindingError('SEAL_UNSUPPORTED_PRIMITIVE', 'unsupported deriveBits');
     return hkdfSync(hashOf(params.hash), key.raw, bytes(params.salt), bytes(params.info), length / 8);
   },
 };
@@ -119,7 +121,7 @@ const BASE_POINT = (() => {
 })();
 
 function checkLength(b: Uint8Array, what: string): void {
-  if (b.length !== 32) throw new Error(`X25519 ${what} must be 32 bytes`);
+  if (b.length !== 32) throw new BindingError('SEAL_INVALID_KEY', `X25519 ${what} must be 32 bytes`);
 }
 const b64u = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 const fromB64u = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
@@ -150,7 +152,8 @@ function privateKey(sk: Uint8Array): PrivateEntry {
   if (hit && hit.d === d) return hit;
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
   const jwk = key.export({ format: 'jwk' });
-  if (jwk.d !== d || typeof jwk.x !== 'string') throw new Error('X25519 private key import failed');
+  if (jwk.d !== d || typeof jwk.x !== 'string')
+    throw new BindingError('SEAL_INVALID_KEY', 'X25519 private key import failed');
   return remember(sk, key, d, jwk.x);
 }
 function publicKey(pk: Uint8Array): KeyObject {
@@ -170,7 +173,8 @@ async function randomSecretKey(seed?: Uint8Array): Promise<Uint8Array> {
   if (seed) return seed;
   const { privateKey: key } = generateKeyPairSync('x25519');
   const jwk = key.export({ format: 'jwk' });
-  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') throw new Error('X25519 key generation failed');
+  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string')
+    throw new BindingError('SEAL_INVALID_KEY', 'X25519 key generation failed');
   const sk = fromB64u(jwk.d);
   remember(sk, key, jwk.d, jwk.x);
   return sk;
