@@ -37,8 +37,10 @@ time and validity:
                                    certificate chain is the one inside the quote
   GPU evidence (nvattest / NRAS request body)   NVIDIA RIM service: driver and VBIOS RIMs; NVIDIA
                                    OCSP: a response for each certificate of the device chain but the
-                                   leaf and the root (a revoked or unknown status is bundled too, and
-                                   reported)
+                                   leaf and the root, and for each certificate of every fetched RIM's
+                                   signing chain but the root (the signing leaf included; shared
+                                   certificates once). A revoked or unknown status is bundled too, and
+                                   reported
   NRAS answer ([["JWT", ...], {...}])  NRAS: the JWKS (keys checked to the pinned NRAS CA)
   our JSON: an Execute response, an attestation envelope, 'attest --json' output: the evidence inside
 Then, with no network at all:
@@ -46,6 +48,7 @@ Then, with no network at all:
   wasmvm-tee verify --tdx-quote q.dat --collateral bundle.json [--at ISO-8601] ...
   wasmvm-tee verify --response resp.json --collateral bundle.json ...
   wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json ...
+  wasmvm-tee verify --rim rim.swidtag --collateral bundle.json ...
   wasmvm-tee verify --nras-response r.json --nonce HEX --collateral bundle.json ...
 
 prune: delete what is past its own expiry (CRL / TCB Info / QE identity nextUpdate, certificate
@@ -64,8 +67,9 @@ Options:
   --kds URL           AMD KDS base (default https://kdsintf.amd.com)
   --pcs URL           Intel PCS base (default https://api.trustedservices.intel.com)
   --rim-service URL   NVIDIA RIM service base (default ${NVIDIA_RIM_SERVICE})
-  --ocsp-responder URL  NVIDIA OCSP responder for every device-chain certificate (default: the
-                      certificate's AIA OCSP URL, else https://ocsp.ndis.nvidia.com/)
+  --ocsp-responder URL  NVIDIA OCSP responder for every device-chain and RIM signing-chain
+                      certificate (default: the certificate's AIA OCSP URL, else
+                      https://ocsp.ndis.nvidia.com/)
   --nras-jwks-url URL NRAS JWKS (default https://nras.attestation.nvidia.com/.well-known/jwks.json)
   --now ISO-8601      time at which each item must verify (default: now)
   --json              print a summary as JSON
@@ -321,21 +325,31 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         results.push(await V.fetchSnpItems(s.report, s.vek ? { ...opts, vek: s.vek } : opts));
       for (const q of t.tdx) results.push(await V.fetchTdxItems(q, opts));
     }
-    results.push(await fetchRims(ids, base, f, at, cache));
+    const rimResult = await fetchRims(ids, base, f, at, cache);
+    results.push(rimResult);
     // the device chains' OCSP responses (one item per certificate, shared chains fetched once)
     const ocspStatuses: import('../verify/index.ts').OcspFetchResult['statuses'] = [];
+    const ocspOpts = {
+      ...opts,
+      ...(v['ocsp-responder'] ? { responder: v['ocsp-responder'] } : {}),
+      seen: new Set<string>(),
+    };
     const chainsSeen = new Set<string>();
     for (const t of targets)
       for (const ev of t.gpu) {
         if (chainsSeen.has(ev.certificate)) continue;
         chainsSeen.add(ev.certificate);
-        const r = await V.fetchNvidiaOcspItemsForEvidence(ev, {
-          ...opts,
-          ...(v['ocsp-responder'] ? { responder: v['ocsp-responder'] } : {}),
-        });
+        const r = await V.fetchNvidiaOcspItemsForEvidence(ev, ocspOpts);
         results.push(r);
         for (const st of r.statuses) if (!ocspStatuses.some((x) => x.id === st.id)) ocspStatuses.push(st);
       }
+    // each bundled RIM's signing chain: every certificate but the root, the signing leaf included
+    // (the L3 / CA certificates shared by the driver and VBIOS RIM chains are fetched once)
+    for (const rim of rimResult.items) {
+      const r = await V.fetchNvidiaOcspItemsForRim(rim.body, ocspOpts);
+      results.push(r);
+      for (const st of r.statuses) if (!ocspStatuses.some((x) => x.id === st.id)) ocspStatuses.push(st);
+    }
     const notGood = ocspStatuses.filter((st) => st.status !== 'good');
     if (targets.some((t) => t.nras))
       results.push(

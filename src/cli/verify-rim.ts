@@ -1,6 +1,8 @@
 /**
  * `wasmvm-tee verify --rim FILE ...`: verify NVIDIA reference integrity manifests alone, or GPU evidence
- * against them (`--gpu-evidence FILE --rim DRIVER --rim VBIOS`). Offline; pinned NVIDIA CoRIM root.
+ * against them (`--gpu-evidence FILE --rim DRIVER --rim VBIOS`). Pinned NVIDIA CoRIM root. The RIM
+ * signing chains' revocation: NVIDIA's OCSP responder with `--ocsp --online`, a collateral bundle's
+ * nvidia-ocsp items with `--collateral`, else not checked (`--offline` allows that).
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -8,10 +10,13 @@ import {
   type Check,
   type CollateralBundle,
   type CollateralError,
+  createOcspChecker,
   loadReferenceValuesFile,
   nvidiaRimIdsForEvidence,
   ocspFromBundle,
   parseCollateralBundle,
+  rimOcspFromBundle,
+  rimOcspTargets,
   strictVerdict,
   type Verdict,
   verdict,
@@ -25,7 +30,7 @@ import { evidenceFromJson, formatVerdict } from './verify-nras.ts';
 export const summary = 'verify NVIDIA RIMs, or GPU evidence against them';
 
 export const help = `Usage:
-  wasmvm-tee verify --rim FILE [--rim FILE ...] [--now ISO-8601] [--json]
+  wasmvm-tee verify --rim FILE [--rim FILE ...] [--now ISO-8601] [--offline | --ocsp --online | --collateral bundle.json] [--json]
   wasmvm-tee verify --gpu-evidence evidence.json --rim DRIVER_RIM --rim VBIOS_RIM [--nonce HEX] [options]
   wasmvm-tee verify --gpu-evidence evidence.json --collateral bundle.json [--at ISO-8601] [options]
 
@@ -37,15 +42,29 @@ pinned NVIDIA Device Identity CA) and compares every ACTIVE RIM measurement with
 as NVIDIA's local verifier does; the output lists each index as match / mismatch / missing.
 A RIM is a driver RIM or a VBIOS RIM by its version (VBIOS: five hex bytes, 96.00.74.00.1A).
 
+Revocation of each RIM's signing chain (nvidia.rim.chain.revocation): every certificate but the root,
+the RIM signing leaf included, must have an OCSP response that says good.
+  --ocsp --online           ask NVIDIA's OCSP responder (each certificate's AIA OCSP URL, else
+                            https://ocsp.ndis.nvidia.com/); with --gpu-evidence also the device chain's
+                            (nvidia.chain.revocation). A failing check says RIM_REVOCATION_FAILED
+  --collateral FILE         take them from the bundle's nvidia-ocsp items at --at, with no network: a
+                            missing, expired, badly signed, revoked or unknown one fails the check
+                            (COLLATERAL_MISSING_ITEM, COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID,
+                            OCSP_REVOKED, OCSP_UNKNOWN), naming the certificate
+  neither                   not checked
+
 A check that could not run is "not checked" and fails the verdict unless allowed:
   --allow-not-checked ID    accept this not-checked check (repeatable), e.g.
                             nvidia.rim.chain.revocation (RIM chain OCSP, offline) or
                             nvidia.rim.driver (no driver RIM given)
-  --offline                 shorthand for --allow-not-checked nvidia.rim.chain.revocation
+  --offline                 shorthand for --allow-not-checked nvidia.rim.chain.revocation: the RIM
+                            chains' revocation is left not checked, also with --collateral (a bundle
+                            without their OCSP responses)
 
 Options:
   --rim FILE                a RIM (repeatable)
-  --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch'): each GPU's
+  --collateral FILE         an offline collateral bundle ('wasmvm-tee collateral fetch'): the RIM
+                            chains' OCSP responses (above); with --gpu-evidence each GPU's
                             driver and VBIOS RIMs are taken from it by id; a missing item is
                             COLLATERAL_MISSING_ITEM (not checked, fails unless allowed), an item
                             outside its validity at --at is COLLATERAL_EXPIRED. The device chain's
@@ -68,7 +87,7 @@ Options:
 
 Error codes (in the failing check's detail): RIM_MALFORMED, RIM_SIGNATURE_INVALID, RIM_UNKNOWN_SIGNER,
 RIM_CHAIN_INVALID, RIM_EXPIRED, RIM_VERSION_MISMATCH, RIM_VERSION_NOT_ALLOWED, RIM_CONFLICT,
-RIM_MEASUREMENT_MISMATCH, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
+RIM_MEASUREMENT_MISMATCH, RIM_REVOCATION_FAILED, RIM_NOT_CHECKED, COLLATERAL_MALFORMED, COLLATERAL_MISSING_ITEM,
 COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID, OCSP_REVOKED, OCSP_UNKNOWN.
 ${EXIT_TABLE}
 `;
@@ -76,6 +95,8 @@ ${EXIT_TABLE}
 export interface CliIo {
   out(s: string): void;
   err(s: string): void;
+  /** The network, for --ocsp --online (default: global fetch). */
+  fetch?: typeof fetch;
 }
 const defaultIo: CliIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
 
@@ -89,6 +110,8 @@ interface Args {
   noNonce?: boolean;
   now?: Date;
   policy?: string;
+  /** --ocsp --online: revocation from NVIDIA's OCSP responder. */
+  ocspOnline?: boolean;
   json: boolean;
 }
 
@@ -104,6 +127,8 @@ function parse(argv: string[]): Args {
     at: { type: 'string' },
     now: { type: 'string' },
     policy: { type: 'string' },
+    ocsp: { type: 'boolean' },
+    online: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   const a: Args = { rims: v.rim ?? [], allow: [...(v['allow-not-checked'] ?? [])], json: !!v.json };
@@ -125,7 +150,14 @@ function parse(argv: string[]): Args {
   if (v.policy !== undefined) a.policy = v.policy;
   if (a.rims.length === 0 && !a.collateral)
     throw new UsageError('USAGE', 'give at least one --rim FILE (or --collateral)');
-  if (a.collateral && !a.gpuEvidence) throw new UsageError('USAGE', '--collateral needs --gpu-evidence');
+  if (a.collateral && !a.gpuEvidence && a.rims.length === 0)
+    throw new UsageError('USAGE', '--collateral needs --gpu-evidence or --rim FILE');
+  if (v.online && v.offline) throw new UsageError('USAGE', 'give --online or --offline, not both');
+  if (v.ocsp && !v.online)
+    throw new UsageError('USAGE', '--ocsp asks NVIDIA over the network: give --online too');
+  if (v.online && a.collateral)
+    throw new UsageError('USAGE', '--collateral is the offline source: not with --online');
+  if (v.ocsp) a.ocspOnline = true;
   // Freshness by default, like the other verify paths.
   if (a.noNonce && a.nonce !== undefined) throw new UsageError('USAGE', '--nonce and --no-nonce: give one');
   if (a.gpuEvidence && !a.noNonce && a.nonce === undefined)
@@ -158,6 +190,24 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       if (p.nvidia?.rimVersions) rimVersions = [...p.nvidia.rimVersions];
     }
     const rims = a.rims.map((f) => read(f, 'RIM'));
+    let bundle: CollateralBundle | undefined;
+    if (a.collateral) {
+      try {
+        bundle = parseCollateralBundle(JSON.parse(read(a.collateral, 'collateral bundle').toString('utf8')));
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
+      }
+    }
+    const at = a.now ?? new Date();
+    const net = io.fetch ?? fetch;
+    // the RIM signing chains' revocation: online (--ocsp --online), from the bundle, or not checked
+    // (--offline / --allow-not-checked nvidia.rim.chain.revocation leaves a bundle's items unused)
+    const rimOcsp = a.ocspOnline
+      ? createOcspChecker({ fetch: net, now: at, targets: rimOcspTargets })
+      : bundle && !allow.includes('nvidia.rim.chain.revocation')
+        ? rimOcspFromBundle(bundle, at)
+        : undefined;
     if (!a.gpuEvidence) {
       const parts = [];
       for (const [i, r] of rims.entries()) {
@@ -166,6 +216,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
             ...(a.now ? { now: a.now } : {}),
             allowNotChecked: allow,
             ...(rimVersions ? { allowedVersions: rimVersions } : {}),
+            ...(rimOcsp ? { ocsp: rimOcsp } : {}),
           })
         ).verdict;
         parts.push({ ...v, fields: { ...v.fields, file: a.rims[i] } });
@@ -185,18 +236,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       } catch (e) {
         throw new UsageError('BAD_INPUT', (e as Error).message);
       }
-      let bundle: CollateralBundle | undefined;
-      if (a.collateral) {
-        try {
-          bundle = parseCollateralBundle(
-            JSON.parse(read(a.collateral, 'collateral bundle').toString('utf8')),
-          );
-        } catch (e) {
-          if (e instanceof UsageError) throw e;
-          throw new UsageError('BAD_INPUT', `--collateral: ${(e as Error).message}`);
-        }
-      }
-      const at = a.now ?? new Date();
       const parts: Verdict[] = [];
       for (const e of list) {
         const gpuRims: (string | Uint8Array)[] = [...rims];
@@ -235,11 +274,15 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         }
         // the device chain's revocation from the bundle's nvidia-ocsp items, at --at, with no network;
         // --allow-not-checked nvidia.chain.revocation leaves it not checked (a bundle without them)
-        const ocsp =
-          bundle && !allow.includes('nvidia.chain.revocation') ? ocspFromBundle(bundle, at) : undefined;
+        const ocsp = a.ocspOnline
+          ? createOcspChecker({ fetch: net, now: at })
+          : bundle && !allow.includes('nvidia.chain.revocation')
+            ? ocspFromBundle(bundle, at)
+            : undefined;
         const v = await verifyGpuEvidenceWithRims(e, {
           rims: gpuRims,
           ...(ocsp ? { ocsp } : {}),
+          ...(rimOcsp ? { rimOcsp } : {}),
           allowNotChecked: allow,
           ...(a.now ? { now: a.now } : {}),
           ...(a.nonce ? { nonce: a.nonce } : {}),

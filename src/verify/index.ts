@@ -62,6 +62,7 @@ export {
   parseNrasResponse,
   parseNvidiaPolicy,
   pinnedJwks,
+  rimOcspTargets,
   type VerifyGpuEvidenceOptions,
   type VerifyNrasOptions,
   verifyGpuEvidence,

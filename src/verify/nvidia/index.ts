@@ -47,6 +47,10 @@ export {
   createOcspChecker,
   NVIDIA_OCSP_URL,
   type OcspCheckerOptions,
+  type OcspTarget,
+  type OcspTargetSelector,
+  ocspTargets,
+  rimOcspTargets,
 } from './ocsp.ts';
 export {
   DEFAULT_POLICY_CLAIMS_2,

@@ -116,12 +116,31 @@ export interface OcspResult {
   reason?: 'signature' | 'cover' | 'stale' | 'malformed' | 'unsuccessful';
 }
 
+/** One (certificate, issuer) pair that has an OCSP check; `index` is the certificate's place in the chain. */
+export interface OcspTarget {
+  index: number;
+  cert: Certificate;
+  issuer: Certificate;
+}
+
+/** Which pairs of a leaf-first chain (ending with its root) have an OCSP check. */
+export type OcspTargetSelector = (chain: readonly Certificate[]) => OcspTarget[];
+
 /** The (certificate, issuer) pairs of a device chain that have an OCSP check: all but the DICE leaf and the root. */
-export function ocspTargets(
-  chain: readonly Certificate[],
-): { index: number; cert: Certificate; issuer: Certificate }[] {
-  const out: { index: number; cert: Certificate; issuer: Certificate }[] = [];
+export function ocspTargets(chain: readonly Certificate[]): OcspTarget[] {
+  const out: OcspTarget[] = [];
   for (let i = 1; i + 1 < chain.length; i++) out.push({ index: i, cert: chain[i]!, issuer: chain[i + 1]! });
+  return out;
+}
+
+/**
+ * The (certificate, issuer) pairs of a RIM signing chain that have an OCSP check: every certificate but
+ * the root, the RIM signing leaf INCLUDED (NVIDIA's verifier checks it: unlike the device chain's DICE
+ * leaf it is a CA-issued, revocable certificate).
+ */
+export function rimOcspTargets(chain: readonly Certificate[]): OcspTarget[] {
+  const out: OcspTarget[] = [];
+  for (let i = 0; i + 1 < chain.length; i++) out.push({ index: i, cert: chain[i]!, issuer: chain[i + 1]! });
   return out;
 }
 
@@ -264,15 +283,17 @@ export interface OcspCheckerOptions {
   defaultUrl?: string;
   now?: Date;
   timeoutMs?: number;
+  /** Which pairs are checked (default ocspTargets, a device chain's; rimOcspTargets for a RIM signing chain). */
+  targets?: OcspTargetSelector;
 }
 
-/** The `ocsp` hook of `verifyGpuEvidence`: online revocation checks of the chain. */
+/** The `ocsp` hook of `verifyGpuEvidence` (and, with `targets: rimOcspTargets`, of `verifyRim`): online revocation checks of the chain. */
 export function createOcspChecker(opts: OcspCheckerOptions = {}) {
   return async (chain: Certificate[]): Promise<{ ok: boolean; detail: string }> => {
     const now = opts.now ?? new Date();
     const results: string[] = [];
     let ok = true;
-    for (const { cert, issuer } of ocspTargets(chain)) {
+    for (const { cert, issuer } of (opts.targets ?? ocspTargets)(chain)) {
       const url = ocspUrlOf(cert) ?? opts.defaultUrl ?? NVIDIA_OCSP_URL;
       const cn = cnOrSubject(cert).slice(3);
       let r: OcspResult;

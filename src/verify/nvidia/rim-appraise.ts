@@ -25,6 +25,12 @@ export interface AppraiseGpuOptions extends Omit<VerifyGpuEvidenceOptions, 'refe
   allowedRimVersions?: readonly string[];
   /** Test-only trust anchor for RIMs (PEM) instead of the pinned NVIDIA CoRIM signing root. */
   rimTrustRoot?: string;
+  /**
+   * Revocation of each RIM's signing chain (VerifyRimOptions.ocsp: every certificate but the root, the
+   * signing leaf included); `ocsp` is the device chain's. Without it the RIM chains' revocation is
+   * "not checked".
+   */
+  rimOcsp?: VerifyRimOptions['ocsp'];
 }
 
 /** Verify GPU evidence and appraise it against RIMs. */
@@ -32,7 +38,7 @@ export async function verifyGpuEvidenceWithRims(
   evidence: GpuEvidence,
   opts: AppraiseGpuOptions,
 ): Promise<Verdict> {
-  const { rims, allowNotChecked, allowedRimVersions, rimTrustRoot, ...gpuOpts } = opts;
+  const { rims, allowNotChecked, allowedRimVersions, rimTrustRoot, rimOcsp, ...gpuOpts } = opts;
   const gpu = await verifyGpuEvidence(evidence, gpuOpts);
   // The plain-JSON reference-value check is replaced by the RIM appraisal below.
   const gpuChecks = gpu.checks.filter((c) => !(c.id === 'nvidia.measurements' && c.outcome === 'skip'));
@@ -46,6 +52,7 @@ export async function verifyGpuEvidenceWithRims(
   if (allowNotChecked) ro.allowNotChecked = allowNotChecked;
   if (allowedRimVersions) ro.allowedVersions = allowedRimVersions;
   if (rimTrustRoot) ro.trustRoot = rimTrustRoot;
+  if (rimOcsp) ro.ocsp = rimOcsp;
   for (const r of rims) {
     const res = await verifyRim(r, ro);
     rimParts.push(res.verdict);

@@ -46,6 +46,7 @@ export type RimErrorCode =
   | 'RIM_VERSION_NOT_ALLOWED' // the RIM version is not in the policy's allowed list
   | 'RIM_CONFLICT' // driver and VBIOS RIMs both claim an index
   | 'RIM_MEASUREMENT_MISMATCH' // an active measurement differs from every golden alternative
+  | 'RIM_REVOCATION_FAILED' // the signing chain's online OCSP check did not say good for every certificate
   | 'RIM_NOT_CHECKED'; // a check that could not run (no RIM given, revocation offline)
 
 export class RimError extends WasmvmTeeError<RimErrorCode> {}
@@ -251,6 +252,13 @@ export interface VerifyRimOptions {
   allowNotChecked?: readonly string[];
   /** Allowed RIM versions (colloquialVersion), from a reference-value policy. */
   allowedVersions?: readonly string[];
+  /**
+   * Revocation of the signing chain ('nvidia.rim.chain.revocation'): called with the verified chain,
+   * leaf first, ending with the root; it must check every certificate but the root, the signing leaf
+   * included (rimOcspTargets): createOcspChecker({ targets: rimOcspTargets }) online, or
+   * rimOcspFromBundle(bundle, at) offline. Without it revocation is "not checked".
+   */
+  ocsp?: (chain: Certificate[]) => Promise<{ ok: boolean; detail: string }>;
 }
 
 export interface RimResult {
@@ -398,12 +406,66 @@ async function checkRimChain(
       ? pass('nvidia.rim.chain.validity', chain.validity.detail)
       : fail('nvidia.rim.chain.validity', 'RIM_EXPIRED', chain.validity.detail),
   );
-  checks.push(
-    notChecked(
-      'nvidia.rim.chain.revocation',
+  checks.push(await checkRimRevocation(chain.chain, chain.rootPinned.ok, opts));
+}
+
+/** 'nvidia.rim.chain.revocation': the caller's OCSP hook over the verified chain, or "not checked". */
+async function checkRimRevocation(
+  chain: Certificate[],
+  rootPinned: boolean,
+  opts: VerifyRimOptions,
+): Promise<Check> {
+  const id = 'nvidia.rim.chain.revocation';
+  if (!opts.ocsp)
+    return notChecked(
+      id,
       'OCSP status of the RIM signing chain (offline verifier; allow with allowNotChecked)',
-    ),
+    );
+  if (!rootPinned)
+    return notChecked(
+      id,
+      'the signing chain does not end at the trusted root: its OCSP status was not asked',
+    );
+  try {
+    const o = await opts.ocsp(chain);
+    return o.ok
+      ? pass(id, o.detail)
+      : {
+          id,
+          outcome: 'fail',
+          // the bundle hook's detail starts with its code (COLLATERAL_*, OCSP_*); the online one's does not
+          detail: /^(COLLATERAL|OCSP)_[A-Z_]+: /.test(o.detail)
+            ? o.detail
+            : `RIM_REVOCATION_FAILED: ${o.detail}`,
+        };
+  } catch (e) {
+    return fail(
+      id,
+      'RIM_REVOCATION_FAILED',
+      `OCSP check failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+/**
+ * The signing chain of a RIM as verifyRim checks it: the KeyInfo certificates (leaf first) completed
+ * with the pinned NVIDIA CoRIM signing root (or `trustRoot`, tests only) when they end below it.
+ * Nothing is verified here (verifyRim does that); for fetching the chain's OCSP responses.
+ */
+export async function rimSigningChain(
+  xml: string | Uint8Array,
+  now: Date,
+  trustRoot?: string,
+): Promise<Certificate[]> {
+  const certs = parseRim(xml).certificates;
+  const root = new X509Certificate(trustRoot ?? NVIDIA_RIM_ROOT_PEM);
+  const r = await verifyChainToPinnedRoot(
+    certs.map((c, i) => Certificate.parse(new Uint8Array(c.raw), `KeyInfo certificate #${i}`)),
+    now,
+    Certificate.parse(new Uint8Array(root.raw), 'RIM trust root'),
   );
+  if (!r.rootPinned.ok) throw new RimError('RIM_UNKNOWN_SIGNER', r.rootPinned.detail);
+  return r.chain;
 }
 
 /** Verify one RIM: XML signature, signing chain to the pinned root at `now`, structure. */

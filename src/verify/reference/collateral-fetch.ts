@@ -14,7 +14,15 @@ import { digestHex } from '../../util/digest.ts';
 import { bytesToBase64, fromUtf8 } from '../../util/text-codec.ts';
 import { verifyChainToPinnedRoot } from '../nvidia/certs.ts';
 import { NRAS_JWKS_URL } from '../nvidia/jwks.ts';
-import { buildOcspRequest, NVIDIA_OCSP_URL, ocspTargets, ocspUrlOf } from '../nvidia/ocsp.ts';
+import {
+  buildOcspRequest,
+  NVIDIA_OCSP_URL,
+  type OcspTargetSelector,
+  ocspTargets,
+  ocspUrlOf,
+  rimOcspTargets,
+} from '../nvidia/ocsp.ts';
+import { rimSigningChain } from '../nvidia/rim.ts';
 import { decodeChain } from '../nvidia/steps/local-decode.ts';
 import { type FetchLike, KDS_BASE, kdsGet } from '../sev-snp/kds.ts';
 import { parseVek } from '../sev-snp/steps/cert-cache.ts';
@@ -345,22 +353,36 @@ export interface OcspFetchResult extends FetchItemsResult {
   statuses: { id: string; certificate: string; status: 'good' | 'revoked' | 'unknown'; detail: string }[];
 }
 
+export interface OcspFetchOptions extends FetchItemsOptions {
+  /** OCSP responder for every certificate (default: the certificate's AIA OCSP URL, else NVIDIA's). */
+  responder?: string;
+  /** Which pairs of the chain (default ocspTargets: a device chain's; rimOcspTargets for a RIM signing chain). */
+  targets?: OcspTargetSelector;
+  /**
+   * Item ids already handled by an earlier call (shared across chains: a certificate in several
+   * chains is fetched once); ids handled here are added.
+   */
+  seen?: Set<string>;
+}
+
 /**
  * NVIDIA OCSP responses for a GPU device chain (leaf first): one per certificate with an OCSP check
- * (all but the DICE leaf and the root), POSTed to `responder` (default: the certificate's AIA OCSP URL,
- * else NVIDIA's). Each is checked before it is kept: signed by the issuer or its delegated responder,
- * current at `now`, a definite status for the CertID. A revoked or unknown status is kept (it is
- * evidence) and reported in `statuses`.
+ * (all but the DICE leaf and the root; `targets` selects others), POSTed to `responder` (default: the
+ * certificate's AIA OCSP URL, else NVIDIA's). Each is checked before it is kept: signed by the issuer
+ * or its delegated responder, current at `now`, a definite status for the CertID. A revoked or unknown
+ * status is kept (it is evidence) and reported in `statuses`.
  */
 export async function fetchNvidiaOcspItems(
   chain: readonly Certificate[],
-  o: FetchItemsOptions & { responder?: string } = {},
+  o: OcspFetchOptions = {},
 ): Promise<OcspFetchResult> {
   const r: OcspFetchResult = { items: [], failures: [], fromCache: [], statuses: [] };
   const at = o.now ?? new Date();
   const f = o.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  for (const { cert, issuer } of ocspTargets(chain)) {
+  for (const { cert, issuer } of (o.targets ?? ocspTargets)(chain)) {
     const id = ocspItemId(cert, issuer);
+    if (o.seen?.has(id)) continue;
+    o.seen?.add(id);
     const name = describeOcspTarget(cert, issuer);
     const url = o.responder ?? ocspUrlOf(cert) ?? NVIDIA_OCSP_URL;
     const item = await step(
@@ -419,7 +441,7 @@ export async function fetchNvidiaOcspItems(
  */
 export async function fetchNvidiaOcspItemsForEvidence(
   evidence: Pick<GpuEvidence, 'certificate'>,
-  o: FetchItemsOptions & { responder?: string } = {},
+  o: OcspFetchOptions = {},
 ): Promise<OcspFetchResult> {
   const checks: Check[] = [];
   const certs = decodeChain(evidence as GpuEvidence, checks);
@@ -432,6 +454,29 @@ export async function fetchNvidiaOcspItemsForEvidence(
     };
   const { chain } = await verifyChainToPinnedRoot(certs, o.now ?? new Date());
   return fetchNvidiaOcspItems(chain, o);
+}
+
+/**
+ * fetchNvidiaOcspItems for one RIM's signing chain (its KeyInfo certificates, completed with the pinned
+ * NVIDIA CoRIM signing root, or `trustRoot` in tests, as verifyRim completes it): every certificate but
+ * the root, the RIM signing leaf included (rimOcspTargets), unless `targets` says otherwise.
+ */
+export async function fetchNvidiaOcspItemsForRim(
+  rim: string | Uint8Array,
+  o: OcspFetchOptions & { trustRoot?: string } = {},
+): Promise<OcspFetchResult> {
+  let chain: Certificate[];
+  try {
+    chain = await rimSigningChain(rim, o.now ?? new Date(), o.trustRoot);
+  } catch (e) {
+    return {
+      items: [],
+      failures: [`COLLATERAL_MALFORMED: the RIM's signing chain: ${(e as Error).message}`],
+      fromCache: [],
+      statuses: [],
+    };
+  }
+  return fetchNvidiaOcspItems(chain, { targets: rimOcspTargets, ...o });
 }
 
 // ------------------------------------------------------------------------------ the local cache

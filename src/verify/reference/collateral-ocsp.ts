@@ -1,7 +1,8 @@
 /**
  * NVIDIA OCSP responses in offline collateral bundles (kind "nvidia-ocsp", docs/reference-values.md):
  * one item per (certificate, issuer) pair of a GPU device chain that has an OCSP check (every
- * certificate but the DICE leaf and the root, as createOcspChecker asks online).
+ * certificate but the DICE leaf and the root, as createOcspChecker asks online), and of a RIM signing
+ * chain (every certificate but the root, the signing leaf included: rimOcspTargets).
  *   id        lower-case hex of the DER CertID (SHA-1 hashAlgorithm, issuerNameHash, issuerKeyHash,
  *             serialNumber) the verifier computes for the pair: the same bytes the response must name
  *   body      the DER OCSPResponse as the responder sent it (base64)
@@ -20,8 +21,10 @@ import {
   certId,
   checkOcspResponse,
   type OcspResult,
+  type OcspTargetSelector,
   ocspSingleResponses,
   ocspTargets,
+  rimOcspTargets,
 } from '../nvidia/ocsp.ts';
 import type { Certificate } from '../x509.ts';
 import {
@@ -96,7 +99,8 @@ export function describeOcspTarget(cert: Certificate, issuer: Certificate): stri
 }
 
 /**
- * The `ocsp` hook of verifyGpuEvidence from a bundle, at `at`, with no network: per certificate the
+ * The `ocsp` hook of verifyGpuEvidence (`targets` default ocspTargets: the device chain's pairs) or of
+ * verifyRim (`targets: rimOcspTargets`, or rimOcspFromBundle) from a bundle, at `at`, with no network: per certificate the
  * nvidia-ocsp item of its CertID. ok only when every one is present, valid at `at`, properly signed
  * and `good`. The detail names each certificate and its outcome; when not ok it starts with the first
  * code: COLLATERAL_MISSING_ITEM, COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID, COLLATERAL_MALFORMED,
@@ -105,11 +109,12 @@ export function describeOcspTarget(cert: Certificate, issuer: Certificate): stri
 export function ocspFromBundle(
   bundle: CollateralBundle,
   at: Date,
+  opts: { targets?: OcspTargetSelector } = {},
 ): (chain: Certificate[]) => Promise<{ ok: boolean; detail: string }> {
   return async (chain) => {
     const parts: string[] = [];
     const codes: string[] = [];
-    for (const { cert, issuer } of ocspTargets(chain)) {
+    for (const { cert, issuer } of (opts.targets ?? ocspTargets)(chain)) {
       const name = describeOcspTarget(cert, issuer);
       const id = ocspItemId(cert, issuer);
       try {
@@ -146,4 +151,15 @@ export function ocspFromBundle(
       detail: `${ok ? '' : `${codes[0]}: `}${what}: ${parts.length > 0 ? parts.join('; ') : 'no certificate to check'}`,
     };
   };
+}
+
+/**
+ * The `ocsp` hook of verifyRim from a bundle: ocspFromBundle over a RIM signing chain's pairs (every
+ * certificate but the root, the signing leaf included).
+ */
+export function rimOcspFromBundle(
+  bundle: CollateralBundle,
+  at: Date,
+): (chain: Certificate[]) => Promise<{ ok: boolean; detail: string }> {
+  return ocspFromBundle(bundle, at, { targets: rimOcspTargets });
 }

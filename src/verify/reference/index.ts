@@ -27,9 +27,11 @@ export {
   fetchNrasJwksItem,
   fetchNvidiaOcspItems,
   fetchNvidiaOcspItemsForEvidence,
+  fetchNvidiaOcspItemsForRim,
   fetchSnpItems,
   fetchTdxItems,
   makeItem,
+  type OcspFetchOptions,
   type OcspFetchResult,
 } from './collateral-fetch.ts';
 export {
@@ -39,6 +41,7 @@ export {
   ocspFromBundle,
   ocspItemId,
   ocspItemValidity,
+  rimOcspFromBundle,
 } from './collateral-ocsp.ts';
 export {
   checkNrasJwks,

@@ -71,6 +71,8 @@ export async function pki() {
     respKey: KeyObject.from(respKeys.privateKey),
     devKey: KeyObject.from(devKeys.privateKey),
     icaKey: KeyObject.from(icaKeys.privateKey),
+    /** the leaf's key (a test RIM signer: rim-ocsp.test.ts signs RIMs with it) */
+    leafKey: KeyObject.from(leafKeys.privateKey),
     otherKey: KeyObject.from(otherKeys.privateKey),
   };
 }
