@@ -89,6 +89,9 @@ describe('offline collateral bundles', () => {
       bundleFile,
       '--rim-service',
       base,
+      // hermetic: no OCSP responder (nothing listens on port 9); collateral-ocsp*.test.ts cover OCSP
+      '--ocsp-responder',
+      'http://127.0.0.1:9/',
       '--now',
       '2024-06-01T00:00:00Z',
       '--no-cache',
