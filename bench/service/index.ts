@@ -177,7 +177,7 @@ async function main(): Promise<void> {
         treeStats[conc] = { mean: trees.n ? trees.sum / trees.n : Number.NaN, max: trees.max };
     }
     const sk = levels.map((c) => summary[`execute session-key@${c}`]!);
-    const target = 0.5;
+    const target = 0.8; // issue 20's goal (0.5 was the service issue's)
     console.log(
       `\nsession-key Execute / Echo throughput: ${sk.map((x) => x.toFixed(2)).join(', ')} (at ${levels.join(', ')}); ` +
         `target >= ${target}: ${sk.every((x) => x >= target) ? 'met' : 'NOT met'} `,
