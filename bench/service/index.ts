@@ -44,20 +44,26 @@ const levels = values.concurrency!.split(',').map(Number);
 const protocol = values.protocol as Protocol;
 const rounds = Math.max(1, Number(values.rounds));
 
-function startServer(inProcess: boolean, batched = false): Promise<{ child: ChildProcess; url: string }> {
+function startServer(
+  inProcess: boolean,
+  batched = false,
+  bare = false,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(root, 'bench/service/server-child.ts'),
-      '--max-concurrency',
-      values['max-concurrency']!,
-      ...(inProcess ? ['--interp-in-process'] : []),
-      ...(batched
-        ? ['--claim-signing', 'batched', '--claim-batch-window-ms', values['claim-batch-window-ms']!]
-        : []),
-    ],
+    bare
+      ? ['--import', 'tsx', join(root, 'bench/service/bare-echo-child.ts')]
+      : [
+          '--import',
+          'tsx',
+          join(root, 'bench/service/server-child.ts'),
+          '--max-concurrency',
+          values['max-concurrency']!,
+          ...(inProcess ? ['--interp-in-process'] : []),
+          ...(batched
+            ? ['--claim-signing', 'batched', '--claim-batch-window-ms', values['claim-batch-window-ms']!]
+            : []),
+        ],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -83,6 +89,8 @@ async function main(): Promise<void> {
   const { child, url } = await startServer(false);
   const local = values['no-in-process'] ? undefined : await startServer(true);
   const batched = values['no-batched'] ? undefined : await startServer(false, true);
+  // the transport's ceiling: a bare node:http2 gRPC echo (gRPC only)
+  const bare = protocol === 'grpc' ? await startServer(false, false, true) : undefined;
   try {
     const client: WasmvmClient = createWasmvmClient({ baseUrl: url, protocol });
     const localClient = local ? createWasmvmClient({ baseUrl: local.url, protocol }) : undefined;
@@ -119,8 +127,14 @@ async function main(): Promise<void> {
           trees.sum += n;
           trees.max = Math.max(trees.max, n);
         });
+    const bareClient = bare ? createWasmvmClient({ baseUrl: bare.url, protocol }) : undefined;
     const workloads: Array<[string, () => Promise<unknown>]> = [
       ['echo', () => client.echo({ payload })],
+      ...(bareClient
+        ? ([['bare http2 echo', () => bareClient.echo({ payload })]] as Array<
+            [string, () => Promise<unknown>]
+          >)
+        : []),
       ['execute session-key', exec(AttestationMode.SESSION_KEY)],
       ['execute per-request', exec(AttestationMode.PER_REQUEST)],
     ];
@@ -182,6 +196,13 @@ async function main(): Promise<void> {
       `\nsession-key Execute / Echo throughput: ${sk.map((x) => x.toFixed(2)).join(', ')} (at ${levels.join(', ')}); ` +
         `target >= ${target}: ${sk.every((x) => x >= target) ? 'met' : 'NOT met'} `,
     );
+    if (bareClient) {
+      const of = (n: string) => levels.map((c) => summary[`${n}@${c}`]! / summary[`bare http2 echo@${c}`]!);
+      const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+      console.log(
+        `÷ bare node:http2 gRPC echo (the transport's ceiling in Node), at ${levels.join(', ')}: service Echo ${fmt(of('echo'))}; session-key Execute ${fmt(of('execute session-key'))}`,
+      );
+    }
     writeBenchResult(
       'service',
       {
@@ -231,6 +252,7 @@ async function main(): Promise<void> {
     }
   } finally {
     child.kill('SIGTERM');
+    bare?.child.kill('SIGTERM');
     local?.child.kill('SIGTERM');
     batched?.child.kill('SIGTERM');
   }
