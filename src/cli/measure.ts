@@ -11,7 +11,7 @@ import { parseArgs, reportUsage, UsageError } from './usage.ts';
 export const summary = 'compute the expected SEV-SNP MEASUREMENT or TDX MRTD of a VM image';
 
 export const help = `Usage:
-  wasmvm-tee measure snp --ovmf OVMF.fd --vcpus N --vcpu-type T [--vmm qemu|ec2]
+  wasmvm-tee measure snp --ovmf OVMF.fd --vcpus N --vcpu-type T [--vmm qemu|ec2|gce] [--product P]
                          [--kernel FILE [--initrd FILE] [--append CMDLINE]] [--guest-features HEX]
                          [--snp-ovmf-hash HEX] [--json]
   wasmvm-tee measure tdx --tdvf OVMF.fd [--page-order single-pass|two-pass] [--json]
@@ -22,14 +22,16 @@ reports; pin it with 'wasmvm-tee verify --measurement HEX' or in a reference-val
 
 snp: the SEV-SNP launch digest (AMD SEV-SNP ABI, SNP_LAUNCH_UPDATE PAGE_INFO chain) over the OVMF
 image, its SEV metadata sections, QEMU's kernel/initrd/cmdline hash table for direct boot, and one
-VMSA page per vCPU, as the public sev-snp-measure tool computes it.
+VMSA page per vCPU, as the public sev-snp-measure tool computes it (QEMU, EC2) and as Google's
+gce-tcb-verifier reconstructs it (GCE).
   --ovmf FILE             the OVMF firmware (OvmfPkg/AmdSev for direct kernel boot)
   --vcpus N               number of vCPUs
   --vcpu-type T           QEMU CPU model: ${Object.keys(VCPU_TYPES).join(', ')}
-                          (its CPUID signature goes into RDX of every VMSA; ignored for --vmm ec2)
+                          (its CPUID signature goes into RDX of every VMSA; ignored for ec2 and gce)
   --vcpu-sig HEX          the CPUID signature itself, instead of --vcpu-type
-  --vmm qemu|ec2          the VMM's initial register state (default qemu); gce is refused: use
-                          Google's signed launch endorsements for GCE images
+  --vmm qemu|ec2|gce      the VMM's initial register state and page types (default qemu)
+  --product milan|genoa   gce only: the AMD product (its address width places the VMSA page;
+                          default milan). GCE measures one VMSA per vCPU of the machine type
   --kernel/--initrd/--append   direct boot artefacts (QEMU -kernel/-initrd/-append)
   --guest-features HEX    SEV_FEATURES in the VMSAs (default 0x1)
   --snp-ovmf-hash HEX     the launch digest after the OVMF pages, precomputed (skips hashing --ovmf's pages)
@@ -83,6 +85,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       'vcpu-type': { type: 'string' },
       'vcpu-sig': { type: 'string' },
       vmm: { type: 'string' },
+      product: { type: 'string' },
       kernel: { type: 'string' },
       initrd: { type: 'string' },
       append: { type: 'string' },
@@ -101,6 +104,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         throw new UsageError('USAGE', '--vcpus N is required');
       const o: SnpMeasureOptions = { ovmf: read(values.ovmf, '--ovmf'), vcpus };
       if (typeof values.vmm === 'string') o.vmm = values.vmm as 'qemu';
+      if (typeof values.product === 'string') {
+        if (values.product !== 'milan' && values.product !== 'genoa')
+          throw new UsageError('USAGE', '--product: milan or genoa');
+        o.product = values.product;
+      }
       if (typeof values['vcpu-type'] === 'string') o.vcpuType = values['vcpu-type'];
       if (typeof values['vcpu-sig'] === 'string') {
         const sig = Number.parseInt(String(values['vcpu-sig']).replace(/^0x/, ''), 16);
@@ -129,6 +137,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         vcpus,
         vcpuType: o.vcpuType,
         vmm: o.vmm ?? 'qemu',
+        ...(o.vmm === 'gce' ? { product: o.product ?? 'milan' } : {}),
         kernel: values.kernel,
         initrd: values.initrd,
         append: values.append,

@@ -13,6 +13,13 @@
  * reset vector and the APs at the SEV-ES reset block's EIP, with RDX = the vCPU type's CPUID signature
  * (QEMU) and the VMM's segment attributes.
  *
+ * GCE (Google's published reconstruction, github.com/google/gce-tcb-verifier sev/ld_from_ovmf.go, and
+ * its test vectors): the same OVMF pages, then the metadata sections in table order with SNP_SEC_MEM as
+ * UNMEASURED pages (type 4, not ZERO), SVSM_CAA and SNP_KERNEL_HASHES as ZERO pages, SECRETS and CPUID
+ * as above (GCE has no direct kernel boot); then one VMSA per vCPU with G_PAT 0x70106 and RDX 0x600,
+ * measured at the product's highest page-aligned GPA (Milan 48-bit: 0xFFFFFFFFF000; Genoa 52-bit:
+ * 0xFFFFFFFFFF000).
+ *
  * TDX (Intel TDX module ABI, TDH.MEM.PAGE.ADD / TDH.MR.EXTEND; TDVF metadata, Intel TDVF design
  * guide): MRTD = SHA-384 over, for each TDVF metadata section not marked PAGE.AUG, one 128-byte
  * "MEM.PAGE.ADD" record per page (ASCII at 0, GPA at 16), and for sections marked MR.EXTEND the
@@ -166,7 +173,20 @@ export function parseOvmf(fw: Uint8Array): OvmfInfo {
 
 export { cpuSig, VCPU_TYPES };
 
-export type SnpVmm = 'qemu' | 'ec2';
+export type SnpVmm = 'qemu' | 'ec2' | 'gce';
+
+/** AMD product generations whose guest-physical address width GCE's VMSA GPA depends on. */
+export type SnpProduct = 'milan' | 'genoa';
+const PRODUCT_GPA_BITS: Record<SnpProduct, number> = { milan: 48, genoa: 52 };
+
+/** The VMSA page's GPA: KVM measures GPA −1, truncated to the product's GPA width and page-aligned. */
+export function vmsaGpa(vmm: SnpVmm, product: SnpProduct = 'milan'): number {
+  if (vmm !== 'gce') return 0xfffffffff000;
+  const bits = PRODUCT_GPA_BITS[product];
+  if (bits === undefined)
+    throw new MeasureError('MEASURE_BAD_INPUT', `unknown AMD product '${String(product)}'`);
+  return Number((1n << BigInt(bits)) - 1n) - 0xfff;
+}
 
 export class LaunchDigest {
   ld: Buffer;
@@ -190,8 +210,13 @@ export class LaunchDigest {
     for (let off = 0; off < data.length; off += PAGE)
       this.update(1, gpa + off, Buffer.from(digest('sha384', data.subarray(off, off + PAGE))));
   }
-  vmsaPage(page: Uint8Array): void {
-    this.update(2, 0xfffffffff000, Buffer.from(digest('sha384', page)));
+  vmsaPage(page: Uint8Array, gpa = 0xfffffffff000): void {
+    this.update(2, gpa, Buffer.from(digest('sha384', page)));
+  }
+  unmeasuredPages(gpa: number, size: number): void {
+    if (size % PAGE !== 0)
+      throw new MeasureError('MEASURE_BAD_FIRMWARE', `unmeasured section size ${size} not page-sized`);
+    for (let off = 0; off < size; off += PAGE) this.update(4, gpa + off, Buffer.alloc(48));
   }
   zeroPages(gpa: number, size: number): void {
     if (size % PAGE !== 0)
@@ -243,6 +268,12 @@ export function vmsaPage(eip: number, vcpuSig: number, vmm: SnpVmm, guestFeature
   let ss = 0x93;
   let tr = 0x8b;
   let rdx = vcpuSig;
+  let gPat = 0x7040600070406n;
+  if (vmm === 'gce') {
+    // gce-tcb-verifier VmsaV1: GCE's hypervisor sets G_PAT to 0x70106 and RDX to 0x600
+    gPat = 0x70106n;
+    rdx = 0x600;
+  }
   if (vmm === 'ec2') {
     cs = eip === 0xfffffff0 ? 0x9a : 0x9b;
     ss = 0x92;
@@ -266,7 +297,7 @@ export function vmsaPage(eip: number, vcpuSig: number, vmm: SnpVmm, guestFeature
   q(0x168, 0xffff0ff0); // DR6
   q(0x170, 0x2); // RFLAGS
   q(0x178, eip & 0xffff); // RIP
-  q(0x268, 0x7040600070406n); // G_PAT
+  q(0x268, gPat); // G_PAT
   q(0x310, rdx); // RDX
   q(0x3b0, guestFeatures); // SEV_FEATURES
   q(0x3e8, 0x1); // XCR0
@@ -276,10 +307,12 @@ export function vmsaPage(eip: number, vcpuSig: number, vmm: SnpVmm, guestFeature
 export interface SnpMeasureOptions {
   ovmf: Uint8Array;
   vcpus: number;
-  /** QEMU CPU model name (VCPU_TYPES) or a numeric CPUID signature. Ignored for EC2. */
+  /** QEMU CPU model name (VCPU_TYPES) or a numeric CPUID signature. Ignored for EC2 and GCE. */
   vcpuType?: string;
   vcpuSig?: number;
-  vmm?: SnpVmm | 'gce';
+  vmm?: SnpVmm;
+  /** GCE only: the AMD product the VM runs on (its GPA width places the VMSA page). Default milan. */
+  product?: SnpProduct;
   kernel?: Uint8Array;
   initrd?: Uint8Array;
   append?: string;
@@ -292,12 +325,7 @@ export interface SnpMeasureOptions {
 /** The SEV-SNP launch MEASUREMENT a VM booted from these artefacts reports (48 bytes). */
 export function measureSnp(o: SnpMeasureOptions): Buffer {
   const vmm = o.vmm ?? 'qemu';
-  if (vmm === 'gce')
-    throw new MeasureError(
-      'MEASURE_UNSUPPORTED',
-      "--vmm gce: Google does not document its VMSA initial state; use Google's signed launch endorsements (gs://gce_tcb_integrity) for GCE images",
-    );
-  if (vmm !== 'qemu' && vmm !== 'ec2')
+  if (vmm !== 'qemu' && vmm !== 'ec2' && vmm !== 'gce')
     throw new MeasureError('MEASURE_BAD_INPUT', `unknown VMM '${String(vmm)}'`);
   if (!Number.isInteger(o.vcpus) || o.vcpus < 1 || o.vcpus > 512)
     throw new MeasureError('MEASURE_BAD_INPUT', '--vcpus must be 1..512');
@@ -311,7 +339,11 @@ export function measureSnp(o: SnpMeasureOptions): Buffer {
       );
     sig = s;
   }
+  if (o.product !== undefined && vmm !== 'gce')
+    throw new MeasureError('MEASURE_BAD_INPUT', 'the AMD product only matters under --vmm gce');
+  const vmsaAt = vmsaGpa(vmm, o.product);
   const info = parseOvmf(o.ovmf);
+  if (vmm === 'gce') checkGceFirmware(info, o);
   const gctx = new LaunchDigest(o.ovmfHash);
   if (!o.ovmfHash) gctx.normalPages(info.gpa, o.ovmf);
   let hashesPage: Buffer | undefined;
@@ -333,6 +365,9 @@ export function measureSnp(o: SnpMeasureOptions): Buffer {
   for (const s of info.sections) {
     switch (s.type) {
       case SNP_SECTION.SNP_SEC_MEM:
+        if (vmm === 'gce') gctx.unmeasuredPages(s.gpa, s.size);
+        else gctx.zeroPages(s.gpa, s.size);
+        break;
       case SNP_SECTION.SVSM_CAA:
         gctx.zeroPages(s.gpa, s.size);
         break;
@@ -364,8 +399,35 @@ export function measureSnp(o: SnpMeasureOptions): Buffer {
     );
   const features = o.guestFeatures ?? 1n;
   for (let i = 0; i < o.vcpus; i++)
-    gctx.vmsaPage(vmsaPage(i === 0 ? 0xfffffff0 : info.resetEip, sig, vmm, features));
+    gctx.vmsaPage(vmsaPage(i === 0 ? 0xfffffff0 : info.resetEip, sig, vmm, features), vmsaAt);
   return gctx.ld;
+}
+
+/**
+ * What GCE's launch requires of the firmware (gce-tcb-verifier ovmf/sev_data.go): an SEV-ES reset
+ * block, exactly one SECRETS and one CPUID section, at least one SNP_SEC_MEM section, every section a
+ * positive number of pages, none overlapping; no direct kernel boot.
+ */
+function checkGceFirmware(info: OvmfInfo, o: SnpMeasureOptions): void {
+  if (o.kernel)
+    throw new MeasureError(
+      'MEASURE_UNSUPPORTED',
+      '--vmm gce: GCE boots its UEFI without a measured kernel hash table; --kernel does not apply',
+    );
+  const bad = (m: string) => new MeasureError('MEASURE_BAD_FIRMWARE', `GCE firmware: ${m}`);
+  if (!info.resetEip) throw bad('no SEV-ES reset block in the OVMF footer table');
+  const count = (t: number) => info.sections.filter((s) => s.type === t).length;
+  if (count(SNP_SECTION.SNP_SECRETS) !== 1) throw bad('expected exactly one SNP_SECRETS section');
+  if (count(SNP_SECTION.CPUID) !== 1) throw bad('expected exactly one CPUID section');
+  if (count(SNP_SECTION.SNP_SEC_MEM) < 1) throw bad('no SNP_SEC_MEM (pre-validated) section');
+  const sorted = [...info.sections].sort((a, b) => a.gpa - b.gpa);
+  for (const [i, s] of sorted.entries()) {
+    if (s.size === 0 || s.size % PAGE !== 0)
+      throw bad(`section at 0x${s.gpa.toString(16)} is not a positive number of pages (${s.size} bytes)`);
+    const next = sorted[i + 1];
+    if (next && s.gpa + s.size > next.gpa)
+      throw bad(`section at 0x${s.gpa.toString(16)} overlaps the one at 0x${next.gpa.toString(16)}`);
+  }
 }
 
 // ---------------------------------------------------------------- TDX

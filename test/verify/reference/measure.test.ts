@@ -2,14 +2,16 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   cpuSig,
+  GUIDS,
   type MeasureError,
   measureSnp,
   measureTdx,
   parseOvmf,
   VCPU_TYPES,
+  vmsaGpa,
   vmsaPage,
 } from '../../../src/verify/reference/measure.ts';
-import { sevOvmf, tdvfImage } from './firmware.ts';
+import { sevOvmf, tdvfImage, withFooterTable } from './firmware.ts';
 
 /**
  * Published vectors: virtee/sev-snp-measure-go guest/guest_test.go + guest/testdata/ovmf_img_{1,2}.json,
@@ -114,9 +116,189 @@ describe('measure snp', () => {
       (e: MeasureError) => e.code === 'MEASURE_BAD_INPUT',
     );
     assert.throws(
-      () => measureSnp({ ovmf, vcpus: 1, vmm: 'gce' }),
+      () => measureSnp({ ovmf, vcpus: 1, vmm: 'gce', kernel: Buffer.from('k') }),
       (e: MeasureError) => e.code === 'MEASURE_UNSUPPORTED',
     );
+    assert.throws(
+      () => measureSnp({ ovmf, vcpus: 1, vcpuType: 'EPYC', product: 'genoa' }),
+      (e: MeasureError) => e.code === 'MEASURE_BAD_INPUT',
+    );
+  });
+});
+
+/**
+ * Published vectors for GCE: google/gce-tcb-verifier sev/sev_test.go. TestLaunchDigest builds
+ * `ovmfsev.CleanExample(t, 0x1000)` (its Python reference script is in the test's comment) and expects
+ * the 1-vCPU Milan digest; TestUnsignedSnp measures the same image with 4 VMSAs. The image: 4 KiB of
+ * zeros with "LGTM"×4 at 0x800 and 0xa00, the ASEV metadata at offset 0 (SNP_SEC_MEM 0xff001000, CPUID
+ * 0xff003000, SNP_SECRETS 0xff004000, one page each), and a footer table (metadata offset 0x1000, SEV-ES
+ * reset block address 0xff0000ff) ending 0x20 bytes before the end.
+ */
+function gceCleanExample(o: { resetBlock?: boolean } = {}): Buffer {
+  const fw = Buffer.alloc(0x1000);
+  fw.write('LGTM'.repeat(4), 0x800, 'latin1');
+  fw.write('LGTM'.repeat(4), 0xa00, 'latin1');
+  const words = [0x56455341, 0x34, 1, 3, 0xff001000, 0x1000, 1, 0xff003000, 0x1000, 3, 0xff004000, 0x1000, 2];
+  words.forEach((w, i) => fw.writeUInt32LE(w, i * 4));
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  const entries: [string, Buffer][] = [[GUIDS.sevMetadata, u32(0x1000)]];
+  if (o.resetBlock !== false) entries.push([GUIDS.sevEsResetBlock, u32(0xff0000ff)]);
+  return withFooterTable(fw, entries);
+}
+
+describe('measure snp --vmm gce (Google gce-tcb-verifier vectors)', () => {
+  it('1 vCPU on Milan: TestLaunchDigest', () => {
+    assert.equal(
+      measureSnp({ ovmf: gceCleanExample(), vcpus: 1, vmm: 'gce' }).toString('hex'),
+      '06843de00c62bb9a12fd870bd340e1af8b0ebf516e3fe04f5c9add43b7981a1df2e825b4c712fbd87c97b129eba2e6de',
+    );
+  });
+
+  it('4 VMSAs on Milan: TestUnsignedSnp', () => {
+    assert.equal(
+      measureSnp({ ovmf: gceCleanExample(), vcpus: 4, vmm: 'gce', product: 'milan' }).toString('hex'),
+      '1a8cd8039cdcdcd1ec9800ca215ba5cbbed437697debf0b2fc1a9b873f1eb15f82dc7d5cf246dbee4df1bb9d3b6c7a16',
+    );
+  });
+
+  it('the BSP VMSA is byte-identical to TestPutVmsa (G_PAT 0x70106, RDX 0x600)', () => {
+    const v = vmsaPage(0xfffffff0, 0, 'gce', 1n);
+    // the non-zero bytes of gce-tcb-verifier's vmsaBytes, offset → value
+    const want = new Map<number, number>([
+      [0x02, 0x93],
+      [0x04, 0xff],
+      [0x05, 0xff],
+      [0x11, 0xf0],
+      [0x12, 0x9b],
+      [0x14, 0xff],
+      [0x15, 0xff],
+      [0x1a, 0xff],
+      [0x1b, 0xff],
+      [0x22, 0x93],
+      [0x24, 0xff],
+      [0x25, 0xff],
+      [0x32, 0x93],
+      [0x34, 0xff],
+      [0x35, 0xff],
+      [0x42, 0x93],
+      [0x44, 0xff],
+      [0x45, 0xff],
+      [0x52, 0x93],
+      [0x54, 0xff],
+      [0x55, 0xff],
+      [0x64, 0xff],
+      [0x65, 0xff],
+      [0x72, 0x82],
+      [0x74, 0xff],
+      [0x75, 0xff],
+      [0x84, 0xff],
+      [0x85, 0xff],
+      [0x92, 0x8b],
+      [0x94, 0xff],
+      [0x95, 0xff],
+      [0xd1, 0x10],
+      [0x148, 0x40],
+      [0x158, 0x10],
+      [0x161, 0x04],
+      [0x168, 0xf0],
+      [0x169, 0x0f],
+      [0x16a, 0xff],
+      [0x16b, 0xff],
+      [0x170, 0x02],
+      [0x178, 0xf0],
+      [0x179, 0xff],
+      [0x268, 0x06],
+      [0x269, 0x01],
+      [0x26a, 0x07],
+      [0x311, 0x06],
+      [0x3b0, 0x01],
+      [0x3e8, 0x01],
+    ]);
+    for (let i = 0; i < 4096; i++) assert.equal(v[i], want.get(i) ?? 0, `VMSA byte 0x${i.toString(16)}`);
+  });
+
+  it('Genoa places the VMSA at its 52-bit top page: a different digest', () => {
+    assert.equal(vmsaGpa('gce', 'genoa'), 0xfffffffff000 * 16 + 0xf000);
+    assert.equal(vmsaGpa('gce', 'milan'), 0xfffffffff000);
+    assert.equal(vmsaGpa('qemu'), 0xfffffffff000);
+    const milan = measureSnp({ ovmf: gceCleanExample(), vcpus: 1, vmm: 'gce' });
+    const genoa = measureSnp({ ovmf: gceCleanExample(), vcpus: 1, vmm: 'gce', product: 'genoa' });
+    assert.notEqual(genoa.toString('hex'), milan.toString('hex'));
+  });
+
+  it('SNP_SEC_MEM is UNMEASURED under GCE, ZERO under QEMU: the same image measures differently', () => {
+    const qemu = measureSnp({ ovmf: gceCleanExample(), vcpus: 1, vcpuSig: 0x600, vmm: 'qemu' });
+    assert.notEqual(
+      qemu.toString('hex'),
+      measureSnp({ ovmf: gceCleanExample(), vcpus: 1, vmm: 'gce' }).toString('hex'),
+    );
+  });
+
+  it('firmware GCE cannot launch is refused with MEASURE_BAD_FIRMWARE', () => {
+    assert.throws(
+      () => measureSnp({ ovmf: gceCleanExample({ resetBlock: false }), vcpus: 1, vmm: 'gce' }),
+      (e: MeasureError) => e.code === 'MEASURE_BAD_FIRMWARE' && /reset block/.test(e.message),
+    );
+    const mk = (sections: number[][]) => {
+      const fw = gceCleanExample();
+      fw.fill(0, 0, 0x40);
+      const words = [0x56455341, 16 + 12 * sections.length, 1, sections.length, ...sections.flat()];
+      words.forEach((w, i) => fw.writeUInt32LE(w, i * 4));
+      return fw;
+    };
+    const cases: [string, number[][]][] = [
+      [
+        'no CPUID',
+        [
+          [0xff001000, 0x1000, 1],
+          [0xff004000, 0x1000, 2],
+        ],
+      ],
+      [
+        'two SECRETS',
+        [
+          [0xff001000, 0x1000, 1],
+          [0xff003000, 0x1000, 3],
+          [0xff004000, 0x1000, 2],
+          [0xff005000, 0x1000, 2],
+        ],
+      ],
+      [
+        'no SNP_SEC_MEM',
+        [
+          [0xff003000, 0x1000, 3],
+          [0xff004000, 0x1000, 2],
+        ],
+      ],
+      [
+        'overlap',
+        [
+          [0xff001000, 0x3000, 1],
+          [0xff003000, 0x1000, 3],
+          [0xff004000, 0x1000, 2],
+        ],
+      ],
+      [
+        'empty section',
+        [
+          [0xff001000, 0, 1],
+          [0xff003000, 0x1000, 3],
+          [0xff004000, 0x1000, 2],
+        ],
+      ],
+    ];
+    for (const [what, sections] of cases)
+      assert.throws(
+        () => measureSnp({ ovmf: mk(sections), vcpus: 1, vmm: 'gce' }),
+        (e: MeasureError) => e.code === 'MEASURE_BAD_FIRMWARE' && /^GCE firmware: /.test(e.message),
+        what,
+      );
+    // the same images are still measured under QEMU (sev-snp-measure does not check these)
+    assert.equal(measureSnp({ ovmf: mk(cases[0]![1]), vcpus: 1, vcpuType: 'EPYC' }).length, 48);
   });
 });
 
@@ -241,6 +423,49 @@ describe('wasmvm-tee measure (CLI)', async () => {
     ]);
     assert.match(noKernelHashes.err, /MEASURE_NO_KERNEL_HASHES/);
     assert.equal((await run(['snp', '--ovmf', ovmf])).code, 2);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("snp --vmm gce prints Google's vector; --product is checked", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'wasmvm-tee-measure-'));
+    const fw = join(tmp, 'gce.fd');
+    writeFileSync(fw, gceCleanExample());
+    const r = await run([
+      'snp',
+      '--ovmf',
+      fw,
+      '--vcpus',
+      '4',
+      '--vmm',
+      'gce',
+      '--product',
+      'milan',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(
+      j.measurement,
+      '1a8cd8039cdcdcd1ec9800ca215ba5cbbed437697debf0b2fc1a9b873f1eb15f82dc7d5cf246dbee4df1bb9d3b6c7a16',
+    );
+    assert.equal(j.inputs.vmm, 'gce');
+    assert.equal(j.inputs.product, 'milan');
+    const turin = await run(['snp', '--ovmf', fw, '--vcpus', '1', '--vmm', 'gce', '--product', 'turin']);
+    assert.equal(turin.code, 2);
+    assert.match(turin.err, /--product: milan or genoa/);
+    const qemuProduct = await run([
+      'snp',
+      '--ovmf',
+      fw,
+      '--vcpus',
+      '1',
+      '--vcpu-type',
+      'EPYC',
+      '--product',
+      'genoa',
+    ]);
+    assert.equal(qemuProduct.code, 2);
+    assert.match(qemuProduct.err, /MEASURE_BAD_INPUT: .*gce/);
     rmSync(tmp, { recursive: true, force: true });
   });
 });
