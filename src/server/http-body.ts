@@ -1,13 +1,14 @@
 /**
  * Request bodies on the HTTP layer, before the RPC layer reads them: the per-client and total body
- * quota and the body deadline (drainInsteadOfReset), and the early answer to an oversized Connect unary
+ * quota, the body deadline and whole envelopes for enveloped protocols (drainInsteadOfReset), and the early answer to an oversized Connect unary
  * call over HTTP/1.1 (tooLargeConnectUnary / rejectTooLarge).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { type Http2ServerRequest, type Http2ServerResponse, constants as http2constants } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type ConnectionGuard, clientKey } from './connections.ts';
+import { assembleEnvelopes, isEnvelopedContentType } from './envelope-assembler.ts';
 import { connectError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -54,29 +55,53 @@ export function drainInsteadOfReset(req: NodeReq, res: NodeRes, max: number, gua
   };
   res.once('finish', over);
   res.once('close', over);
+  // HTTP/2: a server may end a request the client is still sending once its complete response is out,
+  // with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). Node does so itself only when nothing read the body;
+  // here something always did, so a client that never ends its body (answered BODY_TIMEOUT, or a
+  // message too large) would keep the stream, its body quota and its session open. Node's
+  // compatibility response always sends trailers (possibly empty) on 'wantTrailers'; the reset is
+  // queued after them, and what the client had already sent is discarded.
+  const stream = (res as Partial<Http2ServerResponse>).stream;
+  stream?.once('wantTrailers', () =>
+    setImmediate(() => {
+      if (req.complete || stream.closed || stream.destroyed) return;
+      cut = true;
+      stream.close(http2constants.NGHTTP2_NO_ERROR);
+      // Node destroys a closed stream once its buffered body has been read to the end: stop the RPC
+      // layer's reader (while its 'readable' listener is there nothing flows) and discard the rest
+      req.on('data', () => {});
+      void reader?.return?.().catch(() => {});
+      req.resume();
+    }),
+  );
+  const enveloped = isEnvelopedContentType(req.headers['content-type']);
+  let reader: AsyncIterator<unknown> | undefined;
   (req as unknown as { [Symbol.asyncIterator]: () => AsyncIterator<Buffer> })[Symbol.asyncIterator] = () => {
     const it = req.iterator({ destroyOnReturn: false });
-    return {
-      next: async () => {
-        const r = await Promise.race([it.next(), timedOut]).catch((e: unknown) => {
+    reader = it;
+    const read = async (): Promise<IteratorResult<Buffer>> => {
+      const r = await Promise.race([it.next(), timedOut]).catch((e: unknown) => {
+        cut = true;
+        guard.bodyTimedOut();
+        throw e;
+      });
+      if (!r.done) {
+        const n = (r.value as Buffer).length;
+        // the first 64 KiB of a body are always admitted (health checks and small calls never starve)
+        if (!guard.take(client, n, held + n <= 64 * 1024)) {
           cut = true;
-          guard.bodyTimedOut();
-          throw e;
-        });
-        if (!r.done) {
-          const n = (r.value as Buffer).length;
-          // the first 64 KiB of a body are always admitted (health checks and small calls never starve)
-          if (!guard.take(client, n, held + n <= 64 * 1024)) {
-            cut = true;
-            throw connectError(
-              'BODY_QUOTA',
-              `request bodies of this client (or of all clients) exceed the server's quota of ${guard.limits.maxBodyBytesPerClient} bytes in flight; retry later`,
-            );
-          }
-          held += n;
+          throw connectError(
+            'BODY_QUOTA',
+            `request bodies of this client (or of all clients) exceed the server's quota of ${guard.limits.maxBodyBytesPerClient} bytes in flight; retry later`,
+          );
         }
-        return r as IteratorResult<Buffer>;
-      },
+        held += n;
+      }
+      return r as IteratorResult<Buffer>;
+    };
+    return {
+      // enveloped bodies reach the RPC layer one whole envelope per chunk (envelope-assembler.ts)
+      next: enveloped ? assembleEnvelopes(read, max) : read,
       return: (v?: unknown) => it.return!(v) as Promise<IteratorResult<Buffer>>,
     };
   };
