@@ -111,7 +111,10 @@ describe('attest_gpu verifier: revocation of the RIM signing chain and the devic
     // it a real check, below)
     const device = await verifier()(evidence, nonce, { referenceValues: rv([REV]) });
     assert.equal(only(device, DEV).outcome, 'skip');
-    assert.match(only(device, DEV).detail, /^offline: OCSP revocation status of the device chain not checked/);
+    assert.match(
+      only(device, DEV).detail,
+      /^offline: OCSP revocation status of the device chain not checked/,
+    );
     assert.equal(device.ok, true);
   });
 
