@@ -19,6 +19,7 @@ import type {
   WebGpuHost,
   WebGpuUsage,
 } from '../host/index.ts';
+import { loadCollateralBundleFile } from './collateral-file.ts';
 import { EXIT, EXIT_TABLE, RUN_TRAP_EXIT } from './exit-codes.ts';
 import { receiptLines } from './receipts-text.ts';
 import { parseArgs, reportUsage, UsageError } from './usage.ts';
@@ -49,6 +50,17 @@ Options:
   --seed S                seed for --deterministic random (default 'wasmvm-tee')
   --tdx-collateral FILE   Intel TDX collateral JSON for verifying this host's TDX quotes (docs/tdx.md)
   --no-gpu                do not probe NVIDIA GPUs
+GPU revocation (attest_gpu: the GPU device chain, nvidia.chain.revocation, and the signing chains of the
+policy's RIMs, nvidia.rim.chain.revocation; docs/reference-values.md):
+  --collateral FILE       an offline collateral bundle ('wasmvm-tee collateral fetch'): both chains' OCSP
+                          responses from its nvidia-ocsp items, at each call's time, with no network; a
+                          missing, expired, badly signed, revoked or unknown one FAILS the check
+                          (COLLATERAL_MISSING_ITEM, COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID,
+                          OCSP_REVOKED, OCSP_UNKNOWN) unless the policy's gpu.referenceValues.allowNotChecked
+                          names it (then it stays not checked and those items are unused)
+  --ocsp-online           ask NVIDIA's OCSP responder instead (network; not with --collateral)
+                          Neither: both are "not checked", which fails attest_gpu's RIM appraisal unless
+                          allowNotChecked names them
   --webgpu                offer WebGPU compute to the guest (wasmvm_webgpu imports, docs/webgpu.md)
   --webgpu-backend B      auto | default | opengles | vulkan | metal | d3d12 (default auto)
 Sealed input (docs/sealed-execution.md §10; the same HPKE protocol as ExecuteSealed):
@@ -82,6 +94,10 @@ export interface RunArgs {
   seed?: string;
   noGpu: boolean;
   tdxCollateral?: string;
+  /** attest_gpu: an offline collateral bundle for both GPU chains' revocation (loaded by runModule). */
+  collateral?: string;
+  /** attest_gpu: NVIDIA's OCSP responder for both GPU chains' revocation. */
+  ocspOnline?: boolean;
   /** Offer WebGPU compute (wasmvm_webgpu). */
   webgpu?: boolean;
   webgpuBackend?: WebGpuBackend;
@@ -124,6 +140,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       'audit-log': { type: 'string' },
       seed: { type: 'string' },
       'tdx-collateral': { type: 'string' },
+      collateral: { type: 'string' },
+      'ocsp-online': { type: 'boolean' },
       webgpu: { type: 'boolean' },
       'webgpu-backend': { type: 'string' },
       'sealed-input': { type: 'string' },
@@ -171,6 +189,12 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       'USAGE',
       `--webgpu-backend: auto | default | opengles | vulkan | metal | d3d12, got '${backend}'`,
     );
+  if (v.collateral !== undefined && v['ocsp-online'])
+    throw new UsageError(
+      'USAGE',
+      '--collateral is the offline source of the GPU revocation checks: not with --ocsp-online',
+    );
+  if (v.collateral === '') throw new UsageError('USAGE', '--collateral wants a bundle file');
   let sealedInput: RunArgs['sealedInput'];
   if (v['sealed-input'] !== undefined || v['key-request'] !== undefined) {
     if (!v['sealed-input'] || !v['key-request'])
@@ -217,6 +241,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     ...(v.seed ? { seed: v.seed } : {}),
     noGpu: v['no-gpu'] ?? false,
     ...(v['tdx-collateral'] ? { tdxCollateral: v['tdx-collateral'] } : {}),
+    ...(v.collateral ? { collateral: v.collateral } : {}),
+    ...(v['ocsp-online'] ? { ocspOnline: true } : {}),
     ...(v.webgpu ? { webgpu: true } : {}),
     ...(backend ? { webgpuBackend: backend as WebGpuBackend } : {}),
     ...(sealedInput ? { sealedInput } : {}),
@@ -282,6 +308,8 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
     WebGpuHost,
   } = await import('../host/index.ts');
   const policy = a.policy ? loadPolicy(a.policy) : undefined;
+  // read before anything runs: a bad bundle is a usage error (exit 2), never a silently unchecked GPU
+  const gpuCollateral = a.collateral ? await loadCollateralBundleFile(a.collateral) : undefined;
   const issuers: IssuerConfig[] = a.issuers
     ? normalizeIssuers(JSON.parse(readFileSync(a.issuers, 'utf8')) as IssuerConfig[])
     : [];
@@ -292,6 +320,8 @@ export async function runModule(a: RunArgs, depsOverride?: Partial<HostHandlerDe
         allowSimulated,
         noGpu: a.noGpu,
         ...(a.tdxCollateral ? { tdxCollateral: a.tdxCollateral } : {}),
+        ...(gpuCollateral ? { gpuCollateral } : {}),
+        ...(a.ocspOnline ? { gpuOcspOnline: true } : {}),
       });
   if (!depsOverride && 'teeError' in detected && detected.teeError) {
     process.stderr.write(

@@ -10,6 +10,7 @@ import type { Limits } from '../engine/index.ts';
 import type { WebGpuBackend } from '../host/index.ts';
 import { type ConnectionLimits, DEFAULTS, defaultConnectionLimits, LOG_LEVELS } from '../server/defaults.ts';
 import type { ServerOptions } from '../server/index.ts';
+import { loadCollateralBundleFile } from './collateral-file.ts';
 import { EXIT, EXIT_TABLE } from './exit-codes.ts';
 import { intOption, parseArgs, reportUsage, UsageError } from './usage.ts';
 
@@ -55,6 +56,14 @@ Options:
   --no-playground          do not serve the playground page at / (docs/browser.md)
   --webgpu                 offer WebGPU compute to guests (wasmvm_webgpu imports; off by default; docs/webgpu.md)
   --webgpu-backend B       auto (default) | default | opengles | vulkan | metal | d3d12
+  --collateral FILE        an offline collateral bundle ('wasmvm-tee collateral fetch') for the guests'
+                           attest_gpu: the revocation of the GPU device chain (nvidia.chain.revocation) and
+                           of the policy's RIM signing chains (nvidia.rim.chain.revocation) from its
+                           nvidia-ocsp items, at each call's time, with no network; a missing, expired,
+                           badly signed, revoked or unknown response FAILS the check (COLLATERAL_MISSING_ITEM,
+                           COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID, OCSP_REVOKED, OCSP_UNKNOWN).
+                           Without it both are "not checked" (docs/reference-values.md). Read at start: a
+                           file that is not a bundle refuses to start (exit 2)
 Hostile-input limits (docs/server.md, "Limits"):
   --limit NAME=N           an engine limit, repeatable (e.g. --limit maxTables=10 --limit maxCompileCost=8000000;
                            names: ${Object.keys(DEFAULT_LIMITS).join(', ')})
@@ -85,7 +94,7 @@ function webgpuBackend(v: string | undefined): WebGpuBackend {
 export async function main(argv: string[]): Promise<number> {
   let parsed: Awaited<ReturnType<typeof parseCommandLine>>;
   try {
-    parsed = parseCommandLine(argv);
+    parsed = await parseCommandLine(argv);
   } catch (e) {
     if (e instanceof UsageError) return reportUsage('serve', e, (s) => process.stderr.write(`${s}\n`));
     throw e;
@@ -109,6 +118,7 @@ export const SERVE_OPTIONS = {
   'require-hardware': { type: 'boolean' },
   webgpu: { type: 'boolean' },
   'webgpu-backend': { type: 'string' },
+  collateral: { type: 'string' },
   'max-concurrency': { type: 'string' },
   'max-queue': { type: 'string' },
   'max-message-bytes': { type: 'string' },
@@ -177,10 +187,10 @@ export function withEnv(
 }
 
 /** Everything on the command line and in the environment, checked before anything starts (no TEE, no engine, no socket). */
-function parseCommandLine(argv: string[]) {
+async function parseCommandLine(argv: string[]) {
   const { argv: all, fromEnv } = withEnv(argv);
   try {
-    return checkOptions(all);
+    return await checkOptions(all);
   } catch (e) {
     // an option set by environment variable: say which variable
     const m = e instanceof UsageError ? /^--([a-z-]+)/.exec(e.message) : null;
@@ -191,7 +201,7 @@ function parseCommandLine(argv: string[]) {
   }
 }
 
-function checkOptions(argv: string[]) {
+async function checkOptions(argv: string[]) {
   const { values } = parseArgs(argv, SERVE_OPTIONS);
   if (values.help) return 'help' as const;
   const attestation = values.attestation ?? DEFAULTS.attestationMode;
@@ -286,6 +296,10 @@ function checkOptions(argv: string[]) {
     if (perClient.maxQueue !== undefined) opts.perClient.maxQueue = perClient.maxQueue;
   }
   const executorMemoryMb = n('executor-memory-mb', 64);
+  // the guests' GPU revocation checks: the bundle is read and parsed now, before anything starts
+  if (values.collateral === '') throw new UsageError('USAGE', '--collateral wants a bundle file');
+  const gpuCollateral =
+    values.collateral !== undefined ? await loadCollateralBundleFile(values.collateral) : undefined;
   return {
     values,
     opts,
@@ -297,6 +311,7 @@ function checkOptions(argv: string[]) {
     sealSuite,
     claimSigning: claimSigning as 'per-claim' | 'batched',
     claimBatch,
+    gpuCollateral,
   };
 }
 
@@ -311,7 +326,8 @@ async function serve({
   sealSuite,
   claimSigning,
   claimBatch,
-}: Exclude<ReturnType<typeof parseCommandLine>, 'help'>): Promise<number> {
+  gpuCollateral,
+}: Exclude<Awaited<ReturnType<typeof parseCommandLine>>, 'help'>): Promise<number> {
   const {
     createDefaultBackend,
     createLogger,
@@ -364,6 +380,7 @@ async function serve({
     ...(tlsKey ? { tlsKey: { spkiSha256: tlsKey.spkiSha256, origin: tlsKey.origin } } : {}),
     ...(claimSigning === 'batched' ? { claimSigning, claimBatch } : {}),
     ...(values.webgpu ? { webgpu: { backend: webgpuBackend(values['webgpu-backend']) } } : {}),
+    ...(gpuCollateral ? { gpuCollateral } : {}),
   });
   if (values.webgpu) {
     const g = backend.webgpu;
@@ -405,6 +422,15 @@ async function serve({
     simulated: tee_.simulated,
     attestation,
     claimSigning,
+    ...(gpuCollateral
+      ? {
+          gpuCollateral: {
+            file: values.collateral,
+            createdAt: gpuCollateral.createdAt,
+            nvidiaOcspItems: gpuCollateral.items.filter((i) => i.kind === 'nvidia-ocsp').length,
+          },
+        }
+      : {}),
     maxConcurrency: opts.maxConcurrency ?? DEFAULTS.maxConcurrency,
     maxMessageBytes: server.config.maxMessageBytes,
   });

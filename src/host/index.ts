@@ -8,9 +8,9 @@
 
 import { ATTESTATION_MODULE, AttestationModule, type AttestationModuleOptions } from './attestation.ts';
 import { HostError } from './errors.ts';
-import type { HostHandlerDeps } from './handler.ts';
+import type { GpuAttestationProvider, HostHandlerDeps } from './handler.ts';
 import { GuestMemory } from './memory.ts';
-import type { DefaultDepsOptions } from './providers.ts';
+import type { DefaultDepsOptions, GpuVerifierOptions } from './providers.ts';
 import type { HostBridge, HostModules } from './types.ts';
 import { Wasi, type WasiOptions } from './wasi/index.ts';
 import { WEBGPU_MODULE, type WebGpuUsage } from './webgpu/abi.ts';
@@ -43,7 +43,7 @@ export {
   PolicyError,
   parsePolicy,
 } from './policy.ts';
-export type { DefaultDepsOptions } from './providers.ts';
+export type { DefaultDepsOptions, GpuVerifierOptions } from './providers.ts';
 export { ISSUER_PRESETS, type IssuerConfig, normalizeIssuers, TokenVerifier } from './tokens.ts';
 export type {
   AttestationErrorCode,
@@ -233,9 +233,30 @@ export function cpuVerifier(
     (await providers()).cpuVerifier(...args)(ev, expectedReportData, opts);
 }
 
+/**
+ * The guest API's GPU evidence verifier (attest_gpu), with the revocation of the device and RIM signing
+ * chains from a collateral bundle or NVIDIA's OCSP responder (GpuVerifierOptions).
+ */
+export function gpuEvidenceVerifier(
+  o: GpuVerifierOptions = {},
+): NonNullable<GpuAttestationProvider['verify']> {
+  if (o.collateral && o.ocspOnline)
+    throw new HostError(
+      'HOST_INVALID_ARGUMENT',
+      'GPU revocation: a collateral bundle (offline) or the OCSP responder (online), not both',
+    );
+  let verify: ReturnType<Providers['gpuEvidenceVerifier']> | undefined;
+  return async (evidence, nonce, opts) => {
+    verify ??= (await providers()).gpuEvidenceVerifier(o);
+    return verify(evidence, nonce, opts);
+  };
+}
+
 /** NVIDIA GPU provider through NVML; undefined + the reason when there is no usable GPU. */
-export async function nvidiaGpuProvider(): ReturnType<Providers['nvidiaGpuProvider']> {
-  return (await providers()).nvidiaGpuProvider();
+export async function nvidiaGpuProvider(
+  o: GpuVerifierOptions = {},
+): ReturnType<Providers['nvidiaGpuProvider']> {
+  return (await providers()).nvidiaGpuProvider(o);
 }
 
 /** Detect the TEE and GPUs and build handler deps: tee, signer (Attester), verifiers, GPU provider. */

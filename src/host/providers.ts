@@ -14,11 +14,18 @@ import {
   type TeeProvider,
 } from '../tee/index.ts';
 import {
+  type AppraiseGpuOptions,
+  type CollateralBundle,
+  createOcspChecker,
   flattenVerdict,
+  ocspFromBundle,
+  rimOcspFromBundle,
+  rimOcspTargets,
   rimsFromReferenceValues,
   type SnpPolicy,
   type TdxPolicy,
   type VerifyAzureOptions,
+  type VerifyGpuEvidenceOptions,
   type VerifyTdxOptions,
   verifyAzureEvidence,
   verifyGpuEvidence,
@@ -76,8 +83,97 @@ export function cpuVerifier(
   };
 }
 
+/**
+ * Where the GPU verifier of the guest API (attest_gpu) takes the revocation status of the GPU device
+ * chain (`nvidia.chain.revocation`) and of the RIM signing chains (`nvidia.rim.chain.revocation`)
+ * from: an offline collateral bundle's nvidia-ocsp items, or NVIDIA's OCSP responder; with neither,
+ * both are "not checked" (docs/reference-values.md, "Running fully offline").
+ */
+export interface GpuVerifierOptions {
+  /**
+   * An offline collateral bundle (`wasmvm-tee collateral fetch`): both chains' OCSP responses, read at
+   * each verification's time, with no network. A missing, expired, badly signed, revoked or unknown
+   * response FAILS the check (COLLATERAL_MISSING_ITEM, COLLATERAL_EXPIRED, COLLATERAL_SIGNATURE_INVALID,
+   * OCSP_REVOKED, OCSP_UNKNOWN), unless the reference values' `allowNotChecked` names the check: then
+   * it stays not checked and that chain's items are unused.
+   */
+  collateral?: CollateralBundle;
+  /** Ask NVIDIA's OCSP responder (each certificate's AIA URL, else NVIDIA's) for both chains. */
+  ocspOnline?: boolean;
+  /** The network for `ocspOnline` (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** The verification time, read at each call (default: the current time). */
+  now?: () => Date;
+  /** TESTS ONLY: a RIM trust anchor (PEM) instead of the pinned NVIDIA CoRIM signing root. */
+  rimTrustRoot?: string;
+}
+
+const DEVICE_REVOCATION = 'nvidia.chain.revocation';
+const RIM_REVOCATION = 'nvidia.rim.chain.revocation';
+
+/**
+ * The GPU verifier of the guest API (`GpuAttestationProvider.verify`): the evidence's SPDM signature,
+ * device chain and nonce, and, when the policy's `gpu.referenceValues` names RIMs, the RIMs and the
+ * appraisal of the measurements against them (a flat verdict for the GPU policy); otherwise the
+ * plain-JSON reference-value comparison. Revocation of both chains as `o` says (GpuVerifierOptions).
+ */
+export function gpuEvidenceVerifier(
+  o: GpuVerifierOptions = {},
+): NonNullable<GpuAttestationProvider['verify']> {
+  if (o.collateral && o.ocspOnline)
+    throw new HostError(
+      'HOST_INVALID_ARGUMENT',
+      'GPU revocation: a collateral bundle (offline) or the OCSP responder (online), not both',
+    );
+  return async (evidence, nonce, opts) => {
+    const at = o.now?.() ?? new Date();
+    const rv = opts.referenceValues;
+    // RIMs configured (policy gpu.referenceValues.rims): appraise against them (issue 19)
+    const rims = rimsFromReferenceValues(rv);
+    const allow = Array.isArray(rv?.allowNotChecked) ? rv.allowNotChecked.map(String) : [];
+    const net = o.fetch ?? fetch;
+    // a check the reference values allow to stay not checked leaves that chain's bundle items unused,
+    // as `wasmvm-tee verify --collateral` does
+    const ocsp: VerifyGpuEvidenceOptions['ocsp'] = o.ocspOnline
+      ? createOcspChecker({ fetch: net, now: at })
+      : o.collateral && !allow.includes(DEVICE_REVOCATION)
+        ? ocspFromBundle(o.collateral, at)
+        : undefined;
+    const rimOcsp: AppraiseGpuOptions['rimOcsp'] = o.ocspOnline
+      ? createOcspChecker({ fetch: net, now: at, targets: rimOcspTargets })
+      : o.collateral && !allow.includes(RIM_REVOCATION)
+        ? rimOcspFromBundle(o.collateral, at)
+        : undefined;
+    const ev = evidence as unknown as GpuEvidence;
+    if (rims) {
+      // an entry that is not XML is a file path (docs/reference-values.md)
+      const xml = rims.rims.map((r) => (r.trimStart().startsWith('<') ? r : readFileSync(r, 'utf8')));
+      return flattenVerdict(
+        await verifyGpuEvidenceWithRims(ev, {
+          rims: xml,
+          allowNotChecked: rims.allowNotChecked,
+          nonce,
+          now: at,
+          ...(ocsp ? { ocsp } : {}),
+          ...(rimOcsp ? { rimOcsp } : {}),
+          ...(o.rimTrustRoot ? { rimTrustRoot: o.rimTrustRoot } : {}),
+        }),
+      );
+    }
+    return verifyGpuEvidence(ev, {
+      nonce,
+      now: at,
+      ...(rv ? { referenceValues: rv } : {}),
+      ...(ocsp ? { ocsp } : {}),
+    });
+  };
+}
+
 /** NVIDIA GPU provider through NVML (G); undefined + the reason when there is no usable GPU. */
-export async function nvidiaGpuProvider(): Promise<{ gpu?: GpuAttestationProvider; reason?: string }> {
+export async function nvidiaGpuProvider(
+  o: GpuVerifierOptions = {},
+): Promise<{ gpu?: GpuAttestationProvider; reason?: string }> {
+  const verify = gpuEvidenceVerifier(o);
   let probe: Awaited<ReturnType<typeof probeGpus>>;
   try {
     probe = await probeGpus();
@@ -93,21 +189,7 @@ export async function nvidiaGpuProvider(): Promise<{ gpu?: GpuAttestationProvide
         if (!ev) throw new HostError('NO_GPU_EVIDENCE', `no evidence for GPU ${index}`);
         return { evidence: ev as unknown as Record<string, unknown>, simulated: false, arch: ev.arch };
       },
-      async verify(evidence, nonce, opts) {
-        // RIMs configured (policy gpu.referenceValues.rims): appraise against them (issue 19)
-        const rims = rimsFromReferenceValues(opts.referenceValues);
-        // an entry that is not XML is a file path (docs/reference-values.md)
-        if (rims)
-          rims.rims = rims.rims.map((r) => (r.trimStart().startsWith('<') ? r : readFileSync(r, 'utf8')));
-        if (rims)
-          return flattenVerdict(
-            await verifyGpuEvidenceWithRims(evidence as unknown as GpuEvidence, { nonce, ...rims }),
-          );
-        return verifyGpuEvidence(evidence as unknown as GpuEvidence, {
-          nonce,
-          ...(opts.referenceValues ? { referenceValues: opts.referenceValues } : {}),
-        });
-      },
+      verify,
     },
   };
 }
@@ -118,6 +200,10 @@ export interface DefaultDepsOptions {
   noGpu?: boolean;
   /** Intel TDX collateral (TCB Info, QE identity, CRLs): a JSON file path or the object (docs/tdx.md). */
   tdxCollateral?: VerifyTdxOptions['collateral'];
+  /** Revocation of the GPU device and RIM signing chains for attest_gpu (GpuVerifierOptions). */
+  gpuCollateral?: CollateralBundle;
+  /** Ask NVIDIA's OCSP responder for them instead (network). */
+  gpuOcspOnline?: boolean;
 }
 
 /** Detect the TEE and GPUs and build handler deps: tee, signer (Attester), verifiers, GPU provider. */
@@ -134,7 +220,10 @@ export async function defaultHostDeps(
     deps.teeError = (e as Error).message;
   }
   if (!o.noGpu) {
-    const g = await nvidiaGpuProvider();
+    const g = await nvidiaGpuProvider({
+      ...(o.gpuCollateral ? { collateral: o.gpuCollateral } : {}),
+      ...(o.gpuOcspOnline ? { ocspOnline: true } : {}),
+    });
     if (g.gpu) deps.gpu = g.gpu;
     if (g.reason) deps.gpuUnavailableReason = g.reason;
   }

@@ -9,6 +9,7 @@ import { COST_TABLE_VERSION, Engine } from '../engine/index.ts';
 import {
   cpuVerifier,
   createHostHandler,
+  type GpuVerifierOptions,
   type HostHandlerDeps,
   nvidiaGpuProvider,
   serviceHostSetup,
@@ -38,6 +39,12 @@ export interface DefaultBackendOptions {
   engineOptions?: ConstructorParameters<typeof Engine>[0];
   /** Do not probe NVIDIA GPUs for the guests' attest_gpu (default: probe). */
   noGpu?: boolean;
+  /**
+   * An offline collateral bundle for the guests' attest_gpu (`serve --collateral`): the revocation of
+   * the GPU device chain and of the RIM signing chains from its nvidia-ocsp items, with no network
+   * (docs/reference-values.md). Without it both are "not checked".
+   */
+  gpuCollateral?: GpuVerifierOptions['collateral'];
   /** Bound of each captured guest output stream, bytes (default: src/host's, 64 KiB). */
   maxOutputBytes?: number;
   /** Offer WebGPU compute to guests (`serve --webgpu`; off by default; docs/webgpu.md). */
@@ -79,7 +86,7 @@ export async function createDefaultBackend(opts: DefaultBackendOptions = {}): Pr
     verifyCpu: cpuVerifier(provider),
   };
   if (!opts.noGpu) {
-    const g = await nvidiaGpuProvider();
+    const g = await nvidiaGpuProvider(opts.gpuCollateral ? { collateral: opts.gpuCollateral } : {});
     if (g.gpu) deps.gpu = g.gpu;
     if (g.reason) deps.gpuUnavailableReason = g.reason;
   }

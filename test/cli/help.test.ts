@@ -15,7 +15,7 @@ const run = runCli;
 
 /** Which module's help each form must print, and flags only that help has. */
 const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }[] = [
-  { argv: ['serve'], module: 'serve', flags: ['--port', '--tls-cert', '--max-concurrency'] },
+  { argv: ['serve'], module: 'serve', flags: ['--port', '--tls-cert', '--max-concurrency', '--collateral'] },
   { argv: ['exec'], module: 'exec', flags: ['--wasm', '--fn', '--meter', '--server'], not: ['--protocol'] },
   {
     argv: ['exec', '--server', 'localhost:1'],
@@ -29,7 +29,11 @@ const CASES: { argv: string[]; module: string; flags: string[]; not?: string[] }
     module: 'exec-remote',
     flags: ['--protocol'],
   },
-  { argv: ['run'], module: 'run', flags: ['--audit-log', '--policy', '--map', '--no-gpu'] },
+  {
+    argv: ['run'],
+    module: 'run',
+    flags: ['--audit-log', '--policy', '--map', '--no-gpu', '--collateral', '--ocsp-online'],
+  },
   {
     argv: ['verify'],
     module: 'verify',

@@ -50,6 +50,30 @@ test('an invalid value from the environment names its variable (exit 2, nothing 
   assert.doesNotMatch(r.stderr, /SIMULATED TEE/);
 });
 
+test('--collateral: a file that is not a collateral bundle refuses to start (exit 2), naming its variable', () => {
+  const r = spawnSync(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, WASMVM_TEE_COLLATERAL: DOCS },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /^wasmvm-tee serve: --collateral: .*server\.md is not JSON: .* \(set by WASMVM_TEE_COLLATERAL\)$/m,
+  );
+  assert.doesNotMatch(r.stderr, /SIMULATED TEE|listening/);
+  const missing = spawnSync(process.execPath, [BIN, 'serve', '--collateral', '/nonexistent/bundle.json'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /--collateral: cannot read the collateral bundle \/nonexistent\/bundle\.json: ENOENT/,
+  );
+  assert.doesNotMatch(missing.stderr, /set by/);
+});
+
 test("docs/server.md's configuration table lists every option with its variable", () => {
   const doc = readFileSync(DOCS, 'utf8');
   const section = /## Configuration \(flags and environment variables\)([\s\S]*?)\n## /.exec(doc)?.[1] ?? '';

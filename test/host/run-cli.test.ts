@@ -107,6 +107,54 @@ describe('wasmvm-tee run', async () => {
     assert.match(r.stderr, /guest stopped: unreachable/);
   });
 
+  test('--collateral BUNDLE for attest_gpu: a bad file is a usage error (exit 2) before the guest runs', async () => {
+    const ok = join(dir, 'collateral-ok.wasm');
+    writeFileSync(ok, await wat('(module (memory (export "memory") 1) (func (export "_start") (nop)))'));
+    const write = (name: string, text: string) => {
+      const f = join(dir, name);
+      writeFileSync(f, text);
+      return f;
+    };
+    const notJson = write('not-json.json', '{"format": ');
+    const r1 = run([ok, '--no-gpu', '--collateral', notJson]);
+    assert.equal(r1.status, 2, r1.stderr);
+    assert.match(r1.stderr, new RegExp(`^wasmvm-tee run: --collateral: ${notJson} is not JSON: `));
+    const notBundle = write('policy.json', JSON.stringify({ format: 'wasmvm-tee/reference-values/v1' }));
+    const r2 = run([ok, '--no-gpu', '--collateral', notBundle]);
+    assert.equal(r2.status, 2, r2.stderr);
+    assert.match(
+      r2.stderr,
+      /--collateral: .*policy\.json is not a collateral bundle \('wasmvm-tee collateral fetch'\): COLLATERAL_MALFORMED: format must be "wasmvm-tee\/collateral-bundle\/v1"/,
+    );
+    const r3 = run([ok, '--no-gpu', '--collateral', join(dir, 'missing.json')]);
+    assert.equal(r3.status, 2);
+    assert.match(r3.stderr, /--collateral: cannot read the collateral bundle .*missing\.json: ENOENT/);
+    const bundle = write(
+      'bundle.json',
+      JSON.stringify({
+        format: 'wasmvm-tee/collateral-bundle/v1',
+        createdAt: '2026-06-29T02:10:00Z',
+        items: [],
+      }),
+    );
+    const both = run([ok, '--no-gpu', '--collateral', bundle, '--ocsp-online']);
+    assert.equal(both.status, 2);
+    assert.match(
+      both.stderr,
+      /--collateral is the offline source of the GPU revocation checks: not with --ocsp-online/,
+    );
+    // a well-formed bundle is taken and the guest runs
+    const good = run([ok, '--no-gpu', '--collateral', bundle]);
+    assert.equal(good.status, 0, good.stderr);
+    assert.deepEqual(
+      [
+        parseRunArgs(['m.wasm', '--collateral', bundle]).collateral,
+        parseRunArgs(['m.wasm', '--ocsp-online']).ocspOnline,
+      ],
+      [bundle, true],
+    );
+  });
+
   test('--gas: an endless guest stops out of gas (exit 134); a short one finishes', async () => {
     const loop = join(dir, 'loop.wasm');
     writeFileSync(

@@ -10,19 +10,17 @@
  * allowNotChecked) every other check passes.
  */
 import { strict as assert } from 'node:assert';
-import { createHash, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { commonName, parseCertChain } from '../../../src/verify/nvidia/certs.ts';
 import { certId, createOcspChecker, ocspTargets, rimOcspTargets } from '../../../src/verify/nvidia/ocsp.ts';
 import { parseRim, rimSigningChain, verifyRim } from '../../../src/verify/nvidia/rim.ts';
-import { SignedXml } from '../../../src/verify/nvidia/xml-libs.ts';
 import type { CollateralBundle, CollateralItem } from '../../../src/verify/reference/collateral.ts';
 import { makeItem } from '../../../src/verify/reference/collateral-fetch.ts';
 import { ocspFromBundle, rimOcspFromBundle } from '../../../src/verify/reference/collateral-ocsp.ts';
 import type { Verdict } from '../../../src/verify/types.ts';
-import type { Certificate } from '../../../src/verify/x509.ts';
 import { certIdOfRequest, NOW, ocspResponse, pki } from './ocsp-pki.ts';
+import { signRim } from './rim-sign.ts';
 
 const RIM_DIR = new URL('../../data/nvidia/rim/', import.meta.url);
 const rimText = (name: string) => readFileSync(new URL(name, RIM_DIR), 'utf8');
@@ -40,52 +38,6 @@ const bundleOf = (items: CollateralItem[]): CollateralBundle => ({
   items,
 });
 const item = (id: Uint8Array, der: Uint8Array) => makeItem('nvidia-ocsp', hex(id), 'test', der);
-
-/** Sign `xml` (its ds:Signature removed) with `key`, KeyInfo = `certs` (leaf first), as NVIDIA signs RIMs. */
-function signRim(xml: string, key: KeyObject, certs: Certificate[]): string {
-  const C14N11 = 'http://www.w3.org/2006/12/xml-c14n11';
-  const ECDSA = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384';
-  const SHA384 = 'http://www.w3.org/2001/04/xmldsig-more#sha384';
-  class Signer {
-    getAlgorithmName() {
-      return ECDSA;
-    }
-    getSignature(data: string) {
-      return cryptoSign('sha384', Buffer.from(data), { key, dsaEncoding: 'ieee-p1363' }).toString('base64');
-    }
-    verifySignature() {
-      return false;
-    }
-  }
-  class Sha384 {
-    getAlgorithmName() {
-      return SHA384;
-    }
-    getHash(s: string) {
-      return createHash('sha384').update(s, 'utf8').digest('base64');
-    }
-  }
-  const sx = new SignedXml({
-    privateKey: 'unused',
-    canonicalizationAlgorithm: C14N11,
-    signatureAlgorithm: ECDSA,
-    getKeyInfoContent: () =>
-      `<ds:X509Data>${certs.map((c) => `<ds:X509Certificate>${Buffer.from(c.raw).toString('base64')}</ds:X509Certificate>`).join('')}</ds:X509Data>`,
-  });
-  sx.CanonicalizationAlgorithms[C14N11] = (sx.CanonicalizationAlgorithms as Record<string, unknown>)[
-    'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'
-  ];
-  sx.SignatureAlgorithms[ECDSA] = Signer;
-  sx.HashAlgorithms[SHA384] = Sha384;
-  sx.addReference({
-    xpath: '/*',
-    isEmptyUri: true,
-    digestAlgorithm: SHA384,
-    transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', C14N11],
-  });
-  sx.computeSignature(xml.replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, ''), { prefix: 'ds' });
-  return sx.getSignedXml();
-}
 
 describe('NVIDIA RIM signing chain revocation (synthetic PKI)', async () => {
   const p = await pki();
