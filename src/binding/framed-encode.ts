@@ -12,6 +12,8 @@
  * least SPLICE_MIN_BYTES, or a singular message field holding one somewhere below, is written here (the
  * tag and the length prefix through protobuf-es's BinaryWriter); every other field is toBinary's. The
  * test compares the two encodings on every shape the service sends (test/binding/framed-encode.test.ts).
+ * Written for proto3 messages (the service's): toBinary's refusal of an unset proto2 `required` field is
+ * not repeated for fields in a split message.
  */
 import {
   create,
