@@ -104,6 +104,7 @@ export {
   type TlsKeyOrigin,
 } from './envelope.ts';
 export { BindingError, type BindingErrorCode, isBindingError } from './errors.ts';
+export { encodeFramedPayload, SPLICE_MIN_BYTES } from './framed-encode.ts';
 export {
   decodeBase64Strict,
   fromProtoValue,

@@ -12,7 +12,7 @@ import { XWing } from '@hpke/hybridkem-x-wing';
 import { createHasher } from '../util/digest.ts';
 import { concat } from './encode.ts';
 import { BindingError } from './errors.ts';
-import { platformChacha20Poly1305 } from './platform/chacha20poly1305-node.ts';
+import { lendCiphertext, platformChacha20Poly1305 } from './platform/chacha20poly1305-node.ts';
 import { platformDhkemX25519, platformHkdfSha256 } from './platform/hpke-primitives-node.ts';
 
 /** One sealing suite: a name (what sessions and requests carry) and its RFC 9180 identifiers. */
@@ -253,9 +253,13 @@ export async function hpkeOpen(
   info: Uint8Array,
   ciphertext: Uint8Array,
 ): Promise<Uint8Array> {
+  const s = hpkeSuite(key.suite);
   try {
     return new Uint8Array(
-      await hpkeSuite(key.suite).open({ recipientKey: key.keyPair, enc, info }, whole(ciphertext)),
+      await s.open(
+        { recipientKey: key.keyPair, enc, info },
+        lendCiphertext(s.aead, ciphertext) ?? whole(ciphertext),
+      ),
     );
   } catch {
     throw new BindingError(

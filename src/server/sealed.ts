@@ -6,11 +6,11 @@
  * request digest, bucketed sizes and stable error codes are visible to the host. Plaintext buffers are
  * zeroed after use (those this module owns; see the docs for what Node keeps).
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import type { HandlerContext } from '@connectrpc/connect';
 import {
   bytesToHex,
-  framePayload,
+  encodeFramedPayload,
   hpkeOpen,
   hpkeSeal,
   isBindingError,
@@ -295,9 +295,7 @@ async function sealAnswer(
         ? { case: 'response', value: answer.response }
         : { case: 'error', value: create(SealedErrorSchema, answer.error) },
   });
-  const bytes = toBinary(SealedResponsePayloadSchema, inner);
-  const frame = framePayload(bytes);
-  bytes.fill(0);
+  const frame = encodeFramedPayload(SealedResponsePayloadSchema, inner);
   let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
   try {
     sealed = await hpkeSeal(key.suite, responsePublicKey, sealedResponseInfo(digest), frame);

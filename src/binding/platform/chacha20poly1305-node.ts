@@ -10,8 +10,12 @@ import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { type AeadEncryptionContext, AeadId, type AeadInterface } from '@hpke/core';
 import { BindingError } from '../errors.ts';
 
+/** Views handed to this AEAD through @hpke without a copy, by their stand-in (lendCiphertext). */
+const lent = new WeakMap<object, Uint8Array>();
+
 const view = (b: ArrayBufferLike | ArrayBufferView): Uint8Array =>
-  ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+  lent.get(b) ??
+  (ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
 
 /** A Buffer's bytes as an ArrayBuffer of their own: the Buffer's own when it spans it (large outputs are not
  * pooled), else a copy (small ones share Node's pool). */
@@ -55,6 +59,23 @@ class NodeChacha20Poly1305 implements AeadInterface {
 }
 
 const native = getCiphers().includes('chacha20-poly1305');
+
+/**
+ * A ciphertext for @hpke's open without @hpke's copy of it. @hpke (core 1.x) copies any view it is given
+ * into an ArrayBuffer of its own before its AEAD sees it (`toArrayBuffer`), and passes an ArrayBuffer
+ * through as it is. A received ciphertext is a view into the transport's message, so each sealed request
+ * cost a copy (1 MiB for a 1 MiB module) and as much garbage. When the suite's AEAD is this one, the
+ * ciphertext goes in as a stand-in: an object that passes `instanceof ArrayBuffer` and that this AEAD maps
+ * back to the view; nothing else reads it. It is no real ArrayBuffer: were @hpke to read it some other way
+ * (a view of it has length 0), the open would fail, not decrypt something else. `undefined` for any other
+ * AEAD (the caller hands @hpke the bytes as before).
+ */
+export function lendCiphertext(aead: AeadInterface, ciphertext: Uint8Array): ArrayBuffer | undefined {
+  if (!(aead instanceof NodeChacha20Poly1305)) return undefined;
+  const standIn = Object.create(ArrayBuffer.prototype) as ArrayBuffer;
+  lent.set(standIn, ciphertext);
+  return standIn;
+}
 
 /** The ChaCha20-Poly1305 AEAD HPKE suites use here. */
 export function platformChacha20Poly1305(): AeadInterface {

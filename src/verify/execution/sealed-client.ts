@@ -18,12 +18,12 @@
  * the response verifies as an Execute response does, plus: the claim binds this sealed request's digest
  * (claim field 21) and was issued inside the sealing key's validity, by the attested session.
  */
-import { clone, create, fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
+import { clone, create, fromBinary, toJson } from '@bufbuild/protobuf';
 import {
   bytesToHex,
   claimFromJson,
   type ExecutionClaim,
-  framePayload,
+  encodeFramedPayload,
   fromB64,
   generateSealKeyPair,
   hpkeOpen,
@@ -244,7 +244,8 @@ export async function sealRequest(
     wire.execution!.bytecodeRaw = new Uint8Array(0);
   }
   const responseKey = await generateSealKeyPair(sealedTo.suite);
-  const payload = toBinary(
+  // The frame straight from the message: the bytecode is copied once, into the frame (framed-encode.ts).
+  const frame = encodeFramedPayload(
     SealedExecutionPayloadSchema,
     create(SealedExecutionPayloadSchema, {
       request: wire,
@@ -253,8 +254,6 @@ export async function sealRequest(
       bytecodeSha256: byHash ? digestHex('sha256', bytecodeOf(request)) : '',
     }),
   );
-  const frame = framePayload(payload);
-  payload.fill(0);
   let sealed: { enc: Uint8Array; ciphertext: Uint8Array };
   try {
     sealed = await hpkeSeal(

@@ -1,13 +1,27 @@
 /**
  * The two ChaCha20-Poly1305 twins (OpenSSL in Node, @hpke/chacha20poly1305 in browsers) are the same
  * AEAD: RFC 8439 §2.8.2's vector through both, each opens what the other sealed, both refuse an edited
- * tag; and an HPKE suite built on either opens the other's single-shot seal.
+ * tag; and an HPKE suite built on either opens the other's single-shot seal. A ciphertext lent to the Node
+ * AEAD through @hpke (no copy) opens as a copy of it does, from any offset, and an edited one still fails.
  */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { platformChacha20Poly1305 as nodeAead } from '../../../src/binding/platform/chacha20poly1305-node.ts';
-import { platformChacha20Poly1305 as webAead } from '../../../src/binding/platform/chacha20poly1305-web.ts';
+import {
+  generateSealKeyPair,
+  hpkeOpen,
+  hpkeSeal,
+  hpkeSuite,
+  SEAL_SUITES,
+} from '../../../src/binding/index.ts';
+import {
+  platformChacha20Poly1305 as nodeAead,
+  lendCiphertext as nodeLend,
+} from '../../../src/binding/platform/chacha20poly1305-node.ts';
+import {
+  platformChacha20Poly1305 as webAead,
+  lendCiphertext as webLend,
+} from '../../../src/binding/platform/chacha20poly1305-web.ts';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -62,4 +76,32 @@ test('HPKE over either twin opens the other twin’s seal', async () => {
     const pt = await suites[to]!.open({ recipientKey: kp, enc: r.enc, info }, r.ct);
     assert.deepEqual(new Uint8Array(pt), plaintext);
   }
+});
+
+test('a lent ciphertext (a view into a larger message, no copy) opens; edited, it fails; other AEADs get none', async () => {
+  const info = new TextEncoder().encode('lent');
+  for (const { name } of SEAL_SUITES) {
+    const kp = await generateSealKeyPair(name);
+    const pt = Uint8Array.from({ length: 200_003 }, (_, i) => (i * 7) & 255);
+    const { enc, ciphertext } = await hpkeSeal(name, kp.publicKey, info, pt);
+    for (const offset of [0, 1, 3, 4096]) {
+      const message = new Uint8Array(offset + ciphertext.length + 5).fill(0xee);
+      message.set(ciphertext, offset);
+      const view = message.subarray(offset, offset + ciphertext.length);
+      assert.deepEqual(await hpkeOpen(kp, enc, info, view), pt, `${name} at offset ${offset}`);
+      assert.equal(view[0], ciphertext[0], 'the received bytes are not touched');
+      view[view.length - 1]! ^= 1;
+      await assert.rejects(hpkeOpen(kp, enc, info, view), /does not open/);
+    }
+    // Lent only to the Node ChaCha20-Poly1305 (both ChaCha suites here); AES-256-GCM gets the bytes.
+    const lends = nodeLend(hpkeSuite(name).aead, ciphertext) !== undefined;
+    assert.equal(lends, name.endsWith('chacha20poly1305'), `${name}: lends`);
+  }
+  assert.equal(nodeLend(webAead(), new Uint8Array(1)), undefined, 'only the Node AEAD reads a stand-in');
+  assert.equal(webLend(nodeAead(), new Uint8Array(1)), undefined, 'the browser twin lends nothing');
+  const standIn = nodeLend(nodeAead(), sealed)!;
+  assert.ok(standIn instanceof ArrayBuffer, 'passes @hpke’s instanceof check');
+  assert.equal(new Uint8Array(standIn).length, 0, 'no real ArrayBuffer: read any other way it is empty');
+  const ctx = nodeAead().createEncryptionContext(key);
+  assert.deepEqual(new Uint8Array(await ctx.open(nonce, nodeLend(nodeAead(), sealed)!, aad)), plaintext);
 });
