@@ -57,8 +57,9 @@ A check that could not run is "not checked" and fails the verdict unless allowed
   --allow-not-checked ID    accept this not-checked check (repeatable), e.g.
                             nvidia.rim.chain.revocation (RIM chain OCSP, offline) or
                             nvidia.rim.driver (no driver RIM given)
-  --offline                 shorthand for --allow-not-checked nvidia.rim.chain.revocation: the RIM
-                            chains' revocation is left not checked, also with --collateral (a bundle
+  --offline                 shorthand for --allow-not-checked nvidia.rim.chain.revocation and
+                            nvidia.chain.revocation: the RIM chains' and the GPU device chain's
+                            revocation are left not checked, also with --collateral (a bundle
                             without their OCSP responses)
 
 Options:
@@ -132,7 +133,7 @@ function parse(argv: string[]): Args {
     json: { type: 'boolean' },
   });
   const a: Args = { rims: v.rim ?? [], allow: [...(v['allow-not-checked'] ?? [])], json: !!v.json };
-  if (v.offline) a.allow.push('nvidia.rim.chain.revocation');
+  if (v.offline) a.allow.push('nvidia.rim.chain.revocation', 'nvidia.chain.revocation');
   if (v['gpu-evidence'] !== undefined) a.gpuEvidence = v['gpu-evidence'];
   if (v.nonce !== undefined) {
     if (!/^(0x)?[0-9a-fA-F]{64}$/.test(v.nonce))

@@ -106,16 +106,15 @@ describe('attest_gpu verifier: revocation of the RIM signing chain and the devic
     assert.equal(allowed.ok, true, JSON.stringify(allowed.checks, null, 1));
     assert.equal(only(allowed, 'nvidia.rim.measurements').outcome, 'pass');
     assert.equal(only(allowed, REV).outcome, 'skip');
-    // the device chain's revocation is a 'skip' too, but the evidence verifier (verifyGpuEvidence) does
-    // not count it against the verdict: today's behaviour of the verify room, kept here (a bundle makes
-    // it a real check, below)
+    // the device chain's revocation is not checked either: with RIMs the appraisal is strict, so it
+    // fails the verdict too unless allowed by name
     const device = await verifier()(evidence, nonce, { referenceValues: rv([REV]) });
     assert.equal(only(device, DEV).outcome, 'skip');
     assert.match(
       only(device, DEV).detail,
       /^offline: OCSP revocation status of the device chain not checked/,
     );
-    assert.equal(device.ok, true);
+    assert.equal(device.ok, false);
   });
 
   it('an empty bundle: the RIM chain revocation FAILS with COLLATERAL_MISSING_ITEM, naming each certificate', async () => {

@@ -42,7 +42,16 @@ export async function verifyGpuEvidenceWithRims(
   const gpu = await verifyGpuEvidence(evidence, gpuOpts);
   // The plain-JSON reference-value check is replaced by the RIM appraisal below.
   const gpuChecks = gpu.checks.filter((c) => !(c.id === 'nvidia.measurements' && c.outcome === 'skip'));
-  const gpuPart: Verdict = { ...gpu, checks: gpuChecks, ok: gpuChecks.every((c) => c.outcome !== 'fail') };
+  // Strict like the RIM parts: a device-chain check that could not run (revocation without OCSP or a
+  // bundle) fails the appraisal unless allowed by id, as the RIM chain's does. The host-reported CC
+  // settings are unsigned and informative (steps/local-cc.ts): their absence is not a gap.
+  const { ok: _plainOk, kind: gpuKind, checks: _all, ...gpuRest } = gpu;
+  const gpuPart = strictVerdict(
+    gpuKind,
+    gpuChecks,
+    [...(allowNotChecked ?? []), 'nvidia.cc-settings'],
+    gpuRest,
+  );
 
   const rimParts: Verdict[] = [];
   const byKind: { driver?: ParsedRim; vbios?: ParsedRim } = {};
