@@ -17,10 +17,19 @@ const n = Number(values.n);
 let url = values.url;
 let child: ReturnType<typeof spawn> | undefined;
 if (!url) {
-  child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/service/server-child.ts'), ...(process.env.PROBE_ARGS?.split(' ').filter(Boolean) ?? [])], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'bench/service/server-child.ts'),
+      ...(process.env.PROBE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   url = await new Promise<string>((res) => {
     let e = '';
     child!.stderr!.on('data', (d: Buffer) => {

@@ -139,7 +139,7 @@ function gceCleanExample(o: { resetBlock?: boolean } = {}): Buffer {
   fw.write('LGTM'.repeat(4), 0x800, 'latin1');
   fw.write('LGTM'.repeat(4), 0xa00, 'latin1');
   const words = [0x56455341, 0x34, 1, 3, 0xff001000, 0x1000, 1, 0xff003000, 0x1000, 3, 0xff004000, 0x1000, 2];
-  words.forEach((w, i) => fw.writeUInt32LE(w, i * 4));
+  for (const [i, w] of words.entries()) fw.writeUInt32LE(w, i * 4);
   const u32 = (n: number) => {
     const b = Buffer.alloc(4);
     b.writeUInt32LE(n);
@@ -247,7 +247,7 @@ describe('measure snp --vmm gce (Google gce-tcb-verifier vectors)', () => {
       const fw = gceCleanExample();
       fw.fill(0, 0, 0x40);
       const words = [0x56455341, 16 + 12 * sections.length, 1, sections.length, ...sections.flat()];
-      words.forEach((w, i) => fw.writeUInt32LE(w, i * 4));
+      for (const [i, w] of words.entries()) fw.writeUInt32LE(w, i * 4);
       return fw;
     };
     const cases: [string, number[][]][] = [
