@@ -22,24 +22,15 @@ import {
 import { createWasmvmClient } from '../../src/server/client.ts';
 import { ServiceError } from '../../src/server/errors.ts';
 import { Limiter } from '../../src/server/limiter.ts';
+import { encodeU32 } from '../../src/wasm/index.ts';
 import { generate } from '../engine/modgen.ts';
 import { fixture, simulatedAttester, startTestServer, type TestServer } from './helpers.ts';
 
 /** A module with a custom section of `size` bytes appended (valid Wasm, same exports). */
 function withCustomSection(wasm: Uint8Array, size: number): Uint8Array {
   const name = Buffer.from('pad');
-  const leb = (n: number) => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      out.push(b);
-    } while (n);
-    return Buffer.from(out);
-  };
-  const payload = Buffer.concat([leb(name.length), name, Buffer.alloc(size, 0x5a)]);
-  return Buffer.concat([wasm, Buffer.from([0]), leb(payload.length), payload]);
+  const payload = Buffer.concat([encodeU32(name.length), name, Buffer.alloc(size, 0x5a)]);
+  return Buffer.concat([wasm, Buffer.from([0]), encodeU32(payload.length), payload]);
 }
 
 /** The gRPC code and the stable detail code (from the details, the header or the message's [CODE]). */
